@@ -1,0 +1,84 @@
+// Package byteio holds the small helpers every parser of untrusted image bytes shares:
+// bounded reads at an offset and an error type that names the file and the offset.
+package byteio
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// CorruptError reports bytes that do not parse. It always names where they are.
+type CorruptError struct {
+	File   string // what was being read: an image file, a partition, an in-image path
+	Offset int64  // byte offset inside File
+	Msg    string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("%s: offset %#x: %s", e.File, e.Offset, e.Msg)
+}
+
+// Corrupt builds a *CorruptError.
+func Corrupt(file string, off int64, format string, args ...any) error {
+	return &CorruptError{File: file, Offset: off, Msg: fmt.Sprintf(format, args...)}
+}
+
+// IsCorrupt reports whether err is (or wraps) a *CorruptError.
+func IsCorrupt(err error) bool {
+	var ce *CorruptError
+	return errors.As(err, &ce)
+}
+
+// MaxMetadataRead bounds any single metadata read a parser makes, so that a
+// hostile length field can never make us allocate more than this at once.
+const MaxMetadataRead = 64 << 20
+
+// ReadAt reads exactly n bytes at off. A short read is a *CorruptError naming file and offset.
+func ReadAt(r io.ReaderAt, file string, off int64, n int) ([]byte, error) {
+	if n < 0 || n > MaxMetadataRead {
+		return nil, Corrupt(file, off, "refusing metadata read of %d bytes", n)
+	}
+	if off < 0 {
+		return nil, Corrupt(file, off, "negative offset")
+	}
+	buf := make([]byte, n)
+	got, err := r.ReadAt(buf, off)
+	if got == n {
+		return buf, nil
+	}
+	if err == nil || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, Corrupt(file, off, "short read: want %d bytes, got %d (truncated?)", n, got)
+	}
+	return nil, fmt.Errorf("%s: offset %#x: %w", file, off, err)
+}
+
+// Section is an io.ReaderAt over [off, off+size) of another ReaderAt.
+type Section struct {
+	R    io.ReaderAt
+	Off  int64
+	Size int64
+}
+
+// ReadAt implements io.ReaderAt, returning io.EOF past the end of the section.
+func (s *Section) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	if off >= s.Size {
+		return 0, io.EOF
+	}
+	if rem := s.Size - off; int64(len(p)) > rem {
+		n, err := s.R.ReadAt(p[:rem], s.Off+off)
+		if err == nil {
+			err = io.EOF
+		}
+		return n, err
+	}
+	return s.R.ReadAt(p, s.Off+off)
+}
+
+// ZeroFill clears p; used for holes and unallocated blocks.
+func ZeroFill(p []byte) {
+	clear(p)
+}

@@ -1,0 +1,184 @@
+// Package check is the one path from an image to a verdict, shared by the post-processor and
+// the command line: open and inspect the image, evaluate the profiles' rules, apply waivers and
+// the fail_on threshold, and write the reports.
+package check
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/report"
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+	"github.com/marketready/packer-plugin-marketplace/internal/version"
+)
+
+// Config is what a user chooses.
+type Config struct {
+	Profiles []string
+	FailOn   rules.Severity
+	Waivers  []report.Waiver
+	Options  rules.Options
+}
+
+// Validate checks profiles and waivers before any image is opened.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Profiles) == 0 {
+		errs = append(errs, fmt.Errorf("no profile given (known: %s)", strings.Join(rules.Profiles(), ", ")))
+	}
+	if _, err := rules.ForProfiles(c.Profiles); err != nil {
+		errs = append(errs, err)
+	}
+	seen := map[string]bool{}
+	for _, w := range c.Waivers {
+		if _, ok := rules.ByID(w.Rule); !ok {
+			errs = append(errs, fmt.Errorf("waiver for unknown rule %q", w.Rule))
+		}
+		if strings.TrimSpace(w.Reason) == "" {
+			errs = append(errs, fmt.Errorf("waiver for rule %q has no reason: every waiver must say why", w.Rule))
+		}
+		if seen[w.Rule] {
+			errs = append(errs, fmt.Errorf("rule %q is waived twice", w.Rule))
+		}
+		seen[w.Rule] = true
+	}
+	return errors.Join(errs...)
+}
+
+// InspectError means the image could not be opened or read (exit status 2).
+type InspectError struct {
+	Path string
+	Err  error
+}
+
+func (e *InspectError) Error() string { return fmt.Sprintf("cannot inspect %s: %v", e.Path, e.Err) }
+func (e *InspectError) Unwrap() error { return e.Err }
+
+// File checks the image file at path.
+func File(path string, cfg Config) (*report.Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	img, err := inspect.Open(path)
+	if err != nil {
+		return nil, &InspectError{Path: path, Err: err}
+	}
+	defer img.Close()
+	return Evaluate(img, cfg), nil
+}
+
+// Evaluate runs the profiles' rules on an inspected image.
+func Evaluate(img *inspect.Image, cfg Config) *report.Report {
+	rs, _ := rules.ForProfiles(cfg.Profiles)
+	ctx := &rules.Context{Image: img, Options: cfg.Options}
+	waivers := map[string]report.Waiver{}
+	for _, w := range cfg.Waivers {
+		waivers[w.Rule] = w
+	}
+	r := &report.Report{
+		Tool:     "packer-plugin-marketplace",
+		Version:  version.PluginVersion.FormattedVersion(),
+		Image:    imageInfo(img),
+		Profiles: append([]string(nil), cfg.Profiles...),
+		FailOn:   cfg.FailOn.String(),
+		Summary:  map[string]int{},
+		Notes:    img.Notes,
+	}
+	for _, rule := range rs {
+		res := rule.Run(ctx)
+		f := report.Finding{
+			Rule: rule.ID, Title: rule.Title, Status: res.Status, Severity: rule.Severity,
+			Profiles: rule.Profiles, Source: rule.Source, Certification: rule.Cert,
+			Message: res.Message, Actual: res.Actual, Required: res.Required,
+			Evidence: res.Evidence, Fix: rule.Fix,
+		}
+		if f.Evidence == nil {
+			f.Evidence = []rules.Evidence{}
+		}
+		if w, ok := waivers[rule.ID]; ok && (res.Status == rules.Fail || res.Status == rules.Warn || res.Status == rules.Error) {
+			f.Status = rules.Waived
+			f.Waiver = &w
+		}
+		f.Blocking = (f.Status == rules.Fail || f.Status == rules.Error) && rule.Severity >= cfg.FailOn
+		r.Summary[string(f.Status)]++
+		r.Findings = append(r.Findings, f)
+	}
+	for _, w := range cfg.Waivers {
+		if _, ok := rules.ByID(w.Rule); ok && !inProfiles(w.Rule, rs) {
+			r.Notes = append(r.Notes, fmt.Sprintf("waiver for %s has no effect: the rule is not in profile(s) %s", w.Rule, strings.Join(cfg.Profiles, ", ")))
+		}
+	}
+	r.Compliant = len(r.Blocking()) == 0
+	reads, bytes := img.Disk.SourceStats()
+	r.Image.ReadRequests, r.Image.BytesRead = reads, bytes
+	return r
+}
+
+func inProfiles(id string, rs []*rules.Rule) bool {
+	for _, r := range rs {
+		if r.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func imageInfo(img *inspect.Image) report.ImageInfo {
+	d := img.Disk
+	info := report.ImageInfo{Path: d.Name, Format: d.Format, Variant: d.Variant, VirtualSize: d.VirtualSize,
+		FileSize: d.FileSize, PartitionTable: img.Table.Scheme, Partitions: []report.PartitionInfo{}}
+	for _, p := range img.Table.Partitions {
+		info.Partitions = append(info.Partitions, report.PartitionInfo{Number: p.Number, Start: p.Start, Size: p.Size,
+			Type: p.TypeID, Kind: string(p.Kind), UUID: p.FSUUID, Label: p.FSLabel})
+	}
+	if p := img.RootPartition; p != nil {
+		info.Root = fmt.Sprintf("partition %d (%s)", p.Number, p.Kind)
+		for _, m := range img.Mounts {
+			info.Mounts = append(info.Mounts, report.MountInfo{Path: m.Path, Partition: m.Partition.Number, Spec: m.Spec})
+		}
+		sort.Slice(info.Mounts, func(i, j int) bool { return info.Mounts[i].Path < info.Mounts[j].Path })
+		if data, err := img.ReadFile("/etc/os-release"); err == nil {
+			if s, ok := sysconf.Last(sysconf.ParseShellVars(data), "PRETTY_NAME"); ok {
+				info.OS = s.Value
+			}
+		}
+	}
+	return info
+}
+
+// Outputs are the report files to write; empty paths are skipped.
+type Outputs struct {
+	JSON  string
+	JUnit string
+}
+
+// Write writes the report files, creating parent directories.
+func Write(r *report.Report, out Outputs) error {
+	write := func(path string, fn func(f *os.File) error) error {
+		if path == "" {
+			return nil
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := fn(f); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return f.Close()
+	}
+	if err := write(out.JSON, func(f *os.File) error { return r.WriteJSON(f) }); err != nil {
+		return err
+	}
+	return write(out.JUnit, func(f *os.File) error { return r.WriteJUnit(f) })
+}

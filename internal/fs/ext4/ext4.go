@@ -1,0 +1,500 @@
+// Package ext4 reads ext2, ext3 and ext4 filesystems from an io.ReaderAt, read-only and without
+// mounting. It implements the Volume interface of the parent fs package.
+package ext4
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
+	vfs "github.com/marketready/packer-plugin-marketplace/internal/fs"
+)
+
+const (
+	superblockOffset = 1024
+	magic            = 0xEF53
+
+	incompatFiletype   = 0x2
+	incompatRecover    = 0x4
+	incompatJournalDev = 0x8
+	incompatMetaBG     = 0x10
+	incompatExtents    = 0x40
+	incompat64bit      = 0x80
+	incompatMMP        = 0x100
+	incompatFlexBG     = 0x200
+	incompatEAInode    = 0x400
+	incompatDirData    = 0x1000
+	incompatCsumSeed   = 0x2000
+	incompatLargeDir   = 0x4000
+	incompatInlineData = 0x8000
+	incompatEncrypt    = 0x10000
+	incompatCasefold   = 0x20000
+
+	flagExtents    = 0x80000
+	flagInlineData = 0x10000000
+	flagEncrypt    = 0x800
+
+	extentMagic    = 0xF30A
+	maxExtentDepth = 5
+	maxDirBytes    = 64 << 20
+	maxSymlinkLen  = 4096
+	maxExtents     = 1 << 20
+)
+
+var supportedIncompat = uint32(incompatFiletype | incompatRecover | incompatMetaBG | incompatExtents |
+	incompat64bit | incompatMMP | incompatFlexBG | incompatCsumSeed | incompatLargeDir | incompatInlineData |
+	incompatCasefold | incompatEAInode)
+
+// FS is an opened ext2/3/4 filesystem.
+type FS struct {
+	name           string
+	r              io.ReaderAt
+	size           int64
+	blockSize      int64
+	blocksCount    uint64
+	inodesCount    uint32
+	inodesPerGroup uint32
+	inodeSize      int64
+	descSize       int64
+	groups         uint32
+	firstDataBlock uint32
+	gdtBlock       int64
+	metaBG         bool
+	descPerBlock   int64
+	firstMetaBG    uint32
+
+	mu          sync.Mutex
+	inodeTables map[uint32]int64
+}
+
+// Open reads the superblock of the filesystem in r (size bytes). name appears in errors.
+func Open(name string, r io.ReaderAt, size int64) (*FS, error) {
+	sb, err := byteio.ReadAt(r, name, superblockOffset, 1024)
+	if err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	if le.Uint16(sb[56:]) != magic {
+		return nil, byteio.Corrupt(name, superblockOffset+56, "no ext2/3/4 superblock magic")
+	}
+	f := &FS{name: name, r: r, size: size, inodeTables: map[uint32]int64{}}
+	logBS := le.Uint32(sb[24:])
+	if logBS > 6 {
+		return nil, byteio.Corrupt(name, superblockOffset+24, "block size 2^(10+%d) out of range", logBS)
+	}
+	f.blockSize = 1024 << logBS
+	f.inodesCount = le.Uint32(sb[0:])
+	f.blocksCount = uint64(le.Uint32(sb[4:]))
+	f.firstDataBlock = le.Uint32(sb[20:])
+	blocksPerGroup := le.Uint32(sb[32:])
+	f.inodesPerGroup = le.Uint32(sb[40:])
+	incompat := le.Uint32(sb[96:])
+	if incompat&incompatJournalDev != 0 {
+		return nil, byteio.Corrupt(name, superblockOffset+96, "external journal device, not a filesystem")
+	}
+	if u := incompat &^ supportedIncompat; u != 0 {
+		return nil, byteio.Corrupt(name, superblockOffset+96, "unsupported ext4 incompatible features %#x", u)
+	}
+	f.inodeSize = 128
+	if le.Uint32(sb[76:]) >= 1 {
+		f.inodeSize = int64(le.Uint16(sb[88:]))
+	}
+	if f.inodeSize < 128 || f.inodeSize > f.blockSize || f.inodeSize&(f.inodeSize-1) != 0 {
+		return nil, byteio.Corrupt(name, superblockOffset+88, "inode size %d invalid", f.inodeSize)
+	}
+	f.descSize = 32
+	if incompat&incompat64bit != 0 {
+		f.blocksCount |= uint64(le.Uint32(sb[0x150:])) << 32
+		f.descSize = int64(le.Uint16(sb[254:]))
+		if f.descSize < 32 || f.descSize > 1024 || f.descSize&(f.descSize-1) != 0 {
+			return nil, byteio.Corrupt(name, superblockOffset+254, "group descriptor size %d invalid", f.descSize)
+		}
+	}
+	if blocksPerGroup == 0 || f.inodesPerGroup == 0 || f.inodesPerGroup > uint32(f.blockSize*8) {
+		return nil, byteio.Corrupt(name, superblockOffset+32, "blocks per group %d / inodes per group %d invalid", blocksPerGroup, f.inodesPerGroup)
+	}
+	if f.blocksCount <= uint64(f.firstDataBlock) {
+		return nil, byteio.Corrupt(name, superblockOffset+4, "block count %d invalid", f.blocksCount)
+	}
+	f.groups = uint32((f.blocksCount - uint64(f.firstDataBlock) + uint64(blocksPerGroup) - 1) / uint64(blocksPerGroup))
+	if uint64(f.groups)*uint64(f.inodesPerGroup) < uint64(f.inodesCount) {
+		return nil, byteio.Corrupt(name, superblockOffset, "%d groups of %d inodes cannot hold %d inodes", f.groups, f.inodesPerGroup, f.inodesCount)
+	}
+	f.gdtBlock = int64(f.firstDataBlock) + 1
+	f.descPerBlock = f.blockSize / f.descSize
+	if incompat&incompatMetaBG != 0 {
+		f.metaBG = true
+		f.firstMetaBG = le.Uint32(sb[260:])
+	}
+	return f, nil
+}
+
+// Name implements fs.Volume.
+func (f *FS) Name() string { return f.name }
+
+// Root implements fs.Volume: the root directory is inode 2.
+func (f *FS) Root() uint64 { return 2 }
+
+func (f *FS) descriptorOffset(group uint32) int64 {
+	if !f.metaBG || int64(group)/f.descPerBlock < int64(f.firstMetaBG) {
+		return f.gdtBlock*f.blockSize + int64(group)*f.descSize
+	}
+	// meta_bg: the descriptor block for a run of groups lives in the first group of that run.
+	metaGroup := int64(group) / f.descPerBlock
+	first := metaGroup * f.descPerBlock
+	blocksPerGroup := (int64(f.blocksCount) - int64(f.firstDataBlock) + int64(f.groups) - 1) / int64(f.groups)
+	blk := int64(f.firstDataBlock) + first*blocksPerGroup
+	if f.hasSuper(first) {
+		blk++
+	}
+	return blk*f.blockSize + (int64(group)%f.descPerBlock)*f.descSize
+}
+
+func (f *FS) hasSuper(group int64) bool {
+	if group <= 1 {
+		return true
+	}
+	for _, b := range []int64{3, 5, 7} {
+		g := group
+		for g%b == 0 {
+			g /= b
+		}
+		if g == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *FS) inodeTable(group uint32) (int64, error) {
+	f.mu.Lock()
+	t, ok := f.inodeTables[group]
+	f.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	off := f.descriptorOffset(group)
+	d, err := byteio.ReadAt(f.r, f.name, off, int(f.descSize))
+	if err != nil {
+		return 0, err
+	}
+	le := binary.LittleEndian
+	blk := uint64(le.Uint32(d[8:]))
+	if f.descSize >= 64 {
+		blk |= uint64(le.Uint32(d[0x28:])) << 32
+	}
+	if blk == 0 || blk >= f.blocksCount {
+		return 0, byteio.Corrupt(f.name, off+8, "group %d inode table at block %d outside the filesystem", group, blk)
+	}
+	t = int64(blk) * f.blockSize
+	f.mu.Lock()
+	f.inodeTables[group] = t
+	f.mu.Unlock()
+	return t, nil
+}
+
+// rawInode is the on-disk inode plus where it was read.
+type rawInode struct {
+	b   []byte
+	off int64
+	ino uint64
+}
+
+func (f *FS) readInode(ino uint64) (*rawInode, error) {
+	if ino == 0 || ino > uint64(f.inodesCount) {
+		return nil, byteio.Corrupt(f.name, 0, "inode %d out of range 1..%d", ino, f.inodesCount)
+	}
+	group := uint32((ino - 1) / uint64(f.inodesPerGroup))
+	index := int64((ino - 1) % uint64(f.inodesPerGroup))
+	table, err := f.inodeTable(group)
+	if err != nil {
+		return nil, err
+	}
+	off := table + index*f.inodeSize
+	b, err := byteio.ReadAt(f.r, f.name, off, int(f.inodeSize))
+	if err != nil {
+		return nil, err
+	}
+	return &rawInode{b: b, off: off, ino: ino}, nil
+}
+
+func (ri *rawInode) mode() uint32  { return uint32(binary.LittleEndian.Uint16(ri.b[0:])) }
+func (ri *rawInode) flags() uint32 { return binary.LittleEndian.Uint32(ri.b[32:]) }
+func (ri *rawInode) size() int64 {
+	le := binary.LittleEndian
+	return int64(uint64(le.Uint32(ri.b[4:])) | uint64(le.Uint32(ri.b[108:]))<<32)
+}
+
+// Inode implements fs.Volume.
+func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
+	ri, err := f.readInode(ino)
+	if err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	b := ri.b
+	size := ri.size()
+	if size < 0 {
+		return nil, byteio.Corrupt(f.name, ri.off+108, "inode %d size overflows", ino)
+	}
+	return &vfs.Inode{
+		Ino:     ino,
+		Mode:    vfs.UnixMode(ri.mode()),
+		Size:    size,
+		UID:     uint32(le.Uint16(b[2:])) | uint32(le.Uint16(b[120:]))<<16,
+		GID:     uint32(le.Uint16(b[24:])) | uint32(le.Uint16(b[122:]))<<16,
+		Nlink:   uint32(le.Uint16(b[26:])),
+		ModTime: time.Unix(int64(int32(le.Uint32(b[16:]))), 0).UTC(),
+	}, nil
+}
+
+// mapInode returns a reader over an inode's data and, for inline data, the inline bytes.
+func (f *FS) mapInode(ri *rawInode) (io.ReaderAt, []byte, error) {
+	size := ri.size()
+	fr := &vfs.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: ri.ino, BlockSize: f.blockSize, Size: size}
+	fl := ri.flags()
+	switch {
+	case fl&flagEncrypt != 0:
+		return nil, nil, byteio.Corrupt(f.name, ri.off+32, "inode %d is encrypted (fscrypt); its content cannot be read", ri.ino)
+	case fl&flagInlineData != 0:
+		if size < 0 || size > 60 {
+			return nil, nil, byteio.Corrupt(f.name, ri.off+40, "inode %d keeps %d bytes inline; only the first 60 are in the inode and extended-attribute inline data is not supported", ri.ino, size)
+		}
+		inline := append([]byte(nil), ri.b[40:40+size]...)
+		return vfs.InlineReader(inline), inline, nil
+	case fl&flagExtents != 0:
+		var err error
+		if fr.Extents, err = f.walkExtents(ri.b[40:100], ri.off+40, 0, nil); err != nil {
+			return nil, nil, err
+		}
+	default:
+		var err error
+		if fr.Extents, err = f.blockMap(ri, size); err != nil {
+			return nil, nil, err
+		}
+	}
+	fr.Sort()
+	return fr, nil, nil
+}
+
+func (f *FS) walkExtents(node []byte, at int64, depthSeen int, out []vfs.Extent) ([]vfs.Extent, error) {
+	le := binary.LittleEndian
+	if len(node) < 12 || le.Uint16(node[0:]) != extentMagic {
+		return nil, byteio.Corrupt(f.name, at, "extent header magic missing")
+	}
+	entries := int(le.Uint16(node[2:]))
+	depth := int(le.Uint16(node[6:]))
+	if depth > maxExtentDepth || depthSeen > maxExtentDepth {
+		return nil, byteio.Corrupt(f.name, at+6, "extent tree depth %d too deep", depth)
+	}
+	if 12+entries*12 > len(node) {
+		return nil, byteio.Corrupt(f.name, at+2, "extent node claims %d entries, room for %d", entries, (len(node)-12)/12)
+	}
+	for i := 0; i < entries; i++ {
+		e := node[12+i*12:]
+		if depth == 0 {
+			ln := uint32(le.Uint16(e[4:]))
+			unwritten := false
+			if ln > 32768 {
+				ln -= 32768
+				unwritten = true
+			}
+			phys := uint64(le.Uint16(e[6:]))<<32 | uint64(le.Uint32(e[8:]))
+			if phys+uint64(ln) > f.blocksCount {
+				return nil, byteio.Corrupt(f.name, at+int64(12+i*12), "extent to blocks %d+%d outside the filesystem", phys, ln)
+			}
+			if len(out) >= maxExtents {
+				return nil, byteio.Corrupt(f.name, at, "more than %d extents in one file", maxExtents)
+			}
+			out = append(out, vfs.Extent{Logical: uint64(le.Uint32(e[0:])), Length: uint64(ln), Physical: int64(phys) * f.blockSize, Unwritten: unwritten})
+			continue
+		}
+		child := uint64(le.Uint16(e[8:]))<<32 | uint64(le.Uint32(e[4:]))
+		if child >= f.blocksCount {
+			return nil, byteio.Corrupt(f.name, at+int64(12+i*12), "extent index to block %d outside the filesystem", child)
+		}
+		coff := int64(child) * f.blockSize
+		blk, err := byteio.ReadAt(f.r, f.name, coff, int(f.blockSize))
+		if err != nil {
+			return nil, err
+		}
+		if int(le.Uint16(blk[6:])) != depth-1 {
+			return nil, byteio.Corrupt(f.name, coff+6, "extent node depth %d under a node of depth %d", le.Uint16(blk[6:]), depth)
+		}
+		if out, err = f.walkExtents(blk, coff, depthSeen+1, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// blockMap reads the classic ext2/3 direct and indirect block pointers as one-block extents
+// (merged when contiguous).
+func (f *FS) blockMap(ri *rawInode, size int64) ([]vfs.Extent, error) {
+	le := binary.LittleEndian
+	nblocks := (size + f.blockSize - 1) / f.blockSize
+	if nblocks > maxExtents*16 {
+		return nil, byteio.Corrupt(f.name, ri.off+4, "inode %d of %d bytes is too large for an indirect block map", ri.ino, size)
+	}
+	var out []vfs.Extent
+	add := func(logical uint32, phys uint64) error {
+		if phys == 0 {
+			return nil
+		}
+		if phys >= f.blocksCount {
+			return byteio.Corrupt(f.name, ri.off+40, "inode %d maps block %d outside the filesystem", ri.ino, phys)
+		}
+		at := int64(phys) * f.blockSize
+		if n := len(out); n > 0 && out[n-1].Logical+out[n-1].Length == uint64(logical) && out[n-1].Physical+int64(out[n-1].Length)*f.blockSize == at {
+			out[n-1].Length++
+			return nil
+		}
+		out = append(out, vfs.Extent{Logical: uint64(logical), Length: 1, Physical: at})
+		return nil
+	}
+	per := f.blockSize / 4
+	var logical int64
+	var walk func(blk uint64, level int) error
+	walk = func(blk uint64, level int) error {
+		if blk == 0 {
+			span := int64(1)
+			for i := 0; i < level; i++ {
+				span *= per
+			}
+			logical += span
+			return nil
+		}
+		if blk >= f.blocksCount {
+			return byteio.Corrupt(f.name, ri.off+40, "inode %d indirect block %d outside the filesystem", ri.ino, blk)
+		}
+		b, err := byteio.ReadAt(f.r, f.name, int64(blk)*f.blockSize, int(f.blockSize))
+		if err != nil {
+			return err
+		}
+		for i := int64(0); i < per && logical < nblocks; i++ {
+			p := uint64(le.Uint32(b[i*4:]))
+			if level == 1 {
+				if err := add(uint32(logical), p); err != nil {
+					return err
+				}
+				logical++
+				continue
+			}
+			if err := walk(p, level-1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := 0; i < 12 && logical < nblocks; i++ {
+		if err := add(uint32(logical), uint64(le.Uint32(ri.b[40+i*4:]))); err != nil {
+			return nil, err
+		}
+		logical++
+	}
+	for level := 1; level <= 3 && logical < nblocks; level++ {
+		if err := walk(uint64(le.Uint32(ri.b[40+(11+level)*4:])), level); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Open implements fs.Volume.
+func (f *FS) Open(ino uint64) (io.ReaderAt, error) {
+	ri, err := f.readInode(ino)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := f.mapInode(ri)
+	return r, err
+}
+
+// ReadDir implements fs.Volume. Hash-tree directories read linearly: their index blocks look
+// like empty entries.
+func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
+	ri, err := f.readInode(ino)
+	if err != nil {
+		return nil, err
+	}
+	if ri.mode()&0o170000 != 0o040000 {
+		return nil, byteio.Corrupt(f.name, ri.off, "inode %d is not a directory", ino)
+	}
+	fr, inline, err := f.mapInode(ri)
+	if err != nil {
+		return nil, err
+	}
+	size := ri.size()
+	if size < 0 || size > maxDirBytes {
+		return nil, byteio.Corrupt(f.name, ri.off+4, "directory inode %d is %d bytes", ino, size)
+	}
+	data := make([]byte, size)
+	if n, err := fr.ReadAt(data, 0); n < len(data) {
+		return nil, fmt.Errorf("%s: directory inode %d: %w", f.name, ino, err)
+	}
+	le := binary.LittleEndian
+	var out []vfs.Dirent
+	chunk := int(f.blockSize)
+	start := 0
+	if inline != nil {
+		// inline directory: 4 bytes of parent inode, then entries
+		chunk = len(data)
+		start = 4
+	}
+	for base := 0; base < len(data); base += chunk {
+		end := min(base+chunk, len(data))
+		pos := base
+		if base == 0 {
+			pos = start
+		}
+		for pos+8 <= end {
+			inum := le.Uint32(data[pos:])
+			rec := int(le.Uint16(data[pos+4:]))
+			nameLen := int(data[pos+6])
+			ftype := data[pos+7]
+			if rec < 8 || pos+rec > end || 8+nameLen > rec {
+				return nil, byteio.Corrupt(f.name, ri.off, "directory inode %d: bad entry at byte %d (rec_len %d, name_len %d)", ino, pos, rec, nameLen)
+			}
+			name := string(data[pos+8 : pos+8+nameLen])
+			if inum != 0 && name != "." && name != ".." && nameLen > 0 {
+				d := vfs.Dirent{Name: name, Ino: uint64(inum)}
+				if t, ok := vfs.DirentType(ftype); ok {
+					d.Type, d.TypeKnown = t, true
+				}
+				out = append(out, d)
+			}
+			pos += rec
+		}
+	}
+	return out, nil
+}
+
+// Readlink implements fs.Volume.
+func (f *FS) Readlink(ino uint64) (string, error) {
+	ri, err := f.readInode(ino)
+	if err != nil {
+		return "", err
+	}
+	if ri.mode()&0o170000 != 0o120000 {
+		return "", byteio.Corrupt(f.name, ri.off, "inode %d is not a symlink", ino)
+	}
+	size := ri.size()
+	if size <= 0 || size > maxSymlinkLen {
+		return "", byteio.Corrupt(f.name, ri.off+4, "symlink inode %d has length %d", ino, size)
+	}
+	if ri.flags()&(flagExtents|flagInlineData) == 0 && size < 60 {
+		return string(ri.b[40 : 40+size]), nil // fast symlink: the target is in i_block
+	}
+	fr, _, err := f.mapInode(ri)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]byte, size)
+	if n, err := fr.ReadAt(buf, 0); n < len(buf) {
+		return "", fmt.Errorf("%s: symlink inode %d: %w", f.name, ino, err)
+	}
+	return string(buf), nil
+}

@@ -1,0 +1,417 @@
+package fs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxSymlinks bounds symlink expansion in one lookup, like Linux's MAXSYMLINKS.
+const maxSymlinks = 40
+
+// maxCachedDirs bounds the directory cache.
+const maxCachedDirs = 8192
+
+// Tree is the image's directory tree: a root volume plus volumes mounted on directories.
+// It implements io/fs.FS, StatFS, ReadDirFS and ReadLinkFS. Safe for concurrent use.
+type Tree struct {
+	root   Volume
+	mounts map[string]Volume // cleaned absolute path ("/boot") → volume
+
+	mu   sync.Mutex
+	dirs map[dirKey]map[string]Dirent
+}
+
+type dirKey struct {
+	vol Volume
+	ino uint64
+}
+
+// NewTree makes a tree whose / is root.
+func NewTree(root Volume) *Tree {
+	return &Tree{root: root, mounts: map[string]Volume{}, dirs: map[dirKey]map[string]Dirent{}}
+}
+
+// Mount places v at the absolute path at. The directory need not exist on the parent volume.
+func (t *Tree) Mount(at string, v Volume) {
+	t.mounts[path.Clean("/"+at)] = v
+}
+
+// Mounts lists the mount points, sorted.
+func (t *Tree) Mounts() []string {
+	var m []string
+	for p := range t.mounts {
+		m = append(m, p)
+	}
+	sort.Strings(m)
+	return m
+}
+
+// VolumeAt returns the volume that holds the absolute path p (after mounts, before symlinks).
+func (t *Tree) VolumeAt(p string) Volume {
+	p = path.Clean("/" + p)
+	best, v := "", t.root
+	for m, mv := range t.mounts {
+		if (p == m || strings.HasPrefix(p, m+"/")) && len(m) > len(best) {
+			best, v = m, mv
+		}
+	}
+	return v
+}
+
+// loc is a resolved position: a volume, an inode, and the in-image path that led there.
+type loc struct {
+	vol  Volume
+	ino  uint64
+	path string
+}
+
+func (t *Tree) rootLoc() loc {
+	if v, ok := t.mounts["/"]; ok {
+		return loc{v, v.Root(), "/"}
+	}
+	return loc{t.root, t.root.Root(), "/"}
+}
+
+func (t *Tree) enter(l loc) loc {
+	if v, ok := t.mounts[l.path]; ok && l.path != "/" {
+		return loc{v, v.Root(), l.path}
+	}
+	return l
+}
+
+func (t *Tree) dir(l loc) (map[string]Dirent, error) {
+	k := dirKey{l.vol, l.ino}
+	t.mu.Lock()
+	d, ok := t.dirs[k]
+	t.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	ents, err := l.vol.ReadDir(l.ino)
+	if err != nil {
+		return nil, err
+	}
+	d = make(map[string]Dirent, len(ents))
+	for _, e := range ents {
+		d[e.Name] = e
+	}
+	t.mu.Lock()
+	if len(t.dirs) >= maxCachedDirs {
+		clear(t.dirs)
+	}
+	t.dirs[k] = d
+	t.mu.Unlock()
+	return d, nil
+}
+
+// resolve walks name (an io/fs path, or absolute) from /. follow says whether a symlink in the
+// last component is followed. Symlinks are resolved against the image's root: ".." stops at /.
+func (t *Tree) resolve(op, name string, follow bool) (loc, error) {
+	if name == "" {
+		name = "."
+	}
+	rel := strings.TrimPrefix(name, "/")
+	if rel == "" {
+		rel = "."
+	}
+	if !iofs.ValidPath(rel) {
+		return loc{}, &iofs.PathError{Op: op, Path: name, Err: iofs.ErrInvalid}
+	}
+	links := 0
+	stack := []loc{t.rootLoc()}
+	todo := strings.Split(rel, "/")
+	for len(todo) > 0 {
+		c := todo[0]
+		todo = todo[1:]
+		cur := stack[len(stack)-1]
+		switch c {
+		case ".", "":
+			continue
+		case "..":
+			if len(stack) > 1 {
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		ino, err := cur.vol.Inode(cur.ino)
+		if err != nil {
+			return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}
+		}
+		if !ino.Mode.IsDir() {
+			return loc{}, &iofs.PathError{Op: op, Path: name, Err: fmt.Errorf("%s is not a directory", cur.path)}
+		}
+		d, err := t.dir(cur)
+		if err != nil {
+			return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}
+		}
+		e, ok := d[c]
+		if !ok {
+			return loc{}, &iofs.PathError{Op: op, Path: name, Err: iofs.ErrNotExist}
+		}
+		next := t.enter(loc{cur.vol, e.Ino, path.Join(cur.path, c)})
+		if len(todo) > 0 || follow {
+			isLink := e.TypeKnown && e.Type&iofs.ModeSymlink != 0
+			if !e.TypeKnown {
+				ni, err := next.vol.Inode(next.ino)
+				if err != nil {
+					return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}
+				}
+				isLink = ni.Mode&iofs.ModeSymlink != 0
+			}
+			if isLink {
+				links++
+				if links > maxSymlinks {
+					return loc{}, &iofs.PathError{Op: op, Path: name, Err: errors.New("too many levels of symbolic links")}
+				}
+				target, err := next.vol.Readlink(next.ino)
+				if err != nil {
+					return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}
+				}
+				if strings.HasPrefix(target, "/") {
+					stack = stack[:1]
+				}
+				parts := strings.Split(target, "/")
+				todo = append(parts, todo...)
+				continue
+			}
+		}
+		stack = append(stack, next)
+	}
+	return stack[len(stack)-1], nil
+}
+
+// Resolve returns the in-image absolute path name resolves to, following every symlink.
+func (t *Tree) Resolve(name string) (string, error) {
+	l, err := t.resolve("resolve", name, true)
+	if err != nil {
+		return "", err
+	}
+	return l.path, nil
+}
+
+// Stat follows symlinks.
+func (t *Tree) Stat(name string) (iofs.FileInfo, error) { return t.stat("stat", name, true) }
+
+// Lstat does not follow a symlink in the last component.
+func (t *Tree) Lstat(name string) (iofs.FileInfo, error) { return t.stat("lstat", name, false) }
+
+func (t *Tree) stat(op, name string, follow bool) (iofs.FileInfo, error) {
+	l, err := t.resolve(op, name, follow)
+	if err != nil {
+		return nil, err
+	}
+	ino, err := l.vol.Inode(l.ino)
+	if err != nil {
+		return nil, &iofs.PathError{Op: op, Path: name, Err: err}
+	}
+	return &fileInfo{name: path.Base(l.path), ino: ino}, nil
+}
+
+// ReadLink returns a symlink's target as stored.
+func (t *Tree) ReadLink(name string) (string, error) {
+	l, err := t.resolve("readlink", name, false)
+	if err != nil {
+		return "", err
+	}
+	ino, err := l.vol.Inode(l.ino)
+	if err != nil {
+		return "", &iofs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	if ino.Mode&iofs.ModeSymlink == 0 {
+		return "", &iofs.PathError{Op: "readlink", Path: name, Err: iofs.ErrInvalid}
+	}
+	s, err := l.vol.Readlink(l.ino)
+	if err != nil {
+		return "", &iofs.PathError{Op: "readlink", Path: name, Err: err}
+	}
+	return s, nil
+}
+
+// ReadDir lists a directory sorted by name, with mount points shown as directories.
+func (t *Tree) ReadDir(name string) ([]iofs.DirEntry, error) {
+	l, err := t.resolve("readdir", name, true)
+	if err != nil {
+		return nil, err
+	}
+	ino, err := l.vol.Inode(l.ino)
+	if err != nil {
+		return nil, &iofs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	if !ino.Mode.IsDir() {
+		return nil, &iofs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+	}
+	d, err := t.dir(l)
+	if err != nil {
+		return nil, &iofs.PathError{Op: "readdir", Path: name, Err: err}
+	}
+	out := make([]iofs.DirEntry, 0, len(d))
+	for _, e := range d {
+		out = append(out, &dirEntry{t: t, parent: l, e: e})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out, nil
+}
+
+// Open opens a file or directory for reading.
+func (t *Tree) Open(name string) (iofs.File, error) {
+	l, err := t.resolve("open", name, true)
+	if err != nil {
+		return nil, err
+	}
+	ino, err := l.vol.Inode(l.ino)
+	if err != nil {
+		return nil, &iofs.PathError{Op: "open", Path: name, Err: err}
+	}
+	f := &file{t: t, name: name, l: l, info: &fileInfo{name: path.Base(l.path), ino: ino}}
+	if ino.Mode.IsRegular() {
+		ra, err := l.vol.Open(l.ino)
+		if err != nil {
+			return nil, &iofs.PathError{Op: "open", Path: name, Err: err}
+		}
+		f.r = io.NewSectionReader(ra, 0, ino.Size)
+	}
+	return f, nil
+}
+
+// OpenReaderAt returns random access to a regular file's contents and its size.
+func (t *Tree) OpenReaderAt(name string) (io.ReaderAt, int64, error) {
+	l, err := t.resolve("open", name, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	ino, err := l.vol.Inode(l.ino)
+	if err != nil {
+		return nil, 0, &iofs.PathError{Op: "open", Path: name, Err: err}
+	}
+	if !ino.Mode.IsRegular() {
+		return nil, 0, &iofs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+	}
+	ra, err := l.vol.Open(l.ino)
+	if err != nil {
+		return nil, 0, &iofs.PathError{Op: "open", Path: name, Err: err}
+	}
+	return ra, ino.Size, nil
+}
+
+// ReadFile reads a whole file of at most limit bytes; a larger file is an error naming it.
+func (t *Tree) ReadFile(name string, limit int64) ([]byte, error) {
+	ra, size, err := t.OpenReaderAt(name)
+	if err != nil {
+		return nil, err
+	}
+	if size > limit {
+		return nil, &iofs.PathError{Op: "read", Path: name, Err: fmt.Errorf("file is %d bytes, over the %d-byte limit for this check", size, limit)}
+	}
+	buf := make([]byte, size)
+	n, err := ra.ReadAt(buf, 0)
+	if n < len(buf) {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, &iofs.PathError{Op: "read", Path: name, Err: err}
+	}
+	return buf, nil
+}
+
+type fileInfo struct {
+	name string
+	ino  *Inode
+}
+
+func (fi *fileInfo) Name() string        { return fi.name }
+func (fi *fileInfo) Size() int64         { return fi.ino.Size }
+func (fi *fileInfo) Mode() iofs.FileMode { return fi.ino.Mode }
+func (fi *fileInfo) ModTime() time.Time  { return fi.ino.ModTime }
+func (fi *fileInfo) IsDir() bool         { return fi.ino.Mode.IsDir() }
+func (fi *fileInfo) Sys() any            { return fi.ino }
+
+type dirEntry struct {
+	t      *Tree
+	parent loc
+	e      Dirent
+}
+
+func (d *dirEntry) Name() string { return d.e.Name }
+func (d *dirEntry) target() loc {
+	return d.t.enter(loc{d.parent.vol, d.e.Ino, path.Join(d.parent.path, d.e.Name)})
+}
+func (d *dirEntry) IsDir() bool { return d.Type().IsDir() }
+func (d *dirEntry) Type() iofs.FileMode {
+	l := d.target()
+	if l.vol != d.parent.vol {
+		return iofs.ModeDir
+	}
+	if d.e.TypeKnown {
+		return d.e.Type
+	}
+	if ino, err := l.vol.Inode(l.ino); err == nil {
+		return ino.Mode.Type()
+	}
+	return iofs.ModeIrregular
+}
+func (d *dirEntry) Info() (iofs.FileInfo, error) {
+	l := d.target()
+	ino, err := l.vol.Inode(l.ino)
+	if err != nil {
+		return nil, err
+	}
+	return &fileInfo{name: d.e.Name, ino: ino}, nil
+}
+
+type file struct {
+	t    *Tree
+	name string
+	l    loc
+	info *fileInfo
+	r    *io.SectionReader
+	ents []iofs.DirEntry
+	read bool
+}
+
+func (f *file) Stat() (iofs.FileInfo, error) { return f.info, nil }
+func (f *file) Close() error                 { return nil }
+func (f *file) Read(p []byte) (int, error) {
+	if f.r == nil {
+		return 0, &iofs.PathError{Op: "read", Path: f.name, Err: errors.New("not a regular file")}
+	}
+	return f.r.Read(p)
+}
+func (f *file) ReadAt(p []byte, off int64) (int, error) {
+	if f.r == nil {
+		return 0, &iofs.PathError{Op: "read", Path: f.name, Err: errors.New("not a regular file")}
+	}
+	return f.r.ReadAt(p, off)
+}
+
+// ReadDir implements iofs.ReadDirFile.
+func (f *file) ReadDir(n int) ([]iofs.DirEntry, error) {
+	if !f.info.IsDir() {
+		return nil, &iofs.PathError{Op: "readdir", Path: f.name, Err: errors.New("not a directory")}
+	}
+	if !f.read {
+		ents, err := f.t.ReadDir(f.l.path)
+		if err != nil {
+			return nil, err
+		}
+		f.ents, f.read = ents, true
+	}
+	if n <= 0 {
+		out := f.ents
+		f.ents = nil
+		return out, nil
+	}
+	if len(f.ents) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(f.ents))
+	out := f.ents[:n]
+	f.ents = f.ents[n:]
+	return out, nil
+}

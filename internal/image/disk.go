@@ -1,0 +1,202 @@
+// Package image turns the bytes of a disk image file (raw, qcow2, VHD, VHDX, VMDK) into the
+// virtual disk they describe, as an io.ReaderAt. The format is detected by magic, never by name.
+package image
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
+)
+
+// Disk is a virtual disk: the guest-visible bytes of an image file.
+type Disk struct {
+	Name        string // file name or URL, for messages
+	Format      string // raw, qcow2, vhd, vhdx, vmdk
+	Variant     string // vhd: fixed|dynamic; vmdk: monolithicSparse|streamOptimized; qcow2: v2|v3
+	VirtualSize int64  // size of the virtual disk in bytes
+	FileSize    int64  // size of the container file in bytes
+
+	virt   io.ReaderAt
+	source *CountingReader
+	closer io.Closer
+}
+
+// ReadAt reads guest-visible bytes. Reads past VirtualSize return io.EOF.
+func (d *Disk) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("%s: negative offset", d.Name)
+	}
+	if off >= d.VirtualSize {
+		return 0, io.EOF
+	}
+	short := false
+	if rem := d.VirtualSize - off; int64(len(p)) > rem {
+		p = p[:rem]
+		short = true
+	}
+	n, err := d.virt.ReadAt(p, off)
+	if err == nil && short {
+		err = io.EOF
+	}
+	return n, err
+}
+
+// Size is the virtual disk size.
+func (d *Disk) Size() int64 { return d.VirtualSize }
+
+// SourceStats reports how many read calls and bytes reached the container file.
+func (d *Disk) SourceStats() (reads, bytes int64) {
+	return d.source.Reads.Load(), d.source.Bytes.Load()
+}
+
+// Close releases the underlying file, if Open opened it.
+func (d *Disk) Close() error {
+	if d.closer != nil {
+		return d.closer.Close()
+	}
+	return nil
+}
+
+// Open opens an image file and detects its format.
+func Open(path string) (*Disk, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s: is a directory, not a disk image", path)
+	}
+	d, err := New(path, f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	d.closer = f
+	return d, nil
+}
+
+// New detects the format of the image in r (size bytes long) and returns its virtual disk.
+func New(name string, r io.ReaderAt, size int64) (*Disk, error) {
+	src := &CountingReader{R: r}
+	d := &Disk{Name: name, FileSize: size, source: src}
+	if size < 512 {
+		return nil, byteio.Corrupt(name, 0, "file is %d bytes, too small to be a disk image", size)
+	}
+	head, err := byteio.ReadAt(src, name, 0, 512)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte("QFI\xfb")):
+		err = openQcow2(d, src)
+	case bytes.HasPrefix(head, []byte("vhdxfile")):
+		err = openVHDX(d, src)
+	case bytes.HasPrefix(head, []byte("KDMV")):
+		err = openVMDK(d, src)
+	case bytes.HasPrefix(head, []byte("# Disk DescriptorFile")):
+		err = byteio.Corrupt(name, 0, "VMDK descriptor file with separate extents; convert it to a single-file image (qemu-img convert -O vmdk -o subformat=monolithicSparse)")
+	case bytes.HasPrefix(head, []byte("conectix")):
+		err = openDynamicVHD(d, src, head)
+	default:
+		tail, terr := byteio.ReadAt(src, name, size-512, 512)
+		if terr != nil {
+			return nil, terr
+		}
+		if bytes.HasPrefix(tail, []byte("conectix")) {
+			err = openFixedVHD(d, src, tail)
+		} else {
+			d.Format, d.Variant, d.VirtualSize, d.virt = "raw", "", size, src
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// CountingReader counts the calls and bytes read through it.
+type CountingReader struct {
+	R     io.ReaderAt
+	Reads atomic.Int64
+	Bytes atomic.Int64
+}
+
+// ReadAt implements io.ReaderAt.
+func (c *CountingReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.R.ReadAt(p, off)
+	c.Reads.Add(1)
+	c.Bytes.Add(int64(n))
+	return n, err
+}
+
+// blockReader maps a virtual disk made of fixed-size blocks onto the container file.
+// readBlock fills p (which never crosses a block boundary) from block idx at offset within.
+type blockReader struct {
+	size      int64
+	blockSize int64
+	readBlock func(p []byte, idx, within int64) error
+}
+
+func (b *blockReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= b.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && off < b.size {
+		idx, within := off/b.blockSize, off%b.blockSize
+		chunk := min(int64(len(p)-n), b.blockSize-within, b.size-off)
+		if err := b.readBlock(p[n:n+int(chunk)], idx, within); err != nil {
+			return n, err
+		}
+		n += int(chunk)
+		off += chunk
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// readFull reads len(p) bytes at off from r, treating a short read as corruption of name.
+func readFull(r io.ReaderAt, name string, p []byte, off int64) error {
+	got, err := r.ReadAt(p, off)
+	if got == len(p) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		return byteio.Corrupt(name, off, "data block runs past the end of the file (truncated image?)")
+	}
+	return fmt.Errorf("%s: offset %#x: %w", name, off, err)
+}
+
+// tableCache keeps a bounded number of decoded metadata tables (qcow2 L2, VMDK grain tables).
+type tableCache[T any] struct {
+	max int
+	m   map[int64]T
+}
+
+func newTableCache[T any](max int) *tableCache[T] {
+	return &tableCache[T]{max: max, m: make(map[int64]T)}
+}
+
+func (c *tableCache[T]) get(k int64) (T, bool) { v, ok := c.m[k]; return v, ok }
+
+func (c *tableCache[T]) put(k int64, v T) {
+	if len(c.m) >= c.max {
+		for old := range c.m {
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = v
+}

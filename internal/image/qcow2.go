@@ -1,0 +1,174 @@
+package image
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
+)
+
+const (
+	qcowOffsetMask     = 0x00fffffffffffe00 // bits 9-55
+	qcowCompressedFlag = 1 << 62
+	qcowZeroFlag       = 1
+	// largest cluster (2 MiB) and largest L1 table we accept (covers any sane disk)
+	qcowMaxClusterBits = 21
+	qcowMaxL1Entries   = 32 << 20 / 8
+)
+
+type qcow2 struct {
+	name        string
+	src         io.ReaderAt
+	fileSize    int64
+	clusterBits uint
+	clusterSize int64
+	l1          []uint64
+	mu          sync.Mutex
+	l2          *tableCache[[]uint64]
+	lastComp    int64 // host offset of the cached decompressed cluster (-1: none)
+	compBuf     []byte
+}
+
+func openQcow2(d *Disk, src io.ReaderAt) error {
+	h, err := byteio.ReadAt(src, d.Name, 0, 112)
+	if err != nil {
+		return err
+	}
+	be := binary.BigEndian
+	version := be.Uint32(h[4:])
+	if version != 2 && version != 3 {
+		return byteio.Corrupt(d.Name, 4, "unsupported qcow2 version %d", version)
+	}
+	if be.Uint64(h[8:]) != 0 {
+		return byteio.Corrupt(d.Name, 8, "qcow2 image has a backing file; check a flattened copy (qemu-img convert -O qcow2)")
+	}
+	clusterBits := be.Uint32(h[20:])
+	if clusterBits < 9 || clusterBits > qcowMaxClusterBits {
+		return byteio.Corrupt(d.Name, 20, "qcow2 cluster_bits %d out of range 9..%d", clusterBits, qcowMaxClusterBits)
+	}
+	size := int64(be.Uint64(h[24:]))
+	if size < 0 || size > 1<<50 {
+		return byteio.Corrupt(d.Name, 24, "qcow2 virtual size %d out of range", size)
+	}
+	if be.Uint32(h[32:]) != 0 {
+		return byteio.Corrupt(d.Name, 32, "encrypted qcow2 images cannot be inspected")
+	}
+	l1Size := be.Uint32(h[36:])
+	l1Off := int64(be.Uint64(h[40:]))
+	if version == 3 {
+		incompat := be.Uint64(h[72:])
+		if incompat&1 != 0 {
+			return byteio.Corrupt(d.Name, 72, "qcow2 image is marked dirty; run qemu-img check -r all first")
+		}
+		if incompat&^uint64(1|2|8) != 0 { // dirty, corrupt, compression type are understood
+			return byteio.Corrupt(d.Name, 72, "qcow2 incompatible features %#x not supported (external data file or extended L2 entries?)", incompat)
+		}
+		if incompat&2 != 0 {
+			return byteio.Corrupt(d.Name, 72, "qcow2 image is marked corrupt")
+		}
+		if incompat&8 != 0 && h[104] != 0 {
+			return byteio.Corrupt(d.Name, 104, "qcow2 compression type %d (zstd) not supported", h[104])
+		}
+	}
+	cs := int64(1) << clusterBits
+	need := (size + cs - 1) / cs
+	perL2 := cs / 8
+	needL1 := (need + perL2 - 1) / perL2
+	if int64(l1Size) < needL1 || l1Size > qcowMaxL1Entries {
+		return byteio.Corrupt(d.Name, 36, "qcow2 L1 table has %d entries, virtual size needs %d", l1Size, needL1)
+	}
+	raw, err := byteio.ReadAt(src, d.Name, l1Off, int(needL1)*8)
+	if err != nil {
+		return err
+	}
+	q := &qcow2{name: d.Name, src: src, fileSize: d.FileSize, clusterBits: uint(clusterBits), clusterSize: cs,
+		l1: make([]uint64, needL1), l2: newTableCache[[]uint64](64), lastComp: -1}
+	for i := range q.l1 {
+		q.l1[i] = be.Uint64(raw[i*8:])
+	}
+	d.Format, d.Variant, d.VirtualSize = "qcow2", fmt.Sprintf("v%d", version), size
+	d.virt = &blockReader{size: size, blockSize: cs, readBlock: q.readCluster}
+	return nil
+}
+
+func (q *qcow2) l2Table(off int64) ([]uint64, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if t, ok := q.l2.get(off); ok {
+		return t, nil
+	}
+	raw, err := byteio.ReadAt(q.src, q.name, off, int(q.clusterSize))
+	if err != nil {
+		return nil, err
+	}
+	t := make([]uint64, q.clusterSize/8)
+	for i := range t {
+		t[i] = binary.BigEndian.Uint64(raw[i*8:])
+	}
+	q.l2.put(off, t)
+	return t, nil
+}
+
+func (q *qcow2) readCluster(p []byte, idx, within int64) error {
+	perL2 := q.clusterSize / 8
+	l1e := q.l1[idx/perL2]
+	l2Off := int64(l1e & qcowOffsetMask)
+	if l2Off == 0 {
+		byteio.ZeroFill(p)
+		return nil
+	}
+	if l2Off%q.clusterSize != 0 {
+		return byteio.Corrupt(q.name, l2Off, "qcow2 L2 table not cluster aligned")
+	}
+	t, err := q.l2Table(l2Off)
+	if err != nil {
+		return err
+	}
+	e := t[idx%perL2]
+	if e&qcowCompressedFlag != 0 {
+		return q.readCompressed(p, e, within)
+	}
+	host := int64(e & qcowOffsetMask)
+	if e&qcowZeroFlag != 0 || host == 0 {
+		byteio.ZeroFill(p)
+		return nil
+	}
+	return readFull(q.src, q.name, p, host+within)
+}
+
+func (q *qcow2) readCompressed(p []byte, e uint64, within int64) error {
+	x := 62 - (q.clusterBits - 8)
+	host := int64(e & (1<<x - 1))
+	sectors := int64((e>>x)&(1<<(q.clusterBits-8)-1)) + 1
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.lastComp != host {
+		n := sectors*512 - host%512
+		if host+n > q.fileSize {
+			n = q.fileSize - host
+		}
+		if n <= 0 {
+			return byteio.Corrupt(q.name, host, "qcow2 compressed cluster outside the file")
+		}
+		comp, err := byteio.ReadAt(q.src, q.name, host, int(n))
+		if err != nil {
+			return err
+		}
+		if q.compBuf == nil {
+			q.compBuf = make([]byte, q.clusterSize)
+		}
+		zr := flate.NewReader(bytes.NewReader(comp))
+		got, err := io.ReadFull(zr, q.compBuf)
+		if err != nil && got != len(q.compBuf) {
+			q.lastComp = -1
+			return byteio.Corrupt(q.name, host, "qcow2 compressed cluster does not inflate: %v", err)
+		}
+		q.lastComp = host
+	}
+	copy(p, q.compBuf[within:])
+	return nil
+}

@@ -1,0 +1,250 @@
+// Package inspect opens a disk image offline and gathers the facts the rules read: the container
+// format, the partition table, each partition's kind, and the Linux root filesystem with the
+// other filesystems mounted where its /etc/fstab puts them.
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	iofs "io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/fs/ext4"
+	"github.com/marketready/packer-plugin-marketplace/internal/fs/xfs"
+	"github.com/marketready/packer-plugin-marketplace/internal/image"
+	"github.com/marketready/packer-plugin-marketplace/internal/partition"
+	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+// Image is everything known about one disk image.
+type Image struct {
+	Source string
+	Disk   *image.Disk
+	Table  *partition.Table
+
+	// Root is the Linux root filesystem with fstab mounts applied; nil when none was found.
+	Root          *fs.Tree
+	RootPartition *partition.Partition
+	Mounts        []Mount
+	// Notes are facts worth reporting that are not rule results (e.g. a filesystem we cannot read).
+	Notes []string
+
+	volumes map[*partition.Partition]fs.Volume
+
+	pkgOnce sync.Once
+	pkgs    *pkgdb.Inventory
+	pkgErr  error
+}
+
+// Mount is a filesystem placed in the tree by an fstab line.
+type Mount struct {
+	Path      string
+	Spec      string
+	FstabLine int
+	Partition *partition.Partition
+}
+
+// maxConfigBytes bounds config files read whole by the inspector and the rules.
+const maxConfigBytes = 8 << 20
+
+// Open opens the image file at path. The caller must Close the result.
+func Open(path string) (*Image, error) {
+	d, err := image.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := FromDisk(d)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return img, nil
+}
+
+// Close releases the image file.
+func (img *Image) Close() error { return img.Disk.Close() }
+
+// FromDisk inspects an already opened virtual disk.
+func FromDisk(d *image.Disk) (*Image, error) {
+	img := &Image{Source: d.Name, Disk: d, volumes: map[*partition.Partition]fs.Volume{}}
+	t, err := partition.Read(d.Name, d, d.Size())
+	if err != nil {
+		return nil, err
+	}
+	img.Table = t
+	for _, p := range t.Partitions {
+		v, err := openVolume(d, p)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			img.volumes[p] = v
+		} else if p.Kind.IsFilesystem() {
+			img.Notes = append(img.Notes, fmt.Sprintf("partition %d holds %s, which is identified but whose files are not read", p.Number, p.Kind))
+		}
+	}
+	if err := img.findRoot(); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+func partName(d *image.Disk, p *partition.Partition) string {
+	if p.Number == 0 {
+		return fmt.Sprintf("%s (%s)", d.Name, p.Kind)
+	}
+	return fmt.Sprintf("%s partition %d (%s)", d.Name, p.Number, p.Kind)
+}
+
+func openVolume(d *image.Disk, p *partition.Partition) (fs.Volume, error) {
+	name := partName(d, p)
+	r := p.ReaderAt(d)
+	switch p.Kind {
+	case partition.KindExt2, partition.KindExt3, partition.KindExt4:
+		return ext4.Open(name, r, p.Size)
+	case partition.KindXFS:
+		return xfs.Open(name, r, p.Size)
+	}
+	return nil, nil
+}
+
+// findRoot picks the partition that holds /etc (preferring one whose fstab mounts it on /),
+// then mounts the other fstab filesystems.
+func (img *Image) findRoot() error {
+	type candidate struct {
+		p     *partition.Partition
+		tree  *fs.Tree
+		fstab []sysconf.FstabEntry
+		self  bool
+	}
+	var cands []candidate
+	for _, p := range img.Table.Partitions {
+		v, ok := img.volumes[p]
+		if !ok {
+			continue
+		}
+		tree := fs.NewTree(v)
+		st, err := tree.Stat("etc")
+		if err != nil || !st.IsDir() {
+			continue
+		}
+		c := candidate{p: p, tree: tree}
+		if data, err := tree.ReadFile("etc/fstab", maxConfigBytes); err == nil {
+			c.fstab = sysconf.ParseFstab(data)
+			for _, e := range c.fstab {
+				if e.Path == "/" && img.matches(e.Spec, p) {
+					c.self = true
+				}
+			}
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	best := cands[0]
+	for _, c := range cands {
+		if c.self && !best.self {
+			best = c
+		}
+	}
+	if len(cands) > 1 {
+		img.Notes = append(img.Notes, fmt.Sprintf("%d filesystems hold /etc; partition %d was taken as the root", len(cands), best.p.Number))
+	}
+	img.Root, img.RootPartition = best.tree, best.p
+	for _, e := range best.fstab {
+		if e.IsSwap() || e.Path == "/" || !strings.HasPrefix(e.Path, "/") || e.HasOption("bind") {
+			continue
+		}
+		var target *partition.Partition
+		for _, p := range img.Table.Partitions {
+			if img.matches(e.Spec, p) {
+				target = p
+				break
+			}
+		}
+		if target == nil {
+			continue
+		}
+		v, ok := img.volumes[target]
+		if !ok {
+			continue // already noted as identified but not read
+		}
+		img.Root.Mount(path.Clean(e.Path), v)
+		img.Mounts = append(img.Mounts, Mount{Path: path.Clean(e.Path), Spec: e.Spec, FstabLine: e.Line, Partition: target})
+	}
+	return nil
+}
+
+var devPartRe = regexp.MustCompile(`^/dev/(?:[shv]d[a-z]|xvd[a-z])(\d+)$|^/dev/(?:nvme\d+n\d+|mmcblk\d+|loop\d+)p(\d+)$`)
+
+// matches reports whether an fstab device spec names partition p.
+func (img *Image) matches(spec string, p *partition.Partition) bool {
+	eq := strings.EqualFold
+	key, val, ok := strings.Cut(spec, "=")
+	if ok {
+		val = strings.Trim(val, `"`)
+		switch strings.ToUpper(key) {
+		case "UUID":
+			return p.FSUUID != "" && eq(val, p.FSUUID)
+		case "LABEL":
+			return p.FSLabel != "" && val == p.FSLabel
+		case "PARTUUID":
+			return p.UUID != "" && eq(val, p.UUID)
+		case "PARTLABEL":
+			return p.Name != "" && val == p.Name
+		}
+		return false
+	}
+	switch {
+	case strings.HasPrefix(spec, "/dev/disk/by-uuid/"):
+		return p.FSUUID != "" && eq(strings.TrimPrefix(spec, "/dev/disk/by-uuid/"), p.FSUUID)
+	case strings.HasPrefix(spec, "/dev/disk/by-label/"):
+		return p.FSLabel != "" && strings.TrimPrefix(spec, "/dev/disk/by-label/") == p.FSLabel
+	case strings.HasPrefix(spec, "/dev/disk/by-partuuid/"):
+		return p.UUID != "" && eq(strings.TrimPrefix(spec, "/dev/disk/by-partuuid/"), p.UUID)
+	}
+	if m := devPartRe.FindStringSubmatch(spec); m != nil {
+		n, _ := strconv.Atoi(m[1] + m[2])
+		return n == p.Number
+	}
+	return false
+}
+
+// Packages returns the image's package inventory (read once).
+func (img *Image) Packages() (*pkgdb.Inventory, error) {
+	img.pkgOnce.Do(func() {
+		if img.Root == nil {
+			img.pkgErr = ErrNoLinuxRoot
+			return
+		}
+		img.pkgs, img.pkgErr = pkgdb.Read(img.Root)
+	})
+	return img.pkgs, img.pkgErr
+}
+
+// ErrNoLinuxRoot means no readable filesystem with /etc was found.
+var ErrNoLinuxRoot = errors.New("no Linux root filesystem found (no readable ext2/3/4 or XFS partition holds /etc)")
+
+// ReadFile reads a whole in-image file of at most maxConfigBytes. p may start with "/".
+func (img *Image) ReadFile(p string) ([]byte, error) {
+	if img.Root == nil {
+		return nil, ErrNoLinuxRoot
+	}
+	return img.Root.ReadFile(strings.TrimPrefix(p, "/"), maxConfigBytes)
+}
+
+// Exists reports whether p exists (following symlinks); errors other than not-exist count as existing.
+func (img *Image) Exists(p string) bool {
+	if img.Root == nil {
+		return false
+	}
+	_, err := img.Root.Stat(strings.TrimPrefix(p, "/"))
+	return err == nil || !errors.Is(err, iofs.ErrNotExist)
+}

@@ -1,0 +1,248 @@
+// Package partition reads MBR and GPT partition tables and identifies what each partition
+// holds by its on-disk signature (not by the type the table claims).
+package partition
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"unicode/utf16"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
+)
+
+// Kind is what a partition holds, detected from its content.
+type Kind string
+
+const (
+	KindExt2     Kind = "ext2"
+	KindExt3     Kind = "ext3"
+	KindExt4     Kind = "ext4"
+	KindXFS      Kind = "xfs"
+	KindBtrfs    Kind = "btrfs"
+	KindVFAT     Kind = "vfat"
+	KindNTFS     Kind = "ntfs"
+	KindSwap     Kind = "swap"
+	KindLVM      Kind = "lvm2-pv"
+	KindLUKS     Kind = "luks"
+	KindBIOSBoot Kind = "bios-boot"
+	KindEmpty    Kind = "empty"
+	KindUnknown  Kind = "unknown"
+)
+
+// IsFilesystem reports whether k is a filesystem that holds files.
+func (k Kind) IsFilesystem() bool {
+	switch k {
+	case KindExt2, KindExt3, KindExt4, KindXFS, KindBtrfs, KindVFAT, KindNTFS:
+		return true
+	}
+	return false
+}
+
+// Partition is one entry of the table (or the whole disk when there is no table).
+type Partition struct {
+	Number   int    // 1-based as Linux names them (sda1); 0 for a whole-disk filesystem
+	Start    int64  // byte offset on the disk
+	Size     int64  // bytes
+	Table    string // "gpt", "mbr" or "none"
+	TypeID   string // GPT type GUID or MBR type as "0x83"
+	UUID     string // GPT unique partition GUID or MBR "disksig-NN" (PARTUUID)
+	Name     string // GPT partition name
+	Kind     Kind
+	FSUUID   string // filesystem UUID (for fstab UUID=)
+	FSLabel  string
+	Warnings []string
+}
+
+// ReaderAt returns the partition's bytes.
+func (p *Partition) ReaderAt(disk io.ReaderAt) io.ReaderAt {
+	return &byteio.Section{R: disk, Off: p.Start, Size: p.Size}
+}
+
+// Table is the disk's layout.
+type Table struct {
+	Scheme     string // gpt, mbr, none
+	Partitions []*Partition
+}
+
+var (
+	gptBIOSBoot = byteio.MustGUID("21686148-6449-6E6F-744E-656564454649")
+	maxGPTParts = 1024
+	maxLogical  = 128
+)
+
+const sector = 512
+
+// Read reads the partition table of disk (size bytes) and probes every partition.
+func Read(name string, disk io.ReaderAt, size int64) (*Table, error) {
+	if size < sector {
+		return nil, byteio.Corrupt(name, 0, "disk of %d bytes has no room for a partition table", size)
+	}
+	mbr, err := byteio.ReadAt(disk, name, 0, sector)
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{Scheme: "none"}
+	hasMBR := mbr[510] == 0x55 && mbr[511] == 0xAA && !looksLikeFAT(mbr)
+	if hasMBR && hasProtective(mbr) {
+		t.Scheme = "gpt"
+		if t.Partitions, err = readGPT(name, disk, size); err != nil {
+			return nil, err
+		}
+	} else if hasMBR {
+		t.Scheme = "mbr"
+		if t.Partitions, err = readMBR(name, disk, size, mbr); err != nil {
+			return nil, err
+		}
+	} else {
+		t.Partitions = []*Partition{{Number: 0, Start: 0, Size: size, Table: "none"}}
+	}
+	for _, p := range t.Partitions {
+		if p.Kind == KindBIOSBoot {
+			continue
+		}
+		if err := Probe(name, disk, p); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func looksLikeFAT(b []byte) bool {
+	return (b[0] == 0xEB || b[0] == 0xE9) && (bytes.Equal(b[54:59], []byte("FAT12")) ||
+		bytes.Equal(b[54:59], []byte("FAT16")) || bytes.Equal(b[82:87], []byte("FAT32")) ||
+		bytes.Equal(b[3:11], []byte("NTFS    ")))
+}
+
+func hasProtective(mbr []byte) bool {
+	for i := 0; i < 4; i++ {
+		if mbr[446+i*16+4] == 0xEE {
+			return true
+		}
+	}
+	return false
+}
+
+func readMBR(name string, disk io.ReaderAt, size int64, mbr []byte) ([]*Partition, error) {
+	le := binary.LittleEndian
+	sig := le.Uint32(mbr[440:])
+	var parts []*Partition
+	for i := 0; i < 4; i++ {
+		e := mbr[446+i*16:]
+		typ := e[4]
+		start, count := int64(le.Uint32(e[8:])), int64(le.Uint32(e[12:]))
+		if typ == 0 || count == 0 {
+			continue
+		}
+		if typ == 0x05 || typ == 0x0F || typ == 0x85 {
+			logical, err := readEBRChain(name, disk, size, start, sig)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, logical...)
+			continue
+		}
+		p, err := mbrPartition(name, size, i+1, typ, start, count, sig, int64(446+i*16))
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+func mbrPartition(name string, size int64, num int, typ byte, start, count int64, sig uint32, at int64) (*Partition, error) {
+	if (start+count)*sector > size {
+		return nil, byteio.Corrupt(name, at, "MBR partition %d (sectors %d+%d) runs past the end of the %d-byte disk", num, start, count, size)
+	}
+	return &Partition{Number: num, Start: start * sector, Size: count * sector, Table: "mbr",
+		TypeID: fmt.Sprintf("0x%02x", typ), UUID: fmt.Sprintf("%08x-%02d", sig, num)}, nil
+}
+
+func readEBRChain(name string, disk io.ReaderAt, size, extStart int64, sig uint32) ([]*Partition, error) {
+	le := binary.LittleEndian
+	var parts []*Partition
+	next := extStart
+	for n := 5; n < 5+maxLogical; n++ {
+		at := next * sector
+		ebr, err := byteio.ReadAt(disk, name, at, sector)
+		if err != nil {
+			return nil, err
+		}
+		if ebr[510] != 0x55 || ebr[511] != 0xAA {
+			return nil, byteio.Corrupt(name, at+510, "extended boot record without 0x55AA signature")
+		}
+		e := ebr[446:]
+		if typ, count := e[4], int64(le.Uint32(e[12:])); typ != 0 && count != 0 {
+			p, err := mbrPartition(name, size, n, typ, next+int64(le.Uint32(e[8:])), count, sig, at+446)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, p)
+		}
+		link := ebr[462:]
+		if link[4] == 0 || le.Uint32(link[12:]) == 0 {
+			return parts, nil
+		}
+		nx := extStart + int64(le.Uint32(link[8:]))
+		if nx <= next {
+			return nil, byteio.Corrupt(name, at+462, "extended partition chain loops back")
+		}
+		next = nx
+	}
+	return nil, byteio.Corrupt(name, extStart*sector, "more than %d logical partitions", maxLogical)
+}
+
+func readGPT(name string, disk io.ReaderAt, size int64) ([]*Partition, error) {
+	le := binary.LittleEndian
+	h, err := byteio.ReadAt(disk, name, sector, sector)
+	if err != nil {
+		return nil, err
+	}
+	if string(h[:8]) != "EFI PART" {
+		return nil, byteio.Corrupt(name, sector, "protective MBR but no GPT header (signature %q)", h[:8])
+	}
+	entriesLBA := int64(le.Uint64(h[72:]))
+	count := int(le.Uint32(h[80:]))
+	esize := int(le.Uint32(h[84:]))
+	if count > maxGPTParts || esize < 128 || esize > 4096 || esize%8 != 0 {
+		return nil, byteio.Corrupt(name, sector+80, "GPT header claims %d entries of %d bytes", count, esize)
+	}
+	raw, err := byteio.ReadAt(disk, name, entriesLBA*sector, count*esize)
+	if err != nil {
+		return nil, err
+	}
+	var parts []*Partition
+	for i := 0; i < count; i++ {
+		e := raw[i*esize:]
+		typ := byteio.GUID(e[:16])
+		if typ.IsZero() {
+			continue
+		}
+		first, last := int64(le.Uint64(e[32:])), int64(le.Uint64(e[40:]))
+		if first > last || last >= size/sector || first < 0 {
+			return nil, byteio.Corrupt(name, entriesLBA*sector+int64(i*esize)+32,
+				"GPT partition %d spans LBA %d..%d outside the %d-byte disk", i+1, first, last, size)
+		}
+		p := &Partition{Number: i + 1, Start: first * sector, Size: (last - first + 1) * sector, Table: "gpt",
+			TypeID: typ.String(), UUID: byteio.GUID(e[16:32]).String(), Name: utf16Name(e[56:128])}
+		if typ == gptBIOSBoot {
+			p.Kind = KindBIOSBoot
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+func utf16Name(b []byte) string {
+	u := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		c := binary.LittleEndian.Uint16(b[i:])
+		if c == 0 {
+			break
+		}
+		u = append(u, c)
+	}
+	return string(utf16.Decode(u))
+}

@@ -1,0 +1,99 @@
+// Package report holds the result of a check and writes it as a table, JSON or JUnit XML.
+package report
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+)
+
+// Report is the complete, documented output of one check. Its JSON form is stable: fields are
+// only ever added.
+type Report struct {
+	Tool      string         `json:"tool"`
+	Version   string         `json:"version"`
+	Image     ImageInfo      `json:"image"`
+	Profiles  []string       `json:"profiles"`
+	FailOn    string         `json:"fail_on"`
+	Compliant bool           `json:"compliant"`
+	Summary   map[string]int `json:"summary"`
+	Findings  []Finding      `json:"findings"`
+	Notes     []string       `json:"notes,omitempty"`
+}
+
+// ImageInfo describes the inspected artifact.
+type ImageInfo struct {
+	Path           string          `json:"path"`
+	Format         string          `json:"format"`
+	Variant        string          `json:"variant,omitempty"`
+	VirtualSize    int64           `json:"virtual_size"`
+	FileSize       int64           `json:"file_size"`
+	PartitionTable string          `json:"partition_table"`
+	Partitions     []PartitionInfo `json:"partitions"`
+	Root           string          `json:"root,omitempty"`
+	Mounts         []MountInfo     `json:"mounts,omitempty"`
+	OS             string          `json:"os,omitempty"`
+	ReadRequests   int64           `json:"read_requests"`
+	BytesRead      int64           `json:"bytes_read"`
+}
+
+// PartitionInfo is one partition as detected.
+type PartitionInfo struct {
+	Number int    `json:"number"`
+	Start  int64  `json:"start"`
+	Size   int64  `json:"size"`
+	Type   string `json:"type,omitempty"`
+	Kind   string `json:"kind"`
+	UUID   string `json:"fs_uuid,omitempty"`
+	Label  string `json:"fs_label,omitempty"`
+}
+
+// MountInfo is a filesystem mounted from fstab.
+type MountInfo struct {
+	Path      string `json:"path"`
+	Partition int    `json:"partition"`
+	Spec      string `json:"spec"`
+}
+
+// Finding is one rule's outcome.
+type Finding struct {
+	Rule          string           `json:"rule"`
+	Title         string           `json:"title"`
+	Status        rules.Status     `json:"status"`
+	Severity      rules.Severity   `json:"severity"`
+	Blocking      bool             `json:"blocking"` // this finding fails the build
+	Profiles      []string         `json:"profiles"`
+	Source        string           `json:"source"`
+	Certification *rules.CertTest  `json:"certification,omitempty"`
+	Message       string           `json:"message"`
+	Actual        string           `json:"actual,omitempty"`
+	Required      string           `json:"required,omitempty"`
+	Evidence      []rules.Evidence `json:"evidence"`
+	Fix           string           `json:"fix,omitempty"`
+	Waiver        *Waiver          `json:"waiver,omitempty"`
+}
+
+// Waiver is a publisher's documented decision to accept a failing rule.
+type Waiver struct {
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Blocking returns the findings that fail the build.
+func (r *Report) Blocking() []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if f.Blocking {
+			out = append(out, f)
+		}
+	}
+	return out
+}

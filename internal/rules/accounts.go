@@ -1,0 +1,104 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+var _ = register(&Rule{
+	ID:        "locked-accounts",
+	Title:     "No account has a usable or empty password",
+	Profiles:  []string{profAzureLinux, profAlibaba},
+	Severity:  High,
+	Source:    "rules.md L5 (AZ Linux: only required, locked accounts; ALI: no default passwords)",
+	Rationale: "A password baked into an image is the same on every VM made from it; an empty one lets anyone in.",
+	Fix:       "Lock every password: `passwd -l USER` (or `usermod -p '*' USER`); marketplace-harden's `accounts` step does this.",
+	Check: linux(func(c *Context) Result {
+		data, err := c.read("/etc/shadow")
+		if err != nil {
+			return errResult(err)
+		}
+		var ev []Evidence
+		for _, e := range sysconf.ParseShadow(data) {
+			if e.Status == sysconf.PasswordLocked {
+				continue
+			}
+			d := fmt.Sprintf("account %s has an %s", e.Name, e.Status)
+			if e.Status == sysconf.PasswordUsable {
+				d = fmt.Sprintf("account %s has a usable password hash (%s)", e.Name, e.Scheme)
+			}
+			ev = append(ev, Evidence{Path: "/etc/shadow", Line: e.Line, Detail: d})
+		}
+		pw, err := c.read("/etc/passwd")
+		if err != nil {
+			return errResult(err)
+		}
+		for _, e := range sysconf.ParsePasswdPasswords(pw) {
+			if e.Status != sysconf.PasswordLocked {
+				ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s has an %s in /etc/passwd itself", e.Name, e.Status)})
+			}
+		}
+		if data == nil && pw == nil {
+			return fail("neither /etc/shadow nor /etc/passwd exists", Evidence{Path: "/etc/shadow", Detail: "missing"})
+		}
+		if len(ev) > 0 {
+			return fail(fmt.Sprintf("%d account(s) can log in with a password", len(ev)), listing(ev, 20)...)
+		}
+		return pass("every password is locked")
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "single-uid0",
+	Title:     "Only root has UID 0",
+	Profiles:  []string{profAzureLinux, profAlibaba},
+	Severity:  Critical,
+	Source:    "rules.md L5 (AZ Linux: no backdoors)",
+	Rationale: "A second UID 0 account is a classic backdoor: it is root under another name.",
+	Fix:       "Delete the account (`userdel NAME`) or give it its own UID; list it in marketplace-harden's `remove_users`.",
+	Check: linux(func(c *Context) Result {
+		pw, err := c.passwd()
+		if err != nil {
+			return errResult(err)
+		}
+		var ev []Evidence
+		for _, e := range pw {
+			if e.UID == 0 && e.Name != "root" {
+				ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s has UID 0", e.Name)})
+			}
+		}
+		if len(ev) > 0 {
+			return fail("accounts other than root have UID 0", ev...)
+		}
+		return pass("only root has UID 0")
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "no-extra-users",
+	Title:     "No login accounts beyond the ones the image is meant to ship",
+	Profiles:  []string{profAlibaba},
+	Severity:  Medium,
+	Source:    "rules.md L18 (ALI: remove unneeded users from /etc/passwd and /etc/shadow)",
+	Rationale: "Build and test accounts left in an image become accounts on every instance.",
+	Fix:       "Delete them (`userdel -r NAME`, marketplace-harden `remove_users`), or list the intended ones in `allowed_users`.",
+	Check: linux(func(c *Context) Result {
+		pw, err := c.passwd()
+		if err != nil {
+			return errResult(err)
+		}
+		var ev []Evidence
+		for _, e := range pw {
+			if e.UID < 1000 || e.UID == 65534 || slices.Contains(c.Options.AllowedUsers, e.Name) {
+				continue
+			}
+			ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s (UID %d, shell %s)", e.Name, e.UID, e.Shell)})
+		}
+		if len(ev) > 0 {
+			return fail(fmt.Sprintf("%d human account(s) not in allowed_users", len(ev)), ev...)
+		}
+		return pass("no human accounts beyond allowed_users")
+	}),
+})

@@ -1,0 +1,90 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+// agentPackages are the distribution package names of the Azure Linux agent.
+var agentPackages = []string{"walinuxagent", "waagent", "WALinuxAgent", "python3-azure-linux-agent"}
+
+// agentMinVersion is the oldest agent the certification accepts.
+const agentMinVersion = "2.2.10"
+
+var _ = register(&Rule{
+	ID:        "azure-agent",
+	Title:     "Azure Linux agent installed from the distribution package, recent, auto-updating and enabled at boot",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L13 (AZ Linux: latest Azure Linux agent from the distribution package) and the certification notes (service enabled at boot)",
+	Rationale: "Provisioning, extensions and the certification's own probe depend on the agent; an agent that is installed but not enabled never starts.",
+	Fix:       "Install the distribution's agent package (walinuxagent / WALinuxAgent), set AutoUpdate.Enabled=y in /etc/waagent.conf and enable its service (systemctl enable walinuxagent or waagent); marketplace-harden's `azure-agent` step does this.",
+	Cert:      &CertTest{ID: "200.3.3.4", Name: "Linux Agent Version", Level: "Failed"},
+	Check: linux(func(c *Context) Result {
+		res := Result{Required: "WALinuxAgent >= " + agentMinVersion + ", AutoUpdate.Enabled=y, service enabled"}
+		inv, err := c.Image.Packages()
+		if err != nil {
+			return errResult(err)
+		}
+		pkg, ok := pkgdb.Newest(inv.Find(agentPackages...))
+		if !ok {
+			res.Status, res.Actual = Fail, "agent package not installed"
+			res.Message = "the Azure Linux agent package is not installed"
+			res.Evidence = []Evidence{{Path: inv.Path, Detail: "none of " + strings.Join(agentPackages, ", ") + " is installed"}}
+			if fi, _ := c.stat("/usr/sbin/waagent"); fi != nil {
+				res.Evidence = append(res.Evidence, Evidence{Path: "/usr/sbin/waagent", Detail: "a waagent binary exists but not from a distribution package"})
+			}
+			return res
+		}
+		var problems []Evidence
+		res.Evidence = append(res.Evidence, Evidence{Path: inv.Path, Detail: fmt.Sprintf("package %s %s", pkg.Name, pkg.Version)})
+		res.Actual = "WALinuxAgent " + pkgdb.Upstream(pkg.Version)
+		if pkgdb.CompareVersions(pkgdb.Upstream(pkg.Version), agentMinVersion) < 0 {
+			problems = append(problems, Evidence{Path: inv.Path, Detail: fmt.Sprintf("agent %s is older than %s", pkg.Version, agentMinVersion)})
+		}
+		conf, err := c.read("/etc/waagent.conf")
+		if err != nil {
+			return errResult(err)
+		}
+		if conf == nil {
+			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Detail: "missing"})
+		} else if s, ok := sysconf.Last(sysconf.ParseKeyValue(conf), "AutoUpdate.Enabled"); ok && !strings.EqualFold(s.Value, "y") {
+			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "AutoUpdate.Enabled=" + s.Value + " (must be y)"})
+		} else if !ok {
+			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Detail: "AutoUpdate.Enabled is not set (set it to y)"})
+		}
+		units, err := c.enabledUnits()
+		if err != nil {
+			return errResult(err)
+		}
+		enabled := ""
+		for _, u := range []string{"walinuxagent.service", "waagent.service"} {
+			if l, ok := units[u]; ok {
+				enabled = l
+			}
+		}
+		if enabled == "" {
+			for _, n := range []string{"walinuxagent", "waagent"} {
+				if l, err := c.sysvEnabled(n); err == nil && l != "" {
+					enabled = l
+				}
+			}
+		}
+		if enabled == "" {
+			problems = append(problems, Evidence{Path: "/etc/systemd/system", Detail: "walinuxagent.service / waagent.service is not enabled for boot"})
+		} else {
+			res.Evidence = append(res.Evidence, Evidence{Path: enabled, Detail: "service enabled at boot"})
+		}
+		if len(problems) > 0 {
+			res.Status = Fail
+			res.Message = fmt.Sprintf("the agent (%s %s) is installed but not ready for certification", pkg.Name, pkg.Version)
+			res.Evidence = append(problems, res.Evidence...)
+			return res
+		}
+		res.Status, res.Message = Pass, fmt.Sprintf("%s %s installed, auto-updating, enabled", pkg.Name, pkg.Version)
+		return res
+	}),
+})

@@ -1,0 +1,206 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+// requiredKernelParams are what Azure needs on the kernel command line: the serial console for
+// boot diagnostics and a root delay for slow storage attach.
+var requiredKernelParams = []string{"console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300"}
+
+// missingParams returns the required parameters absent from a command line. console= and
+// earlyprintk= may carry options (console=ttyS0,115200n8).
+func missingParams(cmdline string) []string {
+	have := strings.Fields(cmdline)
+	var missing []string
+	for _, want := range requiredKernelParams {
+		key, val, _ := strings.Cut(want, "=")
+		found := false
+		for _, h := range have {
+			hk, hv, ok := strings.Cut(h, "=")
+			if !ok || hk != key {
+				continue
+			}
+			if hv == val || key != "rootdelay" && strings.HasPrefix(hv, val+",") {
+				found = true
+			}
+		}
+		if !found {
+			missing = append(missing, want)
+		}
+	}
+	return missing
+}
+
+// bootEntry is one kernel command line found in what the boot loader reads.
+type bootEntry struct {
+	path    string
+	line    int
+	cmdline string
+}
+
+// grubConfigs are the generated GRUB configurations, in the order distributions use them.
+var grubConfigs = []string{"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/efi/EFI/*/grub.cfg", "/boot/grub2/grubenv"}
+
+func (c *Context) bootEntries() ([]bootEntry, error) {
+	var out []bootEntry
+	kernelopts := ""
+	if env, err := c.read("/boot/grub2/grubenv"); err != nil {
+		return nil, err
+	} else if env != nil {
+		for _, s := range sysconf.ParseKeyValue(env) {
+			if s.Key == "kernelopts" {
+				kernelopts = s.Value
+			}
+		}
+	}
+	for _, pat := range grubConfigs[:3] {
+		files, err := c.glob(pat)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			data, err := c.read(f)
+			if err != nil {
+				return nil, err
+			}
+			for i, line := range strings.Split(string(data), "\n") {
+				fields := strings.Fields(line)
+				if len(fields) < 2 || (fields[0] != "linux" && fields[0] != "linuxefi" && fields[0] != "linux16") {
+					continue
+				}
+				out = append(out, bootEntry{f, i + 1, strings.Join(fields[2:], " ")})
+			}
+		}
+	}
+	bls, err := c.glob("/boot/loader/entries/*.conf")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range bls {
+		data, err := c.read(f)
+		if err != nil {
+			return nil, err
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+			if k == "options" {
+				out = append(out, bootEntry{f, i + 1, strings.ReplaceAll(strings.TrimSpace(v), "$kernelopts", kernelopts)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// grubDefaults returns GRUB_CMDLINE_LINUX and _DEFAULT as GRUB would assemble them from
+// /etc/default/grub and /etc/default/grub.d/*.cfg.
+func (c *Context) grubDefaults() (cmdline string, ev []Evidence, found bool, err error) {
+	files := []string{"/etc/default/grub"}
+	more, err := c.glob("/etc/default/grub.d/*.cfg")
+	if err != nil {
+		return "", nil, false, err
+	}
+	files = append(files, more...)
+	vals := map[string]sysconf.Setting{}
+	src := map[string]string{}
+	for _, f := range files {
+		data, err := c.read(f)
+		if err != nil {
+			return "", nil, false, err
+		}
+		if data == nil {
+			continue
+		}
+		found = true
+		for _, s := range sysconf.ParseShellVars(data) {
+			if s.Key == "GRUB_CMDLINE_LINUX" || s.Key == "GRUB_CMDLINE_LINUX_DEFAULT" {
+				// grub.d snippets commonly append: GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX ..."
+				s.Value = strings.ReplaceAll(s.Value, "$"+s.Key, vals[s.Key].Value)
+				s.Value = strings.ReplaceAll(s.Value, "${"+s.Key+"}", vals[s.Key].Value)
+				vals[s.Key], src[s.Key] = s, f
+			}
+		}
+	}
+	for _, k := range []string{"GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"} {
+		if s, ok := vals[k]; ok {
+			ev = append(ev, Evidence{Path: src[k], Line: s.Line, Detail: fmt.Sprintf("%s=%q", k, s.Value)})
+		}
+	}
+	return strings.TrimSpace(vals["GRUB_CMDLINE_LINUX"].Value + " " + vals["GRUB_CMDLINE_LINUX_DEFAULT"].Value), ev, found, nil
+}
+
+var _ = register(&Rule{
+	ID:        "kernel-cmdline",
+	Title:     "The kernel boots with console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L14 (AZ Linux: kernel boot line parameters)",
+	Rationale: "Azure's serial console and boot diagnostics read ttyS0; rootdelay gives the OS disk time to attach.",
+	Fix:       "Add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate the boot configuration (update-grub, grub2-mkconfig or grubby); marketplace-harden's `kernel-cmdline` step does both.",
+	Cert:      &CertTest{Name: "Required Kernel Parameters", Level: "Failed"},
+	Check: linux(func(c *Context) Result {
+		entries, err := c.bootEntries()
+		if err != nil {
+			return errResult(err)
+		}
+		defaults, defEv, haveDefaults, err := c.grubDefaults()
+		if err != nil {
+			return errResult(err)
+		}
+		res := Result{Required: strings.Join(requiredKernelParams, " ")}
+		if len(entries) == 0 {
+			// Nothing generated to read: judge the defaults, and say so.
+			if !haveDefaults {
+				res.Status, res.Message, res.Actual = Fail, "no boot configuration found (no grub.cfg, no BLS entries, no /etc/default/grub)", "no boot configuration"
+				res.Evidence = []Evidence{{Path: "/boot/grub/grub.cfg", Detail: "missing"}}
+				return res
+			}
+			res.Evidence = defEv
+			if m := missingParams(defaults); len(m) > 0 {
+				res.Status, res.Message, res.Actual = Fail, "GRUB defaults lack "+strings.Join(m, " ")+" (no generated grub.cfg or BLS entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
+				return res
+			}
+			res.Status, res.Message, res.Actual = Warn, "GRUB defaults carry the parameters but no generated boot configuration was found; regenerate it before capture", defaults
+			return res
+		}
+		missingAny := map[string]bool{}
+		var bad []Evidence
+		for _, e := range entries {
+			if m := missingParams(e.cmdline); len(m) > 0 {
+				for _, p := range m {
+					missingAny[p] = true
+				}
+				bad = append(bad, Evidence{Path: e.path, Line: e.line, Detail: "missing " + strings.Join(m, " ") + " in: " + e.cmdline})
+			}
+		}
+		if len(bad) > 0 {
+			var m []string
+			for _, p := range requiredKernelParams {
+				if missingAny[p] {
+					m = append(m, p)
+				}
+			}
+			res.Status, res.Message, res.Actual = Fail, fmt.Sprintf("%d of %d boot entries lack %s", len(bad), len(entries), strings.Join(m, " ")), "Missing Parameter: "+strings.Join(m, " ")
+			res.Evidence = listing(bad, 10)
+			if haveDefaults && len(missingParams(defaults)) == 0 {
+				res.Evidence = append(res.Evidence, Evidence{Path: "/etc/default/grub", Detail: "the GRUB defaults carry all parameters: the generated configuration is stale (run update-grub / grub2-mkconfig)"})
+			}
+			res.Evidence = append(res.Evidence, defEv...)
+			return res
+		}
+		res.Actual = entries[0].cmdline
+		res.Evidence = []Evidence{{Path: entries[0].path, Line: entries[0].line, Detail: fmt.Sprintf("all %d boot entries carry the parameters", len(entries))}}
+		if haveDefaults {
+			if m := missingParams(defaults); len(m) > 0 {
+				res.Status, res.Message = Warn, "the boot entries carry the parameters but /etc/default/grub lacks "+strings.Join(m, " ")+": the next kernel update will drop them"
+				res.Evidence = append(res.Evidence, defEv...)
+				return res
+			}
+		}
+		res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(requiredKernelParams, " ")
+		return res
+	}),
+})

@@ -1,0 +1,171 @@
+package rules
+
+import (
+	"fmt"
+	iofs "io/fs"
+	"path"
+	"strings"
+)
+
+// historyFiles are the shell and REPL histories that must be absent (not just empty).
+var historyFiles = []string{
+	".bash_history", ".zsh_history", ".zhistory", ".sh_history", ".ash_history", ".history",
+	".ksh_history", ".python_history", ".mysql_history", ".psql_history", ".lesshst",
+	".node_repl_history", ".sqlite_history", ".rediscli_history", ".viminfo",
+	".local/share/fish/fish_history", ".config/fish/fish_history",
+	".local/share/powershell/PSReadLine/ConsoleHost_history.txt",
+}
+
+var _ = register(&Rule{
+	ID:        "no-shell-history",
+	Title:     "No shell or REPL history files for root or any user",
+	Profiles:  []string{profAzureLinux, profAlibaba},
+	Severity:  High,
+	Source:    "rules.md L10 (AZ Linux: clear bash/shell history; ALI: clear history) and the certification notes (absent, not empty)",
+	Rationale: "Histories leak commands, hosts and sometimes passwords typed during the build. Certification fails the image when the file exists, even empty.",
+	Fix:       "Delete the files as the last build step with HISTFILE unset (marketplace-harden's `history` step runs last and does this).",
+	Cert:      &CertTest{ID: "200.5.1", Name: "Bash History", Level: "Failed"},
+	Check: linux(func(c *Context) Result {
+		homes, err := c.homes()
+		if err != nil {
+			return errResult(err)
+		}
+		var ev []Evidence
+		for _, h := range homes {
+			for _, f := range historyFiles {
+				p := path.Join(h.Dir, f)
+				fi, err := c.lstat(p)
+				if err != nil {
+					return errResult(err)
+				}
+				if fi == nil {
+					continue
+				}
+				d := fmt.Sprintf("history of %s, %d bytes", h.User, fi.Size())
+				if fi.Size() == 0 && fi.Mode().IsRegular() {
+					d = fmt.Sprintf("history of %s, empty (certification fails it all the same: delete it)", h.User)
+				}
+				ev = append(ev, Evidence{Path: p, Detail: d})
+			}
+		}
+		if len(ev) > 0 {
+			r := fail(fmt.Sprintf("%d history file(s) found", len(ev)), listing(ev, 30)...)
+			r.Actual, r.Required = fmt.Sprintf("%d history file(s)", len(ev)), "no history files"
+			return r
+		}
+		r := pass(fmt.Sprintf("no history files in %d home directories", len(homes)))
+		r.Actual, r.Required = "no history files", "no history files"
+		return r
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "empty-logs",
+	Title:     "/var/log holds no non-empty files",
+	Profiles:  []string{profAzureLinux, profAlibaba},
+	Severity:  Medium,
+	Source:    "rules.md L7 (AZ Linux: remove log files) and L19 (ALI: review and clear /var/log)",
+	Rationale: "Build logs reveal the build environment (hosts, users, IPs) and confuse customers' first troubleshooting.",
+	Fix:       "Truncate or remove the files under /var/log and vacuum the journal (marketplace-harden `logs`).",
+	Check: linux(func(c *Context) Result {
+		var ev []Evidence
+		var total int64
+		err := c.walkFiles("/var/log", func(p string, fi iofs.FileInfo) error {
+			if fi.Size() > 0 {
+				total += fi.Size()
+				ev = append(ev, Evidence{Path: p, Detail: fmt.Sprintf("%d bytes", fi.Size())})
+			}
+			return nil
+		})
+		if err != nil {
+			return errResult(err)
+		}
+		if len(ev) > 0 {
+			return fail(fmt.Sprintf("%d non-empty log file(s), %d bytes in all", len(ev), total), listing(ev, 20)...)
+		}
+		return pass("no non-empty files under /var/log")
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "empty-tmp",
+	Title:     "/tmp and /var/tmp are empty",
+	Profiles:  []string{profAzureLinux, profAlibaba},
+	Severity:  Medium,
+	Source:    "rules.md L19 (ALI: clear /tmp and /var/tmp)",
+	Rationale: "Temporary files from the build (installers, credentials, caches) ship to every customer.",
+	Fix:       "Empty /tmp and /var/tmp at the end of the build (marketplace-harden `tmp`).",
+	Check: linux(func(c *Context) Result {
+		var ev []Evidence
+		for _, d := range []string{"/tmp", "/var/tmp"} {
+			ents, err := c.readDir(d)
+			if err != nil {
+				return errResult(err)
+			}
+			for _, e := range ents {
+				if e.Name() == "lost+found" {
+					continue
+				}
+				ev = append(ev, Evidence{Path: d + "/" + e.Name(), Detail: kindOf(e.Type())})
+			}
+		}
+		if len(ev) > 0 {
+			return fail(fmt.Sprintf("%d entr(ies) in /tmp and /var/tmp", len(ev)), listing(ev, 20)...)
+		}
+		return pass("/tmp and /var/tmp are empty")
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "clean-paths",
+	Title:     "Business data and application caches listed in clean_paths are empty",
+	Profiles:  []string{profAlibaba},
+	Severity:  Medium,
+	Source:    "rules.md L21 (ALI: clear business data and application caches)",
+	Rationale: "Application data from the build machine (databases, uploads, caches) must not ship to customers.",
+	Fix:       "Empty the listed paths (marketplace-harden `clean_paths`).",
+	Check: linux(func(c *Context) Result {
+		if len(c.Options.CleanPaths) == 0 {
+			return na("no clean_paths configured")
+		}
+		var ev []Evidence
+		for _, p := range c.Options.CleanPaths {
+			p = path.Clean("/" + strings.TrimPrefix(p, "/"))
+			fi, err := c.lstat(p)
+			if err != nil {
+				return errResult(err)
+			}
+			switch {
+			case fi == nil:
+			case fi.IsDir():
+				ents, err := c.readDir(p)
+				if err != nil {
+					return errResult(err)
+				}
+				if len(ents) > 0 {
+					ev = append(ev, Evidence{Path: p, Detail: fmt.Sprintf("directory with %d entries", len(ents))})
+				}
+			case fi.Mode().IsRegular() && fi.Size() == 0:
+			default:
+				ev = append(ev, Evidence{Path: p, Detail: fmt.Sprintf("%s, %d bytes", kindOf(fi.Mode()), fi.Size())})
+			}
+		}
+		if len(ev) > 0 {
+			return fail("clean_paths hold data", ev...)
+		}
+		return pass(fmt.Sprintf("%d clean_paths are empty or absent", len(c.Options.CleanPaths)))
+	}),
+})
+
+// kindOf names a file type for evidence.
+func kindOf(m iofs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&iofs.ModeSymlink != 0:
+		return "symlink"
+	case m.IsRegular():
+		return "file"
+	}
+	return "special file"
+}

@@ -1,0 +1,259 @@
+package rules
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/partition"
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+var (
+	gptSwapType = "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
+	gptLVMType  = "E6D6D379-F507-44C2-A23C-238F2A3DF928"
+	gptESPType  = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+)
+
+var _ = register(&Rule{
+	ID:        "no-swap",
+	Title:     "No swap on the OS disk, now or after first boot",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L15 (AZ Linux: no swap partition on the OS disk) and the certification notes (swap is sampled after first boot)",
+	Rationale: "Swap on the OS disk hurts performance and certification fails it; the probe samples a VM after first boot, so anything that creates swap then fails too. Use the resource disk through the agent or cloud-init at deploy time instead.",
+	Fix:       "Delete swap partitions and fstab swap lines, set ResourceDisk.EnableSwap=n in /etc/waagent.conf, drop cloud-init swap:/mounts: swap settings and disable *.swap units.",
+	Cert:      &CertTest{ID: "200.3.3.3", Name: "Swap Partition on OS Disk", Level: "Failed"},
+	Check: linux(func(c *Context) Result {
+		var ev []Evidence
+		for _, p := range c.Image.Table.Partitions {
+			if p.Kind == partition.KindSwap || p.TypeID == "0x82" || strings.EqualFold(p.TypeID, gptSwapType) {
+				ev = append(ev, Evidence{Path: fmt.Sprintf("partition %d", p.Number), Detail: fmt.Sprintf("swap partition (%s, type %s, %d MiB)", p.Kind, p.TypeID, p.Size>>20)})
+			}
+		}
+		fstab, err := c.read("/etc/fstab")
+		if err != nil {
+			return errResult(err)
+		}
+		for _, e := range sysconf.ParseFstab(fstab) {
+			if e.IsSwap() {
+				ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "swap entry for " + e.Spec})
+			}
+		}
+		wa, err := c.read("/etc/waagent.conf")
+		if err != nil {
+			return errResult(err)
+		}
+		if s, ok := sysconf.Last(sysconf.ParseKeyValue(wa), "ResourceDisk.EnableSwap"); ok && strings.EqualFold(s.Value, "y") {
+			ev = append(ev, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "ResourceDisk.EnableSwap=y creates swap at first boot"})
+		}
+		cloud, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
+		if err != nil {
+			return errResult(err)
+		}
+		for _, f := range append([]string{"/etc/cloud/cloud.cfg"}, cloud...) {
+			data, err := c.read(f)
+			if err != nil {
+				return errResult(err)
+			}
+			ev = append(ev, cloudInitSwap(f, data)...)
+		}
+		units, err := c.enabledUnits()
+		if err != nil {
+			return errResult(err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(units)) {
+			if strings.HasSuffix(name, ".swap") {
+				ev = append(ev, Evidence{Path: units[name], Detail: "swap unit " + name + " enabled at boot"})
+			}
+		}
+		if len(ev) > 0 {
+			r := fail("swap is configured on the OS disk or at first boot", ev...)
+			r.Actual, r.Required = "swap configured", "no swap on the OS disk"
+			return r
+		}
+		r := pass("no swap partition, no swap in fstab, no first-boot swap")
+		r.Actual, r.Required = "no swap", "no swap on the OS disk"
+		return r
+	}),
+})
+
+// cloudInitSwap finds top-level "swap:" settings with a size and "mounts:" lists naming swap.
+func cloudInitSwap(file string, data []byte) []Evidence {
+	var ev []Evidence
+	inMounts := false
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		top := !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "-")
+		if top {
+			inMounts = strings.HasPrefix(t, "mounts:")
+			if strings.HasPrefix(t, "swap:") && !strings.Contains(strings.ToLower(t), "null") && !strings.Contains(t, "{}") {
+				ev = append(ev, Evidence{Path: file, Line: i + 1, Detail: "cloud-init swap: creates a swap file at first boot"})
+			}
+			if inMounts && strings.Contains(t, "swap") {
+				ev = append(ev, Evidence{Path: file, Line: i + 1, Detail: "cloud-init mounts: adds swap at first boot"})
+			}
+			continue
+		}
+		if inMounts && strings.Contains(t, "swap") {
+			ev = append(ev, Evidence{Path: file, Line: i + 1, Detail: "cloud-init mounts: adds swap at first boot"})
+		}
+	}
+	return ev
+}
+
+var _ = register(&Rule{
+	ID:        "single-root",
+	Title:     "A single root filesystem on the OS disk (boot and EFI partitions allowed)",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L16 (AZ Linux: single root partition on the OS disk)",
+	Rationale: "Azure resizes and provisions the OS disk assuming one root filesystem; data belongs on data disks.",
+	Fix:       "Merge extra filesystems into the root one (or move their data to a data disk) before capture.",
+	Check: linux(func(c *Context) Result {
+		mountedAt := map[*partition.Partition]string{c.Image.RootPartition: "/"}
+		for _, m := range c.Image.Mounts {
+			mountedAt[m.Partition] = m.Path
+		}
+		var ev []Evidence
+		for _, p := range c.Image.Table.Partitions {
+			at := mountedAt[p]
+			switch {
+			case at == "/" || at == "/boot" || at == "/boot/efi" || at == "/efi":
+				continue
+			case p.Kind == partition.KindBIOSBoot || p.Kind == partition.KindSwap || p.Kind == partition.KindLVM:
+				continue // swap and LVM have rules of their own
+			case p.Kind == partition.KindVFAT && (strings.EqualFold(p.TypeID, gptESPType) || p.TypeID == "0xef"):
+				continue
+			case p.Kind == partition.KindEmpty:
+				continue
+			}
+			d := fmt.Sprintf("%s partition of %d MiB", p.Kind, p.Size>>20)
+			if at != "" {
+				d += " mounted on " + at
+			}
+			ev = append(ev, Evidence{Path: fmt.Sprintf("partition %d", p.Number), Detail: d})
+		}
+		if len(ev) > 0 {
+			return fail("the OS disk holds filesystems besides /, /boot and the EFI system partition", ev...)
+		}
+		return pass(fmt.Sprintf("root filesystem on partition %d (%s)", c.Image.RootPartition.Number, c.Image.RootPartition.Kind))
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "no-lvm",
+	Title:     "No LVM on the OS disk",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L8 (AZ Linux: avoid LVM)",
+	Rationale: "An LVM OS disk collides with identically named volume groups when attached to another VM for recovery, and cannot be resized the way Azure expects.",
+	Fix:       "Build the image with plain partitions (no LVM) for the OS disk.",
+	Check: func(c *Context) Result {
+		var ev []Evidence
+		for _, p := range c.Image.Table.Partitions {
+			if p.Kind == partition.KindLVM || p.TypeID == "0x8e" || strings.EqualFold(p.TypeID, gptLVMType) {
+				ev = append(ev, Evidence{Path: fmt.Sprintf("partition %d", p.Number), Detail: fmt.Sprintf("LVM2 physical volume (%s, type %s)", p.Kind, p.TypeID)})
+			}
+		}
+		if c.Image.Root != nil {
+			fstab, err := c.read("/etc/fstab")
+			if err != nil {
+				return errResult(err)
+			}
+			for _, e := range sysconf.ParseFstab(fstab) {
+				if strings.HasPrefix(e.Spec, "/dev/mapper/") && !strings.Contains(e.Spec, "luks") {
+					ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "device-mapper volume " + e.Spec + " on " + e.Path})
+				}
+			}
+		}
+		if len(ev) > 0 {
+			return fail("LVM found on the OS disk", ev...)
+		}
+		return pass("no LVM physical volume")
+	},
+})
+
+var _ = register(&Rule{
+	ID:        "vhd-fixed-aligned",
+	Title:     "The disk is a fixed VHD whose virtual size is a whole number of MiB",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "Azure Marketplace VHD requirements (fixed-format VHD, virtual size aligned to 1 MiB)",
+	Rationale: "Azure accepts only fixed VHDs with MiB-aligned virtual sizes; anything else is refused at upload or import.",
+	Fix:       "qemu-img convert -O vpc -o subformat=fixed,force_size=on IN OUT.vhd, after resizing the raw image to a whole number of MiB.",
+	Check: func(c *Context) Result {
+		d := c.Image.Disk
+		if d.Format != "vhd" {
+			return na(fmt.Sprintf("the image is %s, not VHD; convert it to a fixed VHD for upload", d.Format))
+		}
+		var ev []Evidence
+		if d.Variant != "fixed" {
+			ev = append(ev, Evidence{Path: d.Name, Detail: d.Variant + " VHD; Azure needs a fixed VHD"})
+		}
+		if d.VirtualSize%(1<<20) != 0 {
+			ev = append(ev, Evidence{Path: d.Name, Detail: fmt.Sprintf("virtual size %d bytes is not a multiple of 1 MiB", d.VirtualSize)})
+		}
+		if len(ev) > 0 {
+			return fail("the VHD is not in the form Azure accepts", ev...)
+		}
+		return pass(fmt.Sprintf("fixed VHD of %d MiB", d.VirtualSize>>20))
+	},
+})
+
+var _ = register(&Rule{
+	ID:        "userland-64bit",
+	Title:     "64-bit operating system",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L17 (AZ Linux: 64-bit OS only)",
+	Rationale: "Azure runs 64-bit guests only.",
+	Fix:       "Build the image from a 64-bit (x86_64 or aarch64) distribution.",
+	Cert:      &CertTest{Name: "OS Architecture", Level: "Failed"},
+	Check: linux(func(c *Context) Result {
+		var ev []Evidence
+		checked := 0
+		for _, p := range []string{"/bin/sh", "/sbin/init", "/usr/lib/systemd/systemd"} {
+			target, err := c.Image.Root.Resolve(rel(p))
+			if err != nil {
+				continue
+			}
+			ra, _, err := c.Image.Root.OpenReaderAt(rel(target))
+			if err != nil {
+				continue
+			}
+			hdr := make([]byte, 20)
+			if n, _ := ra.ReadAt(hdr, 0); n < 20 || !bytes.HasPrefix(hdr, []byte(elf.ELFMAG)) {
+				continue // a script or something else: not evidence either way
+			}
+			checked++
+			class := elf.Class(hdr[elf.EI_CLASS])
+			machine := elf.Machine(uint16(hdr[18]) | uint16(hdr[19])<<8)
+			if hdr[elf.EI_DATA] == byte(elf.ELFDATA2MSB) {
+				machine = elf.Machine(uint16(hdr[18])<<8 | uint16(hdr[19]))
+			}
+			d := fmt.Sprintf("%s %s", class, machine)
+			if target != p {
+				d = fmt.Sprintf("%s (via %s) is %s", target, p, d)
+			}
+			if class != elf.ELFCLASS64 {
+				r := fail("the userland is not 64-bit", Evidence{Path: p, Detail: d})
+				r.Actual, r.Required = class.String(), "ELFCLASS64"
+				return r
+			}
+			ev = append(ev, Evidence{Path: p, Detail: d})
+		}
+		if checked == 0 {
+			return Result{Status: Error, Message: "no ELF binary found at /bin/sh, /sbin/init or /usr/lib/systemd/systemd"}
+		}
+		r := pass("64-bit userland", ev...)
+		r.Actual, r.Required = "ELFCLASS64", "ELFCLASS64"
+		return r
+	}),
+})

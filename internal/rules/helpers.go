@@ -1,0 +1,193 @@
+package rules
+
+import (
+	"errors"
+	iofs "io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+const (
+	profAzureLinux = "azure-linux"
+	profAlibaba    = "alibaba"
+)
+
+// linux wraps a check that needs the Linux root filesystem.
+func linux(check func(*Context) Result) func(*Context) Result {
+	return func(c *Context) Result {
+		if c.Image.Root == nil {
+			return Result{Status: Error, Message: inspect.ErrNoLinuxRoot.Error()}
+		}
+		return check(c)
+	}
+}
+
+func rel(p string) string { return strings.TrimPrefix(p, "/") }
+
+// read returns an in-image file, (nil, nil) when it does not exist.
+func (c *Context) read(p string) ([]byte, error) {
+	b, err := c.Image.ReadFile(p)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// lstat returns file info without following a final symlink, nil when absent.
+func (c *Context) lstat(p string) (iofs.FileInfo, error) {
+	fi, err := c.Image.Root.Lstat(rel(p))
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil, nil
+	}
+	return fi, err
+}
+
+// stat follows symlinks; nil when absent (or a dangling link).
+func (c *Context) stat(p string) (iofs.FileInfo, error) {
+	fi, err := c.Image.Root.Stat(rel(p))
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil, nil
+	}
+	return fi, err
+}
+
+// readDir lists a directory; nil when absent.
+func (c *Context) readDir(p string) ([]iofs.DirEntry, error) {
+	ents, err := c.Image.Root.ReadDir(rel(p))
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil, nil
+	}
+	return ents, err
+}
+
+// glob expands a pattern inside the image.
+func (c *Context) glob(pattern string) ([]string, error) {
+	m, err := iofs.Glob(c.Image.Root, rel(pattern))
+	if err != nil {
+		return nil, err
+	}
+	for i := range m {
+		m[i] = "/" + m[i]
+	}
+	return m, nil
+}
+
+func (c *Context) passwd() ([]sysconf.PasswdEntry, error) {
+	b, err := c.read("/etc/passwd")
+	if err != nil {
+		return nil, err
+	}
+	return sysconf.ParsePasswd(b), nil
+}
+
+// home is a home directory to look into, and whose it is.
+type home struct {
+	User string
+	Dir  string
+}
+
+// homes lists /root, every directory under /home, and the home of every account with
+// UID 0 or UID >= 1000 in /etc/passwd, without duplicates.
+func (c *Context) homes() ([]home, error) {
+	seen := map[string]bool{}
+	var out []home
+	add := func(user, dir string) {
+		dir = path.Clean(dir)
+		if dir == "/" || dir == "." || seen[dir] {
+			return
+		}
+		if fi, err := c.stat(dir); err != nil || fi == nil || !fi.IsDir() {
+			return
+		}
+		seen[dir] = true
+		out = append(out, home{user, dir})
+	}
+	add("root", "/root")
+	pw, err := c.passwd()
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range pw {
+		if e.UID == 0 || e.UID >= 1000 && e.UID != 65534 {
+			add(e.Name, e.Home)
+		}
+	}
+	ents, err := c.readDir("/home")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		add(e.Name(), "/home/"+e.Name())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out, nil
+}
+
+// walkFiles calls fn for every regular file under dir (not following symlinks).
+func (c *Context) walkFiles(dir string, fn func(p string, fi iofs.FileInfo) error) error {
+	if fi, err := c.lstat(dir); err != nil || fi == nil || !fi.IsDir() {
+		return err
+	}
+	return iofs.WalkDir(c.Image.Root, rel(dir), func(p string, d iofs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return fn("/"+p, fi)
+	})
+}
+
+// enabledUnits returns the systemd units enabled for boot (links in /etc/systemd/system/*.wants
+// and *.requires), keyed by unit name, with the link path as value.
+func (c *Context) enabledUnits() (map[string]string, error) {
+	out := map[string]string{}
+	for _, base := range []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
+		dirs, err := c.glob(base + "/*.wants")
+		if err != nil {
+			return nil, err
+		}
+		req, err := c.glob(base + "/*.requires")
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range append(dirs, req...) {
+			if base != "/etc/systemd/system" && !strings.HasSuffix(d, "/multi-user.target.wants") {
+				continue // vendor directories: only what the distro wires into boot unconditionally
+			}
+			ents, err := c.readDir(d)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range ents {
+				if _, ok := out[e.Name()]; !ok {
+					out[e.Name()] = d + "/" + e.Name()
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// sysvEnabled reports a SysV init start link (/etc/rc[2-5].d/S??name) for name.
+func (c *Context) sysvEnabled(name string) (string, error) {
+	for _, lvl := range []string{"2", "3", "5"} {
+		m, err := c.glob("/etc/rc" + lvl + ".d/S??" + name)
+		if err != nil {
+			return "", err
+		}
+		if len(m) > 0 {
+			return m[0], nil
+		}
+	}
+	return "", nil
+}

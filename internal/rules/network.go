@@ -1,0 +1,145 @@
+package rules
+
+import (
+	"fmt"
+	iofs "io/fs"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+var _ = register(&Rule{
+	ID:        "no-resolv-conf",
+	Title:     "/etc/resolv.conf is absent or a link into /run",
+	Profiles:  []string{profAzureLinux},
+	Severity:  Medium,
+	Source:    "rules.md L12 (AZ Linux: remove /etc/resolv.conf)",
+	Rationale: "A static resolv.conf pins the build network's DNS servers into every VM.",
+	Fix:       "Remove /etc/resolv.conf (or leave the distribution's symlink to /run/...); marketplace-harden's `network` step does this.",
+	Check: linux(func(c *Context) Result {
+		fi, err := c.lstat("/etc/resolv.conf")
+		if err != nil {
+			return errResult(err)
+		}
+		if fi == nil {
+			return pass("/etc/resolv.conf is absent")
+		}
+		if fi.Mode()&iofs.ModeSymlink != 0 {
+			target, err := c.Image.Root.ReadLink("etc/resolv.conf")
+			if err != nil {
+				return errResult(err)
+			}
+			abs := target
+			if !strings.HasPrefix(abs, "/") {
+				abs = path.Join("/etc", target)
+			}
+			if strings.HasPrefix(abs, "/run/") || strings.HasPrefix(abs, "/var/run/") {
+				return pass("/etc/resolv.conf links to "+target+", written at run time", Evidence{Path: "/etc/resolv.conf", Detail: "-> " + target})
+			}
+			return fail("/etc/resolv.conf links to a static file", Evidence{Path: "/etc/resolv.conf", Detail: "-> " + target})
+		}
+		var ev []Evidence
+		data, err := c.read("/etc/resolv.conf")
+		if err != nil {
+			return errResult(err)
+		}
+		for i, l := range strings.Split(string(data), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && (f[0] == "nameserver" || f[0] == "search" || f[0] == "domain") {
+				ev = append(ev, Evidence{Path: "/etc/resolv.conf", Line: i + 1, Detail: strings.Join(f, " ")})
+			}
+		}
+		if len(ev) == 0 {
+			ev = []Evidence{{Path: "/etc/resolv.conf", Detail: fmt.Sprintf("regular file, %d bytes", fi.Size())}}
+		}
+		return fail("/etc/resolv.conf is a static file", listing(ev, 10)...)
+	}),
+})
+
+var macLine = regexp.MustCompile(`(?i)(ATTR\{address\}\s*==|macaddress\s*:|^\s*HWADDR\s*=|^\s*MACADDR\s*=|^\s*mac-address\s*=|^\s*MACAddress\s*=|^\s*PermanentMACAddress\s*=)`)
+
+var _ = register(&Rule{
+	ID:        "no-mac-pinned-network",
+	Title:     "No network configuration pinned to the build machine's MAC address",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L12 (AZ Linux: remove custom network configuration)",
+	Rationale: "Configuration matched on the build VM's MAC address does not apply to new VMs, which then boot without network.",
+	Fix:       "Remove 70-persistent-net.rules and MAC matches from netplan, ifcfg, NetworkManager and systemd-networkd files (marketplace-harden `network`).",
+	Check: linux(func(c *Context) Result {
+		patterns := []string{
+			"/etc/udev/rules.d/*persistent-net*.rules",
+			"/etc/netplan/*.yaml", "/etc/netplan/*.yml",
+			"/etc/sysconfig/network-scripts/ifcfg-*", "/etc/sysconfig/network/ifcfg-*",
+			"/etc/NetworkManager/system-connections/*",
+			"/etc/systemd/network/*.network", "/etc/systemd/network/*.link",
+			"/etc/network/interfaces", "/etc/network/interfaces.d/*",
+		}
+		var ev []Evidence
+		for _, pat := range patterns {
+			files, err := c.glob(pat)
+			if err != nil {
+				return errResult(err)
+			}
+			for _, f := range files {
+				data, err := c.read(f)
+				if err != nil {
+					return errResult(err)
+				}
+				for i, l := range strings.Split(string(data), "\n") {
+					t := strings.TrimSpace(l)
+					if strings.HasPrefix(t, "#") || !macLine.MatchString(l) {
+						continue
+					}
+					ev = append(ev, Evidence{Path: f, Line: i + 1, Detail: t})
+				}
+			}
+		}
+		if len(ev) > 0 {
+			return fail(fmt.Sprintf("%d MAC-pinned network setting(s)", len(ev)), listing(ev, 20)...)
+		}
+		return pass("no MAC-pinned network configuration")
+	}),
+})
+
+// firewallUnits are services that load persistent firewall rules at boot.
+var firewallUnits = []string{"ufw.service", "firewalld.service", "nftables.service", "netfilter-persistent.service", "iptables.service", "ip6tables.service", "iptables-persistent.service"}
+
+var _ = register(&Rule{
+	ID:        "firewall-disabled",
+	Title:     "No host firewall enabled at boot (unless the application needs it)",
+	Profiles:  []string{profAzureLinux},
+	Severity:  Medium,
+	Source:    "rules.md L6 (AZ Linux: firewall rules disabled unless the application depends on them)",
+	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. Waive this rule with a reason for appliances that need it.",
+	Fix:       "Disable ufw / firewalld / nftables / iptables persistence (marketplace-harden `firewall`), or waive the rule: waive { rule = \"firewall-disabled\" reason = \"...\" }.",
+	Check: linux(func(c *Context) Result {
+		var ev []Evidence
+		units, err := c.enabledUnits()
+		if err != nil {
+			return errResult(err)
+		}
+		for _, u := range firewallUnits {
+			if l, ok := units[u]; ok {
+				ev = append(ev, Evidence{Path: l, Detail: u + " enabled at boot"})
+			}
+		}
+		ufw, err := c.read("/etc/ufw/ufw.conf")
+		if err != nil {
+			return errResult(err)
+		}
+		if s, ok := sysconf.Last(sysconf.ParseShellVars(ufw), "ENABLED"); ok && strings.EqualFold(s.Value, "yes") {
+			ev = append(ev, Evidence{Path: "/etc/ufw/ufw.conf", Line: s.Line, Detail: "ENABLED=yes"})
+		}
+		for _, n := range []string{"ufw", "firewalld", "iptables", "netfilter-persistent"} {
+			if l, err := c.sysvEnabled(n); err == nil && l != "" {
+				ev = append(ev, Evidence{Path: l, Detail: n + " started by SysV init"})
+			}
+		}
+		if len(ev) > 0 {
+			return fail("a host firewall is enabled", ev...)
+		}
+		return pass("no firewall service enabled at boot")
+	}),
+})

@@ -1,0 +1,202 @@
+// Package rules is the catalogue of marketplace rules and the engine that evaluates them.
+// A rule is data (ID, title, profiles, severity, source, rationale, fix, certification test)
+// plus one pure function over the inspected image.
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+)
+
+// Status is the outcome of one rule.
+type Status string
+
+const (
+	Pass          Status = "pass"
+	Fail          Status = "fail"
+	Warn          Status = "warn"           // passes certification but something is worth fixing
+	NotApplicable Status = "not-applicable" // the rule does not apply to this image
+	Error         Status = "error"          // the rule could not be evaluated
+	Waived        Status = "waived"         // failed, but a waiver with a reason covers it
+)
+
+// Severity orders how bad a failure is; fail_on compares against it.
+type Severity int
+
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = []string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if int(s) < len(severityNames) {
+		return severityNames[s]
+	}
+	return fmt.Sprintf("severity(%d)", int(s))
+}
+
+// MarshalText writes the severity's name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// ParseSeverity reads a severity name.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(s, n) {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want one of %s)", s, strings.Join(severityNames, ", "))
+}
+
+// Evidence points at what made a rule pass or fail. Secrets are never in Detail.
+type Evidence struct {
+	Path   string `json:"path"`
+	Line   int    `json:"line,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Result is what a rule's check returns.
+type Result struct {
+	Status   Status
+	Message  string
+	Evidence []Evidence
+	// Actual and Required mirror the certification report's ActualValue / RequiredValue.
+	Actual   string
+	Required string
+}
+
+// CertTest names the Microsoft certification test a rule predicts.
+type CertTest struct {
+	ID    string `json:"id,omitempty"` // e.g. 200.3.3.1, where one is public
+	Name  string `json:"name"`         // the test case name in the self-test report
+	Level string `json:"level"`        // Failed or Warning: how the run reports a violation
+}
+
+// Rule is one entry of the catalogue.
+type Rule struct {
+	ID        string
+	Title     string
+	Profiles  []string
+	Severity  Severity
+	Source    string // the line of shared/spec/rules.md and the seed it comes from
+	Rationale string
+	Fix       string
+	Cert      *CertTest
+	Check     func(*Context) Result
+}
+
+// Options tune rules that depend on the publisher's intent.
+type Options struct {
+	AllowedUsers []string // accounts (UID >= 1000) that the image is meant to ship
+	CleanPaths   []string // business data and cache paths that must be empty (rules.md L21)
+}
+
+// Context is what a check sees: the image and the options.
+type Context struct {
+	Image   *inspect.Image
+	Options Options
+}
+
+var catalogue []*Rule
+
+func register(r *Rule) *Rule {
+	for _, o := range catalogue {
+		if o.ID == r.ID {
+			panic("rules: duplicate rule ID " + r.ID)
+		}
+	}
+	catalogue = append(catalogue, r)
+	return r
+}
+
+// All returns every rule, sorted by ID.
+func All() []*Rule {
+	out := append([]*Rule(nil), catalogue...)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// ByID finds a rule.
+func ByID(id string) (*Rule, bool) {
+	for _, r := range catalogue {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// Profiles lists the known profile names, sorted.
+func Profiles() []string {
+	seen := map[string]bool{}
+	for _, r := range catalogue {
+		for _, p := range r.Profiles {
+			seen[p] = true
+		}
+	}
+	var out []string
+	for p := range seen {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ForProfiles returns the rules in any of the profiles, sorted by ID; an unknown profile is an error.
+func ForProfiles(profiles []string) ([]*Rule, error) {
+	known := map[string]bool{}
+	for _, p := range Profiles() {
+		known[p] = true
+	}
+	want := map[string]bool{}
+	for _, p := range profiles {
+		if !known[p] {
+			return nil, fmt.Errorf("unknown profile %q (known: %s)", p, strings.Join(Profiles(), ", "))
+		}
+		want[p] = true
+	}
+	var out []*Rule
+	for _, r := range All() {
+		for _, p := range r.Profiles {
+			if want[p] {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// Run evaluates one rule, turning a panic in a check into an error result so that one bad
+// rule cannot take the whole report down.
+func (r *Rule) Run(ctx *Context) (res Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = Result{Status: Error, Message: fmt.Sprintf("internal error in rule %s: %v", r.ID, p)}
+		}
+	}()
+	return r.Check(ctx)
+}
+
+func pass(msg string, ev ...Evidence) Result { return Result{Status: Pass, Message: msg, Evidence: ev} }
+func fail(msg string, ev ...Evidence) Result { return Result{Status: Fail, Message: msg, Evidence: ev} }
+func warn(msg string, ev ...Evidence) Result { return Result{Status: Warn, Message: msg, Evidence: ev} }
+func na(msg string) Result                   { return Result{Status: NotApplicable, Message: msg} }
+func errResult(err error) Result             { return Result{Status: Error, Message: err.Error()} }
+
+// listing caps long evidence lists and says how many more there were.
+func listing(ev []Evidence, max int) []Evidence {
+	if len(ev) <= max {
+		return ev
+	}
+	more := len(ev) - max
+	return append(ev[:max:max], Evidence{Detail: fmt.Sprintf("... and %d more", more)})
+}

@@ -1,0 +1,174 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+const sshdConfig = "/etc/ssh/sshd_config"
+
+var _ = register(&Rule{
+	ID:        "sshd-installed",
+	Title:     "An SSH server is installed",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L11 (AZ Linux: include an SSH server by default)",
+	Rationale: "Azure's provisioning and customers' first login go through SSH.",
+	Fix:       "Install the distribution's OpenSSH server package (openssh-server).",
+	Check: linux(func(c *Context) Result {
+		var ev []Evidence
+		if inv, err := c.Image.Packages(); err == nil {
+			for _, p := range inv.Find("openssh-server", "dropbear", "dropbear-bin") {
+				ev = append(ev, Evidence{Path: inv.Path, Detail: fmt.Sprintf("package %s %s", p.Name, p.Version)})
+			}
+		}
+		for _, p := range []string{"/usr/sbin/sshd", "/usr/bin/sshd"} {
+			if fi, err := c.stat(p); err == nil && fi != nil && fi.Mode().IsRegular() {
+				ev = append(ev, Evidence{Path: p, Detail: "sshd binary present"})
+			}
+		}
+		if len(ev) == 0 {
+			return fail("no SSH server package or sshd binary found", Evidence{Path: "/usr/sbin/sshd", Detail: "missing"})
+		}
+		return pass("SSH server installed", ev...)
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "ssh-client-alive-interval",
+	Title:     "sshd sends keep-alives: ClientAliveInterval 180 in the main sshd_config",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L11 (AZ Linux: set ClientAliveInterval to 180) and the certification notes (the probe reads the main file)",
+	Rationale: "Azure's load balancers drop idle TCP flows after 4 minutes; 180 s keep-alives hold the session. The certification probe reads /etc/ssh/sshd_config literally and does not follow Include.",
+	Fix:       "Put `ClientAliveInterval 180` in /etc/ssh/sshd_config itself (and remove conflicting drop-ins); marketplace-harden's `ssh-keepalive` step does this and validates with `sshd -t`.",
+	Cert:      &CertTest{ID: "200.3.3.1", Name: "Client Alive Interval", Level: "Failed"},
+	Check: linux(func(c *Context) Result {
+		if fi, err := c.stat(sshdConfig); err != nil {
+			return errResult(err)
+		} else if fi == nil {
+			return Result{Status: Fail, Message: "no " + sshdConfig, Actual: "sshd_config missing", Required: "ClientAliveInterval 180",
+				Evidence: []Evidence{{Path: sshdConfig, Detail: "missing"}}}
+		}
+		ds, errs := sysconf.ExpandSSHD(sshdConfig, sysconf.SSHDSource{Read: c.Image.ReadFile, Glob: c.glob})
+		if len(errs) > 0 {
+			return errResult(errs[0])
+		}
+		res := Result{Required: "ClientAliveInterval 180"}
+		eff, ok := sysconf.FirstGlobal(ds, "clientaliveinterval")
+		var main *sysconf.SSHDirective
+		for i := range ds {
+			if ds[i].File == sshdConfig && ds[i].Key == "clientaliveinterval" && ds[i].Match == "" {
+				main = &ds[i]
+				break
+			}
+		}
+		for _, d := range ds {
+			if d.Key == "clientaliveinterval" && d.Match != "" {
+				res.Evidence = append(res.Evidence, Evidence{Path: d.File, Line: d.Line, Detail: fmt.Sprintf("ClientAliveInterval %s inside Match %s (applies to those connections only)", d.Value, d.Match)})
+			}
+		}
+		if !ok {
+			res.Status, res.Message, res.Actual = Fail, "ClientAliveInterval is not set (sshd's default 0 sends no keep-alives)", "ClientAliveInterval not set"
+			res.Evidence = append([]Evidence{{Path: sshdConfig, Detail: "no global ClientAliveInterval in sshd_config or its Includes"}}, res.Evidence...)
+			return res
+		}
+		v, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(eff.Value), "s"))
+		res.Actual = "ClientAliveInterval " + eff.Value
+		res.Evidence = append([]Evidence{{Path: eff.File, Line: eff.Line, Detail: "effective value: ClientAliveInterval " + eff.Value}}, res.Evidence...)
+		switch {
+		case err != nil || v < 30 || v > 235:
+			res.Status, res.Message = Fail, fmt.Sprintf("effective ClientAliveInterval %s is outside 30..235 (180 is required)", eff.Value)
+			return res
+		case main == nil:
+			res.Status, res.Message = Warn, fmt.Sprintf("ClientAliveInterval %d is set only in %s; the certification probe reads the main %s and does not follow Include", v, eff.File, sshdConfig)
+			return res
+		case main.Value != eff.Value:
+			res.Status, res.Message = Warn, fmt.Sprintf("the main file says %s but %s:%d takes precedence with %s; the certification probe reads only the main file", main.Value, eff.File, eff.Line, eff.Value)
+			return res
+		case v != 180:
+			res.Status, res.Message = Warn, fmt.Sprintf("ClientAliveInterval %d is accepted by the documentation but 180 is the value certification reliably passes", v)
+			return res
+		}
+		res.Status, res.Message = Pass, "ClientAliveInterval 180 in the main sshd_config, and effective"
+		return res
+	}),
+})
+
+// userKeyFiles are the per-user SSH files that must not ship.
+var userKeyFiles = []string{"authorized_keys", "authorized_keys2", "known_hosts", "known_hosts.old"}
+
+var _ = register(&Rule{
+	ID:        "no-ssh-keys",
+	Title:     "No SSH keys or known_hosts in any home directory",
+	Profiles:  []string{profAzureLinux, profAlibaba},
+	Severity:  High,
+	Source:    "rules.md L7 (AZ Linux: remove test SSH keys and known_hosts; ALI: clean .ssh)",
+	Rationale: "An authorized_keys file left in an image is a key that opens every VM made from it; private keys and known_hosts leak the build environment.",
+	Fix:       "Remove ~/.ssh/authorized_keys, id_*, known_hosts for root and every user (marketplace-harden `ssh-keys`).",
+	Check: linux(func(c *Context) Result {
+		homes, err := c.homes()
+		if err != nil {
+			return errResult(err)
+		}
+		var ev []Evidence
+		for _, h := range homes {
+			dir := h.Dir + "/.ssh"
+			ents, err := c.readDir(dir)
+			if err != nil {
+				return errResult(err)
+			}
+			for _, e := range ents {
+				n := e.Name()
+				kind := ""
+				switch {
+				case slices.Contains(userKeyFiles, n):
+					kind = n
+				case strings.HasPrefix(n, "id_") && strings.HasSuffix(n, ".pub"):
+					kind = "public key"
+				case strings.HasPrefix(n, "id_"):
+					kind = "private key"
+				}
+				if kind != "" {
+					ev = append(ev, Evidence{Path: dir + "/" + n, Detail: fmt.Sprintf("%s of %s", kind, h.User)})
+				}
+			}
+		}
+		if len(ev) > 0 {
+			return fail(fmt.Sprintf("%d SSH key file(s) in home directories", len(ev)), listing(ev, 30)...)
+		}
+		return pass(fmt.Sprintf("no SSH keys in %d home directories", len(homes)))
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "no-ssh-host-keys",
+	Title:     "No SSH host keys baked into the image",
+	Profiles:  []string{profAzureLinux, profAlibaba},
+	Severity:  Medium,
+	Source:    "rules.md L7 (provisioner removes host keys; they are regenerated at first boot)",
+	Rationale: "Every VM made from an image with host keys shares them, so one compromised VM can impersonate all others.",
+	Fix:       "Remove /etc/ssh/ssh_host_*_key* (marketplace-harden `ssh-keys`); cloud-init or the Azure agent regenerates them at first boot.",
+	Check: linux(func(c *Context) Result {
+		m, err := c.glob("/etc/ssh/ssh_host_*key*")
+		if err != nil {
+			return errResult(err)
+		}
+		var ev []Evidence
+		for _, p := range m {
+			kind := "host private key"
+			if strings.HasSuffix(p, ".pub") {
+				kind = "host public key"
+			}
+			ev = append(ev, Evidence{Path: p, Detail: kind})
+		}
+		if len(ev) > 0 {
+			return fail(fmt.Sprintf("%d SSH host key file(s)", len(ev)), ev...)
+		}
+		return pass("no SSH host keys")
+	}),
+})

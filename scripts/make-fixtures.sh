@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# Builds the test disk images from scratch with real tools (mke2fs -d, mkfs.xfs -p, mkfs.vfat,
+# mkswap, sfdisk, qemu-img). Nothing here needs root, a loop device or a mount.
+#
+#   scripts/make-fixtures.sh OUTDIR
+#
+# OUTDIR receives:
+#   clean.raw  a compliant Debian-like image: GPT, BIOS boot, ESP (vfat), /boot (ext2), / (xfs)
+#   dirty.raw  every Linux rule violated once: MBR, / (ext4), a swap partition, an LVM2 PV
+#   and each converted to qcow2, qcow2 (compressed), vhd (fixed, dynamic), vhdx, vmdk (sparse, stream).
+set -euo pipefail
+out="${1:?usage: make-fixtures.sh OUTDIR}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export PATH="$PATH:/usr/sbin:/sbin"
+for t in mke2fs mkfs.xfs mkfs.vfat mkswap sfdisk qemu-img; do
+  command -v "$t" >/dev/null || { echo "make-fixtures: $t not found (apt-get install e2fsprogs xfsprogs dosfstools fdisk qemu-utils)" >&2; exit 2; }
+done
+
+MiB=$((1024 * 1024))
+CLEAN_ROOT_UUID=6d1c2b9e-5f3a-4c1e-9a7b-2f8e1d3c4b5a
+CLEAN_BOOT_UUID=0b7e4f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b
+CLEAN_ESP_SERIAL=1A2B3C4D
+DIRTY_ROOT_UUID=9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b
+DIRTY_SWAP_UUID=3f2e1d0c-9b8a-4776-8554-433221100fed
+
+# protofile DIR: writes an mkfs.xfs prototype file that copies DIR (files, dirs, symlinks) as root.
+protofile() {
+  local dir="$1"
+  echo "/dev/null"
+  echo "0 0"
+  echo "d--755 0 0"
+  proto_dir "$dir" " "
+  echo "$"
+}
+proto_dir() {
+  local dir="$1" ind="$2" e name mode
+  for e in "$dir"/* "$dir"/.[!.]*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    name="$(basename "$e")"
+    mode="$(stat -c %a "$e")"
+    mode="$(printf '%03o' "$((8#$mode & 8#777))")"
+    if [ -L "$e" ]; then
+      echo "${ind}${name} l--${mode} 0 0 $(readlink "$e")"
+    elif [ -d "$e" ]; then
+      echo "${ind}${name} d--${mode} 0 0"
+      proto_dir "$e" "${ind} "
+      echo "${ind}$"
+    else
+      echo "${ind}${name} ---${mode} 0 0 $e"
+    fi
+  done
+}
+
+# common_tree DIR: the parts of a small Debian 12 userland both images share.
+common_tree() {
+  local r="$1"
+  mkdir -p "$r"/{etc/ssh/sshd_config.d,etc/default,etc/systemd/system/multi-user.target.wants,etc/netplan,usr/bin,usr/sbin,usr/lib/systemd/system,var/lib/dpkg,var/log/apt,var/tmp,tmp,root,home,boot,run,proc,sys,dev}
+  chmod 1777 "$r/tmp" "$r/var/tmp"
+  ln -s usr/bin "$r/bin"
+  ln -s usr/sbin "$r/sbin"
+  ln -s usr/lib "$r/lib"
+  cp /bin/dash "$r/usr/bin/dash"
+  ln -s dash "$r/usr/bin/sh"
+  cp /bin/dash "$r/usr/sbin/sshd"
+  cat > "$r/etc/os-release" <<'OS'
+PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+ID=debian
+OS
+  printf 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n_chrony:x:101:102:Chrony daemon,,,:/var/lib/chrony:/usr/sbin/nologin\n' > "$r/etc/passwd"
+  printf 'root:*:19800:0:99999:7:::\ndaemon:*:19800:0:99999:7:::\nsshd:*:19800:0:99999:7:::\n_chrony:!:19800::::::\n' > "$r/etc/shadow"
+  chmod 640 "$r/etc/shadow"
+  printf '# /root/.bashrc\nexport PS1="# "\n' > "$r/root/.bashrc"
+  : > "$r/var/log/apt/history.log"
+  : > "$r/var/log/lastlog"
+}
+
+# dpkg_entry NAME VERSION: one installed package in dpkg's status format.
+dpkg_entry() {
+  printf 'Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: %s\nDescription: %s\n\n' "$1" "$2" "$1"
+}
+
+# --- the compliant image --------------------------------------------------------------------
+clean="$work/clean-root"; cboot="$work/clean-boot"
+common_tree "$clean"
+mkdir -p "$cboot/grub" "$clean/boot/efi"
+{
+  dpkg_entry base-files 12.4+deb12u5
+  dpkg_entry openssl 3.0.14-1~deb12u2
+  dpkg_entry libssl3 3.0.14-1~deb12u2
+  dpkg_entry python3 3.11.2-1+b1
+  dpkg_entry python3.11 3.11.2-6+deb12u2
+  dpkg_entry python3-pyasn1 0.4.8-3
+  dpkg_entry openssh-server 1:9.2p1-2+deb12u3
+  dpkg_entry waagent 2.9.0.4-2
+  printf 'Package: ufw\nStatus: deinstall ok config-files\nVersion: 0.36.2-1\n\n'
+} > "$clean/var/lib/dpkg/status"
+cat > "$clean/etc/ssh/sshd_config" <<'SSHD'
+Include /etc/ssh/sshd_config.d/*.conf
+PermitRootLogin no
+PasswordAuthentication no
+ClientAliveInterval 180
+Subsystem sftp /usr/lib/openssh/sftp-server
+SSHD
+printf '# keep-alive is also in the main file\nClientAliveCountMax 3\n' > "$clean/etc/ssh/sshd_config.d/50-cloud.conf"
+cat > "$clean/etc/waagent.conf" <<'WA'
+Provisioning.Agent=auto
+ResourceDisk.Format=y
+ResourceDisk.EnableSwap=n
+AutoUpdate.Enabled=y
+WA
+printf '#!/usr/bin/python3\n# Azure Linux Agent\n' > "$clean/usr/sbin/waagent"; chmod 755 "$clean/usr/sbin/waagent"
+printf '[Unit]\nDescription=Azure Linux Agent\n[Service]\nExecStart=/usr/sbin/waagent -daemon\n[Install]\nWantedBy=multi-user.target\n' > "$clean/usr/lib/systemd/system/walinuxagent.service"
+ln -s /lib/systemd/system/walinuxagent.service "$clean/etc/systemd/system/multi-user.target.wants/walinuxagent.service"
+ln -s /run/systemd/resolve/stub-resolv.conf "$clean/etc/resolv.conf"
+cat > "$clean/etc/default/grub" <<'GRUB'
+GRUB_DEFAULT=0
+GRUB_TIMEOUT=1
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX="console=tty1 console=ttyS0 earlyprintk=ttyS0 rootdelay=300"
+GRUB
+cat > "$clean/etc/fstab" <<FSTAB
+# <file system> <mount point> <type> <options> <dump> <pass>
+UUID=$CLEAN_ROOT_UUID / xfs defaults 0 1
+UUID=$CLEAN_BOOT_UUID /boot ext2 defaults 0 2
+UUID=${CLEAN_ESP_SERIAL:0:4}-${CLEAN_ESP_SERIAL:4:4} /boot/efi vfat umask=0077 0 1
+FSTAB
+cat > "$clean/etc/netplan/50-cloud-init.yaml" <<'NP'
+network:
+  version: 2
+  ethernets:
+    eth0:
+      dhcp4: true
+NP
+cat > "$cboot/grub/grub.cfg" <<'CFG'
+set default=0
+menuentry 'Debian GNU/Linux' {
+	search --no-floppy --fs-uuid --set=root 0b7e4f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b
+	linux	/vmlinuz-6.1.0-28-cloud-amd64 root=UUID=6d1c2b9e-5f3a-4c1e-9a7b-2f8e1d3c4b5a ro console=tty1 console=ttyS0 earlyprintk=ttyS0 rootdelay=300
+	initrd	/initrd.img-6.1.0-28-cloud-amd64
+}
+CFG
+head -c 300000 /dev/urandom > "$cboot/vmlinuz-6.1.0-28-cloud-amd64"
+
+# --- the image that violates every Linux rule once -----------------------------------------
+dirty="$work/dirty-root"
+common_tree "$dirty"
+rm "$dirty/usr/bin/sh"
+# /bin/sh is a 32-bit ELF: a valid ELF32 header for i386
+printf '\177ELF\001\001\001\000\000\000\000\000\000\000\000\000\002\000\003\000\001\000\000\000' > "$dirty/usr/bin/sh"
+head -c 4096 /dev/zero >> "$dirty/usr/bin/sh"; chmod 755 "$dirty/usr/bin/sh"
+{
+  dpkg_entry base-files 12.4+deb12u5
+  dpkg_entry openssl 0.9.8o-4squeeze14
+  dpkg_entry ufw 0.36.2-1
+} > "$dirty/var/lib/dpkg/status"
+rm "$dirty/usr/sbin/sshd"   # sshd_config left behind, no SSH server
+cat >> "$dirty/etc/passwd" <<'PW'
+toor:x:0:0:backdoor:/root:/bin/bash
+tester:x:1001:1001:Test User:/home/tester:/bin/bash
+guest:x:1002:1002::/home/guest:/bin/sh
+PW
+sed -i 's/^root:\*:/root:$6$rounds=5000$saltsalt$Zk0e1bJm0yVYb8c5rQm9eLr6A2o9l5a0Rr9jYcB1x3m0ZC1uJtq4lq9Q7r7hFQXkq5fJZsE8p2nYtq0mQxWb1.:/' "$dirty/etc/shadow"
+printf 'toor:$6$abc$defghijklmnop:19800:0:99999:7:::\ntester:$y$j9T$saltsaltsalt$hashhashhashhashhashhashhashhashhashhash:19800:0:99999:7:::\nguest::19800:0:99999:7:::\n' >> "$dirty/etc/shadow"
+mkdir -p "$dirty/root/.ssh" "$dirty/home/tester/.ssh" "$dirty/home/guest"
+printf 'ls -la\ncurl http://example.invalid/install.sh | sh\n' > "$dirty/root/.bash_history"
+: > "$dirty/home/guest/.bash_history"
+printf 'import os\n' > "$dirty/home/tester/.python_history"
+printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Qta2V5LXJlbW92ZS1tZS1iZWZvcmUtc2hpcHBpbmc test@build\n' > "$dirty/root/.ssh/authorized_keys"
+{
+  echo '-----BEGIN OPENSSH PRIVATE KEY-----'
+  head -c 300 /dev/urandom | base64 -w 70
+  echo '-----END OPENSSH PRIVATE KEY-----'
+} > "$dirty/home/tester/.ssh/id_ed25519"
+printf 'build.example.invalid ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE\n' > "$dirty/home/tester/.ssh/known_hosts"
+printf -- '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAAB\n-----END OPENSSH PRIVATE KEY-----\n' > "$dirty/etc/ssh/ssh_host_ed25519_key"
+chmod 600 "$dirty/etc/ssh/ssh_host_ed25519_key"
+cat > "$dirty/etc/ssh/sshd_config" <<'SSHD'
+Include /etc/ssh/sshd_config.d/*.conf
+PermitRootLogin yes
+Subsystem sftp /usr/lib/openssh/sftp-server
+SSHD
+cat > "$dirty/etc/default/grub" <<'GRUB'
+GRUB_DEFAULT=0
+GRUB_CMDLINE_LINUX_DEFAULT="quiet"
+GRUB_CMDLINE_LINUX=""
+GRUB
+mkdir -p "$dirty/boot/grub"
+cat > "$dirty/boot/grub/grub.cfg" <<'CFG'
+menuentry 'Debian GNU/Linux' {
+	linux	/boot/vmlinuz-6.1.0-28-amd64 root=/dev/sda1 ro quiet
+}
+CFG
+cat > "$dirty/etc/fstab" <<FSTAB
+UUID=$DIRTY_ROOT_UUID / ext4 errors=remount-ro 0 1
+UUID=$DIRTY_SWAP_UUID none swap sw 0 0
+/swapfile none swap sw 0 0
+LABEL=data /srv ext4 defaults 0 2
+FSTAB
+printf 'nameserver 10.0.0.2\nsearch corp.example.invalid\n' > "$dirty/etc/resolv.conf"
+mkdir -p "$dirty/etc/udev/rules.d"
+printf 'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="00:15:5d:01:02:03", NAME="eth0"\n' > "$dirty/etc/udev/rules.d/70-persistent-net.rules"
+cat > "$dirty/etc/netplan/50-cloud-init.yaml" <<'NP'
+network:
+  version: 2
+  ethernets:
+    eth0:
+      match:
+        macaddress: "00:15:5d:01:02:03"
+      dhcp4: true
+NP
+printf 'Nov 24 03:10:00 build sshd[412]: Accepted publickey for root\n' > "$dirty/var/log/syslog"
+printf 'scratch\n' > "$dirty/tmp/build-output.txt"
+printf 'scratch\n' > "$dirty/var/tmp/cache.bin"
+mkdir -p "$dirty/etc/ufw"
+printf 'ENABLED=yes\nLOGLEVEL=low\n' > "$dirty/etc/ufw/ufw.conf"
+printf '[Unit]\nDescription=Uncomplicated firewall\n' > "$dirty/usr/lib/systemd/system/ufw.service"
+ln -s /lib/systemd/system/ufw.service "$dirty/etc/systemd/system/multi-user.target.wants/ufw.service"
+mkdir -p "$dirty/opt/app"
+cat > "$dirty/opt/app/settings.ini" <<'INI'
+[database]
+host = db.internal
+password = Sup3rS3cretPassw0rd
+[cloud]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+alibaba_access_key_id = LTAI5tQk8hWkMbUe3y9xZp2N
+INI
+
+# --- filesystems ---------------------------------------------------------------------------
+mkfs.vfat -C -n ESP -i "$CLEAN_ESP_SERIAL" "$work/clean-esp.img" $((16 * 1024)) >/dev/null
+mke2fs -q -F -t ext2 -U "$CLEAN_BOOT_UUID" -L boot -d "$cboot" "$work/clean-boot.img" 32M
+protofile "$clean" > "$work/clean-root.proto"
+truncate -s 300M "$work/clean-root.img"
+mkfs.xfs -q -f -m uuid="$CLEAN_ROOT_UUID" -L root -p "$work/clean-root.proto" "$work/clean-root.img"
+mke2fs -q -F -t ext4 -U "$DIRTY_ROOT_UUID" -L root -d "$dirty" "$work/dirty-root.img" 200M
+mkdir -p "$work/dirty-data/www"
+printf '<h1>staging</h1>\n' > "$work/dirty-data/www/index.html"
+mke2fs -q -F -t ext4 -L data -d "$work/dirty-data" "$work/dirty-data.img" 8M
+truncate -s 16M "$work/dirty-swap.img"
+mkswap -U "$DIRTY_SWAP_UUID" "$work/dirty-swap.img" >/dev/null 2>&1
+# An LVM2 physical-volume label (what pvcreate writes at sector 1; pvcreate itself needs a block device).
+truncate -s 8M "$work/dirty-lvm.img"
+python3 - "$work/dirty-lvm.img" <<'PY'
+import struct, sys, zlib
+label = bytearray(512)
+label[0:8] = b"LABELONE"
+struct.pack_into("<Q", label, 8, 1)          # sector this label is in
+struct.pack_into("<I", label, 20, 32)        # offset of the contents
+label[24:32] = b"LVM2 001"
+label[32:64] = b"Fj2lN8aY3xq0Wb7Rk1Zt5Uv9Cp4Hs6Dm"  # PV UUID
+with open(sys.argv[1], "r+b") as f:
+    f.seek(512); f.write(label)
+PY
+
+# assemble DISK SIZE_MIB SFDISK_SCRIPT PART_IMG:START_MIB ...
+assemble() {
+  local disk="$1" size="$2" script="$3"; shift 3
+  rm -f "$disk"; truncate -s "${size}M" "$disk"
+  printf '%s\n' "$script" | sfdisk -q "$disk" >/dev/null
+  local p
+  for p in "$@"; do
+    dd if="${p%%:*}" of="$disk" bs=1M seek="${p##*:}" conv=notrunc,sparse status=none
+  done
+}
+assemble "$work/clean.raw" 352 "label: gpt
+start=1MiB, size=1MiB, type=21686148-6449-6E6F-744E-656564454649, name=bios
+start=2MiB, size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp
+start=18MiB, size=32MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=boot
+start=50MiB, size=300MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root" \
+  "$work/clean-esp.img:2" "$work/clean-boot.img:18" "$work/clean-root.img:50"
+assemble "$work/dirty.raw" 234 "label: dos
+start=1MiB, size=200MiB, type=83, bootable
+start=201MiB, size=16MiB, type=82
+start=217MiB, size=8MiB, type=8e
+start=225MiB, size=8MiB, type=83" \
+  "$work/dirty-root.img:1" "$work/dirty-swap.img:201" "$work/dirty-lvm.img:217" "$work/dirty-data.img:225"
+
+for img in clean dirty; do
+  mv "$work/$img.raw" "$out/$img.raw"
+  qemu-img convert -f raw -O qcow2 "$out/$img.raw" "$out/$img.qcow2"
+  qemu-img convert -f raw -O qcow2 -c "$out/$img.raw" "$out/$img-compressed.qcow2"
+  qemu-img convert -f raw -O vpc -o subformat=fixed,force_size=on "$out/$img.raw" "$out/$img-fixed.vhd"
+  qemu-img convert -f raw -O vpc -o subformat=dynamic,force_size=on "$out/$img.raw" "$out/$img-dynamic.vhd"
+  qemu-img convert -f raw -O vhdx "$out/$img.raw" "$out/$img.vhdx"
+  qemu-img convert -f raw -O vmdk -o subformat=monolithicSparse "$out/$img.raw" "$out/$img.vmdk"
+  qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$out/$img.raw" "$out/$img-stream.vmdk"
+done
+echo "fixtures in $out"
