@@ -281,6 +281,11 @@ start=217MiB, size=8MiB, type=8e
 start=225MiB, size=8MiB, type=83" \
   "$work/dirty-root.img:1" "$work/dirty-swap.img:201" "$work/dirty-lvm.img:217" "$work/dirty-data.img:225"
 
+# Keep the compliant tree (with /boot folded in) so that tests can make one-change variants of it.
+rm -rf "$out/trees"; mkdir -p "$out/trees"
+cp -a "$clean" "$out/trees/clean"
+cp -a "$cboot/." "$out/trees/clean/boot/"
+
 for img in clean dirty; do
   mv "$work/$img.raw" "$out/$img.raw"
   qemu-img convert -f raw -O qcow2 "$out/$img.raw" "$out/$img.qcow2"

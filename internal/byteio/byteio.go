@@ -42,6 +42,10 @@ func ReadAt(r io.ReaderAt, file string, off int64, n int) ([]byte, error) {
 	if off < 0 {
 		return nil, Corrupt(file, off, "negative offset")
 	}
+	// Refuse before allocating when the reader knows its size and the read cannot fit.
+	if s, ok := r.(interface{ Size() int64 }); ok && off+int64(n) > s.Size() {
+		return nil, Corrupt(file, off, "%d bytes at this offset run past the end (%d bytes; truncated?)", n, s.Size())
+	}
 	buf := make([]byte, n)
 	got, err := r.ReadAt(buf, off)
 	if got == n {
@@ -55,20 +59,23 @@ func ReadAt(r io.ReaderAt, file string, off int64, n int) ([]byte, error) {
 
 // Section is an io.ReaderAt over [off, off+size) of another ReaderAt.
 type Section struct {
-	R    io.ReaderAt
-	Off  int64
-	Size int64
+	R   io.ReaderAt
+	Off int64
+	N   int64
 }
+
+// Size returns the section's length.
+func (s *Section) Size() int64 { return s.N }
 
 // ReadAt implements io.ReaderAt, returning io.EOF past the end of the section.
 func (s *Section) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("negative offset")
 	}
-	if off >= s.Size {
+	if off >= s.N {
 		return 0, io.EOF
 	}
-	if rem := s.Size - off; int64(len(p)) > rem {
+	if rem := s.N - off; int64(len(p)) > rem {
 		n, err := s.R.ReadAt(p[:rem], s.Off+off)
 		if err == nil {
 			err = io.EOF
@@ -77,6 +84,9 @@ func (s *Section) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return s.R.ReadAt(p, s.Off+off)
 }
+
+
+
 
 // ZeroFill clears p; used for holes and unallocated blocks.
 func ZeroFill(p []byte) {

@@ -105,7 +105,8 @@ func Evaluate(img *inspect.Image, cfg Config) *report.Report {
 			f.Status = rules.Waived
 			f.Waiver = &w
 		}
-		f.Blocking = (f.Status == rules.Fail || f.Status == rules.Error) && rule.Severity >= cfg.FailOn
+		// A rule that could not be evaluated proves nothing: it blocks whatever its severity.
+		f.Blocking = f.Status == rules.Fail && rule.Severity >= cfg.FailOn || f.Status == rules.Error
 		r.Summary[string(f.Status)]++
 		r.Findings = append(r.Findings, f)
 	}

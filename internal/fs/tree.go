@@ -415,3 +415,56 @@ func (f *file) ReadDir(n int) ([]iofs.DirEntry, error) {
 	f.ents = f.ents[n:]
 	return out, nil
 }
+
+// maxWalkDepth bounds directory nesting in Walk; deeper trees are reported, not followed.
+const maxWalkDepth = 128
+
+// WalkFunc is called for every entry Walk visits, with its in-image path (no leading "/").
+// Returning fs.SkipDir from a directory skips it; any other error stops the walk.
+type WalkFunc func(p string, d iofs.DirEntry) error
+
+// Walk visits root and everything below it in lexical order without following symlinks. Unlike
+// io/fs.WalkDir it survives corrupt filesystems: a directory seen twice (a cycle of hard links)
+// is visited once, and nesting deeper than maxWalkDepth is an error naming the path.
+func (t *Tree) Walk(root string, fn WalkFunc) error {
+	root = strings.Trim(root, "/")
+	if root == "" {
+		root = "."
+	}
+	seen := map[dirKey]bool{}
+	var walk func(p string, depth int) error
+	walk = func(p string, depth int) error {
+		if depth > maxWalkDepth {
+			return &iofs.PathError{Op: "walk", Path: p, Err: fmt.Errorf("directories nested deeper than %d", maxWalkDepth)}
+		}
+		l, err := t.resolve("walk", p, true)
+		if err != nil {
+			return err
+		}
+		if seen[dirKey{l.vol, l.ino}] {
+			return nil
+		}
+		seen[dirKey{l.vol, l.ino}] = true
+		ents, err := t.ReadDir(p)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			cp := path.Join(p, e.Name())
+			err := fn(cp, e)
+			if err == iofs.SkipDir {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if e.IsDir() {
+				if err := walk(cp, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(root, 0)
+}

@@ -87,7 +87,7 @@ func Open(path string) (*Disk, error) {
 
 // New detects the format of the image in r (size bytes long) and returns its virtual disk.
 func New(name string, r io.ReaderAt, size int64) (*Disk, error) {
-	src := &CountingReader{R: r}
+	src := &CountingReader{R: r, N: size}
 	d := &Disk{Name: name, FileSize: size, source: src}
 	if size < 512 {
 		return nil, byteio.Corrupt(name, 0, "file is %d bytes, too small to be a disk image", size)
@@ -127,9 +127,13 @@ func New(name string, r io.ReaderAt, size int64) (*Disk, error) {
 // CountingReader counts the calls and bytes read through it.
 type CountingReader struct {
 	R     io.ReaderAt
+	N     int64 // size of the underlying file
 	Reads atomic.Int64
 	Bytes atomic.Int64
 }
+
+// Size is the size of the underlying file.
+func (c *CountingReader) Size() int64 { return c.N }
 
 // ReadAt implements io.ReaderAt.
 func (c *CountingReader) ReadAt(p []byte, off int64) (int, error) {

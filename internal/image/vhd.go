@@ -53,7 +53,7 @@ func openFixedVHD(d *Disk, src io.ReaderAt, footer []byte) error {
 		return byteio.Corrupt(d.Name, at+48, "fixed VHD says %d bytes but holds only %d", size, at)
 	}
 	d.Format, d.Variant, d.VirtualSize = "vhd", "fixed", size
-	d.virt = &byteio.Section{R: src, Off: 0, Size: size}
+	d.virt = &byteio.Section{R: src, Off: 0, N: size}
 	return nil
 }
 

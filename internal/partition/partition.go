@@ -57,7 +57,7 @@ type Partition struct {
 
 // ReaderAt returns the partition's bytes.
 func (p *Partition) ReaderAt(disk io.ReaderAt) io.ReaderAt {
-	return &byteio.Section{R: disk, Off: p.Start, Size: p.Size}
+	return &byteio.Section{R: disk, Off: p.Start, N: p.Size}
 }
 
 // Table is the disk's layout.

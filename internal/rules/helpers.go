@@ -132,10 +132,7 @@ func (c *Context) walkFiles(dir string, fn func(p string, fi iofs.FileInfo) erro
 	if fi, err := c.lstat(dir); err != nil || fi == nil || !fi.IsDir() {
 		return err
 	}
-	return iofs.WalkDir(c.Image.Root, rel(dir), func(p string, d iofs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	return c.Image.Root.Walk(rel(dir), func(p string, d iofs.DirEntry) error {
 		if !d.Type().IsRegular() {
 			return nil
 		}

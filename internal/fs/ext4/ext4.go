@@ -428,7 +428,7 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 		return nil, err
 	}
 	size := ri.size()
-	if size < 0 || size > maxDirBytes {
+	if size < 0 || size > maxDirBytes || size > f.size {
 		return nil, byteio.Corrupt(f.name, ri.off+4, "directory inode %d is %d bytes", ino, size)
 	}
 	data := make([]byte, size)

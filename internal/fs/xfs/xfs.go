@@ -407,7 +407,7 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 		return f.shortformDir(d)
 	}
 	size := min(d.size, dirLeafOffset)
-	if size > maxDirBytes {
+	if size > maxDirBytes || size > f.size {
 		return nil, byteio.Corrupt(f.name, d.off+56, "directory inode %d is %d bytes", ino, size)
 	}
 	r, err := f.reader(d)

@@ -1,0 +1,224 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/report"
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+var bothProfiles = []string{"azure-linux", "alibaba"}
+
+func statuses(r *report.Report) map[string]rules.Status {
+	m := map[string]rules.Status{}
+	for _, f := range r.Findings {
+		m[f.Rule] = f.Status
+	}
+	return m
+}
+
+func mustCheck(t *testing.T, path string, cfg Config) *report.Report {
+	t.Helper()
+	r, err := File(path, cfg)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return r
+}
+
+func TestCleanImageIsCompliantInEveryFormat(t *testing.T) {
+	for _, f := range testfixture.Formats {
+		t.Run(strings.TrimPrefix(f.Suffix, "-"), func(t *testing.T) {
+			r := mustCheck(t, testfixture.Path(t, "clean"+f.Suffix), Config{Profiles: bothProfiles})
+			if r.Image.Format != f.Format || r.Image.Variant != f.Variant {
+				t.Errorf("format %s/%s, want %s/%s", r.Image.Format, r.Image.Variant, f.Format, f.Variant)
+			}
+			var blocking []string
+			for _, b := range r.Blocking() {
+				blocking = append(blocking, b.Rule+": "+b.Message)
+			}
+			if f.Variant == "dynamic" {
+				// the only thing wrong with a dynamic VHD is that it is not fixed
+				if len(blocking) != 1 || !strings.HasPrefix(blocking[0], "vhd-fixed-aligned") {
+					t.Fatalf("dynamic VHD: blocking %v, want only vhd-fixed-aligned", blocking)
+				}
+				return
+			}
+			if !r.Compliant || len(blocking) > 0 {
+				var buf bytes.Buffer
+				r.WriteTable(&buf)
+				t.Fatalf("clean image not compliant: %v\n%s", blocking, buf.String())
+			}
+			for id, st := range statuses(r) {
+				if st == rules.Warn || st == rules.Error {
+					t.Errorf("rule %s is %s on the clean image", id, st)
+				}
+			}
+		})
+	}
+}
+
+func TestDirtyImageViolatesEveryRuleInEveryFormat(t *testing.T) {
+	cfg := Config{Profiles: bothProfiles, Options: rules.Options{CleanPaths: []string{"/opt/app"}}}
+	want := statuses(mustCheck(t, testfixture.Path(t, "dirty.raw"), cfg))
+	all, _ := rules.ForProfiles(bothProfiles)
+	for _, rule := range all {
+		st := want[rule.ID]
+		if rule.ID == "vhd-fixed-aligned" {
+			if st != rules.NotApplicable {
+				t.Errorf("vhd-fixed-aligned on a raw image is %s, want not-applicable", st)
+			}
+			continue
+		}
+		if st != rules.Fail {
+			t.Errorf("rule %s is %s on the dirty image, want fail", rule.ID, st)
+		}
+	}
+	for _, f := range testfixture.Formats[1:] {
+		t.Run(strings.TrimPrefix(f.Suffix, "-"), func(t *testing.T) {
+			got := statuses(mustCheck(t, testfixture.Path(t, "dirty"+f.Suffix), cfg))
+			for id, st := range want {
+				if id == "vhd-fixed-aligned" {
+					continue
+				}
+				if got[id] != st {
+					t.Errorf("rule %s: %s in %s, %s in raw", id, got[id], f.Suffix, st)
+				}
+			}
+			vhd := got["vhd-fixed-aligned"]
+			switch {
+			case f.Format != "vhd" && vhd != rules.NotApplicable,
+				f.Variant == "fixed" && vhd != rules.Pass,
+				f.Variant == "dynamic" && vhd != rules.Fail:
+				t.Errorf("vhd-fixed-aligned is %s for %s", vhd, f.Suffix)
+			}
+		})
+	}
+}
+
+func TestWaiverTurnsAFailureIntoAReportedWaiver(t *testing.T) {
+	img := testfixture.Variant(t, testfixture.Change{"/etc/ufw/ufw.conf": "ENABLED=yes\n"})
+	cfg := Config{Profiles: []string{"azure-linux"}}
+	if r := mustCheck(t, img, cfg); r.Compliant {
+		t.Fatal("enabled ufw should fail without a waiver")
+	}
+	cfg.Waivers = []report.Waiver{{Rule: "firewall-disabled", Reason: "appliance filters its own management port"}}
+	r := mustCheck(t, img, cfg)
+	if !r.Compliant {
+		t.Fatalf("waived report not compliant: %+v", r.Blocking())
+	}
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Compliant bool
+		Findings  []struct {
+			Rule, Status string
+			Waiver       *struct{ Reason string }
+		}
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range doc.Findings {
+		if f.Rule == "firewall-disabled" {
+			found = true
+			if f.Status != "waived" || f.Waiver == nil || f.Waiver.Reason != cfg.Waivers[0].Reason {
+				t.Errorf("JSON finding %+v, want waived with the reason", f)
+			}
+		}
+	}
+	if !found || !doc.Compliant {
+		t.Errorf("JSON report lacks the waived finding or is not compliant: %s", buf.String())
+	}
+}
+
+func TestFailOnThreshold(t *testing.T) {
+	// /tmp not empty is a medium finding
+	img := testfixture.Variant(t, testfixture.Change{"/tmp/leftover": "x"})
+	if r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}, FailOn: rules.Low}); r.Compliant {
+		t.Fatal("medium finding should fail at fail_on=low")
+	}
+	r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}, FailOn: rules.High})
+	if !r.Compliant || statuses(r)["empty-tmp"] != rules.Fail {
+		t.Fatalf("at fail_on=high the medium finding is reported (%s) but does not block (compliant=%v)", statuses(r)["empty-tmp"], r.Compliant)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	cases := map[string]Config{
+		"no profile":      {},
+		"unknown profile": {Profiles: []string{"gcp"}},
+		"no reason":       {Profiles: []string{"azure-linux"}, Waivers: []report.Waiver{{Rule: "no-swap"}}},
+		"unknown rule":    {Profiles: []string{"azure-linux"}, Waivers: []report.Waiver{{Rule: "no-such-rule", Reason: "x"}}},
+	}
+	for name, cfg := range cases {
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestReportsAreWritten(t *testing.T) {
+	dir := t.TempDir()
+	r := mustCheck(t, testfixture.Path(t, "dirty.qcow2"), Config{Profiles: bothProfiles})
+	out := Outputs{JSON: filepath.Join(dir, "a", "r.json"), JUnit: filepath.Join(dir, "b", "r.xml")}
+	if err := Write(r, out); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := os.ReadFile(out.JSON)
+	var doc map[string]any
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatalf("JSON report: %v", err)
+	}
+	if doc["compliant"] != false {
+		t.Errorf("compliant = %v", doc["compliant"])
+	}
+	findings := doc["findings"].([]any)
+	f0 := findings[0].(map[string]any)
+	for _, k := range []string{"rule", "status", "severity", "title", "evidence"} {
+		if _, ok := f0[k]; !ok {
+			t.Errorf("finding lacks %q", k)
+		}
+	}
+	xml, _ := os.ReadFile(out.JUnit)
+	if !bytes.Contains(xml, []byte(`<testsuite name="azure-linux"`)) || !bytes.Contains(xml, []byte("<failure")) {
+		t.Errorf("JUnit report lacks the suite or failures:\n%s", xml)
+	}
+	// secrets are never printed in full, in any output
+	var table bytes.Buffer
+	r.WriteTable(&table)
+	for _, secret := range []string{"Sup3rS3cretPassw0rd", "AKIAIOSFODNN7EXAMPLE", "LTAI5tQk8hWkMbUe3y9xZp2N"} {
+		for name, b := range map[string][]byte{"json": js, "junit": xml, "table": table.Bytes()} {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s report prints the secret %s", name, secret[:4])
+			}
+		}
+	}
+	if !slices.ContainsFunc(r.Findings, func(f report.Finding) bool { return f.Rule == "no-hardcoded-credentials" && f.Status == rules.Fail }) {
+		t.Error("credentials not found in the dirty image")
+	}
+}
+
+func TestCorruptImageIsAnInspectError(t *testing.T) {
+	raw, err := os.ReadFile(testfixture.Path(t, "clean.qcow2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "truncated.qcow2")
+	os.WriteFile(p, raw[:4096], 0o644)
+	_, err = File(p, Config{Profiles: []string{"azure-linux"}})
+	var ie *InspectError
+	if err == nil || !errorsAs(err, &ie) || !strings.Contains(err.Error(), "truncated.qcow2") || !strings.Contains(err.Error(), "offset") {
+		t.Fatalf("truncated image: %v, want an InspectError naming the file and offset", err)
+	}
+}

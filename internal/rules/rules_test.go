@@ -1,0 +1,137 @@
+package rules_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+const cleanSSHD = "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n"
+
+// Each case changes one thing in the compliant tree; exactly the named rule must leave "pass",
+// with the given status and an evidence line containing the given text; nothing else may.
+var variants = []struct {
+	name     string
+	change   testfixture.Change
+	rule     string
+	status   rules.Status
+	evidence string
+}{
+	{"keep-alive only in a drop-in", testfixture.Change{
+		"/etc/ssh/sshd_config":                 cleanSSHD,
+		"/etc/ssh/sshd_config.d/50-cloud.conf": "ClientAliveInterval 180\n"},
+		"ssh-client-alive-interval", rules.Warn, "50-cloud.conf"},
+	{"drop-in overrides the main file", testfixture.Change{
+		"/etc/ssh/sshd_config":             "Include /etc/ssh/sshd_config.d/*.conf\nClientAliveInterval 180\n",
+		"/etc/ssh/sshd_config.d/10-x.conf": "ClientAliveInterval 60\n"},
+		"ssh-client-alive-interval", rules.Warn, "ClientAliveInterval 60"},
+	{"keep-alive of 120", testfixture.Change{"/etc/ssh/sshd_config": "ClientAliveInterval 120\n"},
+		"ssh-client-alive-interval", rules.Warn, "ClientAliveInterval 120"},
+	{"keep-alive of 600", testfixture.Change{"/etc/ssh/sshd_config": "ClientAliveInterval=600\n"},
+		"ssh-client-alive-interval", rules.Fail, "ClientAliveInterval 600"},
+	{"keep-alive missing", testfixture.Change{"/etc/ssh/sshd_config": cleanSSHD},
+		"ssh-client-alive-interval", rules.Fail, "no global ClientAliveInterval"},
+	{"keep-alive only inside Match", testfixture.Change{"/etc/ssh/sshd_config": cleanSSHD + "Match User admin\n  ClientAliveInterval 180\n"},
+		"ssh-client-alive-interval", rules.Fail, "inside Match"},
+	{"agent creates swap at first boot", testfixture.Change{"/etc/waagent.conf": "AutoUpdate.Enabled=y\nResourceDisk.EnableSwap=y\n"},
+		"no-swap", rules.Fail, "ResourceDisk.EnableSwap=y"},
+	{"cloud-init creates swap", testfixture.Change{"/etc/cloud/cloud.cfg.d/90-swap.cfg": "swap:\n  filename: /swap.img\n  size: 2G\n"},
+		"no-swap", rules.Fail, "cloud-init swap"},
+	{"swap unit enabled", testfixture.Change{"/etc/systemd/system/swap.target.wants/swapfile.swap": "-> /etc/systemd/system/swapfile.swap"},
+		"no-swap", rules.Fail, "swapfile.swap"},
+	{"agent service not enabled", testfixture.Change{"/etc/systemd/system/multi-user.target.wants/walinuxagent.service": testfixture.Remove},
+		"azure-agent", rules.Fail, "not enabled for boot"},
+	{"agent auto-update off", testfixture.Change{"/etc/waagent.conf": "AutoUpdate.Enabled=n\n"},
+		"azure-agent", rules.Fail, "AutoUpdate.Enabled=n"},
+	{"empty bash history", testfixture.Change{"/root/.bash_history": ""},
+		"no-shell-history", rules.Fail, "empty"},
+	{"stale grub.cfg", testfixture.Change{"/boot/grub/grub.cfg": "menuentry 'x' {\n\tlinux /vmlinuz root=/dev/sda1 ro\n}\n"},
+		"kernel-cmdline", rules.Fail, "stale"},
+	{"defaults lack the parameters", testfixture.Change{"/etc/default/grub": "GRUB_CMDLINE_LINUX=\"quiet\"\n"},
+		"kernel-cmdline", rules.Warn, "GRUB_CMDLINE_LINUX"},
+	{"BLS entry without the parameters", testfixture.Change{
+		"/boot/grub/grub.cfg":               testfixture.Remove,
+		"/boot/loader/entries/abc-6.1.conf": "title Linux\nlinux /vmlinuz\noptions root=UUID=x ro console=ttyS0\n"},
+		"kernel-cmdline", rules.Fail, "earlyprintk=ttyS0 rootdelay=300"},
+	{"static resolv.conf", testfixture.Change{"/etc/resolv.conf": "nameserver 192.0.2.53\n"},
+		"no-resolv-conf", rules.Fail, "nameserver 192.0.2.53"},
+	{"resolv.conf links to a static file", testfixture.Change{"/etc/resolv.conf": "-> resolv.conf.static", "/etc/resolv.conf.static": "nameserver 192.0.2.1\n"},
+		"no-resolv-conf", rules.Fail, "resolv.conf.static"},
+	{"root password", testfixture.Change{"/etc/shadow": "root:$6$salt$hash:19800:0:99999:7:::\n"},
+		"locked-accounts", rules.Fail, "sha512crypt"},
+	{"second UID 0", testfixture.Change{"/etc/passwd": "root:x:0:0:root:/root:/bin/bash\nadmin:x:0:0::/root:/bin/sh\n"},
+		"single-uid0", rules.Fail, "admin"},
+	{"ufw enabled", testfixture.Change{"/etc/ufw/ufw.conf": "ENABLED=yes\n"},
+		"firewall-disabled", rules.Fail, "ENABLED=yes"},
+	{"MAC-pinned ifcfg", testfixture.Change{"/etc/sysconfig/network-scripts/ifcfg-eth0": "DEVICE=eth0\nHWADDR=00:15:5d:00:00:01\n"},
+		"no-mac-pinned-network", rules.Fail, "HWADDR"},
+	{"log left behind", testfixture.Change{"/var/log/cloud-init.log": "boot\n"},
+		"empty-logs", rules.Fail, "cloud-init.log"},
+	{"test key", testfixture.Change{"/root/.ssh/authorized_keys": "ssh-ed25519 AAAA test\n"},
+		"no-ssh-keys", rules.Fail, "authorized_keys"},
+	{"host key", testfixture.Change{"/etc/ssh/ssh_host_rsa_key.pub": "ssh-rsa AAAA\n"},
+		"no-ssh-host-keys", rules.Fail, "host public key"},
+	{"database password", testfixture.Change{"/opt/shop/config.yaml": "db:\n  password: \"hunter2hunter2\"\n"},
+		"no-hardcoded-credentials", rules.Fail, "hunt… (14 chars)"},
+	{"user account", testfixture.Change{"/etc/passwd": "root:x:0:0:root:/root:/bin/bash\nbuilder:x:1000:1000::/home/builder:/bin/bash\n"},
+		"no-extra-users", rules.Fail, "builder"},
+}
+
+func TestEachTrapAloneOnACompliantImage(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.Variant(t, v.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			ctx := &rules.Context{Image: img}
+			all, _ := rules.ForProfiles([]string{"azure-linux", "alibaba"})
+			for _, r := range all {
+				res := r.Run(ctx)
+				if r.ID == v.rule {
+					var ev []string
+					for _, e := range res.Evidence {
+						ev = append(ev, fmt.Sprintf("%s:%d %s", e.Path, e.Line, e.Detail))
+					}
+					if res.Status != v.status {
+						t.Errorf("%s is %s (%s), want %s; evidence %v", r.ID, res.Status, res.Message, v.status, ev)
+					}
+					if !strings.Contains(strings.Join(ev, "\n")+res.Message, v.evidence) {
+						t.Errorf("%s evidence %q lacks %q", r.ID, ev, v.evidence)
+					}
+					continue
+				}
+				if res.Status != rules.Pass && res.Status != rules.NotApplicable {
+					t.Errorf("unrelated rule %s is %s: %s", r.ID, res.Status, res.Message)
+				}
+			}
+		})
+	}
+}
+
+func TestCatalogueIsComplete(t *testing.T) {
+	for _, r := range rules.All() {
+		if r.ID == "" || r.Title == "" || r.Source == "" || r.Rationale == "" || r.Fix == "" || len(r.Profiles) == 0 || r.Check == nil {
+			t.Errorf("rule %q lacks metadata", r.ID)
+		}
+	}
+	for _, p := range []string{"azure-linux", "alibaba"} {
+		if rs, err := rules.ForProfiles([]string{p}); err != nil || len(rs) == 0 {
+			t.Errorf("profile %s: %v", p, err)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	if got := rules.Redact("Sup3rS3cret"); strings.Contains(got, "S3cret") || !strings.HasPrefix(got, "Sup3") {
+		t.Errorf("Redact = %q", got)
+	}
+	if got := rules.Redact("abc"); got != "***" {
+		t.Errorf("Redact(short) = %q", got)
+	}
+}

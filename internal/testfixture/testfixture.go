@@ -1,0 +1,140 @@
+// Package testfixture builds the test disk images with scripts/make-fixtures.sh (real mke2fs,
+// mkfs.xfs, sfdisk and qemu-img) once per script version, and makes one-change variants of the
+// compliant tree as small ext4 images. Tests fail, never skip, when the tools are missing:
+// .ci/run installs them.
+package testfixture
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// Formats lists each fixture file suffix with the container format it holds.
+var Formats = []struct {
+	Suffix, Format, Variant string
+}{
+	{".raw", "raw", ""},
+	{".qcow2", "qcow2", "v3"},
+	{"-compressed.qcow2", "qcow2", "v3"},
+	{"-fixed.vhd", "vhd", "fixed"},
+	{"-dynamic.vhd", "vhd", "dynamic"},
+	{".vhdx", "vhdx", ""},
+	{".vmdk", "vmdk", "monolithicSparse"},
+	{"-stream.vmdk", "vmdk", "streamOptimized"},
+}
+
+var (
+	once   sync.Once
+	dir    string
+	dirErr error
+)
+
+// RepoRoot is the module's top directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Dir returns the directory holding the fixtures, building them if the script changed.
+func Dir(t testing.TB) string {
+	t.Helper()
+	once.Do(func() { dir, dirErr = build() })
+	if dirErr != nil {
+		t.Fatalf("building fixtures: %v", dirErr)
+	}
+	return dir
+}
+
+// Path returns the path of fixture name (e.g. "clean.qcow2").
+func Path(t testing.TB, name string) string {
+	return filepath.Join(Dir(t), name)
+}
+
+func build() (string, error) {
+	root := RepoRoot()
+	script := filepath.Join(root, "scripts", "make-fixtures.sh")
+	src, err := os.ReadFile(script)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(src)
+	stamp := hex.EncodeToString(sum[:8])
+	out := filepath.Join(root, "testdata", "fixtures")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	// Packages test in parallel processes: one builds, the others wait on the lock.
+	lock, err := os.OpenFile(filepath.Join(out, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if b, err := os.ReadFile(filepath.Join(out, ".stamp")); err == nil && strings.TrimSpace(string(b)) == stamp {
+		return out, nil
+	}
+	cmd := exec.Command("bash", script, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %v\n%s", script, err, b)
+	}
+	return out, os.WriteFile(filepath.Join(out, ".stamp"), []byte(stamp+"\n"), 0o644)
+}
+
+// Change edits a copy of the compliant tree: each key is an in-image path; a value of
+// Remove deletes it, a value starting with "-> " makes a symlink, anything else is file content.
+type Change map[string]string
+
+// Remove as a Change value deletes the path.
+const Remove = "\x00remove"
+
+// Variant builds a whole-disk ext4 image of the compliant tree with the changes applied and
+// returns its path. The image is real: mke2fs -d writes it.
+func Variant(t testing.TB, changes Change) string {
+	t.Helper()
+	base := filepath.Join(Dir(t), "trees", "clean")
+	work := t.TempDir()
+	tree := filepath.Join(work, "root")
+	if b, err := exec.Command("cp", "-a", base, tree).CombinedOutput(); err != nil {
+		t.Fatalf("copying the compliant tree: %v\n%s", err, b)
+	}
+	for p, v := range changes {
+		full := filepath.Join(tree, filepath.FromSlash(strings.TrimPrefix(p, "/")))
+		if err := os.RemoveAll(full); err != nil {
+			t.Fatal(err)
+		}
+		if v == Remove {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if target, ok := strings.CutPrefix(v, "-> "); ok {
+			err = os.Symlink(target, full)
+		} else {
+			err = os.WriteFile(full, []byte(v), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	img := filepath.Join(work, "variant.raw")
+	cmd := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, img, "64M")
+	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mke2fs: %v\n%s", err, b)
+	}
+	return img
+}

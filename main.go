@@ -1,0 +1,36 @@
+// Command packer-plugin-marketplace is a Packer plugin that makes VM images ready for cloud
+// marketplaces (provisioner marketplace-harden) and proves it offline before submission
+// (post-processor marketplace-check). The same binary is also a standalone checker:
+//
+//	packer-plugin-marketplace check [--profile NAME]... [--json PATH] [--junit PATH] IMAGE...
+//	packer-plugin-marketplace rules [--profile NAME]
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/packer-plugin-sdk/plugin"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/cli"
+	"github.com/marketready/packer-plugin-marketplace/internal/version"
+	checkpp "github.com/marketready/packer-plugin-marketplace/post-processor/check"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "check":
+			os.Exit(cli.Check(os.Args[2:], os.Stdout, os.Stderr))
+		case "rules":
+			os.Exit(cli.Rules(os.Args[2:], os.Stdout, os.Stderr))
+		}
+	}
+	pps := plugin.NewSet()
+	pps.RegisterPostProcessor("check", new(checkpp.PostProcessor))
+	pps.SetVersion(version.PluginVersion)
+	if err := pps.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, err.Error())
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,186 @@
+//go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,Waiver
+
+// Package check is the marketplace-check post-processor: it opens the disk image the builder
+// produced, offline, evaluates the marketplace rule profiles and fails the build when a rule is
+// violated and not waived.
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/packer-plugin-sdk/common"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/template/config"
+	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	engine "github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/image"
+	"github.com/marketready/packer-plugin-marketplace/internal/report"
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+)
+
+// Waiver accepts a failing rule for a documented reason.
+type Waiver struct {
+	// The rule ID to waive, e.g. `firewall-disabled`.
+	Rule string `mapstructure:"rule" required:"true"`
+	// Why the image ships this way. Required; it is printed in every report.
+	Reason string `mapstructure:"reason" required:"true"`
+}
+
+// Config is the post-processor's configuration.
+type Config struct {
+	common.PackerConfig `mapstructure:",squash"`
+
+	// The rule profile to check: `azure-linux` (default) or `alibaba`.
+	Profile string `mapstructure:"profile"`
+	// Several profiles at once; combined with `profile`.
+	Profiles []string `mapstructure:"profiles"`
+	// Check this disk image instead of the one found in the build artifact.
+	Image string `mapstructure:"image"`
+	// The lowest severity that fails the build: `info`, `low` (default), `medium`, `high`, `critical`.
+	FailOn string `mapstructure:"fail_on"`
+	// Write the JSON report to this path.
+	JSONReport string `mapstructure:"json_report"`
+	// Write the JUnit XML report to this path.
+	JUnitReport string `mapstructure:"junit_report"`
+	// Waive a failing rule; repeat the block for several rules.
+	Waivers []Waiver `mapstructure:"waive"`
+	// Accounts with UID >= 1000 that the image is meant to ship (alibaba `no-extra-users`).
+	AllowedUsers []string `mapstructure:"allowed_users"`
+	// Paths of business data and caches that must be empty (alibaba `clean-paths`).
+	CleanPaths []string `mapstructure:"clean_paths"`
+
+	ctx      interpolate.Context
+	settings engine.Config
+}
+
+// PostProcessor implements packersdk.PostProcessor.
+type PostProcessor struct {
+	config Config
+}
+
+// ConfigSpec implements packersdk.PostProcessor.
+func (p *PostProcessor) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapstructure().HCL2Spec() }
+
+// Configure decodes and validates the configuration.
+func (p *PostProcessor) Configure(raws ...interface{}) error {
+	err := config.Decode(&p.config, &config.DecodeOpts{
+		PluginType:         "marketplace-check",
+		Interpolate:        true,
+		InterpolateContext: &p.config.ctx,
+	}, raws...)
+	if err != nil {
+		return err
+	}
+	s, err := p.config.Settings()
+	if err != nil {
+		return err
+	}
+	p.config.settings = s
+	return nil
+}
+
+// Settings turns the HCL configuration into the engine's, validating it.
+func (c *Config) Settings() (engine.Config, error) {
+	var errs []error
+	s := engine.Config{Options: rules.Options{AllowedUsers: c.AllowedUsers, CleanPaths: c.CleanPaths}}
+	if c.Profile != "" {
+		s.Profiles = append(s.Profiles, c.Profile)
+	}
+	s.Profiles = append(s.Profiles, c.Profiles...)
+	if len(s.Profiles) == 0 {
+		s.Profiles = []string{"azure-linux"}
+	}
+	if c.FailOn == "" {
+		c.FailOn = "low"
+	}
+	sev, err := rules.ParseSeverity(c.FailOn)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("fail_on: %w", err))
+	}
+	s.FailOn = sev
+	for _, w := range c.Waivers {
+		s.Waivers = append(s.Waivers, report.Waiver{Rule: w.Rule, Reason: w.Reason})
+	}
+	if err := s.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return s, fmt.Errorf("marketplace-check: %w", errors.Join(errs...))
+	}
+	return s, nil
+}
+
+// PostProcess checks the artifact's disk image. The artifact is passed on unchanged and kept.
+func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
+	path, err := p.diskImage(ui, artifact)
+	if err != nil {
+		return artifact, true, true, err
+	}
+	ui.Say(fmt.Sprintf("marketplace-check: checking %s against %s", path, strings.Join(p.config.settings.Profiles, ", ")))
+	r, err := engine.File(path, p.config.settings)
+	if err != nil {
+		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
+	}
+	var table strings.Builder
+	r.WriteTable(&table)
+	ui.Message(table.String())
+	if err := engine.Write(r, engine.Outputs{JSON: p.config.JSONReport, JUnit: p.config.JUnitReport}); err != nil {
+		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
+	}
+	for _, f := range []string{p.config.JSONReport, p.config.JUnitReport} {
+		if f != "" {
+			ui.Say("marketplace-check: report written to " + f)
+		}
+	}
+	if !r.Compliant {
+		var ids []string
+		for _, f := range r.Blocking() {
+			ids = append(ids, f.Rule)
+		}
+		return artifact, true, true, fmt.Errorf("marketplace-check: %s is not marketplace-ready: %d rule(s) violated: %s",
+			filepath.Base(path), len(ids), strings.Join(ids, ", "))
+	}
+	ui.Say("marketplace-check: " + filepath.Base(path) + " is compliant")
+	return artifact, true, true, nil
+}
+
+// diskImage picks the disk image to check: the `image` option, else the first file of the
+// artifact that is a disk image by content.
+func (p *PostProcessor) diskImage(ui packersdk.Ui, artifact packersdk.Artifact) (string, error) {
+	if p.config.Image != "" {
+		if _, err := os.Stat(p.config.Image); err != nil {
+			return "", fmt.Errorf("marketplace-check: image: %w", err)
+		}
+		return p.config.Image, nil
+	}
+	var files []string
+	if artifact != nil {
+		files = artifact.Files()
+	}
+	var disks []string
+	for _, f := range files {
+		if image.LooksLikeDisk(f) {
+			disks = append(disks, f)
+		}
+	}
+	if len(disks) == 0 {
+		builder := "(none)"
+		if artifact != nil {
+			builder = artifact.BuilderId()
+		}
+		return "", fmt.Errorf("marketplace-check: the artifact of builder %s has no local disk image among its %d file(s) %v; "+
+			"set `image` to the disk to check (builders that keep the image in the cloud leave nothing to read locally)",
+			builder, len(files), files)
+	}
+	if len(disks) > 1 {
+		ui.Message(fmt.Sprintf("marketplace-check: the artifact has %d disk images; checking the first (the OS disk): %s", len(disks), disks[0]))
+	}
+	return disks[0], nil
+}
