@@ -27,34 +27,6 @@ CLEAN_ESP_SERIAL=1A2B3C4D
 DIRTY_ROOT_UUID=9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b
 DIRTY_SWAP_UUID=3f2e1d0c-9b8a-4776-8554-433221100fed
 
-# protofile DIR: writes an mkfs.xfs prototype file that copies DIR (files, dirs, symlinks) as root.
-protofile() {
-  local dir="$1"
-  echo "/dev/null"
-  echo "0 0"
-  echo "d--755 0 0"
-  proto_dir "$dir" " "
-  echo "$"
-}
-proto_dir() {
-  local dir="$1" ind="$2" e name mode
-  for e in "$dir"/* "$dir"/.[!.]*; do
-    [ -e "$e" ] || [ -L "$e" ] || continue
-    name="$(basename "$e")"
-    mode="$(stat -c %a "$e")"
-    mode="$(printf '%03o' "$((8#$mode & 8#777))")"
-    if [ -L "$e" ]; then
-      echo "${ind}${name} l--${mode} 0 0 $(readlink "$e")"
-    elif [ -d "$e" ]; then
-      echo "${ind}${name} d--${mode} 0 0"
-      proto_dir "$e" "${ind} "
-      echo "${ind}$"
-    else
-      echo "${ind}${name} ---${mode} 0 0 $e"
-    fi
-  done
-}
-
 # common_tree DIR: the parts of a small Debian 12 userland both images share.
 common_tree() {
   local r="$1"
@@ -234,14 +206,12 @@ INI
 
 # --- filesystems ---------------------------------------------------------------------------
 mkfs.vfat -C -n ESP -i "$CLEAN_ESP_SERIAL" "$work/clean-esp.img" $((16 * 1024)) >/dev/null
-mke2fs -q -F -t ext2 -U "$CLEAN_BOOT_UUID" -L boot -d "$cboot" "$work/clean-boot.img" 32M
-protofile "$clean" > "$work/clean-root.proto"
-truncate -s 300M "$work/clean-root.img"
-mkfs.xfs -q -f -m uuid="$CLEAN_ROOT_UUID" -L root -p "$work/clean-root.proto" "$work/clean-root.img"
-mke2fs -q -F -t ext4 -U "$DIRTY_ROOT_UUID" -L root -d "$dirty" "$work/dirty-root.img" 200M
+"$here/mkfs-from-dir.sh" ext2 "$cboot" "$work/clean-boot.img" 32M -U "$CLEAN_BOOT_UUID" -L boot
+"$here/mkfs-from-dir.sh" xfs "$clean" "$work/clean-root.img" 300M -m uuid="$CLEAN_ROOT_UUID" -L root
+"$here/mkfs-from-dir.sh" ext4 "$dirty" "$work/dirty-root.img" 200M -U "$DIRTY_ROOT_UUID" -L root
 mkdir -p "$work/dirty-data/www"
 printf '<h1>staging</h1>\n' > "$work/dirty-data/www/index.html"
-mke2fs -q -F -t ext4 -L data -d "$work/dirty-data" "$work/dirty-data.img" 8M
+"$here/mkfs-from-dir.sh" ext4 "$work/dirty-data" "$work/dirty-data.img" 8M -L data
 truncate -s 16M "$work/dirty-swap.img"
 mkswap -U "$DIRTY_SWAP_UUID" "$work/dirty-swap.img" >/dev/null 2>&1
 # An LVM2 physical-volume label (what pvcreate writes at sector 1; pvcreate itself needs a block device).

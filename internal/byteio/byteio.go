@@ -85,9 +85,6 @@ func (s *Section) ReadAt(p []byte, off int64) (int, error) {
 	return s.R.ReadAt(p, s.Off+off)
 }
 
-
-
-
 // ZeroFill clears p; used for holes and unallocated blocks.
 func ZeroFill(p []byte) {
 	clear(p)

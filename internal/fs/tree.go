@@ -140,6 +140,11 @@ func (t *Tree) resolve(op, name string, follow bool) (loc, error) {
 			}
 			continue
 		}
+		if mv, ok := t.mounts[path.Join(cur.path, c)]; ok {
+			// a mount point: entered even where the parent volume lacks the directory
+			stack = append(stack, loc{mv, mv.Root(), path.Join(cur.path, c)})
+			continue
+		}
 		ino, err := cur.vol.Inode(cur.ino)
 		if err != nil {
 			return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}

@@ -53,7 +53,7 @@ func openVMDK(d *Disk, src io.ReaderAt) error {
 	grainSectors := le.Uint64(h[20:])
 	gtes := int64(le.Uint32(h[44:]))
 	gdOff := le.Uint64(h[56:])
-	if grainSectors == 0 || grainSectors*512 > vmdkMaxGrainSize || grainSectors&(grainSectors-1) != 0 {
+	if grainSectors == 0 || grainSectors > vmdkMaxGrainSize/512 || grainSectors&(grainSectors-1) != 0 {
 		return byteio.Corrupt(d.Name, 20, "VMDK grain size %d sectors invalid", grainSectors)
 	}
 	if gtes <= 0 || gtes > vmdkMaxGTEs {

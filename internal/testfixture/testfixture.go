@@ -138,3 +138,15 @@ func Variant(t testing.TB, changes Change) string {
 	}
 	return img
 }
+
+// Filesystem makes a filesystem image of type (ext2, ext3, ext4, xfs) holding a copy of dir,
+// with scripts/mkfs-from-dir.sh, and returns its path.
+func Filesystem(t testing.TB, typ, dir, size string, opts ...string) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), typ+".img")
+	args := append([]string{filepath.Join(RepoRoot(), "scripts", "mkfs-from-dir.sh"), typ, dir, img, size}, opts...)
+	if b, err := exec.Command("bash", args...).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs-from-dir %s: %v\n%s", typ, err, b)
+	}
+	return img
+}

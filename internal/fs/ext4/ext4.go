@@ -267,7 +267,8 @@ func (f *FS) mapInode(ri *rawInode) (io.ReaderAt, []byte, error) {
 		return vfs.InlineReader(inline), inline, nil
 	case fl&flagExtents != 0:
 		var err error
-		if fr.Extents, err = f.walkExtents(ri.b[40:100], ri.off+40, 0, nil); err != nil {
+		budget := f.blocksCount // a file cannot use more tree nodes than the filesystem has blocks
+		if fr.Extents, err = f.walkExtents(ri.b[40:100], ri.off+40, 0, &budget, nil); err != nil {
 			return nil, nil, err
 		}
 	default:
@@ -280,7 +281,7 @@ func (f *FS) mapInode(ri *rawInode) (io.ReaderAt, []byte, error) {
 	return fr, nil, nil
 }
 
-func (f *FS) walkExtents(node []byte, at int64, depthSeen int, out []vfs.Extent) ([]vfs.Extent, error) {
+func (f *FS) walkExtents(node []byte, at int64, depthSeen int, budget *uint64, out []vfs.Extent) ([]vfs.Extent, error) {
 	le := binary.LittleEndian
 	if len(node) < 12 || le.Uint16(node[0:]) != extentMagic {
 		return nil, byteio.Corrupt(f.name, at, "extent header magic missing")
@@ -306,9 +307,13 @@ func (f *FS) walkExtents(node []byte, at int64, depthSeen int, out []vfs.Extent)
 			if phys+uint64(ln) > f.blocksCount {
 				return nil, byteio.Corrupt(f.name, at+int64(12+i*12), "extent to blocks %d+%d outside the filesystem", phys, ln)
 			}
-			if len(out) >= maxExtents {
-				return nil, byteio.Corrupt(f.name, at, "more than %d extents in one file", maxExtents)
+			if ln == 0 {
+				return nil, byteio.Corrupt(f.name, at+int64(12+i*12), "extent of length 0")
 			}
+			if len(out) >= maxExtents || *budget == 0 {
+				return nil, byteio.Corrupt(f.name, at, "more extents in one file than the filesystem has blocks (or than %d)", maxExtents)
+			}
+			*budget--
 			out = append(out, vfs.Extent{Logical: uint64(le.Uint32(e[0:])), Length: uint64(ln), Physical: int64(phys) * f.blockSize, Unwritten: unwritten})
 			continue
 		}
@@ -317,6 +322,10 @@ func (f *FS) walkExtents(node []byte, at int64, depthSeen int, out []vfs.Extent)
 			return nil, byteio.Corrupt(f.name, at+int64(12+i*12), "extent index to block %d outside the filesystem", child)
 		}
 		coff := int64(child) * f.blockSize
+		if *budget == 0 {
+			return nil, byteio.Corrupt(f.name, coff, "extent tree has more nodes than the filesystem has blocks")
+		}
+		*budget--
 		blk, err := byteio.ReadAt(f.r, f.name, coff, int(f.blockSize))
 		if err != nil {
 			return nil, err
@@ -324,7 +333,7 @@ func (f *FS) walkExtents(node []byte, at int64, depthSeen int, out []vfs.Extent)
 		if int(le.Uint16(blk[6:])) != depth-1 {
 			return nil, byteio.Corrupt(f.name, coff+6, "extent node depth %d under a node of depth %d", le.Uint16(blk[6:]), depth)
 		}
-		if out, err = f.walkExtents(blk, coff, depthSeen+1, out); err != nil {
+		if out, err = f.walkExtents(blk, coff, depthSeen+1, budget, out); err != nil {
 			return nil, err
 		}
 	}
@@ -340,9 +349,20 @@ func (f *FS) blockMap(ri *rawInode, size int64) ([]vfs.Extent, error) {
 		return nil, byteio.Corrupt(f.name, ri.off+4, "inode %d of %d bytes is too large for an indirect block map", ri.ino, size)
 	}
 	var out []vfs.Extent
+	budget := f.blocksCount // mapped and indirect blocks together cannot exceed the filesystem
+	spend := func() error {
+		if budget == 0 {
+			return byteio.Corrupt(f.name, ri.off+40, "inode %d maps more blocks than the filesystem has", ri.ino)
+		}
+		budget--
+		return nil
+	}
 	add := func(logical uint32, phys uint64) error {
 		if phys == 0 {
 			return nil
+		}
+		if err := spend(); err != nil {
+			return err
 		}
 		if phys >= f.blocksCount {
 			return byteio.Corrupt(f.name, ri.off+40, "inode %d maps block %d outside the filesystem", ri.ino, phys)
@@ -369,6 +389,9 @@ func (f *FS) blockMap(ri *rawInode, size int64) ([]vfs.Extent, error) {
 		}
 		if blk >= f.blocksCount {
 			return byteio.Corrupt(f.name, ri.off+40, "inode %d indirect block %d outside the filesystem", ri.ino, blk)
+		}
+		if err := spend(); err != nil {
+			return err
 		}
 		b, err := byteio.ReadAt(f.r, f.name, int64(blk)*f.blockSize, int(f.blockSize))
 		if err != nil {

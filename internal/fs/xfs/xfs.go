@@ -242,10 +242,11 @@ func (f *FS) extents(d *dinode) ([]vfs.Extent, error) {
 			return nil, byteio.Corrupt(f.name, d.forkOff, "inode %d B+tree root level %d with %d records invalid", d.ino, level, nrecs)
 		}
 		var out []vfs.Extent
+		budget := f.agCount * f.agBlocks // a tree cannot have more nodes than the filesystem has blocks
 		for i := 0; i < nrecs; i++ {
 			ptr := be.Uint64(d.fork[4+maxrecs*8+i*8:])
 			var err error
-			if out, err = f.walkBmbt(ptr, level-1, d.forkOff, out); err != nil {
+			if out, err = f.walkBmbt(ptr, level-1, d.forkOff, &budget, out); err != nil {
 				return nil, err
 			}
 		}
@@ -254,11 +255,15 @@ func (f *FS) extents(d *dinode) ([]vfs.Extent, error) {
 	return nil, byteio.Corrupt(f.name, d.off+5, "inode %d data fork format %d has no extents", d.ino, d.format)
 }
 
-func (f *FS) walkBmbt(fsb uint64, level int, at int64, out []vfs.Extent) ([]vfs.Extent, error) {
+func (f *FS) walkBmbt(fsb uint64, level int, at int64, budget *uint64, out []vfs.Extent) ([]vfs.Extent, error) {
 	off, err := f.fsbOffset(fsb, at)
 	if err != nil {
 		return nil, err
 	}
+	if *budget == 0 {
+		return nil, byteio.Corrupt(f.name, off, "B+tree has more nodes than the filesystem has blocks")
+	}
+	*budget--
 	b, err := byteio.ReadAt(f.r, f.name, off, int(f.blockSize))
 	if err != nil {
 		return nil, err
@@ -285,7 +290,7 @@ func (f *FS) walkBmbt(fsb uint64, level int, at int64, out []vfs.Extent) ([]vfs.
 	}
 	for i := 0; i < nrecs; i++ {
 		ptr := be.Uint64(b[hdr+maxrecs*8+i*8:])
-		if out, err = f.walkBmbt(ptr, level-1, off, out); err != nil {
+		if out, err = f.walkBmbt(ptr, level-1, off, budget, out); err != nil {
 			return nil, err
 		}
 	}
@@ -310,7 +315,10 @@ func (f *FS) unpackExtents(recs []byte, at int64, out []vfs.Extent) ([]vfs.Exten
 			return nil, byteio.Corrupt(f.name, at+int64(i), "extent of %d blocks at %d runs past the end of the filesystem", e.Length, startBlock)
 		}
 		e.Physical = phys
-		if len(out) >= maxExtents {
+		if e.Length == 0 {
+			return nil, byteio.Corrupt(f.name, at+int64(i), "extent of length 0")
+		}
+		if len(out) >= maxExtents || uint64(len(out)) >= f.agCount*f.agBlocks {
 			return nil, byteio.Corrupt(f.name, at, "more than %d extents in one file", maxExtents)
 		}
 		out = append(out, e)

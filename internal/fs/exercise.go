@@ -1,0 +1,40 @@
+package fs
+
+import (
+	"errors"
+	"io"
+	iofs "io/fs"
+)
+
+// Exercise walks every entry of v and reads every file and symlink, a bounded amount each.
+// Fuzz targets use it to drive a filesystem reader over all of its code paths; it returns the
+// first error, which for corrupt input is expected.
+func Exercise(v Volume) error {
+	t := NewTree(v)
+	buf := make([]byte, 16<<10)
+	entries := 0
+	budget := int64(4 << 20) // bytes of file content read in all, so one input stays cheap
+	return t.Walk("/", func(p string, d iofs.DirEntry) error {
+		entries++
+		if entries > 2000 || budget <= 0 {
+			return errors.New("enough")
+		}
+		switch {
+		case d.Type()&iofs.ModeSymlink != 0:
+			_, err := t.ReadLink(p)
+			return err
+		case d.Type().IsRegular():
+			ra, size, err := t.OpenReaderAt(p)
+			if err != nil {
+				return err
+			}
+			for off := int64(0); off < min(size, 256<<10) && budget > 0; off += int64(len(buf)) {
+				budget -= int64(len(buf))
+				if _, err := ra.ReadAt(buf, off); err != nil && err != io.EOF {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,35 @@
+package image_test
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/image"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+// FuzzOpen feeds arbitrary bytes to format detection and then reads the whole virtual disk.
+// It must never panic, hang or allocate without bound; errors are fine.
+func FuzzOpen(f *testing.F) {
+	for _, fx := range testfixture.Formats[1:] {
+		b, err := os.ReadFile(testfixture.Path(f, "clean"+fx.Suffix))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[:min(len(b), 96<<10)])
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := image.New("fuzz.img", bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 64<<10)
+		// read a bounded prefix: the virtual size may legitimately be huge and sparse
+		for off := int64(0); off < min(d.Size(), 8<<20); off += int64(len(buf)) {
+			if _, err := d.ReadAt(buf, off); err != nil {
+				return
+			}
+		}
+	})
+}

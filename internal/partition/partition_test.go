@@ -1,0 +1,106 @@
+package partition_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/partition"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+func readTable(t *testing.T, p string) *partition.Table {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	tbl, err := partition.Read(p, f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
+
+func TestFixtureTables(t *testing.T) {
+	clean := readTable(t, testfixture.Path(t, "clean.raw"))
+	want := []partition.Kind{partition.KindBIOSBoot, partition.KindVFAT, partition.KindExt2, partition.KindXFS}
+	if clean.Scheme != "gpt" || len(clean.Partitions) != len(want) {
+		t.Fatalf("clean: %s with %d partitions", clean.Scheme, len(clean.Partitions))
+	}
+	for i, p := range clean.Partitions {
+		if p.Kind != want[i] {
+			t.Errorf("clean partition %d is %s, want %s", p.Number, p.Kind, want[i])
+		}
+	}
+	if p := clean.Partitions[3]; p.FSUUID != "6d1c2b9e-5f3a-4c1e-9a7b-2f8e1d3c4b5a" || p.FSLabel != "root" || p.Name != "root" || p.Start != 50<<20 {
+		t.Errorf("root partition %+v", p)
+	}
+	if p := clean.Partitions[1]; p.FSUUID != "1A2B-3C4D" || p.FSLabel != "ESP" {
+		t.Errorf("ESP %+v", p)
+	}
+	dirty := readTable(t, testfixture.Path(t, "dirty.raw"))
+	wantD := []partition.Kind{partition.KindExt4, partition.KindSwap, partition.KindLVM, partition.KindExt4}
+	if dirty.Scheme != "mbr" || len(dirty.Partitions) != len(wantD) {
+		t.Fatalf("dirty: %s with %d partitions", dirty.Scheme, len(dirty.Partitions))
+	}
+	for i, p := range dirty.Partitions {
+		if p.Kind != wantD[i] {
+			t.Errorf("dirty partition %d is %s, want %s", p.Number, p.Kind, wantD[i])
+		}
+	}
+	if dirty.Partitions[1].FSUUID != "3f2e1d0c-9b8a-4776-8554-433221100fed" {
+		t.Errorf("swap UUID %s", dirty.Partitions[1].FSUUID)
+	}
+}
+
+func TestLogicalPartitions(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "ext.raw")
+	os.WriteFile(p, nil, 0o644)
+	os.Truncate(p, 64<<20)
+	script := "label: dos\nstart=1MiB, size=8MiB, type=83\nstart=9MiB, type=5\nstart=10MiB, size=8MiB, type=83\nstart=19MiB, size=8MiB, type=82\n"
+	cmd := exec.Command("sfdisk", "-q", p)
+	cmd.Stdin = strings.NewReader(script)
+	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sfdisk: %v\n%s", err, b)
+	}
+	tbl := readTable(t, p)
+	var nums []int
+	for _, q := range tbl.Partitions {
+		nums = append(nums, q.Number)
+	}
+	if len(nums) != 3 || nums[0] != 1 || nums[1] != 5 || nums[2] != 6 {
+		t.Fatalf("partitions %v, want [1 5 6]", nums)
+	}
+	if tbl.Partitions[2].TypeID != "0x82" || tbl.Partitions[1].Start != 10<<20 {
+		t.Errorf("logical partitions %+v %+v", tbl.Partitions[1], tbl.Partitions[2])
+	}
+}
+
+func TestWholeDiskFilesystem(t *testing.T) {
+	img := testfixture.Filesystem(t, "ext4", t.TempDir(), "8M")
+	tbl := readTable(t, img)
+	if tbl.Scheme != "none" || len(tbl.Partitions) != 1 || tbl.Partitions[0].Kind != partition.KindExt4 {
+		t.Fatalf("%+v", tbl)
+	}
+}
+
+func TestCorruptTables(t *testing.T) {
+	raw, err := os.ReadFile(testfixture.Path(t, "clean.raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := append([]byte(nil), raw[:34*512]...)
+	// GPT claims more entries than fit
+	head[512+80], head[512+81] = 0xff, 0xff
+	_, err = partition.Read("bad.raw", bytes.NewReader(head), int64(len(raw)))
+	if err == nil || !strings.Contains(err.Error(), "bad.raw") || !strings.Contains(err.Error(), "offset") {
+		t.Errorf("GPT with 65535 entries: %v", err)
+	}
+}
