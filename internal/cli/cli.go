@@ -160,8 +160,13 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var profiles listFlag
 	fs.Var(&profiles, "profile", "only this profile's rules (repeatable)")
+	markdown := fs.Bool("markdown", false, "print the rule reference (docs/rules.md) instead of a list")
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
+	}
+	if *markdown {
+		fmt.Fprint(stdout, rules.Markdown())
+		return ExitCompliant
 	}
 	rs := rules.All()
 	if len(profiles) > 0 {

@@ -1,0 +1,122 @@
+// Package e2e drives a real `packer build` with the plugin installed through
+// `packer plugins install --path`, so that the HCL a user writes is what is tested.
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+var (
+	setupOnce sync.Once
+	setupErr  error
+	env       []string
+)
+
+// packer returns the packer binary made by scripts/get-packer.sh and an environment in which
+// the freshly built plugin is installed into a private plugin directory.
+func packer(t *testing.T) (string, []string) {
+	t.Helper()
+	root := testfixture.RepoRoot()
+	bin := os.Getenv("PACKER_BIN")
+	if bin == "" {
+		bin = filepath.Join(root, ".tools", "bin", "packer")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("no packer binary at %s: run scripts/get-packer.sh (make test does)", bin)
+	}
+	setupOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "marketplace-e2e-")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		plugin := filepath.Join(dir, "packer-plugin-marketplace")
+		build := exec.Command("go", "build", "-o", plugin, ".")
+		build.Dir = root
+		if b, err := build.CombinedOutput(); err != nil {
+			setupErr = err
+			t.Logf("%s", b)
+			return
+		}
+		env = append(os.Environ(), "PACKER_PLUGIN_PATH="+filepath.Join(dir, "plugins"),
+			"PACKER_CONFIG_DIR="+filepath.Join(dir, "config"), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
+		inst := exec.Command(bin, "plugins", "install", "--path", plugin, "github.com/marketready/marketplace")
+		inst.Env = env
+		if b, err := inst.CombinedOutput(); err != nil {
+			setupErr = err
+			t.Logf("%s", b)
+		}
+	})
+	if setupErr != nil {
+		t.Fatalf("installing the plugin: %v", setupErr)
+	}
+	return bin, env
+}
+
+func build(t *testing.T, image string, vars ...string) (string, string, error) {
+	bin, env := packer(t)
+	work := t.TempDir()
+	args := []string{"build", "-color=false", "-var", "image=" + image, "-var", "output=" + filepath.Join(work, "disk.img"), "-var", "reports=" + work}
+	for _, v := range vars {
+		args = append(args, "-var", v)
+	}
+	args = append(args, filepath.Join(testfixture.RepoRoot(), "example", "file-check.pkr.hcl"))
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	cmd.Dir = work
+	out, err := cmd.CombinedOutput()
+	return string(out), work, err
+}
+
+func TestDirtyImageFailsTheBuild(t *testing.T) {
+	out, _, err := build(t, testfixture.Path(t, "dirty.qcow2"))
+	if err == nil {
+		t.Fatalf("packer build passed a dirty image:\n%s", out)
+	}
+	for _, id := range []string{"no-swap", "no-lvm", "no-shell-history", "ssh-client-alive-interval", "kernel-cmdline", "azure-agent", "Build 'file.disk' errored"} {
+		if !strings.Contains(out, id) {
+			t.Errorf("output does not name %s", id)
+		}
+	}
+}
+
+func TestCleanImagePassesAndWritesReports(t *testing.T) {
+	out, work, err := build(t, testfixture.Path(t, "clean-fixed.vhd"))
+	if err != nil {
+		t.Fatalf("packer build failed on the clean image: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(work, "marketplace.json"))
+	var rep struct{ Compliant bool }
+	if err != nil || json.Unmarshal(b, &rep) != nil || !rep.Compliant {
+		t.Fatalf("report: %v %s", err, b)
+	}
+	if _, err := os.Stat(filepath.Join(work, "marketplace-junit.xml")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestWaiverInHCL(t *testing.T) {
+	img := testfixture.Variant(t, testfixture.Change{"/etc/ufw/ufw.conf": "ENABLED=yes\n"})
+	if out, _, err := build(t, img); err == nil || !strings.Contains(out, "firewall-disabled") {
+		t.Fatalf("enabled firewall passed without a waiver:\n%s", out)
+	}
+	out, work, err := build(t, img, "waive_firewall=true")
+	if err != nil {
+		t.Fatalf("waived build failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "WAIVED") || !strings.Contains(out, "the appliance filters its management port itself") {
+		t.Errorf("output does not show the waiver and its reason:\n%s", out)
+	}
+	b, _ := os.ReadFile(filepath.Join(work, "marketplace.json"))
+	if !strings.Contains(string(b), `"status": "waived"`) {
+		t.Errorf("JSON report lacks the waived finding")
+	}
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the system tools the tests and the demo use (Debian/Ubuntu): mke2fs, mkfs.xfs,
+# mkfs.vfat, mkswap, sfdisk, qemu-img. As root it runs apt-get; otherwise it prints the command.
+set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
+need=()
+command -v mke2fs    >/dev/null || need+=(e2fsprogs)
+command -v mkfs.xfs  >/dev/null || need+=(xfsprogs)
+command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+command -v sfdisk    >/dev/null || need+=(fdisk)
+command -v mkswap    >/dev/null || need+=(util-linux)
+command -v qemu-img  >/dev/null || need+=(qemu-utils)
+command -v python3   >/dev/null || need+=(python3)
+command -v gawk >/dev/null || command -v awk >/dev/null || need+=(mawk)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing tools; run: sudo apt-get install -y ${need[*]}" >&2
+  exit 1
+fi
+echo "installing ${need[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
