@@ -1,6 +1,10 @@
 package pkgdb
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
 
 func TestCompareVersions(t *testing.T) {
 	cases := []struct {
@@ -55,5 +59,24 @@ func TestFind(t *testing.T) {
 	best, _ := Newest(inv.Find("libssl*"))
 	if best.Name != "libssl3" {
 		t.Errorf("newest %s", best.Name)
+	}
+}
+
+func TestParseRPMDB(t *testing.T) {
+	db := testfixture.RPMDB(t, "openssl-libs:1:3.0.7:27.el9", "python3:0:3.9.18:3.el9", "WALinuxAgent:0:2.9.1.1:1.el9")
+	pkgs, err := ParseRPMDB("rpmdb.sqlite", db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := &Inventory{Packages: pkgs}
+	ssl, ok := Newest(inv.Find("openssl-libs"))
+	if !ok || ssl.Version != "1:3.0.7-27.el9" || ssl.Arch != "x86_64" {
+		t.Errorf("openssl-libs: %+v", ssl)
+	}
+	if len(inv.Find("WALinuxAgent")) != 1 || len(pkgs) != 3 {
+		t.Errorf("packages: %+v", pkgs)
+	}
+	if _, err := ParseRPMDB("rpmdb.sqlite", db[:4096], nil); err == nil {
+		t.Error("a truncated rpm database parsed")
 	}
 }

@@ -1,9 +1,97 @@
 package pkgdb
 
-import iofs "io/fs"
+import (
+	"errors"
+	"fmt"
+	iofs "io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
 
-// readRPM is replaced by the rpm reader; until an image has one of its databases it reports
-// that none exists.
+	_ "github.com/glebarez/go-sqlite" // the pure-Go SQLite driver go-rpmdb opens as "sqlite"
+	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
+)
+
+// rpmDatabases are where rpm keeps its database, newest layout first: SQLite (RHEL 9, Fedora,
+// Azure Linux), NDB (SUSE), Berkeley DB (RHEL 7/8).
+var rpmDatabases = []string{
+	"usr/lib/sysimage/rpm/rpmdb.sqlite",
+	"var/lib/rpm/rpmdb.sqlite",
+	"usr/lib/sysimage/rpm/Packages.db",
+	"var/lib/rpm/Packages.db",
+	"usr/lib/sysimage/rpm/Packages",
+	"var/lib/rpm/Packages",
+}
+
+// maxRPMDB bounds the database file copied out of the image.
+const maxRPMDB = 512 << 20
+
 func readRPM(fsys FS) (*Inventory, error) {
+	for _, p := range rpmDatabases {
+		data, err := fsys.ReadFile(p, maxRPMDB)
+		if errors.Is(err, iofs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		// SQLite keeps committed transactions in the write-ahead log until a checkpoint.
+		var wal []byte
+		if filepath.Ext(p) == ".sqlite" {
+			if wal, err = fsys.ReadFile(p+"-wal", maxRPMDB); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+				return nil, err
+			}
+		}
+		pkgs, err := ParseRPMDB(filepath.Base(p), data, wal)
+		if err != nil {
+			return nil, fmt.Errorf("/%s: %w", p, err)
+		}
+		return &Inventory{Manager: "rpm", Path: "/" + p, Packages: pkgs}, nil
+	}
 	return nil, iofs.ErrNotExist
+}
+
+// ParseRPMDB reads an rpm database (SQLite, NDB or Berkeley DB) held in memory. The reader
+// works on files, so the bytes go to a private temporary directory first.
+func ParseRPMDB(name string, data, wal []byte) (pkgs []Package, err error) {
+	dir, err := os.MkdirTemp("", "marketplace-rpmdb-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return nil, err
+	}
+	if len(wal) > 0 {
+		if err := os.WriteFile(path+"-wal", wal, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	defer func() {
+		// the third-party readers are not hardened against every corrupt input
+		if r := recover(); r != nil {
+			pkgs, err = nil, fmt.Errorf("corrupt rpm database: %v", r)
+		}
+	}()
+	db, err := rpmdb.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening rpm database: %w", err)
+	}
+	defer db.Close()
+	list, err := db.ListPackages()
+	if err != nil {
+		return nil, fmt.Errorf("reading rpm database: %w", err)
+	}
+	for _, p := range list {
+		v := p.Version
+		if p.Release != "" {
+			v += "-" + p.Release
+		}
+		if p.Epoch != nil && *p.Epoch != 0 {
+			v = strconv.Itoa(*p.Epoch) + ":" + v
+		}
+		pkgs = append(pkgs, Package{Name: p.Name, Version: v, Arch: p.Arch})
+	}
+	return pkgs, nil
 }

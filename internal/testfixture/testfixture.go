@@ -150,3 +150,19 @@ func Filesystem(t testing.TB, typ, dir, size string, opts ...string) string {
 	}
 	return img
 }
+
+// RPMDB makes a real SQLite rpm database listing the packages (NAME:EPOCH:VERSION:RELEASE) with
+// scripts/make-rpmdb.sh and returns the database file's bytes.
+func RPMDB(t testing.TB, pkgs ...string) []byte {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "rpm")
+	args := append([]string{filepath.Join(RepoRoot(), "scripts", "make-rpmdb.sh"), dir}, pkgs...)
+	if b, err := exec.Command("bash", args...).CombinedOutput(); err != nil {
+		t.Fatalf("make-rpmdb: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "rpmdb.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
