@@ -1,0 +1,419 @@
+package steps
+
+// The Linux steps, in the order they run. Each body is a POSIX sh function body; "$R" prefixes
+// every guest path so the same script works on a running guest and on a mounted tree.
+var linuxSteps = []*Step{
+	{
+		ID:       "patch",
+		Title:    "Install the latest security updates",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)",
+		Body: `
+	if ! mp_live; then mp_skip "needs a running system (MP_ROOT is set)"; return 0; fi
+	if mp_has apt-get; then
+		export DEBIAN_FRONTEND=noninteractive
+		mp_run "refreshed the package index" apt-get -q update
+		mp_run "installed updates (apt-get upgrade)" apt-get -q -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade
+	elif mp_has dnf; then
+		mp_run "installed security updates (dnf upgrade --security)" dnf -y -q upgrade --security
+	elif mp_has tdnf; then
+		mp_run "installed security updates (tdnf update --security)" tdnf -y -q update --security
+	elif mp_has yum; then
+		mp_run "installed security updates (yum update --security)" yum -y -q update --security
+	elif mp_has zypper; then
+		# 102/103: updates installed, a reboot or a restart of zypper is advised
+		mp_run "installed security patches (zypper patch)" zypper --non-interactive patch --category security || {
+			rc=$?
+			[ "$rc" -eq 102 ] || [ "$rc" -eq 103 ]
+		}
+	elif mp_has apk; then
+		mp_run "installed updates (apk upgrade)" apk upgrade --no-cache
+	else
+		mp_skip "no known package manager (apt-get, dnf, tdnf, yum, zypper, apk)"
+	fi`,
+	},
+	{
+		ID:       "azure-agent",
+		Title:    "Install the Azure Linux agent, turn on auto-update, turn off resource-disk swap, enable its service",
+		Profiles: []string{"azure"},
+		Touches:  "the agent package (walinuxagent / waagent / WALinuxAgent / python-azure-agent); /etc/waagent.conf (AutoUpdate.Enabled=y, ResourceDisk.EnableSwap=n); the agent's systemd unit (enabled)",
+		Body: `
+	agent=
+	for p in walinuxagent waagent WALinuxAgent python-azure-agent python3-azure-agent; do
+		if mp_installed "$p"; then agent=$p; break; fi
+	done
+	if [ -z "$agent" ]; then
+		if ! mp_live; then echo "the agent is not installed and packages cannot be installed offline" >&2; return 1; fi
+		if mp_has apt-get; then
+			export DEBIAN_FRONTEND=noninteractive
+			if apt-cache show walinuxagent >/dev/null 2>&1; then agent=walinuxagent; else agent=waagent; fi
+			mp_run "installed $agent" apt-get -q -y install "$agent"
+		elif mp_has dnf; then agent=WALinuxAgent; mp_run "installed $agent" dnf -y -q install "$agent"
+		elif mp_has tdnf; then agent=WALinuxAgent; mp_run "installed $agent" tdnf -y -q install "$agent"
+		elif mp_has yum; then agent=WALinuxAgent; mp_run "installed $agent" yum -y -q install "$agent"
+		elif mp_has zypper; then agent=python-azure-agent; mp_run "installed $agent" zypper --non-interactive install "$agent"
+		else echo "no package manager to install the Azure Linux agent with" >&2; return 1
+		fi
+	fi
+	conf="$R/etc/waagent.conf"
+	if [ -f "$conf" ] || [ "$MP_DRY_RUN" = 1 ]; then
+		mp_setkv "$conf" AutoUpdate.Enabled y
+		mp_setkv "$conf" ResourceDisk.EnableSwap n
+	else
+		echo "/etc/waagent.conf is missing after installing $agent" >&2
+		return 1
+	fi
+	for unit in walinuxagent.service waagent.service; do
+		mp_unit_exists "$unit" || continue
+		if ! mp_unit_enabled "$unit"; then mp_run "enabled $unit" mp_systemctl enable "$unit"; fi
+		return 0
+	done
+	mp_note "no walinuxagent.service or waagent.service unit found to enable"`,
+	},
+	{
+		ID:       "ssh-keepalive",
+		Title:    "Set ClientAliveInterval 180 in the main sshd_config",
+		Profiles: []string{"azure"},
+		Touches:  "/etc/ssh/sshd_config (the first global ClientAliveInterval line, or a new first line); ClientAliveInterval lines in /etc/ssh/sshd_config.d/*.conf (commented out); validated with sshd -t, restored if invalid",
+		Body: `
+	f="$R/etc/ssh/sshd_config"
+	if [ ! -f "$f" ]; then mp_skip "no /etc/ssh/sshd_config"; return 0; fi
+	cp -p "$f" "$MP_DIR/sshd_config.orig"
+	# The certification probe reads the main file literally, so the value goes there, before any
+	# Include or Match (sshd keeps the first value it reads).
+	awk '
+		BEGIN { done = 0; inmatch = 0 }
+		tolower($1) == "match" { inmatch = 1 }
+		!inmatch && tolower($1) ~ /^clientaliveinterval(=|$)/ {
+			if (!done) { print "ClientAliveInterval 180"; done = 1 }
+			next
+		}
+		{ lines[++n] = $0 }
+		END {
+			if (!done) print "ClientAliveInterval 180"
+			for (i = 1; i <= n; i++) print lines[i]
+		}' "$f" | mp_write "$f"
+	for d in "$R"/etc/ssh/sshd_config.d/*.conf; do
+		[ -f "$d" ] || continue
+		grep -qi '^[[:space:]]*ClientAliveInterval' "$d" || continue
+		sed 's/^\([[:space:]]*[Cc][Ll][Ii][Ee][Nn][Tt][Aa][Ll][Ii][Vv][Ee][Ii][Nn][Tt][Ee][Rr][Vv][Aa][Ll]\)/# marketplace-harden: set in sshd_config # \1/' "$d" | mp_write "$d"
+	done
+	if [ "$MP_DRY_RUN" = 1 ]; then return 0; fi
+	if mp_live && mp_has sshd; then
+		if ! sshd -t -f "$f"; then
+			cat "$MP_DIR/sshd_config.orig" >"$f"
+			echo "sshd -t rejected the edited configuration; the original is restored" >&2
+			return 1
+		fi
+	elif ! mp_live; then
+		mp_note "not validated with sshd -t (offline tree)"
+	fi`,
+	},
+	{
+		ID:       "kernel-cmdline",
+		Title:    "Add console=ttyS0 earlyprintk=ttyS0 rootdelay=300 to the kernel command line and regenerate the boot configuration",
+		Profiles: []string{"azure"},
+		Touches:  "GRUB_CMDLINE_LINUX in /etc/default/grub; the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries)",
+		Body: `
+	params="console=ttyS0 earlyprintk=ttyS0 rootdelay=300"
+	g="$R/etc/default/grub"
+	if [ ! -f "$g" ]; then mp_skip "no /etc/default/grub"; return 0; fi
+	awk -v params="$params" '
+		function fix(v,    n, i, p, out) {
+			out = v
+			n = split(params, p, " ")
+			for (i = 1; i <= n; i++) {
+				if ((" " v " ") !~ (" " p[i] "[ ,]")) out = (out == "" ? p[i] : out " " p[i])
+			}
+			return out
+		}
+		/^GRUB_CMDLINE_LINUX=/ {
+			v = $0; sub(/^GRUB_CMDLINE_LINUX=/, "", v); gsub(/^["'"'"']|["'"'"']$/, "", v)
+			print "GRUB_CMDLINE_LINUX=\"" fix(v) "\""; found = 1; next
+		}
+		{ print }
+		END { if (!found) print "GRUB_CMDLINE_LINUX=\"" params "\"" }' "$g" | mp_write "$g"
+	# regenerate what the boot loader reads
+	if mp_live; then
+		if mp_has grubby; then
+			mp_run "added the parameters to every kernel entry (grubby)" grubby --update-kernel=ALL --args="$params"
+		fi
+		if mp_has update-grub; then
+			mp_run "regenerated grub.cfg (update-grub)" update-grub
+		elif mp_has grub2-mkconfig && [ -f /boot/grub2/grub.cfg ]; then
+			mp_run "regenerated /boot/grub2/grub.cfg" grub2-mkconfig -o /boot/grub2/grub.cfg
+		elif mp_has grub-mkconfig && [ -f /boot/grub/grub.cfg ]; then
+			mp_run "regenerated /boot/grub/grub.cfg" grub-mkconfig -o /boot/grub/grub.cfg
+		elif ! mp_has grubby; then
+			echo "no update-grub, grub2-mkconfig, grub-mkconfig or grubby to regenerate the boot configuration" >&2
+			return 1
+		fi
+		return 0
+	fi
+	# offline: the generator cannot run, so the generated files get the parameters directly
+	for c in "$R"/boot/grub/grub.cfg "$R"/boot/grub2/grub.cfg "$R"/boot/efi/EFI/*/grub.cfg "$R"/boot/loader/entries/*.conf; do
+		[ -f "$c" ] || continue
+		awk -v params="$params" '
+			{
+				n = split(params, p, " ")
+				if ($1 == "linux" || $1 == "linuxefi" || $1 == "linux16" || $1 == "options") {
+					for (i = 1; i <= n; i++) {
+						if ((" " $0 " ") !~ (" " p[i] "[ ,]")) $0 = $0 " " p[i]
+					}
+				}
+				print
+			}' "$c" | mp_write "$c"
+	done`,
+	},
+	{
+		ID:       "swap",
+		Title:    "Remove swap from the OS disk: fstab swap lines, swap files, enabled swap units, agent swap",
+		Profiles: []string{"azure"},
+		Touches:  "swap lines of /etc/fstab (commented out); the swap files they named; enabled *.swap units (disabled); ResourceDisk.EnableSwap in /etc/waagent.conf (n)",
+		Body: `
+	f="$R/etc/fstab"
+	if [ -f "$f" ]; then
+		awk '$0 !~ /^[[:space:]]*#/ && $3 == "swap" { print $1 }' "$f" > "$MP_DIR/swaps"
+		awk '$0 !~ /^[[:space:]]*#/ && $3 == "swap" { print "# marketplace-harden: no swap on the OS disk # " $0; next } { print }' "$f" | mp_write "$f"
+		while IFS= read -r s; do
+			case "$s" in
+			/dev/* | UUID=* | LABEL=* | PARTUUID=* | PARTLABEL=*) mp_note "swap partition $s is no longer used; remove the partition from the disk layout" ;;
+			/*)
+				if mp_live && [ "$MP_DRY_RUN" != 1 ]; then swapoff "$s" 2>/dev/null || true; fi
+				if [ -f "$R$s" ]; then mp_rm "$R$s"; fi
+				;;
+			esac
+		done < "$MP_DIR/swaps"
+	fi
+	for w in "$R"/etc/systemd/system/*.wants/*.swap; do
+		[ -e "$w" ] || [ -L "$w" ] || continue
+		mp_run "disabled $(basename "$w")" mp_systemctl disable "$(basename "$w")"
+	done
+	mp_setkv "$R/etc/waagent.conf" ResourceDisk.EnableSwap n
+	for c in "$R"/etc/cloud/cloud.cfg "$R"/etc/cloud/cloud.cfg.d/*.cfg; do
+		[ -f "$c" ] || continue
+		if grep -Eq '^(swap:|mounts:.*swap)' "$c"; then mp_note "$(mp_show "$c") configures swap through cloud-init: remove that setting"; fi
+	done`,
+	},
+	{
+		ID:       "firewall",
+		Title:    "Disable the host firewall (ufw, firewalld, nftables, iptables persistence)",
+		Profiles: []string{"azure"},
+		Touches:  "ENABLED in /etc/ufw/ufw.conf (no); ufw, firewalld, nftables, netfilter-persistent, iptables and ip6tables units (disabled; stopped on a running system). Left alone with keep_firewall",
+		Body: `
+	if [ -f "$R/etc/ufw/ufw.conf" ] && grep -q '^ENABLED=yes' "$R/etc/ufw/ufw.conf"; then
+		sed 's/^ENABLED=yes/ENABLED=no/' "$R/etc/ufw/ufw.conf" | mp_write "$R/etc/ufw/ufw.conf"
+		if mp_live && mp_has ufw && [ "$MP_DRY_RUN" != 1 ]; then ufw --force disable >/dev/null || true; fi
+	fi
+	for u in ufw.service firewalld.service nftables.service netfilter-persistent.service iptables.service ip6tables.service; do
+		mp_unit_enabled "$u" || continue
+		if mp_live; then
+			mp_run "disabled and stopped $u" systemctl disable --now "$u"
+		else
+			mp_run "disabled $u" mp_systemctl disable "$u"
+		fi
+	done`,
+	},
+	{
+		ID:       "accounts",
+		Title:    "Lock every password and delete the accounts in remove_users",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r)",
+		Body: `
+	s="$R/etc/shadow"
+	if [ -f "$s" ]; then
+		awk -F: -v OFS=: '$2 !~ /^[!*]/ && $2 != "x" && NF > 1 { $2 = "!" $2 } { print }' "$s" | mp_write "$s"
+	fi
+	printf '%s\n' "$MP_REMOVE_USERS" | while IFS= read -r u; do
+		[ -n "$u" ] || continue
+		if ! grep -q "^$u:" "$R/etc/passwd" 2>/dev/null; then continue; fi
+		if [ -n "${SUDO_USER:-}" ] && [ "$u" = "$SUDO_USER" ]; then
+			echo "refusing to delete $u: the build is connected as this user (use deprovision = true instead)" >&2
+			exit 1
+		fi
+		if mp_live; then
+			mp_run "deleted account $u" userdel -r "$u"
+		else
+			mp_run "deleted account $u" userdel -R "$R" -r "$u"
+		fi
+	done`,
+	},
+	{
+		ID:       "ssh-keys",
+		Title:    "Remove SSH keys and known_hosts from every home, and the host keys",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "~/.ssh/authorized_keys, authorized_keys2, id_*, known_hosts, known_hosts.old of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot",
+		Body: `
+	mp_homes > "$MP_DIR/homes"
+	while IFS= read -r h; do
+		d="$R$h/.ssh"
+		[ -d "$d" ] || continue
+		for k in "$d"/authorized_keys "$d"/authorized_keys2 "$d"/known_hosts "$d"/known_hosts.old "$d"/id_*; do
+			mp_rm "$k"
+		done
+	done < "$MP_DIR/homes"
+	if [ -x "$R/usr/sbin/waagent" ] || [ -x "$R/usr/bin/cloud-init" ]; then
+		for k in "$R"/etc/ssh/ssh_host_*key*; do mp_rm "$k"; done
+	elif ls "$R"/etc/ssh/ssh_host_*key* >/dev/null 2>&1; then
+		mp_note "host keys kept: neither cloud-init nor the Azure agent would regenerate them at first boot"
+	fi`,
+	},
+	{
+		ID:       "network",
+		Title:    "Remove build-network configuration: a static resolv.conf, persistent-net rules, MAC matches",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "/etc/resolv.conf when it is a regular file; /etc/udev/rules.d/*persistent-net*.rules; netplan files written by cloud-init that match a MAC address (others lose their macaddress lines); HWADDR/MACADDR lines of ifcfg files; mac-address lines of NetworkManager connections; MACAddress lines of systemd-networkd .network files",
+		Body: `
+	r="$R/etc/resolv.conf"
+	if [ -f "$r" ] && [ ! -L "$r" ]; then mp_rm "$r"; fi
+	for f in "$R"/etc/udev/rules.d/*persistent-net*.rules; do mp_rm "$f"; done
+	for f in "$R"/etc/netplan/*.yaml "$R"/etc/netplan/*.yml; do
+		if [ ! -f "$f" ] || ! grep -q 'macaddress:' "$f"; then continue; fi
+		if grep -q 'generated from information provided by the datasource' "$f"; then
+			mp_rm "$f"
+		else
+			awk '
+				{ line[NR] = $0 }
+				END {
+					for (i = 1; i <= NR; i++) {
+						if (line[i] ~ /^[[:space:]]*macaddress:/) continue
+						if (line[i] ~ /^[[:space:]]*match:[[:space:]]*$/) {
+							ind = match(line[i], /[^ ]/); keep = 0
+							for (j = i + 1; j <= NR; j++) {
+								if (line[j] ~ /^[[:space:]]*$/) continue
+								if (match(line[j], /[^ ]/) <= ind) break
+								if (line[j] !~ /^[[:space:]]*macaddress:/) { keep = 1; break }
+							}
+							if (!keep) continue
+						}
+						print line[i]
+					}
+				}' "$f" | mp_write "$f"
+		fi
+	done
+	for f in "$R"/etc/sysconfig/network-scripts/ifcfg-* "$R"/etc/sysconfig/network/ifcfg-*; do
+		if [ ! -f "$f" ] || ! grep -Eq '^[[:space:]]*(HWADDR|MACADDR)=' "$f"; then continue; fi
+		grep -Ev '^[[:space:]]*(HWADDR|MACADDR)=' "$f" | mp_write "$f"
+	done
+	for f in "$R"/etc/NetworkManager/system-connections/*; do
+		if [ ! -f "$f" ] || ! grep -q '^[[:space:]]*mac-address=' "$f"; then continue; fi
+		grep -v '^[[:space:]]*mac-address=' "$f" | mp_write "$f"
+	done
+	for f in "$R"/etc/systemd/network/*.network; do
+		if [ ! -f "$f" ] || ! grep -Eq '^[[:space:]]*(Permanent)?MACAddress=' "$f"; then continue; fi
+		grep -Ev '^[[:space:]]*(Permanent)?MACAddress=' "$f" | mp_write "$f"
+	done`,
+	},
+	{
+		ID:       "machine-id",
+		Title:    "Empty the machine ID so that every VM gets its own",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "/etc/machine-id (emptied); /var/lib/dbus/machine-id when it is a regular file",
+		Body: `
+	mp_truncate "$R/etc/machine-id"
+	d="$R/var/lib/dbus/machine-id"
+	if [ -f "$d" ] && [ ! -L "$d" ]; then mp_rm "$d"; fi`,
+	},
+	{
+		ID:       "cloud-init",
+		Title:    "Reset cloud-init so it runs again on first boot",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "cloud-init clean --logs (/var/lib/cloud instance data, /var/log/cloud-init*.log); offline: the same files directly",
+		Body: `
+	if [ ! -x "$R/usr/bin/cloud-init" ]; then mp_skip "cloud-init is not installed"; return 0; fi
+	if mp_live; then
+		if [ -d /var/lib/cloud/instances ] || ls /var/log/cloud-init*.log >/dev/null 2>&1; then
+			mp_run "cleaned cloud-init state and logs" cloud-init clean --logs
+		fi
+	else
+		mp_rm "$R/var/lib/cloud/instances" "$R/var/lib/cloud/instance" "$R"/var/log/cloud-init*.log
+	fi`,
+	},
+	{
+		ID:       "package-cache",
+		Title:    "Empty the package manager's download cache",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "apt-get clean, dnf/yum/tdnf clean all, zypper clean --all, apk cache clean; offline: /var/cache/apt/archives/*.deb, /var/cache/dnf, /var/cache/yum contents",
+		Body: `
+	if mp_live; then
+		if mp_has apt-get; then mp_run "emptied the apt cache" apt-get clean
+		elif mp_has dnf; then mp_run "emptied the dnf cache" dnf clean all
+		elif mp_has tdnf; then mp_run "emptied the tdnf cache" tdnf clean all
+		elif mp_has yum; then mp_run "emptied the yum cache" yum clean all
+		elif mp_has zypper; then mp_run "emptied the zypper cache" zypper --non-interactive clean --all
+		elif mp_has apk; then mp_run "emptied the apk cache" apk cache clean
+		fi
+	else
+		for f in "$R"/var/cache/apt/archives/*.deb "$R"/var/cache/apt/*.bin; do mp_rm "$f"; done
+		mp_empty_dir "$R/var/cache/dnf"
+		mp_empty_dir "$R/var/cache/yum"
+	fi`,
+	},
+	{
+		ID:       "logs",
+		Title:    "Empty /var/log: truncate logs, remove rotated ones, vacuum the journal",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "every regular file under /var/log (rotated and compressed ones removed, the others truncated); the systemd journal (rotated and vacuumed; offline: its files removed)",
+		Body: `
+	if mp_live && mp_has journalctl && [ "$MP_DRY_RUN" != 1 ]; then
+		journalctl --rotate >/dev/null 2>&1 || true
+		journalctl --vacuum-time=1s >/dev/null 2>&1 || true
+	fi
+	[ -d "$R/var/log" ] || return 0
+	find "$R/var/log" -type f > "$MP_DIR/logs"
+	while IFS= read -r f; do
+		case "$f" in
+		*.gz | *.xz | *.bz2 | *.zst | *.old | *.[0-9] | *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) mp_rm "$f" ;;
+		*.journal | *.journal~) if mp_live; then mp_note "journal file $(mp_show "$f") is in use"; else mp_rm "$f"; fi ;;
+		*) mp_truncate "$f" ;;
+		esac
+	done < "$MP_DIR/logs"`,
+	},
+	{
+		ID:       "tmp",
+		Title:    "Empty /tmp and /var/tmp",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "everything inside /tmp and /var/tmp except this script's own directory and keep_paths",
+		Body: `
+	mp_empty_dir "$R/tmp"
+	mp_empty_dir "$R/var/tmp"`,
+	},
+	{
+		ID:       "clean-paths",
+		Title:    "Empty the business data and cache paths listed in clean_paths",
+		Profiles: []string{"alibaba"},
+		Touches:  "the contents of each clean_paths directory; each clean_paths file",
+		Body: `
+	if [ -z "$MP_CLEAN_PATHS" ]; then mp_skip "no clean_paths configured"; return 0; fi
+	printf '%s\n' "$MP_CLEAN_PATHS" | while IFS= read -r p; do
+		[ -n "$p" ] || continue
+		if [ -d "$R$p" ] && [ ! -L "$R$p" ]; then mp_empty_dir "$R$p"; else mp_rm "$R$p"; fi
+	done`,
+	},
+	{
+		ID:       "history",
+		Title:    "Remove every shell and REPL history of every user",
+		Profiles: []string{"azure", "alibaba"},
+		Touches:  "the history files of /root, /home/* and every account with UID 0 or >= 1000: .bash_history, .zsh_history, .zhistory, .sh_history, .ash_history, .history, .ksh_history, .python_history, .mysql_history, .psql_history, .lesshst, .node_repl_history, .sqlite_history, .rediscli_history, .viminfo, fish and PowerShell histories",
+		Body: `
+	mp_homes > "$MP_DIR/homes"
+	while IFS= read -r h; do
+		for f in .bash_history .zsh_history .zhistory .sh_history .ash_history .history .ksh_history \
+			.python_history .mysql_history .psql_history .lesshst .node_repl_history .sqlite_history \
+			.rediscli_history .viminfo .local/share/fish/fish_history .config/fish/fish_history \
+			.local/share/powershell/PSReadLine/ConsoleHost_history.txt; do
+			mp_rm "$R$h/$f"
+		done
+	done < "$MP_DIR/homes"`,
+	},
+	{
+		ID:       "deprovision",
+		Title:    "Deprovision with the Azure agent (waagent -force -deprovision+user); opt-in, always last",
+		Profiles: nil,
+		Touches:  "whatever waagent -deprovision+user removes: the last provisioned user (the one Packer is connected as) and its home, host keys, DHCP leases, resolv.conf; nothing can run on the guest afterwards",
+		Body: `
+	if ! mp_live; then mp_skip "needs a running system (MP_ROOT is set)"; return 0; fi
+	if ! mp_has waagent; then echo "waagent is not installed: add the azure-agent step" >&2; return 1; fi
+	mp_run "deprovisioned the VM and removed the build user" waagent -force -deprovision+user`,
+	},
+}

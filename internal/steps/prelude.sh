@@ -1,0 +1,187 @@
+set -u
+umask 022
+export LC_ALL=C
+unset HISTFILE
+# MP_ROOT lets the script treat another directory as / (an image tree, a test root). Unset on
+# a real guest.
+R="${MP_ROOT:-}"
+R="${R%/}"
+MP_DIR=$(cd "$(dirname "$0")" && pwd)
+MP_STEP=-
+
+# Machine-readable lines for the provisioner: MP|kind|step|text
+mp_msg() { printf 'MP|%s|%s|%s\n' "$1" "$MP_STEP" "$2"; }
+mp_note() { printf '    %s\n' "$*"; }
+mp_change() { mp_msg change "$*"; }
+mp_skip() { mp_msg skip "$*"; }
+mp_live() { [ -z "$R" ]; }
+mp_has() { command -v "$1" >/dev/null 2>&1; }
+mp_show() { printf '%s' "${1#"$R"}"; }
+
+# mp_kept PATH: true when PATH is this script's own directory, a keep_paths entry, inside one,
+# or a parent of one. Nothing kept is ever removed, truncated or edited.
+mp_kept() {
+	case "$1" in "$MP_DIR" | "$MP_DIR"/*) return 0 ;; esac
+	case "$MP_DIR" in "$1"/*) return 0 ;; esac
+	printf '%s\n' "$MP_KEEP" | {
+		while IFS= read -r k; do
+			[ -n "$k" ] || continue
+			k="$R$k"
+			case "$1" in "$k" | "$k"/*) exit 0 ;; esac
+			case "$k" in "$1"/*) exit 0 ;; esac
+		done
+		exit 1
+	}
+}
+
+# mp_rm PATH...: removes each path that exists (files, links, whole directories).
+mp_rm() {
+	for p in "$@"; do
+		[ -e "$p" ] || [ -L "$p" ] || continue
+		if mp_kept "$p"; then
+			mp_note "kept $(mp_show "$p") (keep_paths)"
+			continue
+		fi
+		if [ "$MP_DRY_RUN" = 1 ]; then
+			mp_change "would remove $(mp_show "$p")"
+			continue
+		fi
+		rm -rf -- "$p" && mp_change "removed $(mp_show "$p")"
+	done
+}
+
+# mp_empty_dir DIR: removes what DIR holds, keeping DIR.
+mp_empty_dir() {
+	if [ ! -d "$1" ] || [ -L "$1" ]; then return 0; fi
+	for p in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+		[ -e "$p" ] || [ -L "$p" ] || continue
+		mp_rm "$p"
+	done
+}
+
+# mp_truncate FILE...: empties non-empty regular files.
+mp_truncate() {
+	for p in "$@"; do
+		if [ ! -f "$p" ] || [ -L "$p" ] || [ ! -s "$p" ]; then continue; fi
+		if mp_kept "$p"; then
+			mp_note "kept $(mp_show "$p") (keep_paths)"
+			continue
+		fi
+		if [ "$MP_DRY_RUN" = 1 ]; then
+			mp_change "would truncate $(mp_show "$p")"
+			continue
+		fi
+		: >"$p" && mp_change "truncated $(mp_show "$p")"
+	done
+}
+
+# mp_write FILE: replaces FILE's content with standard input when it differs. The file keeps
+# its inode, mode and owner.
+mp_write() {
+	mp_tmp="$MP_DIR/edit.tmp"
+	cat >"$mp_tmp"
+	if [ -f "$1" ] && cmp -s "$mp_tmp" "$1"; then
+		rm -f "$mp_tmp"
+		return 0
+	fi
+	if mp_kept "$1"; then
+		mp_note "kept $(mp_show "$1") (keep_paths)"
+		rm -f "$mp_tmp"
+		return 0
+	fi
+	if [ "$MP_DRY_RUN" = 1 ]; then
+		mp_change "would edit $(mp_show "$1")"
+		rm -f "$mp_tmp"
+		return 0
+	fi
+	cat "$mp_tmp" >"$1" && mp_change "edited $(mp_show "$1")"
+	rm -f "$mp_tmp"
+}
+
+# mp_run DESCRIPTION COMMAND...: runs COMMAND (only described in a dry run).
+mp_run() {
+	mp_d=$1
+	shift
+	if [ "$MP_DRY_RUN" = 1 ]; then
+		mp_change "would run: $*"
+		return 0
+	fi
+	mp_note "\$ $*"
+	"$@" || return $?
+	mp_change "$mp_d"
+}
+
+# mp_systemctl: systemctl on the running system, or offline against MP_ROOT.
+mp_systemctl() {
+	if mp_live; then systemctl "$@"; else systemctl --root="$R" "$@"; fi
+}
+
+mp_unit_enabled() {
+	mp_has systemctl || return 1
+	case "$(mp_systemctl is-enabled "$1" 2>/dev/null)" in enabled | enabled-runtime | alias) return 0 ;; esac
+	return 1
+}
+
+mp_unit_exists() {
+	for d in /etc/systemd/system /usr/lib/systemd/system /lib/systemd/system; do
+		[ -e "$R$d/$1" ] && return 0
+	done
+	return 1
+}
+
+# mp_installed PACKAGE: asks the guest's package database (works offline too).
+mp_installed() {
+	if [ -f "$R/var/lib/dpkg/status" ] && mp_has dpkg-query; then
+		dpkg-query --admindir="$R/var/lib/dpkg" -W -f='${Status}' "$1" 2>/dev/null | grep -q ' installed$'
+	elif mp_has rpm; then
+		rpm --root "${R:-/}" -q "$1" >/dev/null 2>&1
+	elif [ -f "$R/lib/apk/db/installed" ]; then
+		grep -qx "P:$1" "$R/lib/apk/db/installed"
+	else
+		return 1
+	fi
+}
+
+# mp_homes: /root, /home/*, and the home of every account with UID 0 or >= 1000, each once.
+mp_homes() {
+	{
+		echo /root
+		for h in "$R"/home/*; do [ -d "$h" ] && echo "${h#"$R"}"; done
+		[ -f "$R/etc/passwd" ] && awk -F: '($3 == 0 || $3 >= 1000) && $3 != 65534 && $6 != "" && $6 != "/" { print $6 }' "$R/etc/passwd"
+	} | sort -u
+}
+
+# mp_setkv FILE KEY VALUE: sets KEY=VALUE in a KEY=VALUE file (waagent.conf), appending if absent.
+mp_setkv() {
+	[ -f "$1" ] || return 0
+	awk -v k="$2" -v v="$3" '
+		BEGIN { done = 0 }
+		{ line = $0; sub(/^[ \t]+/, "", line) }
+		index(line, k "=") == 1 { if (!done) { print k "=" v; done = 1 }; next }
+		{ print }
+		END { if (!done) print k "=" v }' "$1" | mp_write "$1"
+}
+
+# mp_step ID FUNCTION: runs one step with errexit in a subshell and reports its end.
+mp_step() {
+	MP_STEP=$1
+	printf '==> %s\n' "$1"
+	(
+		set -e
+		"$2"
+	)
+	mp_rc=$?
+	mp_msg end "$mp_rc"
+	if [ "$mp_rc" -ne 0 ] && [ "$MP_ON_ERROR" = abort ]; then
+		MP_STEP=-
+		mp_msg abort "step $1 failed with status $mp_rc"
+		exit "$mp_rc"
+	fi
+	MP_STEP=-
+	return 0
+}
+
+# The provisioner runs the script from a private directory it created and sets MP_CLEANUP=1 so
+# that the directory goes when the script ends (even after deprovision removed the build user).
+mp_cleanup() { rm -rf -- "$MP_DIR"; }
+if [ "${MP_CLEANUP:-0}" = 1 ]; then trap mp_cleanup EXIT; fi
