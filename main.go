@@ -4,6 +4,7 @@
 //
 //	packer-plugin-marketplace check [--profile NAME]... [--json PATH] [--junit PATH] IMAGE...
 //	packer-plugin-marketplace rules [--profile NAME]
+//	packer-plugin-marketplace harden --print-script [--profile azure]
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/cli"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 	checkpp "github.com/marketready/packer-plugin-marketplace/post-processor/check"
+	"github.com/marketready/packer-plugin-marketplace/provisioner/harden"
 )
 
 func main() {
@@ -24,9 +26,12 @@ func main() {
 			os.Exit(cli.Check(os.Args[2:], os.Stdout, os.Stderr))
 		case "rules":
 			os.Exit(cli.Rules(os.Args[2:], os.Stdout, os.Stderr))
+		case "harden":
+			os.Exit(cli.Harden(os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	pps := plugin.NewSet()
+	pps.RegisterProvisioner("harden", new(harden.Provisioner))
 	pps.RegisterPostProcessor("check", new(checkpp.PostProcessor))
 	pps.SetVersion(version.PluginVersion)
 	if err := pps.Run(); err != nil {

@@ -120,3 +120,60 @@ func TestWaiverInHCL(t *testing.T) {
 		t.Errorf("JSON report lacks the waived finding")
 	}
 }
+
+// A real `packer build` runs marketplace-harden over SSH (Packer's own SSH communicator, a real
+// sshd), then the hardened tree passes the checker.
+func TestHardenOverSSHThenCheck(t *testing.T) {
+	bin, env := packer(t)
+	srv := testfixture.SSHServer(t)
+	root := testfixture.DirtyTree(t)
+	work := t.TempDir()
+	results := filepath.Join(work, "results.json")
+	args := []string{"build", "-color=false",
+		"-var", "host=" + srv.Host, "-var", "port=" + srv.Port, "-var", "user=root", "-var", "key=" + srv.KeyFile,
+		"-var", "dry_run=false", "-var", `skip_steps=["patch"]`, "-var", "results_file=" + results,
+		"-var", "execute_command=env MP_ROOT=" + root + " MP_CLEANUP=1 sh '{{.Path}}'",
+		filepath.Join(testfixture.RepoRoot(), "example", "harden-existing-host.pkr.hcl")}
+	cmd := exec.Command(bin, args...)
+	cmd.Env, cmd.Dir = env, work
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("packer build: %v\n%s", err, out)
+	}
+	for _, want := range []string{"marketplace-harden: profile azure", "[history] removed /root/.bash_history", "marketplace-harden: results"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("build output lacks %q", want)
+		}
+	}
+	if b, err := os.ReadFile(results); err != nil || !strings.Contains(string(b), `"finished": true`) {
+		t.Errorf("results file: %v %s", err, b)
+	}
+	os.Remove(filepath.Join(root, "tmp", "keep-me")) // the tree's one keep_paths file is not kept here
+	img := testfixture.Filesystem(t, "ext4", root, "96M")
+	check := exec.Command(bin, "build", "-color=false", "-var", "image="+img, "-var", "output="+filepath.Join(work, "disk.img"),
+		"-var", "reports="+work, filepath.Join(testfixture.RepoRoot(), "example", "file-check.pkr.hcl"))
+	check.Env, check.Dir = env, work
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("the hardened tree does not pass marketplace-check: %v\n%s", err, out)
+	}
+}
+
+// Every example template is valid for a real packer with the plugin installed.
+func TestExamplesValidate(t *testing.T) {
+	bin, env := packer(t)
+	key := testfixture.SSHServer(t).KeyFile // a valid private key file
+	for name, vars := range map[string][]string{
+		"file-check.pkr.hcl":           {"image=/dev/null"},
+		"harden-existing-host.pkr.hcl": {"host=192.0.2.1", "user=azureuser", "key=" + key},
+	} {
+		args := []string{"validate"}
+		for _, v := range vars {
+			args = append(args, "-var", v)
+		}
+		cmd := exec.Command(bin, append(args, filepath.Join(testfixture.RepoRoot(), "example", name))...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("packer validate %s: %v\n%s", name, err, out)
+		}
+	}
+}

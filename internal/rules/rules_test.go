@@ -141,8 +141,8 @@ func TestRPMBasedImage(t *testing.T) {
 	db := testfixture.RPMDB(t, "openssl-libs:1:3.0.7:27.el9", "python3:0:3.9.18:3.el9", "python3-pyasn1:0:0.4.8:6.el9",
 		"WALinuxAgent:0:2.9.1.1:1.el9", "openssh-server:0:8.7p1:38.el9")
 	img, err := inspect.Open(testfixture.Variant(t, testfixture.Change{
-		"/var/lib/dpkg/status":                                             testfixture.Remove,
-		"/var/lib/rpm/rpmdb.sqlite":                                        string(db),
+		"/var/lib/dpkg/status":      testfixture.Remove,
+		"/var/lib/rpm/rpmdb.sqlite": string(db),
 		"/etc/systemd/system/multi-user.target.wants/walinuxagent.service": testfixture.Remove,
 		"/etc/systemd/system/multi-user.target.wants/waagent.service":      "-> /usr/lib/systemd/system/waagent.service",
 	}))

@@ -101,3 +101,10 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+func TestStepReferenceIsUpToDate(t *testing.T) {
+	got, err := os.ReadFile(filepath.Join("..", "..", "docs", "steps.md"))
+	if err != nil || string(got) != steps.Markdown() {
+		t.Fatalf("docs/steps.md is stale or missing (%v): run `make generate`", err)
+	}
+}

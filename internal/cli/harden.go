@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/steps"
+	"github.com/marketready/packer-plugin-marketplace/internal/version"
+)
+
+// Harden prints the script marketplace-harden would run, or the step catalogue, so that
+// security teams can review exactly what will run on their image.
+func Harden(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("harden", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var stepList, skip, keep, remove, clean listFlag
+	profile := fs.String("profile", "azure", "profile: "+strings.Join(steps.Profiles, ", "))
+	printScript := fs.Bool("print-script", false, "print the generated script")
+	markdown := fs.Bool("markdown", false, "print the step reference (docs/steps.md)")
+	dry := fs.Bool("dry-run", false, "generate the dry-run variant")
+	keepFW := fs.Bool("keep-firewall", false, "leave the host firewall enabled")
+	deprov := fs.Bool("deprovision", false, "add the deprovision step")
+	fs.Var(&stepList, "step", "run exactly these steps (repeatable)")
+	fs.Var(&skip, "skip-step", "leave a step out (repeatable)")
+	fs.Var(&keep, "keep-path", "a path no step may touch (repeatable)")
+	fs.Var(&remove, "remove-user", "an account to delete (repeatable)")
+	fs.Var(&clean, "clean-path", "a data or cache path to empty (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return ExitCannot
+	}
+	o := steps.Options{Profile: *profile, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW,
+		Deprovision: *deprov, KeepPaths: keep, RemoveUsers: remove, CleanPaths: clean,
+		Version: version.PluginVersion.FormattedVersion()}
+	if *markdown {
+		fmt.Fprint(stdout, steps.Markdown())
+		return 0
+	}
+	if *printScript {
+		s, err := steps.Render(o)
+		if err != nil {
+			fmt.Fprintln(stderr, "harden:", err)
+			return ExitCannot
+		}
+		fmt.Fprint(stdout, s)
+		return 0
+	}
+	sel, err := steps.Select(o)
+	if err != nil {
+		fmt.Fprintln(stderr, "harden:", err)
+		return ExitCannot
+	}
+	for _, s := range sel {
+		fmt.Fprintf(stdout, "%-14s %s\n%-14s touches: %s\n", s.ID, s.Title, "", s.Touches)
+	}
+	return 0
+}
