@@ -13,6 +13,7 @@ command -v qemu-img  >/dev/null || need+=(qemu-utils)
 command -v python3   >/dev/null || need+=(python3)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 [ -x /usr/sbin/sshd ]             || need+=(openssh-server)
+command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v rpmbuild  >/dev/null || need+=(rpm)
 command -v gawk >/dev/null || command -v awk >/dev/null || need+=(mawk)
 if [ ${#need[@]} -eq 0 ]; then

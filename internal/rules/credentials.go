@@ -35,14 +35,23 @@ var secretDetectors = []secretDetector{
 	{kind: "Alibaba Cloud AccessKey ID", re: regexp.MustCompile(`\b(LTAI[0-9A-Za-z]{12,24})\b`), group: 1},
 	{kind: "Azure storage account key", re: regexp.MustCompile(`AccountKey=([A-Za-z0-9+/]{40,}={0,2})`), group: 1},
 	{kind: "Azure SAS token", re: regexp.MustCompile(`[?&]sig=([A-Za-z0-9%+/=]{20,})`), group: 1},
-	{kind: "password assignment", re: regexp.MustCompile(`(?i)\b(?:password|passwd|pwd|db_pass|secret|secret_key|access_key_secret|client_secret)\b["']?\s*[:=]\s*["']?([^\s"'#;,]{4,})`), group: 1, configOnly: true},
+	{kind: "password assignment", re: regexp.MustCompile(`(?i)\b(?:password|db_pass|db_password|secret|secret_key|access_key_secret|client_secret)\b["']?\s*[:=]\s*["']?([^\s"'#;,]{4,})`), group: 1, configOnly: true},
+	// "passwd:" and "pwd:" name things in nsswitch.conf and friends: only "passwd = value" counts
+	{kind: "password assignment", re: regexp.MustCompile(`(?i)\b(?:passwd|pwd)\b["']?\s*=\s*["']?([^\s"'#;,]{4,})`), group: 1, configOnly: true},
 	{kind: "URL with embedded password", re: regexp.MustCompile(`\b[a-z][a-z0-9+.-]*://[^/\s:@]+:([^/\s:@]{3,})@`), group: 1},
 }
+
+// shippedExamples are demonstration values that distributions ship in their default
+// configuration files (OpenSSL's CMP "insta" test-server section in /etc/ssl/openssl.cnf).
+var shippedExamples = map[string]bool{"pass:insta": true}
 
 // placeholder reports values that are obviously not real secrets.
 func placeholder(v string) bool {
 	l := strings.ToLower(v)
-	if strings.HasPrefix(l, "${") || strings.HasPrefix(l, "$(") || strings.HasPrefix(l, "%(") || strings.HasPrefix(l, "<") ||
+	if shippedExamples[l] {
+		return true
+	}
+	if strings.HasPrefix(l, "$") || strings.HasPrefix(l, "%(") || strings.HasPrefix(l, "<") ||
 		strings.HasPrefix(l, "{{") || strings.Trim(l, "*x.") == "" {
 		return true
 	}
@@ -85,8 +94,11 @@ var _ = register(&Rule{
 				}
 				isConfig := configExts[path.Ext(p)] || configNames[path.Base(p)] || strings.HasPrefix(p, "/etc/")
 				for i, line := range strings.Split(string(data), "\n") {
+					t := strings.TrimSpace(line)
+					comment := strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") || strings.HasPrefix(t, "//")
 					for _, d := range secretDetectors {
-						if d.configOnly && !isConfig {
+						// commented-out assignments are examples; keys and tokens count anywhere
+						if d.configOnly && (!isConfig || comment) {
 							continue
 						}
 						m := d.re.FindStringSubmatch(line)

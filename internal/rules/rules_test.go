@@ -162,3 +162,20 @@ func TestRPMBasedImage(t *testing.T) {
 		}
 	}
 }
+
+// What a stock distribution ships is not a credential.
+func TestNoCredentialFalsePositives(t *testing.T) {
+	img, err := inspect.Open(testfixture.Variant(t, testfixture.Change{
+		"/etc/nsswitch.conf":   "passwd:         files systemd\ngroup:          files\nshadow:         files\n",
+		"/etc/ssl/openssl.cnf": "# input_password = secret\n[ req ]\ninput_password = $ENV::PASS\n[insta]\nsecret = pass:insta # example server\nsecret = $insta::secret\n",
+		"/etc/app/app.ini":     "; password = example-in-a-comment\npassword = ${DB_PASSWORD}\n",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	r, _ := rules.ByID("no-hardcoded-credentials")
+	if res := r.Run(&rules.Context{Image: img}); res.Status != rules.Pass {
+		t.Errorf("false positives: %s %+v", res.Status, res.Evidence)
+	}
+}

@@ -166,3 +166,53 @@ func RPMDB(t testing.TB, pkgs ...string) []byte {
 	}
 	return b
 }
+
+var (
+	guestOnce sync.Once
+	guestDir  string
+	guestErr  error
+)
+
+// GuestRoot returns a private copy of a real Debian 12 root filesystem made by
+// scripts/make-guest-root.sh (debootstrap), built once per script version and cached.
+func GuestRoot(t testing.TB) string {
+	t.Helper()
+	guestOnce.Do(func() {
+		root := RepoRoot()
+		script := filepath.Join(root, "scripts", "make-guest-root.sh")
+		src, err := os.ReadFile(script)
+		if err != nil {
+			guestErr = err
+			return
+		}
+		sum := sha256.Sum256(src)
+		stamp := hex.EncodeToString(sum[:8])
+		dir := filepath.Join(root, "testdata", "guest")
+		os.MkdirAll(dir, 0o755)
+		lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			guestErr = err
+			return
+		}
+		defer lock.Close()
+		syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
+		defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+		guestDir = filepath.Join(dir, "root")
+		if b, err := os.ReadFile(filepath.Join(dir, ".stamp")); err == nil && strings.TrimSpace(string(b)) == stamp {
+			return
+		}
+		if b, err := exec.Command("bash", script, guestDir).CombinedOutput(); err != nil {
+			guestErr = fmt.Errorf("%s: %v\n%s", script, err, b)
+			return
+		}
+		guestErr = os.WriteFile(filepath.Join(dir, ".stamp"), []byte(stamp+"\n"), 0o644)
+	})
+	if guestErr != nil {
+		t.Fatalf("building the Debian guest root: %v", guestErr)
+	}
+	cp := filepath.Join(t.TempDir(), "guest")
+	if b, err := exec.Command("cp", "-a", guestDir, cp).CombinedOutput(); err != nil {
+		t.Fatalf("copying the guest root: %v\n%s", err, b)
+	}
+	return cp
+}

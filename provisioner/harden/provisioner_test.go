@@ -15,6 +15,8 @@ import (
 	sshcomm "github.com/hashicorp/packer-plugin-sdk/sdk-internals/communicator/ssh"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
@@ -146,5 +148,55 @@ func TestPrepareRejectsBadSettings(t *testing.T) {
 		if err := p.Prepare(raw); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// A real Debian 12 root (debootstrap) left the way a build leaves it, hardened over SSH with the
+// azure profile: afterwards both check profiles pass on it, its application data is intact, and a
+// second run changes nothing. (The root has no boot loader, so kernel-cmdline can only warn that
+// no generated boot configuration exists.)
+func TestProvisionDebianGuest(t *testing.T) {
+	comm := realSSH(t)
+	root := testfixture.GuestRoot(t)
+	results := filepath.Join(t.TempDir(), "results.json")
+	raw := map[string]interface{}{
+		"profile":         "azure",
+		"skip_steps":      []string{"patch"},
+		"remove_users":    []string{"tester"},
+		"results_file":    results,
+		"execute_command": "env MP_ROOT=" + root + " MP_CLEANUP=1 sh '{{.Path}}'",
+	}
+	var p Provisioner
+	if err := p.Prepare(raw); err != nil {
+		t.Fatal(err)
+	}
+	ui, out := newUI()
+	if err := p.Provision(context.Background(), ui, comm, nil); err != nil {
+		t.Fatalf("provision: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "opt/app/data.txt")); err != nil || string(b) != "application data\n" {
+		t.Errorf("application data changed: %q %v", b, err)
+	}
+	img := testfixture.Filesystem(t, "ext4", root, "1G")
+	r, err := check.File(img, check.Config{Profiles: []string{"azure-linux", "alibaba"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range r.Findings {
+		ok := f.Status == rules.Pass || f.Status == rules.NotApplicable ||
+			f.Rule == "kernel-cmdline" && f.Status == rules.Warn
+		if !ok {
+			t.Errorf("after hardening the Debian guest, %s is %s: %s %+v", f.Rule, f.Status, f.Message, f.Evidence)
+		}
+	}
+	ui2, out2 := newUI()
+	if err := p.Provision(context.Background(), ui2, comm, nil); err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Changes int }
+	b, _ := os.ReadFile(results)
+	json.Unmarshal(b, &res)
+	if res.Changes != 0 {
+		t.Errorf("second run made %d changes:\n%s", res.Changes, out2)
 	}
 }
