@@ -155,8 +155,39 @@ func imageInfo(img *inspect.Image) report.ImageInfo {
 
 // Outputs are the report files to write; empty paths are skipped.
 type Outputs struct {
-	JSON  string
-	JUnit string
+	JSON   string
+	JUnit  string
+	MSCert string
+}
+
+// ReportFormats are the report formats the tools write.
+var ReportFormats = []string{"json", "junit", "mscert"}
+
+// ForFormats fills in default paths in dir for the named formats where no path is set:
+// marketplace-check.json, marketplace-check-junit.xml, marketplace-check-mscert.json.
+func (o *Outputs) ForFormats(dir string, formats []string) error {
+	if dir == "" {
+		dir = "."
+	}
+	for _, f := range formats {
+		switch f {
+		case "json":
+			if o.JSON == "" {
+				o.JSON = filepath.Join(dir, "marketplace-check.json")
+			}
+		case "junit":
+			if o.JUnit == "" {
+				o.JUnit = filepath.Join(dir, "marketplace-check-junit.xml")
+			}
+		case "mscert":
+			if o.MSCert == "" {
+				o.MSCert = filepath.Join(dir, "marketplace-check-mscert.json")
+			}
+		default:
+			return fmt.Errorf("unknown report format %q (known: %s)", f, strings.Join(ReportFormats, ", "))
+		}
+	}
+	return nil
 }
 
 // Write writes the report files, creating parent directories.
@@ -181,5 +212,8 @@ func Write(r *report.Report, out Outputs) error {
 	if err := write(out.JSON, func(f *os.File) error { return r.WriteJSON(f) }); err != nil {
 		return err
 	}
-	return write(out.JUnit, func(f *os.File) error { return r.WriteJUnit(f) })
+	if err := write(out.JUnit, func(f *os.File) error { return r.WriteJUnit(f) }); err != nil {
+		return err
+	}
+	return write(out.MSCert, func(f *os.File) error { return r.WriteMSCert(f) })
 }

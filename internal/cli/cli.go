@@ -47,11 +47,13 @@ func Check(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&profiles, "profile", "rule profile (repeatable): "+strings.Join(rules.Profiles(), ", ")+" (default azure-linux)")
 	jsonPath := fs.String("json", "", "write the JSON report to `PATH`")
 	junitPath := fs.String("junit", "", "write the JUnit XML report to `PATH`")
+	mscertPath := fs.String("mscert", "", "write the certification-shaped JSON report (azure-linux) to `PATH`")
+	format := fs.String("format", "table", "what to print: table, json or mscert")
 	failOn := fs.String("fail-on", "low", "lowest `SEVERITY` that fails: info, low, medium, high, critical")
 	fs.Var(&waivers, "waive", "waive a rule: `RULE=REASON` (repeatable; the reason is required)")
 	fs.Var(&allowed, "allowed-user", "an account (UID >= 1000) the image is meant to ship (repeatable)")
 	fs.Var(&clean, "clean-path", "a path that must be empty (repeatable; alibaba clean-paths rule)")
-	quiet := fs.Bool("quiet", false, "print only the verdict line")
+	quiet := fs.Bool("quiet", false, "print only the verdict line (with --format table)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, checkUsage)
 		fs.PrintDefaults()
@@ -66,6 +68,12 @@ func Check(args []string, stdout, stderr io.Writer) int {
 	if len(images) == 0 {
 		fmt.Fprintln(stderr, "check: no image given")
 		fs.Usage()
+		return ExitCannot
+	}
+	switch *format {
+	case "table", "json", "mscert":
+	default:
+		fmt.Fprintf(stderr, "check: --format %q: want table, json or mscert\n", *format)
 		return ExitCannot
 	}
 	cfg := check.Config{Profiles: profiles, Options: rules.Options{AllowedUsers: allowed, CleanPaths: clean}}
@@ -94,17 +102,23 @@ func Check(args []string, stdout, stderr io.Writer) int {
 			status = ExitCannot
 			continue
 		}
-		if *quiet {
+		switch {
+		case *format == "json":
+			r.WriteJSON(stdout)
+		case *format == "mscert":
+			r.WriteMSCert(stdout)
+		case *quiet:
 			verdict := "COMPLIANT"
 			if !r.Compliant {
 				verdict = fmt.Sprintf("NOT COMPLIANT (%d blocking)", len(r.Blocking()))
 			}
 			fmt.Fprintf(stdout, "%s: %s\n", img, verdict)
-		} else {
+		default:
 			r.WriteTable(stdout)
 			fmt.Fprintln(stdout)
 		}
-		out := check.Outputs{JSON: perImage(*jsonPath, img, len(images)), JUnit: perImage(*junitPath, img, len(images))}
+		out := check.Outputs{JSON: perImage(*jsonPath, img, len(images)), JUnit: perImage(*junitPath, img, len(images)),
+			MSCert: perImage(*mscertPath, img, len(images))}
 		if err := check.Write(r, out); err != nil {
 			fmt.Fprintln(stderr, "check:", err)
 			status = ExitCannot
@@ -161,11 +175,16 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 	var profiles listFlag
 	fs.Var(&profiles, "profile", "only this profile's rules (repeatable)")
 	markdown := fs.Bool("markdown", false, "print the rule reference (docs/rules.md) instead of a list")
+	certification := fs.Bool("certification", false, "print the certification mapping (docs/certification.md)")
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
 	}
 	if *markdown {
 		fmt.Fprint(stdout, rules.Markdown())
+		return ExitCompliant
+	}
+	if *certification {
+		fmt.Fprint(stdout, rules.CertificationMarkdown())
 		return ExitCompliant
 	}
 	rs := rules.All()

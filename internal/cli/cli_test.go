@@ -76,3 +76,17 @@ func TestRulesListing(t *testing.T) {
 		t.Errorf("%d\n%s", code, out.String())
 	}
 }
+
+func TestFormatMSCert(t *testing.T) {
+	code, out, errs := run("--format", "mscert", testfixture.Path(t, "dirty.raw"))
+	var doc struct {
+		Result      string
+		TestResults []struct{ TestCaseName, Result string }
+	}
+	if code != ExitViolations || json.Unmarshal([]byte(out), &doc) != nil || doc.Result != "Failed" || len(doc.TestResults) < 6 {
+		t.Errorf("--format mscert: %d %q\n%s", code, errs, out)
+	}
+	if code, _, _ := run("--format", "pdf", testfixture.Path(t, "dirty.raw")); code != ExitCannot {
+		t.Errorf("unknown format: %d", code)
+	}
+}

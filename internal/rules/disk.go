@@ -116,6 +116,7 @@ var _ = register(&Rule{
 	Source:    "rules.md L16 (AZ Linux: single root partition on the OS disk)",
 	Rationale: "Azure resizes and provisions the OS disk assuming one root filesystem; data belongs on data disks.",
 	Fix:       "Merge extra filesystems into the root one (or move their data to a data disk) before capture.",
+	Cert:      &CertTest{Name: "Root Partition on OS Disk", Level: "Failed"},
 	Check: linux(func(c *Context) Result {
 		mountedAt := map[*partition.Partition]string{c.Image.RootPartition: "/"}
 		for _, m := range c.Image.Mounts {

@@ -8,7 +8,7 @@ import (
 )
 
 // minPackageRule builds a rule that needs one of names installed at version >= min.
-func minPackageRule(id, what, min string, names []string, sev Severity) *Rule {
+func minPackageRule(id, what, min string, names []string, sev Severity, cert *CertTest) *Rule {
 	return &Rule{
 		ID:        id,
 		Title:     minTitle(what, min),
@@ -17,6 +17,7 @@ func minPackageRule(id, what, min string, names []string, sev Severity) *Rule {
 		Source:    "rules.md L9 (AZ Linux: OpenSSL >= 1.0, Python >= 2.6, pyasn1)",
 		Rationale: "The Azure Linux agent and the platform's provisioning need " + what + ".",
 		Fix:       fmt.Sprintf("Install the distribution's %s package (%s).", what, strings.Join(names, " or ")),
+		Cert:      cert,
 		Check: linux(func(c *Context) Result {
 			inv, err := c.Image.Packages()
 			if err != nil {
@@ -45,11 +46,13 @@ func minPackageRule(id, what, min string, names []string, sev Severity) *Rule {
 
 var (
 	_ = register(minPackageRule("openssl-version", "OpenSSL", "1.0",
-		[]string{"openssl", "openssl-libs", "libssl*", "openssl1.1", "openssl3"}, High))
+		[]string{"openssl", "openssl-libs", "libssl*", "openssl1.1", "openssl3"}, High,
+		&CertTest{Name: "OpenSSL Version", Level: "Failed"}))
 	_ = register(minPackageRule("python-version", "Python", "2.6",
-		[]string{"python", "python2*", "python3", "python3.*", "python3-libs", "platform-python", "python-base"}, High))
+		[]string{"python", "python2*", "python3", "python3.*", "python3-libs", "platform-python", "python-base"}, High,
+		&CertTest{Name: "Python Version", Level: "Failed"}))
 	_ = register(minPackageRule("pyasn1-installed", "pyasn1", "",
-		[]string{"python3-pyasn1", "python-pyasn1", "py3-asn1", "py3-pyasn1"}, Low))
+		[]string{"python3-pyasn1", "python-pyasn1", "py3-asn1", "py3-pyasn1"}, Low, nil))
 )
 
 func minTitle(what, min string) string {

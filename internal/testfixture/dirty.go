@@ -31,6 +31,7 @@ func DirtyTree(t testing.TB) string {
 		"etc/waagent.conf":                         "AutoUpdate.Enabled=n\nResourceDisk.EnableSwap=y\n",
 		"etc/fstab":                                "UUID=x / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n",
 		"swapfile":                                 "swap",
+		"etc/cloud/cloud.cfg.d/90-swap.cfg":        "swap:\n  filename: /swap.img\n  size: 2G\nmounts:\n  - [ /swap.img, none, swap, sw, 0, 0 ]\n  - [ ephemeral0, /mnt ]\n",
 		"etc/ufw/ufw.conf":                         "ENABLED=yes\nLOGLEVEL=low\n",
 		"usr/lib/systemd/system/ufw.service":       "[Unit]\nDescription=ufw\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n",
 		"etc/resolv.conf":                          "nameserver 192.0.2.53\n",

@@ -49,6 +49,14 @@ type Config struct {
 	JSONReport string `mapstructure:"json_report"`
 	// Write the JUnit XML report to this path.
 	JUnitReport string `mapstructure:"junit_report"`
+	// Write the certification-shaped JSON report (the self-test's TestID, TestCaseName, Result,
+	// ActualValue, RequiredValue) to this path.
+	MSCertReport string `mapstructure:"mscert_report"`
+	// Report formats to write into `report_dir` when no explicit path is set: `json`, `junit`,
+	// `mscert`.
+	ReportFormats []string `mapstructure:"report_formats"`
+	// Directory for `report_formats`; default the current directory.
+	ReportDir string `mapstructure:"report_dir"`
 	// Waive a failing rule; repeat the block for several rules.
 	Waivers []Waiver `mapstructure:"waive"`
 	// Accounts with UID >= 1000 that the image is meant to ship (alibaba `no-extra-users`).
@@ -58,6 +66,7 @@ type Config struct {
 
 	ctx      interpolate.Context
 	settings engine.Config
+	outputs  engine.Outputs
 }
 
 // PostProcessor implements packersdk.PostProcessor.
@@ -83,6 +92,10 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 		return err
 	}
 	p.config.settings = s
+	p.config.outputs = engine.Outputs{JSON: p.config.JSONReport, JUnit: p.config.JUnitReport, MSCert: p.config.MSCertReport}
+	if err := p.config.outputs.ForFormats(p.config.ReportDir, p.config.ReportFormats); err != nil {
+		return fmt.Errorf("marketplace-check: report_formats: %w", err)
+	}
 	return nil
 }
 
@@ -131,10 +144,11 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	var table strings.Builder
 	r.WriteTable(&table)
 	ui.Message(table.String())
-	if err := engine.Write(r, engine.Outputs{JSON: p.config.JSONReport, JUnit: p.config.JUnitReport}); err != nil {
+	out := p.config.outputs
+	if err := engine.Write(r, out); err != nil {
 		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
 	}
-	for _, f := range []string{p.config.JSONReport, p.config.JUnitReport} {
+	for _, f := range []string{out.JSON, out.JUnit, out.MSCert} {
 		if f != "" {
 			ui.Say("marketplace-check: report written to " + f)
 		}

@@ -24,6 +24,9 @@ type FlatConfig struct {
 	FailOn              *string           `mapstructure:"fail_on" cty:"fail_on" hcl:"fail_on"`
 	JSONReport          *string           `mapstructure:"json_report" cty:"json_report" hcl:"json_report"`
 	JUnitReport         *string           `mapstructure:"junit_report" cty:"junit_report" hcl:"junit_report"`
+	MSCertReport        *string           `mapstructure:"mscert_report" cty:"mscert_report" hcl:"mscert_report"`
+	ReportFormats       []string          `mapstructure:"report_formats" cty:"report_formats" hcl:"report_formats"`
+	ReportDir           *string           `mapstructure:"report_dir" cty:"report_dir" hcl:"report_dir"`
 	Waivers             []FlatWaiver      `mapstructure:"waive" cty:"waive" hcl:"waive"`
 	AllowedUsers        []string          `mapstructure:"allowed_users" cty:"allowed_users" hcl:"allowed_users"`
 	CleanPaths          []string          `mapstructure:"clean_paths" cty:"clean_paths" hcl:"clean_paths"`
@@ -55,6 +58,9 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"fail_on":                    &hcldec.AttrSpec{Name: "fail_on", Type: cty.String, Required: false},
 		"json_report":                &hcldec.AttrSpec{Name: "json_report", Type: cty.String, Required: false},
 		"junit_report":               &hcldec.AttrSpec{Name: "junit_report", Type: cty.String, Required: false},
+		"mscert_report":              &hcldec.AttrSpec{Name: "mscert_report", Type: cty.String, Required: false},
+		"report_formats":             &hcldec.AttrSpec{Name: "report_formats", Type: cty.List(cty.String), Required: false},
+		"report_dir":                 &hcldec.AttrSpec{Name: "report_dir", Type: cty.String, Required: false},
 		"waive":                      &hcldec.BlockListSpec{TypeName: "waive", Nested: hcldec.ObjectSpec((*FlatWaiver)(nil).HCL2Spec())},
 		"allowed_users":              &hcldec.AttrSpec{Name: "allowed_users", Type: cty.List(cty.String), Required: false},
 		"clean_paths":                &hcldec.AttrSpec{Name: "clean_paths", Type: cty.List(cty.String), Required: false},

@@ -105,3 +105,26 @@ func TestPostProcessNeedsADisk(t *testing.T) {
 		t.Errorf("artifact without a disk: %v", err)
 	}
 }
+
+func TestReportFormats(t *testing.T) {
+	dir := t.TempDir()
+	var p PostProcessor
+	if err := p.Configure(map[string]interface{}{"report_formats": []string{"json", "junit", "mscert"}, "report_dir": dir}); err != nil {
+		t.Fatal(err)
+	}
+	ui, _ := newUI()
+	p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{FilesValue: []string{testfixture.Path(t, "dirty.raw")}})
+	b, err := os.ReadFile(filepath.Join(dir, "marketplace-check-mscert.json"))
+	if err != nil || !strings.Contains(string(b), `"TestCaseName": "Client Alive Interval"`) {
+		t.Errorf("mscert report: %v\n%s", err, b)
+	}
+	for _, n := range []string{"marketplace-check.json", "marketplace-check-junit.xml"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Error(err)
+		}
+	}
+	var bad PostProcessor
+	if err := bad.Configure(map[string]interface{}{"report_formats": []string{"pdf"}}); err == nil {
+		t.Error("unknown report format accepted")
+	}
+}

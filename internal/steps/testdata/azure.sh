@@ -352,7 +352,7 @@ step_kernel_cmdline() {
 }
 
 # swap: Remove swap from the OS disk: fstab swap lines, swap files, enabled swap units, agent swap
-# touches: swap lines of /etc/fstab (commented out); the swap files they named; enabled *.swap units (disabled); ResourceDisk.EnableSwap in /etc/waagent.conf (n)
+# touches: swap lines of /etc/fstab (commented out); the swap files they named; enabled *.swap units (disabled); ResourceDisk.EnableSwap in /etc/waagent.conf (n); the swap: block and swap mounts: entries of /etc/cloud/cloud.cfg and cloud.cfg.d/*.cfg (commented out)
 step_swap() {
 	f="$R/etc/fstab"
 	if [ -f "$f" ]; then
@@ -373,9 +373,17 @@ step_swap() {
 		mp_run "disabled $(basename "$w")" mp_systemctl disable "$(basename "$w")"
 	done
 	mp_setkv "$R/etc/waagent.conf" ResourceDisk.EnableSwap n
+	# cloud-init: comment out the swap: block and mounts: entries that add swap
 	for c in "$R"/etc/cloud/cloud.cfg "$R"/etc/cloud/cloud.cfg.d/*.cfg; do
 		[ -f "$c" ] || continue
-		if grep -Eq '^(swap:|mounts:.*swap)' "$c"; then mp_note "$(mp_show "$c") configures swap through cloud-init: remove that setting"; fi
+		awk '
+			/^swap:/ { inswap = 1; print "# marketplace-harden: no swap on the OS disk # " $0; next }
+			inswap && /^[ \t]/ { print "# marketplace-harden # " $0; next }
+			{ inswap = 0 }
+			/^mounts:/ { inmounts = 1; print; next }
+			inmounts && /^[ \t-]/ && /swap/ { print "# marketplace-harden: no swap on the OS disk # " $0; next }
+			inmounts && !/^[ \t-]/ { inmounts = 0 }
+			{ print }' "$c" | mp_write "$c"
 	done
 }
 
