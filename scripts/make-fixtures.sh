@@ -5,7 +5,7 @@
 #   scripts/make-fixtures.sh OUTDIR
 #
 # OUTDIR receives:
-#   clean.raw  a compliant Debian-like image: GPT, BIOS boot, ESP (vfat), /boot (ext2), / (xfs)
+#   clean.raw  a compliant Debian-like image: GPT, BIOS boot, ESP (vfat, /boot/efi), /boot (ext2), / (xfs)
 #   dirty.raw  every Linux rule violated once: MBR, / (ext4), a swap partition, an LVM2 PV
 #   and each converted to qcow2, qcow2 (compressed), vhd (fixed, dynamic), vhdx, vmdk (sparse, stream).
 set -euo pipefail
@@ -16,8 +16,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export PATH="$PATH:/usr/sbin:/sbin"
-for t in mke2fs mkfs.xfs mkfs.vfat mkswap sfdisk qemu-img; do
-  command -v "$t" >/dev/null || { echo "make-fixtures: $t not found (apt-get install e2fsprogs xfsprogs dosfstools fdisk qemu-utils)" >&2; exit 2; }
+for t in mke2fs mkfs.xfs mkfs.vfat mcopy mkswap sfdisk qemu-img; do
+  command -v "$t" >/dev/null || { echo "make-fixtures: $t not found (apt-get install e2fsprogs xfsprogs dosfstools mtools fdisk qemu-utils)" >&2; exit 2; }
 done
 
 MiB=$((1024 * 1024))
@@ -206,6 +206,10 @@ INI
 
 # --- filesystems ---------------------------------------------------------------------------
 mkfs.vfat -C -n ESP -i "$CLEAN_ESP_SERIAL" "$work/clean-esp.img" $((16 * 1024)) >/dev/null
+# the EFI system partition holds the stub grub.cfg an EFI install writes (mtools: no mount needed)
+mkdir -p "$work/esp/EFI/debian"
+printf 'search.fs_uuid 0b7e4f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b root\nset prefix=($root)/grub\nconfigfile $prefix/grub.cfg\n' > "$work/esp/EFI/debian/grub.cfg"
+mcopy -s -i "$work/clean-esp.img" "$work/esp/EFI" ::/
 "$here/mkfs-from-dir.sh" ext2 "$cboot" "$work/clean-boot.img" 32M -U "$CLEAN_BOOT_UUID" -L boot
 "$here/mkfs-from-dir.sh" xfs "$clean" "$work/clean-root.img" 300M -m uuid="$CLEAN_ROOT_UUID" -L root
 "$here/mkfs-from-dir.sh" ext4 "$dirty" "$work/dirty-root.img" 200M -U "$DIRTY_ROOT_UUID" -L root

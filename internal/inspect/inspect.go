@@ -15,6 +15,7 @@ import (
 
 	"github.com/marketready/packer-plugin-marketplace/internal/fs"
 	"github.com/marketready/packer-plugin-marketplace/internal/fs/ext4"
+	"github.com/marketready/packer-plugin-marketplace/internal/fs/vfat"
 	"github.com/marketready/packer-plugin-marketplace/internal/fs/xfs"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/partition"
@@ -110,6 +111,8 @@ func openVolume(d *image.Disk, p *partition.Partition) (fs.Volume, error) {
 		return ext4.Open(name, r, p.Size)
 	case partition.KindXFS:
 		return xfs.Open(name, r, p.Size)
+	case partition.KindVFAT:
+		return vfat.Open(name, r, p.Size)
 	}
 	return nil, nil
 }
