@@ -2,6 +2,7 @@ package image_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"testing"
 
@@ -19,6 +20,14 @@ func FuzzOpen(f *testing.F) {
 		}
 		f.Add(b[:min(len(b), 96<<10)])
 	}
+	// regression: a VMDK grain size so large that its byte count overflowed to 0 (then divided by)
+	vmdk := make([]byte, 1024)
+	copy(vmdk, "KDMV")
+	binary.LittleEndian.PutUint64(vmdk[12:], 1<<20) // capacity
+	binary.LittleEndian.PutUint64(vmdk[20:], 1<<55) // grain size in sectors
+	binary.LittleEndian.PutUint32(vmdk[44:], 512)   // grain table entries
+	binary.LittleEndian.PutUint64(vmdk[56:], 1)     // grain directory sector
+	f.Add(vmdk)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := image.New("fuzz.img", bytes.NewReader(data), int64(len(data)))
 		if err != nil {
