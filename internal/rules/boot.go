@@ -7,16 +7,16 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
 
-// requiredKernelParams are what Azure needs on the kernel command line: the serial console for
+// RequiredKernelParams (which the provisioner's kernel-cmdline step adds) are what Azure needs on the kernel command line: the serial console for
 // boot diagnostics and a root delay for slow storage attach.
-var requiredKernelParams = []string{"console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300"}
+var RequiredKernelParams = []string{"console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300"}
 
 // missingParams returns the required parameters absent from a command line. console= and
 // earlyprintk= may carry options (console=ttyS0,115200n8).
 func missingParams(cmdline string) []string {
 	have := strings.Fields(cmdline)
 	var missing []string
-	for _, want := range requiredKernelParams {
+	for _, want := range RequiredKernelParams {
 		key, val, _ := strings.Cut(want, "=")
 		found := false
 		for _, h := range have {
@@ -150,7 +150,7 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		res := Result{Required: strings.Join(requiredKernelParams, " ")}
+		res := Result{Required: strings.Join(RequiredKernelParams, " ")}
 		if len(entries) == 0 {
 			// Nothing generated to read: judge the defaults, and say so.
 			if !haveDefaults {
@@ -178,7 +178,7 @@ var _ = register(&Rule{
 		}
 		if len(bad) > 0 {
 			var m []string
-			for _, p := range requiredKernelParams {
+			for _, p := range RequiredKernelParams {
 				if missingAny[p] {
 					m = append(m, p)
 				}
@@ -200,7 +200,7 @@ var _ = register(&Rule{
 				return res
 			}
 		}
-		res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(requiredKernelParams, " ")
+		res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(RequiredKernelParams, " ")
 		return res
 	}),
 })

@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// historyFiles are the shell and REPL histories that must be absent (not just empty).
-var historyFiles = []string{
+// HistoryFiles are the shell and REPL histories that must be absent (not just empty). The
+// provisioner's history step removes exactly these.
+var HistoryFiles = []string{
 	".bash_history", ".zsh_history", ".zhistory", ".sh_history", ".ash_history", ".history",
 	".ksh_history", ".python_history", ".mysql_history", ".psql_history", ".lesshst",
 	".node_repl_history", ".sqlite_history", ".rediscli_history", ".viminfo",
@@ -32,7 +33,7 @@ var _ = register(&Rule{
 		}
 		var ev []Evidence
 		for _, h := range homes {
-			for _, f := range historyFiles {
+			for _, f := range HistoryFiles {
 				p := path.Join(h.Dir, f)
 				fi, err := c.lstat(p)
 				if err != nil {

@@ -103,8 +103,9 @@ var _ = register(&Rule{
 	}),
 })
 
-// firewallUnits are services that load persistent firewall rules at boot.
-var firewallUnits = []string{"ufw.service", "firewalld.service", "nftables.service", "netfilter-persistent.service", "iptables.service", "ip6tables.service", "iptables-persistent.service"}
+// FirewallUnits are services that load persistent firewall rules at boot; the provisioner's
+// firewall step disables exactly these.
+var FirewallUnits = []string{"ufw.service", "firewalld.service", "nftables.service", "netfilter-persistent.service", "iptables.service", "ip6tables.service", "iptables-persistent.service"}
 
 var _ = register(&Rule{
 	ID:        "firewall-disabled",
@@ -120,7 +121,7 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		for _, u := range firewallUnits {
+		for _, u := range FirewallUnits {
 			if l, ok := units[u]; ok {
 				ev = append(ev, Evidence{Path: l, Detail: u + " enabled at boot"})
 			}

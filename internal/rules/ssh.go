@@ -99,8 +99,9 @@ var _ = register(&Rule{
 	}),
 })
 
-// userKeyFiles are the per-user SSH files that must not ship.
-var userKeyFiles = []string{"authorized_keys", "authorized_keys2", "known_hosts", "known_hosts.old"}
+// UserKeyFiles are the per-user SSH files that must not ship (besides id_*); the provisioner's
+// ssh-keys step removes exactly these.
+var UserKeyFiles = []string{"authorized_keys", "authorized_keys2", "known_hosts", "known_hosts.old"}
 
 var _ = register(&Rule{
 	ID:        "no-ssh-keys",
@@ -126,7 +127,7 @@ var _ = register(&Rule{
 				n := e.Name()
 				kind := ""
 				switch {
-				case slices.Contains(userKeyFiles, n):
+				case slices.Contains(UserKeyFiles, n):
 					kind = n
 				case strings.HasPrefix(n, "id_") && strings.HasSuffix(n, ".pub"):
 					kind = "public key"

@@ -1,5 +1,20 @@
 package steps
 
+import (
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+)
+
+// The files and units the steps act on are the ones the checker's rules look for: one list serves
+// both, so the provisioner fixes exactly what the check flags.
+var (
+	kernelParams = strings.Join(rules.RequiredKernelParams, " ")
+	firewallList = strings.Join(rules.FirewallUnits, " ")
+	historyList  = strings.Join(rules.HistoryFiles, " ")
+	keyGlobs     = `"$d"/` + strings.Join(rules.UserKeyFiles, ` "$d"/`) + ` "$d"/id_*`
+)
+
 // The Linux steps, in the order they run. Each body is a POSIX sh function body; "$R" prefixes
 // every guest path so the same script works on a running guest and on a mounted tree.
 var linuxSteps = []*Step{
@@ -111,11 +126,11 @@ var linuxSteps = []*Step{
 	},
 	{
 		ID:       "kernel-cmdline",
-		Title:    "Add console=ttyS0 earlyprintk=ttyS0 rootdelay=300 to the kernel command line and regenerate the boot configuration",
+		Title:    "Add " + kernelParams + " to the kernel command line and regenerate the boot configuration",
 		Profiles: []string{"azure"},
 		Touches:  "GRUB_CMDLINE_LINUX in /etc/default/grub; the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries)",
 		Body: `
-	params="console=ttyS0 earlyprintk=ttyS0 rootdelay=300"
+	params="` + kernelParams + `"
 	g="$R/etc/default/grub"
 	if [ ! -f "$g" ]; then mp_skip "no /etc/default/grub"; return 0; fi
 	awk -v params="$params" '
@@ -207,13 +222,13 @@ var linuxSteps = []*Step{
 		ID:       "firewall",
 		Title:    "Disable the host firewall (ufw, firewalld, nftables, iptables persistence)",
 		Profiles: []string{"azure"},
-		Touches:  "ENABLED in /etc/ufw/ufw.conf (no); ufw, firewalld, nftables, netfilter-persistent, iptables and ip6tables units (disabled; stopped on a running system). Left alone with keep_firewall",
+		Touches:  "ENABLED in /etc/ufw/ufw.conf (no); the units " + firewallList + " (disabled; stopped on a running system). Left alone with keep_firewall",
 		Body: `
 	if [ -f "$R/etc/ufw/ufw.conf" ] && grep -q '^ENABLED=yes' "$R/etc/ufw/ufw.conf"; then
 		sed 's/^ENABLED=yes/ENABLED=no/' "$R/etc/ufw/ufw.conf" | mp_write "$R/etc/ufw/ufw.conf"
 		if mp_live && mp_has ufw && [ "$MP_DRY_RUN" != 1 ]; then ufw --force disable >/dev/null || true; fi
 	fi
-	for u in ufw.service firewalld.service nftables.service netfilter-persistent.service iptables.service ip6tables.service; do
+	for u in ` + firewallList + `; do
 		mp_unit_enabled "$u" || continue
 		if mp_live; then
 			mp_run "disabled and stopped $u" systemctl disable --now "$u"
@@ -250,13 +265,13 @@ var linuxSteps = []*Step{
 		ID:       "ssh-keys",
 		Title:    "Remove SSH keys and known_hosts from every home, and the host keys",
 		Profiles: []string{"azure", "alibaba"},
-		Touches:  "~/.ssh/authorized_keys, authorized_keys2, id_*, known_hosts, known_hosts.old of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot",
+		Touches:  "~/.ssh/" + strings.Join(rules.UserKeyFiles, ", ") + ", id_* of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot",
 		Body: `
 	mp_homes > "$MP_DIR/homes"
 	while IFS= read -r h; do
 		d="$R$h/.ssh"
 		[ -d "$d" ] || continue
-		for k in "$d"/authorized_keys "$d"/authorized_keys2 "$d"/known_hosts "$d"/known_hosts.old "$d"/id_*; do
+		for k in ` + keyGlobs + `; do
 			mp_rm "$k"
 		done
 	done < "$MP_DIR/homes"
@@ -402,14 +417,11 @@ var linuxSteps = []*Step{
 		ID:       "history",
 		Title:    "Remove every shell and REPL history of every user",
 		Profiles: []string{"azure", "alibaba"},
-		Touches:  "the history files of /root, /home/* and every account with UID 0 or >= 1000: .bash_history, .zsh_history, .zhistory, .sh_history, .ash_history, .history, .ksh_history, .python_history, .mysql_history, .psql_history, .lesshst, .node_repl_history, .sqlite_history, .rediscli_history, .viminfo, fish and PowerShell histories",
+		Touches:  "the history files of /root, /home/* and every account with UID 0 or >= 1000: " + strings.Join(rules.HistoryFiles, ", "),
 		Body: `
 	mp_homes > "$MP_DIR/homes"
 	while IFS= read -r h; do
-		for f in .bash_history .zsh_history .zhistory .sh_history .ash_history .history .ksh_history \
-			.python_history .mysql_history .psql_history .lesshst .node_repl_history .sqlite_history \
-			.rediscli_history .viminfo .local/share/fish/fish_history .config/fish/fish_history \
-			.local/share/powershell/PSReadLine/ConsoleHost_history.txt; do
+		for f in ` + historyList + `; do
 			mp_rm "$R$h/$f"
 		done
 	done < "$MP_DIR/homes"`,

@@ -248,7 +248,7 @@ step_accounts() {
 }
 
 # ssh-keys: Remove SSH keys and known_hosts from every home, and the host keys
-# touches: ~/.ssh/authorized_keys, authorized_keys2, id_*, known_hosts, known_hosts.old of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot
+# touches: ~/.ssh/authorized_keys, authorized_keys2, known_hosts, known_hosts.old, id_* of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot
 step_ssh_keys() {
 	mp_homes > "$MP_DIR/homes"
 	while IFS= read -r h; do
@@ -384,14 +384,11 @@ step_clean_paths() {
 }
 
 # history: Remove every shell and REPL history of every user
-# touches: the history files of /root, /home/* and every account with UID 0 or >= 1000: .bash_history, .zsh_history, .zhistory, .sh_history, .ash_history, .history, .ksh_history, .python_history, .mysql_history, .psql_history, .lesshst, .node_repl_history, .sqlite_history, .rediscli_history, .viminfo, fish and PowerShell histories
+# touches: the history files of /root, /home/* and every account with UID 0 or >= 1000: .bash_history, .zsh_history, .zhistory, .sh_history, .ash_history, .history, .ksh_history, .python_history, .mysql_history, .psql_history, .lesshst, .node_repl_history, .sqlite_history, .rediscli_history, .viminfo, .local/share/fish/fish_history, .config/fish/fish_history, .local/share/powershell/PSReadLine/ConsoleHost_history.txt
 step_history() {
 	mp_homes > "$MP_DIR/homes"
 	while IFS= read -r h; do
-		for f in .bash_history .zsh_history .zhistory .sh_history .ash_history .history .ksh_history \
-			.python_history .mysql_history .psql_history .lesshst .node_repl_history .sqlite_history \
-			.rediscli_history .viminfo .local/share/fish/fish_history .config/fish/fish_history \
-			.local/share/powershell/PSReadLine/ConsoleHost_history.txt; do
+		for f in .bash_history .zsh_history .zhistory .sh_history .ash_history .history .ksh_history .python_history .mysql_history .psql_history .lesshst .node_repl_history .sqlite_history .rediscli_history .viminfo .local/share/fish/fish_history .config/fish/fish_history .local/share/powershell/PSReadLine/ConsoleHost_history.txt; do
 			mp_rm "$R$h/$f"
 		done
 	done < "$MP_DIR/homes"

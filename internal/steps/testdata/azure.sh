@@ -388,13 +388,13 @@ step_swap() {
 }
 
 # firewall: Disable the host firewall (ufw, firewalld, nftables, iptables persistence)
-# touches: ENABLED in /etc/ufw/ufw.conf (no); ufw, firewalld, nftables, netfilter-persistent, iptables and ip6tables units (disabled; stopped on a running system). Left alone with keep_firewall
+# touches: ENABLED in /etc/ufw/ufw.conf (no); the units ufw.service firewalld.service nftables.service netfilter-persistent.service iptables.service ip6tables.service iptables-persistent.service (disabled; stopped on a running system). Left alone with keep_firewall
 step_firewall() {
 	if [ -f "$R/etc/ufw/ufw.conf" ] && grep -q '^ENABLED=yes' "$R/etc/ufw/ufw.conf"; then
 		sed 's/^ENABLED=yes/ENABLED=no/' "$R/etc/ufw/ufw.conf" | mp_write "$R/etc/ufw/ufw.conf"
 		if mp_live && mp_has ufw && [ "$MP_DRY_RUN" != 1 ]; then ufw --force disable >/dev/null || true; fi
 	fi
-	for u in ufw.service firewalld.service nftables.service netfilter-persistent.service iptables.service ip6tables.service; do
+	for u in ufw.service firewalld.service nftables.service netfilter-persistent.service iptables.service ip6tables.service iptables-persistent.service; do
 		mp_unit_enabled "$u" || continue
 		if mp_live; then
 			mp_run "disabled and stopped $u" systemctl disable --now "$u"
@@ -427,7 +427,7 @@ step_accounts() {
 }
 
 # ssh-keys: Remove SSH keys and known_hosts from every home, and the host keys
-# touches: ~/.ssh/authorized_keys, authorized_keys2, id_*, known_hosts, known_hosts.old of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot
+# touches: ~/.ssh/authorized_keys, authorized_keys2, known_hosts, known_hosts.old, id_* of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot
 step_ssh_keys() {
 	mp_homes > "$MP_DIR/homes"
 	while IFS= read -r h; do
@@ -553,14 +553,11 @@ step_tmp() {
 }
 
 # history: Remove every shell and REPL history of every user
-# touches: the history files of /root, /home/* and every account with UID 0 or >= 1000: .bash_history, .zsh_history, .zhistory, .sh_history, .ash_history, .history, .ksh_history, .python_history, .mysql_history, .psql_history, .lesshst, .node_repl_history, .sqlite_history, .rediscli_history, .viminfo, fish and PowerShell histories
+# touches: the history files of /root, /home/* and every account with UID 0 or >= 1000: .bash_history, .zsh_history, .zhistory, .sh_history, .ash_history, .history, .ksh_history, .python_history, .mysql_history, .psql_history, .lesshst, .node_repl_history, .sqlite_history, .rediscli_history, .viminfo, .local/share/fish/fish_history, .config/fish/fish_history, .local/share/powershell/PSReadLine/ConsoleHost_history.txt
 step_history() {
 	mp_homes > "$MP_DIR/homes"
 	while IFS= read -r h; do
-		for f in .bash_history .zsh_history .zhistory .sh_history .ash_history .history .ksh_history \
-			.python_history .mysql_history .psql_history .lesshst .node_repl_history .sqlite_history \
-			.rediscli_history .viminfo .local/share/fish/fish_history .config/fish/fish_history \
-			.local/share/powershell/PSReadLine/ConsoleHost_history.txt; do
+		for f in .bash_history .zsh_history .zhistory .sh_history .ash_history .history .ksh_history .python_history .mysql_history .psql_history .lesshst .node_repl_history .sqlite_history .rediscli_history .viminfo .local/share/fish/fish_history .config/fish/fish_history .local/share/powershell/PSReadLine/ConsoleHost_history.txt; do
 			mp_rm "$R$h/$f"
 		done
 	done < "$MP_DIR/homes"
