@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -111,7 +112,7 @@ func Evaluate(img *inspect.Image, cfg Config) *report.Report {
 		r.Findings = append(r.Findings, f)
 	}
 	for _, w := range cfg.Waivers {
-		if _, ok := rules.ByID(w.Rule); ok && !inProfiles(w.Rule, rs) {
+		if _, ok := rules.ByID(w.Rule); ok && !slices.ContainsFunc(rs, func(r *rules.Rule) bool { return r.ID == w.Rule }) {
 			r.Notes = append(r.Notes, fmt.Sprintf("waiver for %s has no effect: the rule is not in profile(s) %s", w.Rule, strings.Join(cfg.Profiles, ", ")))
 		}
 	}
@@ -119,15 +120,6 @@ func Evaluate(img *inspect.Image, cfg Config) *report.Report {
 	reads, bytes := img.Disk.SourceStats()
 	r.Image.ReadRequests, r.Image.BytesRead = reads, bytes
 	return r
-}
-
-func inProfiles(id string, rs []*rules.Rule) bool {
-	for _, r := range rs {
-		if r.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 func imageInfo(img *inspect.Image) report.ImageInfo {

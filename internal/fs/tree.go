@@ -43,28 +43,6 @@ func (t *Tree) Mount(at string, v Volume) {
 	t.mounts[path.Clean("/"+at)] = v
 }
 
-// Mounts lists the mount points, sorted.
-func (t *Tree) Mounts() []string {
-	var m []string
-	for p := range t.mounts {
-		m = append(m, p)
-	}
-	sort.Strings(m)
-	return m
-}
-
-// VolumeAt returns the volume that holds the absolute path p (after mounts, before symlinks).
-func (t *Tree) VolumeAt(p string) Volume {
-	p = path.Clean("/" + p)
-	best, v := "", t.root
-	for m, mv := range t.mounts {
-		if (p == m || strings.HasPrefix(p, m+"/")) && len(m) > len(best) {
-			best, v = m, mv
-		}
-	}
-	return v
-}
-
 // loc is a resolved position: a volume, an inode, and the in-image path that led there.
 type loc struct {
 	vol  Volume

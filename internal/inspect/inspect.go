@@ -6,7 +6,6 @@ package inspect
 import (
 	"errors"
 	"fmt"
-	iofs "io/fs"
 	"path"
 	"regexp"
 	"strconv"
@@ -241,13 +240,4 @@ func (img *Image) ReadFile(p string) ([]byte, error) {
 		return nil, ErrNoLinuxRoot
 	}
 	return img.Root.ReadFile(strings.TrimPrefix(p, "/"), maxConfigBytes)
-}
-
-// Exists reports whether p exists (following symlinks); errors other than not-exist count as existing.
-func (img *Image) Exists(p string) bool {
-	if img.Root == nil {
-		return false
-	}
-	_, err := img.Root.Stat(strings.TrimPrefix(p, "/"))
-	return err == nil || !errors.Is(err, iofs.ErrNotExist)
 }

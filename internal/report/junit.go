@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
@@ -51,7 +52,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	for _, prof := range r.Profiles {
 		s := junitSuite{Name: prof}
 		for _, f := range r.Findings {
-			if !hasProfile(f, prof) {
+			if !slices.Contains(f.Profiles, prof) {
 				continue
 			}
 			c := junitCase{Name: f.Rule + ": " + f.Title, Classname: "marketplace." + prof}
@@ -88,15 +89,6 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
-}
-
-func hasProfile(f Finding, p string) bool {
-	for _, x := range f.Profiles {
-		if x == p {
-			return true
-		}
-	}
-	return false
 }
 
 func evidenceText(f Finding) string {

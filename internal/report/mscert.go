@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
@@ -61,7 +62,7 @@ func (r *Report) MSCert() *MSCertReport {
 		Result: "Passed", TestResults: []MSCertResult{}, AdditionalChecks: []MSCertResult{}}
 	rank := map[string]int{"Passed": 0, "NotApplicable": 0, "Warning": 1, "Failed": 2}
 	for _, f := range r.Findings {
-		if !hasProfile(f, "azure-linux") {
+		if !slices.Contains(f.Profiles, "azure-linux") {
 			continue
 		}
 		res := MSCertResult{TestID: f.Rule, TestCaseName: f.Title, Description: f.Message, Result: mscertResult(f),
