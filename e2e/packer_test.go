@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,19 +19,30 @@ var (
 	setupOnce sync.Once
 	setupErr  error
 	env       []string
+	pluginsMu sync.Mutex
+	installed = map[string]error{}
 )
 
-// packer returns the packer binary made by scripts/get-packer.sh and an environment in which
-// the freshly built plugin is installed into a private plugin directory.
-func packer(t *testing.T) (string, []string) {
+// builderPlugins are the builder plugins scripts/get-tools.sh builds next to packer, by the
+// name it takes and the source address Packer installs them under.
+var builderPlugins = map[string]string{
+	"qemu":  "github.com/hashicorp/qemu",
+	"azure": "github.com/hashicorp/azure",
+}
+
+// packer returns the packer binary made by scripts/get-tools.sh and an environment in which
+// the freshly built plugin, and the builder plugins named, are installed into a private plugin
+// directory.
+func packer(t *testing.T, builders ...string) (string, []string) {
 	t.Helper()
 	root := testfixture.RepoRoot()
+	tools := filepath.Join(root, ".tools", "bin")
 	bin := os.Getenv("PACKER_BIN")
 	if bin == "" {
-		bin = filepath.Join(root, ".tools", "bin", "packer")
+		bin = filepath.Join(tools, "packer")
 	}
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("no packer binary at %s: run scripts/get-packer.sh (make test does)", bin)
+		t.Fatalf("no packer binary at %s: run scripts/get-tools.sh (make test does)", bin)
 	}
 	setupOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "marketplace-e2e-")
@@ -42,23 +54,43 @@ func packer(t *testing.T) (string, []string) {
 		build := exec.Command("go", "build", "-o", plugin, ".")
 		build.Dir = root
 		if b, err := build.CombinedOutput(); err != nil {
-			setupErr = err
-			t.Logf("%s", b)
+			setupErr = fmt.Errorf("%v\n%s", err, b)
 			return
 		}
 		env = append(os.Environ(), "PACKER_PLUGIN_PATH="+filepath.Join(dir, "plugins"),
 			"PACKER_CONFIG_DIR="+filepath.Join(dir, "config"), "CHECKPOINT_DISABLE=1", "PACKER_NO_COLOR=1")
-		inst := exec.Command(bin, "plugins", "install", "--path", plugin, "github.com/marketready/marketplace")
-		inst.Env = env
-		if b, err := inst.CombinedOutput(); err != nil {
-			setupErr = err
-			t.Logf("%s", b)
-		}
+		setupErr = install(bin, plugin, "github.com/marketready/marketplace")
 	})
 	if setupErr != nil {
 		t.Fatalf("installing the plugin: %v", setupErr)
 	}
+	for _, b := range builders {
+		pluginsMu.Lock()
+		err, done := installed[b]
+		if !done {
+			path := filepath.Join(tools, "packer-plugin-"+b)
+			if _, err = os.Stat(path); err != nil {
+				err = fmt.Errorf("no %s builder plugin at %s: run scripts/get-tools.sh %s (make test does)", b, path, b)
+			} else {
+				err = install(bin, path, builderPlugins[b])
+			}
+			installed[b] = err
+		}
+		pluginsMu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	return bin, env
+}
+
+func install(bin, plugin, source string) error {
+	cmd := exec.Command(bin, "plugins", "install", "--path", plugin, source)
+	cmd.Env = env
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("packer plugins install %s: %v\n%s", source, err, b)
+	}
+	return nil
 }
 
 func build(t *testing.T, image string, vars ...string) (string, string, error) {
@@ -158,14 +190,28 @@ func TestHardenOverSSHThenCheck(t *testing.T) {
 	}
 }
 
-// Every example template is valid for a real packer with the plugin installed.
+// Every example template is valid for a real packer with the plugin and the builders it names
+// installed.
 func TestExamplesValidate(t *testing.T) {
-	bin, env := packer(t)
+	bin, env := packer(t, "qemu", "azure")
 	key := testfixture.SSHServer(t).KeyFile // a valid private key file
-	for name, vars := range map[string][]string{
+	guest := t.TempDir()                    // qemu-debian.pkr.hcl reads the guest's kernel command line
+	if err := os.WriteFile(filepath.Join(guest, "cmdline"), []byte("root=/dev/vda1 console=ttyS0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	azure := []string{"subscription_id=00000000-0000-0000-0000-000000000000", "resource_group=images", "storage_account=marketimages"}
+	templates := map[string][]string{
 		"file-check.pkr.hcl":           {"image=/dev/null"},
 		"harden-existing-host.pkr.hcl": {"host=192.0.2.1", "user=azureuser", "key=" + key},
-	} {
+		"qemu-debian.pkr.hcl":          {"guest_dir=" + guest},
+		"azure-linux.pkr.hcl":          azure,
+		"azure-windows.pkr.hcl":        azure,
+	}
+	entries, _ := filepath.Glob(filepath.Join(testfixture.RepoRoot(), "example", "*.pkr.hcl"))
+	if len(entries) != len(templates) {
+		t.Errorf("example/ holds %d templates, this test validates %d: add the new one here", len(entries), len(templates))
+	}
+	for name, vars := range templates {
 		args := []string{"validate"}
 		for _, v := range vars {
 			args = append(args, "-var", v)

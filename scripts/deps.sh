@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests and the demo use (Debian/Ubuntu): mke2fs, mkfs.xfs,
-# mkfs.vfat, mkswap, sfdisk, qemu-img. As root it runs apt-get; otherwise it prints the command.
+# mkfs.vfat, mkswap, sfdisk, qemu-img, qemu-system-x86_64 (the end-to-end guest). As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 need=()
@@ -11,6 +11,7 @@ command -v mcopy     >/dev/null || need+=(mtools)
 command -v sfdisk    >/dev/null || need+=(fdisk)
 command -v mkswap    >/dev/null || need+=(util-linux)
 command -v qemu-img  >/dev/null || need+=(qemu-utils)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v python3   >/dev/null || need+=(python3)
 command -v shellcheck >/dev/null || need+=(shellcheck)
 [ -x /usr/sbin/sshd ]             || need+=(openssh-server)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a real Debian 12 root filesystem with debootstrap (from Debian's package archive) for the
-# provisioner tests: OpenSSH server, sudo, systemd, the Azure Linux agent (waagent) and GRUB's
-# defaults, then the leftovers a build leaves behind (a test user with a password, histories,
+# provisioner tests and the bootable guest of the end-to-end builds (scripts/make-guest-image.sh):
+# a kernel with its initramfs, systemd as init, OpenSSH server, sudo, the Azure Linux agent
+# (waagent) and GRUB's configuration tools, then the leftovers a build leaves behind (a test user with a password, histories,
 # keys, logs, temporary files, a static resolv.conf).
 #
 #   scripts/make-guest-root.sh OUTDIR
@@ -11,7 +12,7 @@ mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 export PATH="$PATH:/usr/sbin:/sbin"
 command -v debootstrap >/dev/null || { echo "make-guest-root: debootstrap not found (apt-get install debootstrap)" >&2; exit 2; }
 rm -rf "$out.tmp"
-debootstrap --variant=minbase --include=openssh-server,sudo,waagent,grub2-common,systemd,openssl,python3-pyasn1 \
+debootstrap --variant=minbase --include=linux-image-amd64,systemd-sysv,udev,openssh-server,sudo,waagent,grub2-common,systemd,openssl,python3-pyasn1 \
   bookworm "$out.tmp" "$mirror" >"$out.log" 2>&1 || { tail -20 "$out.log" >&2; exit 1; }
 r="$out.tmp"
 # GRUB's defaults, as grub-pc's postinst writes them (there is no boot loader in this root)

@@ -527,19 +527,29 @@ step_package_cache() {
 	fi
 }
 
-# logs: Empty /var/log: truncate logs, remove rotated ones, vacuum the journal
-# touches: every regular file under /var/log (rotated and compressed ones removed, the others truncated); the systemd journal (rotated and vacuumed; offline: its files removed)
+# logs: Empty /var/log: truncate logs, remove rotated ones, keep the rest of the build's journal out of the image
+# touches: every regular file under /var/log (rotated and compressed ones removed, the others truncated); the systemd journal files (removed; on a running system journald is first moved to /run/log/journal for the rest of the boot with journalctl --relinquish-var, so the build's last messages and its shutdown never reach the image; older journald: rotated and vacuumed); on a running system wtmp, btmp and lastlog are removed rather than truncated, so the shutdown record is not written (systemd-tmpfiles creates them again at first boot)
 step_logs() {
-	if mp_live && mp_has journalctl && [ "$MP_DRY_RUN" != 1 ]; then
-		journalctl --rotate >/dev/null 2>&1 || true
-		journalctl --vacuum-time=1s >/dev/null 2>&1 || true
+	journal_in_use=0
+	if mp_live && mp_has journalctl; then
+		if journalctl --help 2>/dev/null | grep -q -e '--relinquish-var'; then
+			if [ "$MP_DRY_RUN" != 1 ] && ! journalctl --relinquish-var >/dev/null 2>&1; then journal_in_use=1; fi
+			[ "$journal_in_use" = 1 ] || mp_note "journald keeps the rest of this boot in /run/log/journal (journalctl --relinquish-var)"
+		else
+			journal_in_use=1
+			if [ "$MP_DRY_RUN" != 1 ]; then
+				journalctl --rotate >/dev/null 2>&1 || true
+				journalctl --vacuum-time=1s >/dev/null 2>&1 || true
+			fi
+		fi
 	fi
 	[ -d "$R/var/log" ] || return 0
 	find "$R/var/log" -type f > "$MP_DIR/logs"
 	while IFS= read -r f; do
 		case "$f" in
 		*.gz | *.xz | *.bz2 | *.zst | *.old | *.[0-9] | *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) mp_rm "$f" ;;
-		*.journal | *.journal~) if mp_live; then mp_note "journal file $(mp_show "$f") is in use"; else mp_rm "$f"; fi ;;
+		*.journal | *.journal~) if [ "$journal_in_use" = 1 ]; then mp_note "journal file $(mp_show "$f") is in use"; else mp_rm "$f"; fi ;;
+		*/var/log/wtmp | */var/log/btmp | */var/log/lastlog) if mp_live; then mp_rm "$f"; else mp_truncate "$f"; fi ;;
 		*) mp_truncate "$f" ;;
 		esac
 	done < "$MP_DIR/logs"

@@ -1,0 +1,112 @@
+# An Azure Marketplace Windows Server 2022 image built with azure-arm over WinRM, generalized with
+# sysprep the way Azure documents it (the provisioner waits for IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE
+# before Packer captures the disk). Two sources, one recipe:
+#
+#   vhd      captures the OS disk as a VHD page blob in var.storage_account (a Marketplace offer
+#            references it by SAS URL);
+#   managed  captures a managed image for a Compute Gallery.
+#
+#   az login
+#   packer build -only='*.azure-arm.vhd' -var subscription_id=... -var resource_group=images \
+#     -var storage_account=marketimages example/azure-windows.pkr.hcl
+packer {
+  required_plugins {
+    azure = {
+      version = ">= 1.4.5"
+      source  = "github.com/hashicorp/azure"
+    }
+  }
+}
+
+variable "subscription_id" {
+  type = string
+}
+
+variable "resource_group" {
+  type = string
+}
+
+variable "storage_account" {
+  type    = string
+  default = ""
+}
+
+variable "location" {
+  type    = string
+  default = "westeurope"
+}
+
+variable "image_name" {
+  type    = string
+  default = "ws2022-marketplace"
+}
+
+locals {
+  windows = {
+    image_publisher = "MicrosoftWindowsServer"
+    image_offer     = "WindowsServer"
+    image_sku       = "2022-datacenter-g2"
+  }
+  winrm = {
+    communicator   = "winrm"
+    winrm_use_ssl  = true
+    winrm_insecure = true
+    winrm_timeout  = "10m"
+    winrm_username = "packer"
+  }
+}
+
+source "azure-arm" "vhd" {
+  use_azure_cli_auth = true
+  subscription_id    = var.subscription_id
+  location           = var.location
+  vm_size            = "Standard_D2s_v3"
+  os_type            = "Windows"
+  image_publisher    = local.windows.image_publisher
+  image_offer        = local.windows.image_offer
+  image_sku          = local.windows.image_sku
+
+  communicator   = local.winrm.communicator
+  winrm_use_ssl  = local.winrm.winrm_use_ssl
+  winrm_insecure = local.winrm.winrm_insecure
+  winrm_timeout  = local.winrm.winrm_timeout
+  winrm_username = local.winrm.winrm_username
+
+  resource_group_name    = var.resource_group
+  storage_account        = var.storage_account
+  capture_container_name = "images"
+  capture_name_prefix    = var.image_name
+}
+
+source "azure-arm" "managed" {
+  use_azure_cli_auth = true
+  subscription_id    = var.subscription_id
+  location           = var.location
+  vm_size            = "Standard_D2s_v3"
+  os_type            = "Windows"
+  image_publisher    = local.windows.image_publisher
+  image_offer        = local.windows.image_offer
+  image_sku          = local.windows.image_sku
+
+  communicator   = local.winrm.communicator
+  winrm_use_ssl  = local.winrm.winrm_use_ssl
+  winrm_insecure = local.winrm.winrm_insecure
+  winrm_timeout  = local.winrm.winrm_timeout
+  winrm_username = local.winrm.winrm_username
+
+  managed_image_name                = var.image_name
+  managed_image_resource_group_name = var.resource_group
+}
+
+build {
+  sources = ["source.azure-arm.vhd", "source.azure-arm.managed"]
+
+  provisioner "powershell" {
+    inline = [
+      "while ((Get-Service RdAgent).Status -ne 'Running') { Start-Sleep -s 5 }",
+      "while ((Get-Service WindowsAzureGuestAgent).Status -ne 'Running') { Start-Sleep -s 5 }",
+      "& $env:SystemRoot\\System32\\Sysprep\\Sysprep.exe /oobe /generalize /quiet /quit /mode:vm",
+      "while ($true) { $s = Get-ItemProperty HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Setup\\State | Select-Object -ExpandProperty ImageState; if ($s -ne 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') { Write-Output $s; Start-Sleep -s 10 } else { break } }",
+    ]
+  }
+}

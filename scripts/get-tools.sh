@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
+#
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser]      (no argument: packer only)
+#
+#   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
+#   packer-plugin-qemu   github.com/hashicorp/packer-plugin-qemu  $QEMU_PLUGIN_VERSION (v1.0.9)
+#   packer-plugin-azure  github.com/hashicorp/packer-plugin-azure $AZURE_PLUGIN_VERSION (v1.4.5)
+#   goreleaser           github.com/goreleaser/goreleaser/v2      $GORELEASER_VERSION (v2.15.1)
+#
+# `go install` of these is refused by the proxy, so a throwaway module requires the exact version
+# (with the go-cty replacement the Packer SDK needs). The azure plugin's v2 releases are not
+# importable as Go modules (no /v2 path), so v1.4.5, its last v1, is the newest buildable here; it
+# is used to validate the azure-arm example templates. Builds are skipped when the binary of that
+# version is already there.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$root/.tools/bin"
+mkdir -p "$bin"
+
+# build NAME MODULE VERSION: go build MODULE@VERSION into $bin/NAME, unless it is there already
+build() {
+  local name="$1" module="$2" version="$3" work
+  if [ -x "$bin/$name" ] && [ "$(cat "$bin/$name.version" 2>/dev/null)" = "$module $version" ]; then
+    return 0
+  fi
+  work="$(mktemp -d)"
+  (
+    cd "$work"
+    cat > go.mod <<MOD
+module toolbuild
+
+go 1.24
+
+require $module $version
+
+replace github.com/zclconf/go-cty => github.com/nywilken/go-cty v1.13.3
+MOD
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$module" > tools.go
+    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser
+    GOFLAGS=-mod=mod go mod tidy >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
+    go build -o "$bin/$name" "$module"
+  )
+  rm -rf "$work"
+  echo "$module $version" > "$bin/$name.version"
+  echo "built $bin/$name ($module $version)" >&2
+}
+
+[ $# -gt 0 ] || set -- packer
+for what in "$@"; do
+  case "$what" in
+    packer) build packer github.com/hashicorp/packer "${PACKER_VERSION:-v1.14.3}" ;;
+    qemu)   build packer-plugin-qemu github.com/hashicorp/packer-plugin-qemu "${QEMU_PLUGIN_VERSION:-v1.0.9}" ;;
+    azure)  build packer-plugin-azure github.com/hashicorp/packer-plugin-azure "${AZURE_PLUGIN_VERSION:-v1.4.5}" ;;
+    goreleaser) build goreleaser github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION:-v2.15.1}" ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser)" >&2; exit 2 ;;
+  esac
+done
