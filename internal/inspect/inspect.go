@@ -241,3 +241,32 @@ func (img *Image) ReadFile(p string) ([]byte, error) {
 	}
 	return img.Root.ReadFile(strings.TrimPrefix(p, "/"), maxConfigBytes)
 }
+
+// Filesystem is one readable filesystem of the image as a tree to walk: the root with its fstab
+// mounts (Prefix "/"), or a filesystem no fstab line mounts (Prefix "partition N:/"), so that a
+// pass over every file sees each readable filesystem once.
+type Filesystem struct {
+	Tree      *fs.Tree
+	Prefix    string
+	Partition *partition.Partition
+}
+
+// Filesystems lists the readable filesystems: the mounted root first, then the others by
+// partition number.
+func (img *Image) Filesystems() []Filesystem {
+	var out []Filesystem
+	mounted := map[*partition.Partition]bool{}
+	if img.Root != nil {
+		out = append(out, Filesystem{Tree: img.Root, Prefix: "/", Partition: img.RootPartition})
+		mounted[img.RootPartition] = true
+		for _, m := range img.Mounts {
+			mounted[m.Partition] = true
+		}
+	}
+	for _, p := range img.Table.Partitions {
+		if v, ok := img.volumes[p]; ok && !mounted[p] {
+			out = append(out, Filesystem{Tree: fs.NewTree(v), Prefix: fmt.Sprintf("partition %d:/", p.Number), Partition: p})
+		}
+	}
+	return out
+}
