@@ -1,0 +1,292 @@
+// Package scan is the one streaming pass over the bytes of every regular file of every readable
+// filesystem in an image. Scanners (secrets, malware, integrity manifest) plug into it: each
+// gets a worker per goroutine and, per file, a sink that receives the file's bytes in order.
+// Files are read sequentially in large chunks; a file stops being read as soon as no sink wants
+// more of it (binary files are dropped by the secret scanner after their first block).
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	iofs "io/fs"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+)
+
+// File is one regular file of the image.
+type File struct {
+	// Path is the file's path in the running system ("/etc/app.conf"); files of a filesystem that
+	// no fstab line mounts are named "partition N:/path".
+	Path string
+	Size int64
+	Mode iofs.FileMode
+	UID  uint32
+	GID  uint32
+}
+
+// Scanner is one kind of content check.
+type Scanner interface {
+	Name() string
+	// NewWorker returns the state of one goroutine of the pass (a clamd connection, buffers).
+	NewWorker() (Worker, error)
+}
+
+// Worker is one goroutine's share of a Scanner.
+type Worker interface {
+	// Begin returns the sink for a file's bytes, or nil when this scanner has no use for them.
+	Begin(f *File) (Sink, error)
+	Close() error
+}
+
+// Sink receives a file's bytes in order, then End. A Write returning ErrEnough means the sink
+// wants no more of this file; End is still called.
+type Sink interface {
+	Write(p []byte) error
+	End() error
+}
+
+// ErrEnough is returned by Sink.Write when the sink has seen all it needs of a file.
+var ErrEnough = errors.New("scan: enough of this file")
+
+// Options tune the pass.
+type Options struct {
+	Workers int // default: the number of CPUs
+	// FirstChunk is the size of a file's first read, so that binary files cost one small read
+	// (default 64 KiB); later reads are Chunk bytes (default 1 MiB).
+	FirstChunk, Chunk int
+	// Progress, when set, is called from the pass's goroutines with the bytes done and in all.
+	Progress func(done, total int64)
+}
+
+// FileError is a file that could not be read or scanned; the pass goes on.
+type FileError struct {
+	Path    string `json:"path"`
+	Scanner string `json:"scanner,omitempty"`
+	Error   string `json:"error"`
+}
+
+// Stats describes a finished pass.
+type Stats struct {
+	Filesystems int           `json:"filesystems"`
+	Files       int64         `json:"files"`
+	Bytes       int64         `json:"bytes"`      // the regular files' total size
+	BytesRead   int64         `json:"bytes_read"` // what the scanners needed of it
+	Duration    time.Duration `json:"duration_ns"`
+	Errors      []FileError   `json:"errors,omitempty"`
+}
+
+type job struct {
+	file File
+	r    io.ReaderAt
+}
+
+// maxErrors bounds the errors kept; a corrupt filesystem could otherwise produce one per file.
+const maxErrors = 200
+
+// Run walks every filesystem of img and feeds every regular file to the scanners. An error is
+// returned only when the pass cannot run at all (a scanner cannot start, the context ends);
+// unreadable files are listed in Stats.Errors.
+func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scanner) (*Stats, error) {
+	start := time.Now()
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	if opts.FirstChunk <= 0 {
+		opts.FirstChunk = 64 << 10
+	}
+	if opts.Chunk <= 0 {
+		opts.Chunk = 1 << 20
+	}
+	st := &Stats{}
+	var errMu sync.Mutex
+	addErr := func(e FileError) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		if len(st.Errors) < maxErrors {
+			st.Errors = append(st.Errors, e)
+		}
+	}
+
+	// the walk: metadata only, so that progress knows the total before any content is read
+	type entry struct {
+		fs   inspect.Filesystem
+		path string
+		file File
+	}
+	var files []entry
+	for _, f := range img.Filesystems() {
+		st.Filesystems++
+		err := f.Tree.Walk("", func(p string, d iofs.DirEntry) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				addErr(FileError{Path: f.Prefix + p, Error: err.Error()})
+				return nil
+			}
+			fe := File{Path: f.Prefix + p, Size: info.Size(), Mode: info.Mode()}
+			if ino, ok := info.Sys().(*fs.Inode); ok {
+				fe.UID, fe.GID = ino.UID, ino.GID
+			}
+			files = append(files, entry{fs: f, path: p, file: fe})
+			st.Bytes += fe.Size
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			addErr(FileError{Path: f.Prefix, Error: "walk stopped: " + err.Error()})
+		}
+	}
+	st.Files = int64(len(files))
+
+	workers := make([][]Worker, opts.Workers)
+	defer func() {
+		for _, ws := range workers {
+			for _, w := range ws {
+				w.Close()
+			}
+		}
+	}()
+	for i := range workers {
+		for _, s := range scanners {
+			w, err := s.NewWorker()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", s.Name(), err)
+			}
+			workers[i] = append(workers[i], w)
+		}
+	}
+
+	var done, read atomic.Int64
+	progress := func(n int64) {
+		d := done.Add(n)
+		if opts.Progress != nil {
+			opts.Progress(d, st.Bytes)
+		}
+	}
+	jobs := make(chan job, 4*opts.Workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Add(1)
+		go func(ws []Worker) {
+			defer wg.Done()
+			first := make([]byte, opts.FirstChunk)
+			buf := make([]byte, opts.Chunk)
+			for j := range jobs {
+				n := scanFile(ctx, j, ws, scanners, first, buf, addErr)
+				read.Add(n)
+				progress(j.file.Size)
+			}
+		}(workers[i])
+	}
+	// The producer opens the files (resolving paths walks the tree's caches, which are not
+	// shared between goroutines); the workers only read.
+	for _, e := range files {
+		if ctx.Err() != nil {
+			break
+		}
+		r, _, err := e.fs.Tree.OpenReaderAt(e.path)
+		if err != nil {
+			addErr(FileError{Path: e.file.Path, Error: err.Error()})
+			progress(e.file.Size)
+			continue
+		}
+		jobs <- job{file: e.file, r: r}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st.BytesRead = read.Load()
+	st.Duration = time.Since(start)
+	sort.Slice(st.Errors, func(i, j int) bool { return st.Errors[i].Path < st.Errors[j].Path })
+	return st, nil
+}
+
+// scanFile streams one file to the sinks that want it and returns the bytes read.
+func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first, buf []byte, addErr func(FileError)) int64 {
+	type active struct {
+		name string
+		sink Sink
+		done bool
+	}
+	var sinks []*active
+	for i, w := range ws {
+		s, err := w.Begin(&j.file)
+		if err != nil {
+			addErr(FileError{Path: j.file.Path, Scanner: scanners[i].Name(), Error: err.Error()})
+			continue
+		}
+		if s != nil {
+			sinks = append(sinks, &active{name: scanners[i].Name(), sink: s})
+		}
+	}
+	var off int64
+	for len(sinks) > 0 && off < j.file.Size && ctx.Err() == nil {
+		b := buf
+		if off == 0 {
+			b = first
+		}
+		if rest := j.file.Size - off; rest < int64(len(b)) {
+			b = b[:rest]
+		}
+		n, err := j.r.ReadAt(b, off)
+		if n < len(b) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			addErr(FileError{Path: j.file.Path, Error: fmt.Sprintf("read at offset %d: %v", off+int64(n), err)})
+			b = b[:n]
+		}
+		off += int64(len(b))
+		wanting := 0
+		for _, a := range sinks {
+			if a.done {
+				continue
+			}
+			if err := a.sink.Write(b); err != nil {
+				a.done = true
+				if !errors.Is(err, ErrEnough) {
+					addErr(FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
+				}
+				continue
+			}
+			wanting++
+		}
+		if wanting == 0 || n < len(b) {
+			break
+		}
+	}
+	for _, a := range sinks {
+		if err := a.sink.End(); err != nil {
+			addErr(FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
+		}
+	}
+	return off
+}
+
+// Summary is a one-line description of a pass for reports.
+func (s *Stats) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d files (%d bytes) in %d filesystem(s), %d bytes read, in %s", s.Files, s.Bytes, s.Filesystems, s.BytesRead, s.Duration.Round(time.Millisecond))
+	if len(s.Errors) > 0 {
+		fmt.Fprintf(&b, "; %d file(s) could not be read", len(s.Errors))
+	}
+	return b.String()
+}

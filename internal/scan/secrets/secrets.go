@@ -1,0 +1,381 @@
+// Package secrets finds hard-coded credentials in the files of an image. Detection is gitleaks'
+// maintained rule set (used as a library, ~220 rules: private keys, AWS and Alibaba AccessKeys,
+// tokens of common services, generic API keys) plus rules for what a marketplace image leaks
+// that gitleaks does not cover: Azure storage keys and SAS tokens, GCP service-account files,
+// URLs with passwords, password assignments in configuration files and the credential files of
+// common tools (.netrc, .pgpass, .my.cnf, .git-credentials).
+//
+// Findings carry the path, line, rule and a redacted excerpt: a secret is never reported whole.
+// Binary files are skipped by content, files dpkg installed and that are unchanged are skipped
+// by digest (they are the distribution's, not the publisher's), encrypted private keys and
+// obvious placeholders are not findings, and findings can be allowed by path or fingerprint.
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/regexp"
+	"github.com/zricethezav/gitleaks/v8/report"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
+)
+
+// Finding is one credential found. It never holds the secret itself.
+type Finding struct {
+	Path        string `json:"path"`
+	Line        int    `json:"line"`
+	Rule        string `json:"rule"`        // gitleaks' rule ID, or one of ours
+	Description string `json:"description"` // what kind of secret
+	Excerpt     string `json:"excerpt"`     // the first characters and the length only
+	// Fingerprint identifies the secret (a digest of rule and value) wherever it is, for
+	// allow_fingerprints; it does not reveal the value.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Options tune the scanner.
+type Options struct {
+	// AllowPaths are in-image path patterns whose files are not reported: path.Match globs
+	// ("/opt/app/test/*.pem"), or directories ending in "/" or "/**" for everything below.
+	AllowPaths []string
+	// AllowFingerprints are Finding.Fingerprint values accepted as not secret.
+	AllowFingerprints []string
+	// MaxFileSize: larger files are not searched (default 16 MiB).
+	MaxFileSize int64
+	// Vendor maps in-image paths to the MD5 their package manager recorded (pkgdb.DpkgDigests):
+	// a file with that digest is skipped.
+	Vendor map[string]string
+}
+
+// DefaultAllowPaths are not searched: the SSH host keys (the no-ssh-host-keys rule reports
+// them), documentation, public CA certificates, and what package managers and depmod generate
+// (package lists, file lists, symbols, templates, module indexes), which holds no credentials
+// and is large. debconf's config.dat and passwords.dat are searched.
+var DefaultAllowPaths = []string{
+	"/etc/ssh/ssh_host_*", "/usr/share/doc/", "/usr/share/man/", "/usr/share/info/",
+	"/etc/ssl/certs/", "/usr/share/ca-certificates/",
+	"/var/lib/dpkg/", "/var/lib/apt/lists/", "/var/lib/rpm/", "/var/lib/dnf/", "/lib/apk/db/",
+	"/var/cache/debconf/templates.dat", "/var/cache/debconf/templates.dat-old",
+	"/usr/lib/modules/*/modules.*", "/lib/modules/*/modules.*",
+}
+
+// Scanner is the secret scanner; it is a scan.Scanner.
+type Scanner struct {
+	opts     Options
+	det      *detect.Detector
+	allowFP  map[string]bool
+	mu       sync.Mutex
+	findings []Finding
+	searched int64 // text files searched
+	vendor   int64 // skipped as unmodified distribution files
+	binary   int64 // skipped as binary
+	large    int64 // skipped as larger than MaxFileSize
+}
+
+// New builds the detector from gitleaks' default rules plus ours.
+func New(opts Options) (*Scanner, error) {
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = 16 << 20
+	}
+	det, err := detect.NewDetectorDefaultConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading gitleaks' rules: %w", err)
+	}
+	cfg := det.Config
+	for _, r := range extraRules() {
+		cfg.Rules[r.RuleID] = r
+		cfg.OrderedRules = append(cfg.OrderedRules, r.RuleID)
+		for _, k := range r.Keywords {
+			cfg.Keywords[strings.ToLower(k)] = struct{}{}
+		}
+	}
+	det = detect.NewDetector(cfg)
+	s := &Scanner{opts: opts, det: det, allowFP: map[string]bool{}}
+	for _, f := range opts.AllowFingerprints {
+		s.allowFP[f] = true
+	}
+	return s, nil
+}
+
+// RuleCount is the number of detection rules.
+func (s *Scanner) RuleCount() int { return len(s.det.Config.Rules) }
+
+func extraRules() []config.Rule {
+	configFile := regexp.MustCompile(`(?i)(\.(conf|cfg|ini|env|properties|ya?ml|json|xml|toml|cnf|config|sh)$|(^|/)\.env$|^/etc/)`)
+	return []config.Rule{
+		{RuleID: "azure-storage-account-key", Description: "Azure storage account key",
+			Regex: regexp.MustCompile(`(?i)AccountKey=([A-Za-z0-9+/]{86}==)`), SecretGroup: 1, Keywords: []string{"accountkey="}},
+		{RuleID: "azure-sas-token", Description: "Azure shared access signature (SAS) token",
+			Regex: regexp.MustCompile(`[?&]sig=([A-Za-z0-9%+/=]{30,})`), SecretGroup: 1, Keywords: []string{"sig="}},
+		{RuleID: "gcp-service-account", Description: "GCP service-account key file",
+			Regex: regexp.MustCompile(`"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{64,})"`), SecretGroup: 1, Keywords: []string{"private_key"}},
+		{RuleID: "url-with-password", Description: "URL with an embedded password (database URL, Git remote)",
+			Regex: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'"]+:([^/\s:@'"]{3,})@[^\s'"]`), SecretGroup: 1, Keywords: []string{"://"}},
+		{RuleID: "password-assignment", Description: "password assigned in a configuration file",
+			Regex:       regexp.MustCompile(`(?i)\b(?:password|db_pass|db_password|secret_key|access_key_secret|client_secret)\b["']?\s*[:=]\s*["']?([^\s"'#;,]{4,})`),
+			SecretGroup: 1, Keywords: []string{"pass", "secret"}, Path: configFile},
+		// "passwd:" names a database in nsswitch.conf: only "passwd = value" is an assignment
+		{RuleID: "passwd-assignment", Description: "password assigned in a configuration file",
+			Regex:       regexp.MustCompile(`(?i)\b(?:passwd|pwd)\b["']?\s*=\s*["']?([^\s"'#;,]{4,})`),
+			SecretGroup: 1, Keywords: []string{"passwd", "pwd"}, Path: configFile},
+		{RuleID: "netrc-password", Description: ".netrc password",
+			Regex: regexp.MustCompile(`(?m)\bpassword\s+(\S+)`), SecretGroup: 1, Path: regexp.MustCompile(`(^|/)[._]netrc$`)},
+		{RuleID: "pgpass-password", Description: ".pgpass password",
+			Regex: regexp.MustCompile(`(?m)^[^#:\n]*:[^:\n]*:[^:\n]*:[^:\n]*:([^\n]+)$`), SecretGroup: 1, Path: regexp.MustCompile(`(^|/)\.pgpass$`)},
+		{RuleID: "mysql-client-password", Description: ".my.cnf password",
+			Regex: regexp.MustCompile(`(?m)^\s*password\s*=\s*["']?([^\s"']+)`), SecretGroup: 1, Path: regexp.MustCompile(`(^|/)\.my\.cnf$|/etc/mysql/debian\.cnf$`)},
+	}
+}
+
+// Findings returns what was found, sorted by path and line.
+func (s *Scanner) Findings() []Finding {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := append([]Finding(nil), s.findings...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		return out[i].Rule < out[j].Rule
+	})
+	return out
+}
+
+// Counts says how many files were searched and skipped, for the report.
+func (s *Scanner) Counts() (searched, vendor, binary, large int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.searched, s.vendor, s.binary, s.large
+}
+
+// Name implements scan.Scanner.
+func (s *Scanner) Name() string { return "secrets" }
+
+// NewWorker implements scan.Scanner.
+func (s *Scanner) NewWorker() (scan.Worker, error) { return &worker{s: s}, nil }
+
+type worker struct {
+	s   *Scanner
+	buf bytes.Buffer
+	md5 hash.Hash
+}
+
+func (w *worker) Close() error { return nil }
+
+func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
+	if f.Size == 0 || allowed(f.Path, w.s.opts.AllowPaths) {
+		return nil, nil
+	}
+	if f.Size > w.s.opts.MaxFileSize {
+		w.s.count(&w.s.large)
+		return nil, nil
+	}
+	w.buf.Reset()
+	if w.md5 == nil {
+		w.md5 = md5.New()
+	}
+	w.md5.Reset()
+	return &sink{w: w, f: f}, nil
+}
+
+type sink struct {
+	w      *worker
+	f      *scan.File
+	binary bool
+}
+
+func (k *sink) Write(p []byte) error {
+	if k.w.buf.Len() == 0 && looksBinary(p) {
+		k.binary = true
+		return scan.ErrEnough
+	}
+	k.w.buf.Write(p)
+	k.w.md5.Write(p)
+	return nil
+}
+
+func (k *sink) End() error {
+	s := k.w.s
+	if k.binary {
+		s.count(&s.binary)
+		return nil
+	}
+	if want, ok := s.opts.Vendor[k.f.Path]; ok && want == hex.EncodeToString(k.w.md5.Sum(nil)) {
+		s.count(&s.vendor)
+		return nil
+	}
+	s.count(&s.searched)
+	raw := k.w.buf.String()
+	found := s.det.DetectContext(context.Background(), detect.Fragment{Raw: raw, FilePath: k.f.Path})
+	var out []Finding
+	for _, f := range found {
+		if ignore(f) {
+			continue
+		}
+		out = append(out, s.finding(k.f.Path, f))
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range out {
+		if !s.allowFP[f.Fingerprint] {
+			s.findings = append(s.findings, f)
+		}
+	}
+	return nil
+}
+
+func (s *Scanner) count(c *int64) {
+	s.mu.Lock()
+	*c++
+	s.mu.Unlock()
+}
+
+func (s *Scanner) finding(p string, f report.Finding) Finding {
+	secret := f.Secret
+	if secret == "" {
+		secret = f.Match
+	}
+	sum := sha256.Sum256([]byte(f.RuleID + "\x00" + secret))
+	excerpt := Redact(secret)
+	if f.RuleID == "private-key" || f.RuleID == "gcp-service-account" {
+		excerpt = firstLine(secret) + " (" + fmt.Sprint(len(secret)) + " chars)"
+	}
+	return Finding{Path: p, Line: f.StartLine + 1, Rule: f.RuleID, Description: f.Description,
+		Excerpt: excerpt, Fingerprint: hex.EncodeToString(sum[:8])}
+}
+
+// firstLine is a PEM block's header line, which names the key type and reveals nothing.
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\n\\"); i > 0 {
+		s = s[:i]
+	}
+	if i := strings.Index(s, "-----"); i >= 0 {
+		if j := strings.Index(s[i+5:], "-----"); j >= 0 {
+			return s[i : i+5+j+5]
+		}
+	}
+	return Redact(s)
+}
+
+// Redact shows only the first four characters and the length of a secret.
+func Redact(s string) string {
+	if len(s) <= 4 {
+		return strings.Repeat("*", len(s))
+	}
+	return fmt.Sprintf("%s… (%d chars)", s[:4], len(s))
+}
+
+// looksBinary is git's test: a NUL byte in the first 8000 bytes.
+func looksBinary(p []byte) bool {
+	return bytes.IndexByte(p[:min(len(p), 8000)], 0) >= 0
+}
+
+// allowed reports whether p matches one of the allow patterns.
+func allowed(p string, patterns []string) bool {
+	for _, a := range patterns {
+		dir := strings.TrimSuffix(strings.TrimSuffix(a, "**"), "/")
+		if strings.HasSuffix(a, "/") || strings.HasSuffix(a, "/**") {
+			if strings.HasPrefix(p, dir+"/") {
+				return true
+			}
+			continue
+		}
+		if ok, _ := path.Match(a, p); ok || a == p {
+			return true
+		}
+	}
+	return false
+}
+
+// ignore drops what is not a usable credential: encrypted private keys, placeholders and
+// commented-out example assignments.
+func ignore(f report.Finding) bool {
+	switch f.RuleID {
+	case "private-key":
+		return encryptedKey(f.Secret + f.Match)
+	case "password-assignment", "passwd-assignment", "netrc-password", "pgpass-password", "mysql-client-password", "url-with-password", "generic-api-key":
+		t := strings.TrimSpace(f.Line)
+		if strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") || strings.HasPrefix(t, "//") {
+			return true
+		}
+		return placeholder(f.Secret)
+	}
+	return false
+}
+
+// encryptedKey reports whether a PEM or OpenSSH private key is protected by a passphrase.
+func encryptedKey(pem string) bool {
+	if strings.Contains(pem, "ENCRYPTED") {
+		return true // PKCS#8 "ENCRYPTED PRIVATE KEY", or "Proc-Type: 4,ENCRYPTED"
+	}
+	const begin = "-----BEGIN OPENSSH PRIVATE KEY-----"
+	i := strings.Index(pem, begin)
+	if i < 0 {
+		return false
+	}
+	body := pem[i+len(begin):]
+	if j := strings.Index(body, "-----END"); j >= 0 {
+		body = body[:j]
+	}
+	body = strings.ReplaceAll(body, `\n`, "") // a key inside a JSON string
+	body = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, body)
+	raw, err := base64.StdEncoding.DecodeString(body[:len(body)/4*4])
+	if err != nil && len(raw) == 0 {
+		return false
+	}
+	// "openssh-key-v1\0", then the cipher name as a uint32-length string: "none" when unencrypted
+	const magic = "openssh-key-v1\x00"
+	if !bytes.HasPrefix(raw, []byte(magic)) || len(raw) < len(magic)+4 {
+		return false
+	}
+	rest := raw[len(magic):]
+	n := int(rest[0])<<24 | int(rest[1])<<16 | int(rest[2])<<8 | int(rest[3])
+	if n <= 0 || n > 64 || len(rest) < 4+n {
+		return false
+	}
+	return string(rest[4:4+n]) != "none"
+}
+
+// shippedExamples are demonstration values distributions ship in their default configuration
+// (OpenSSL's CMP "insta" test-server section in /etc/ssl/openssl.cnf).
+var shippedExamples = map[string]bool{"pass:insta": true}
+
+// placeholder reports values that are obviously not real secrets.
+func placeholder(v string) bool {
+	l := strings.ToLower(strings.Trim(v, `"'`))
+	if shippedExamples[l] {
+		return true
+	}
+	if strings.HasPrefix(l, "$") || strings.HasPrefix(l, "%(") || strings.HasPrefix(l, "<") ||
+		strings.HasPrefix(l, "{{") || strings.HasPrefix(l, "${") || strings.Trim(l, "*x.") == "" {
+		return true
+	}
+	switch l {
+	case "none", "null", "false", "true", "empty", "required", "optional", "string", "yes", "no", "prompt", "password", "changeme", "secret":
+		return true
+	}
+	return false
+}
