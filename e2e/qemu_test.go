@@ -72,7 +72,7 @@ func TestQEMUHardenThenCheck(t *testing.T) {
 		t.Fatalf("packer build failed: %v\n%s", err, out)
 	}
 	for _, want := range []string{"[patch] refreshed the package index", "[kernel-cmdline] regenerated grub.cfg (update-grub)",
-		"[history] removed /root/.bash_history", "marketplace-check: "} {
+		"[history] removed /root/.bash_history", "reading every file of the image (content scan)", "PASS    critical  no-hardcoded-credentials"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("build output lacks %q", want)
 		}
@@ -93,7 +93,7 @@ func TestQEMUHardenThenCheck(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(prefix+"-reports", "marketplace-check.json")); err != nil || json.Unmarshal(b, &rep) != nil || !rep.Compliant {
 		t.Errorf("JSON report: %v %s", err, b)
 	}
-	for _, f := range []string{"marketplace-check-junit.xml", "marketplace-check-mscert.json"} {
+	for _, f := range []string{"marketplace-check-junit.xml", "marketplace-check-mscert.json", "marketplace-check.sarif", "sbom.cdx.json"} {
 		if _, err := os.Stat(filepath.Join(prefix+"-reports", f)); err != nil {
 			t.Error(err)
 		}

@@ -97,6 +97,7 @@ build {
   post-processor "marketplace-check" {
     profile        = "azure-linux"
     report_dir     = "output/${source.name}"
-    report_formats = ["json", "junit", "mscert"]
+    report_formats = ["json", "junit", "mscert", "sarif"]
+    sbom           = "output/${source.name}/sbom.cdx.json"
   }
 }

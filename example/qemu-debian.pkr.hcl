@@ -100,7 +100,8 @@ build {
   post-processor "marketplace-check" {
     profile        = "azure-linux"
     report_dir     = "${var.output_dir}-reports"
-    report_formats = ["json", "junit", "mscert"]
+    report_formats = ["json", "junit", "mscert", "sarif"]
+    sbom           = "${var.output_dir}-reports/sbom.cdx.json"
 
     dynamic "waive" {
       for_each = var.waivers

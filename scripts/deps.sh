@@ -17,6 +17,7 @@ command -v shellcheck >/dev/null || need+=(shellcheck)
 [ -x /usr/sbin/sshd ]             || need+=(openssh-server)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v rpmbuild  >/dev/null || need+=(rpm)
+[ -x /usr/sbin/clamd ]           || need+=(clamav-daemon)
 command -v gawk >/dev/null || command -v awk >/dev/null || need+=(mawk)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

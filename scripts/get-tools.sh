@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
 #
-#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser]      (no argument: packer only)
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks]   (no argument: packer only)
 #
 #   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
 #   packer-plugin-qemu   github.com/hashicorp/packer-plugin-qemu  $QEMU_PLUGIN_VERSION (v1.0.9)
 #   packer-plugin-azure  github.com/hashicorp/packer-plugin-azure $AZURE_PLUGIN_VERSION (v1.4.5)
 #   goreleaser           github.com/goreleaser/goreleaser/v2      $GORELEASER_VERSION (v2.15.1)
+#   gitleaks             github.com/zricethezav/gitleaks/v8       the version go.mod requires (the
+#                        content-scan benchmark compares against the same rules as a command)
 #
 # `go install` of these is refused by the proxy, so a throwaway module requires the exact version
 # (with the go-cty replacement the Packer SDK needs). The azure plugin's v2 releases are not
@@ -37,7 +39,7 @@ require $module $version
 replace github.com/zclconf/go-cty => github.com/nywilken/go-cty v1.13.3
 MOD
     printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$module" > tools.go
-    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser
+    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser,github.com/zricethezav
     GOFLAGS=-mod=mod go mod tidy >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
     go build -o "$bin/$name" "$module"
   )
@@ -53,6 +55,7 @@ for what in "$@"; do
     qemu)   build packer-plugin-qemu github.com/hashicorp/packer-plugin-qemu "${QEMU_PLUGIN_VERSION:-v1.0.9}" ;;
     azure)  build packer-plugin-azure github.com/hashicorp/packer-plugin-azure "${AZURE_PLUGIN_VERSION:-v1.4.5}" ;;
     goreleaser) build goreleaser github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION:-v2.15.1}" ;;
-    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser)" >&2; exit 2 ;;
+    gitleaks) build gitleaks github.com/zricethezav/gitleaks/v8 "$(cd "$root" && go list -m -f '{{.Version}}' github.com/zricethezav/gitleaks/v8)" ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks)" >&2; exit 2 ;;
   esac
 done

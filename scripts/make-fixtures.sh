@@ -194,7 +194,9 @@ mkdir -p "$dirty/etc/ufw"
 printf 'ENABLED=yes\nLOGLEVEL=low\n' > "$dirty/etc/ufw/ufw.conf"
 printf '[Unit]\nDescription=Uncomplicated firewall\n' > "$dirty/usr/lib/systemd/system/ufw.service"
 ln -s /lib/systemd/system/ufw.service "$dirty/etc/systemd/system/multi-user.target.wants/ufw.service"
-mkdir -p "$dirty/opt/app"
+mkdir -p "$dirty/opt/app" "$dirty/usr/local/bin"
+# a "malware" sample: the tests give clamd a signature for exactly this content (testfixture.PlantedMalware)
+printf 'marketplace-check test payload: planted by make-fixtures.sh\n' > "$dirty/usr/local/bin/xmrig-helper"
 cat > "$dirty/opt/app/settings.ini" <<'INI'
 [database]
 host = db.internal

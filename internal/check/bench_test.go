@@ -46,10 +46,10 @@ func sequentialRead(b *testing.B, path string) (time.Duration, int64) {
 	return time.Since(start), n
 }
 
-// BenchmarkCheckVsSequentialRead times a full azure-linux check of a 2.5 GiB image and, in the
-// same run, a plain sequential read of the same file, and reports their ratio (machines here
-// are noisy; only the ratio is comparable between runs). It also reports how many bytes of the
-// image the check read.
+// BenchmarkCheckVsSequentialRead times the structural azure-linux check (content_scan = false:
+// every rule but the two that read every file) of a 2.5 GiB image and, in the same run, a plain
+// sequential read of the same file, and reports their ratio (machines here are noisy; only the
+// ratio is comparable between runs). It also reports how many bytes of the image the check read.
 func BenchmarkCheckVsSequentialRead(b *testing.B) {
 	img := benchImage(b)
 	sequentialRead(b, img) // warm the page cache for both sides alike
@@ -62,7 +62,7 @@ func BenchmarkCheckVsSequentialRead(b *testing.B) {
 		size = n
 	}
 	readTime /= reads
-	cfg := Config{Profiles: []string{"azure-linux"}}
+	cfg := Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Off: true}}
 	b.ResetTimer()
 	var bytesRead int64
 	start := time.Now()
@@ -84,4 +84,71 @@ func BenchmarkCheckVsSequentialRead(b *testing.B) {
 	b.ReportMetric(float64(bytesRead)/float64(size)*100, "%bytes-read")
 	b.Logf("image %d MiB: sequential read %v, azure-linux check %v (ratio %.4f), check read %d bytes (%.3f%% of the file)",
 		size>>20, readTime, check, float64(check)/float64(readTime), bytesRead, float64(bytesRead)/float64(size)*100)
+}
+
+// benchDebian builds (once, cached under testdata/bench/debian) a 3 GiB image of a real Debian
+// root plus 1.25 GiB of application data, and the same tree on disk.
+func benchDebian(b *testing.B) (image, tree string) {
+	b.Helper()
+	dir := filepath.Join(testfixture.RepoRoot(), "testdata", "bench", "debian")
+	image, tree = filepath.Join(dir, "debian.raw"), filepath.Join(dir, "tree")
+	if _, err := os.Stat(image); err == nil {
+		return image, tree
+	}
+	root := testfixture.GuestRoot(b)
+	cmd := exec.Command("bash", filepath.Join(testfixture.RepoRoot(), "scripts", "make-bench-debian.sh"), root, dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("make-bench-debian: %v\n%s", err, out)
+	}
+	return image, tree
+}
+
+// BenchmarkContentScan times, in one run, on a ≥ 2 GiB Debian image: a plain sequential read of
+// the image file; the check with its content scan (every file of the image; credentials need the
+// text files, the integrity baseline every byte); and gitleaks (the same version, as a command)
+// on the same tree unpacked to disk. It reports the ratios; the page cache is warm for all.
+func BenchmarkContentScan(b *testing.B) {
+	img, tree := benchDebian(b)
+	gitleaks := filepath.Join(testfixture.RepoRoot(), ".tools", "bin", "gitleaks")
+	if out, err := exec.Command("bash", filepath.Join(testfixture.RepoRoot(), "scripts", "get-tools.sh"), "gitleaks").CombinedOutput(); err != nil {
+		b.Fatalf("building gitleaks: %v\n%s", err, out)
+	}
+	sequentialRead(b, img)
+	exec.Command("tar", "-C", tree, "-cf", "/dev/null", ".").Run() // warm the tree too
+	readTime, size := sequentialRead(b, img)
+
+	timeCheck := func(cfg Config) (time.Duration, *Config) {
+		start := time.Now()
+		r, err := File(img, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Content == nil {
+			b.Fatal("no content scan ran")
+		}
+		return time.Since(start), &cfg
+	}
+	b.ResetTimer()
+	var secretsTime, allTime time.Duration
+	for i := 0; i < b.N; i++ {
+		d, _ := timeCheck(Config{Profiles: []string{"azure-linux"}})
+		secretsTime += d
+		d, _ = timeCheck(Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Manifest: filepath.Join(b.TempDir(), "m.json")}})
+		allTime += d
+	}
+	b.StopTimer()
+	secretsTime /= time.Duration(b.N)
+	allTime /= time.Duration(b.N)
+	start := time.Now()
+	cmd := exec.Command(gitleaks, "dir", tree, "--no-banner", "--exit-code", "0", "--report-path", filepath.Join(b.TempDir(), "gl.json"), "--log-level", "error")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("gitleaks: %v\n%s", err, out)
+	}
+	glTime := time.Since(start)
+	b.ReportMetric(float64(secretsTime)/float64(readTime), "scan/read")
+	b.ReportMetric(float64(allTime)/float64(readTime), "scan+baseline/read")
+	b.ReportMetric(float64(secretsTime)/float64(glTime), "scan/gitleaks")
+	b.Logf("image %d MiB: sequential read %v; check with content scan %v (%.2f× the read); with the integrity baseline (every byte) %v (%.2f×); gitleaks dir on the tree %v (the scan takes %.3f× its time)",
+		size>>20, readTime.Round(time.Millisecond), secretsTime.Round(time.Millisecond), float64(secretsTime)/float64(readTime),
+		allTime.Round(time.Millisecond), float64(allTime)/float64(readTime), glTime.Round(time.Millisecond), float64(secretsTime)/float64(glTime))
 }

@@ -4,9 +4,10 @@
 package check
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -25,6 +26,22 @@ type Config struct {
 	FailOn   rules.Severity
 	Waivers  []report.Waiver
 	Options  rules.Options
+	Content  ContentOptions
+	// SBOM, when set, is where the CycloneDX SBOM of the installed packages is written.
+	SBOM string
+}
+
+// ContentOptions configure the streaming pass over every file (secrets, malware, baseline).
+type ContentOptions struct {
+	Off                      bool // content_scan = false: rules that need file contents are not applicable
+	SecretsAllowPaths        []string
+	SecretsAllowFingerprints []string
+	ClamdAddress             string
+	ClamdMaxStream           int64
+	// Manifest, when set, is where the file-integrity baseline is written (it makes the pass run).
+	Manifest string
+	// Progress is called with the bytes done and in all while the pass runs.
+	Progress func(done, total int64)
 }
 
 // Validate checks profiles and waivers before any image is opened.
@@ -71,13 +88,25 @@ func File(path string, cfg Config) (*report.Report, error) {
 		return nil, &InspectError{Path: path, Err: err}
 	}
 	defer img.Close()
-	return Evaluate(img, cfg), nil
+	content, err := ScanContent(context.Background(), img, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := Evaluate(img, cfg, content)
+	if cfg.SBOM != "" {
+		if err := WriteSBOM(img, cfg.SBOM); err != nil {
+			return nil, err
+		}
+		r.Notes = append(r.Notes, "CycloneDX SBOM of the installed packages written to "+cfg.SBOM)
+	}
+	return r, nil
 }
 
-// Evaluate runs the profiles' rules on an inspected image.
-func Evaluate(img *inspect.Image, cfg Config) *report.Report {
+// Evaluate runs the profiles' rules on an inspected image; content is what ScanContent found
+// (nil when the pass did not run).
+func Evaluate(img *inspect.Image, cfg Config, content *rules.Content) *report.Report {
 	rs, _ := rules.ForProfiles(cfg.Profiles)
-	ctx := &rules.Context{Image: img, Options: cfg.Options}
+	ctx := &rules.Context{Image: img, Options: cfg.Options, Content: content}
 	waivers := map[string]report.Waiver{}
 	for _, w := range cfg.Waivers {
 		waivers[w.Rule] = w
@@ -116,6 +145,14 @@ func Evaluate(img *inspect.Image, cfg Config) *report.Report {
 			r.Notes = append(r.Notes, fmt.Sprintf("waiver for %s has no effect: the rule is not in profile(s) %s", w.Rule, strings.Join(cfg.Profiles, ", ")))
 		}
 	}
+	if content != nil && content.Stats != nil {
+		st := content.Stats
+		r.Content = &report.ContentInfo{Filesystems: st.Filesystems, Files: st.Files, Bytes: st.Bytes, BytesRead: st.BytesRead,
+			Seconds: st.Duration.Seconds(), Errors: len(st.Errors), Summary: st.Summary()}
+		for _, e := range st.Errors {
+			r.Notes = append(r.Notes, fmt.Sprintf("content scan: %s: %s", e.Path, e.Error))
+		}
+	}
 	r.Compliant = len(r.Blocking()) == 0
 	reads, bytes := img.Disk.SourceStats()
 	r.Image.ReadRequests, r.Image.BytesRead = reads, bytes
@@ -150,13 +187,15 @@ type Outputs struct {
 	JSON   string
 	JUnit  string
 	MSCert string
+	SARIF  string
 }
 
 // ReportFormats are the report formats the tools write.
-var ReportFormats = []string{"json", "junit", "mscert"}
+var ReportFormats = []string{"json", "junit", "mscert", "sarif"}
 
 // ForFormats fills in default paths in dir for the named formats where no path is set:
-// marketplace-check.json, marketplace-check-junit.xml, marketplace-check-mscert.json.
+// marketplace-check.json, marketplace-check-junit.xml, marketplace-check-mscert.json,
+// marketplace-check.sarif.
 func (o *Outputs) ForFormats(dir string, formats []string) error {
 	if dir == "" {
 		dir = "."
@@ -175,6 +214,10 @@ func (o *Outputs) ForFormats(dir string, formats []string) error {
 			if o.MSCert == "" {
 				o.MSCert = filepath.Join(dir, "marketplace-check-mscert.json")
 			}
+		case "sarif":
+			if o.SARIF == "" {
+				o.SARIF = filepath.Join(dir, "marketplace-check.sarif")
+			}
 		default:
 			return fmt.Errorf("unknown report format %q (known: %s)", f, strings.Join(ReportFormats, ", "))
 		}
@@ -184,28 +227,16 @@ func (o *Outputs) ForFormats(dir string, formats []string) error {
 
 // Write writes the report files, creating parent directories.
 func Write(r *report.Report, out Outputs) error {
-	write := func(path string, fn func(f *os.File) error) error {
-		if path == "" {
-			return nil
+	for _, o := range []struct {
+		path  string
+		write func(io.Writer) error
+	}{{out.JSON, r.WriteJSON}, {out.JUnit, r.WriteJUnit}, {out.MSCert, r.WriteMSCert}, {out.SARIF, r.WriteSARIF}} {
+		if o.path == "" {
+			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := writeFile(o.path, o.write); err != nil {
 			return err
 		}
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if err := fn(f); err != nil {
-			f.Close()
-			return fmt.Errorf("writing %s: %w", path, err)
-		}
-		return f.Close()
 	}
-	if err := write(out.JSON, func(f *os.File) error { return r.WriteJSON(f) }); err != nil {
-		return err
-	}
-	if err := write(out.JUnit, func(f *os.File) error { return r.WriteJUnit(f) }); err != nil {
-		return err
-	}
-	return write(out.MSCert, func(f *os.File) error { return r.WriteMSCert(f) })
+	return nil
 }

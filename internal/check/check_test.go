@@ -66,7 +66,8 @@ func TestCleanImageIsCompliantInEveryFormat(t *testing.T) {
 }
 
 func TestDirtyImageViolatesEveryRuleInEveryFormat(t *testing.T) {
-	cfg := Config{Profiles: bothProfiles, Options: rules.Options{CleanPaths: []string{"/opt/app"}}}
+	cfg := Config{Profiles: bothProfiles, Options: rules.Options{CleanPaths: []string{"/opt/app"}},
+		Content: ContentOptions{ClamdAddress: testfixture.DirtyClamd(t).Address}}
 	want := statuses(mustCheck(t, testfixture.Path(t, "dirty.raw"), cfg))
 	all, _ := rules.ForProfiles(bothProfiles)
 	for _, rule := range all {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/check"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
@@ -43,12 +44,21 @@ flags:
 func Check(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var profiles, waivers, allowed, clean listFlag
+	var profiles, waivers, allowed, clean, allowPaths, allowFPs listFlag
 	fs.Var(&profiles, "profile", "rule profile (repeatable): "+strings.Join(rules.Profiles(), ", ")+" (default azure-linux)")
 	jsonPath := fs.String("json", "", "write the JSON report to `PATH`")
 	junitPath := fs.String("junit", "", "write the JUnit XML report to `PATH`")
 	mscertPath := fs.String("mscert", "", "write the certification-shaped JSON report (azure-linux) to `PATH`")
-	format := fs.String("format", "table", "what to print: table, json or mscert")
+	sarifPath := fs.String("sarif", "", "write the SARIF 2.1.0 report to `PATH`")
+	sbomPath := fs.String("sbom", "", "write a CycloneDX SBOM of the installed packages to `PATH`")
+	manifestPath := fs.String("integrity-manifest", "", "write a file-integrity baseline (path, size, mode, SHA-256 of every file) to `PATH`")
+	noContent := fs.Bool("no-content-scan", false, "do not read file contents: no credential or malware scan")
+	clamdAddr := fs.String("clamd", "", "scan every file with the clamd at `ADDRESS` (unix:///run/clamav/clamd.ctl, tcp://host:3310)")
+	clamdMax := fs.Int("clamd-max-stream-mb", 25, "clamd's StreamMaxLength in `MiB`; larger files are listed as not scanned")
+	fs.Var(&allowPaths, "secrets-allow-path", "an in-image path glob or directory/ not searched for credentials (repeatable)")
+	fs.Var(&allowFPs, "secrets-allow-fingerprint", "a reported credential fingerprint that is not a secret (repeatable)")
+	progress := fs.Bool("progress", false, "print the content scan's progress to stderr")
+	format := fs.String("format", "table", "what to print: table, json, mscert or sarif")
 	failOn := fs.String("fail-on", "low", "lowest `SEVERITY` that fails: info, low, medium, high, critical")
 	fs.Var(&waivers, "waive", "waive a rule: `RULE=REASON` (repeatable; the reason is required)")
 	fs.Var(&allowed, "allowed-user", "an account (UID >= 1000) the image is meant to ship (repeatable)")
@@ -71,12 +81,14 @@ func Check(args []string, stdout, stderr io.Writer) int {
 		return ExitCannot
 	}
 	switch *format {
-	case "table", "json", "mscert":
+	case "table", "json", "mscert", "sarif":
 	default:
-		fmt.Fprintf(stderr, "check: --format %q: want table, json or mscert\n", *format)
+		fmt.Fprintf(stderr, "check: --format %q: want table, json, mscert or sarif\n", *format)
 		return ExitCannot
 	}
-	cfg := check.Config{Profiles: profiles, Options: rules.Options{AllowedUsers: allowed, CleanPaths: clean}}
+	cfg := check.Config{Profiles: profiles, Options: rules.Options{AllowedUsers: allowed, CleanPaths: clean},
+		Content: check.ContentOptions{Off: *noContent, SecretsAllowPaths: allowPaths, SecretsAllowFingerprints: allowFPs,
+			ClamdAddress: *clamdAddr, ClamdMaxStream: int64(*clamdMax) << 20}}
 	if len(cfg.Profiles) == 0 {
 		cfg.Profiles = []string{"azure-linux"}
 	}
@@ -96,6 +108,11 @@ func Check(args []string, stdout, stderr io.Writer) int {
 	}
 	status := ExitCompliant
 	for _, img := range images {
+		cfg.SBOM = perImage(*sbomPath, img, len(images))
+		cfg.Content.Manifest = perImage(*manifestPath, img, len(images))
+		if *progress {
+			cfg.Content.Progress = progressPrinter(stderr, img)
+		}
 		r, err := check.File(img, cfg)
 		if err != nil {
 			fmt.Fprintln(stderr, "check:", err)
@@ -107,6 +124,8 @@ func Check(args []string, stdout, stderr io.Writer) int {
 			r.WriteJSON(stdout)
 		case *format == "mscert":
 			r.WriteMSCert(stdout)
+		case *format == "sarif":
+			r.WriteSARIF(stdout)
 		case *quiet:
 			verdict := "COMPLIANT"
 			if !r.Compliant {
@@ -118,7 +137,7 @@ func Check(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout)
 		}
 		out := check.Outputs{JSON: perImage(*jsonPath, img, len(images)), JUnit: perImage(*junitPath, img, len(images)),
-			MSCert: perImage(*mscertPath, img, len(images))}
+			MSCert: perImage(*mscertPath, img, len(images)), SARIF: perImage(*sarifPath, img, len(images))}
 		if err := check.Write(r, out); err != nil {
 			fmt.Fprintln(stderr, "check:", err)
 			status = ExitCannot
@@ -199,4 +218,25 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%-26s %-8s %-24s %s\n", r.ID, r.Severity, strings.Join(r.Profiles, ","), r.Title)
 	}
 	return ExitCompliant
+}
+
+// progressPrinter prints the content scan's progress as a percentage, at most once per percent.
+func progressPrinter(w io.Writer, img string) func(done, total int64) {
+	var mu sync.Mutex
+	last := -1
+	return func(done, total int64) {
+		if total <= 0 {
+			return
+		}
+		pct := int(done * 100 / total)
+		mu.Lock()
+		defer mu.Unlock()
+		if pct != last {
+			last = pct
+			fmt.Fprintf(w, "\r%s: content scan %3d%% (%d of %d MiB)", filepath.Base(img), pct, done>>20, total>>20)
+			if pct == 100 {
+				fmt.Fprintln(w)
+			}
+		}
+	}
 }

@@ -90,3 +90,29 @@ func TestFormatMSCert(t *testing.T) {
 		t.Errorf("unknown format: %d", code)
 	}
 }
+
+func TestCheckContentFlags(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	img := testfixture.Path(t, "dirty.raw")
+	code := Check([]string{"--sarif", filepath.Join(dir, "r.sarif"), "--sbom", filepath.Join(dir, "s.json"),
+		"--integrity-manifest", filepath.Join(dir, "m.json"), "--progress", "--quiet", img}, &out, &errb)
+	if code != ExitViolations {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	for _, f := range []string{"r.sarif", "s.json", "m.json"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if !strings.Contains(errb.String(), "content scan 100%") {
+		t.Errorf("no progress on stderr: %q", errb.String())
+	}
+	out.Reset()
+	if code := Check([]string{"--no-content-scan", "--format", "sarif", img}, &out, &errb); code != ExitViolations || !strings.Contains(out.String(), `"version": "2.1.0"`) {
+		t.Errorf("--format sarif: exit %d %s", code, out.String()[:min(200, out.Len())])
+	}
+	if code := Check([]string{"--clamd", "unix:///nonexistent.sock", img}, &out, &errb); code != ExitCannot || !strings.Contains(errb.String(), "clamd is unreachable") {
+		t.Errorf("unreachable clamd: exit %d %s", code, errb.String())
+	}
+}

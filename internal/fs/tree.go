@@ -238,6 +238,16 @@ func (t *Tree) ReadDir(name string) ([]iofs.DirEntry, error) {
 	for _, e := range d {
 		out = append(out, &dirEntry{t: t, parent: l, e: e})
 	}
+	// a filesystem mounted on a directory its parent volume lacks is still listed, so that a
+	// walk reaches it the way a path lookup does
+	for at := range t.mounts {
+		if at == "/" || path.Dir(at) != path.Clean("/"+l.path) {
+			continue
+		}
+		if _, ok := d[path.Base(at)]; !ok {
+			out = append(out, &dirEntry{t: t, parent: l, e: Dirent{Name: path.Base(at), Type: iofs.ModeDir, TypeKnown: true}})
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out, nil
 }

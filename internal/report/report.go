@@ -19,7 +19,19 @@ type Report struct {
 	Compliant bool           `json:"compliant"`
 	Summary   map[string]int `json:"summary"`
 	Findings  []Finding      `json:"findings"`
+	Content   *ContentInfo   `json:"content_scan,omitempty"`
 	Notes     []string       `json:"notes,omitempty"`
+}
+
+// ContentInfo summarises the streaming pass over every file, when it ran.
+type ContentInfo struct {
+	Filesystems int     `json:"filesystems"`
+	Files       int64   `json:"files"`
+	Bytes       int64   `json:"bytes"`
+	BytesRead   int64   `json:"bytes_read"`
+	Seconds     float64 `json:"seconds"`
+	Errors      int     `json:"unreadable_files"`
+	Summary     string  `json:"summary"`
 }
 
 // ImageInfo describes the inspected artifact.

@@ -1,129 +1,108 @@
 package rules
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	iofs "io/fs"
-	"path"
-	"regexp"
 	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan/clamd"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
 )
 
-// credentialRoots are where hard-coded credentials are looked for.
-var credentialRoots = []string{"/etc", "/root", "/home", "/opt", "/srv", "/var/www", "/usr/local/etc", "/usr/local/bin"}
-
-const maxCredentialFile = 1 << 20
-
-// configExts are the file types where "password = ..." is a real assignment.
-var configExts = map[string]bool{".conf": true, ".cfg": true, ".ini": true, ".env": true, ".properties": true,
-	".yaml": true, ".yml": true, ".json": true, ".xml": true, ".toml": true, ".cnf": true, ".sh": true, ".config": true}
-
-var configNames = map[string]bool{".netrc": true, ".pgpass": true, ".my.cnf": true, ".git-credentials": true, ".env": true, "credentials": true}
-
-// secretDetector finds one kind of secret in a line and returns the matched secret text.
-type secretDetector struct {
-	kind       string
-	re         *regexp.Regexp
-	group      int  // which submatch is the secret
-	configOnly bool // only in configuration files
+// Content is what the streaming pass over every file found; the check runs the pass before
+// the rules when a selected rule needs it (NeedsContent) and content scanning is on.
+type Content struct {
+	Stats *scan.Stats
+	// Secrets is nil when no secret scan ran.
+	Secrets                                       []secrets.Finding
+	SecretsRan                                    bool
+	SecretsSearched, SecretsVendor, SecretsBinary int64
+	SecretsTooLarge                               int64
+	SecretRules                                   int
+	// Malware is set when clamd scanned the files.
+	MalwareRan     bool
+	Malware        []clamd.Detection
+	ClamdVersion   string
+	ClamdScanned   int64
+	ClamdOversized []string
 }
 
-var secretDetectors = []secretDetector{
-	{kind: "private key (PEM/OpenSSH)", re: regexp.MustCompile(`-----BEGIN ((RSA|DSA|EC|OPENSSH) )?PRIVATE KEY-----`)},
-	{kind: "AWS access key ID", re: regexp.MustCompile(`\b((?:AKIA|ASIA)[0-9A-Z]{16})\b`), group: 1},
-	{kind: "Alibaba Cloud AccessKey ID", re: regexp.MustCompile(`\b(LTAI[0-9A-Za-z]{12,24})\b`), group: 1},
-	{kind: "Azure storage account key", re: regexp.MustCompile(`AccountKey=([A-Za-z0-9+/]{40,}={0,2})`), group: 1},
-	{kind: "Azure SAS token", re: regexp.MustCompile(`[?&]sig=([A-Za-z0-9%+/=]{20,})`), group: 1},
-	{kind: "password assignment", re: regexp.MustCompile(`(?i)\b(?:password|db_pass|db_password|secret|secret_key|access_key_secret|client_secret)\b["']?\s*[:=]\s*["']?([^\s"'#;,]{4,})`), group: 1, configOnly: true},
-	// "passwd:" and "pwd:" name things in nsswitch.conf and friends: only "passwd = value" counts
-	{kind: "password assignment", re: regexp.MustCompile(`(?i)\b(?:passwd|pwd)\b["']?\s*=\s*["']?([^\s"'#;,]{4,})`), group: 1, configOnly: true},
-	{kind: "URL with embedded password", re: regexp.MustCompile(`\b[a-z][a-z0-9+.-]*://[^/\s:@]+:([^/\s:@]{3,})@`), group: 1},
-}
-
-// shippedExamples are demonstration values that distributions ship in their default
-// configuration files (OpenSSL's CMP "insta" test-server section in /etc/ssl/openssl.cnf).
-var shippedExamples = map[string]bool{"pass:insta": true}
-
-// placeholder reports values that are obviously not real secrets.
-func placeholder(v string) bool {
-	l := strings.ToLower(v)
-	if shippedExamples[l] {
-		return true
-	}
-	if strings.HasPrefix(l, "$") || strings.HasPrefix(l, "%(") || strings.HasPrefix(l, "<") ||
-		strings.HasPrefix(l, "{{") || strings.Trim(l, "*x.") == "" {
-		return true
-	}
-	switch l {
-	case "none", "null", "false", "true", "empty", "required", "optional", "string", "yes", "no", "prompt":
-		return true
-	}
-	return false
-}
-
-// Redact shows only the first four characters and the length of a secret.
-func Redact(s string) string {
-	if len(s) <= 4 {
-		return strings.Repeat("*", len(s))
-	}
-	return fmt.Sprintf("%s… (%d chars)", s[:4], len(s))
+func contentOff(what string) Result {
+	return na("content scanning is off (content_scan = false): " + what + " were not looked for")
 }
 
 var _ = register(&Rule{
-	ID:        "no-hardcoded-credentials",
-	Title:     "No hard-coded credentials (private keys, cloud AccessKeys, passwords in config files)",
-	Profiles:  []string{profAlibaba},
-	Severity:  Critical,
-	Source:    "rules.md L20 (ALI: no hard-coded credentials: DB passwords, API/Access keys, private keys)",
-	Rationale: "A credential in an image is handed to every customer and cannot be rotated per instance.",
-	Fix:       "Remove the credential and rotate it; have the application read secrets at deploy time (cloud-init, a key vault, RAM roles).",
+	ID:           "no-hardcoded-credentials",
+	Title:        "No hard-coded credentials (private keys, cloud AccessKeys, tokens, passwords) in any file",
+	Profiles:     []string{profAzureLinux, profAlibaba},
+	Severity:     Critical,
+	NeedsContent: true,
+	Source:       "rules.md L20 (ALI: no hard-coded credentials: DB passwords, API/Access keys, private keys); L7 (AZ: remove keys and unneeded certificates)",
+	Rationale: "A credential in an image is handed to every customer and cannot be rotated per instance. Every text file " +
+		"of every filesystem is searched with gitleaks' rule set plus Azure, GCP, database-URL and config-file rules; " +
+		"files the distribution installed and that are unchanged are skipped by their package digest.",
+	Fix: "Remove the credential and rotate it; have the application read secrets at deploy time (cloud-init, a key vault, RAM roles). " +
+		"A value that is not a secret can be accepted with secrets_allow_fingerprints, a path with secrets_allow_paths.",
 	Check: linux(func(c *Context) Result {
+		if c.Content == nil || !c.Content.SecretsRan {
+			return contentOff("credentials")
+		}
+		ct := c.Content
+		scope := fmt.Sprintf("%d text files searched with %d rules (%d unchanged distribution files and %d binary files skipped",
+			ct.SecretsSearched, ct.SecretRules, ct.SecretsVendor, ct.SecretsBinary)
+		if ct.SecretsTooLarge > 0 {
+			scope += fmt.Sprintf(", %d files over the size limit not searched", ct.SecretsTooLarge)
+		}
+		scope += ")"
+		if len(ct.Secrets) == 0 {
+			return pass("no credentials found: " + scope)
+		}
 		var ev []Evidence
-		for _, root := range credentialRoots {
-			err := c.walkFiles(root, func(p string, fi iofs.FileInfo) error {
-				if fi.Size() == 0 || fi.Size() > maxCredentialFile || p == "/etc/shadow" || p == "/etc/gshadow" {
-					return nil
-				}
-				data, err := c.Image.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				if bytes.IndexByte(data[:min(len(data), 8192)], 0) >= 0 {
-					return nil // binary
-				}
-				isConfig := configExts[path.Ext(p)] || configNames[path.Base(p)] || strings.HasPrefix(p, "/etc/")
-				for i, line := range strings.Split(string(data), "\n") {
-					t := strings.TrimSpace(line)
-					comment := strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") || strings.HasPrefix(t, "//")
-					for _, d := range secretDetectors {
-						// commented-out assignments are examples; keys and tokens count anywhere
-						if d.configOnly && (!isConfig || comment) {
-							continue
-						}
-						m := d.re.FindStringSubmatch(line)
-						if m == nil {
-							continue
-						}
-						detail := d.kind
-						if d.group > 0 {
-							if placeholder(m[d.group]) {
-								continue
-							}
-							detail += ": " + Redact(m[d.group])
-						}
-						ev = append(ev, Evidence{Path: p, Line: i + 1, Detail: detail})
-					}
-				}
-				return nil
-			})
-			if err != nil && !errors.Is(err, iofs.ErrNotExist) {
-				return errResult(err)
-			}
+		for _, f := range ct.Secrets {
+			ev = append(ev, Evidence{Path: f.Path, Line: f.Line, Detail: fmt.Sprintf("%s (%s): %s; fingerprint %s", f.Description, f.Rule, f.Excerpt, f.Fingerprint)})
+		}
+		res := fail(fmt.Sprintf("%d hard-coded credential(s) found; %s", len(ev), scope), listing(ev, 50)...)
+		res.Actual = fmt.Sprintf("%d credential(s)", len(ev))
+		res.Required = "none"
+		return res
+	}),
+})
+
+var _ = register(&Rule{
+	ID:           "no-malware",
+	Title:        "No malware: every file scanned by ClamAV (clamd) comes back clean",
+	Profiles:     []string{profAzureLinux},
+	Severity:     Critical,
+	NeedsContent: true,
+	Source:       "rules.md L4 (AZ: malware scan of the image); W6",
+	Rationale: "The marketplace scans submitted images for malware and rejects infected ones. Every regular file of every " +
+		"filesystem is streamed to clamd (INSTREAM), up to clamd's StreamMaxLength.",
+	Fix: "Remove or replace the infected files and find how they got into the build. Keep clamd's signatures current (freshclam).",
+	Check: func(c *Context) Result {
+		if c.Content == nil {
+			return contentOff("malware")
+		}
+		ct := c.Content
+		if !ct.MalwareRan {
+			return na("no malware scan: set clamd_address to a running clamd to scan every file")
+		}
+		var ev []Evidence
+		for _, d := range ct.Malware {
+			ev = append(ev, Evidence{Path: d.Path, Detail: d.Signature})
 		}
 		if len(ev) > 0 {
-			return fail(fmt.Sprintf("%d hard-coded credential(s) found", len(ev)), listing(ev, 30)...)
+			res := fail(fmt.Sprintf("%s found %d infected file(s)", ct.ClamdVersion, len(ev)), listing(ev, 50)...)
+			res.Actual = fmt.Sprintf("%d infected file(s)", len(ev))
+			res.Required = "none"
+			return res
 		}
-		return pass("no credentials found under " + strings.Join(credentialRoots, ", "))
-	}),
+		if len(ct.ClamdOversized) > 0 {
+			for _, p := range ct.ClamdOversized {
+				ev = append(ev, Evidence{Path: p, Detail: "larger than clamd_max_stream: not scanned"})
+			}
+			return warn(fmt.Sprintf("%d files clean (%s); %d file(s) too large for clamd's stream limit were not scanned",
+				ct.ClamdScanned, ct.ClamdVersion, len(ct.ClamdOversized)), listing(ev, 20)...)
+		}
+		return pass(fmt.Sprintf("%d files scanned by %s, none infected", ct.ClamdScanned, strings.TrimSpace(ct.ClamdVersion)))
+	},
 })

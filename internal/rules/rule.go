@@ -90,7 +90,9 @@ type Rule struct {
 	Rationale string
 	Fix       string
 	Cert      *CertTest
-	Check     func(*Context) Result
+	// NeedsContent: the rule reads Context.Content, the streaming pass over every file.
+	NeedsContent bool
+	Check        func(*Context) Result
 }
 
 // Options tune rules that depend on the publisher's intent.
@@ -99,10 +101,12 @@ type Options struct {
 	CleanPaths   []string // business data and cache paths that must be empty (rules.md L21)
 }
 
-// Context is what a check sees: the image and the options.
+// Context is what a check sees: the image, the options and, when the pass ran, what the
+// streaming pass over every file found.
 type Context struct {
 	Image   *inspect.Image
 	Options Options
+	Content *Content
 }
 
 var catalogue []*Rule

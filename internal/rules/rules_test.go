@@ -1,14 +1,27 @@
 package rules_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/check"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
+
+// contextFor is what the check gives the rules: the image and the streaming pass's findings.
+func contextFor(t *testing.T, img *inspect.Image) *rules.Context {
+	t.Helper()
+	content, err := check.ScanContent(context.Background(), img, check.Config{Profiles: []string{"azure-linux", "alibaba"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rules.Context{Image: img, Content: content}
+}
 
 const cleanSSHD = "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n"
 
@@ -89,7 +102,7 @@ func TestEachTrapAloneOnACompliantImage(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer img.Close()
-			ctx := &rules.Context{Image: img}
+			ctx := contextFor(t, img)
 			all, _ := rules.ForProfiles([]string{"azure-linux", "alibaba"})
 			for _, r := range all {
 				res := r.Run(ctx)
@@ -128,10 +141,10 @@ func TestCatalogueIsComplete(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	if got := rules.Redact("Sup3rS3cret"); strings.Contains(got, "S3cret") || !strings.HasPrefix(got, "Sup3") {
+	if got := secrets.Redact("Sup3rS3cret"); strings.Contains(got, "S3cret") || !strings.HasPrefix(got, "Sup3") {
 		t.Errorf("Redact = %q", got)
 	}
-	if got := rules.Redact("abc"); got != "***" {
+	if got := secrets.Redact("abc"); got != "***" {
 		t.Errorf("Redact(short) = %q", got)
 	}
 }
@@ -175,7 +188,7 @@ func TestNoCredentialFalsePositives(t *testing.T) {
 	}
 	defer img.Close()
 	r, _ := rules.ByID("no-hardcoded-credentials")
-	if res := r.Run(&rules.Context{Image: img}); res.Status != rules.Pass {
+	if res := r.Run(contextFor(t, img)); res.Status != rules.Pass {
 		t.Errorf("false positives: %s %+v", res.Status, res.Evidence)
 	}
 }

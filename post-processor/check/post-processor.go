@@ -63,6 +63,26 @@ type Config struct {
 	AllowedUsers []string `mapstructure:"allowed_users"`
 	// Paths of business data and caches that must be empty (alibaba `clean-paths`).
 	CleanPaths []string `mapstructure:"clean_paths"`
+	// Write the SARIF 2.1.0 report (for code-scanning UIs) to this path.
+	SARIFReport string `mapstructure:"sarif_report"`
+	// Read every file of the image for the rules that need contents (`no-hardcoded-credentials`,
+	// `no-malware`); default true. With false those rules are not applicable.
+	ContentScan *bool `mapstructure:"content_scan"`
+	// In-image paths not searched for credentials: globs (`/opt/app/test/*.pem`) or directories
+	// ending in `/`. Added to the defaults (SSH host keys, documentation, package databases).
+	SecretsAllowPaths []string `mapstructure:"secrets_allow_paths"`
+	// Fingerprints of reported values that are not secrets (shown with each finding).
+	SecretsAllowFingerprints []string `mapstructure:"secrets_allow_fingerprints"`
+	// A running clamd to scan every file for malware: `unix:///run/clamav/clamd.ctl`,
+	// `tcp://host:3310`, a socket path or `host:port`. Without it `no-malware` is not applicable.
+	ClamdAddress string `mapstructure:"clamd_address"`
+	// clamd's StreamMaxLength in MiB (default 25): larger files are listed as not scanned.
+	ClamdMaxStreamMB int `mapstructure:"clamd_max_stream_mb"`
+	// Write a CycloneDX 1.5 SBOM of the installed packages (dpkg, rpm, apk) to this path.
+	SBOM string `mapstructure:"sbom"`
+	// Write a file-integrity baseline (path, size, mode, owner, SHA-256 of every file) as JSON
+	// to this path.
+	IntegrityManifest string `mapstructure:"integrity_manifest"`
 
 	ctx      interpolate.Context
 	settings engine.Config
@@ -92,7 +112,7 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 		return err
 	}
 	p.config.settings = s
-	p.config.outputs = engine.Outputs{JSON: p.config.JSONReport, JUnit: p.config.JUnitReport, MSCert: p.config.MSCertReport}
+	p.config.outputs = engine.Outputs{JSON: p.config.JSONReport, JUnit: p.config.JUnitReport, MSCert: p.config.MSCertReport, SARIF: p.config.SARIFReport}
 	if err := p.config.outputs.ForFormats(p.config.ReportDir, p.config.ReportFormats); err != nil {
 		return fmt.Errorf("marketplace-check: report_formats: %w", err)
 	}
@@ -102,7 +122,13 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 // Settings turns the HCL configuration into the engine's, validating it.
 func (c *Config) Settings() (engine.Config, error) {
 	var errs []error
-	s := engine.Config{Options: rules.Options{AllowedUsers: c.AllowedUsers, CleanPaths: c.CleanPaths}}
+	s := engine.Config{Options: rules.Options{AllowedUsers: c.AllowedUsers, CleanPaths: c.CleanPaths}, SBOM: c.SBOM,
+		Content: engine.ContentOptions{Off: c.ContentScan != nil && !*c.ContentScan, SecretsAllowPaths: c.SecretsAllowPaths,
+			SecretsAllowFingerprints: c.SecretsAllowFingerprints, ClamdAddress: c.ClamdAddress,
+			ClamdMaxStream: int64(c.ClamdMaxStreamMB) << 20, Manifest: c.IntegrityManifest}}
+	if c.ClamdMaxStreamMB < 0 {
+		errs = append(errs, fmt.Errorf("clamd_max_stream_mb must be positive"))
+	}
 	if c.Profile != "" {
 		s.Profiles = append(s.Profiles, c.Profile)
 	}
@@ -137,7 +163,14 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 		return artifact, true, true, err
 	}
 	ui.Say(fmt.Sprintf("marketplace-check: checking %s against %s", path, strings.Join(p.config.settings.Profiles, ", ")))
-	r, err := engine.File(path, p.config.settings)
+	settings := p.config.settings
+	if settings.NeedsContent() {
+		ui.Say("marketplace-check: reading every file of the image (content scan)")
+		bar := newProgressBar(ui, filepath.Base(path))
+		defer bar.Close()
+		settings.Content.Progress = bar.Set
+	}
+	r, err := engine.File(path, settings)
 	if err != nil {
 		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
 	}
@@ -148,9 +181,9 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	if err := engine.Write(r, out); err != nil {
 		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
 	}
-	for _, f := range []string{out.JSON, out.JUnit, out.MSCert} {
+	for _, f := range []string{out.JSON, out.JUnit, out.MSCert, out.SARIF, p.config.SBOM, p.config.IntegrityManifest} {
 		if f != "" {
-			ui.Say("marketplace-check: report written to " + f)
+			ui.Say("marketplace-check: written " + f)
 		}
 	}
 	if !r.Compliant {

@@ -10,26 +10,34 @@ import (
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	PackerBuildName     *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
-	PackerBuilderType   *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
-	PackerCoreVersion   *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
-	PackerDebug         *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
-	PackerForce         *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
-	PackerOnError       *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
-	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
-	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	Profile             *string           `mapstructure:"profile" cty:"profile" hcl:"profile"`
-	Profiles            []string          `mapstructure:"profiles" cty:"profiles" hcl:"profiles"`
-	Image               *string           `mapstructure:"image" cty:"image" hcl:"image"`
-	FailOn              *string           `mapstructure:"fail_on" cty:"fail_on" hcl:"fail_on"`
-	JSONReport          *string           `mapstructure:"json_report" cty:"json_report" hcl:"json_report"`
-	JUnitReport         *string           `mapstructure:"junit_report" cty:"junit_report" hcl:"junit_report"`
-	MSCertReport        *string           `mapstructure:"mscert_report" cty:"mscert_report" hcl:"mscert_report"`
-	ReportFormats       []string          `mapstructure:"report_formats" cty:"report_formats" hcl:"report_formats"`
-	ReportDir           *string           `mapstructure:"report_dir" cty:"report_dir" hcl:"report_dir"`
-	Waivers             []FlatWaiver      `mapstructure:"waive" cty:"waive" hcl:"waive"`
-	AllowedUsers        []string          `mapstructure:"allowed_users" cty:"allowed_users" hcl:"allowed_users"`
-	CleanPaths          []string          `mapstructure:"clean_paths" cty:"clean_paths" hcl:"clean_paths"`
+	PackerBuildName          *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
+	PackerBuilderType        *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
+	PackerCoreVersion        *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
+	PackerDebug              *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
+	PackerForce              *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
+	PackerOnError            *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
+	PackerUserVars           map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
+	PackerSensitiveVars      []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Profile                  *string           `mapstructure:"profile" cty:"profile" hcl:"profile"`
+	Profiles                 []string          `mapstructure:"profiles" cty:"profiles" hcl:"profiles"`
+	Image                    *string           `mapstructure:"image" cty:"image" hcl:"image"`
+	FailOn                   *string           `mapstructure:"fail_on" cty:"fail_on" hcl:"fail_on"`
+	JSONReport               *string           `mapstructure:"json_report" cty:"json_report" hcl:"json_report"`
+	JUnitReport              *string           `mapstructure:"junit_report" cty:"junit_report" hcl:"junit_report"`
+	MSCertReport             *string           `mapstructure:"mscert_report" cty:"mscert_report" hcl:"mscert_report"`
+	ReportFormats            []string          `mapstructure:"report_formats" cty:"report_formats" hcl:"report_formats"`
+	ReportDir                *string           `mapstructure:"report_dir" cty:"report_dir" hcl:"report_dir"`
+	Waivers                  []FlatWaiver      `mapstructure:"waive" cty:"waive" hcl:"waive"`
+	AllowedUsers             []string          `mapstructure:"allowed_users" cty:"allowed_users" hcl:"allowed_users"`
+	CleanPaths               []string          `mapstructure:"clean_paths" cty:"clean_paths" hcl:"clean_paths"`
+	SARIFReport              *string           `mapstructure:"sarif_report" cty:"sarif_report" hcl:"sarif_report"`
+	ContentScan              *bool             `mapstructure:"content_scan" cty:"content_scan" hcl:"content_scan"`
+	SecretsAllowPaths        []string          `mapstructure:"secrets_allow_paths" cty:"secrets_allow_paths" hcl:"secrets_allow_paths"`
+	SecretsAllowFingerprints []string          `mapstructure:"secrets_allow_fingerprints" cty:"secrets_allow_fingerprints" hcl:"secrets_allow_fingerprints"`
+	ClamdAddress             *string           `mapstructure:"clamd_address" cty:"clamd_address" hcl:"clamd_address"`
+	ClamdMaxStreamMB         *int              `mapstructure:"clamd_max_stream_mb" cty:"clamd_max_stream_mb" hcl:"clamd_max_stream_mb"`
+	SBOM                     *string           `mapstructure:"sbom" cty:"sbom" hcl:"sbom"`
+	IntegrityManifest        *string           `mapstructure:"integrity_manifest" cty:"integrity_manifest" hcl:"integrity_manifest"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -64,6 +72,14 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"waive":                      &hcldec.BlockListSpec{TypeName: "waive", Nested: hcldec.ObjectSpec((*FlatWaiver)(nil).HCL2Spec())},
 		"allowed_users":              &hcldec.AttrSpec{Name: "allowed_users", Type: cty.List(cty.String), Required: false},
 		"clean_paths":                &hcldec.AttrSpec{Name: "clean_paths", Type: cty.List(cty.String), Required: false},
+		"sarif_report":               &hcldec.AttrSpec{Name: "sarif_report", Type: cty.String, Required: false},
+		"content_scan":               &hcldec.AttrSpec{Name: "content_scan", Type: cty.Bool, Required: false},
+		"secrets_allow_paths":        &hcldec.AttrSpec{Name: "secrets_allow_paths", Type: cty.List(cty.String), Required: false},
+		"secrets_allow_fingerprints": &hcldec.AttrSpec{Name: "secrets_allow_fingerprints", Type: cty.List(cty.String), Required: false},
+		"clamd_address":              &hcldec.AttrSpec{Name: "clamd_address", Type: cty.String, Required: false},
+		"clamd_max_stream_mb":        &hcldec.AttrSpec{Name: "clamd_max_stream_mb", Type: cty.Number, Required: false},
+		"sbom":                       &hcldec.AttrSpec{Name: "sbom", Type: cty.String, Required: false},
+		"integrity_manifest":         &hcldec.AttrSpec{Name: "integrity_manifest", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -128,3 +128,44 @@ func TestReportFormats(t *testing.T) {
 		t.Error("unknown report format accepted")
 	}
 }
+
+// The content-scan options from HCL reach the engine: clamd finds the planted file, the SARIF
+// report, the SBOM and the integrity baseline are written, and content_scan = false turns the
+// content rules off.
+func TestContentScanOptions(t *testing.T) {
+	dir := t.TempDir()
+	var p PostProcessor
+	err := p.Configure(map[string]interface{}{
+		"profile":                    "azure-linux",
+		"clamd_address":              testfixture.DirtyClamd(t).Address,
+		"clamd_max_stream_mb":        8,
+		"sarif_report":               filepath.Join(dir, "r.sarif"),
+		"sbom":                       filepath.Join(dir, "sbom.json"),
+		"integrity_manifest":         filepath.Join(dir, "baseline.json"),
+		"secrets_allow_paths":        []string{"/home/tester/.ssh/"},
+		"secrets_allow_fingerprints": []string{"0000000000000000"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui, out := newUI()
+	_, _, _, err = p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{FilesValue: []string{testfixture.Path(t, "dirty.qcow2")}})
+	if err == nil || !strings.Contains(err.Error(), "no-malware") || !strings.Contains(err.Error(), "no-hardcoded-credentials") {
+		t.Fatalf("err = %v\n%s", err, out)
+	}
+	if strings.Contains(out.String(), "/home/tester/.ssh/id_ed25519: ") && strings.Contains(out.String(), "private-key") {
+		t.Errorf("secrets_allow_paths was not applied:\n%s", out)
+	}
+	for _, f := range []string{"r.sarif", "sbom.json", "baseline.json"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	var off PostProcessor
+	if err := off.Configure(map[string]interface{}{"content_scan": false}); err != nil {
+		t.Fatal(err)
+	}
+	if !off.config.settings.Content.Off || off.config.settings.NeedsContent() {
+		t.Error("content_scan = false did not turn the pass off")
+	}
+}
