@@ -3,8 +3,10 @@
 # Two sources, one recipe:
 #
 #   vhd      captures the OS disk as a VHD page blob in var.storage_account: what a Marketplace
-#            offer references by SAS URL, and what marketplace-check reads;
-#   managed  captures a managed image for a Compute Gallery.
+#            offer references by SAS URL; marketplace-check reads it there, by the artifact's
+#            read-only SAS URL, with range requests (a few MB of a 30 GiB disk);
+#   managed  captures a managed image for a Compute Gallery (no VHD: marketplace-check needs
+#            vhd_url to a SAS URL of the OS disk, or the vhd source).
 #
 #   az login
 #   packer build -only='*.azure-arm.vhd' -var subscription_id=... -var resource_group=images \

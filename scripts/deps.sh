@@ -18,6 +18,7 @@ command -v shellcheck >/dev/null || need+=(shellcheck)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v rpmbuild  >/dev/null || need+=(rpm)
 [ -x /usr/sbin/clamd ]           || need+=(clamav-daemon)
+command -v npm       >/dev/null || need+=(npm)
 command -v gawk >/dev/null || command -v awk >/dev/null || need+=(mawk)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
 #
-#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks]   (no argument: packer only)
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [azurite]  (no argument: packer only)
 #
 #   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
 #   packer-plugin-qemu   github.com/hashicorp/packer-plugin-qemu  $QEMU_PLUGIN_VERSION (v1.0.9)
@@ -9,6 +9,8 @@
 #   goreleaser           github.com/goreleaser/goreleaser/v2      $GORELEASER_VERSION (v2.15.1)
 #   gitleaks             github.com/zricethezav/gitleaks/v8       the version go.mod requires (the
 #                        content-scan benchmark compares against the same rules as a command)
+#   azurite              the Azure Storage emulator, from the npm registry, into .tools/azurite
+#                        ($AZURITE_VERSION, 3.37.0; needs node and npm)
 #
 # `go install` of these is refused by the proxy, so a throwaway module requires the exact version
 # (with the go-cty replacement the Packer SDK needs). The azure plugin's v2 releases are not
@@ -56,6 +58,15 @@ for what in "$@"; do
     azure)  build packer-plugin-azure github.com/hashicorp/packer-plugin-azure "${AZURE_PLUGIN_VERSION:-v1.4.5}" ;;
     goreleaser) build goreleaser github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION:-v2.15.1}" ;;
     gitleaks) build gitleaks github.com/zricethezav/gitleaks/v8 "$(cd "$root" && go list -m -f '{{.Version}}' github.com/zricethezav/gitleaks/v8)" ;;
-    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks)" >&2; exit 2 ;;
+    azurite)
+      v="${AZURITE_VERSION:-3.37.0}"
+      if [ "$(cat "$root/.tools/azurite/version" 2>/dev/null)" != "$v" ]; then
+        command -v npm >/dev/null || { echo "get-tools: npm not found (Azurite comes from the npm registry)" >&2; exit 2; }
+        mkdir -p "$root/.tools/azurite"
+        npm install --silent --no-audit --no-fund --prefix "$root/.tools/azurite" "azurite@$v" >/dev/null
+        echo "$v" > "$root/.tools/azurite/version"
+        echo "installed azurite $v into $root/.tools/azurite" >&2
+      fi ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, azurite)" >&2; exit 2 ;;
   esac
 done

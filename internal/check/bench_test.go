@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
@@ -151,4 +152,44 @@ func BenchmarkContentScan(b *testing.B) {
 	b.Logf("image %d MiB: sequential read %v; check with content scan %v (%.2f× the read); with the integrity baseline (every byte) %v (%.2f×); gitleaks dir on the tree %v (the scan takes %.3f× its time)",
 		size>>20, readTime.Round(time.Millisecond), secretsTime.Round(time.Millisecond), float64(secretsTime)/float64(readTime),
 		allTime.Round(time.Millisecond), float64(allTime)/float64(readTime), glTime.Round(time.Millisecond), float64(secretsTime)/float64(glTime))
+}
+
+// BenchmarkBlob30GiB checks a 30 GiB fixed VHD (sparse: the compliant fixture's partitions at
+// the start of a 30 GiB disk) as a page blob in Azurite, by SAS URL, with the structural rules
+// (content_scan = false), and reports the range requests and the bytes transferred next to the
+// blob's size.
+func BenchmarkBlob30GiB(b *testing.B) {
+	dir := b.TempDir()
+	raw := filepath.Join(dir, "disk.raw")
+	if out, err := exec.Command("cp", "--sparse=always", testfixture.Path(b, "clean.raw"), raw).CombinedOutput(); err != nil {
+		b.Fatalf("%v %s", err, out)
+	}
+	if err := os.Truncate(raw, 30<<30); err != nil {
+		b.Fatal(err)
+	}
+	vhd := filepath.Join(dir, "disk.vhd")
+	if out, err := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, vhd).CombinedOutput(); err != nil {
+		b.Fatalf("qemu-img: %v %s", err, out)
+	}
+	az := testfixture.AzuriteServer(b)
+	url := az.UploadPageBlob(b, "vhds", "disk.vhd", vhd)
+	cfg := Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Off: true}}
+	b.ResetTimer()
+	var last *report.BlobInfo
+	var size int64
+	for i := 0; i < b.N; i++ {
+		r, err := File(url, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !r.Compliant {
+			b.Fatalf("not compliant: %+v", r.Blocking())
+		}
+		last, size = r.Image.Blob, r.Image.FileSize
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(last.Requests), "requests")
+	b.ReportMetric(float64(last.Bytes)/float64(size)*100, "%bytes")
+	b.Logf("30 GiB fixed VHD (%d bytes) in Azurite: %d range requests, %d bytes (%.4f%% of the blob), %d retries",
+		size, last.Requests, last.Bytes, float64(last.Bytes)/float64(size)*100, last.Retries)
 }

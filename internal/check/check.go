@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/blob"
+	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
@@ -27,6 +29,8 @@ type Config struct {
 	Waivers  []report.Waiver
 	Options  rules.Options
 	Content  ContentOptions
+	// Blob tunes range reads when the image is a URL.
+	Blob blob.Options
 	// SBOM, when set, is where the CycloneDX SBOM of the installed packages is written.
 	SBOM string
 }
@@ -78,14 +82,32 @@ type InspectError struct {
 func (e *InspectError) Error() string { return fmt.Sprintf("cannot inspect %s: %v", e.Path, e.Err) }
 func (e *InspectError) Unwrap() error { return e.Err }
 
-// File checks the image file at path.
+// File checks the image at path: a local file, or an https:// URL of a blob in Azure Storage
+// (a SAS URL, or a URL the default Azure credential can read), read with range requests.
 func File(path string, cfg Config) (*report.Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	img, err := inspect.Open(path)
-	if err != nil {
-		return nil, &InspectError{Path: path, Err: err}
+	var img *inspect.Image
+	var remote *blob.Reader
+	if blob.IsURL(path) {
+		r, err := blob.Open(context.Background(), path, cfg.Blob)
+		if err != nil {
+			return nil, &InspectError{Path: blob.Redact(path), Err: err}
+		}
+		d, err := image.New(r.Name(), r, r.Size())
+		if err == nil {
+			img, err = inspect.FromDisk(d)
+		}
+		if err != nil {
+			return nil, &InspectError{Path: r.Name(), Err: err}
+		}
+		remote = r
+	} else {
+		var err error
+		if img, err = inspect.Open(path); err != nil {
+			return nil, &InspectError{Path: path, Err: err}
+		}
 	}
 	defer img.Close()
 	content, err := ScanContent(context.Background(), img, cfg)
@@ -93,6 +115,10 @@ func File(path string, cfg Config) (*report.Report, error) {
 		return nil, err
 	}
 	r := Evaluate(img, cfg, content)
+	if remote != nil {
+		st := remote.Stats()
+		r.Image.Blob = &report.BlobInfo{URL: remote.Name(), Requests: st.Requests, Retries: st.Retries, Bytes: st.Bytes}
+	}
 	if cfg.SBOM != "" {
 		if err := WriteSBOM(img, cfg.SBOM); err != nil {
 			return nil, err

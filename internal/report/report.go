@@ -48,6 +48,16 @@ type ImageInfo struct {
 	OS             string          `json:"os,omitempty"`
 	ReadRequests   int64           `json:"read_requests"`
 	BytesRead      int64           `json:"bytes_read"`
+	// Blob is set when the image was read from Azure Storage by URL.
+	Blob *BlobInfo `json:"blob,omitempty"`
+}
+
+// BlobInfo counts the HTTP range requests made to read a blob.
+type BlobInfo struct {
+	URL      string `json:"url"` // without its SAS token
+	Requests int64  `json:"requests"`
+	Retries  int64  `json:"retries"`
+	Bytes    int64  `json:"bytes"`
 }
 
 // PartitionInfo is one partition as detected.

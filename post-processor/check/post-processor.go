@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -19,6 +20,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	engine "github.com/marketready/packer-plugin-marketplace/internal/check"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
@@ -43,6 +45,9 @@ type Config struct {
 	Profiles []string `mapstructure:"profiles"`
 	// Check this disk image instead of the one found in the build artifact.
 	Image string `mapstructure:"image"`
+	// Check the VHD at this URL (a SAS URL, or a blob URL the default Azure credential can
+	// read) instead of the artifact's, with range requests.
+	VHDURL string `mapstructure:"vhd_url"`
 	// The lowest severity that fails the build: `info`, `low` (default), `medium`, `high`, `critical`.
 	FailOn string `mapstructure:"fail_on"`
 	// Write the JSON report to this path.
@@ -162,7 +167,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	if err != nil {
 		return artifact, true, true, err
 	}
-	ui.Say(fmt.Sprintf("marketplace-check: checking %s against %s", path, strings.Join(p.config.settings.Profiles, ", ")))
+	ui.Say(fmt.Sprintf("marketplace-check: checking %s against %s", blob.Redact(path), strings.Join(p.config.settings.Profiles, ", ")))
 	settings := p.config.settings
 	if settings.NeedsContent() {
 		ui.Say("marketplace-check: reading every file of the image (content scan)")
@@ -192,15 +197,49 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 			ids = append(ids, f.Rule)
 		}
 		return artifact, true, true, fmt.Errorf("marketplace-check: %s is not marketplace-ready: %d rule(s) violated: %s",
-			filepath.Base(path), len(ids), strings.Join(ids, ", "))
+			shortName(path), len(ids), strings.Join(ids, ", "))
 	}
-	ui.Say("marketplace-check: " + filepath.Base(path) + " is compliant")
+	if b := r.Image.Blob; b != nil {
+		ui.Say(fmt.Sprintf("marketplace-check: read %d bytes of the %d-byte blob in %d range requests (%d retried)", b.Bytes, r.Image.FileSize, b.Requests, b.Retries))
+	}
+	ui.Say("marketplace-check: " + shortName(path) + " is compliant")
 	return artifact, true, true, nil
 }
 
-// diskImage picks the disk image to check: the `image` option, else the first file of the
-// artifact that is a disk image by content.
+// shortName names an image in messages: a file's base name, a blob's name without its SAS.
+func shortName(path string) string {
+	if blob.IsURL(path) {
+		return filepath.Base(strings.SplitN(path, "?", 2)[0])
+	}
+	return filepath.Base(path)
+}
+
+// azureARM is the azure-arm builder's artifact ID.
+const azureARM = "Azure.ResourceManagement.VMImage"
+
+var sasLine = regexp.MustCompile(`(?m)^OSDiskUriReadOnlySas: (https?://\S+)`)
+
+// azureVHD finds the OS disk VHD of an azure-arm artifact: its read-only SAS URL, else its URI
+// (read with the default Azure credential). A managed image or gallery version without a VHD
+// is an error that says how to get one.
+func azureVHD(artifact packersdk.Artifact) (string, error) {
+	if m := sasLine.FindStringSubmatch(artifact.String()); m != nil {
+		return m[1], nil
+	}
+	if id := artifact.Id(); strings.HasPrefix(id, "https://") && strings.HasSuffix(strings.ToLower(id), ".vhd") {
+		return id, nil
+	}
+	return "", fmt.Errorf("marketplace-check: the azure-arm artifact %s is a managed image or gallery image version with no VHD to read; "+
+		"capture a VHD (set storage_account, capture_container_name and capture_name_prefix in the azure-arm source, the VHD a "+
+		"Marketplace offer references), or set vhd_url to a SAS URL of the OS disk", artifact.Id())
+}
+
+// diskImage picks the disk image to check: the `image` or `vhd_url` option, else the first file
+// of the artifact that is a disk image by content, else the VHD of an azure-arm artifact.
 func (p *PostProcessor) diskImage(ui packersdk.Ui, artifact packersdk.Artifact) (string, error) {
+	if p.config.VHDURL != "" {
+		return p.config.VHDURL, nil
+	}
 	if p.config.Image != "" {
 		if _, err := os.Stat(p.config.Image); err != nil {
 			return "", fmt.Errorf("marketplace-check: image: %w", err)
@@ -216,6 +255,9 @@ func (p *PostProcessor) diskImage(ui packersdk.Ui, artifact packersdk.Artifact) 
 		if image.LooksLikeDisk(f) {
 			disks = append(disks, f)
 		}
+	}
+	if len(disks) == 0 && artifact != nil && artifact.BuilderId() == azureARM {
+		return azureVHD(artifact)
 	}
 	if len(disks) == 0 {
 		builder := "(none)"

@@ -21,6 +21,7 @@ type FlatConfig struct {
 	Profile                  *string           `mapstructure:"profile" cty:"profile" hcl:"profile"`
 	Profiles                 []string          `mapstructure:"profiles" cty:"profiles" hcl:"profiles"`
 	Image                    *string           `mapstructure:"image" cty:"image" hcl:"image"`
+	VHDURL                   *string           `mapstructure:"vhd_url" cty:"vhd_url" hcl:"vhd_url"`
 	FailOn                   *string           `mapstructure:"fail_on" cty:"fail_on" hcl:"fail_on"`
 	JSONReport               *string           `mapstructure:"json_report" cty:"json_report" hcl:"json_report"`
 	JUnitReport              *string           `mapstructure:"junit_report" cty:"junit_report" hcl:"junit_report"`
@@ -63,6 +64,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"profile":                    &hcldec.AttrSpec{Name: "profile", Type: cty.String, Required: false},
 		"profiles":                   &hcldec.AttrSpec{Name: "profiles", Type: cty.List(cty.String), Required: false},
 		"image":                      &hcldec.AttrSpec{Name: "image", Type: cty.String, Required: false},
+		"vhd_url":                    &hcldec.AttrSpec{Name: "vhd_url", Type: cty.String, Required: false},
 		"fail_on":                    &hcldec.AttrSpec{Name: "fail_on", Type: cty.String, Required: false},
 		"json_report":                &hcldec.AttrSpec{Name: "json_report", Type: cty.String, Required: false},
 		"junit_report":               &hcldec.AttrSpec{Name: "junit_report", Type: cty.String, Required: false},

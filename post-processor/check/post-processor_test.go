@@ -100,7 +100,7 @@ func TestPostProcessNeedsADisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	ui, _ := newUI()
-	_, _, _, err := p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{BuilderIdValue: "Azure.ResourceManagement.VMImage"})
+	_, _, _, err := p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{BuilderIdValue: "mitchellh.amazonebs"})
 	if err == nil || !strings.Contains(err.Error(), "no local disk image") || !strings.Contains(err.Error(), "image") {
 		t.Errorf("artifact without a disk: %v", err)
 	}
@@ -167,5 +167,32 @@ func TestContentScanOptions(t *testing.T) {
 	}
 	if !off.config.settings.Content.Off || off.config.settings.NeedsContent() {
 		t.Error("content_scan = false did not turn the pass off")
+	}
+}
+
+// An azure-arm artifact that captured a VHD is checked where Azure keeps it, by its read-only
+// SAS URL; a managed image without a VHD gets a message saying how to capture one.
+func TestAzureArtifactIsReadFromBlobStorage(t *testing.T) {
+	az := testfixture.AzuriteServer(t)
+	sasURL := az.UploadPageBlob(t, "system", "Microsoft.Compute/Images/images/pkr-osDisk.vhd", testfixture.Path(t, "clean-fixed.vhd"))
+	var p PostProcessor
+	if err := p.Configure(map[string]interface{}{"profile": "azure-linux", "content_scan": false}); err != nil {
+		t.Fatal(err)
+	}
+	art := &packersdk.MockArtifact{BuilderIdValue: azureARM, FilesValue: []string{}, IdValue: strings.SplitN(sasURL, "?", 2)[0],
+		StringValue: "Azure.ResourceManagement.VMImage:\n\nOSType: Linux\nOSDiskUri: " + strings.SplitN(sasURL, "?", 2)[0] + "\nOSDiskUriReadOnlySas: " + sasURL + "\n"}
+	ui, out := newUI()
+	if _, _, _, err := p.PostProcess(context.Background(), ui, art); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "range requests") || strings.Contains(out.String(), "sig=") {
+		t.Errorf("output lacks the request count or shows the SAS token:\n%s", out)
+	}
+	managed := &packersdk.MockArtifact{BuilderIdValue: azureARM, FilesValue: []string{},
+		IdValue: "/subscriptions/x/resourceGroups/images/providers/Microsoft.Compute/images/ubuntu-marketplace"}
+	managed.StringValue = "Azure.ResourceManagement.VMImage:\n\nOSType: Linux\nManagedImageName: ubuntu-marketplace\n"
+	_, _, _, err := p.PostProcess(context.Background(), ui, managed)
+	if err == nil || !strings.Contains(err.Error(), "capture_container_name") || !strings.Contains(err.Error(), "vhd_url") {
+		t.Errorf("managed image: %v", err)
 	}
 }

@@ -1,0 +1,43 @@
+package check
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/blob"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+// A fixed VHD uploaded to Azurite as a page blob gets the verdict of the local file, rule by
+// rule, read with range requests (a fraction of the file), also through a proxy that fails,
+// cuts off and delays requests.
+func TestBlobVerdictMatchesTheLocalFile(t *testing.T) {
+	az := testfixture.AzuriteServer(t)
+	proxy := testfixture.NewFaultProxy(t, az.Endpoint)
+	cfg := Config{Profiles: bothProfiles, Blob: blob.Options{RetryDelay: time.Millisecond}}
+	for _, name := range []string{"clean-fixed.vhd", "dirty-fixed.vhd"} {
+		local := testfixture.Path(t, name)
+		want := mustCheck(t, local, cfg)
+		url := az.UploadPageBlob(t, "vhds", name, local)
+		for via, u := range map[string]string{"direct": url, "faulty proxy": proxy.Via(t, url)} {
+			got := mustCheck(t, u, cfg)
+			if got.Compliant != want.Compliant {
+				t.Errorf("%s %s: compliant %v, local %v", name, via, got.Compliant, want.Compliant)
+			}
+			ws := statuses(want)
+			for id, st := range statuses(got) {
+				if ws[id] != st {
+					t.Errorf("%s %s: rule %s is %s, locally %s", name, via, id, st, ws[id])
+				}
+			}
+			b := got.Image.Blob
+			if b == nil || b.Requests == 0 || strings.Contains(b.URL, "sig=") || b.Bytes >= got.Image.FileSize {
+				t.Errorf("%s %s: blob info %+v (file %d bytes)", name, via, b, got.Image.FileSize)
+			}
+		}
+	}
+	if proxy.Faults.Load() == 0 {
+		t.Error("the proxy injected no faults")
+	}
+}

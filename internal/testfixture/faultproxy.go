@@ -1,0 +1,81 @@
+package testfixture
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// FaultProxy is an HTTP proxy in front of a storage endpoint that misbehaves on purpose: of the
+// range GETs it forwards, some get a 503, some are cut off half-way through the body, some are
+// delayed. Other requests pass through untouched.
+type FaultProxy struct {
+	URL                    string // the proxy's base URL (http://127.0.0.1:PORT)
+	Requests, Faults, Cuts atomic.Int64
+}
+
+// NewFaultProxy starts a proxy forwarding to target (scheme://host:port): range request n gets
+// a 503 when n%5 == 1, loses the second half of its body when n%5 == 3, and waits 50 ms first
+// when n%7 == 0.
+func NewFaultProxy(t testing.TB, target string) *FaultProxy {
+	t.Helper()
+	up, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &FaultProxy{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ranged := r.Method == http.MethodGet && (r.Header.Get("x-ms-range") != "" || r.Header.Get("Range") != "")
+		n := int64(0)
+		if ranged {
+			n = p.Requests.Add(1)
+			if n%7 == 0 {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if n%5 == 1 {
+				p.Faults.Add(1)
+				http.Error(w, "injected fault", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		out.URL.Scheme, out.URL.Host, out.Host = up.Scheme, up.Host, up.Host
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		if ranged && n%5 == 3 && resp.StatusCode/100 == 2 {
+			p.Cuts.Add(1)
+			body, _ := io.ReadAll(resp.Body)
+			w.Write(body[:len(body)/2])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler) // the connection is closed mid-body
+		}
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
+}
+
+// Via rewrites a blob URL to go through the proxy.
+func (p *FaultProxy) Via(t testing.TB, blobURL string) string {
+	u, err := url.Parse(blobURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse(p.URL)
+	u.Scheme, u.Host = pu.Scheme, pu.Host
+	return u.String()
+}
