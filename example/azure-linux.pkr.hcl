@@ -49,46 +49,32 @@ variable "image_name" {
   default = "ubuntu-2204-marketplace"
 }
 
-locals {
-  ubuntu = {
-    image_publisher = "Canonical"
-    image_offer     = "0001-com-ubuntu-server-jammy"
-    image_sku       = "22_04-lts-gen2"
-  }
-}
-
-source "azure-arm" "vhd" {
+# The base VM; the build below names its two captures.
+source "azure-arm" "ubuntu" {
   use_azure_cli_auth = true
   subscription_id    = var.subscription_id
   location           = var.location
   vm_size            = "Standard_D2s_v3"
   os_type            = "Linux"
-  image_publisher    = local.ubuntu.image_publisher
-  image_offer        = local.ubuntu.image_offer
-  image_sku          = local.ubuntu.image_sku
-
-  resource_group_name    = var.resource_group
-  storage_account        = var.storage_account
-  capture_container_name = "images"
-  capture_name_prefix    = var.image_name
-}
-
-source "azure-arm" "managed" {
-  use_azure_cli_auth = true
-  subscription_id    = var.subscription_id
-  location           = var.location
-  vm_size            = "Standard_D2s_v3"
-  os_type            = "Linux"
-  image_publisher    = local.ubuntu.image_publisher
-  image_offer        = local.ubuntu.image_offer
-  image_sku          = local.ubuntu.image_sku
-
-  managed_image_name                = var.image_name
-  managed_image_resource_group_name = var.resource_group
+  image_publisher    = "Canonical"
+  image_offer        = "0001-com-ubuntu-server-jammy"
+  image_sku          = "22_04-lts-gen2"
 }
 
 build {
-  sources = ["source.azure-arm.vhd", "source.azure-arm.managed"]
+  source "source.azure-arm.ubuntu" {
+    name                   = "vhd"
+    resource_group_name    = var.resource_group
+    storage_account        = var.storage_account
+    capture_container_name = "images"
+    capture_name_prefix    = var.image_name
+  }
+
+  source "source.azure-arm.ubuntu" {
+    name                              = "managed"
+    managed_image_name                = var.image_name
+    managed_image_resource_group_name = var.resource_group
+  }
 
   provisioner "marketplace-harden" {
     profile      = "azure"

@@ -41,65 +41,38 @@ variable "image_name" {
   default = "ws2022-marketplace"
 }
 
-locals {
-  windows = {
-    image_publisher = "MicrosoftWindowsServer"
-    image_offer     = "WindowsServer"
-    image_sku       = "2022-datacenter-g2"
-  }
-  winrm = {
-    communicator   = "winrm"
-    winrm_use_ssl  = true
-    winrm_insecure = true
-    winrm_timeout  = "10m"
-    winrm_username = "packer"
-  }
-}
-
-source "azure-arm" "vhd" {
+# The base VM, reached over WinRM; the build below names its two captures.
+source "azure-arm" "windows" {
   use_azure_cli_auth = true
   subscription_id    = var.subscription_id
   location           = var.location
   vm_size            = "Standard_D2s_v3"
   os_type            = "Windows"
-  image_publisher    = local.windows.image_publisher
-  image_offer        = local.windows.image_offer
-  image_sku          = local.windows.image_sku
+  image_publisher    = "MicrosoftWindowsServer"
+  image_offer        = "WindowsServer"
+  image_sku          = "2022-datacenter-g2"
 
-  communicator   = local.winrm.communicator
-  winrm_use_ssl  = local.winrm.winrm_use_ssl
-  winrm_insecure = local.winrm.winrm_insecure
-  winrm_timeout  = local.winrm.winrm_timeout
-  winrm_username = local.winrm.winrm_username
-
-  resource_group_name    = var.resource_group
-  storage_account        = var.storage_account
-  capture_container_name = "images"
-  capture_name_prefix    = var.image_name
-}
-
-source "azure-arm" "managed" {
-  use_azure_cli_auth = true
-  subscription_id    = var.subscription_id
-  location           = var.location
-  vm_size            = "Standard_D2s_v3"
-  os_type            = "Windows"
-  image_publisher    = local.windows.image_publisher
-  image_offer        = local.windows.image_offer
-  image_sku          = local.windows.image_sku
-
-  communicator   = local.winrm.communicator
-  winrm_use_ssl  = local.winrm.winrm_use_ssl
-  winrm_insecure = local.winrm.winrm_insecure
-  winrm_timeout  = local.winrm.winrm_timeout
-  winrm_username = local.winrm.winrm_username
-
-  managed_image_name                = var.image_name
-  managed_image_resource_group_name = var.resource_group
+  communicator   = "winrm"
+  winrm_use_ssl  = true
+  winrm_insecure = true
+  winrm_timeout  = "10m"
+  winrm_username = "packer"
 }
 
 build {
-  sources = ["source.azure-arm.vhd", "source.azure-arm.managed"]
+  source "source.azure-arm.windows" {
+    name                   = "vhd"
+    resource_group_name    = var.resource_group
+    storage_account        = var.storage_account
+    capture_container_name = "images"
+    capture_name_prefix    = var.image_name
+  }
+
+  source "source.azure-arm.windows" {
+    name                              = "managed"
+    managed_image_name                = var.image_name
+    managed_image_resource_group_name = var.resource_group
+  }
 
   provisioner "powershell" {
     inline = [

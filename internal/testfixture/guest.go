@@ -13,39 +13,45 @@ import (
 	"testing"
 )
 
-// cachedBuild runs build into testdata/guest/name once per version of the scripts it depends
-// on, under a lock shared by every test process, and returns the directory.
-func cachedBuild(name string, scripts []string, build func(out string) error) (string, error) {
-	root := RepoRoot()
+// cached runs build unless stampFile records the digest of the current scripts, under a lock in
+// lockDir shared by every test process (packages test in parallel processes: one builds, the
+// others wait), and then records the digest.
+func cached(lockDir, stampFile string, scripts []string, build func() error) error {
 	h := sha256.New()
 	for _, s := range scripts {
-		src, err := os.ReadFile(filepath.Join(root, "scripts", s))
+		src, err := os.ReadFile(filepath.Join(RepoRoot(), "scripts", s))
 		if err != nil {
-			return "", err
+			return err
 		}
 		h.Write(src)
 	}
 	stamp := hex.EncodeToString(h.Sum(nil)[:8])
-	dir := filepath.Join(root, "testdata", "guest")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		return err
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(lockDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer lock.Close()
-	syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	out := filepath.Join(dir, name)
-	stampFile := filepath.Join(dir, "."+name+".stamp")
 	if b, err := os.ReadFile(stampFile); err == nil && strings.TrimSpace(string(b)) == stamp {
-		return out, nil
+		return nil
 	}
-	if err := build(out); err != nil {
-		return "", err
+	if err := build(); err != nil {
+		return err
 	}
-	return out, os.WriteFile(stampFile, []byte(stamp+"\n"), 0o644)
+	return os.WriteFile(stampFile, []byte(stamp+"\n"), 0o644)
+}
+
+// cachedBuild builds testdata/guest/name with build, once per version of the scripts.
+func cachedBuild(name string, scripts []string, build func(out string) error) (string, error) {
+	dir := filepath.Join(RepoRoot(), "testdata", "guest")
+	out := filepath.Join(dir, name)
+	return out, cached(dir, filepath.Join(dir, "."+name+".stamp"), scripts, func() error { return build(out) })
 }
 
 func runScript(script string, args ...string) error {

@@ -5,16 +5,12 @@
 package testfixture
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 )
 
@@ -60,36 +56,10 @@ func Path(t testing.TB, name string) string {
 }
 
 func build() (string, error) {
-	root := RepoRoot()
-	script := filepath.Join(root, "scripts", "make-fixtures.sh")
-	src, err := os.ReadFile(script)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(src)
-	stamp := hex.EncodeToString(sum[:8])
-	out := filepath.Join(root, "testdata", "fixtures")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
-	}
-	// Packages test in parallel processes: one builds, the others wait on the lock.
-	lock, err := os.OpenFile(filepath.Join(out, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if b, err := os.ReadFile(filepath.Join(out, ".stamp")); err == nil && strings.TrimSpace(string(b)) == stamp {
-		return out, nil
-	}
-	cmd := exec.Command("bash", script, out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%s: %v\n%s", script, err, b)
-	}
-	return out, os.WriteFile(filepath.Join(out, ".stamp"), []byte(stamp+"\n"), 0o644)
+	out := filepath.Join(RepoRoot(), "testdata", "fixtures")
+	return out, cached(out, filepath.Join(out, ".stamp"), []string{"make-fixtures.sh"}, func() error {
+		return runScript("make-fixtures.sh", out)
+	})
 }
 
 // Change edits a copy of the compliant tree: each key is an in-image path; a value of
