@@ -37,6 +37,8 @@ const (
 	urlPassword  = "S3cr3tPgPass"
 	netrcPass    = "n3tRcP4ssw0rd"
 	iniPassword  = "Sup3rS3cretPassw0rd"
+	gitToken     = "ghx7Rk2mQp9Lw4Zt8Vb3Nc6Yd1Hf5Js0"
+	mysqlPass    = "My5qlR00tPw"
 	sasSignature = "jLYQkA%2BeNH%2BuiG3GUHeV7HRcTD%2FLLrLHPhSTTIZ%2B4Fc%3D"
 )
 
@@ -75,6 +77,11 @@ func TestFindsEachKindAndNeverPrintsTheSecret(t *testing.T) {
 		"/home/tester/.ssh/id_enc":     encrypted,
 		"/etc/nsswitch.conf":           "passwd:         files systemd\ngroup:          files\n",
 		"/opt/app/blob.bin":            "\x00\x01binary " + awsKeyID + "\n",
+		"/opt/app/sa.json": `{"type": "service_account", "project_id": "shop", "private_key_id": "0123",
+  "private_key": "-----BEGIN PRIVATE KEY-----\n` + strings.Repeat("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", 3) + `\n-----END PRIVATE KEY-----\n",
+  "client_email": "deploy@shop.iam.gserviceaccount.com"}`,
+		"/root/.git-credentials": "https://deploy:" + gitToken + "@git.example.com\n",
+		"/home/tester/.my.cnf":   "[client]\nuser = app\npassword = " + mysqlPass + "\n",
 	})
 	found := scanImage(t, img, secrets.Options{AllowPaths: secrets.DefaultAllowPaths})
 	want := map[string]string{
@@ -86,11 +93,14 @@ func TestFindsEachKindAndNeverPrintsTheSecret(t *testing.T) {
 		"/root/.netrc":                 "netrc-password",
 		"/home/tester/.pgpass":         "pgpass-password",
 		"/home/tester/.ssh/id_ed25519": "private-key",
+		"/opt/app/sa.json":             "gcp-service-account",
+		"/root/.git-credentials":       "url-with-password",
+		"/home/tester/.my.cnf":         "mysql-client-password",
 	}
 	got := map[string]bool{}
 	for _, f := range found {
 		got[f.Path+" "+f.Rule] = true
-		for _, secret := range []string{awsKeyID, azureKey, pgPassword, urlPassword, netrcPass, iniPassword, sasSignature, plain[40:80]} {
+		for _, secret := range []string{awsKeyID, azureKey, pgPassword, urlPassword, netrcPass, iniPassword, sasSignature, plain[40:80], gitToken, mysqlPass, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"} {
 			if strings.Contains(f.Excerpt, secret) || strings.Contains(f.Description, secret) {
 				t.Errorf("%s:%d (%s) prints the secret: %q", f.Path, f.Line, f.Rule, f.Excerpt)
 			}
