@@ -59,7 +59,8 @@ type Reader struct {
 	mu       sync.Mutex
 	blocks   map[int64]*block
 	lru      *list.List // of *block, most recent first
-	lastRead int64      // the block index of the last miss, for read-ahead
+	lastRead int64      // the block index of the last read, for read-ahead
+	seqRun   int64      // how many reads in a row were of the next block
 
 	requests, retries, bytes atomic.Int64
 }
@@ -193,19 +194,28 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// block returns block idx, fetching it (and, for a sequential reader, the next ones) if needed.
+// block returns block idx, fetching it if needed. A reader that goes on sequentially gets the
+// next blocks fetched ahead, more of them the longer its run (1, 2, ... ReadAhead), so that small
+// files read whole do not pull in blocks nobody asked for.
 func (r *Reader) block(idx int64) ([]byte, error) {
 	r.mu.Lock()
+	switch idx {
+	case r.lastRead + 1:
+		r.seqRun++
+	case r.lastRead:
+	default:
+		r.seqRun = 0
+	}
+	sequential := idx == r.lastRead+1
+	r.lastRead = idx
 	b, ok := r.blocks[idx]
 	if ok {
 		r.lru.MoveToFront(b.elem)
-		r.mu.Unlock()
-		<-b.ready
-		return b.data, b.err
+	} else {
+		b = r.startLocked(idx)
 	}
-	b = r.startLocked(idx)
-	if idx == r.lastRead+1 {
-		for a := int64(1); a <= int64(r.opts.ReadAhead); a++ {
+	if sequential {
+		for a := int64(1); a <= min(int64(r.opts.ReadAhead), r.seqRun); a++ {
 			next := idx + a
 			if next*r.opts.BlockSize >= r.size {
 				break
@@ -215,7 +225,6 @@ func (r *Reader) block(idx int64) ([]byte, error) {
 			}
 		}
 	}
-	r.lastRead = idx
 	r.mu.Unlock()
 	<-b.ready
 	if b.err != nil {
