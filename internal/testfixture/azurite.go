@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,12 +38,7 @@ func AzuriteServer(t testing.TB) *Azurite {
 	if err := runScript("get-tools.sh", "azurite"); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	port := freeLoopbackPort(t)
 	data := t.TempDir()
 	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port), "--location", data,
 		"--silent", "--skipApiVersionCheck", "--loose")
@@ -55,18 +49,14 @@ func AzuriteServer(t testing.TB) *Azurite {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			cred, err := azblob.NewSharedKeyCredential(azuriteAccount, azuriteKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return &Azurite{Endpoint: "http://" + addr + "/" + azuriteAccount, cred: cred}
-		}
+	if err := waitListening("tcp", addr, 60*time.Second); err != nil {
+		t.Fatalf("azurite did not start: %v\n%s", err, out.String())
 	}
-	t.Fatalf("azurite did not start:\n%s", out.String())
-	return nil
+	cred, err := azblob.NewSharedKeyCredential(azuriteAccount, azuriteKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Azurite{Endpoint: "http://" + addr + "/" + azuriteAccount, cred: cred}
 }
 
 // UploadPageBlob uploads a local file (a fixed VHD: a multiple of 512 bytes) as a page blob,

@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,17 +58,11 @@ func ClamdServer(t testing.TB, signatures map[string][]byte) *Clamd {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("unix", sock); err == nil {
-			c.Close()
-			return &Clamd{Address: "unix://" + sock}
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitListening("unix", sock, 60*time.Second); err != nil {
+		b, _ := os.ReadFile(filepath.Join(dir, "clamd.out"))
+		t.Fatalf("clamd did not start: %v\n%s", err, b)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, "clamd.out"))
-	t.Fatalf("clamd did not start within 60s:\n%s", b)
-	return nil
+	return &Clamd{Address: "unix://" + sock}
 }
 
 // PlantedMalware is the content scripts/make-fixtures.sh plants in the dirty image as

@@ -6,11 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,13 +50,8 @@ func SSHServer(t testing.TB) *SSH {
 	key("host_key")
 	client := key("client_key")
 	os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(client.PublicKey()), 0o600)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	port := addr[strings.LastIndex(addr, ":")+1:]
+	port := fmt.Sprint(freeLoopbackPort(t))
+	addr := "127.0.0.1:" + port
 	cfg := fmt.Sprintf(`Port %s
 ListenAddress 127.0.0.1
 HostKey %s/host_key
@@ -85,16 +78,8 @@ Subsystem sftp internal-sftp
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		cmd.Wait()
 	})
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatalf("sshd did not start: %s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := waitListening("tcp", addr, 5*time.Second); err != nil {
+		t.Fatalf("sshd did not start: %v\n%s", err, logs.String())
 	}
 	return &SSH{Addr: addr, Host: "127.0.0.1", Port: port, KeyFile: filepath.Join(dir, "client_key"), Signer: client}
 }
