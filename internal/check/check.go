@@ -18,7 +18,6 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
-	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 )
 
@@ -199,11 +198,7 @@ func imageInfo(img *inspect.Image) report.ImageInfo {
 			info.Mounts = append(info.Mounts, report.MountInfo{Path: m.Path, Partition: m.Partition.Number, Spec: m.Spec})
 		}
 		sort.Slice(info.Mounts, func(i, j int) bool { return info.Mounts[i].Path < info.Mounts[j].Path })
-		if data, err := img.ReadFile("/etc/os-release"); err == nil {
-			if s, ok := sysconf.Last(sysconf.ParseShellVars(data), "PRETTY_NAME"); ok {
-				info.OS = s.Value
-			}
-		}
+		info.OS = img.OSRelease().PrettyName
 	}
 	return info
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/scan/clamd"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan/integrity"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
-	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 )
 
@@ -110,19 +109,8 @@ func WriteSBOM(img *inspect.Image, path string) error {
 	if err != nil && err != pkgdb.ErrNoDatabase {
 		return fmt.Errorf("reading the package database for the SBOM: %w", err)
 	}
-	var osInfo sbom.OS
-	if data, err := img.ReadFile("/etc/os-release"); err == nil {
-		vars := sysconf.ParseShellVars(data)
-		if v, ok := sysconf.Last(vars, "ID"); ok {
-			osInfo.ID = v.Value
-		}
-		if v, ok := sysconf.Last(vars, "VERSION_ID"); ok {
-			osInfo.VersionID = v.Value
-		}
-		if v, ok := sysconf.Last(vars, "PRETTY_NAME"); ok {
-			osInfo.Name = v.Value
-		}
-	}
+	rel := img.OSRelease()
+	osInfo := sbom.OS{ID: rel.ID, VersionID: rel.VersionID, Name: rel.PrettyName}
 	b := sbom.Build(inv, osInfo, img.Source, "packer-plugin-marketplace", version.PluginVersion.FormattedVersion(), time.Now())
 	return writeFile(path, b.Write)
 }

@@ -270,3 +270,25 @@ func (img *Image) Filesystems() []Filesystem {
 	}
 	return out
 }
+
+// OSRelease is what the image's /etc/os-release says of its distribution; fields are empty when
+// the file or the key is missing.
+type OSRelease struct {
+	ID, VersionID, PrettyName string
+}
+
+// OSRelease reads /etc/os-release.
+func (img *Image) OSRelease() OSRelease {
+	var o OSRelease
+	data, err := img.ReadFile("/etc/os-release")
+	if err != nil {
+		return o
+	}
+	vars := sysconf.ParseShellVars(data)
+	for key, field := range map[string]*string{"ID": &o.ID, "VERSION_ID": &o.VersionID, "PRETTY_NAME": &o.PrettyName} {
+		if v, ok := sysconf.Last(vars, key); ok {
+			*field = v.Value
+		}
+	}
+	return o
+}
