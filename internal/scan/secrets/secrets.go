@@ -186,17 +186,23 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 		return nil, nil
 	}
 	w.buf.Reset()
-	if w.md5 == nil {
-		w.md5 = md5.New()
+	k := &sink{w: w, f: f}
+	// only a file the package manager recorded can be skipped as unmodified: hash only those
+	if want, ok := w.s.opts.Vendor[f.Path]; ok {
+		if w.md5 == nil {
+			w.md5 = md5.New()
+		}
+		w.md5.Reset()
+		k.vendorMD5 = want
 	}
-	w.md5.Reset()
-	return &sink{w: w, f: f}, nil
+	return k, nil
 }
 
 type sink struct {
-	w      *worker
-	f      *scan.File
-	binary bool
+	w         *worker
+	f         *scan.File
+	binary    bool
+	vendorMD5 string // the digest dpkg recorded for this path, if any
 }
 
 func (k *sink) Write(p []byte) error {
@@ -205,7 +211,9 @@ func (k *sink) Write(p []byte) error {
 		return scan.ErrEnough
 	}
 	k.w.buf.Write(p)
-	k.w.md5.Write(p)
+	if k.vendorMD5 != "" {
+		k.w.md5.Write(p)
+	}
 	return nil
 }
 
@@ -215,7 +223,7 @@ func (k *sink) End() error {
 		s.count(&s.binary)
 		return nil
 	}
-	if want, ok := s.opts.Vendor[k.f.Path]; ok && want == hex.EncodeToString(k.w.md5.Sum(nil)) {
+	if k.vendorMD5 != "" && k.vendorMD5 == hex.EncodeToString(k.w.md5.Sum(nil)) {
 		s.count(&s.vendor)
 		return nil
 	}
