@@ -211,8 +211,22 @@ type Outputs struct {
 	SARIF  string
 }
 
-// ReportFormats are the report formats the tools write.
-var ReportFormats = []string{"json", "junit", "mscert", "sarif"}
+// outputFormat is one report format: its name in report_formats, its file name in report_dir,
+// the Outputs field holding its path, and its writer.
+type outputFormat struct {
+	name, file string
+	path       *string
+	write      func(*report.Report, io.Writer) error
+}
+
+func (o *Outputs) formats() []outputFormat {
+	return []outputFormat{
+		{"json", "marketplace-check.json", &o.JSON, (*report.Report).WriteJSON},
+		{"junit", "marketplace-check-junit.xml", &o.JUnit, (*report.Report).WriteJUnit},
+		{"mscert", "marketplace-check-mscert.json", &o.MSCert, (*report.Report).WriteMSCert},
+		{"sarif", "marketplace-check.sarif", &o.SARIF, (*report.Report).WriteSARIF},
+	}
+}
 
 // ForFormats fills in default paths in dir for the named formats where no path is set:
 // marketplace-check.json, marketplace-check-junit.xml, marketplace-check-mscert.json,
@@ -221,26 +235,18 @@ func (o *Outputs) ForFormats(dir string, formats []string) error {
 	if dir == "" {
 		dir = "."
 	}
+	known := o.formats()
 	for _, f := range formats {
-		switch f {
-		case "json":
-			if o.JSON == "" {
-				o.JSON = filepath.Join(dir, "marketplace-check.json")
+		i := slices.IndexFunc(known, func(k outputFormat) bool { return k.name == f })
+		if i < 0 {
+			var names []string
+			for _, k := range known {
+				names = append(names, k.name)
 			}
-		case "junit":
-			if o.JUnit == "" {
-				o.JUnit = filepath.Join(dir, "marketplace-check-junit.xml")
-			}
-		case "mscert":
-			if o.MSCert == "" {
-				o.MSCert = filepath.Join(dir, "marketplace-check-mscert.json")
-			}
-		case "sarif":
-			if o.SARIF == "" {
-				o.SARIF = filepath.Join(dir, "marketplace-check.sarif")
-			}
-		default:
-			return fmt.Errorf("unknown report format %q (known: %s)", f, strings.Join(ReportFormats, ", "))
+			return fmt.Errorf("unknown report format %q (known: %s)", f, strings.Join(names, ", "))
+		}
+		if *known[i].path == "" {
+			*known[i].path = filepath.Join(dir, known[i].file)
 		}
 	}
 	return nil
@@ -248,14 +254,11 @@ func (o *Outputs) ForFormats(dir string, formats []string) error {
 
 // Write writes the report files, creating parent directories.
 func Write(r *report.Report, out Outputs) error {
-	for _, o := range []struct {
-		path  string
-		write func(io.Writer) error
-	}{{out.JSON, r.WriteJSON}, {out.JUnit, r.WriteJUnit}, {out.MSCert, r.WriteMSCert}, {out.SARIF, r.WriteSARIF}} {
-		if o.path == "" {
+	for _, f := range out.formats() {
+		if *f.path == "" {
 			continue
 		}
-		if err := writeFile(o.path, o.write); err != nil {
+		if err := writeFile(*f.path, func(w io.Writer) error { return f.write(r, w) }); err != nil {
 			return err
 		}
 	}
