@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# Builds the benchmark image: a 2.5 GiB raw disk (GPT, one ext4 root partition) holding the
-# compliant tree plus 2 GiB of incompressible application data, so that a plain read of the
-# file costs what reading a real image costs.
+# Builds a benchmark image: a raw disk (GPT, one ext4 partition made by mke2fs -d, no mounts)
+# holding a copy of TREE plus BLOBS files of 32 MiB of incompressible application data in
+# /opt/app/data, so that reading the image costs what reading a real one costs.
 #
-#   scripts/make-bench-image.sh FIXTURES_DIR OUT.raw
+#   scripts/make-bench-image.sh TREE OUTDIR BLOBS PART_MIB DISK_MIB
+#
+# Writes OUTDIR/disk.raw; with KEEP_TREE=1 also OUTDIR/tree, the same files unpacked on disk (what
+# a tool that scans directories, like gitleaks, is compared on).
 set -euo pipefail
-fx="$1" out="$2"
+src="$1" out="$2" blobs="$3" part="$4" disk="$5"
 here="$(cd "$(dirname "$0")" && pwd)"
 export PATH="$PATH:/usr/sbin:/sbin"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cp -a "$fx/trees/clean" "$work/root"
-mkdir -p "$work/root/opt/app/data"
-for i in $(seq -w 1 64); do
-  head -c 32M /dev/urandom > "$work/root/opt/app/data/blob-$i.bin"
+rm -rf "$out.tmp"
+mkdir -p "$out.tmp"
+cp -a "$src" "$out.tmp/tree"
+mkdir -p "$out.tmp/tree/opt/app/data"
+for i in $(seq -w 1 "$blobs"); do
+  head -c 32M /dev/urandom > "$out.tmp/tree/opt/app/data/blob-$i.bin"
 done
-"$here/mkfs-from-dir.sh" ext4 "$work/root" "$work/root.img" 2400M -L root
-rm -f "$out"; truncate -s 2500M "$out"
-printf 'label: gpt\nstart=1MiB, size=2400MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root\n' | sfdisk -q "$out" >/dev/null
-dd if="$work/root.img" of="$out" bs=1M seek=1 conv=notrunc,sparse status=none
+"$here/mkfs-from-dir.sh" ext4 "$out.tmp/tree" "$out.tmp/root.img" "${part}M" -L root
+truncate -s "${disk}M" "$out.tmp/disk.raw"
+printf 'label: gpt\nstart=1MiB, size=%sMiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root\n' "$part" | sfdisk -q "$out.tmp/disk.raw" >/dev/null
+dd if="$out.tmp/root.img" of="$out.tmp/disk.raw" bs=1M seek=1 conv=notrunc,sparse status=none
+rm -f "$out.tmp/root.img"
+[ "${KEEP_TREE:-}" = 1 ] || rm -rf "$out.tmp/tree"
+rm -rf "$out"
+mv "$out.tmp" "$out"

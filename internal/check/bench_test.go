@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,24 +13,31 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
-// benchImage builds (once, cached under testdata/bench) a 2.5 GiB image with 2 GiB of data.
-func benchImage(b *testing.B) string {
+// makeBenchImage builds (once, cached under testdata/bench/name) a raw disk holding the tree
+// that tree() returns (asked for only when the image is built) plus blobs × 32 MiB of
+// incompressible data, with scripts/make-bench-image.sh, and returns the directory (disk.raw,
+// and tree when keepTree).
+func makeBenchImage(b *testing.B, name string, tree func() string, blobs, partMiB, diskMiB int, keepTree bool) string {
 	b.Helper()
-	dir := filepath.Join(testfixture.RepoRoot(), "testdata", "bench")
-	img := filepath.Join(dir, "bench.raw")
-	if _, err := os.Stat(img); err == nil {
-		return img
+	dir := filepath.Join(testfixture.RepoRoot(), "testdata", "bench", name)
+	if _, err := os.Stat(filepath.Join(dir, "disk.raw")); err == nil {
+		return dir
 	}
-	fx := testfixture.Dir(b)
-	os.MkdirAll(dir, 0o755)
-	cmd := exec.Command("bash", filepath.Join(testfixture.RepoRoot(), "scripts", "make-bench-image.sh"), fx, img+".tmp")
+	cmd := exec.Command("bash", filepath.Join(testfixture.RepoRoot(), "scripts", "make-bench-image.sh"), tree(), dir,
+		fmt.Sprint(blobs), fmt.Sprint(partMiB), fmt.Sprint(diskMiB))
+	if keepTree {
+		cmd.Env = append(os.Environ(), "KEEP_TREE=1")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("make-bench-image: %v\n%s", err, out)
 	}
-	if err := os.Rename(img+".tmp", img); err != nil {
-		b.Fatal(err)
-	}
-	return img
+	return dir
+}
+
+// benchImage is a 2.5 GiB image of the compliant tree with 2 GiB of data.
+func benchImage(b *testing.B) string {
+	tree := func() string { return filepath.Join(testfixture.Dir(b), "trees", "clean") }
+	return filepath.Join(makeBenchImage(b, "structural", tree, 64, 2400, 2500, false), "disk.raw")
 }
 
 func sequentialRead(b *testing.B, path string) (time.Duration, int64) {
@@ -87,21 +95,11 @@ func BenchmarkCheckVsSequentialRead(b *testing.B) {
 		size>>20, readTime, check, float64(check)/float64(readTime), bytesRead, float64(bytesRead)/float64(size)*100)
 }
 
-// benchDebian builds (once, cached under testdata/bench/debian) a 3 GiB image of a real Debian
-// root plus 1.25 GiB of application data, and the same tree on disk.
+// benchDebian is a 3 GiB image of a real Debian root plus 1.25 GiB of application data, and the
+// same tree on disk.
 func benchDebian(b *testing.B) (image, tree string) {
-	b.Helper()
-	dir := filepath.Join(testfixture.RepoRoot(), "testdata", "bench", "debian")
-	image, tree = filepath.Join(dir, "debian.raw"), filepath.Join(dir, "tree")
-	if _, err := os.Stat(image); err == nil {
-		return image, tree
-	}
-	root := testfixture.GuestRoot(b)
-	cmd := exec.Command("bash", filepath.Join(testfixture.RepoRoot(), "scripts", "make-bench-debian.sh"), root, dir)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("make-bench-debian: %v\n%s", err, out)
-	}
-	return image, tree
+	dir := makeBenchImage(b, "debian", func() string { return testfixture.GuestRoot(b) }, 40, 2900, 3000, true)
+	return filepath.Join(dir, "disk.raw"), filepath.Join(dir, "tree")
 }
 
 // BenchmarkContentScan times, in one run, on a ≥ 2 GiB Debian image: a plain sequential read of
@@ -192,4 +190,32 @@ func BenchmarkBlob30GiB(b *testing.B) {
 	b.ReportMetric(float64(last.Bytes)/float64(size)*100, "%bytes")
 	b.Logf("30 GiB fixed VHD (%d bytes) in Azurite: %d range requests, %d bytes (%.4f%% of the blob), %d retries",
 		size, last.Requests, last.Bytes, float64(last.Bytes)/float64(size)*100, last.Retries)
+}
+
+// BenchmarkBlobDebian checks the 3 GiB Debian image of BenchmarkContentScan as a fixed VHD page
+// blob in Azurite, by SAS URL, with the structural rules only and with the content scan, and
+// reports the range requests and bytes each took.
+func BenchmarkBlobDebian(b *testing.B) {
+	raw, _ := benchDebian(b)
+	vhd := filepath.Join(b.TempDir(), "debian.vhd")
+	if out, err := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, vhd).CombinedOutput(); err != nil {
+		b.Fatalf("qemu-img: %v %s", err, out)
+	}
+	url := testfixture.AzuriteServer(b).UploadPageBlob(b, "vhds", "debian.vhd", vhd)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, off := range []bool{true, false} {
+			r, err := File(url, Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Off: off}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			what := "structural rules"
+			if !off {
+				what = "with the content scan"
+			}
+			bl := r.Image.Blob
+			b.Logf("%d-byte blob, %s: %d range requests, %d bytes (%.2f%%), %d retries",
+				r.Image.FileSize, what, bl.Requests, bl.Bytes, float64(bl.Bytes)/float64(r.Image.FileSize)*100, bl.Retries)
+		}
+	}
 }
