@@ -37,7 +37,7 @@ func (c *Config) NeedsContent() bool {
 // asks for, and writes the integrity manifest. It returns nil when no pass is needed. An
 // unreachable clamd is an error: a malware scan that was asked for must not silently not run.
 func ScanContent(ctx context.Context, img *inspect.Image, cfg Config) (*rules.Content, error) {
-	if !cfg.NeedsContent() || img.Root == nil && len(img.Filesystems()) == 0 {
+	if !cfg.NeedsContent() || len(img.Filesystems()) == 0 {
 		return nil, nil
 	}
 	rs, _ := rules.ForProfiles(cfg.Profiles)

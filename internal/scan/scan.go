@@ -247,7 +247,8 @@ func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first
 			b = b[:rest]
 		}
 		n, err := j.r.ReadAt(b, off)
-		if n < len(b) {
+		short := n < len(b)
+		if short {
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
@@ -269,8 +270,8 @@ func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first
 			}
 			wanting++
 		}
-		if wanting == 0 || n < len(b) {
-			break
+		if wanting == 0 || short {
+			break // nobody wants more, or the rest of the file cannot be read
 		}
 	}
 	for _, a := range sinks {
