@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests and the demo use (Debian/Ubuntu): mke2fs, mkfs.xfs,
-# mkfs.vfat, mkswap, sfdisk, qemu-img, qemu-system-x86_64 (the end-to-end guest). As root it runs apt-get; otherwise it prints the command.
+# mkfs.vfat, mkswap, sfdisk, qemu-img, qemu-system-x86_64 (the end-to-end guest), mkntfs and
+# libntfs-3g (NTFS fixtures), hivexregedit (registry hive fixtures). As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 need=()
@@ -19,6 +20,10 @@ command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v rpmbuild  >/dev/null || need+=(rpm)
 [ -x /usr/sbin/clamd ]           || need+=(clamav-daemon)
 command -v npm       >/dev/null || need+=(npm)
+command -v mkntfs    >/dev/null || need+=(ntfs-3g)
+[ -f /usr/include/ntfs-3g/volume.h ] || need+=(ntfs-3g-dev)
+command -v cc        >/dev/null || need+=(gcc libc6-dev)
+command -v hivexregedit >/dev/null || need+=(libwin-hivex-perl)
 command -v gawk >/dev/null || command -v awk >/dev/null || need+=(mawk)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

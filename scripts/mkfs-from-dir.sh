@@ -3,7 +3,8 @@
 #
 #   scripts/mkfs-from-dir.sh TYPE DIR IMAGE SIZE [mkfs options...]
 #
-# TYPE is ext2, ext3, ext4 (mke2fs -d) or xfs (mkfs.xfs -p with a generated prototype file).
+# TYPE is ext2, ext3, ext4 (mke2fs -d), xfs (mkfs.xfs -p with a generated prototype file) or
+# ntfs (mkntfs, then scripts/ntfs-from-dir.c, built here with libntfs-3g, copies the tree).
 # XFS below 300 MiB is allowed the way xfstests does it (QA_CHECK_FS), for small test images.
 set -euo pipefail
 type="$1" dir="$2" img="$3" size="$4"; shift 4
@@ -38,6 +39,18 @@ case "$type" in
     prototype "$dir" > "$proto"
     rm -f "$img"; truncate -s "$size" "$img"
     QA_CHECK_FS=1 TEST_DIR=/tmp TEST_DEV=image mkfs.xfs -q -f -p "$proto" "$@" "$img"
+    ;;
+  ntfs)
+    here="$(cd "$(dirname "$0")" && pwd)"
+    tool="$here/../.tools/bin/ntfs-from-dir"
+    if [ ! -x "$tool" ] || [ "$here/ntfs-from-dir.c" -nt "$tool" ]; then
+      mkdir -p "$(dirname "$tool")"
+      cc -O2 -Wall -Werror -o "$tool.tmp.$$" "$here/ntfs-from-dir.c" -lntfs-3g
+      mv "$tool.tmp.$$" "$tool"
+    fi
+    rm -f "$img"; truncate -s "$size" "$img"
+    mkntfs -q -F -f "$@" "$img" 2>/dev/null
+    "$tool" "$img" "$dir"
     ;;
   *)
     echo "mkfs-from-dir: unknown type $type" >&2; exit 2

@@ -89,6 +89,23 @@ func (t *Tree) dir(l loc) (map[string]Dirent, error) {
 	return d, nil
 }
 
+// caseInsensitive is implemented by volumes whose names match regardless of case (NTFS).
+type caseInsensitive interface{ CaseInsensitive() bool }
+
+// foldLookup finds name in a case-insensitive volume's directory the way Windows does; the
+// in-image path then carries the name as stored.
+func foldLookup(v Volume, d map[string]Dirent, name string) (Dirent, bool) {
+	if ci, ok := v.(caseInsensitive); !ok || !ci.CaseInsensitive() {
+		return Dirent{}, false
+	}
+	for n, e := range d {
+		if strings.EqualFold(n, name) {
+			return e, true
+		}
+	}
+	return Dirent{}, false
+}
+
 // resolve walks name (an io/fs path, or absolute) from /. follow says whether a symlink in the
 // last component is followed. Symlinks are resolved against the image's root: ".." stops at /.
 func (t *Tree) resolve(op, name string, follow bool) (loc, error) {
@@ -136,7 +153,10 @@ func (t *Tree) resolve(op, name string, follow bool) (loc, error) {
 		}
 		e, ok := d[c]
 		if !ok {
-			return loc{}, &iofs.PathError{Op: op, Path: name, Err: iofs.ErrNotExist}
+			if e, ok = foldLookup(cur.vol, d, c); !ok {
+				return loc{}, &iofs.PathError{Op: op, Path: name, Err: iofs.ErrNotExist}
+			}
+			c = e.Name
 		}
 		next := t.enter(loc{cur.vol, e.Ino, path.Join(cur.path, c)})
 		if len(todo) > 0 || follow {

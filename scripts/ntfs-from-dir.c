@@ -1,0 +1,182 @@
+/*
+ * ntfs-from-dir: copies a host directory into a freshly made NTFS image through libntfs-3g,
+ * without mounting anything (ntfscp copies files but cannot make directories).
+ *
+ *   ntfs-from-dir IMAGE DIR
+ *
+ * Regular files and directories are copied. A host symlink becomes an NTFS reparse point the way
+ * Windows makes them: an absolute target ("/Users") becomes a junction to "\??\C:\Users" on a
+ * directory, a relative one ("../x") a symbolic link with the relative flag. Built by
+ * scripts/mkfs-from-dir.sh ntfs; used only to make test fixtures.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ntfs-3g/types.h>
+#include <ntfs-3g/layout.h>
+#include <ntfs-3g/volume.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/attrib.h>
+#include <ntfs-3g/dir.h>
+#include <ntfs-3g/unistr.h>
+#include <ntfs-3g/reparse.h>
+
+static void die(const char *what, const char *path) {
+	fprintf(stderr, "ntfs-from-dir: %s %s: %s\n", what, path, strerror(errno));
+	exit(1);
+}
+
+/* put16 appends a little-endian UTF-16 copy of the UTF-8 s (with / turned into \) to buf at
+ * *off and returns its length in bytes. */
+static size_t put16(char *buf, size_t *off, const char *s) {
+	ntfschar *u = NULL;
+	int n = ntfs_mbstoucs(s, &u);
+	if (n < 0)
+		die("cannot convert link target", s);
+	for (int i = 0; i < n; i++) {
+		uint16_t c = le16_to_cpu(u[i]);
+		if (c == '/')
+			c = '\\';
+		memcpy(buf + *off, &c, 2);
+		*off += 2;
+	}
+	free(u);
+	return 2 * (size_t)n;
+}
+
+/* reparse builds IO_REPARSE_TAG_MOUNT_POINT (junction) or IO_REPARSE_TAG_SYMLINK data. */
+static size_t reparse(char *buf, const char *target) {
+	int junction = target[0] == '/';
+	char subst[2080], print[2080];
+	if (junction) {
+		snprintf(subst, sizeof subst, "\\??\\C:%s", target);
+		snprintf(print, sizeof print, "C:%s", target);
+	} else {
+		snprintf(subst, sizeof subst, "%s", target);
+		snprintf(print, sizeof print, "%s", target);
+	}
+	size_t hdr = junction ? 16 : 20, off = hdr;
+	memset(buf, 0, 16384);
+	uint32_t tag = junction ? 0xA0000003u : 0xA000000Cu;
+	memcpy(buf, &tag, 4);
+	size_t sl = put16(buf, &off, subst);
+	if (junction)
+		off += 2; /* junctions NUL-terminate both names */
+	size_t pl = put16(buf, &off, print);
+	if (junction)
+		off += 2;
+	/* offsets are relative to the path buffer, which starts after the 8-byte reparse header and
+	 * the 8 (junction) or 12 (symlink, with its flags word) bytes of name offsets */
+	uint16_t so = 0, sn = sl, po = sl + (junction ? 2 : 0), pn = pl;
+	memcpy(buf + 8, &so, 2);
+	memcpy(buf + 10, &sn, 2);
+	memcpy(buf + 12, &po, 2);
+	memcpy(buf + 14, &pn, 2);
+	if (!junction) {
+		uint32_t flags = 1; /* SYMLINK_FLAG_RELATIVE */
+		memcpy(buf + 16, &flags, 4);
+	}
+	uint16_t len = off - 8;
+	memcpy(buf + 4, &len, 2);
+	return off;
+}
+
+static void copy(ntfs_inode *dir_ni, const char *host);
+
+static ntfs_inode *create(ntfs_inode *dir_ni, const char *name, mode_t type, const char *host) {
+	ntfschar *uname = NULL;
+	int ulen = ntfs_mbstoucs(name, &uname);
+	if (ulen < 0)
+		die("cannot convert name", host);
+	ntfs_inode *ni = ntfs_create(dir_ni, const_cpu_to_le32(0), uname, ulen, type);
+	free(uname);
+	if (!ni)
+		die("cannot create", host);
+	return ni;
+}
+
+static void copy_file(ntfs_inode *ni, const char *host) {
+	int fd = open(host, O_RDONLY);
+	if (fd < 0)
+		die("cannot open", host);
+	ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+	if (!na)
+		die("cannot open $DATA for", host);
+	char buf[65536];
+	s64 pos = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0)
+			die("cannot read", host);
+		if (n == 0)
+			break;
+		if (ntfs_attr_pwrite(na, pos, n, buf) != n)
+			die("cannot write", host);
+		pos += n;
+	}
+	ntfs_attr_close(na);
+	close(fd);
+}
+
+static void copy(ntfs_inode *dir_ni, const char *host) {
+	DIR *d = opendir(host);
+	if (!d)
+		die("cannot list", host);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", host, e->d_name);
+		struct stat st;
+		if (lstat(path, &st))
+			die("cannot stat", path);
+		if (S_ISDIR(st.st_mode)) {
+			ntfs_inode *ni = create(dir_ni, e->d_name, S_IFDIR, path);
+			copy(ni, path);
+			ntfs_inode_close(ni);
+		} else if (S_ISREG(st.st_mode)) {
+			ntfs_inode *ni = create(dir_ni, e->d_name, S_IFREG, path);
+			copy_file(ni, path);
+			ntfs_inode_close(ni);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[2048];
+			ssize_t n = readlink(path, target, sizeof target - 1);
+			if (n < 0)
+				die("cannot read link", path);
+			target[n] = 0;
+			ntfs_inode *ni = create(dir_ni, e->d_name, target[0] == '/' ? S_IFDIR : S_IFREG, path);
+			char data[16384];
+			size_t len = reparse(data, target);
+			if (ntfs_set_ntfs_reparse_data(ni, data, len, 0))
+				die("cannot set reparse data on", path);
+			ntfs_inode_close(ni);
+		}
+	}
+	closedir(d);
+}
+
+int main(int argc, char **argv) {
+	if (argc != 3) {
+		fprintf(stderr, "usage: ntfs-from-dir IMAGE DIR\n");
+		return 2;
+	}
+	ntfs_volume *vol = ntfs_mount(argv[1], NTFS_MNT_NONE);
+	if (!vol)
+		die("cannot open NTFS image", argv[1]);
+	ntfs_inode *root = ntfs_inode_open(vol, FILE_root);
+	if (!root)
+		die("cannot open the root directory of", argv[1]);
+	copy(root, argv[2]);
+	ntfs_inode_close(root);
+	if (ntfs_umount(vol, FALSE))
+		die("cannot close", argv[1]);
+	return 0;
+}
