@@ -1,6 +1,6 @@
 // Package inspect opens a disk image offline and gathers the facts the rules read: the container
-// format, the partition table, each partition's kind, and the Linux root filesystem with the
-// other filesystems mounted where its /etc/fstab puts them.
+// format, the partition table, each partition's kind, the Linux root filesystem with the
+// other filesystems mounted where its /etc/fstab puts them, and the Windows system volume.
 package inspect
 
 import (
@@ -14,12 +14,14 @@ import (
 
 	"github.com/marketready/packer-plugin-marketplace/internal/fs"
 	"github.com/marketready/packer-plugin-marketplace/internal/fs/ext4"
+	"github.com/marketready/packer-plugin-marketplace/internal/fs/ntfs"
 	"github.com/marketready/packer-plugin-marketplace/internal/fs/vfat"
 	"github.com/marketready/packer-plugin-marketplace/internal/fs/xfs"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+	"github.com/marketready/packer-plugin-marketplace/internal/windows"
 )
 
 // Image is everything known about one disk image.
@@ -32,6 +34,10 @@ type Image struct {
 	Root          *fs.Tree
 	RootPartition *partition.Partition
 	Mounts        []Mount
+	// Windows is the Windows system volume (NTFS holding Windows\System32\config\SYSTEM);
+	// nil when none was found.
+	Windows          *fs.Tree
+	WindowsPartition *partition.Partition
 	// Notes are facts worth reporting that are not rule results (e.g. a filesystem we cannot read).
 	Notes []string
 
@@ -40,6 +46,9 @@ type Image struct {
 	pkgOnce sync.Once
 	pkgs    *pkgdb.Inventory
 	pkgErr  error
+
+	hivesOnce sync.Once
+	hives     *windows.Hives
 }
 
 // Mount is a filesystem placed in the tree by an fstab line.
@@ -85,6 +94,8 @@ func FromDisk(d *image.Disk) (*Image, error) {
 		}
 		if v != nil {
 			img.volumes[p] = v
+		} else if p.Kind == partition.KindBitLocker || p.Kind == partition.KindLUKS {
+			img.Notes = append(img.Notes, fmt.Sprintf("partition %d is encrypted (%s); its files cannot be checked offline", p.Number, p.Kind))
 		} else if p.Kind.IsFilesystem() {
 			img.Notes = append(img.Notes, fmt.Sprintf("partition %d holds %s, which is identified but whose files are not read", p.Number, p.Kind))
 		}
@@ -92,6 +103,7 @@ func FromDisk(d *image.Disk) (*Image, error) {
 	if err := img.findRoot(); err != nil {
 		return nil, err
 	}
+	img.findWindows()
 	return img, nil
 }
 
@@ -112,6 +124,8 @@ func openVolume(d *image.Disk, p *partition.Partition) (fs.Volume, error) {
 		return xfs.Open(name, r, p.Size)
 	case partition.KindVFAT:
 		return vfat.Open(name, r, p.Size)
+	case partition.KindNTFS:
+		return ntfs.Open(name, r, p.Size)
 	}
 	return nil, nil
 }
@@ -182,6 +196,33 @@ func (img *Image) findRoot() error {
 		img.Mounts = append(img.Mounts, Mount{Path: path.Clean(e.Path), Spec: e.Spec, FstabLine: e.Line, Partition: target})
 	}
 	return nil
+}
+
+// findWindows picks the first NTFS volume that holds the SYSTEM hive.
+func (img *Image) findWindows() {
+	for _, p := range img.Table.Partitions {
+		v, ok := img.volumes[p]
+		if !ok || p.Kind != partition.KindNTFS {
+			continue
+		}
+		if t := fs.NewTree(v); windows.IsWindows(t) {
+			img.Windows, img.WindowsPartition = t, p
+			return
+		}
+	}
+}
+
+// ErrNoWindows means no readable NTFS volume holds a Windows installation.
+var ErrNoWindows = errors.New(`no Windows system volume found (no readable NTFS partition holds Windows\System32\config\SYSTEM)`)
+
+// Hives returns the Windows volume's SOFTWARE, SYSTEM and SAM hives (opened once); a hive that
+// cannot be opened is nil, with its error in Errs.
+func (img *Image) Hives() (*windows.Hives, error) {
+	if img.Windows == nil {
+		return nil, ErrNoWindows
+	}
+	img.hivesOnce.Do(func() { img.hives = windows.OpenHives(img.Windows) })
+	return img.hives, nil
 }
 
 var devPartRe = regexp.MustCompile(`^/dev/(?:[shv]d[a-z]|xvd[a-z])(\d+)$|^/dev/(?:nvme\d+n\d+|mmcblk\d+|loop\d+)p(\d+)$`)
@@ -262,6 +303,10 @@ func (img *Image) Filesystems() []Filesystem {
 		for _, m := range img.Mounts {
 			mounted[m.Partition] = true
 		}
+	}
+	if img.Windows != nil && !mounted[img.WindowsPartition] {
+		out = append(out, Filesystem{Tree: img.Windows, Prefix: "C:/", Partition: img.WindowsPartition})
+		mounted[img.WindowsPartition] = true
 	}
 	for _, p := range img.Table.Partitions {
 		if v, ok := img.volumes[p]; ok && !mounted[p] {

@@ -16,19 +16,21 @@ import (
 type Kind string
 
 const (
-	KindExt2     Kind = "ext2"
-	KindExt3     Kind = "ext3"
-	KindExt4     Kind = "ext4"
-	KindXFS      Kind = "xfs"
-	KindBtrfs    Kind = "btrfs"
-	KindVFAT     Kind = "vfat"
-	KindNTFS     Kind = "ntfs"
-	KindSwap     Kind = "swap"
-	KindLVM      Kind = "lvm2-pv"
-	KindLUKS     Kind = "luks"
-	KindBIOSBoot Kind = "bios-boot"
-	KindEmpty    Kind = "empty"
-	KindUnknown  Kind = "unknown"
+	KindExt2  Kind = "ext2"
+	KindExt3  Kind = "ext3"
+	KindExt4  Kind = "ext4"
+	KindXFS   Kind = "xfs"
+	KindBtrfs Kind = "btrfs"
+	KindVFAT  Kind = "vfat"
+	KindNTFS  Kind = "ntfs"
+	KindSwap  Kind = "swap"
+	KindLVM   Kind = "lvm2-pv"
+	KindLUKS  Kind = "luks"
+	// KindBitLocker is a BitLocker-encrypted Windows volume.
+	KindBitLocker Kind = "bitlocker"
+	KindBIOSBoot  Kind = "bios-boot"
+	KindEmpty     Kind = "empty"
+	KindUnknown   Kind = "unknown"
 )
 
 // IsFilesystem reports whether k is a filesystem that holds files.

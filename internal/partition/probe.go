@@ -53,6 +53,8 @@ func Identify(b []byte) (kind Kind, uuid, label string) {
 			u = cstr(b[168:208])
 		}
 		return KindLUKS, u, ""
+	case at(3, "-FVE-FS-"):
+		return KindBitLocker, "", ""
 	case at(3, "NTFS    ") && len(b) >= 80:
 		return KindNTFS, fmt.Sprintf("%016X", le.Uint64(b[72:])), ""
 	case len(b) >= 512 && b[510] == 0x55 && b[511] == 0xAA && (at(82, "FAT32") || at(54, "FAT16") || at(54, "FAT12") || at(54, "FAT     ")):

@@ -34,7 +34,7 @@ func contentOff(what string) Result {
 var _ = register(&Rule{
 	ID:           "no-hardcoded-credentials",
 	Title:        "No hard-coded credentials (private keys, cloud AccessKeys, tokens, passwords) in any file",
-	Profiles:     []string{profAzureLinux, profAlibaba},
+	Profiles:     []string{profAzureLinux, profAlibaba, profAzureWindows, profAlibabaWindows},
 	Severity:     Critical,
 	NeedsContent: true,
 	Source:       "rules.md L20 (ALI: no hard-coded credentials: DB passwords, API/Access keys, private keys); L7 (AZ: remove keys and unneeded certificates)",
@@ -43,7 +43,7 @@ var _ = register(&Rule{
 		"files the distribution installed and that are unchanged are skipped by their package digest.",
 	Fix: "Remove the credential and rotate it; have the application read secrets at deploy time (cloud-init, a key vault, RAM roles). " +
 		"A value that is not a secret can be accepted with secrets_allow_fingerprints, a path with secrets_allow_paths.",
-	Check: linux(func(c *Context) Result {
+	Check: anyOS(func(c *Context) Result {
 		if c.Content == nil || !c.Content.SecretsRan {
 			return contentOff("credentials")
 		}
@@ -71,7 +71,7 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:           "no-malware",
 	Title:        "No malware: every file scanned by ClamAV (clamd) comes back clean",
-	Profiles:     []string{profAzureLinux},
+	Profiles:     []string{profAzureLinux, profAzureWindows},
 	Severity:     Critical,
 	NeedsContent: true,
 	Source:       "rules.md L4 (AZ: malware scan of the image); W6",
