@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
 #
-#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [azurite]  (no argument: packer only)
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [azurite] [pscheck]  (no argument: packer only)
 #
 #   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
 #   packer-plugin-qemu   github.com/hashicorp/packer-plugin-qemu  $QEMU_PLUGIN_VERSION (v1.0.9)
@@ -11,6 +11,9 @@
 #                        content-scan benchmark compares against the same rules as a command)
 #   azurite              the Azure Storage emulator, from the npm registry, into .tools/azurite
 #                        ($AZURITE_VERSION, 3.37.0; needs node and npm)
+#   pscheck              a PowerShell syntax checker (scripts/ps-syntax-check.mjs) with the
+#                        tree-sitter PowerShell grammar 0.25.10 and web-tree-sitter 0.25.10 from
+#                        npm, into .tools/pscheck
 #
 # `go install` of these is refused by the proxy, so a throwaway module requires the exact version
 # (with the go-cty replacement the Packer SDK needs). The azure plugin's v2 releases are not
@@ -67,6 +70,19 @@ for what in "$@"; do
         echo "$v" > "$root/.tools/azurite/version"
         echo "installed azurite $v into $root/.tools/azurite" >&2
       fi ;;
-    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, azurite)" >&2; exit 2 ;;
+    pscheck)
+      v="0.25.10"
+      if [ "$(cat "$root/.tools/pscheck/version" 2>/dev/null)" != "$v" ]; then
+        command -v npm >/dev/null || { echo "get-tools: npm not found (the PowerShell grammar comes from the npm registry)" >&2; exit 2; }
+        mkdir -p "$root/.tools/pscheck"
+        npm install --silent --no-audit --no-fund --ignore-scripts --prefix "$root/.tools/pscheck" \
+          "web-tree-sitter@$v" "tree-sitter-powershell@$v" >/dev/null
+        echo "$v" > "$root/.tools/pscheck/version"
+        echo "installed the PowerShell syntax checker into $root/.tools/pscheck" >&2
+      fi
+      # next to its node_modules, where Node's module resolution finds them
+      cp "$root/scripts/ps-syntax-check.mjs" "$root/.tools/pscheck/check.mjs"
+      ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, azurite, pscheck)" >&2; exit 2 ;;
   esac
 done

@@ -15,7 +15,10 @@ import (
 func Harden(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("harden", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var stepList, skip, keep, remove, clean listFlag
+	var stepList, skip, keep, remove, clean, keepRules listFlag
+	guestOS := fs.String("os", "linux", "guest OS: linux or windows")
+	sysprep := fs.Bool("sysprep", false, "Windows: add the sysprep step")
+	fs.Var(&keepRules, "keep-firewall-rule", "Windows: an inbound firewall rule (name or ID) to leave enabled (repeatable)")
 	profile := fs.String("profile", "azure", "profile: "+strings.Join(steps.Profiles, ", "))
 	printScript := fs.Bool("print-script", false, "print the generated script")
 	markdown := fs.Bool("markdown", false, "print the step reference (docs/steps.md)")
@@ -30,7 +33,7 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
 	}
-	o := steps.Options{Profile: *profile, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW,
+	o := steps.Options{OS: *guestOS, Sysprep: *sysprep, KeepFirewallRules: keepRules, Profile: *profile, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW,
 		Deprovision: *deprov, KeepPaths: keep, RemoveUsers: remove, CleanPaths: clean,
 		Version: version.PluginVersion.FormattedVersion()}
 	if *markdown {
@@ -52,7 +55,7 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 		return ExitCannot
 	}
 	for _, s := range sel {
-		fmt.Fprintf(stdout, "%-14s %s\n%-14s touches: %s\n", s.ID, s.Title, "", s.Touches)
+		fmt.Fprintf(stdout, "%-17s %s\n%-17s touches: %s\n", s.ID, s.Title, "", s.Touches)
 	}
 	return 0
 }

@@ -533,21 +533,26 @@ var _ = register(&Rule{
 	}),
 })
 
+// SystemProfile is the SYSTEM account's profile, where a script run as SYSTEM (an elevated
+// Packer provisioner) leaves its history.
+const SystemProfile = "Windows/System32/config/systemprofile"
+
 // userProfiles lists the profile directories under Users (junctions such as "All Users" are
-// skipped: they point at directories listed elsewhere).
+// skipped: they point at directories listed elsewhere) and the SYSTEM profile: the ones the
+// provisioner's Mp-Profiles cleans.
 func userProfiles(t *fs.Tree) ([]string, error) {
+	var out []string
 	ents, err := t.ReadDir("Users")
-	if errors.Is(err, iofs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, iofs.ErrNotExist) {
 		return nil, err
 	}
-	var out []string
 	for _, e := range ents {
 		if e.IsDir() {
 			out = append(out, path.Join("Users", e.Name()))
 		}
+	}
+	if st, err := t.Lstat(SystemProfile); err == nil && st.IsDir() {
+		out = append(out, SystemProfile)
 	}
 	return out, nil
 }

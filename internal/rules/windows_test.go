@@ -73,7 +73,7 @@ func TestWindowsDirtyImageFailsEachRule(t *testing.T) {
 		"windows-supported-roles":             "DHCP installed",
 		"windows-no-ssh-keys":                 "C:/Users/packer/.ssh/authorized_keys",
 		"windows-no-cached-credentials":       "Credentials/DFBE70A7E5CC19A398EBF1B96859CE5D",
-		"windows-no-powershell-history":       "ConsoleHost_history.txt",
+		"windows-no-powershell-history":       "C:/Windows/System32/config/systemprofile/AppData/Roaming/Microsoft/Windows/PowerShell/PSReadLine/ConsoleHost_history.txt",
 		"windows-temp-empty":                  "C:/Windows/Temp/packer-ps-env-vars-1.ps1",
 		"windows-hosts-default":               "build-cache.internal",
 		"windows-event-logs-cleared":          "Security.evtx",

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Markdown renders the step catalogue (docs/steps.md) from the same data the script is built
+// Markdown renders the step catalogue (docs/steps.md) from the same data the scripts are built
 // from, so the documented set of touched files cannot drift from what runs.
 func Markdown() string {
 	var b strings.Builder
@@ -13,28 +13,36 @@ func Markdown() string {
 	b.WriteString("# Hardening steps\n\n")
 	b.WriteString("`marketplace-harden` runs these steps in this order. Each step changes or removes only what its\n")
 	b.WriteString("\"touches\" line lists, never anything under `keep_paths`, and changes nothing when run again.\n")
-	b.WriteString("Print the exact script with `packer-plugin-marketplace harden --print-script --profile azure`.\n\n")
+	b.WriteString("Print the exact script with `packer-plugin-marketplace harden --print-script --profile azure`\n")
+	b.WriteString("(add `--os windows` for the PowerShell one).\n\n")
+	catalogue(&b, "Linux guests (POSIX sh, run with sudo)", "", linuxSteps, map[string]string{
+		"deprovision": "opt-in (`deprovision = true`)", "clean-paths": "with `clean_paths`"})
+	catalogue(&b, "Windows guests (PowerShell, over WinRM or SSH)", " (Windows)", windowsSteps, map[string]string{
+		"sysprep": "opt-in (`sysprep = true`)", "clean-paths": "with `clean_paths`", "accounts": "with `remove_users`"})
+	return b.String()
+}
+
+// catalogue writes one OS's table and sections; suffix keeps the section anchors of steps that
+// share an ID across OSes apart ("firewall" and "firewall-windows").
+func catalogue(b *strings.Builder, heading, suffix string, list []*Step, optIn map[string]string) {
+	anchor := func(id string) string {
+		return id + strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(strings.ToLower(suffix))
+	}
+	fmt.Fprintf(b, "## %s\n\n", heading)
 	b.WriteString("| Step | azure | alibaba | What it does |\n|---|---|---|---|\n")
-	for _, s := range linuxSteps {
+	for _, s := range list {
 		mark := func(p string) string {
 			for _, x := range s.Profiles {
 				if x == p {
 					return "yes"
 				}
 			}
-			if s.ID == "deprovision" {
-				return "opt-in"
-			}
-			if s.ID == "clean-paths" {
-				return "with `clean_paths`"
-			}
-			return ""
+			return optIn[s.ID]
 		}
-		fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s |\n", s.ID, s.ID, mark("azure"), mark("alibaba"), s.Title)
+		fmt.Fprintf(b, "| [`%s`](#%s) | %s | %s | %s |\n", s.ID, anchor(s.ID), mark("azure"), mark("alibaba"), s.Title)
 	}
 	b.WriteString("\n")
-	for _, s := range linuxSteps {
-		fmt.Fprintf(&b, "## %s\n\n%s.\n\n**Touches:** %s.\n\n", s.ID, s.Title, s.Touches)
+	for _, s := range list {
+		fmt.Fprintf(b, "### %s%s\n\n%s.\n\n**Touches:** %s.\n\n", s.ID, suffix, s.Title, s.Touches)
 	}
-	return b.String()
 }

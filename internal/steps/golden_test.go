@@ -9,15 +9,21 @@ import (
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/steps"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden scripts")
 
 var goldens = map[string]steps.Options{
-	"azure.sh":         {Profile: "azure", Version: "golden"},
-	"alibaba.sh":       {Profile: "alibaba", Version: "golden", CleanPaths: []string{"/var/lib/app/cache"}, RemoveUsers: []string{"tester"}},
-	"azure-dry-run.sh": {Profile: "azure", Version: "golden", DryRun: true, KeepFirewall: true, KeepPaths: []string{"/opt/it's/kept"}},
-	"deprovision.sh":   {Profile: "azure", Version: "golden", Deprovision: true, ContinueOnError: true},
+	"azure.sh":          {Profile: "azure", Version: "golden"},
+	"alibaba.sh":        {Profile: "alibaba", Version: "golden", CleanPaths: []string{"/var/lib/app/cache"}, RemoveUsers: []string{"tester"}},
+	"azure-dry-run.sh":  {Profile: "azure", Version: "golden", DryRun: true, KeepFirewall: true, KeepPaths: []string{"/opt/it's/kept"}},
+	"deprovision.sh":    {Profile: "azure", Version: "golden", Deprovision: true, ContinueOnError: true},
+	"windows-azure.ps1": {OS: steps.OSWindows, Profile: "azure", Version: "golden"},
+	"windows-alibaba-sysprep.ps1": {OS: steps.OSWindows, Profile: "alibaba", Version: "golden", Sysprep: true,
+		RemoveUsers: []string{"tester"}, CleanPaths: []string{`D:\app\cache`}, SysprepTimeoutMinutes: 45},
+	"windows-dry-run.ps1": {OS: steps.OSWindows, Profile: "azure", Version: "golden", DryRun: true, ContinueOnError: true,
+		KeepPaths: []string{`C:\Users\it's kept`}, KeepFirewallRules: []string{"App (TCP 8443)"}},
 }
 
 // The generated scripts are reviewed as text: any change to them shows up in a diff.
@@ -46,11 +52,25 @@ func TestShellcheck(t *testing.T) {
 		t.Fatal("shellcheck not found: apt-get install shellcheck (make deps does)")
 	}
 	for name := range goldens {
+		if filepath.Ext(name) != ".sh" {
+			continue
+		}
 		out, err := exec.Command(sc, "-s", "sh", "-S", "style", filepath.Join("testdata", name)).CombinedOutput()
 		if err != nil {
 			t.Errorf("shellcheck %s: %v\n%s", name, err, out)
 		}
 	}
+}
+
+// Every generated PowerShell script parses (tree-sitter's PowerShell grammar: no Windows here).
+func TestPowerShellSyntax(t *testing.T) {
+	var files []string
+	for name := range goldens {
+		if filepath.Ext(name) == ".ps1" {
+			files = append(files, filepath.Join("testdata", name))
+		}
+	}
+	testfixture.PowerShellSyntax(t, files...)
 }
 
 func TestSelection(t *testing.T) {
@@ -88,6 +108,49 @@ func TestSelection(t *testing.T) {
 		{KeepPaths: []string{"relative"}}, {CleanPaths: []string{"/etc"}}, {CleanPaths: []string{"/"}},
 		{RemoveUsers: []string{"root"}}, {RemoveUsers: []string{"a;rm -rf /"}},
 	} {
+		if _, err := steps.Render(bad); err == nil {
+			t.Errorf("accepted %+v", bad)
+		}
+	}
+}
+
+func TestWindowsSelection(t *testing.T) {
+	ids := func(o steps.Options) []string {
+		o.OS = steps.OSWindows
+		sel, err := steps.Select(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range sel {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	az := ids(steps.Options{Profile: "azure"})
+	if az[0] != "windows-update" || az[len(az)-1] != "event-logs" {
+		t.Errorf("azure order: %v", az)
+	}
+	for _, id := range []string{"sysprep", "accounts", "clean-paths"} {
+		if slices.Contains(az, id) {
+			t.Errorf("azure selects opt-in step %s", id)
+		}
+	}
+	if got := ids(steps.Options{Profile: "alibaba", Sysprep: true, RemoveUsers: []string{"tester"}}); got[len(got)-1] != "sysprep" || !slices.Contains(got, "accounts") || slices.Contains(got, "auto-updates") {
+		t.Errorf("alibaba with sysprep and remove_users: %v", got)
+	}
+	if got := ids(steps.Options{KeepFirewall: true}); slices.Contains(got, "firewall") {
+		t.Errorf("keep_firewall: %v", got)
+	}
+	for _, bad := range []steps.Options{
+		{Steps: []string{"patch"}}, {Steps: []string{"sysprep"}}, {KeepPaths: []string{`relative\dir`}},
+		{KeepPaths: []string{"/etc"}}, {CleanPaths: []string{`C:\`}}, {CleanPaths: []string{`c:/Windows/`}},
+		{CleanPaths: []string{`C:\data\*`}}, {RemoveUsers: []string{`a"; Remove-Item C:\ #`}},
+		{KeepFirewallRules: []string{"x\ny"}}, {OS: "bsd"},
+	} {
+		if bad.OS == "" {
+			bad.OS = steps.OSWindows
+		}
 		if _, err := steps.Render(bad); err == nil {
 			t.Errorf("accepted %+v", bad)
 		}

@@ -20,6 +20,8 @@ type Result struct {
 	Changes  []string `json:"changes"`
 	Reason   string   `json:"reason,omitempty"`
 	ExitCode int      `json:"exit_code,omitempty"`
+	// Restarts counts the guest restarts the step asked for (Windows updates).
+	Restarts int `json:"restarts,omitempty"`
 }
 
 // Collector reads the script's output line by line and builds the per-step results.
@@ -27,7 +29,10 @@ type Collector struct {
 	Results  []*Result
 	Finished bool   // the script reached its end
 	Aborted  string // why the script stopped early, if it did
-	byStep   map[string]*Result
+	// Reboot is why the script stopped to have the guest restarted (exit 3010), if it did;
+	// the provisioner clears it before each run.
+	Reboot string
+	byStep map[string]*Result
 }
 
 // NewCollector returns an empty collector.
@@ -66,6 +71,10 @@ func (c *Collector) Line(line string) bool {
 		if code, err := strconv.Atoi(text); err == nil && code != 0 {
 			r.Status, r.ExitCode = StatusFailed, code
 		}
+	case "reboot":
+		r := c.result(step)
+		r.Restarts++
+		c.Reboot = text
 	case "abort":
 		c.Aborted = text
 	case "done":

@@ -1,6 +1,7 @@
 // Package steps is the catalogue of hardening and cleanup steps and the renderer that turns a
-// selection of them into the one POSIX sh script marketplace-harden uploads and runs. A step is
-// data (ID, title, what it touches, the profiles that include it) plus a script fragment.
+// selection of them into the one script marketplace-harden uploads and runs: POSIX sh for
+// Linux guests, PowerShell for Windows guests. A step is data (ID, title, what it touches, the
+// profiles that include it) plus a script fragment.
 package steps
 
 import (
@@ -24,15 +25,38 @@ type Step struct {
 //go:embed prelude.sh
 var prelude string
 
+//go:embed prelude.ps1
+var preludePS string
+
+// Guest operating systems.
+const (
+	OSLinux   = "linux"
+	OSWindows = "windows"
+)
+
 // Profiles lists the provisioner's profiles.
 var Profiles = []string{"azure", "alibaba"}
 
 // Linux returns the Linux steps in the order they run.
 func Linux() []*Step { return linuxSteps }
 
+// Windows returns the Windows steps in the order they run.
+func Windows() []*Step { return windowsSteps }
+
+// For returns the steps of a guest OS ("" is Linux).
+func For(os string) []*Step {
+	if os == OSWindows {
+		return windowsSteps
+	}
+	return linuxSteps
+}
+
 // ByID finds a Linux step.
-func ByID(id string) (*Step, bool) {
-	for _, s := range linuxSteps {
+func ByID(id string) (*Step, bool) { return ByIDFor(OSLinux, id) }
+
+// ByIDFor finds a step of a guest OS.
+func ByIDFor(os, id string) (*Step, bool) {
+	for _, s := range For(os) {
 		if s.ID == id {
 			return s, true
 		}
@@ -42,6 +66,7 @@ func ByID(id string) (*Step, bool) {
 
 // Options select the steps and parameterise the script.
 type Options struct {
+	OS              string // "linux" (default) or "windows"
 	Profile         string
 	Steps           []string // explicit list: replaces the profile's selection
 	SkipSteps       []string
@@ -53,6 +78,10 @@ type Options struct {
 	RemoveUsers     []string
 	CleanPaths      []string
 	Version         string
+	// Windows only.
+	Sysprep               bool     // run the opt-in sysprep step last
+	SysprepTimeoutMinutes int      // how long sysprep may take to generalize (default 30)
+	KeepFirewallRules     []string // inbound rules (name or ID) the firewall step leaves enabled
 }
 
 var userRe = regexp.MustCompile(`^[a-z_][a-z0-9_.-]{0,31}\$?$`)
@@ -60,7 +89,10 @@ var userRe = regexp.MustCompile(`^[a-z_][a-z0-9_.-]{0,31}\$?$`)
 // Select returns the steps to run, in catalogue order.
 func Select(o Options) ([]*Step, error) {
 	var errs []string
-	known := func(id string) bool { _, ok := ByID(id); return ok }
+	known := func(id string) bool { _, ok := ByIDFor(o.OS, id); return ok }
+	if o.OS != "" && o.OS != OSLinux && o.OS != OSWindows {
+		errs = append(errs, fmt.Sprintf("unknown guest OS %q (linux or windows)", o.OS))
+	}
 	if o.Profile != "" && !slices.Contains(Profiles, o.Profile) {
 		errs = append(errs, fmt.Sprintf("unknown profile %q (known: %s)", o.Profile, strings.Join(Profiles, ", ")))
 	}
@@ -77,15 +109,20 @@ func Select(o Options) ([]*Step, error) {
 		profile = "azure"
 	}
 	var out []*Step
-	for _, s := range linuxSteps {
+	windows := o.OS == OSWindows
+	for _, s := range For(o.OS) {
 		var want bool
 		switch {
 		case len(o.Steps) > 0:
 			want = slices.Contains(o.Steps, s.ID)
 		case s.ID == "deprovision":
 			want = o.Deprovision
+		case s.ID == "sysprep":
+			want = o.Sysprep
 		case s.ID == "clean-paths":
 			want = len(o.CleanPaths) > 0 || slices.Contains(s.Profiles, profile)
+		case s.ID == "accounts" && windows:
+			want = len(o.RemoveUsers) > 0
 		default:
 			want = slices.Contains(s.Profiles, profile)
 		}
@@ -94,6 +131,9 @@ func Select(o Options) ([]*Step, error) {
 		}
 		if s.ID == "deprovision" && want && !o.Deprovision {
 			return nil, fmt.Errorf("the deprovision step removes the user Packer is connected as: set deprovision = true to run it")
+		}
+		if s.ID == "sysprep" && want && !o.Sysprep {
+			return nil, fmt.Errorf("the sysprep step generalizes the guest: set sysprep = true to run it")
 		}
 		if want {
 			out = append(out, s)
@@ -105,8 +145,59 @@ func Select(o Options) ([]*Step, error) {
 	return out, nil
 }
 
+var (
+	winPathRe = regexp.MustCompile(`^[A-Za-z]:[\\/]`)
+	winUserRe = regexp.MustCompile(`^[^"/\\\[\]:;|=,+*?<>@\x00-\x1f]{1,20}$`)
+)
+
+// validateWindows checks what goes into the PowerShell script.
+func (o Options) validateWindows() error {
+	var errs []string
+	for _, list := range []struct {
+		name  string
+		paths []string
+	}{{"keep_paths", o.KeepPaths}, {"clean_paths", o.CleanPaths}} {
+		for _, p := range list.paths {
+			switch {
+			case !winPathRe.MatchString(p) || strings.ContainsAny(p, "\n\r\x00*?"):
+				errs = append(errs, fmt.Sprintf("%s: %q must be an absolute Windows path (C:\\...) on one line, without wildcards", list.name, p))
+			case len(strings.Trim(p[2:], `\/`)) == 0:
+				errs = append(errs, fmt.Sprintf("%s: %q would cover the whole drive", list.name, p))
+			}
+		}
+	}
+	for _, p := range o.CleanPaths {
+		rest := strings.ToLower(strings.Trim(strings.ReplaceAll(p[min(2, len(p)):], "/", `\`), `\`))
+		for _, sys := range []string{"windows", `windows\system32`, "program files", "program files (x86)", "programdata", "users"} {
+			if rest == sys {
+				errs = append(errs, fmt.Sprintf("clean_paths: %q is a system directory; name the application's own directory instead", p))
+			}
+		}
+	}
+	for _, u := range o.RemoveUsers {
+		if !winUserRe.MatchString(u) || strings.TrimSpace(u) != u {
+			errs = append(errs, fmt.Sprintf("remove_users: %q is not a Windows account name", u))
+		}
+	}
+	for _, r := range o.KeepFirewallRules {
+		if strings.ContainsAny(r, "\n\r\x00") || r == "" {
+			errs = append(errs, fmt.Sprintf("keep_firewall_rules: %q must be a rule name or ID on one line", r))
+		}
+	}
+	if o.SysprepTimeoutMinutes < 0 {
+		errs = append(errs, "sysprep timeout must not be negative")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
 // Validate checks the paths and user names that go into the script.
 func (o Options) Validate() error {
+	if o.OS == OSWindows {
+		return o.validateWindows()
+	}
 	var errs []string
 	for _, list := range []struct {
 		name  string
@@ -148,6 +239,9 @@ func Render(o Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if o.OS == OSWindows {
+		return renderWindows(o, sel), nil
+	}
 	var ids []string
 	for _, s := range sel {
 		ids = append(ids, s.ID)
@@ -187,6 +281,76 @@ func Render(o Options) (string, error) {
 	}
 	b.WriteString("mp_msg \"done\" all\n")
 	return b.String(), nil
+}
+
+// renderWindows writes the PowerShell script: the options as variables, the prelude, one
+// function per step, then the calls in order.
+func renderWindows(o Options, sel []*Step) string {
+	var ids []string
+	for _, s := range sel {
+		ids = append(ids, s.ID)
+	}
+	profile := o.Profile
+	if profile == "" {
+		profile = "azure"
+	}
+	onError := "abort"
+	if o.ContinueOnError {
+		onError = "continue"
+	}
+	timeout := o.SysprepTimeoutMinutes
+	if timeout == 0 {
+		timeout = 30
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# marketplace-harden %s: profile %s, Windows steps: %s\n", o.Version, profile, strings.Join(ids, " "))
+	b.WriteString("# Generated by packer-plugin-marketplace; review it with\n")
+	b.WriteString("#   packer-plugin-marketplace harden --os windows --print-script --profile " + profile + "\n")
+	b.WriteString("# Every step lists what it may touch; nothing else is changed or removed.\n\n")
+	fmt.Fprintf(&b, "$MpDryRun = $%t\n", o.DryRun)
+	fmt.Fprintf(&b, "$MpOnError = %s\n", psQuote(onError))
+	fmt.Fprintf(&b, "$MpKeep = %s\n", psList(o.KeepPaths))
+	fmt.Fprintf(&b, "$MpRemoveUsers = %s\n", psList(o.RemoveUsers))
+	fmt.Fprintf(&b, "$MpCleanPaths = %s\n", psList(o.CleanPaths))
+	fmt.Fprintf(&b, "$MpKeepFirewallRules = %s\n", psList(o.KeepFirewallRules))
+	fmt.Fprintf(&b, "$MpSysprepTimeoutMinutes = %d\n\n", timeout)
+	b.WriteString(preludePS)
+	for _, s := range sel {
+		fmt.Fprintf(&b, "\n# %s: %s\n# touches: %s\nfunction Step-%s {%s\n}\n", s.ID, s.Title, s.Touches, psName(s.ID), s.Body)
+	}
+	b.WriteString("\n")
+	for _, s := range sel {
+		fmt.Fprintf(&b, "Mp-Step %s { Step-%s }\n", psQuote(s.ID), psName(s.ID))
+	}
+	b.WriteString("Mp-Emit 'done' 'all'\n")
+	return b.String()
+}
+
+// psName turns a step ID into a PowerShell function name part ("windows-update" → WindowsUpdate).
+func psName(id string) string {
+	var b strings.Builder
+	for _, w := range strings.Split(id, "-") {
+		if w != "" {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
+}
+
+// psQuote quotes s as a PowerShell single-quoted string. PowerShell also takes the typographic
+// single quotes as quote characters, so they are doubled too.
+func psQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch r {
+		case '\'', '\u2018', '\u2019', '\u201a', '\u201b':
+			b.WriteRune(r)
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('\'')
+	return b.String()
 }
 
 func cleanAll(ps []string) []string {

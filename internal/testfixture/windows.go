@@ -67,6 +67,7 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 		write("Windows/System32/winevt/Logs/"+name+".evtx", EVTX(n))
 	}
 	mkdir("Windows/Temp")
+	mkdir("Windows/System32/config/systemprofile/AppData/Local/Temp")
 	for _, u := range []string{"Default", "Public", "packer"} {
 		mkdir("Users/" + u + "/AppData/Local/Temp")
 		mkdir("Users/" + u + "/AppData/Roaming/Microsoft")
@@ -80,6 +81,7 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 		write("Users/packer/AppData/Roaming/Microsoft/Credentials/DFBE70A7E5CC19A398EBF1B96859CE5D", []byte{1, 0, 0, 0, 0xd0, 0x8c, 0x9d, 0xdf})
 		write("Users/packer/AppData/Roaming/Microsoft/Windows/PowerShell/PSReadLine/ConsoleHost_history.txt", []byte("choco install -y git\r\nnet use \\\\files\\share /user:build\r\n"))
 		write("Users/packer/AppData/Local/Temp/setup.log", []byte("installer log\r\n"))
+		write("Windows/System32/config/systemprofile/AppData/Roaming/Microsoft/Windows/PowerShell/PSReadLine/ConsoleHost_history.txt", []byte("Get-WindowsUpdate\r\n"))
 		write("Windows/Temp/packer-ps-env-vars-1.ps1", []byte("$env:PACKER_BUILD_NAME=\"windows\"\r\n"))
 	}
 	for p, b := range o.Files {

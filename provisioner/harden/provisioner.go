@@ -1,8 +1,11 @@
 //go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config
 
 // Package harden is the marketplace-harden provisioner: it renders the selected hardening and
-// cleanup steps into one POSIX sh script, uploads it once to a private directory on the guest,
-// runs it once with sudo, streams its output and reports a result per step.
+// cleanup steps into one script (POSIX sh for Linux guests, PowerShell for Windows guests),
+// uploads it once to a private directory on the guest, runs it once (with sudo, or as an
+// elevated scheduled task on Windows when asked), streams its output and reports a result per
+// step. On Windows, a step that needs a restart (updates) has the guest restarted and the same
+// script run again, up to windows_update_max_reboots times.
 package harden
 
 import (
@@ -30,12 +33,22 @@ import (
 // DefaultExecuteCommand runs the script as root with sudo (non-interactive).
 const DefaultExecuteCommand = "sudo -n env MP_CLEANUP=1 sh '{{.Path}}'"
 
+// DefaultWindowsExecuteCommand runs the PowerShell script on a Windows guest.
+const DefaultWindowsExecuteCommand = `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{{.Path}}"`
+
+// exitRestart is what the Windows script exits with when a step asked for a restart
+// (ERROR_SUCCESS_REBOOT_REQUIRED).
+const exitRestart = 3010
+
 // Config is the provisioner's configuration.
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
 	// Which marketplace's steps run by default: `azure` (default) or `alibaba`.
 	Profile string `mapstructure:"profile"`
+	// The guest's operating system, `linux` or `windows`. Default: `windows` when the build
+	// connects over WinRM or a Windows-only option is set, `linux` otherwise.
+	OS string `mapstructure:"os"`
 	// Run exactly these steps (in catalogue order) instead of the profile's.
 	Steps []string `mapstructure:"steps"`
 	// Leave these steps out.
@@ -57,12 +70,32 @@ type Config struct {
 	// remaining steps still run and the failure is reported without failing the build.
 	OnError string `mapstructure:"on_error"`
 	// How the script is run; `{{.Path}}` is the uploaded script. Default:
-	// `sudo -n env MP_CLEANUP=1 sh '{{.Path}}'`.
+	// `sudo -n env MP_CLEANUP=1 sh '{{.Path}}'` on Linux,
+	// `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{{.Path}}"` on Windows.
 	ExecuteCommand string `mapstructure:"execute_command"`
-	// Where the private directory for the script is created on the guest. Default `/tmp`.
+	// Where the private directory for the script is created on the guest. Default `/tmp` on
+	// Linux, `C:/Windows/Temp` on Windows.
 	RemoteFolder string `mapstructure:"remote_folder"`
 	// Write the per-step results as JSON to this local path.
 	ResultsFile string `mapstructure:"results_file"`
+
+	// Windows: generalize with sysprep (/generalize /oobe /quit /mode:vm) as the last step and
+	// wait for IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE.
+	Sysprep bool `mapstructure:"sysprep"`
+	// Windows: how long sysprep may take to generalize. Default `30m`.
+	SysprepTimeout time.Duration `mapstructure:"sysprep_timeout"`
+	// Windows: inbound firewall rules (display name or rule ID) the `firewall` step leaves enabled.
+	KeepFirewallRules []string `mapstructure:"keep_firewall_rules"`
+	// Windows: how many restarts the `windows-update` step may ask for. Default 5.
+	WindowsUpdateMaxReboots int `mapstructure:"windows_update_max_reboots"`
+	// Windows: how long to wait for the guest to answer again after a restart. Default `30m`.
+	RestartTimeout time.Duration `mapstructure:"restart_timeout"`
+	// Windows: run the script as this user through a scheduled task, as Packer's powershell
+	// provisioner does. `SYSTEM` needs no password; Windows Update refuses WinRM sessions, so
+	// the `windows-update` step needs this over WinRM.
+	ElevatedUser string `mapstructure:"elevated_user"`
+	// Windows: the password of `elevated_user` (empty for `SYSTEM`).
+	ElevatedPassword string `mapstructure:"elevated_password"`
 
 	ctx interpolate.Context
 }
@@ -71,20 +104,54 @@ type Config struct {
 type Provisioner struct {
 	config Config
 	script string
+	// windowsScript is the PowerShell script; windowsErr why it could not be rendered when the
+	// guest OS is only known at run time.
+	windowsScript string
+	windowsErr    error
+	linuxErr      error
+	comm          packersdk.Communicator
+	// pollInterval is how often a restarting guest is asked whether it is back.
+	pollInterval time.Duration
 }
 
 // ConfigSpec implements packersdk.Provisioner.
 func (p *Provisioner) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapstructure().HCL2Spec() }
 
-// Options turns the configuration into step options.
-func (c *Config) Options() steps.Options {
+// Options turns the configuration into step options for a guest OS.
+func (c *Config) Options(os string) steps.Options {
 	return steps.Options{
-		Profile: c.Profile, Steps: c.Steps, SkipSteps: c.SkipSteps, KeepFirewall: c.KeepFirewall,
+		OS: os, Profile: c.Profile, Steps: c.Steps, SkipSteps: c.SkipSteps, KeepFirewall: c.KeepFirewall,
 		Deprovision: c.Deprovision, DryRun: c.DryRun, ContinueOnError: c.OnError == "continue",
 		KeepPaths: c.KeepPaths, RemoveUsers: c.RemoveUsers, CleanPaths: c.CleanPaths,
-		Version: version.PluginVersion.FormattedVersion(),
+		Sysprep: c.Sysprep, SysprepTimeoutMinutes: int((c.SysprepTimeout + time.Minute - 1) / time.Minute),
+		KeepFirewallRules: c.KeepFirewallRules,
+		Version:           version.PluginVersion.FormattedVersion(),
 	}
 }
+
+// windowsOnly reports whether an option that only Windows guests use is set.
+func (c *Config) windowsOnly() bool {
+	return c.Sysprep || len(c.KeepFirewallRules) > 0 || c.ElevatedUser != "" || c.WindowsUpdateMaxReboots != 0
+}
+
+// windowsPaths reports whether keep_paths or clean_paths name Windows paths (C:\...).
+func (c *Config) windowsPaths() bool {
+	for _, p := range append(append([]string{}, c.KeepPaths...), c.CleanPaths...) {
+		if len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// ElevatedUser implements guestexec.ElevatedProvisioner.
+func (p *Provisioner) ElevatedUser() string { return p.config.ElevatedUser }
+
+// ElevatedPassword implements guestexec.ElevatedProvisioner.
+func (p *Provisioner) ElevatedPassword() string { return p.config.ElevatedPassword }
+
+// Communicator implements guestexec.ElevatedProvisioner.
+func (p *Provisioner) Communicator() packersdk.Communicator { return p.comm }
 
 // Prepare decodes the configuration and renders the script, so that mistakes show at
 // `packer validate` time.
@@ -93,7 +160,7 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 		PluginType:         "marketplace-harden",
 		Interpolate:        true,
 		InterpolateContext: &p.config.ctx,
-		InterpolateFilter:  &interpolate.RenderFilter{Exclude: []string{"execute_command"}},
+		InterpolateFilter:  &interpolate.RenderFilter{Exclude: []string{"execute_command", "elevated_password"}},
 	}, raws...)
 	if err != nil {
 		return err
@@ -109,19 +176,66 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	default:
 		errs = append(errs, fmt.Errorf("on_error must be abort or continue, not %q", p.config.OnError))
 	}
-	if p.config.ExecuteCommand == "" {
-		p.config.ExecuteCommand = DefaultExecuteCommand
+	switch p.config.OS {
+	case "":
+		if p.config.windowsOnly() {
+			p.config.OS = steps.OSWindows
+		}
+	case steps.OSLinux, steps.OSWindows:
+	default:
+		errs = append(errs, fmt.Errorf("os must be linux or windows, not %q", p.config.OS))
 	}
-	if p.config.RemoteFolder == "" {
-		p.config.RemoteFolder = "/tmp"
+	if p.config.SysprepTimeout == 0 {
+		p.config.SysprepTimeout = 30 * time.Minute
 	}
-	if p.script, err = steps.Render(p.config.Options()); err != nil {
-		errs = append(errs, err)
+	if p.config.RestartTimeout == 0 {
+		p.config.RestartTimeout = 30 * time.Minute
 	}
+	if p.config.WindowsUpdateMaxReboots == 0 {
+		p.config.WindowsUpdateMaxReboots = 5
+	}
+	if p.config.WindowsUpdateMaxReboots < 0 || p.config.SysprepTimeout < 0 || p.config.RestartTimeout < 0 {
+		errs = append(errs, errors.New("windows_update_max_reboots, sysprep_timeout and restart_timeout must not be negative"))
+	}
+	if p.config.ElevatedPassword != "" && p.config.ElevatedUser == "" {
+		errs = append(errs, errors.New("elevated_password is set without elevated_user"))
+	}
+	// the script of each possible guest OS; with os unset, options that fit only one of them
+	// are an error only if the build turns out to run the other
+	var linuxErr error
+	if p.config.OS != steps.OSWindows {
+		p.script, linuxErr = steps.Render(p.config.Options(steps.OSLinux))
+	}
+	if p.config.OS != steps.OSLinux {
+		p.windowsScript, p.windowsErr = steps.Render(p.config.Options(steps.OSWindows))
+	}
+	switch {
+	case p.config.OS == steps.OSLinux && linuxErr != nil:
+		errs = append(errs, linuxErr)
+	case p.config.OS == steps.OSWindows && p.windowsErr != nil:
+		errs = append(errs, p.windowsErr)
+	case p.config.OS == "" && p.config.windowsPaths() && p.windowsErr != nil:
+		errs = append(errs, p.windowsErr)
+	case p.config.OS == "" && !p.config.windowsPaths() && linuxErr != nil:
+		// most likely a Linux build; a Windows one (WinRM) with these options fails at run time
+		errs = append(errs, linuxErr)
+	}
+	p.linuxErr = linuxErr
 	if len(errs) > 0 {
 		return fmt.Errorf("marketplace-harden: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// guestOS is the configured OS, or the one the build's communicator implies.
+func (p *Provisioner) guestOS(generatedData map[string]interface{}) string {
+	if p.config.OS != "" {
+		return p.config.OS
+	}
+	if t, _ := generatedData["ConnType"].(string); t == "winrm" {
+		return steps.OSWindows
+	}
+	return steps.OSLinux
 }
 
 // Provision uploads and runs the script, then reports the results.
@@ -130,10 +244,24 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	if p.config.DryRun {
 		mode = " (dry run: nothing is changed)"
 	}
-	ui.Say(fmt.Sprintf("marketplace-harden: profile %s%s", p.config.Profile, mode))
+	guest := p.guestOS(generatedData)
+	ui.Say(fmt.Sprintf("marketplace-harden: profile %s, %s guest%s", p.config.Profile, guest, mode))
+	if guest == steps.OSWindows {
+		return p.provisionWindows(ctx, ui, comm)
+	}
+	if p.linuxErr != nil {
+		return fmt.Errorf("marketplace-harden: the guest is Linux, but the options do not fit a Linux guest: %w", p.linuxErr)
+	}
+	if p.script == "" {
+		return fmt.Errorf("marketplace-harden: os = %q but the build connects over %v", p.config.OS, generatedData["ConnType"])
+	}
 
 	// a private directory: mktemp -d creates it 0700
-	dir, err := runCapture(ctx, comm, fmt.Sprintf("mktemp -d %s/marketplace-harden.XXXXXXXX", shQuote(strings.TrimRight(p.config.RemoteFolder, "/"))))
+	folder := p.config.RemoteFolder
+	if folder == "" {
+		folder = "/tmp"
+	}
+	dir, err := runCapture(ctx, comm, fmt.Sprintf("mktemp -d %s/marketplace-harden.XXXXXXXX", shQuote(strings.TrimRight(folder, "/"))))
 	if err != nil {
 		return fmt.Errorf("marketplace-harden: creating a private directory on the guest: %w", err)
 	}
@@ -144,28 +272,24 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		return fmt.Errorf("marketplace-harden: uploading the script: %w", err)
 	}
 	p.config.ctx.Data = map[string]string{"Path": remote, "Dir": dir}
-	command, err := interpolate.Render(p.config.ExecuteCommand, &p.config.ctx)
+	command := p.config.ExecuteCommand
+	if command == "" {
+		command = DefaultExecuteCommand
+	}
+	command, err = interpolate.Render(command, &p.config.ctx)
 	if err != nil {
 		return fmt.Errorf("marketplace-harden: execute_command: %w", err)
 	}
 	collector := steps.NewCollector()
-	stdout := &lineWriter{fn: func(line string) {
-		if !collector.Line(line) {
-			ui.Message(line)
-		} else if strings.HasPrefix(line, "MP|change|") {
-			parts := strings.SplitN(line, "|", 4)
-			ui.Message(fmt.Sprintf("    [%s] %s", parts[2], parts[3]))
-		}
-	}}
-	stderr := &lineWriter{fn: func(line string) { ui.Error(line) }}
-	cmd := &packersdk.RemoteCmd{Command: fmt.Sprintf("chmod 0700 %s && %s", shQuote(remote), command), Stdout: stdout, Stderr: stderr}
-	if err := comm.Start(ctx, cmd); err != nil {
+	status, err := runScript(ctx, ui, comm, fmt.Sprintf("chmod 0700 %s && %s", shQuote(remote), command), collector)
+	if err != nil {
 		return fmt.Errorf("marketplace-harden: starting the script: %w", err)
 	}
-	status := cmd.Wait()
-	stdout.Flush()
-	stderr.Flush()
+	return p.report(ui, collector, status, "is sudo available without a password? see execute_command")
+}
 
+// report prints the per-step results, writes results_file and decides the build's fate.
+func (p *Provisioner) report(ui packersdk.Ui, collector *steps.Collector, status int, hint string) error {
 	ui.Say("marketplace-harden: results\n" + collector.Summary())
 	if p.config.ResultsFile != "" {
 		if err := writeResults(p.config.ResultsFile, collector); err != nil {
@@ -179,9 +303,31 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	case len(failed) > 0:
 		ui.Error(fmt.Sprintf("marketplace-harden: %d step(s) failed; on_error = \"continue\" lets the build go on", len(failed)))
 	case status != 0 || !collector.Finished:
-		return fmt.Errorf("marketplace-harden: the script exited with status %d before finishing (is sudo available without a password? see execute_command)", status)
+		return fmt.Errorf("marketplace-harden: the script exited with status %d before finishing (%s)", status, hint)
 	}
 	return nil
+}
+
+// runScript starts a command on the guest, sends protocol lines to the collector and the rest
+// to the UI, and returns the exit status.
+func runScript(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, command string, collector *steps.Collector) (int, error) {
+	stdout := &lineWriter{fn: func(line string) {
+		if !collector.Line(line) {
+			ui.Message(line)
+		} else if strings.HasPrefix(line, "MP|change|") || strings.HasPrefix(line, "MP|reboot|") {
+			parts := strings.SplitN(line, "|", 4)
+			ui.Message(fmt.Sprintf("    [%s] %s", parts[2], parts[3]))
+		}
+	}}
+	stderr := &lineWriter{fn: func(line string) { ui.Error(line) }}
+	cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
+	if err := comm.Start(ctx, cmd); err != nil {
+		return 0, err
+	}
+	status := cmd.Wait()
+	stdout.Flush()
+	stderr.Flush()
+	return status, nil
 }
 
 func writeResults(path string, c *steps.Collector) error {

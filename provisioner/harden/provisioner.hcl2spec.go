@@ -10,27 +10,35 @@ import (
 // FlatConfig is an auto-generated flat version of Config.
 // Where the contents of a field with a `mapstructure:,squash` tag are bubbled up.
 type FlatConfig struct {
-	PackerBuildName     *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
-	PackerBuilderType   *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
-	PackerCoreVersion   *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
-	PackerDebug         *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
-	PackerForce         *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
-	PackerOnError       *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
-	PackerUserVars      map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
-	PackerSensitiveVars []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
-	Profile             *string           `mapstructure:"profile" cty:"profile" hcl:"profile"`
-	Steps               []string          `mapstructure:"steps" cty:"steps" hcl:"steps"`
-	SkipSteps           []string          `mapstructure:"skip_steps" cty:"skip_steps" hcl:"skip_steps"`
-	DryRun              *bool             `mapstructure:"dry_run" cty:"dry_run" hcl:"dry_run"`
-	KeepPaths           []string          `mapstructure:"keep_paths" cty:"keep_paths" hcl:"keep_paths"`
-	RemoveUsers         []string          `mapstructure:"remove_users" cty:"remove_users" hcl:"remove_users"`
-	CleanPaths          []string          `mapstructure:"clean_paths" cty:"clean_paths" hcl:"clean_paths"`
-	KeepFirewall        *bool             `mapstructure:"keep_firewall" cty:"keep_firewall" hcl:"keep_firewall"`
-	Deprovision         *bool             `mapstructure:"deprovision" cty:"deprovision" hcl:"deprovision"`
-	OnError             *string           `mapstructure:"on_error" cty:"on_error" hcl:"on_error"`
-	ExecuteCommand      *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
-	RemoteFolder        *string           `mapstructure:"remote_folder" cty:"remote_folder" hcl:"remote_folder"`
-	ResultsFile         *string           `mapstructure:"results_file" cty:"results_file" hcl:"results_file"`
+	PackerBuildName         *string           `mapstructure:"packer_build_name" cty:"packer_build_name" hcl:"packer_build_name"`
+	PackerBuilderType       *string           `mapstructure:"packer_builder_type" cty:"packer_builder_type" hcl:"packer_builder_type"`
+	PackerCoreVersion       *string           `mapstructure:"packer_core_version" cty:"packer_core_version" hcl:"packer_core_version"`
+	PackerDebug             *bool             `mapstructure:"packer_debug" cty:"packer_debug" hcl:"packer_debug"`
+	PackerForce             *bool             `mapstructure:"packer_force" cty:"packer_force" hcl:"packer_force"`
+	PackerOnError           *string           `mapstructure:"packer_on_error" cty:"packer_on_error" hcl:"packer_on_error"`
+	PackerUserVars          map[string]string `mapstructure:"packer_user_variables" cty:"packer_user_variables" hcl:"packer_user_variables"`
+	PackerSensitiveVars     []string          `mapstructure:"packer_sensitive_variables" cty:"packer_sensitive_variables" hcl:"packer_sensitive_variables"`
+	Profile                 *string           `mapstructure:"profile" cty:"profile" hcl:"profile"`
+	OS                      *string           `mapstructure:"os" cty:"os" hcl:"os"`
+	Steps                   []string          `mapstructure:"steps" cty:"steps" hcl:"steps"`
+	SkipSteps               []string          `mapstructure:"skip_steps" cty:"skip_steps" hcl:"skip_steps"`
+	DryRun                  *bool             `mapstructure:"dry_run" cty:"dry_run" hcl:"dry_run"`
+	KeepPaths               []string          `mapstructure:"keep_paths" cty:"keep_paths" hcl:"keep_paths"`
+	RemoveUsers             []string          `mapstructure:"remove_users" cty:"remove_users" hcl:"remove_users"`
+	CleanPaths              []string          `mapstructure:"clean_paths" cty:"clean_paths" hcl:"clean_paths"`
+	KeepFirewall            *bool             `mapstructure:"keep_firewall" cty:"keep_firewall" hcl:"keep_firewall"`
+	Deprovision             *bool             `mapstructure:"deprovision" cty:"deprovision" hcl:"deprovision"`
+	OnError                 *string           `mapstructure:"on_error" cty:"on_error" hcl:"on_error"`
+	ExecuteCommand          *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
+	RemoteFolder            *string           `mapstructure:"remote_folder" cty:"remote_folder" hcl:"remote_folder"`
+	ResultsFile             *string           `mapstructure:"results_file" cty:"results_file" hcl:"results_file"`
+	Sysprep                 *bool             `mapstructure:"sysprep" cty:"sysprep" hcl:"sysprep"`
+	SysprepTimeout          *string           `mapstructure:"sysprep_timeout" cty:"sysprep_timeout" hcl:"sysprep_timeout"`
+	KeepFirewallRules       []string          `mapstructure:"keep_firewall_rules" cty:"keep_firewall_rules" hcl:"keep_firewall_rules"`
+	WindowsUpdateMaxReboots *int              `mapstructure:"windows_update_max_reboots" cty:"windows_update_max_reboots" hcl:"windows_update_max_reboots"`
+	RestartTimeout          *string           `mapstructure:"restart_timeout" cty:"restart_timeout" hcl:"restart_timeout"`
+	ElevatedUser            *string           `mapstructure:"elevated_user" cty:"elevated_user" hcl:"elevated_user"`
+	ElevatedPassword        *string           `mapstructure:"elevated_password" cty:"elevated_password" hcl:"elevated_password"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -54,6 +62,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"packer_user_variables":      &hcldec.AttrSpec{Name: "packer_user_variables", Type: cty.Map(cty.String), Required: false},
 		"packer_sensitive_variables": &hcldec.AttrSpec{Name: "packer_sensitive_variables", Type: cty.List(cty.String), Required: false},
 		"profile":                    &hcldec.AttrSpec{Name: "profile", Type: cty.String, Required: false},
+		"os":                         &hcldec.AttrSpec{Name: "os", Type: cty.String, Required: false},
 		"steps":                      &hcldec.AttrSpec{Name: "steps", Type: cty.List(cty.String), Required: false},
 		"skip_steps":                 &hcldec.AttrSpec{Name: "skip_steps", Type: cty.List(cty.String), Required: false},
 		"dry_run":                    &hcldec.AttrSpec{Name: "dry_run", Type: cty.Bool, Required: false},
@@ -66,6 +75,13 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"execute_command":            &hcldec.AttrSpec{Name: "execute_command", Type: cty.String, Required: false},
 		"remote_folder":              &hcldec.AttrSpec{Name: "remote_folder", Type: cty.String, Required: false},
 		"results_file":               &hcldec.AttrSpec{Name: "results_file", Type: cty.String, Required: false},
+		"sysprep":                    &hcldec.AttrSpec{Name: "sysprep", Type: cty.Bool, Required: false},
+		"sysprep_timeout":            &hcldec.AttrSpec{Name: "sysprep_timeout", Type: cty.String, Required: false},
+		"keep_firewall_rules":        &hcldec.AttrSpec{Name: "keep_firewall_rules", Type: cty.List(cty.String), Required: false},
+		"windows_update_max_reboots": &hcldec.AttrSpec{Name: "windows_update_max_reboots", Type: cty.Number, Required: false},
+		"restart_timeout":            &hcldec.AttrSpec{Name: "restart_timeout", Type: cty.String, Required: false},
+		"elevated_user":              &hcldec.AttrSpec{Name: "elevated_user", Type: cty.String, Required: false},
+		"elevated_password":          &hcldec.AttrSpec{Name: "elevated_password", Type: cty.String, Required: false},
 	}
 	return s
 }
