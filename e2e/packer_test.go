@@ -135,6 +135,29 @@ func TestCleanImagePassesAndWritesReports(t *testing.T) {
 	}
 }
 
+// A Windows Server image (NTFS, registry hives) through a real packer build: the dirty one fails
+// naming the Windows rules, the generalized clean one passes.
+func TestWindowsImageCheck(t *testing.T) {
+	out, _, err := build(t, testfixture.WindowsImage(t, testfixture.WindowsOptions{Dirty: true, Format: "vpc"}), "profile=azure-windows")
+	if err == nil {
+		t.Fatalf("packer build passed a dirty Windows image:\n%s", out)
+	}
+	for _, id := range []string{"windows-generalized", "windows-accounts-locked", "windows-firewall", "windows-no-ssh-keys", "windows-no-powershell-history", "windows-event-logs-cleared", "C:/Users/packer/.ssh/authorized_keys"} {
+		if !strings.Contains(out, id) {
+			t.Errorf("output does not name %s", id)
+		}
+	}
+	out, work, err := build(t, testfixture.WindowsImage(t, testfixture.WindowsOptions{Format: "vpc"}), "profile=azure-windows")
+	if err != nil {
+		t.Fatalf("packer build failed on the clean Windows image: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(work, "marketplace.json"))
+	var rep struct{ Compliant bool }
+	if err != nil || json.Unmarshal(b, &rep) != nil || !rep.Compliant || !strings.Contains(string(b), "windows-server-edition") {
+		t.Fatalf("report: %v %s", err, b)
+	}
+}
+
 func TestWaiverInHCL(t *testing.T) {
 	img := testfixture.Variant(t, testfixture.Change{"/etc/ufw/ufw.conf": "ENABLED=yes\n"})
 	if out, _, err := build(t, img); err == nil || !strings.Contains(out, "firewall-disabled") {

@@ -1,10 +1,13 @@
-# An Azure Marketplace Windows Server 2022 image built with azure-arm over WinRM, generalized with
-# sysprep the way Azure documents it (the provisioner waits for IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE
-# before Packer captures the disk). Two sources, one recipe:
+# An Azure Marketplace Windows Server 2022 image built with azure-arm over WinRM: marketplace-harden
+# installs the updates (restarting as needed), cleans keys, credentials, histories, temp files and
+# event logs, and generalizes with sysprep, waiting for IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE before
+# Packer captures the disk; marketplace-check then reads the captured VHD through its SAS URL and
+# checks the azure-windows profile. Two sources, one recipe:
 #
 #   vhd      captures the OS disk as a VHD page blob in var.storage_account (a Marketplace offer
-#            references it by SAS URL);
-#   managed  captures a managed image for a Compute Gallery.
+#            references it by SAS URL); this one is checked;
+#   managed  captures a managed image for a Compute Gallery (the checker cannot read a managed
+#            image; check the vhd capture of the same build).
 #
 #   az login
 #   packer build -only='*.azure-arm.vhd' -var subscription_id=... -var resource_group=images \
@@ -74,12 +77,17 @@ build {
     managed_image_resource_group_name = var.resource_group
   }
 
-  provisioner "powershell" {
-    inline = [
-      "while ((Get-Service RdAgent).Status -ne 'Running') { Start-Sleep -s 5 }",
-      "while ((Get-Service WindowsAzureGuestAgent).Status -ne 'Running') { Start-Sleep -s 5 }",
-      "& $env:SystemRoot\\System32\\Sysprep\\Sysprep.exe /oobe /generalize /quiet /quit /mode:vm",
-      "while ($true) { $s = Get-ItemProperty HKLM:\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Setup\\State | Select-Object -ExpandProperty ImageState; if ($s -ne 'IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE') { Write-Output $s; Start-Sleep -s 10 } else { break } }",
-    ]
+  provisioner "marketplace-harden" {
+    profile       = "azure"
+    elevated_user = "SYSTEM" # Windows Update refuses WinRM sessions; a scheduled task is not one
+    sysprep       = true
+    results_file  = "output/${source.name}-harden.json"
+  }
+
+  post-processor "marketplace-check" {
+    only           = ["azure-arm.vhd"]
+    profile        = "azure-windows"
+    report_dir     = "output/${source.name}"
+    report_formats = ["json", "junit", "sarif"]
   }
 }

@@ -3,6 +3,7 @@
 #
 #   packer init example/file-check.pkr.hcl     # or: packer plugins install --path ./packer-plugin-marketplace github.com/marketready/marketplace
 #   packer build -var image=path/to/disk.qcow2 example/file-check.pkr.hcl
+#   packer build -var image=path/to/windows.vhd -var profile=azure-windows example/file-check.pkr.hcl
 packer {
   required_plugins {
     marketplace = {
@@ -15,6 +16,12 @@ packer {
 variable "image" {
   type        = string
   description = "The disk image to check (raw, qcow2, VHD, VHDX or VMDK)."
+}
+
+variable "profile" {
+  type        = string
+  default     = "azure-linux"
+  description = "The rule profile: azure-linux, alibaba, azure-windows or alibaba-windows."
 }
 
 variable "output" {
@@ -41,7 +48,7 @@ build {
   sources = ["source.file.disk"]
 
   post-processor "marketplace-check" {
-    profile      = "azure-linux"
+    profile      = var.profile
     json_report  = "${var.reports}/marketplace.json"
     junit_report = "${var.reports}/marketplace-junit.xml"
 

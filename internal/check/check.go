@@ -200,6 +200,14 @@ func imageInfo(img *inspect.Image) report.ImageInfo {
 		sort.Slice(info.Mounts, func(i, j int) bool { return info.Mounts[i].Path < info.Mounts[j].Path })
 		info.OS = img.OSRelease().PrettyName
 	}
+	if p := img.WindowsPartition; p != nil && img.RootPartition == nil {
+		info.Root = fmt.Sprintf("partition %d (%s, the Windows volume C:)", p.Number, p.Kind)
+		if h, err := img.Hives(); err == nil {
+			if v, err := h.ReadVersion(); err == nil {
+				info.OS = v.String()
+			}
+		}
+	}
 	return info
 }
 

@@ -405,7 +405,7 @@ var _ = register(&Rule{
 		}
 		r := pass("the HOSTS file holds only comments")
 		if len(ev) > 0 {
-			r = fail(fmt.Sprintf("%d HOSTS entr(y/ies)", len(ev)), listing(ev, 30)...)
+			r = fail(fmt.Sprintf("%d HOSTS entries", len(ev)), listing(ev, 30)...)
 		}
 		r.Actual, r.Required = fmt.Sprintf("%d entries", len(ev)), "no entries"
 		return r
