@@ -219,3 +219,42 @@ func BenchmarkBlobDebian(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWindowsCheck times the azure-windows check of a Windows image (a generalized
+// Windows Server layout on NTFS plus 1 GiB of incompressible application data) without and
+// with the content scan, each next to a plain sequential read of the same file in the same run.
+func BenchmarkWindowsCheck(b *testing.B) {
+	img := testfixture.WindowsImage(b, testfixture.WindowsOptions{RandomMiB: 1024})
+	sequentialRead(b, img)
+	readTime, size := sequentialRead(b, img)
+	run := func(content bool) (time.Duration, int64) {
+		cfg := Config{Profiles: []string{"azure-windows"}, Content: ContentOptions{Off: !content}}
+		start := time.Now()
+		r, err := File(img, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !r.Compliant {
+			b.Fatalf("bench image not compliant: %+v", r.Blocking())
+		}
+		return time.Since(start), r.Image.BytesRead
+	}
+	b.ResetTimer()
+	var structural, scan time.Duration
+	var structBytes, scanBytes int64
+	for i := 0; i < b.N; i++ {
+		d, n := run(false)
+		structural, structBytes = structural+d, n
+		d, n = run(true)
+		scan, scanBytes = scan+d, n
+	}
+	b.StopTimer()
+	structural /= time.Duration(b.N)
+	scan /= time.Duration(b.N)
+	b.ReportMetric(float64(structural)/float64(readTime), "structural/read")
+	b.ReportMetric(float64(scan)/float64(readTime), "scan/read")
+	b.ReportMetric(float64(structBytes)/float64(size)*100, "%bytes-structural")
+	b.Logf("Windows image %d MiB: sequential read %v; azure-windows structural check %v (ratio %.4f, %d bytes read, %.3f%%); with the content scan %v (ratio %.2f, %d bytes read)",
+		size>>20, readTime, structural, float64(structural)/float64(readTime), structBytes, float64(structBytes)/float64(size)*100,
+		scan, float64(scan)/float64(readTime), scanBytes)
+}

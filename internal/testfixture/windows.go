@@ -1,6 +1,7 @@
 package testfixture
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -20,6 +21,9 @@ type WindowsOptions struct {
 	Format string
 	// Files are extra files (path inside C:, contents) placed in the volume.
 	Files map[string][]byte
+	// RandomMiB adds this many MiB of incompressible data (files of 32 MiB under
+	// ProgramData/App/data) for benchmarks; the C: volume grows to fit.
+	RandomMiB int
 }
 
 // WindowsImage makes an MBR disk like an Azure Windows Server image: a small "System Reserved"
@@ -87,11 +91,17 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 	for p, b := range o.Files {
 		write(p, b)
 	}
+	for i := 0; i < (o.RandomMiB+31)/32; i++ {
+		blob := make([]byte, 32<<20)
+		rand.Read(blob)
+		write(fmt.Sprintf("ProgramData/App/data/blob-%03d.bin", i), blob)
+	}
 
 	reserved := filepath.Join(work, "reserved")
 	os.MkdirAll(filepath.Join(reserved, "Boot"), 0o755)
 	os.WriteFile(filepath.Join(reserved, "bootmgr"), []byte("bootmgr"), 0o644)
-	const resMiB, cMiB = 4, 64
+	const resMiB = 4
+	cMiB := 64 + o.RandomMiB*11/10
 	resImg := Filesystem(t, "ntfs", reserved, fmt.Sprintf("%dM", resMiB), "-L", "System Reserved")
 	cImg := Filesystem(t, "ntfs", root, fmt.Sprintf("%dM", cMiB), "-L", "Windows")
 
