@@ -6,7 +6,12 @@
  *
  * Regular files and directories are copied. A host symlink becomes an NTFS reparse point the way
  * Windows makes them: an absolute target ("/Users") becomes a junction to "\??\C:\Users" on a
- * directory, a relative one ("../x") a symbolic link with the relative flag. Built by
+ * directory, a relative one ("../x") a symbolic link with the relative flag. The files of a
+ * file named fragmented-* is written 4 KiB at a time with a spacer file allocated between the
+ * pieces (the spacers are deleted afterwards): a file with enough runs no longer fits its MFT
+ * record and gets an attribute list with extension records, as heavily fragmented files on
+ * Windows do. Such files must be in a directory right under the root: deeper, libntfs-3g
+ * 2022.10 refuses to delete the spacers (EBUSY). Built by
  * scripts/mkfs-from-dir.sh ntfs; used only to make test fixtures.
  */
 #include <dirent.h>
@@ -88,7 +93,7 @@ static size_t reparse(char *buf, const char *target) {
 	return off;
 }
 
-static void copy(ntfs_inode *dir_ni, const char *host);
+static void copy(ntfs_volume *vol, ntfs_inode *dir_ni, const char *host);
 
 static ntfs_inode *create(ntfs_inode *dir_ni, const char *name, mode_t type, const char *host) {
 	ntfschar *uname = NULL;
@@ -125,7 +130,60 @@ static void copy_file(ntfs_inode *ni, const char *host) {
 	close(fd);
 }
 
-static void copy(ntfs_inode *dir_ni, const char *host) {
+static int spacers; /* spacer files made so far, for unique names */
+
+/* copy_fragmented (which closes ni) writes a file a piece (4 KiB or a cluster, whichever is larger) at a time with
+ * a one-piece spacer file allocated after each piece, then deletes the spacers: every run of
+ * the file is one piece long. */
+static void copy_fragmented(ntfs_volume *vol, ntfs_inode *dir_ni, ntfs_inode *ni, const char *host) {
+	int fd = open(host, O_RDONLY);
+	if (fd < 0)
+		die("cannot open", host);
+	ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+	if (!na)
+		die("cannot open $DATA for", host);
+	static char buf[1 << 21];
+	size_t piece = vol->cluster_size > 4096 ? vol->cluster_size : 4096;
+	if (piece > sizeof buf)
+		die("cluster too large for", host);
+	int first = spacers;
+	static ntfs_inode *open_spacers[1 << 16];
+	for (s64 pos = 0;; pos += piece) {
+		ssize_t got = pread(fd, buf, piece, pos);
+		if (got < 0)
+			die("cannot read", host);
+		if (got == 0)
+			break;
+		if (ntfs_attr_pwrite(na, pos, got, buf) != got)
+			die("cannot write", host);
+		char name[64];
+		snprintf(name, sizeof name, "spacer-%d", spacers++);
+		ntfs_inode *sp = create(dir_ni, name, S_IFREG, host);
+		ntfs_attr *sa = ntfs_attr_open(sp, AT_DATA, AT_UNNAMED, 0);
+		if (!sa || ntfs_attr_pwrite(sa, 0, piece, buf) != (s64)piece)
+			die("cannot write a spacer next to", host);
+		ntfs_attr_close(sa);
+		if (spacers - first > (int)(sizeof open_spacers / sizeof open_spacers[0]))
+			die("too many pieces in", host);
+		/* kept open: deleting through a second handle fails with EBUSY */
+		open_spacers[spacers - 1 - first] = sp;
+	}
+	ntfs_attr_close(na);
+	ntfs_inode_close(ni); /* an open inode makes deleting its neighbours fail with EBUSY */
+	close(fd);
+	for (int i = first; i < spacers; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "spacer-%d", i);
+		ntfschar *uname = NULL;
+		int ulen = ntfs_mbstoucs(name, &uname);
+		ntfs_inode *sp = open_spacers[i - first];
+		if (ulen < 0 || ntfs_delete(vol, name, sp, dir_ni, uname, ulen))
+			die("cannot delete a spacer next to", host);
+		free(uname);
+	}
+}
+
+static void copy(ntfs_volume *vol, ntfs_inode *dir_ni, const char *host) {
 	DIR *d = opendir(host);
 	if (!d)
 		die("cannot list", host);
@@ -140,8 +198,10 @@ static void copy(ntfs_inode *dir_ni, const char *host) {
 			die("cannot stat", path);
 		if (S_ISDIR(st.st_mode)) {
 			ntfs_inode *ni = create(dir_ni, e->d_name, S_IFDIR, path);
-			copy(ni, path);
+			copy(vol, ni, path);
 			ntfs_inode_close(ni);
+		} else if (S_ISREG(st.st_mode) && !strncmp(e->d_name, "fragmented-", 11)) {
+			copy_fragmented(vol, dir_ni, create(dir_ni, e->d_name, S_IFREG, path), path);
 		} else if (S_ISREG(st.st_mode)) {
 			ntfs_inode *ni = create(dir_ni, e->d_name, S_IFREG, path);
 			copy_file(ni, path);
@@ -174,7 +234,7 @@ int main(int argc, char **argv) {
 	ntfs_inode *root = ntfs_inode_open(vol, FILE_root);
 	if (!root)
 		die("cannot open the root directory of", argv[1]);
-	copy(root, argv[2]);
+	copy(vol, root, argv[2]);
 	ntfs_inode_close(root);
 	if (ntfs_umount(vol, FALSE))
 		die("cannot close", argv[1]);

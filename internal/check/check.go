@@ -19,6 +19,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
+	"github.com/marketready/packer-plugin-marketplace/internal/winreg"
 )
 
 // Config is what a user chooses.
@@ -164,6 +165,13 @@ func Evaluate(img *inspect.Image, cfg Config, content *rules.Content) *report.Re
 		f.Blocking = f.Status == rules.Fail && rule.Severity >= cfg.FailOn || f.Status == rules.Error
 		r.Summary[string(f.Status)]++
 		r.Findings = append(r.Findings, f)
+	}
+	if h, err := img.Hives(); err == nil {
+		for _, hv := range []*winreg.Hive{h.Software, h.System, h.SAM} {
+			if hv != nil && hv.Dirty {
+				r.Notes = append(r.Notes, fmt.Sprintf("registry hive %s was not flushed when the disk was captured: its transaction logs (.LOG1/.LOG2) may hold newer values than this offline read sees; capture after a clean shutdown", hv.Name()))
+			}
+		}
 	}
 	for _, w := range cfg.Waivers {
 		if _, ok := rules.ByID(w.Rule); ok && !slices.ContainsFunc(rs, func(r *rules.Rule) bool { return r.ID == w.Rule }) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -170,5 +171,29 @@ func TestUnreachableClamdFailsTheCheck(t *testing.T) {
 		Content: ContentOptions{ClamdAddress: "unix://" + filepath.Join(t.TempDir(), "none.sock")}})
 	if err == nil || !strings.Contains(err.Error(), "clamd is unreachable") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// On a Windows image the same pass scans the NTFS volume: clamd finds the planted file by its
+// C: path, and a hive captured unflushed is noted.
+func TestWindowsContentScanAndUnflushedHive(t *testing.T) {
+	img := testfixture.WindowsImage(t, testfixture.WindowsOptions{UnflushedSoftware: true, Format: "vpc", Files: map[string][]byte{
+		"Users/Public/Downloads/invoice.exe": []byte(testfixture.PlantedMalware),
+	}})
+	r := mustCheck(t, img, Config{Profiles: []string{"azure-windows"}, Content: ContentOptions{ClamdAddress: testfixture.DirtyClamd(t).Address}})
+	var malware *report.Finding
+	for i, f := range r.Findings {
+		if f.Rule == "no-malware" {
+			malware = &r.Findings[i]
+		}
+	}
+	if malware == nil || malware.Status != "fail" || len(malware.Evidence) != 1 || malware.Evidence[0].Path != "C:/Users/Public/Downloads/invoice.exe" {
+		t.Fatalf("no-malware: %+v", malware)
+	}
+	if !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.Contains(n, "SOFTWARE was not flushed") }) {
+		t.Errorf("notes lack the unflushed hive: %q", r.Notes)
+	}
+	if !strings.Contains(r.Image.OS, "Windows Server 2022 Datacenter") || !strings.Contains(r.Image.Root, "Windows volume") {
+		t.Errorf("image info: %+v", r.Image)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/fs"
@@ -31,6 +33,14 @@ func windowsTree(t testing.TB) string {
 	rand.Read(big)
 	os.WriteFile(filepath.Join(sys, "config", "SOFTWARE"), big, 0o644)
 	os.WriteFile(filepath.Join(dir, "Windows", "empty.log"), nil, 0o644)
+	// a file written in pieces with a spacer between them (scripts/ntfs-from-dir.c): hundreds
+	// of runs, more than an MFT record holds, so NTFS moves its $DATA and $FILE_NAME into
+	// extension records named by an attribute list
+	frag := filepath.Join(dir, "PerfLogs")
+	os.MkdirAll(frag, 0o755)
+	b := make([]byte, 3<<20+511)
+	rand.Read(b)
+	os.WriteFile(filepath.Join(frag, "fragmented-trace.etl"), b, 0o644)
 	os.Symlink("/Users", filepath.Join(dir, "Documents and Settings"))
 	os.Symlink("../Users/Zoë", filepath.Join(dir, "Windows", "zoe"))
 	return dir
@@ -57,6 +67,14 @@ func TestNTFSMatchesTheSourceTree(t *testing.T) {
 			img := testfixture.Filesystem(t, "ntfs", host, "24M", "-c", cluster)
 			tree := fs.NewTree(openNTFS(t, img))
 			compareWithHost(t, tree, host)
+			if cluster == "4096" {
+				// the fixture does exercise attribute lists (ntfs-3g's own tool says so)
+				info := exec.Command("ntfsinfo", "-F", "/PerfLogs/fragmented-trace.etl", img)
+				info.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+				if out, err := info.CombinedOutput(); err != nil || !strings.Contains(string(out), "$ATTRIBUTE_LIST") {
+					t.Fatalf("the fragmented file has no attribute list: %v\n%s", err, out)
+				}
+			}
 
 			// lookups ignore case, as on Windows, and report the stored name
 			got, err := tree.ReadFile("WINDOWS/system32/Config/software", 4<<20)

@@ -21,6 +21,9 @@ type WindowsOptions struct {
 	Format string
 	// Files are extra files (path inside C:, contents) placed in the volume.
 	Files map[string][]byte
+	// UnflushedSoftware leaves the SOFTWARE hive's sequence numbers unequal, as a hive whose
+	// last writes are still in its transaction logs.
+	UnflushedSoftware bool
 	// RandomMiB adds this many MiB of incompressible data (files of 32 MiB under
 	// ProgramData/App/data) for benchmarks; the C: volume grows to fit.
 	RandomMiB int
@@ -53,7 +56,11 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 		}
 	}
 	d := o.Dirty
-	write("Windows/System32/config/SOFTWARE", readFile(t, Hive(t, softwareReg(d))))
+	software := readFile(t, Hive(t, softwareReg(d)))
+	if o.UnflushedSoftware {
+		binary.LittleEndian.PutUint32(software[4:], binary.LittleEndian.Uint32(software[8:])+1)
+	}
+	write("Windows/System32/config/SOFTWARE", software)
 	write("Windows/System32/config/SYSTEM", readFile(t, Hive(t, systemReg(d))))
 	write("Windows/System32/config/SAM", readFile(t, Hive(t, samReg(d))))
 	write("Windows/System32/ntoskrnl.exe", PEHeader(0x8664))
