@@ -10,7 +10,8 @@
  * file named fragmented-* is written 4 KiB at a time with a spacer file allocated between the
  * pieces (the spacers are deleted afterwards): a file with enough runs no longer fits its MFT
  * record and gets an attribute list with extension records, as heavily fragmented files on
- * Windows do. Such files must be in a directory right under the root: deeper, libntfs-3g
+ * Windows do. The files made in a directory named compressed-* are NTFS-compressed (LZNT1),
+ * as in a folder Explorer compresses. Fragmented files must be in a directory right under the root: deeper, libntfs-3g
  * 2022.10 refuses to delete the spacers (EBUSY). Built by
  * scripts/mkfs-from-dir.sh ntfs; used only to make test fixtures.
  */
@@ -198,6 +199,11 @@ static void copy(ntfs_volume *vol, ntfs_inode *dir_ni, const char *host) {
 			die("cannot stat", path);
 		if (S_ISDIR(st.st_mode)) {
 			ntfs_inode *ni = create(dir_ni, e->d_name, S_IFDIR, path);
+			if (!strncmp(e->d_name, "compressed-", 11)) {
+				/* as "compress contents" in Explorer: files made inside are NTFS-compressed */
+				ni->flags |= FILE_ATTR_COMPRESSED;
+				NInoSetDirty(ni);
+			}
 			copy(vol, ni, path);
 			ntfs_inode_close(ni);
 		} else if (S_ISREG(st.st_mode) && !strncmp(e->d_name, "fragmented-", 11)) {
@@ -231,6 +237,7 @@ int main(int argc, char **argv) {
 	ntfs_volume *vol = ntfs_mount(argv[1], NTFS_MNT_NONE);
 	if (!vol)
 		die("cannot open NTFS image", argv[1]);
+	NVolSetCompression(vol);
 	ntfs_inode *root = ntfs_inode_open(vol, FILE_root);
 	if (!root)
 		die("cannot open the root directory of", argv[1]);

@@ -41,6 +41,18 @@ func windowsTree(t testing.TB) string {
 	b := make([]byte, 3<<20+511)
 	rand.Read(b)
 	os.WriteFile(filepath.Join(frag, "fragmented-trace.etl"), b, 0o644)
+	// a folder compressed as Explorer does: LZNT1 units, stored units, sparse (zero) units
+	comp := filepath.Join(dir, "Windows", "compressed-logs")
+	os.MkdirAll(comp, 0o755)
+	var log bytes.Buffer
+	for i := 0; log.Len() < 1<<20; i++ {
+		fmt.Fprintf(&log, "2026-11-24 08:%02d:%02d INFO request %d served in %d ms\r\n", i/60%60, i%60, i, i*7%1000)
+	}
+	os.WriteFile(filepath.Join(comp, "app.log"), log.Bytes(), 0o644)
+	mixed := make([]byte, 300<<10)
+	rand.Read(mixed[:70<<10]) // incompressible, then zeros
+	os.WriteFile(filepath.Join(comp, "mixed.bin"), mixed, 0o644)
+	os.WriteFile(filepath.Join(comp, "tiny.txt"), []byte("resident\n"), 0o644)
 	os.Symlink("/Users", filepath.Join(dir, "Documents and Settings"))
 	os.Symlink("../Users/Zoë", filepath.Join(dir, "Windows", "zoe"))
 	return dir
@@ -73,6 +85,12 @@ func TestNTFSMatchesTheSourceTree(t *testing.T) {
 				info.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
 				if out, err := info.CombinedOutput(); err != nil || !strings.Contains(string(out), "$ATTRIBUTE_LIST") {
 					t.Fatalf("the fragmented file has no attribute list: %v\n%s", err, out)
+				}
+				// and NTFS compression: the log's $DATA carries the compressed flag
+				info = exec.Command("ntfsinfo", "-v", "-F", "/Windows/compressed-logs/app.log", img)
+				info.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+				if out, err := info.CombinedOutput(); err != nil || !strings.Contains(string(out), "Compression unit:\t 4") {
+					t.Fatalf("the log is not compressed: %v\n%s", err, out)
 				}
 			}
 
@@ -115,6 +133,8 @@ func FuzzNTFS(f *testing.F) {
 	os.WriteFile(filepath.Join(dir, "Windows", "big"), bytes.Repeat([]byte("x"), 3000), 0o644)
 	os.Symlink("/Windows", filepath.Join(dir, "link"))
 	os.Symlink("Windows/hosts", filepath.Join(dir, "rel"))
+	os.MkdirAll(filepath.Join(dir, "compressed-x"), 0o755)
+	os.WriteFile(filepath.Join(dir, "compressed-x", "log"), bytes.Repeat([]byte("GET /index.html 200\r\n"), 600), 0o644)
 	img := testfixture.Filesystem(f, "ntfs", dir, "2M", "-c", "512", "-s", "512")
 	b, err := os.ReadFile(img)
 	if err != nil {

@@ -44,6 +44,7 @@ const (
 	flagEncrypted  = 0x4000
 
 	tagMountPoint = 0xA0000003
+	tagWOF        = 0x80000017
 	tagSymlink    = 0xA000000C
 
 	maxCachedRecords   = 4096
@@ -80,6 +81,7 @@ type attr struct {
 	nonResident bool
 	value       []byte // resident value
 	startVCN    uint64
+	compUnit    uint8 // log2 of clusters per compression unit, for compressed attributes
 	runs        []vfs.Extent
 	realSize    int64
 	initSize    int64
@@ -316,6 +318,7 @@ func (f *FS) parseAttrs(b []byte, recOff int64) ([]*attr, error) {
 				return nil, byteio.Corrupt(f.name, at, "non-resident attribute header cut short")
 			}
 			a.startVCN = le.Uint64(ab[16:])
+			a.compUnit = ab[34]
 			lastVCN := le.Uint64(ab[24:])
 			runOff := int(le.Uint16(ab[32:]))
 			a.realSize = int64(le.Uint64(ab[48:]))
@@ -575,11 +578,14 @@ func (f *FS) Open(ino uint64) (io.ReaderAt, error) {
 	if d.flags&flagEncrypted != 0 {
 		return nil, fmt.Errorf("%s: record %d is EFS-encrypted", f.name, ino)
 	}
-	if d.flags&flagCompressed != 0 {
-		return nil, fmt.Errorf("%s: record %d is NTFS-compressed, which is not read", f.name, ino)
-	}
 	if !d.nonResident {
 		return vfs.InlineReader(d.value), nil
+	}
+	if d.flags&flagCompressed != 0 {
+		return f.compressedReader(d, ino)
+	}
+	if tag, _, err := f.reparse(rec); err == nil && tag == tagWOF {
+		return nil, fmt.Errorf("%s: record %d is compressed by Windows (WOF, CompactOS), which is not read", f.name, ino)
 	}
 	return f.extentReader(d, ino), nil
 }
