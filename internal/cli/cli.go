@@ -61,7 +61,7 @@ func Check(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "table", "what to print: table, json, mscert or sarif")
 	failOn := fs.String("fail-on", "low", "lowest `SEVERITY` that fails: info, low, medium, high, critical")
 	fs.Var(&waivers, "waive", "waive a rule: `RULE=REASON` (repeatable; the reason is required)")
-	fs.Var(&allowed, "allowed-user", "an account (UID >= 1000) the image is meant to ship (repeatable)")
+	fs.Var(&allowed, "allowed-user", "an account (Linux UID >= 1000, or an enabled Windows local account) the image is meant to ship (repeatable)")
 	fs.Var(&clean, "clean-path", "a path that must be empty (repeatable; alibaba clean-paths rule)")
 	quiet := fs.Bool("quiet", false, "print only the verdict line (with --format table)")
 	fs.Usage = func() {

@@ -64,7 +64,8 @@ type Config struct {
 	ReportDir string `mapstructure:"report_dir"`
 	// Waive a failing rule; repeat the block for several rules.
 	Waivers []Waiver `mapstructure:"waive"`
-	// Accounts with UID >= 1000 that the image is meant to ship (alibaba `no-extra-users`).
+	// Accounts with UID >= 1000 that the image is meant to ship (alibaba `no-extra-users`), or
+	// Windows local accounts it ships enabled (azure-windows `windows-accounts-locked`).
 	AllowedUsers []string `mapstructure:"allowed_users"`
 	// Paths of business data and caches that must be empty (alibaba `clean-paths`).
 	CleanPaths []string `mapstructure:"clean_paths"`

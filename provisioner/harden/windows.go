@@ -22,6 +22,8 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/steps"
 )
 
+var _ guestexec.ElevatedProvisioner = (*Provisioner)(nil)
+
 // psCommand runs a PowerShell snippet through -EncodedCommand, which needs no quoting in
 // cmd.exe (WinRM) or in OpenSSH's default shell on Windows.
 func psCommand(script string) string {
