@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"time"
+	"unicode/utf16"
 )
 
 // CorruptError reports bytes that do not parse. It always names where they are.
@@ -88,4 +91,23 @@ func (s *Section) ReadAt(p []byte, off int64) (int, error) {
 // ZeroFill clears p; used for holes and unallocated blocks.
 func ZeroFill(p []byte) {
 	clear(p)
+}
+
+// FileTime converts a Windows FILETIME (100 ns since 1601-01-01 UTC), as NTFS, registry hives
+// and event logs store it; out-of-range values are the zero time.
+func FileTime(ft uint64) time.Time {
+	const epochDiff = 116444736000000000 // 1601-01-01 to 1970-01-01 in 100 ns
+	if ft < epochDiff || ft-epochDiff > math.MaxInt64/100 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(ft-epochDiff)*100).UTC()
+}
+
+// UTF16 decodes little-endian UTF-16 (an odd last byte is ignored).
+func UTF16(b []byte) string {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+	}
+	return string(utf16.Decode(u))
 }

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
 	"github.com/marketready/packer-plugin-marketplace/internal/fs"
@@ -328,7 +327,7 @@ func (h *Hives) LastUpdateInstall() (last time.Time, where string, err error) {
 			if !okh || !okl {
 				continue
 			}
-			if t := filetime(hi<<32 | lo); t.After(last) {
+			if t := byteio.FileTime(hi<<32 | lo); t.After(last) {
 				last, where = t, cbs+`\`+s.Name
 			}
 		}
@@ -355,14 +354,6 @@ func keyNumber(k *winreg.Key, name string) (uint64, bool, error) {
 	}
 	n, err := v.Uint()
 	return n, err == nil, err
-}
-
-func filetime(ft uint64) time.Time {
-	const epochDiff = 116444736000000000
-	if ft < epochDiff || ft-epochDiff > 1<<62/100 {
-		return time.Time{}
-	}
-	return time.Unix(0, int64(ft-epochDiff)*100).UTC()
 }
 
 // InstalledFeatures lists the roles and features Server Manager records as installed.
@@ -465,11 +456,7 @@ func parseAccount(where string, k *winreg.Key, rid uint32) (Account, error) {
 	if err != nil {
 		return a, err
 	}
-	u := make([]uint16, len(name)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(name[2*i:])
-	}
-	a.Name = string(utf16.Decode(u))
+	a.Name = byteio.UTF16(name)
 	nt, err := field(14)
 	if err != nil {
 		return a, err

@@ -12,7 +12,6 @@ import (
 	iofs "io/fs"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
 )
@@ -116,7 +115,7 @@ func (h *Hive) key(off uint32) (*Key, error) {
 	if 76+nameLen > len(b) {
 		return nil, byteio.Corrupt(h.name, at, "key name of %d bytes outside its cell", nameLen)
 	}
-	k := &Key{h: h, at: at, LastWrite: filetime(le.Uint64(b[4:])),
+	k := &Key{h: h, at: at, LastWrite: byteio.FileTime(le.Uint64(b[4:])),
 		subCount: le.Uint32(b[20:]), subList: le.Uint32(b[28:]),
 		valCount: le.Uint32(b[36:]), valList: le.Uint32(b[40:])}
 	k.Name = decodeName(b[76:76+nameLen], le.Uint16(b[2:])&0x20 != 0)
@@ -132,7 +131,7 @@ func decodeName(b []byte, ascii bool) string {
 		}
 		return string(r)
 	}
-	return utf16String(b)
+	return byteio.UTF16(b)
 }
 
 // Subkeys lists the key's subkeys in stored order.
@@ -345,7 +344,7 @@ func (v *Value) String() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := utf16String(b)
+	s := byteio.UTF16(b)
 	if i := strings.IndexByte(s, 0); i >= 0 {
 		s = s[:i]
 	}
@@ -362,7 +361,7 @@ func (v *Value) Strings() ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	for _, s := range strings.Split(utf16String(b), "\x00") {
+	for _, s := range strings.Split(byteio.UTF16(b), "\x00") {
 		if s != "" {
 			out = append(out, s)
 		}
@@ -414,20 +413,4 @@ func (k *Key) Walk(limit int, fn func(path string, k *Key) error) error {
 		return nil
 	}
 	return walk("", k, 0)
-}
-
-func filetime(ft uint64) time.Time {
-	const epochDiff = 116444736000000000
-	if ft < epochDiff || ft-epochDiff > 1<<62/100 {
-		return time.Time{}
-	}
-	return time.Unix(0, int64(ft-epochDiff)*100).UTC()
-}
-
-func utf16String(b []byte) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = le.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u))
 }

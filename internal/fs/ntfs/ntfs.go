@@ -9,11 +9,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 	"sync"
-	"time"
-	"unicode/utf16"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
 	vfs "github.com/marketready/packer-plugin-marketplace/internal/fs"
@@ -304,7 +301,7 @@ func (f *FS) parseAttrs(b []byte, recOff int64) ([]*attr, error) {
 			if nameOff+2*nameLen > alen {
 				return nil, byteio.Corrupt(f.name, at, "attribute name outside the attribute")
 			}
-			a.name = utf16String(ab[nameOff : nameOff+2*nameLen])
+			a.name = byteio.UTF16(ab[nameOff : nameOff+2*nameLen])
 		}
 		if !a.nonResident {
 			vlen, voff := int(le.Uint32(ab[16:])), int(le.Uint16(ab[20:]))
@@ -481,7 +478,7 @@ func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
 		in.Mode = vfs.ModeDir | 0o755
 	}
 	if si := rec.find(attrStandardInformation, ""); si != nil && len(si.value) >= 16 {
-		in.ModTime = filetime(le.Uint64(si.value[8:]))
+		in.ModTime = byteio.FileTime(le.Uint64(si.value[8:]))
 	}
 	if tag, _, err := f.reparse(rec); err == nil && (tag == tagMountPoint || tag == tagSymlink) {
 		in.Mode = vfs.ModeSymlink | 0o777
@@ -494,14 +491,6 @@ func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
 		in.Size = d.realSize
 	}
 	return in, nil
-}
-
-func filetime(ft uint64) time.Time {
-	const epochDiff = 116444736000000000 // 1601-01-01 to 1970-01-01 in 100 ns
-	if ft < epochDiff || ft-epochDiff > math.MaxInt64/100 {
-		return time.Time{}
-	}
-	return time.Unix(0, int64(ft-epochDiff)*100).UTC()
 }
 
 // reparse returns the reparse tag and data of a record, or an error when it has none.
@@ -551,7 +540,7 @@ func (f *FS) Readlink(ino uint64) (string, error) {
 	if hdr+so+sn > len(b) {
 		return "", byteio.Corrupt(f.name, 0, "record %d: reparse target outside its data", ino)
 	}
-	target := strings.ReplaceAll(utf16String(b[hdr+so:hdr+so+sn]), `\`, "/")
+	target := strings.ReplaceAll(byteio.UTF16(b[hdr+so:hdr+so+sn]), `\`, "/")
 	if relative {
 		return target, nil
 	}
@@ -710,7 +699,7 @@ func (d *dirReader) add(ref uint64, key []byte) {
 	if ns == 2 || 66+2*nameLen > len(key) || ref == d.ino {
 		return
 	}
-	name := utf16String(key[66 : 66+2*nameLen])
+	name := byteio.UTF16(key[66 : 66+2*nameLen])
 	if ref < firstUserRecord || name == "" || strings.ContainsAny(name, "/\x00") || d.seen[name] {
 		return
 	}
@@ -718,12 +707,4 @@ func (d *dirReader) add(ref uint64, key []byte) {
 	// the type is left to Inode: the attributes copied into index entries can be stale (a
 	// reparse point set after the entry was written), and a link must never pass for a file
 	d.out = append(d.out, vfs.Dirent{Name: name, Ino: ref})
-}
-
-func utf16String(b []byte) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = le.Uint16(b[2*i:])
-	}
-	return string(utf16.Decode(u))
 }
