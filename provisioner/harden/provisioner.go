@@ -200,8 +200,9 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	if p.config.ElevatedPassword != "" && p.config.ElevatedUser == "" {
 		errs = append(errs, errors.New("elevated_password is set without elevated_user"))
 	}
-	// the script of each possible guest OS; with os unset, options that fit only one of them
-	// are an error only if the build turns out to run the other
+	// the script of each possible guest OS; with os unset, the options are checked against the
+	// OS they look written for (Windows paths: Windows, otherwise Linux), and a build that turns
+	// out to run the other OS fails at run time, naming the mismatch
 	var linuxErr error
 	if p.config.OS != steps.OSWindows {
 		p.script, linuxErr = steps.Render(p.config.Options(steps.OSLinux))
