@@ -196,4 +196,12 @@ func TestWindowsContentScanAndUnflushedHive(t *testing.T) {
 	if !strings.Contains(r.Image.OS, "Windows Server 2022 Datacenter") || !strings.Contains(r.Image.Root, "Windows volume") {
 		t.Errorf("image info: %+v", r.Image)
 	}
+	// SARIF locates Windows findings from the volume's root like Linux ones
+	var sarif bytes.Buffer
+	if err := r.WriteSARIF(&sarif); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sarif.String(), `"uri": "Users/Public/Downloads/invoice.exe"`) {
+		t.Errorf("SARIF lacks the malware's location:\n%s", sarif.String())
+	}
 }

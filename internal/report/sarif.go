@@ -129,10 +129,14 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 			res.Level = "error"
 		}
 		for _, e := range f.Evidence {
-			if !strings.HasPrefix(e.Path, "/") {
-				continue
+			// paths from the image's root: "/etc/..." on Linux, "C:/Users/..." on Windows
+			rel, ok := strings.CutPrefix(e.Path, "/")
+			if !ok {
+				if rel, ok = strings.CutPrefix(e.Path, "C:/"); !ok {
+					continue
+				}
 			}
-			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifactLocation{URI: strings.TrimPrefix(e.Path, "/"), URIBaseID: "IMAGEROOT"}}}
+			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifactLocation{URI: rel, URIBaseID: "IMAGEROOT"}}}
 			if e.Line > 0 {
 				loc.PhysicalLocation.Region = &sarifRegion{StartLine: e.Line}
 			}
