@@ -18,10 +18,14 @@ const HivePrefix = `HKEY_LOCAL_MACHINE\HIVE`
 // then hivexregedit --merge, so the cells a test reads were laid out by hivex, not by us.
 func Hive(t testing.TB, reg string) string {
 	t.Helper()
-	dir := t.TempDir()
+	return hive(tbEnv(t), reg)
+}
+
+func hive(e Env, reg string) string {
+	dir := e.TempDir()
 	hive := filepath.Join(dir, "hive")
 	if err := os.WriteFile(hive, EmptyHive(), 0o644); err != nil {
-		t.Fatal(err)
+		e.Fatalf("%v", err)
 	}
 	reg = strings.TrimPrefix(strings.TrimSpace(reg), "Windows Registry Editor Version 5.00")
 	// hivexregedit creates a key only under an existing parent: every ancestor of a key the
@@ -45,11 +49,11 @@ func Hive(t testing.TB, reg string) string {
 	reg = "Windows Registry Editor Version 5.00\n\n" + parents.String() + reg + "\n"
 	regFile := filepath.Join(dir, "in.reg")
 	if err := os.WriteFile(regFile, []byte(strings.ReplaceAll(reg, "\n", "\r\n")), 0o644); err != nil {
-		t.Fatal(err)
+		e.Fatalf("%v", err)
 	}
 	cmd := exec.Command("hivexregedit", "--merge", "--prefix", HivePrefix, "--encoding", "UTF-16LE", hive, regFile)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("hivexregedit --merge: %v\n%s", err, b)
+		e.Fatalf("hivexregedit --merge: %v\n%s", err, b)
 	}
 	return hive
 }

@@ -113,10 +113,14 @@ func Variant(t testing.TB, changes Change) string {
 // with scripts/mkfs-from-dir.sh, and returns its path.
 func Filesystem(t testing.TB, typ, dir, size string, opts ...string) string {
 	t.Helper()
-	img := filepath.Join(t.TempDir(), typ+".img")
+	return makeFilesystem(tbEnv(t), typ, dir, size, opts...)
+}
+
+func makeFilesystem(e Env, typ, dir, size string, opts ...string) string {
+	img := filepath.Join(e.TempDir(), typ+".img")
 	args := append([]string{filepath.Join(RepoRoot(), "scripts", "mkfs-from-dir.sh"), typ, dir, img, size}, opts...)
 	if b, err := exec.Command("bash", args...).CombinedOutput(); err != nil {
-		t.Fatalf("mkfs-from-dir %s: %v\n%s", typ, err, b)
+		e.Fatalf("mkfs-from-dir %s: %v\n%s", typ, err, b)
 	}
 	return img
 }

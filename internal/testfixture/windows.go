@@ -39,30 +39,35 @@ type WindowsOptions struct {
 // files, a HOSTS entry and uncleared event logs.
 func WindowsImage(t testing.TB, o WindowsOptions) string {
 	t.Helper()
-	work := t.TempDir()
+	return BuildWindowsImage(tbEnv(t), o)
+}
+
+// BuildWindowsImage is WindowsImage outside a test (the demo uses it).
+func BuildWindowsImage(e Env, o WindowsOptions) string {
+	work := e.TempDir()
 	root := filepath.Join(work, "c")
 	write := func(p string, b []byte) {
 		full := filepath.Join(root, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
+			e.Fatalf("%v", err)
 		}
 		if err := os.WriteFile(full, b, 0o644); err != nil {
-			t.Fatal(err)
+			e.Fatalf("%v", err)
 		}
 	}
 	mkdir := func(p string) {
 		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(p)), 0o755); err != nil {
-			t.Fatal(err)
+			e.Fatalf("%v", err)
 		}
 	}
 	d := o.Dirty
-	software := readFile(t, Hive(t, softwareReg(d)))
+	software := readFile(e, hive(e, softwareReg(d)))
 	if o.UnflushedSoftware {
 		binary.LittleEndian.PutUint32(software[4:], binary.LittleEndian.Uint32(software[8:])+1)
 	}
 	write("Windows/System32/config/SOFTWARE", software)
-	write("Windows/System32/config/SYSTEM", readFile(t, Hive(t, systemReg(d))))
-	write("Windows/System32/config/SAM", readFile(t, Hive(t, samReg(d))))
+	write("Windows/System32/config/SYSTEM", readFile(e, hive(e, systemReg(d))))
+	write("Windows/System32/config/SAM", readFile(e, hive(e, samReg(d))))
 	write("Windows/System32/ntoskrnl.exe", PEHeader(0x8664))
 	write("Windows/System32/kernel32.dll", PEHeader(0x8664))
 	hosts := "# Copyright (c) 1993-2009 Microsoft Corp.\r\n#\r\n#\t127.0.0.1       localhost\r\n#\t::1             localhost\r\n"
@@ -84,7 +89,7 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 		mkdir("Users/" + u + "/AppData/Roaming/Microsoft")
 	}
 	if err := os.Symlink("/Users", filepath.Join(root, "Documents and Settings")); err != nil {
-		t.Fatal(err)
+		e.Fatalf("%v", err)
 	}
 	if d {
 		write("Users/packer/.ssh/authorized_keys", []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyLeftByTheBuild build@ci\n"))
@@ -109,16 +114,16 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 	os.WriteFile(filepath.Join(reserved, "bootmgr"), []byte("bootmgr"), 0o644)
 	const resMiB = 4
 	cMiB := 64 + o.RandomMiB*11/10
-	resImg := Filesystem(t, "ntfs", reserved, fmt.Sprintf("%dM", resMiB), "-L", "System Reserved")
-	cImg := Filesystem(t, "ntfs", root, fmt.Sprintf("%dM", cMiB), "-L", "Windows")
+	resImg := makeFilesystem(e, "ntfs", reserved, fmt.Sprintf("%dM", resMiB), "-L", "System Reserved")
+	cImg := makeFilesystem(e, "ntfs", root, fmt.Sprintf("%dM", cMiB), "-L", "Windows")
 
 	disk := filepath.Join(work, "windows.raw")
 	f, err := os.Create(disk)
 	if err != nil {
-		t.Fatal(err)
+		e.Fatalf("%v", err)
 	}
 	if err := f.Truncate(int64(1+resMiB+cMiB+1) << 20); err != nil {
-		t.Fatal(err)
+		e.Fatalf("%v", err)
 	}
 	f.Close()
 	layout := fmt.Sprintf("label: dos\nstart=2048, size=%d, type=7, bootable\nsize=%d, type=7\n", resMiB<<11, cMiB<<11)
@@ -126,7 +131,7 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 	sf.Stdin = strings.NewReader(layout)
 	sf.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
 	if b, err := sf.CombinedOutput(); err != nil {
-		t.Fatalf("sfdisk: %v\n%s", err, b)
+		e.Fatalf("sfdisk: %v\n%s", err, b)
 	}
 	for i, p := range []string{resImg, cImg} {
 		off := int64(1) << 20
@@ -135,7 +140,7 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 		}
 		cmd := exec.Command("dd", "if="+p, "of="+disk, "bs=1M", "conv=notrunc,sparse", fmt.Sprintf("seek=%d", off>>20), "status=none")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("dd: %v\n%s", err, b)
+			e.Fatalf("dd: %v\n%s", err, b)
 		}
 	}
 	if o.Format == "" || o.Format == "raw" {
@@ -147,18 +152,27 @@ func WindowsImage(t testing.TB, o WindowsOptions) string {
 		args = append(args, "-o", "subformat=fixed,force_size=on")
 	}
 	if b, err := exec.Command("qemu-img", append(args, disk, out)...).CombinedOutput(); err != nil {
-		t.Fatalf("qemu-img convert: %v\n%s", err, b)
+		e.Fatalf("qemu-img convert: %v\n%s", err, b)
 	}
 	return out
 }
 
-func readFile(t testing.TB, p string) []byte {
+func readFile(e Env, p string) []byte {
 	b, err := os.ReadFile(p)
 	if err != nil {
-		t.Fatal(err)
+		e.Fatalf("%v", err)
 	}
 	return b
 }
+
+// Env is where fixture builders get scratch directories and report failure: a test's, or a
+// command's (the demo).
+type Env struct {
+	TempDir func() string
+	Fatalf  func(format string, args ...any)
+}
+
+func tbEnv(t testing.TB) Env { return Env{TempDir: t.TempDir, Fatalf: t.Fatalf} }
 
 // PEHeader is the first bytes of a PE file of the given machine type (enough for the checker).
 func PEHeader(machine uint16) []byte {
