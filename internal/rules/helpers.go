@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/fs"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
@@ -129,10 +130,20 @@ func (c *Context) homes() ([]home, error) {
 
 // walkFiles calls fn for every regular file under dir (not following symlinks).
 func (c *Context) walkFiles(dir string, fn func(p string, fi iofs.FileInfo) error) error {
-	if fi, err := c.lstat(dir); err != nil || fi == nil || !fi.IsDir() {
+	return regularFiles(c.Image.Root, rel(dir), func(p string, fi iofs.FileInfo) error { return fn("/"+p, fi) })
+}
+
+// regularFiles calls fn with the tree path of every regular file under dir (not following
+// symlinks); a dir that is absent or not a directory has none.
+func regularFiles(t *fs.Tree, dir string, fn func(p string, fi iofs.FileInfo) error) error {
+	st, err := t.Lstat(dir)
+	if errors.Is(err, iofs.ErrNotExist) {
+		return nil
+	}
+	if err != nil || !st.IsDir() {
 		return err
 	}
-	return c.Image.Root.Walk(rel(dir), func(p string, d iofs.DirEntry) error {
+	return t.Walk(dir, func(p string, d iofs.DirEntry) error {
 		if !d.Type().IsRegular() {
 			return nil
 		}
@@ -140,7 +151,7 @@ func (c *Context) walkFiles(dir string, fn func(p string, fi iofs.FileInfo) erro
 		if err != nil {
 			return err
 		}
-		return fn("/"+p, fi)
+		return fn(p, fi)
 	})
 }
 

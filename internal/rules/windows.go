@@ -559,22 +559,8 @@ func userProfiles(t *fs.Tree) ([]string, error) {
 
 // filesUnder lists the regular files below dir (not following links); nil when dir is absent.
 func filesUnder(t *fs.Tree, dir string) ([]Evidence, error) {
-	st, err := t.Lstat(dir)
-	if errors.Is(err, iofs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil || !st.IsDir() {
-		return nil, err
-	}
 	var ev []Evidence
-	err = t.Walk(dir, func(p string, d iofs.DirEntry) error {
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
+	err := regularFiles(t, dir, func(p string, fi iofs.FileInfo) error {
 		ev = append(ev, Evidence{Path: winPath(p), Detail: fmt.Sprintf("%d bytes", fi.Size())})
 		return nil
 	})
