@@ -308,7 +308,7 @@ func renderWindows(o Options, sel []*Step) string {
 	b.WriteString("#   packer-plugin-marketplace harden --os windows --print-script --profile " + profile + "\n")
 	b.WriteString("# Every step lists what it may touch; nothing else is changed or removed.\n\n")
 	fmt.Fprintf(&b, "$MpDryRun = $%t\n", o.DryRun)
-	fmt.Fprintf(&b, "$MpOnError = %s\n", psQuote(onError))
+	fmt.Fprintf(&b, "$MpOnError = %s\n", PSQuote(onError))
 	fmt.Fprintf(&b, "$MpKeep = %s\n", psList(o.KeepPaths))
 	fmt.Fprintf(&b, "$MpRemoveUsers = %s\n", psList(o.RemoveUsers))
 	fmt.Fprintf(&b, "$MpCleanPaths = %s\n", psList(o.CleanPaths))
@@ -320,7 +320,7 @@ func renderWindows(o Options, sel []*Step) string {
 	}
 	b.WriteString("\n")
 	for _, s := range sel {
-		fmt.Fprintf(&b, "Mp-Step %s { Step-%s }\n", psQuote(s.ID), psName(s.ID))
+		fmt.Fprintf(&b, "Mp-Step %s { Step-%s }\n", PSQuote(s.ID), psName(s.ID))
 	}
 	b.WriteString("Mp-Emit 'done' 'all'\n")
 	return b.String()
@@ -337,9 +337,9 @@ func psName(id string) string {
 	return b.String()
 }
 
-// psQuote quotes s as a PowerShell single-quoted string. PowerShell also takes the typographic
+// PSQuote quotes s as a PowerShell single-quoted string. PowerShell also takes the typographic
 // single quotes as quote characters, so they are doubled too.
-func psQuote(s string) string {
+func PSQuote(s string) string {
 	var b strings.Builder
 	b.WriteByte('\'')
 	for _, r := range s {

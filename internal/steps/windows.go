@@ -10,7 +10,7 @@ import (
 func psList(paths []string) string {
 	q := make([]string, len(paths))
 	for i, p := range paths {
-		q[i] = psQuote(strings.ReplaceAll(p, "/", `\`))
+		q[i] = PSQuote(strings.ReplaceAll(p, "/", `\`))
 	}
 	return "@(" + strings.Join(q, ", ") + ")"
 }

@@ -35,9 +35,6 @@ func psCommand(script string) string {
 	return "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand " + base64.StdEncoding.EncodeToString(b)
 }
 
-// psQuote quotes s as a PowerShell single-quoted string.
-func psQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
 // elevatedWrapperRe finds the wrapper script guestexec uploads for an elevated run, and
 // elevatedLogRe the log file that wrapper has the scheduled task write.
 var (
@@ -76,7 +73,7 @@ func (p *Provisioner) provisionWindows(ctx context.Context, ui packersdk.Ui, com
 		folder = "C:/Windows/Temp"
 	}
 	dir := strings.TrimRight(folder, `/\`) + "/marketplace-harden-" + hex.EncodeToString(rnd[:])
-	if _, err := runCapture(ctx, comm, psCommand("New-Item -ItemType Directory -Force -Path "+psQuote(dir)+" | Out-Null; Write-Output ok")); err != nil {
+	if _, err := runCapture(ctx, comm, psCommand("New-Item -ItemType Directory -Force -Path "+steps.PSQuote(dir)+" | Out-Null; Write-Output ok")); err != nil {
 		return fmt.Errorf("marketplace-harden: creating a private directory on the guest: %w", err)
 	}
 	remote := dir + "/harden.ps1"
@@ -96,16 +93,16 @@ func (p *Provisioner) provisionWindows(ctx context.Context, ui packersdk.Ui, com
 		return fmt.Errorf("marketplace-harden: execute_command: %w", err)
 	}
 	// PowerShell expressions naming what to remove afterwards
-	cleanup := []string{psQuote(dir)}
+	cleanup := []string{steps.PSQuote(dir)}
 	if p.config.ElevatedUser != "" {
 		if command, err = guestexec.GenerateElevatedRunner(command, p); err != nil {
 			return fmt.Errorf("marketplace-harden: preparing the elevated run: %w", err)
 		}
 		if m := elevatedWrapperRe.FindStringSubmatch(command); m != nil {
-			cleanup = append(cleanup, psQuote(m[1]))
+			cleanup = append(cleanup, steps.PSQuote(m[1]))
 		}
 		if m := elevatedLogRe.FindStringSubmatch(rec.last); m != nil {
-			cleanup = append(cleanup, "(Join-Path $env:SystemRoot "+psQuote(`Temp\`+m[1])+")")
+			cleanup = append(cleanup, "(Join-Path $env:SystemRoot "+steps.PSQuote(`Temp\`+m[1])+")")
 		}
 	}
 	defer p.removeWindows(ctx, ui, comm, cleanup)
