@@ -73,18 +73,22 @@ func TestPowerShellSyntax(t *testing.T) {
 	testfixture.PowerShellSyntax(t, files...)
 }
 
-func TestSelection(t *testing.T) {
-	ids := func(o steps.Options) []string {
-		sel, err := steps.Select(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, s := range sel {
-			out = append(out, s.ID)
-		}
-		return out
+// selectedIDs is what steps.Select picks, by ID, in order.
+func selectedIDs(t *testing.T, o steps.Options) []string {
+	t.Helper()
+	sel, err := steps.Select(o)
+	if err != nil {
+		t.Fatal(err)
 	}
+	var out []string
+	for _, s := range sel {
+		out = append(out, s.ID)
+	}
+	return out
+}
+
+func TestSelection(t *testing.T) {
+	ids := func(o steps.Options) []string { return selectedIDs(t, o) }
 	az := ids(steps.Options{Profile: "azure"})
 	if az[0] != "patch" || az[len(az)-1] != "history" {
 		t.Errorf("azure order: %v", az)
@@ -117,15 +121,7 @@ func TestSelection(t *testing.T) {
 func TestWindowsSelection(t *testing.T) {
 	ids := func(o steps.Options) []string {
 		o.OS = steps.OSWindows
-		sel, err := steps.Select(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, s := range sel {
-			out = append(out, s.ID)
-		}
-		return out
+		return selectedIDs(t, o)
 	}
 	az := ids(steps.Options{Profile: "azure"})
 	if az[0] != "windows-update" || az[len(az)-1] != "event-logs" {
