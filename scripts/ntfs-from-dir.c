@@ -108,35 +108,12 @@ static ntfs_inode *create(ntfs_inode *dir_ni, const char *name, mode_t type, con
 	return ni;
 }
 
-static void copy_file(ntfs_inode *ni, const char *host) {
-	int fd = open(host, O_RDONLY);
-	if (fd < 0)
-		die("cannot open", host);
-	ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-	if (!na)
-		die("cannot open $DATA for", host);
-	char buf[65536];
-	s64 pos = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n < 0)
-			die("cannot read", host);
-		if (n == 0)
-			break;
-		if (ntfs_attr_pwrite(na, pos, n, buf) != n)
-			die("cannot write", host);
-		pos += n;
-	}
-	ntfs_attr_close(na);
-	close(fd);
-}
-
 static int spacers; /* spacer files made so far, for unique names */
 
-/* copy_fragmented (which closes ni) writes a file a piece (4 KiB or a cluster, whichever is larger) at a time with
- * a one-piece spacer file allocated after each piece, then deletes the spacers: every run of
- * the file is one piece long. */
-static void copy_fragmented(ntfs_volume *vol, ntfs_inode *dir_ni, ntfs_inode *ni, const char *host) {
+/* copy_file writes a host file into ni and closes ni. With fragment, it writes a piece (4 KiB or a
+ * cluster, whichever is larger) at a time with a one-piece spacer file allocated after each
+ * piece, then deletes the spacers: every run of the file is one piece long. */
+static void copy_file(ntfs_volume *vol, ntfs_inode *dir_ni, ntfs_inode *ni, const char *host, int fragment) {
 	int fd = open(host, O_RDONLY);
 	if (fd < 0)
 		die("cannot open", host);
@@ -144,7 +121,9 @@ static void copy_fragmented(ntfs_volume *vol, ntfs_inode *dir_ni, ntfs_inode *ni
 	if (!na)
 		die("cannot open $DATA for", host);
 	static char buf[1 << 21];
-	size_t piece = vol->cluster_size > 4096 ? vol->cluster_size : 4096;
+	size_t piece = sizeof buf;
+	if (fragment)
+		piece = vol->cluster_size > 4096 ? vol->cluster_size : 4096;
 	if (piece > sizeof buf)
 		die("cluster too large for", host);
 	int first = spacers;
@@ -157,6 +136,8 @@ static void copy_fragmented(ntfs_volume *vol, ntfs_inode *dir_ni, ntfs_inode *ni
 			break;
 		if (ntfs_attr_pwrite(na, pos, got, buf) != got)
 			die("cannot write", host);
+		if (!fragment)
+			continue;
 		char name[64];
 		snprintf(name, sizeof name, "spacer-%d", spacers++);
 		ntfs_inode *sp = create(dir_ni, name, S_IFREG, host);
@@ -206,12 +187,9 @@ static void copy(ntfs_volume *vol, ntfs_inode *dir_ni, const char *host) {
 			}
 			copy(vol, ni, path);
 			ntfs_inode_close(ni);
-		} else if (S_ISREG(st.st_mode) && !strncmp(e->d_name, "fragmented-", 11)) {
-			copy_fragmented(vol, dir_ni, create(dir_ni, e->d_name, S_IFREG, path), path);
 		} else if (S_ISREG(st.st_mode)) {
-			ntfs_inode *ni = create(dir_ni, e->d_name, S_IFREG, path);
-			copy_file(ni, path);
-			ntfs_inode_close(ni);
+			copy_file(vol, dir_ni, create(dir_ni, e->d_name, S_IFREG, path), path,
+				  !strncmp(e->d_name, "fragmented-", 11));
 		} else if (S_ISLNK(st.st_mode)) {
 			char target[2048];
 			ssize_t n = readlink(path, target, sizeof target - 1);
