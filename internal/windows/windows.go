@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	iofs "io/fs"
 	"path"
 	"sort"
@@ -478,9 +479,7 @@ func PEMachine(t *fs.Tree, name string) (uint16, error) {
 }
 
 // ReadPEMachine is PEMachine on an io.ReaderAt.
-func ReadPEMachine(name string, r interface {
-	ReadAt([]byte, int64) (int, error)
-}, size int64) (uint16, error) {
+func ReadPEMachine(name string, r io.ReaderAt, size int64) (uint16, error) {
 	dos, err := byteio.ReadAt(r, name, 0, 64)
 	if err != nil {
 		return 0, err
@@ -542,9 +541,7 @@ func EventLogs(t *fs.Tree) ([]EventLog, error) {
 }
 
 // CountEventRecords adds up the record ranges of the chunks of an EVTX file.
-func CountEventRecords(name string, r interface {
-	ReadAt([]byte, int64) (int, error)
-}, size int64) (uint64, error) {
+func CountEventRecords(name string, r io.ReaderAt, size int64) (uint64, error) {
 	if size == 0 {
 		return 0, nil
 	}
