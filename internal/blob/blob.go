@@ -4,9 +4,10 @@
 //
 // Reads go through a cache of fixed-size blocks (filesystem metadata is read many times in
 // small pieces), sequential reads trigger read-ahead of the next blocks, concurrent requests are
-// bounded, and every request is retried with backoff on 5xx, throttling, connection resets and
-// short bodies (the SDK's retry policy, plus a check of the body length). Requests and bytes
-// are counted for the report.
+// bounded, and every request is retried with backoff on 5xx, throttling, connection resets,
+// stalls and short bodies, a bounded number of times. Every attempt has deadlines: one for the
+// whole attempt and one for silence while its body streams, so a connection that stops sending
+// fails the attempt instead of hanging the check. Requests and bytes are counted for the report.
 package blob
 
 import (
@@ -19,12 +20,15 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 )
 
 // Options tune the reader; zero values take the defaults.
@@ -35,6 +39,9 @@ type Options struct {
 	Parallel    int   // concurrent range requests (default 8)
 	MaxRetries  int32 // per request (default 6)
 	RetryDelay  time.Duration
+	// TryTimeout bounds one attempt, headers and body (default 2 minutes); IdleTimeout bounds
+	// the silence while a body streams (default 30 seconds).
+	TryTimeout, IdleTimeout time.Duration
 	// Transport replaces the HTTP client (tests put a fault-injecting proxy in front of it).
 	Transport policy.Transporter
 }
@@ -78,7 +85,8 @@ func IsURL(s string) bool {
 	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
 }
 
-// Redact hides a URL's query (a SAS token is a credential) for messages and reports.
+// Redact hides a URL's query (a SAS token is a credential) and any password in it, for
+// messages and reports.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -86,6 +94,9 @@ func Redact(raw string) string {
 	}
 	if u.RawQuery != "" {
 		u.RawQuery = "<SAS redacted>"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "redacted")
 	}
 	return strings.Replace(u.String(), "%3CSAS%20redacted%3E", "<SAS redacted>", 1)
 }
@@ -114,12 +125,20 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Reader, error) {
 	if opts.RetryDelay <= 0 {
 		opts.RetryDelay = 200 * time.Millisecond
 	}
+	if opts.TryTimeout <= 0 {
+		opts.TryTimeout = 2 * time.Minute
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 30 * time.Second
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("%s: not a blob URL", Redact(rawURL))
 	}
+	// the SDK does not retry: fetch and properties do, a bounded number of times (retries
+	// inside retries made a 5xx blob take minutes to fail)
 	copts := &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Retry: policy.RetryOptions{MaxRetries: opts.MaxRetries, RetryDelay: opts.RetryDelay, MaxRetryDelay: 10 * time.Second, TryTimeout: 2 * time.Minute},
+		Retry: policy.RetryOptions{MaxRetries: -1, TryTimeout: opts.TryTimeout},
 	}}
 	if opts.Transport != nil {
 		copts.Transport = opts.Transport
@@ -137,25 +156,98 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Redact(rawURL), err)
 	}
-	props, err := c.GetProperties(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading the blob's properties: %w", Redact(rawURL), describe(err))
-	}
-	if props.ContentLength == nil {
-		return nil, fmt.Errorf("%s: the service did not say how large the blob is", Redact(rawURL))
-	}
-	r := &Reader{name: Redact(rawURL), client: c, size: *props.ContentLength, opts: opts, ctx: ctx,
+	r := &Reader{name: Redact(rawURL), client: c, opts: opts, ctx: ctx,
 		sem: make(chan struct{}, opts.Parallel), blocks: map[int64]*block{}, lru: list.New(), lastRead: -2}
+	var size *int64
+	err = r.retry(func(actx context.Context, _ func()) error {
+		props, err := c.GetProperties(actx, nil)
+		if err == nil {
+			size = props.ContentLength
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the blob's properties: %w", r.name, err)
+	}
+	if size == nil {
+		return nil, fmt.Errorf("%s: the service did not say how large the blob is", r.name)
+	}
+	r.size = *size
 	return r, nil
 }
 
-// describe shortens the SDK's multi-line response errors to their status and code.
+// retry runs one request up to MaxRetries+1 times with backoff, each attempt under its own
+// TryTimeout; attempt gets the attempt's context and a function to call whenever bytes
+// arrive, which holds off the IdleTimeout. Errors that another attempt cannot mend (a 403,
+// a 404) end it at once. The error returned names the last failure, never the URL's query.
+func (r *Reader) retry(attempt func(ctx context.Context, alive func()) error) error {
+	var last error
+	delay := r.opts.RetryDelay
+	for n := int32(0); n <= r.opts.MaxRetries; n++ {
+		if n > 0 {
+			r.retries.Add(1)
+			select {
+			case <-time.After(delay):
+			case <-r.ctx.Done():
+				return r.ctx.Err()
+			}
+			delay = min(2*delay, 5*time.Second)
+		}
+		actx, cancel := context.WithTimeout(r.ctx, r.opts.TryTimeout)
+		var stalled atomic.Bool
+		idle := time.AfterFunc(r.opts.IdleTimeout, func() { stalled.Store(true); cancel() })
+		err := attempt(actx, func() { idle.Reset(r.opts.IdleTimeout) })
+		idle.Stop()
+		timedOut := actx.Err() == context.DeadlineExceeded
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if r.ctx.Err() != nil {
+			return r.ctx.Err()
+		}
+		switch {
+		case stalled.Load():
+			last = fmt.Errorf("no data for %s", r.opts.IdleTimeout)
+		case timedOut:
+			last = fmt.Errorf("no complete answer within %s", r.opts.TryTimeout)
+		default:
+			last = describe(err)
+		}
+		if !retryable(err) {
+			return last
+		}
+	}
+	return fmt.Errorf("failed after %d attempts: %w", r.opts.MaxRetries+1, last)
+}
+
+// retryable: a throttled, failed or timed-out request may succeed when tried again; an
+// answer such as 403 or 404 will not change.
+func retryable(err error) bool {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		switch re.StatusCode {
+		case 408, 429, 500, 502, 503, 504:
+			return true
+		}
+		return false
+	}
+	// nothing listens there: trying again in a few seconds will not change that
+	return !errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// describe shortens the SDK's multi-line response errors to their status and code, and keeps
+// the URL (whose query holds the SAS signature) out of transport errors.
 func describe(err error) error {
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
 		return fmt.Errorf("HTTP %d %s", re.StatusCode, re.ErrorCode)
 	}
-	return err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, Redact(ue.URL), ue.Err)
+	}
+	return errors.New(redact.Text(err.Error()))
 }
 
 // Name is the blob's URL without its SAS token.
@@ -262,35 +354,39 @@ func (r *Reader) startLocked(idx int64) *block {
 func (r *Reader) fetch(idx int64) ([]byte, error) {
 	off := idx * r.opts.BlockSize
 	count := min(r.opts.BlockSize, r.size-off)
-	var last error
-	delay := r.opts.RetryDelay
-	for attempt := int32(0); attempt <= r.opts.MaxRetries; attempt++ {
-		if attempt > 0 {
-			r.retries.Add(1)
-			select {
-			case <-time.After(delay):
-			case <-r.ctx.Done():
-				return nil, r.ctx.Err()
-			}
-			delay = min(2*delay, 10*time.Second)
-		}
-		resp, err := r.client.DownloadStream(r.ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: count}})
+	buf := make([]byte, count)
+	err := r.retry(func(ctx context.Context, alive func()) error {
+		resp, err := r.client.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: count}})
 		if err != nil {
-			last = describe(err)
-			continue
+			return err
 		}
-		buf := make([]byte, count)
-		n, err := io.ReadFull(resp.Body, buf)
-		resp.Body.Close()
+		defer resp.Body.Close()
+		n, err := io.ReadFull(aliveReader{resp.Body, alive}, buf)
 		r.requests.Add(1)
 		r.bytes.Add(int64(n))
 		if err != nil {
-			last = fmt.Errorf("short body: %d of %d bytes: %w", n, count, err)
-			continue
+			return fmt.Errorf("short body: %d of %d bytes: %w", n, count, err)
 		}
-		return buf, nil
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading bytes %d-%d: %w", r.name, off, off+count-1, err)
 	}
-	return nil, fmt.Errorf("%s: reading bytes %d-%d failed after %d attempts: %w", r.name, off, off+count-1, r.opts.MaxRetries+1, last)
+	return buf, nil
+}
+
+// aliveReader calls alive whenever a read returns bytes.
+type aliveReader struct {
+	r     io.Reader
+	alive func()
+}
+
+func (a aliveReader) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.alive()
+	}
+	return n, err
 }
 
 // Close releases nothing the caller must wait for; it exists so that a Reader is an io.Closer.

@@ -16,6 +16,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
@@ -187,9 +188,28 @@ func Evaluate(img *inspect.Image, cfg Config, content *rules.Content) *report.Re
 		}
 	}
 	r.Compliant = len(r.Blocking()) == 0
+	redactReport(r)
 	reads, bytes := img.Disk.SourceStats()
 	r.Image.ReadRequests, r.Image.BytesRead = reads, bytes
 	return r
+}
+
+// redactReport hides credentials in everything of the report that quotes the image (messages,
+// values, evidence, notes: a kernel command line or a network file may hold a password), as
+// the credential rule does for what it finds, so that no report format prints one whole.
+func redactReport(r *report.Report) {
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		f.Message, f.Actual, f.Required = redact.Text(f.Message), redact.Text(f.Actual), redact.Text(f.Required)
+		for j := range f.Evidence {
+			e := &f.Evidence[j]
+			e.Path, e.Detail = redact.Text(e.Path), redact.Text(e.Detail)
+		}
+	}
+	for i := range r.Notes {
+		r.Notes[i] = redact.Text(r.Notes[i])
+	}
+	r.Image.Path = redact.Text(r.Image.Path)
 }
 
 func imageInfo(img *inspect.Image) report.ImageInfo {

@@ -37,7 +37,7 @@ func (c *Config) NeedsContent() bool {
 // asks for, and writes the integrity manifest. It returns nil when no pass is needed. An
 // unreachable clamd is an error: a malware scan that was asked for must not silently not run.
 func ScanContent(ctx context.Context, img *inspect.Image, cfg Config) (*rules.Content, error) {
-	if !cfg.NeedsContent() || len(img.Filesystems()) == 0 {
+	if !cfg.NeedsContent() {
 		return nil, nil
 	}
 	rs, _ := rules.ForProfiles(cfg.Profiles)
@@ -86,7 +86,7 @@ func ScanContent(ctx context.Context, img *inspect.Image, cfg Config) (*rules.Co
 	if sec != nil {
 		content.SecretsRan = true
 		content.Secrets = sec.Findings()
-		content.SecretsSearched, content.SecretsVendor, content.SecretsBinary, content.SecretsTooLarge = sec.Counts()
+		content.SecretsSearched, content.SecretsVendor, content.SecretsBinary = sec.Counts()
 		content.SecretRules = sec.RuleCount()
 	}
 	if av != nil {

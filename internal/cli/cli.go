@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"io"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,8 @@ flags:
 
 // Check runs the check command and returns the exit status.
 func Check(args []string, stdout, stderr io.Writer) int {
+	// an image argument may be a SAS URL, an error may quote it: nothing printed holds a secret
+	stderr = redact.Writer(stderr)
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var profiles, waivers, allowed, clean, allowPaths, allowFPs listFlag
@@ -131,7 +134,7 @@ func Check(args []string, stdout, stderr io.Writer) int {
 			if !r.Compliant {
 				verdict = fmt.Sprintf("NOT COMPLIANT (%d blocking)", len(r.Blocking()))
 			}
-			fmt.Fprintf(stdout, "%s: %s\n", img, verdict)
+			fmt.Fprintf(stdout, "%s: %s\n", redact.Text(img), verdict)
 		default:
 			r.WriteTable(stdout)
 			fmt.Fprintln(stdout)

@@ -436,23 +436,65 @@ const maxWalkDepth = 128
 // Returning fs.SkipDir from a directory skips it; any other error stops the walk.
 type WalkFunc func(p string, d iofs.DirEntry) error
 
+// IncompleteWalkError lists the directories a Walk could not enter (unreadable, corrupt, or
+// nested deeper than maxWalkDepth). The walk visited everything else: a caller that must see
+// every file treats this as "not everything was seen", naming Dirs.
+type IncompleteWalkError struct {
+	Dirs []*iofs.PathError
+}
+
+func (e *IncompleteWalkError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d director", len(e.Dirs))
+	if len(e.Dirs) == 1 {
+		b.WriteString("y")
+	} else {
+		b.WriteString("ies")
+	}
+	b.WriteString(" could not be read: ")
+	for i, d := range e.Dirs {
+		if i == 5 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Dirs)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(d.Error())
+	}
+	return b.String()
+}
+
 // Walk visits root and everything below it in lexical order without following symlinks. Unlike
 // io/fs.WalkDir it survives corrupt filesystems: a directory seen twice (a cycle of hard links)
-// is visited once, and nesting deeper than maxWalkDepth is an error naming the path.
+// is visited once, and a directory that cannot be read (corrupt, or nested deeper than
+// maxWalkDepth) is skipped while the walk goes on with its siblings; Walk then returns an
+// *IncompleteWalkError naming every such directory. An error returned by fn stops the walk and
+// is returned as it is.
 func (t *Tree) Walk(root string, fn WalkFunc) error {
 	root = strings.Trim(root, "/")
 	if root == "" {
 		root = "."
 	}
 	seen := map[dirKey]bool{}
+	var skipped []*iofs.PathError
+	skip := func(p string, err error) {
+		var pe *iofs.PathError
+		if !errors.As(err, &pe) {
+			pe = &iofs.PathError{Op: "walk", Path: p, Err: err}
+		}
+		skipped = append(skipped, pe)
+	}
 	var walk func(p string, depth int) error
 	walk = func(p string, depth int) error {
 		if depth > maxWalkDepth {
-			return &iofs.PathError{Op: "walk", Path: p, Err: fmt.Errorf("directories nested deeper than %d", maxWalkDepth)}
+			skip(p, &iofs.PathError{Op: "walk", Path: p, Err: fmt.Errorf("directories nested deeper than %d", maxWalkDepth)})
+			return nil
 		}
 		l, err := t.resolve("walk", p, true)
 		if err != nil {
-			return err
+			skip(p, err)
+			return nil
 		}
 		if seen[dirKey{l.vol, l.ino}] {
 			return nil
@@ -460,7 +502,8 @@ func (t *Tree) Walk(root string, fn WalkFunc) error {
 		seen[dirKey{l.vol, l.ino}] = true
 		ents, err := t.ReadDir(p)
 		if err != nil {
-			return err
+			skip(p, err)
+			return nil
 		}
 		for _, e := range ents {
 			cp := path.Join(p, e.Name())
@@ -479,5 +522,11 @@ func (t *Tree) Walk(root string, fn WalkFunc) error {
 		}
 		return nil
 	}
-	return walk(root, 0)
+	if err := walk(root, 0); err != nil {
+		return err
+	}
+	if len(skipped) > 0 {
+		return &IncompleteWalkError{Dirs: skipped}
+	}
+	return nil
 }

@@ -40,6 +40,9 @@ type Image struct {
 	WindowsPartition *partition.Partition
 	// Notes are facts worth reporting that are not rule results (e.g. a filesystem we cannot read).
 	Notes []string
+	// Unread are the partitions that hold files this reader cannot see (encrypted, or a
+	// filesystem it identifies but does not read): a pass over every file has not seen them.
+	Unread []UnreadPartition
 
 	volumes map[*partition.Partition]fs.Volume
 
@@ -49,6 +52,12 @@ type Image struct {
 
 	hivesOnce sync.Once
 	hives     *windows.Hives
+}
+
+// UnreadPartition is a partition whose files cannot be read offline, and why.
+type UnreadPartition struct {
+	Partition *partition.Partition
+	Reason    string
 }
 
 // Mount is a filesystem placed in the tree by an fstab line.
@@ -96,8 +105,10 @@ func FromDisk(d *image.Disk) (*Image, error) {
 			img.volumes[p] = v
 		} else if p.Kind == partition.KindBitLocker || p.Kind == partition.KindLUKS {
 			img.Notes = append(img.Notes, fmt.Sprintf("partition %d is encrypted (%s); its files cannot be checked offline", p.Number, p.Kind))
-		} else if p.Kind.IsFilesystem() {
+			img.Unread = append(img.Unread, UnreadPartition{p, fmt.Sprintf("encrypted (%s): its files cannot be read offline", p.Kind)})
+		} else if p.Kind.IsFilesystem() || p.Kind == partition.KindLVM {
 			img.Notes = append(img.Notes, fmt.Sprintf("partition %d holds %s, which is identified but whose files are not read", p.Number, p.Kind))
+			img.Unread = append(img.Unread, UnreadPartition{p, fmt.Sprintf("%s: identified, but its files are not read by this checker", p.Kind)})
 		}
 	}
 	if err := img.findRoot(); err != nil {

@@ -17,7 +17,6 @@ type Content struct {
 	Secrets                                       []secrets.Finding
 	SecretsRan                                    bool
 	SecretsSearched, SecretsVendor, SecretsBinary int64
-	SecretsTooLarge                               int64
 	SecretRules                                   int
 	// Malware is set when clamd scanned the files.
 	MalwareRan     bool
@@ -25,6 +24,32 @@ type Content struct {
 	ClamdVersion   string
 	ClamdScanned   int64
 	ClamdOversized []string
+}
+
+// unseen is the verdict of a content rule whose scanner did not see everything: a rule that
+// found nothing cannot pass on a partial look (it is an error naming what was not read); one
+// that found violations fails, and says what it could not read as well.
+func (ct *Content) unseen(scanner string, res Result) Result {
+	if ct.Stats == nil {
+		return res
+	}
+	n, ex := ct.Stats.Missed(scanner)
+	if n == 0 {
+		return res
+	}
+	gap := scan.MissedSummary(n, ex, 5)
+	if res.Status == Fail {
+		res.Message += "; also, " + gap
+		return res
+	}
+	out := Result{Status: Error, Message: "could not inspect everything: " + gap + "; a clean result needs every file read"}
+	for i, e := range ex {
+		if i == 20 {
+			break
+		}
+		out.Evidence = append(out.Evidence, Evidence{Path: e.Path, Detail: "not read: " + e.Error})
+	}
+	return out
 }
 
 func contentOff(what string) Result {
@@ -48,14 +73,10 @@ var _ = register(&Rule{
 			return contentOff("credentials")
 		}
 		ct := c.Content
-		scope := fmt.Sprintf("%d text files searched with %d rules (%d unchanged distribution files and %d binary files skipped",
+		scope := fmt.Sprintf("%d text files searched with %d rules (%d unchanged distribution files and %d binary files skipped)",
 			ct.SecretsSearched, ct.SecretRules, ct.SecretsVendor, ct.SecretsBinary)
-		if ct.SecretsTooLarge > 0 {
-			scope += fmt.Sprintf(", %d files over the size limit not searched", ct.SecretsTooLarge)
-		}
-		scope += ")"
 		if len(ct.Secrets) == 0 {
-			return pass("no credentials found: " + scope)
+			return ct.unseen("secrets", pass("no credentials found: "+scope))
 		}
 		var ev []Evidence
 		for _, f := range ct.Secrets {
@@ -64,7 +85,7 @@ var _ = register(&Rule{
 		res := fail(fmt.Sprintf("%d hard-coded credential(s) found; %s", len(ev), scope), listing(ev, 50)...)
 		res.Actual = fmt.Sprintf("%d credential(s)", len(ev))
 		res.Required = "none"
-		return res
+		return ct.unseen("secrets", res)
 	}),
 })
 
@@ -94,15 +115,20 @@ var _ = register(&Rule{
 			res := fail(fmt.Sprintf("%s found %d infected file(s)", ct.ClamdVersion, len(ev)), listing(ev, 50)...)
 			res.Actual = fmt.Sprintf("%d infected file(s)", len(ev))
 			res.Required = "none"
-			return res
+			if len(ct.ClamdOversized) > 0 {
+				res.Message += fmt.Sprintf("; %d file(s) over clamd's stream limit were not scanned", len(ct.ClamdOversized))
+			}
+			return ct.unseen("clamd", res)
 		}
 		if len(ct.ClamdOversized) > 0 {
+			// a file clamd did not scan may hold what it looks for: no clean verdict
 			for _, p := range ct.ClamdOversized {
-				ev = append(ev, Evidence{Path: p, Detail: "larger than clamd_max_stream: not scanned"})
+				ev = append(ev, Evidence{Path: p, Detail: "larger than clamd's stream limit: not scanned"})
 			}
-			return warn(fmt.Sprintf("%d files clean (%s); %d file(s) too large for clamd's stream limit were not scanned",
-				ct.ClamdScanned, ct.ClamdVersion, len(ct.ClamdOversized)), listing(ev, 20)...)
+			return Result{Status: Error, Message: fmt.Sprintf("could not inspect everything: %d file(s) are larger than clamd's stream limit "+
+				"and were not scanned (%d files clean, %s); raise clamd's StreamMaxLength and clamd_max_stream to match",
+				len(ct.ClamdOversized), ct.ClamdScanned, strings.TrimSpace(ct.ClamdVersion)), Evidence: listing(ev, 20)}
 		}
-		return pass(fmt.Sprintf("%d files scanned by %s, none infected", ct.ClamdScanned, strings.TrimSpace(ct.ClamdVersion)))
+		return ct.unseen("clamd", pass(fmt.Sprintf("%d files scanned by %s, none infected", ct.ClamdScanned, strings.TrimSpace(ct.ClamdVersion))))
 	},
 })

@@ -31,6 +31,9 @@ type File struct {
 	Mode iofs.FileMode
 	UID  uint32
 	GID  uint32
+	// FSSize is the size of the filesystem holding the file: a file larger than that is sparse
+	// (or its size field is corrupt), and most of it is holes.
+	FSSize int64
 }
 
 // Scanner is one kind of content check.
@@ -67,9 +70,12 @@ type Options struct {
 	Progress func(done, total int64)
 }
 
-// FileError is a file that could not be read or scanned; the pass goes on.
+// FileError is a file or directory that could not be read or scanned; the pass goes on, but
+// what it names was not seen: the rules that depend on a scanner it concerns cannot pass.
 type FileError struct {
-	Path    string `json:"path"`
+	Path string `json:"path"`
+	// Scanner is the scanner that could not handle the file; empty when nobody could (a
+	// directory that could not be walked, a file that could not be opened or read).
 	Scanner string `json:"scanner,omitempty"`
 	Error   string `json:"error"`
 }
@@ -81,7 +87,44 @@ type Stats struct {
 	Bytes       int64         `json:"bytes"`      // the regular files' total size
 	BytesRead   int64         `json:"bytes_read"` // what the scanners needed of it
 	Duration    time.Duration `json:"duration_ns"`
-	Errors      []FileError   `json:"errors,omitempty"`
+	// Errors lists the first maxErrors things not seen; Unseen counts them all, by scanner
+	// ("" for what no scanner saw).
+	Errors []FileError      `json:"errors,omitempty"`
+	Unseen map[string]int64 `json:"unseen,omitempty"`
+}
+
+// Missed says what a scanner did not see: how many files or directories, and the first of
+// them. A scanner whose Missed count is not zero has not proven anything about the image.
+func (s *Stats) Missed(scanner string) (int64, []FileError) {
+	n := s.Unseen[""] + s.Unseen[scanner]
+	var ex []FileError
+	for _, e := range s.Errors {
+		if e.Scanner == "" || e.Scanner == scanner {
+			ex = append(ex, e)
+		}
+	}
+	return n, ex
+}
+
+// Summary line of what was missed, naming the first paths.
+func MissedSummary(n int64, ex []FileError, max int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d path(s) could not be read", n)
+	for i, e := range ex {
+		if i == max {
+			break
+		}
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.Path + " (" + e.Error + ")")
+	}
+	if int64(min(len(ex), max)) < n {
+		fmt.Fprintf(&b, "; and %d more", n-int64(min(len(ex), max)))
+	}
+	return b.String()
 }
 
 type job struct {
@@ -106,11 +149,12 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 	if opts.Chunk <= 0 {
 		opts.Chunk = 1 << 20
 	}
-	st := &Stats{}
+	st := &Stats{Unseen: map[string]int64{}}
 	var errMu sync.Mutex
 	addErr := func(e FileError) {
 		errMu.Lock()
 		defer errMu.Unlock()
+		st.Unseen[e.Scanner]++
 		if len(st.Errors) < maxErrors {
 			st.Errors = append(st.Errors, e)
 		}
@@ -123,6 +167,9 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 		file File
 	}
 	var files []entry
+	for _, u := range img.Unread {
+		addErr(FileError{Path: fmt.Sprintf("partition %d:/", u.Partition.Number), Error: u.Reason})
+	}
 	for _, f := range img.Filesystems() {
 		st.Filesystems++
 		err := f.Tree.Walk("", func(p string, d iofs.DirEntry) error {
@@ -138,6 +185,9 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 				return nil
 			}
 			fe := File{Path: f.Prefix + p, Size: info.Size(), Mode: info.Mode()}
+			if f.Partition != nil {
+				fe.FSSize = f.Partition.Size
+			}
 			if ino, ok := info.Sys().(*fs.Inode); ok {
 				fe.UID, fe.GID = ino.UID, ino.GID
 			}
@@ -149,7 +199,15 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			addErr(FileError{Path: f.Prefix, Error: "walk stopped: " + err.Error()})
+			// the walk went on past the directories it could not read: each is a gap
+			var inc *fs.IncompleteWalkError
+			if errors.As(err, &inc) {
+				for _, d := range inc.Dirs {
+					addErr(FileError{Path: f.Prefix + strings.TrimPrefix(d.Path, "/"), Error: "directory not read: " + d.Err.Error()})
+				}
+			} else {
+				addErr(FileError{Path: f.Prefix, Error: "walk stopped: " + err.Error()})
+			}
 		}
 	}
 	st.Files = int64(len(files))
@@ -222,9 +280,10 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 // scanFile streams one file to the sinks that want it and returns the bytes read.
 func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first, buf []byte, addErr func(FileError)) int64 {
 	type active struct {
-		name string
-		sink Sink
-		done bool
+		name   string
+		sink   Sink
+		done   bool
+		failed bool // an error is recorded for this file and scanner
 	}
 	var sinks []*active
 	for i, w := range ws {
@@ -252,7 +311,13 @@ func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			addErr(FileError{Path: j.file.Path, Error: fmt.Sprintf("read at offset %d: %v", off+int64(n), err)})
+			// the rest of the file is unseen by every sink that still wanted it
+			for _, a := range sinks {
+				if !a.done {
+					a.failed = true
+					addErr(FileError{Path: j.file.Path, Scanner: a.name, Error: fmt.Sprintf("read at offset %d of %d: %v", off+int64(n), j.file.Size, err)})
+				}
+			}
 			b = b[:n]
 		}
 		off += int64(len(b))
@@ -263,7 +328,8 @@ func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first
 			}
 			if err := a.sink.Write(b); err != nil {
 				a.done = true
-				if !errors.Is(err, ErrEnough) {
+				if !errors.Is(err, ErrEnough) && !a.failed {
+					a.failed = true
 					addErr(FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
 				}
 				continue
@@ -275,7 +341,7 @@ func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first
 		}
 	}
 	for _, a := range sinks {
-		if err := a.sink.End(); err != nil {
+		if err := a.sink.End(); err != nil && !a.failed {
 			addErr(FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	engine "github.com/marketready/packer-plugin-marketplace/internal/check"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
+	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 )
@@ -163,7 +164,10 @@ func (c *Config) Settings() (engine.Config, error) {
 }
 
 // PostProcess checks the artifact's disk image. The artifact is passed on unchanged and kept.
-func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (packersdk.Artifact, bool, bool, error) {
+func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (_ packersdk.Artifact, _, _ bool, err error) {
+	// the artifact's URL holds a SAS token, errors and messages may quote it or the image
+	ui = redactingUi{ui}
+	defer func() { err = redact.Error(err) }()
 	path, err := p.diskImage(ui, artifact)
 	if err != nil {
 		return artifact, true, true, err
@@ -206,6 +210,13 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	ui.Say("marketplace-check: " + shortName(path) + " is compliant")
 	return artifact, true, true, nil
 }
+
+// redactingUi hides credentials in everything said to Packer's UI.
+type redactingUi struct{ packersdk.Ui }
+
+func (u redactingUi) Say(s string)     { u.Ui.Say(redact.Text(s)) }
+func (u redactingUi) Message(s string) { u.Ui.Message(redact.Text(s)) }
+func (u redactingUi) Error(s string)   { u.Ui.Error(redact.Text(s)) }
 
 // shortName names an image in messages: a file's base name, a blob's name without its SAS.
 func shortName(path string) string {

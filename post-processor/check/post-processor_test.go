@@ -196,3 +196,28 @@ func TestAzureArtifactIsReadFromBlobStorage(t *testing.T) {
 		t.Errorf("managed image: %v", err)
 	}
 }
+
+// A vhd_url that cannot be read fails the build without printing its SAS signature or password
+// in the error or in anything said to Packer's UI.
+func TestURLSecretsNeverPrinted(t *testing.T) {
+	for _, url := range []string{
+		"https://127.0.0.1:9/c/x.vhd?sv=2021-08-06&sr=b&sp=r&sig=SECRETSIGNATURE%2Bx",
+		"https://deployer:hunter2pw@127.0.0.1:9/c/x.vhd",
+	} {
+		var p PostProcessor
+		if err := p.Configure(map[string]interface{}{"vhd_url": url, "content_scan": false}); err != nil {
+			t.Fatal(err)
+		}
+		ui, out := newUI()
+		_, _, _, err := p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{FilesValue: []string{}})
+		if err == nil {
+			t.Fatalf("%s: no error", url)
+		}
+		all := out.String() + err.Error()
+		for _, secret := range []string{"SECRETSIGNATURE", "hunter2pw"} {
+			if strings.Contains(all, secret) {
+				t.Errorf("%s: prints %s:\n%s", url, secret, all)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ package ext4
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"sync"
 	"time"
@@ -33,6 +34,9 @@ const (
 	incompatEncrypt    = 0x10000
 	incompatCasefold   = 0x20000
 
+	rocompatMetadataCsum = 0x400
+
+	flagIndex      = 0x1000 // hashed (htree) directory
 	flagExtents    = 0x80000
 	flagInlineData = 0x10000000
 	flagEncrypt    = 0x800
@@ -65,6 +69,10 @@ type FS struct {
 	metaBG         bool
 	descPerBlock   int64
 	firstMetaBG    uint32
+	// csum: metadata_csum is on, every directory leaf block ends in a checksum entry seeded
+	// with csumSeed
+	csum     bool
+	csumSeed uint32
 
 	mu          sync.Mutex
 	inodeTables map[uint32]int64
@@ -128,6 +136,14 @@ func Open(name string, r io.ReaderAt, size int64) (*FS, error) {
 	if incompat&incompatMetaBG != 0 {
 		f.metaBG = true
 		f.firstMetaBG = le.Uint32(sb[260:])
+	}
+	if le.Uint32(sb[100:])&rocompatMetadataCsum != 0 {
+		f.csum = true
+		if incompat&incompatCsumSeed != 0 {
+			f.csumSeed = le.Uint32(sb[0x270:])
+		} else {
+			f.csumSeed = crc32c(^uint32(0), sb[104:120]) // the filesystem UUID
+		}
 	}
 	return f, nil
 }
@@ -467,11 +483,22 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 		chunk = len(data)
 		start = 4
 	}
+	var seed uint32
+	if f.csum && inline == nil {
+		seed = crc32c(crc32c(f.csumSeed, le.AppendUint32(nil, uint32(ino))), ri.b[0x64:0x68])
+	}
 	for base := 0; base < len(data); base += chunk {
 		end := min(base+chunk, len(data))
 		pos := base
 		if base == 0 {
 			pos = start
+		}
+		if inline == nil {
+			var err error
+			if end, err = f.checkDirBlock(ri, ino, data[base:end], base, seed); err != nil {
+				return nil, err
+			}
+			end += base
 		}
 		for pos+8 <= end {
 			inum := le.Uint32(data[pos:])
@@ -494,6 +521,39 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 	}
 	return out, nil
 }
+
+// checkDirBlock refuses a directory block that cannot be what the filesystem wrote, so that
+// a damaged directory is an error rather than an empty one: the first block of a directory
+// starts with ".", and with metadata_csum every leaf block ends in a checksum entry whose
+// crc32c matches. It returns where the entries of the block end (before the checksum entry).
+func (f *FS) checkDirBlock(ri *rawInode, ino uint64, b []byte, base int, seed uint32) (int, error) {
+	le := binary.LittleEndian
+	indexed := ri.flags()&flagIndex != 0
+	if base == 0 && (len(b) < 12 || le.Uint32(b) == 0 || b[6] != 1 || b[8] != '.') {
+		return 0, byteio.Corrupt(f.name, ri.off, "directory inode %d: its first block does not start with \".\"", ino)
+	}
+	if !f.csum || len(b) < 12 {
+		return len(b), nil
+	}
+	t := b[len(b)-12:]
+	if le.Uint32(t) == 0 && le.Uint16(t[4:]) == 12 && t[6] == 0 && t[7] == 0xDE {
+		if want, got := le.Uint32(t[8:]), crc32c(seed, b[:len(b)-12]); want != got {
+			return 0, byteio.Corrupt(f.name, ri.off, "directory inode %d: block at byte %d fails its checksum (stored %#x, computed %#x)", ino, base, want, got)
+		}
+		return len(b) - 12, nil
+	}
+	// no checksum entry: only an htree index block (one empty entry over the block, then the
+	// index) looks like that, in a directory marked as indexed
+	if indexed && (base == 0 || le.Uint32(b) == 0 && int(le.Uint16(b[4:])) == len(b)) {
+		return len(b), nil
+	}
+	return 0, byteio.Corrupt(f.name, ri.off, "directory inode %d: block at byte %d has no checksum entry (metadata_csum is on)", ino, base)
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// crc32c is ext4's ext4_chksum: CRC-32C continued from seed, without the final inversion.
+func crc32c(seed uint32, p []byte) uint32 { return ^crc32.Update(^seed, castagnoli, p) }
 
 // Readlink implements fs.Volume.
 func (f *FS) Readlink(ino uint64) (string, error) {

@@ -39,7 +39,18 @@ type Scanner struct {
 	found     []Detection
 	scanned   int64
 	oversized []string
+	// failures counts the failed files since the last good one; broken, once set, is why the
+	// scanner gave up (clamd stopped answering): every later file fails at once with it,
+	// instead of costing a timeout each
+	failures int
+	broken   error
 }
+
+// DefaultTimeout bounds each exchange with clamd (a write, or the wait for a verdict).
+const DefaultTimeout = time.Minute
+
+// maxFailures is how many files in a row may fail before the scanner stops trying clamd.
+const maxFailures = 5
 
 // ParseAddress reads "unix:///run/clamav/clamd.ctl", "tcp://host:3310", a socket path or
 // "host:port".
@@ -60,6 +71,11 @@ func ParseAddress(addr string) (network, address string, err error) {
 // New connects once to check that clamd answers (PING, VERSION), so that an unreachable or
 // wrong address fails before the pass starts. maxStream is clamd's StreamMaxLength (0: 25 MiB).
 func New(addr string, maxStream int64) (*Scanner, error) {
+	return NewWithTimeout(addr, maxStream, DefaultTimeout)
+}
+
+// NewWithTimeout is New with the deadline of each exchange with clamd.
+func NewWithTimeout(addr string, maxStream int64, timeout time.Duration) (*Scanner, error) {
 	network, address, err := ParseAddress(addr)
 	if err != nil {
 		return nil, err
@@ -67,7 +83,10 @@ func New(addr string, maxStream int64) (*Scanner, error) {
 	if maxStream <= 0 {
 		maxStream = DefaultMaxStream
 	}
-	s := &Scanner{network: network, address: address, maxStream: maxStream, timeout: 2 * time.Minute}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	s := &Scanner{network: network, address: address, maxStream: maxStream, timeout: timeout}
 	c, err := s.dial()
 	if err != nil {
 		return nil, err
@@ -174,6 +193,28 @@ func (w *worker) Close() error {
 	return w.c.Close()
 }
 
+// failed records a file clamd did not scan; after a timeout, or maxFailures files in a row,
+// the scanner gives up on clamd. It returns err.
+func (s *Scanner) failed(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures++
+	var ne net.Error
+	if s.broken == nil && (s.failures >= maxFailures || errors.As(err, &ne) && ne.Timeout()) {
+		s.broken = err
+	}
+	return err
+}
+
+func (s *Scanner) gaveUp() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken != nil {
+		return fmt.Errorf("not scanned: clamd stopped answering earlier in the pass (%v)", s.broken)
+	}
+	return nil
+}
+
 // Begin starts an INSTREAM for the file, reconnecting if clamd ended the session.
 func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 	if f.Size > w.s.maxStream {
@@ -182,16 +223,19 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 		w.s.mu.Unlock()
 		return nil, nil
 	}
+	if err := w.s.gaveUp(); err != nil {
+		return nil, err
+	}
 	if w.c == nil {
 		nw, err := w.s.NewWorker()
 		if err != nil {
-			return nil, err
+			return nil, w.s.failed(err)
 		}
 		*w = *nw.(*worker)
 	}
 	if err := w.c.send("INSTREAM"); err != nil {
 		w.drop()
-		return nil, err
+		return nil, w.s.failed(err)
 	}
 	w.id++
 	return &sink{w: w, f: f}, nil
@@ -236,12 +280,12 @@ func (k *sink) End() error {
 	}
 	if k.failed != nil {
 		w.drop()
-		return fmt.Errorf("streaming to clamd: %w", k.failed)
+		return w.s.failed(fmt.Errorf("streaming to clamd: %w", k.failed))
 	}
 	reply, err := w.c.reply()
 	if err != nil {
 		w.drop()
-		return err
+		return w.s.failed(err)
 	}
 	// in a session, replies are "<id>: stream: OK" / "<id>: stream: <signature> FOUND"
 	if _, rest, ok := strings.Cut(reply, ": "); ok && strings.HasPrefix(rest, "stream:") {
@@ -249,19 +293,23 @@ func (k *sink) End() error {
 	}
 	result := strings.TrimSpace(strings.TrimPrefix(reply, "stream:"))
 	w.s.mu.Lock()
-	defer w.s.mu.Unlock()
 	switch {
 	case result == "OK":
 		w.s.scanned++
+		w.s.failures = 0
 	case strings.HasSuffix(result, " FOUND"):
 		w.s.scanned++
+		w.s.failures = 0
 		w.s.found = append(w.s.found, Detection{Path: k.f.Path, Signature: strings.TrimSuffix(result, " FOUND")})
 	case strings.Contains(result, "size limit exceeded"):
 		w.s.oversized = append(w.s.oversized, k.f.Path)
 		w.drop()
 	default:
+		w.s.mu.Unlock()
 		w.drop()
-		return errors.New("clamd: " + strings.TrimSpace(string(bytes.TrimSpace([]byte(result)))))
+		// "... ERROR", or anything clamd is not known to say: the file was not scanned
+		return w.s.failed(errors.New("clamd did not scan it: " + strings.TrimSpace(string(bytes.TrimSpace([]byte(result))))))
 	}
+	w.s.mu.Unlock()
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"hash"
 	"io"
 	"sort"
@@ -23,7 +24,9 @@ type Entry struct {
 	Mode   string `json:"mode"` // e.g. -rwxr-xr-x
 	UID    uint32 `json:"uid"`
 	GID    uint32 `json:"gid"`
-	SHA256 string `json:"sha256"`
+	SHA256 string `json:"sha256,omitempty"`
+	// NotHashed says why a file has no digest.
+	NotHashed string `json:"not_hashed,omitempty"`
 }
 
 // Manifest is the baseline document.
@@ -56,6 +59,16 @@ type worker struct {
 func (w *worker) Close() error { return nil }
 
 func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
+	if f.FSSize > 0 && f.Size > f.FSSize {
+		// hashing it would mean hashing its holes: a 1 TiB sparse file is 1 TiB of zeros to
+		// digest. Its entry says why it has no digest; the pass reports it as not hashed.
+		e := Entry{Path: f.Path, Size: f.Size, Mode: f.Mode.String(), UID: f.UID, GID: f.GID,
+			NotHashed: fmt.Sprintf("larger (%d bytes) than its filesystem (%d bytes): sparse, or its size is corrupt", f.Size, f.FSSize)}
+		w.s.mu.Lock()
+		w.s.files = append(w.s.files, e)
+		w.s.mu.Unlock()
+		return nil, fmt.Errorf("not hashed for the integrity manifest: %s", e.NotHashed)
+	}
 	w.h.Reset()
 	return &sink{w: w, f: f}, nil
 }
@@ -74,7 +87,13 @@ func (k *sink) Write(p []byte) error {
 
 func (k *sink) End() error {
 	if k.n != k.f.Size {
-		return nil // a read error, reported by the pass; no digest of a partial file
+		// a read error, reported by the pass; no digest of a partial file
+		e := Entry{Path: k.f.Path, Size: k.f.Size, Mode: k.f.Mode.String(), UID: k.f.UID, GID: k.f.GID,
+			NotHashed: fmt.Sprintf("only %d of its %d bytes could be read", k.n, k.f.Size)}
+		k.w.s.mu.Lock()
+		k.w.s.files = append(k.w.s.files, e)
+		k.w.s.mu.Unlock()
+		return nil
 	}
 	e := Entry{Path: k.f.Path, Size: k.f.Size, Mode: k.f.Mode.String(), UID: k.f.UID, GID: k.f.GID, SHA256: hex.EncodeToString(k.w.h.Sum(nil))}
 	k.w.s.mu.Lock()

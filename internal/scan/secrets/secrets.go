@@ -52,8 +52,6 @@ type Options struct {
 	AllowPaths []string
 	// AllowFingerprints are Finding.Fingerprint values accepted as not secret.
 	AllowFingerprints []string
-	// MaxFileSize: larger files are not searched (default 16 MiB).
-	MaxFileSize int64
 	// Vendor maps in-image paths to the MD5 their package manager recorded (pkgdb.DpkgDigests):
 	// a file with that digest is skipped.
 	Vendor map[string]string
@@ -81,14 +79,10 @@ type Scanner struct {
 	searched int64 // text files searched
 	vendor   int64 // skipped as unmodified distribution files
 	binary   int64 // skipped as binary
-	large    int64 // skipped as larger than MaxFileSize
 }
 
 // New builds the detector from gitleaks' default rules plus ours.
 func New(opts Options) (*Scanner, error) {
-	if opts.MaxFileSize <= 0 {
-		opts.MaxFileSize = 16 << 20
-	}
 	det, err := detect.NewDetectorDefaultConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading gitleaks' rules: %w", err)
@@ -157,10 +151,10 @@ func (s *Scanner) Findings() []Finding {
 }
 
 // Counts says how many files were searched and skipped, for the report.
-func (s *Scanner) Counts() (searched, vendor, binary, large int64) {
+func (s *Scanner) Counts() (searched, vendor, binary int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.searched, s.vendor, s.binary, s.large
+	return s.searched, s.vendor, s.binary
 }
 
 // Name implements scan.Scanner.
@@ -169,10 +163,27 @@ func (s *Scanner) Name() string { return "secrets" }
 // NewWorker implements scan.Scanner.
 func (s *Scanner) NewWorker() (scan.Worker, error) { return &worker{s: s}, nil }
 
+// A file is searched in fragments of at most fragmentBytes and fragmentLines, cut at line ends,
+// each repeating the last overlapLines (at most overlapBytes) of the one before so that a
+// secret spanning lines (a PEM key is ~50) is whole in one of them. Memory is bounded by a
+// fragment whatever the file's size, and the time by a constant per fragment: gitleaks finds a
+// match's line by walking the fragment's line offsets, which is quadratic over a whole file.
+const (
+	fragmentBytes = 32 << 10
+	fragmentLines = 512
+	overlapBytes  = 8 << 10
+	overlapLines  = 80
+)
+
+// vendorHold is how much of a file the package manager recorded is held, unsearched, until its
+// digest says whether it is unmodified; a larger one is searched as it streams and its findings
+// dropped at the end if the digest matches.
+const vendorHold = 16 << 20
+
 type worker struct {
-	s   *Scanner
-	buf bytes.Buffer
-	md5 hash.Hash
+	s    *Scanner
+	md5  hash.Hash
+	frag []byte // the unsearched tail of the current file (and the overlap before it)
 }
 
 func (w *worker) Close() error { return nil }
@@ -181,12 +192,8 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 	if f.Size == 0 || allowed(f.Path, w.s.opts.AllowPaths) {
 		return nil, nil
 	}
-	if f.Size > w.s.opts.MaxFileSize {
-		w.s.count(&w.s.large)
-		return nil, nil
-	}
-	w.buf.Reset()
-	k := &sink{w: w, f: f}
+	w.frag = w.frag[:0]
+	k := &sink{w: w, f: f, seen: map[string]bool{}}
 	// only a file the package manager recorded can be skipped as unmodified: hash only those
 	if want, ok := w.s.opts.Vendor[f.Path]; ok {
 		if w.md5 == nil {
@@ -194,6 +201,7 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 		}
 		w.md5.Reset()
 		k.vendorMD5 = want
+		k.holding = true
 	}
 	return k, nil
 }
@@ -201,20 +209,139 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 type sink struct {
 	w         *worker
 	f         *scan.File
-	binary    bool
-	vendorMD5 string // the digest dpkg recorded for this path, if any
+	n         int64 // bytes received
+	binary    bool  // the file is binary from its first block: not searched
+	vendorMD5 string
+	holding   bool // a vendor file not yet searched: its bytes wait in w.frag for the digest
+	// line is the 0-based line number of w.frag[0]; overlap is how many bytes at the start of
+	// w.frag were already searched as the previous fragment's tail
+	line    int
+	overlap int
+	// seen are the findings of the previous fragment that lie in its overlap, not to be
+	// reported twice; found are this file's findings
+	seen  map[string]bool
+	found []Finding
 }
 
 func (k *sink) Write(p []byte) error {
-	if k.w.buf.Len() == 0 && looksBinary(p) {
+	w := k.w
+	if k.n == 0 && looksBinary(p) {
 		k.binary = true
 		return scan.ErrEnough
 	}
-	k.w.buf.Write(p)
-	if k.vendorMD5 != "" {
-		k.w.md5.Write(p)
+	if k.n > 0 && looksBinary(p) {
+		// text that turns binary (a sparse tail, a corrupt size): the text part is searched,
+		// the rest is not text
+		k.flush(true)
+		return scan.ErrEnough
 	}
+	k.n += int64(len(p))
+	if k.vendorMD5 != "" {
+		w.md5.Write(p)
+	}
+	w.frag = append(w.frag, p...)
+	if k.holding {
+		if len(w.frag) <= vendorHold {
+			return nil
+		}
+		k.holding = false // too large to hold: search as it streams, decide at the end
+	}
+	k.flush(false)
 	return nil
+}
+
+// flush searches the whole fragments in w.frag; at the end of the file (last) it also
+// searches what is left.
+func (k *sink) flush(last bool) {
+	w := k.w
+	for len(w.frag) > k.overlap {
+		cut := fragmentEnd(w.frag, k.overlap)
+		if cut < 0 {
+			if !last {
+				return // not a whole fragment yet
+			}
+			cut = len(w.frag)
+		}
+		chunk := w.frag[:cut]
+		// the chunk's last lines are searched again at the start of the next fragment
+		ov := overlapStart(chunk)
+		k.search(chunk, ov)
+		k.line += bytes.Count(chunk[:ov], []byte{'\n'})
+		k.overlap = cut - ov
+		w.frag = append(w.frag[:0], w.frag[ov:]...)
+	}
+	if last {
+		w.frag, k.overlap = w.frag[:0], 0
+	}
+}
+
+// fragmentEnd is where the next fragment of b ends: after the last newline within
+// fragmentBytes and fragmentLines, past the searched overlap; a line longer than a fragment is
+// cut inside it. It is -1 when b does not yet hold a whole fragment.
+func fragmentEnd(b []byte, overlap int) int {
+	limit := min(len(b), fragmentBytes)
+	end, lines := 0, 0
+	for lines < fragmentLines {
+		i := bytes.IndexByte(b[end:limit], '\n')
+		if i < 0 {
+			break
+		}
+		end += i + 1
+		lines++
+	}
+	full := len(b) >= fragmentBytes || lines == fragmentLines
+	switch {
+	case !full:
+		return -1
+	case end > overlap:
+		return end
+	default:
+		return fragmentBytes // one line longer than a fragment
+	}
+}
+
+// overlapStart is where the overlap kept from a searched fragment begins: the start of its
+// last overlapLines lines, within its last overlapBytes (inside a line when no newline is that
+// close to the end).
+func overlapStart(chunk []byte) int {
+	lo := max(0, len(chunk)-overlapBytes)
+	at := len(chunk)
+	for n := 0; n < overlapLines && at > lo+1; n++ {
+		i := bytes.LastIndexByte(chunk[lo:at-1], '\n')
+		if i < 0 {
+			break
+		}
+		at = lo + i + 1
+	}
+	if at == len(chunk) {
+		return lo
+	}
+	return at
+}
+
+// search runs the detector on one fragment and keeps its new findings.
+func (k *sink) search(chunk []byte, ov int) {
+	s := k.w.s
+	found := s.det.DetectContext(context.Background(), detect.Fragment{Raw: string(chunk), FilePath: k.f.Path})
+	// the next fragment starts at line nextLine, the first of this one's overlap
+	nextLine := k.line + bytes.Count(chunk[:ov], []byte{'\n'})
+	next := map[string]bool{}
+	for _, f := range found {
+		if ignore(f) {
+			continue
+		}
+		fd := s.finding(k.f.Path, f)
+		fd.Line += k.line
+		key := fd.Rule + "\x00" + fd.Fingerprint + "\x00" + fmt.Sprint(fd.Line)
+		if fd.Line-1 >= nextLine {
+			next[key] = true
+		}
+		if k.seen[key] {
+			continue
+		}
+		k.found = append(k.found, fd)
+	}
+	k.seen = next
 }
 
 func (k *sink) End() error {
@@ -223,26 +350,21 @@ func (k *sink) End() error {
 		s.count(&s.binary)
 		return nil
 	}
-	if k.vendorMD5 != "" && k.vendorMD5 == hex.EncodeToString(k.w.md5.Sum(nil)) {
+	unmodified := k.vendorMD5 != "" && k.vendorMD5 == hex.EncodeToString(k.w.md5.Sum(nil))
+	if unmodified {
+		k.w.frag = k.w.frag[:0]
 		s.count(&s.vendor)
 		return nil
 	}
+	k.holding = false
+	k.flush(true)
 	s.count(&s.searched)
-	raw := k.w.buf.String()
-	found := s.det.DetectContext(context.Background(), detect.Fragment{Raw: raw, FilePath: k.f.Path})
-	var out []Finding
-	for _, f := range found {
-		if ignore(f) {
-			continue
-		}
-		out = append(out, s.finding(k.f.Path, f))
-	}
-	if len(out) == 0 {
+	if len(k.found) == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, f := range out {
+	for _, f := range k.found {
 		if !s.allowFP[f.Fingerprint] {
 			s.findings = append(s.findings, f)
 		}

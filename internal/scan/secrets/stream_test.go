@@ -1,0 +1,171 @@
+package secrets_test
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
+)
+
+// feed streams content to a fresh scanner the way the pass does (a 64 KiB first read, then
+// 1 MiB reads) and returns what it found.
+func feed(t testing.TB, opts secrets.Options, path, content string) ([]secrets.Finding, *secrets.Scanner) {
+	t.Helper()
+	s, err := secrets.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.NewWorker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &scan.File{Path: path, Size: int64(len(content))}
+	k, err := w.Begin(f)
+	if err != nil || k == nil {
+		t.Fatalf("Begin: %v, sink %v", err, k)
+	}
+	b := []byte(content)
+	for off, n := 0, 64<<10; off < len(b); off, n = off+n, 1<<20 {
+		end := min(len(b), off+n)
+		if err := k.Write(b[off:end]); err != nil {
+			if errors.Is(err, scan.ErrEnough) {
+				break
+			}
+			t.Fatal(err)
+		}
+	}
+	if err := k.End(); err != nil {
+		t.Fatal(err)
+	}
+	return s.Findings(), s
+}
+
+// A credentials file padded far past any size limit is searched all the way (it used to be
+// skipped as "over 16 MiB", and the rule passed), with the right line number.
+func TestLargeFileIsSearchedToItsEnd(t *testing.T) {
+	var b strings.Builder
+	line := "# padding padding padding padding padding padding padding padding padding padding\n"
+	lines := (20 << 20) / len(line)
+	for range lines {
+		b.WriteString(line)
+	}
+	b.WriteString("password = " + iniPassword + "\n")
+	found, s := feed(t, secrets.Options{}, "/opt/app/app.conf", b.String())
+	if len(found) != 1 || found[0].Line != lines+1 || found[0].Rule != "password-assignment" {
+		t.Fatalf("want the password on line %d, got %+v", lines+1, found)
+	}
+	if searched, _, _ := s.Counts(); searched != 1 {
+		t.Errorf("searched = %d, want 1", searched)
+	}
+}
+
+// A private key that straddles a fragment boundary is found, once, wherever it starts.
+func TestKeyAcrossFragmentsFoundOnce(t *testing.T) {
+	key := sshKey(t, "")
+	for _, before := range []int{0, 470, 500, 505, 511, 512, 900, 1000, 5000} {
+		var b strings.Builder
+		for i := range before {
+			fmt.Fprintf(&b, "line %d\n", i)
+		}
+		b.WriteString(key)
+		b.WriteString("trailer\n")
+		found, _ := feed(t, secrets.Options{}, "/root/key", b.String())
+		if len(found) != 1 || found[0].Rule != "private-key" || found[0].Line != before+1 {
+			t.Errorf("key after %d lines: want one private-key on line %d, got %+v", before, before+1, found)
+		}
+	}
+}
+
+// Every credential of a file of many is reported exactly once, at its own line, and one very
+// long line (longer than a fragment) is searched too.
+func TestManyFindingsEachOnce(t *testing.T) {
+	var b strings.Builder
+	const n = 3000
+	for i := range n {
+		fmt.Fprintf(&b, "password = Secr3tValue%05d\n", i)
+	}
+	b.WriteString(strings.Repeat("x", 100<<10) + " password = LongLin3Secret\n")
+	found, _ := feed(t, secrets.Options{}, "/etc/app.conf", b.String())
+	lines := map[int]int{}
+	for _, f := range found {
+		lines[f.Line]++
+	}
+	for i := 1; i <= n+1; i++ {
+		if lines[i] != 1 {
+			t.Fatalf("line %d reported %d times (of %d findings)", i, lines[i], len(found))
+		}
+	}
+	if len(found) != n+1 {
+		t.Errorf("want %d findings, got %d", n+1, len(found))
+	}
+}
+
+// A file the package manager recorded and that is larger than what is held for the digest is
+// still skipped when unmodified, and searched when modified.
+func TestLargeVendorFile(t *testing.T) {
+	content := strings.Repeat("# a distribution's long default configuration file\n", (17<<20)/51) + "password = " + iniPassword + "\n"
+	sum := md5.Sum([]byte(content))
+	found, s := feed(t, secrets.Options{Vendor: map[string]string{"/etc/big.conf": hex.EncodeToString(sum[:])}}, "/etc/big.conf", content)
+	if _, vendor, _ := s.Counts(); len(found) != 0 || vendor != 1 {
+		t.Errorf("unmodified vendor file: findings %+v, vendor count %d", found, vendor)
+	}
+	found, _ = feed(t, secrets.Options{Vendor: map[string]string{"/etc/big.conf": "00000000000000000000000000000000"}}, "/etc/big.conf", content)
+	if len(found) != 1 {
+		t.Errorf("modified vendor file: want its password, got %+v", found)
+	}
+}
+
+// The search is linear in the file's size: a file of password lines four times larger takes
+// about four times longer (it was quadratic: 1 MB took 18 s, 4 MB over 120 s).
+func TestSearchIsLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	timeOf := func(size int) time.Duration {
+		content := passwordLines(size)
+		best := time.Duration(1 << 62)
+		for range 2 {
+			start := time.Now()
+			feed(t, secrets.Options{}, "/etc/app.conf", content)
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	small, large := timeOf(64<<10), timeOf(512<<10)
+	ratio := float64(large) / float64(small)
+	t.Logf("64 KiB of password lines: %s; 512 KiB: %s; ratio %.1f (8 if linear, 64 if quadratic)", small, large, ratio)
+	if ratio > 20 {
+		t.Errorf("8x the bytes took %.1fx the time: the search is not linear", ratio)
+	}
+	if large > 30*time.Second {
+		t.Errorf("512 KiB of password lines took %s", large)
+	}
+}
+
+func passwordLines(size int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, "password=Value%07d\n", i)
+	}
+	return b.String()
+}
+
+// BenchmarkPasswordLines reports the search's cost per byte on the worst kind of file (every
+// line a finding) at two sizes; compare the ns/op ratio with the size ratio (4).
+func BenchmarkPasswordLines(b *testing.B) {
+	for _, size := range []int{1 << 20, 4 << 20} {
+		content := passwordLines(size)
+		b.Run(fmt.Sprintf("%dMiB", size>>20), func(b *testing.B) {
+			b.SetBytes(int64(len(content)))
+			for b.Loop() {
+				feed(b, secrets.Options{}, "/etc/app.conf", content)
+			}
+		})
+	}
+}
