@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"math/rand"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -57,5 +59,53 @@ func TestRedactAndErrors(t *testing.T) {
 	_, err := blob.Open(context.Background(), az.Endpoint+"/vhds/missing.vhd?sv=2021-08-06&sr=b&sp=r&sig=x", blob.Options{MaxRetries: 1, RetryDelay: time.Millisecond})
 	if err == nil || strings.Contains(err.Error(), "sig=x") {
 		t.Errorf("missing blob: %v", err)
+	}
+}
+
+// A proxy that cuts or silences every second response after 64 KiB used to hang the reader
+// forever (a body read with no deadline, waiters on a block that never came). Now an attempt
+// that goes quiet fails after IdleTimeout and is retried: every byte comes back, in seconds.
+func TestStallsAndResetsEndInSeconds(t *testing.T) {
+	local := testfixture.Path(t, "clean-fixed.vhd")
+	want, err := os.ReadFile(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	az := testfixture.AzuriteServer(t)
+	sasURL := az.UploadPageBlob(t, "vhds", "stall.vhd", local)
+	for _, reset := range []bool{true, false} {
+		proxy := testfixture.NewStallingProxy(t, az.Endpoint, reset)
+		start := time.Now()
+		r, err := blob.Open(context.Background(), proxy.Via(t, sasURL), blob.Options{BlockSize: 256 << 10, RetryDelay: 10 * time.Millisecond, IdleTimeout: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := want[:8<<20]
+		got := make([]byte, len(want))
+		n, err := r.ReadAt(got, 0)
+		if (err != nil && err != io.EOF) || n != len(want) || !bytes.Equal(got, want) {
+			t.Fatalf("reset %v: ReadAt = %d, %v; bytes equal %v", reset, n, err, bytes.Equal(got[:n], want[:n]))
+		}
+		if d := time.Since(start); d > 30*time.Second || proxy.Cuts.Load() == 0 {
+			t.Errorf("reset %v: %s, %d responses cut", reset, d, proxy.Cuts.Load())
+		}
+		t.Logf("reset %v: %d bytes in %s, %d responses cut, %+v", reset, n, time.Since(start).Round(time.Millisecond), proxy.Cuts.Load(), r.Stats())
+	}
+}
+
+// A blob that always answers 503 fails in seconds with the status, not after minutes of
+// retries inside retries.
+func TestPersistent5xxFailsFast(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	start := time.Now()
+	_, err := blob.Open(context.Background(), srv.URL+"/c/x.vhd?sv=2021-08-06&sig=SECRETSIG", blob.Options{})
+	if err == nil || !strings.Contains(err.Error(), "503") || strings.Contains(err.Error(), "SECRETSIG") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("a persistent 503 took %s to fail", d)
 	}
 }

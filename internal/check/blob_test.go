@@ -41,3 +41,28 @@ func TestBlobVerdictMatchesTheLocalFile(t *testing.T) {
 		t.Error("the proxy injected no faults")
 	}
 }
+
+// The full check (with the content scan) of a VHD behind a proxy that cuts or silences every
+// second response after 64 KiB used to stall forever; it now ends in seconds with the verdict
+// of the local file.
+func TestBlobCheckSurvivesStallsAndResets(t *testing.T) {
+	az := testfixture.AzuriteServer(t)
+	local := testfixture.Path(t, "dirty-fixed.vhd")
+	cfg := Config{Profiles: []string{"azure-linux"}, Blob: blob.Options{RetryDelay: 10 * time.Millisecond, IdleTimeout: 500 * time.Millisecond}}
+	want := statuses(mustCheck(t, local, cfg))
+	url := az.UploadPageBlob(t, "vhds", "stall.vhd", local)
+	for _, reset := range []bool{true, false} {
+		proxy := testfixture.NewStallingProxy(t, az.Endpoint, reset)
+		start := time.Now()
+		got := mustCheck(t, proxy.Via(t, url), cfg)
+		for id, st := range statuses(got) {
+			if want[id] != st {
+				t.Errorf("reset %v: rule %s is %s, locally %s", reset, id, st, want[id])
+			}
+		}
+		if d := time.Since(start); d > 90*time.Second || proxy.Cuts.Load() == 0 {
+			t.Errorf("reset %v: the check took %s, %d responses cut", reset, d, proxy.Cuts.Load())
+		}
+		t.Logf("reset %v: %s, %d responses cut, %+v", reset, time.Since(start).Round(time.Millisecond), proxy.Cuts.Load(), got.Image.Blob)
+	}
+}

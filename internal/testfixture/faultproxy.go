@@ -79,3 +79,53 @@ func (p *FaultProxy) Via(t testing.TB, blobURL string) string {
 	u.Scheme, u.Host = pu.Scheme, pu.Host
 	return u.String()
 }
+
+// NewStallingProxy starts a proxy forwarding to target whose every second range GET sends the
+// first 64 KiB of its body and then, when reset is true, drops the connection, or else stops
+// sending while keeping the connection open until the client gives up.
+func NewStallingProxy(t testing.TB, target string, reset bool) *FaultProxy {
+	t.Helper()
+	up, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &FaultProxy{}
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ranged := r.Method == http.MethodGet && (r.Header.Get("x-ms-range") != "" || r.Header.Get("Range") != "")
+		n := int64(0)
+		if ranged {
+			n = p.Requests.Add(1)
+		}
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		out.URL.Scheme, out.URL.Host, out.Host = up.Scheme, up.Host, up.Host
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		if ranged && n%2 == 0 && resp.StatusCode/100 == 2 {
+			p.Cuts.Add(1)
+			io.CopyN(w, resp.Body, 64<<10)
+			w.(http.Flusher).Flush()
+			if reset {
+				panic(http.ErrAbortHandler)
+			}
+			select { // silence, the connection held open
+			case <-r.Context().Done():
+			case <-done:
+			}
+			return
+		}
+		io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(func() { close(done); srv.Close() })
+	p.URL = srv.URL
+	return p
+}
