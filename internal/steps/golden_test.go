@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/steps"
@@ -149,6 +150,32 @@ func TestWindowsSelection(t *testing.T) {
 		}
 		if _, err := steps.Render(bad); err == nil {
 			t.Errorf("accepted %+v", bad)
+		}
+	}
+}
+
+// Windows clean_paths are judged as Windows resolves them: "..", ".", trailing dots and
+// spaces, forward slashes and short names cannot smuggle a system folder or a drive root past
+// the guard; the script gets the normalised path.
+func TestWindowsCleanPathsAreNormalised(t *testing.T) {
+	for _, p := range []string{`C:\..`, `C:\.`, `C:\Windows\.`, `C:\Users\..\Windows`, `c:/windows/`, `C:\Windows.`, `C:\Windows \`,
+		`C:\Program Files\..\..\`, `C:\PROGRA~1`, `C:\Windows\System32\config`, `C:\Users\Public\..\Default`, `C:\ProgramData\x\..`, `C:\app::$DATA`} {
+		o := steps.Options{OS: steps.OSWindows, CleanPaths: []string{p}, Version: "test"}
+		if err := o.Validate(); err == nil {
+			t.Errorf("clean_paths %q accepted", p)
+		}
+	}
+	o := steps.Options{OS: steps.OSWindows, CleanPaths: []string{`c:/Shop/app/../cache.`}, Version: "test"}
+	script, err := steps.Render(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(script, `'C:\Shop\cache'`) {
+		t.Errorf("the script does not get the normalised path:\n%s", script[:min(len(script), 2000)])
+	}
+	for in, want := range map[string]string{`C:\Users\..\Windows\.`: `C:\Windows`, `C:\..`: `C:\`, `d:/a/./b/../c...`: `D:\a\c`} {
+		if got := steps.WindowsPath(in); got != want {
+			t.Errorf("WindowsPath(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

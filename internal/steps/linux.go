@@ -93,7 +93,7 @@ var linuxSteps = []*Step{
 		Body: `
 	f="$R/etc/ssh/sshd_config"
 	if [ ! -f "$f" ]; then mp_skip "no /etc/ssh/sshd_config"; return 0; fi
-	cp -p "$f" "$MP_DIR/sshd_config.orig"
+	cp -p "$f" "$MP_TMP/sshd_config.orig"
 	# The certification probe reads the main file literally, so the value goes there, before any
 	# Include or Match (sshd keeps the first value it reads).
 	awk '
@@ -115,8 +115,14 @@ var linuxSteps = []*Step{
 	done
 	if [ "$MP_DRY_RUN" = 1 ]; then return 0; fi
 	if mp_live && mp_has sshd; then
-		if ! sshd -t -f "$f"; then
-			cat "$MP_DIR/sshd_config.orig" >"$f"
+		# a throwaway host key, so that the check does not depend on the image's (the ssh-keys
+		# step may have removed them, and a second run must pass too)
+		set -- -t -f "$f"
+		if mp_has ssh-keygen && ssh-keygen -q -t ed25519 -N '' -f "$MP_TMP/hostkey" >/dev/null 2>&1; then
+			set -- "$@" -h "$MP_TMP/hostkey"
+		fi
+		if ! sshd "$@"; then
+			cat "$MP_TMP/sshd_config.orig" >"$f"
 			echo "sshd -t rejected the edited configuration; the original is restored" >&2
 			return 1
 		fi
@@ -188,7 +194,7 @@ var linuxSteps = []*Step{
 		Body: `
 	f="$R/etc/fstab"
 	if [ -f "$f" ]; then
-		awk '$0 !~ /^[[:space:]]*#/ && $3 == "swap" { print $1 }' "$f" > "$MP_DIR/swaps"
+		awk '$0 !~ /^[[:space:]]*#/ && $3 == "swap" { print $1 }' "$f" > "$MP_TMP/swaps"
 		awk '$0 !~ /^[[:space:]]*#/ && $3 == "swap" { print "# marketplace-harden: no swap on the OS disk # " $0; next } { print }' "$f" | mp_write "$f"
 		while IFS= read -r s; do
 			case "$s" in
@@ -198,7 +204,7 @@ var linuxSteps = []*Step{
 				if [ -f "$R$s" ]; then mp_rm "$R$s"; fi
 				;;
 			esac
-		done < "$MP_DIR/swaps"
+		done < "$MP_TMP/swaps"
 	fi
 	for w in "$R"/etc/systemd/system/*.wants/*.swap; do
 		[ -e "$w" ] || [ -L "$w" ] || continue
@@ -241,7 +247,7 @@ var linuxSteps = []*Step{
 		ID:       "accounts",
 		Title:    "Lock every password and delete the accounts in remove_users",
 		Profiles: []string{"azure", "alibaba"},
-		Touches:  "the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r)",
+		Touches:  "the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths)",
 		Body: `
 	s="$R/etc/shadow"
 	if [ -f "$s" ]; then
@@ -254,10 +260,19 @@ var linuxSteps = []*Step{
 			echo "refusing to delete $u: the build is connected as this user (use deprovision = true instead)" >&2
 			exit 1
 		fi
+		home=$(awk -F: -v u="$u" '$1 == u { print $6 }' "$R/etc/passwd")
+		rflag=-r
+		if [ -n "$home" ] && [ "$home" != / ] && mp_kept "$R$home"; then
+			rflag="" # keep_paths inside the home: userdel -r would delete them
+		fi
 		if mp_live; then
-			mp_run "deleted account $u" userdel -r "$u"
+			mp_run "deleted account $u" userdel $rflag "$u"
 		else
-			mp_run "deleted account $u" userdel -R "$R" -r "$u"
+			mp_run "deleted account $u" userdel -R "$R" $rflag "$u"
+		fi
+		if [ -z "$rflag" ]; then
+			mp_note "home $home holds keep_paths: emptied around them instead of removed"
+			mp_empty_dir "$R$home"
 		fi
 	done`,
 	},
@@ -267,14 +282,14 @@ var linuxSteps = []*Step{
 		Profiles: []string{"azure", "alibaba"},
 		Touches:  "~/.ssh/" + strings.Join(rules.UserKeyFiles, ", ") + ", id_* of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot",
 		Body: `
-	mp_homes > "$MP_DIR/homes"
+	mp_homes > "$MP_TMP/homes"
 	while IFS= read -r h; do
 		d="$R$h/.ssh"
 		[ -d "$d" ] || continue
 		for k in ` + keyGlobs + `; do
 			mp_rm "$k"
 		done
-	done < "$MP_DIR/homes"
+	done < "$MP_TMP/homes"
 	if [ -x "$R/usr/sbin/waagent" ] || [ -x "$R/usr/bin/cloud-init" ]; then
 		for k in "$R"/etc/ssh/ssh_host_*key*; do mp_rm "$k"; done
 	elif ls "$R"/etc/ssh/ssh_host_*key* >/dev/null 2>&1; then
@@ -396,7 +411,7 @@ var linuxSteps = []*Step{
 		fi
 	fi
 	[ -d "$R/var/log" ] || return 0
-	find "$R/var/log" -type f > "$MP_DIR/logs"
+	find "$R/var/log" -type f > "$MP_TMP/logs"
 	while IFS= read -r f; do
 		case "$f" in
 		*.gz | *.xz | *.bz2 | *.zst | *.old | *.[0-9] | *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) mp_rm "$f" ;;
@@ -404,7 +419,7 @@ var linuxSteps = []*Step{
 		*/var/log/wtmp | */var/log/btmp | */var/log/lastlog) if mp_live; then mp_rm "$f"; else mp_truncate "$f"; fi ;;
 		*) mp_truncate "$f" ;;
 		esac
-	done < "$MP_DIR/logs"`,
+	done < "$MP_TMP/logs"`,
 	},
 	{
 		ID:       "tmp",
@@ -433,12 +448,12 @@ var linuxSteps = []*Step{
 		Profiles: []string{"azure", "alibaba"},
 		Touches:  "the history files of /root, /home/* and every account with UID 0 or >= 1000: " + strings.Join(rules.HistoryFiles, ", "),
 		Body: `
-	mp_homes > "$MP_DIR/homes"
+	mp_homes > "$MP_TMP/homes"
 	while IFS= read -r h; do
 		for f in ` + historyList + `; do
 			mp_rm "$R$h/$f"
 		done
-	done < "$MP_DIR/homes"`,
+	done < "$MP_TMP/homes"`,
 	},
 	{
 		ID:       "deprovision",

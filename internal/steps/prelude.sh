@@ -6,7 +6,16 @@ unset HISTFILE
 # a real guest.
 R="${MP_ROOT:-}"
 R="${R%/}"
-MP_DIR=$(cd "$(dirname "$0")" && pwd)
+if [ -n "$R" ]; then
+	# every path touched must resolve inside the root (mp_inside)
+	MP_ROOT_REAL=$(cd -P -- "$R" && pwd -P) || { echo "MP_ROOT $R is not a directory" >&2; exit 2; }
+fi
+# MP_DIR is the script's own directory when it runs from a file (kept, and removed at the end
+# with MP_CLEANUP=1); a piped script (... | sudo sh) has none. Scratch files go to a private
+# temporary directory, removed when the script ends.
+MP_DIR=
+if [ -f "$0" ]; then MP_DIR=$(cd -P -- "$(dirname -- "$0")" && pwd -P); fi
+MP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/marketplace-harden.XXXXXX") || { echo "cannot create a temporary directory" >&2; exit 2; }
 MP_STEP=-
 
 # Machine-readable lines for the provisioner: MP|kind|step|text
@@ -18,11 +27,33 @@ mp_live() { [ -z "$R" ]; }
 mp_has() { command -v "$1" >/dev/null 2>&1; }
 mp_show() { printf '%s' "${1#"$R"}"; }
 
+# mp_inside PATH: on a live system, true. Under MP_ROOT, true when PATH's directory, with every
+# symlink and .. resolved, lies inside the root, and PATH's last component is a name: a home
+# that is a symlink to a host path, or a passwd home like /../../tmp/x, never reaches the host.
+mp_inside() {
+	mp_live && return 0
+	mp_b=$(basename -- "$1")
+	case "$mp_b" in . | .. | /) return 1 ;; esac
+	mp_p=$(cd -P -- "$(dirname -- "$1")" 2>/dev/null && pwd -P) || return 1
+	case "$mp_p/" in "$MP_ROOT_REAL"/*) return 0 ;; esac
+	return 1
+}
+
+# mp_refused PATH: says why PATH is not touched when it resolves outside MP_ROOT.
+mp_refused() {
+	if mp_inside "$1"; then return 1; fi
+	mp_note "refused $(mp_show "$1"): it resolves outside MP_ROOT"
+	return 0
+}
+
 # mp_kept PATH: true when PATH is this script's own directory, a keep_paths entry, inside one,
 # or a parent of one. Nothing kept is ever removed, truncated or edited.
 mp_kept() {
-	case "$1" in "$MP_DIR" | "$MP_DIR"/*) return 0 ;; esac
-	case "$MP_DIR" in "$1"/*) return 0 ;; esac
+	for mp_own in "$MP_DIR" "$MP_TMP"; do
+		[ -n "$mp_own" ] || continue
+		case "$1" in "$mp_own" | "$mp_own"/*) return 0 ;; esac
+		case "$mp_own" in "$1"/*) return 0 ;; esac
+	done
 	printf '%s\n' "$MP_KEEP" | {
 		while IFS= read -r k; do
 			[ -n "$k" ] || continue
@@ -38,6 +69,7 @@ mp_kept() {
 mp_rm() {
 	for p in "$@"; do
 		[ -e "$p" ] || [ -L "$p" ] || continue
+		if mp_refused "$p"; then continue; fi
 		if mp_kept "$p"; then
 			mp_note "kept $(mp_show "$p") (keep_paths)"
 			continue
@@ -53,6 +85,7 @@ mp_rm() {
 # mp_empty_dir DIR: removes what DIR holds, keeping DIR.
 mp_empty_dir() {
 	if [ ! -d "$1" ] || [ -L "$1" ]; then return 0; fi
+	if mp_refused "$1"; then return 0; fi
 	for p in "$1"/* "$1"/.[!.]* "$1"/..?*; do
 		[ -e "$p" ] || [ -L "$p" ] || continue
 		mp_rm "$p"
@@ -63,6 +96,7 @@ mp_empty_dir() {
 mp_truncate() {
 	for p in "$@"; do
 		if [ ! -f "$p" ] || [ -L "$p" ] || [ ! -s "$p" ]; then continue; fi
+		if mp_refused "$p"; then continue; fi
 		if mp_kept "$p"; then
 			mp_note "kept $(mp_show "$p") (keep_paths)"
 			continue
@@ -78,9 +112,15 @@ mp_truncate() {
 # mp_write FILE: replaces FILE's content with standard input when it differs. The file keeps
 # its inode, mode and owner.
 mp_write() {
-	mp_tmp="$MP_DIR/edit.tmp"
+	mp_tmp="$MP_TMP/edit.tmp"
 	cat >"$mp_tmp"
 	if [ -f "$1" ] && cmp -s "$mp_tmp" "$1"; then
+		rm -f "$mp_tmp"
+		return 0
+	fi
+	# offline, a file is never written through a symlink (its target is the image's, not ours)
+	if mp_refused "$1" || { ! mp_live && [ -L "$1" ]; }; then
+		mp_note "refused to edit $(mp_show "$1"): it resolves outside MP_ROOT or is a symlink"
 		rm -f "$mp_tmp"
 		return 0
 	fi
@@ -181,7 +221,11 @@ mp_step() {
 	return 0
 }
 
-# The provisioner runs the script from a private directory it created and sets MP_CLEANUP=1 so
-# that the directory goes when the script ends (even after deprovision removed the build user).
-mp_cleanup() { rm -rf -- "$MP_DIR"; }
-if [ "${MP_CLEANUP:-0}" = 1 ]; then trap mp_cleanup EXIT; fi
+# The scratch directory goes when the script ends. The provisioner runs the script from a
+# private directory it created and sets MP_CLEANUP=1 so that the directory goes too (even after
+# deprovision removed the build user).
+mp_cleanup() {
+	rm -rf -- "$MP_TMP"
+	if [ "${MP_CLEANUP:-0}" = 1 ] && [ -n "$MP_DIR" ]; then rm -rf -- "$MP_DIR"; fi
+}
+trap mp_cleanup EXIT

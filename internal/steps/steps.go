@@ -159,18 +159,28 @@ func (o Options) validateWindows() error {
 	}{{"keep_paths", o.KeepPaths}, {"clean_paths", o.CleanPaths}} {
 		for _, p := range list.paths {
 			switch {
-			case !winPathRe.MatchString(p) || strings.ContainsAny(p, "\n\r\x00*?"):
-				errs = append(errs, fmt.Sprintf("%s: %q must be an absolute Windows path (C:\\...) on one line, without wildcards", list.name, p))
-			case len(strings.Trim(p[2:], `\/`)) == 0:
+			case !winPathRe.MatchString(p) || strings.ContainsAny(p[2:], "\n\r\x00*?:\"<>|"):
+				errs = append(errs, fmt.Sprintf("%s: %q must be an absolute Windows path (C:\\...) on one line, without wildcards or streams", list.name, p))
+			case WindowsPath(p)[3:] == "":
 				errs = append(errs, fmt.Sprintf("%s: %q would cover the whole drive", list.name, p))
+			case strings.Contains(p, "~"):
+				errs = append(errs, fmt.Sprintf("%s: %q: use the long name of each folder (8.3 short names such as PROGRA~1 hide what a path is)", list.name, p))
 			}
 		}
 	}
 	for _, p := range o.CleanPaths {
-		rest := strings.ToLower(strings.Trim(strings.ReplaceAll(p[min(2, len(p)):], "/", `\`), `\`))
-		for _, sys := range []string{"windows", `windows\system32`, "program files", "program files (x86)", "programdata", "users"} {
+		if !winPathRe.MatchString(p) {
+			continue
+		}
+		rest := strings.ToLower(WindowsPath(p)[3:])
+		for _, sys := range []string{"windows", `windows\system32`, "program files", "program files (x86)", "programdata", "users", `users\default`, `users\public`} {
 			if rest == sys {
-				errs = append(errs, fmt.Sprintf("clean_paths: %q is a system directory; name the application's own directory instead", p))
+				errs = append(errs, fmt.Sprintf("clean_paths: %q is the system directory %s; name the application's own directory instead", p, WindowsPath(p)))
+			}
+		}
+		for _, sys := range []string{`windows\system32\`, `windows\syswow64\`, `windows\winsxs\`, `windows\servicing\`} {
+			if strings.HasPrefix(rest+`\`, sys) {
+				errs = append(errs, fmt.Sprintf("clean_paths: %q lies in the system directory %s", p, strings.TrimSuffix(sys, `\`)))
 			}
 		}
 	}
@@ -191,6 +201,29 @@ func (o Options) validateWindows() error {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// WindowsPath normalises an absolute Windows path as Windows resolves it: "/" is "\", "." and
+// ".." are applied (".." at the root stays there), and trailing dots and spaces of each name are
+// dropped ("Windows." and "Windows " are "Windows"). "C:\\Users\\..\\Windows\\." is "C:\\Windows";
+// the drive root is "C:\\".
+func WindowsPath(p string) string {
+	if len(p) < 2 {
+		return p
+	}
+	var parts []string
+	for _, c := range strings.Split(strings.ReplaceAll(p[2:], "/", `\`), `\`) {
+		if c == ".." {
+			if len(parts) > 0 {
+				parts = parts[:len(parts)-1]
+			}
+			continue
+		}
+		if c = strings.TrimRight(c, ". "); c != "" {
+			parts = append(parts, c)
+		}
+	}
+	return strings.ToUpper(p[:1]) + `:\` + strings.Join(parts, `\`)
 }
 
 // Validate checks the paths and user names that go into the script.
@@ -311,7 +344,7 @@ func renderWindows(o Options, sel []*Step) string {
 	fmt.Fprintf(&b, "$MpOnError = %s\n", PSQuote(onError))
 	fmt.Fprintf(&b, "$MpKeep = %s\n", psList(o.KeepPaths))
 	fmt.Fprintf(&b, "$MpRemoveUsers = %s\n", psList(o.RemoveUsers))
-	fmt.Fprintf(&b, "$MpCleanPaths = %s\n", psList(o.CleanPaths))
+	fmt.Fprintf(&b, "$MpCleanPaths = %s\n", psList(windowsPaths(o.CleanPaths)))
 	fmt.Fprintf(&b, "$MpKeepFirewallRules = %s\n", psList(o.KeepFirewallRules))
 	fmt.Fprintf(&b, "$MpSysprepTimeoutMinutes = %d\n\n", timeout)
 	b.WriteString(preludePS)
@@ -351,6 +384,15 @@ func PSQuote(s string) string {
 	}
 	b.WriteByte('\'')
 	return b.String()
+}
+
+// windowsPaths normalises each path (WindowsPath), so that the script empties what was validated.
+func windowsPaths(ps []string) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, WindowsPath(p))
+	}
+	return out
 }
 
 func cleanAll(ps []string) []string {

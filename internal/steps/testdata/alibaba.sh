@@ -18,7 +18,16 @@ unset HISTFILE
 # a real guest.
 R="${MP_ROOT:-}"
 R="${R%/}"
-MP_DIR=$(cd "$(dirname "$0")" && pwd)
+if [ -n "$R" ]; then
+	# every path touched must resolve inside the root (mp_inside)
+	MP_ROOT_REAL=$(cd -P -- "$R" && pwd -P) || { echo "MP_ROOT $R is not a directory" >&2; exit 2; }
+fi
+# MP_DIR is the script's own directory when it runs from a file (kept, and removed at the end
+# with MP_CLEANUP=1); a piped script (... | sudo sh) has none. Scratch files go to a private
+# temporary directory, removed when the script ends.
+MP_DIR=
+if [ -f "$0" ]; then MP_DIR=$(cd -P -- "$(dirname -- "$0")" && pwd -P); fi
+MP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/marketplace-harden.XXXXXX") || { echo "cannot create a temporary directory" >&2; exit 2; }
 MP_STEP=-
 
 # Machine-readable lines for the provisioner: MP|kind|step|text
@@ -30,11 +39,33 @@ mp_live() { [ -z "$R" ]; }
 mp_has() { command -v "$1" >/dev/null 2>&1; }
 mp_show() { printf '%s' "${1#"$R"}"; }
 
+# mp_inside PATH: on a live system, true. Under MP_ROOT, true when PATH's directory, with every
+# symlink and .. resolved, lies inside the root, and PATH's last component is a name: a home
+# that is a symlink to a host path, or a passwd home like /../../tmp/x, never reaches the host.
+mp_inside() {
+	mp_live && return 0
+	mp_b=$(basename -- "$1")
+	case "$mp_b" in . | .. | /) return 1 ;; esac
+	mp_p=$(cd -P -- "$(dirname -- "$1")" 2>/dev/null && pwd -P) || return 1
+	case "$mp_p/" in "$MP_ROOT_REAL"/*) return 0 ;; esac
+	return 1
+}
+
+# mp_refused PATH: says why PATH is not touched when it resolves outside MP_ROOT.
+mp_refused() {
+	if mp_inside "$1"; then return 1; fi
+	mp_note "refused $(mp_show "$1"): it resolves outside MP_ROOT"
+	return 0
+}
+
 # mp_kept PATH: true when PATH is this script's own directory, a keep_paths entry, inside one,
 # or a parent of one. Nothing kept is ever removed, truncated or edited.
 mp_kept() {
-	case "$1" in "$MP_DIR" | "$MP_DIR"/*) return 0 ;; esac
-	case "$MP_DIR" in "$1"/*) return 0 ;; esac
+	for mp_own in "$MP_DIR" "$MP_TMP"; do
+		[ -n "$mp_own" ] || continue
+		case "$1" in "$mp_own" | "$mp_own"/*) return 0 ;; esac
+		case "$mp_own" in "$1"/*) return 0 ;; esac
+	done
 	printf '%s\n' "$MP_KEEP" | {
 		while IFS= read -r k; do
 			[ -n "$k" ] || continue
@@ -50,6 +81,7 @@ mp_kept() {
 mp_rm() {
 	for p in "$@"; do
 		[ -e "$p" ] || [ -L "$p" ] || continue
+		if mp_refused "$p"; then continue; fi
 		if mp_kept "$p"; then
 			mp_note "kept $(mp_show "$p") (keep_paths)"
 			continue
@@ -65,6 +97,7 @@ mp_rm() {
 # mp_empty_dir DIR: removes what DIR holds, keeping DIR.
 mp_empty_dir() {
 	if [ ! -d "$1" ] || [ -L "$1" ]; then return 0; fi
+	if mp_refused "$1"; then return 0; fi
 	for p in "$1"/* "$1"/.[!.]* "$1"/..?*; do
 		[ -e "$p" ] || [ -L "$p" ] || continue
 		mp_rm "$p"
@@ -75,6 +108,7 @@ mp_empty_dir() {
 mp_truncate() {
 	for p in "$@"; do
 		if [ ! -f "$p" ] || [ -L "$p" ] || [ ! -s "$p" ]; then continue; fi
+		if mp_refused "$p"; then continue; fi
 		if mp_kept "$p"; then
 			mp_note "kept $(mp_show "$p") (keep_paths)"
 			continue
@@ -90,9 +124,15 @@ mp_truncate() {
 # mp_write FILE: replaces FILE's content with standard input when it differs. The file keeps
 # its inode, mode and owner.
 mp_write() {
-	mp_tmp="$MP_DIR/edit.tmp"
+	mp_tmp="$MP_TMP/edit.tmp"
 	cat >"$mp_tmp"
 	if [ -f "$1" ] && cmp -s "$mp_tmp" "$1"; then
+		rm -f "$mp_tmp"
+		return 0
+	fi
+	# offline, a file is never written through a symlink (its target is the image's, not ours)
+	if mp_refused "$1" || { ! mp_live && [ -L "$1" ]; }; then
+		mp_note "refused to edit $(mp_show "$1"): it resolves outside MP_ROOT or is a symlink"
 		rm -f "$mp_tmp"
 		return 0
 	fi
@@ -193,10 +233,14 @@ mp_step() {
 	return 0
 }
 
-# The provisioner runs the script from a private directory it created and sets MP_CLEANUP=1 so
-# that the directory goes when the script ends (even after deprovision removed the build user).
-mp_cleanup() { rm -rf -- "$MP_DIR"; }
-if [ "${MP_CLEANUP:-0}" = 1 ]; then trap mp_cleanup EXIT; fi
+# The scratch directory goes when the script ends. The provisioner runs the script from a
+# private directory it created and sets MP_CLEANUP=1 so that the directory goes too (even after
+# deprovision removed the build user).
+mp_cleanup() {
+	rm -rf -- "$MP_TMP"
+	if [ "${MP_CLEANUP:-0}" = 1 ] && [ -n "$MP_DIR" ]; then rm -rf -- "$MP_DIR"; fi
+}
+trap mp_cleanup EXIT
 
 # patch: Install the latest security updates
 # touches: the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)
@@ -226,7 +270,7 @@ step_patch() {
 }
 
 # accounts: Lock every password and delete the accounts in remove_users
-# touches: the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r)
+# touches: the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths)
 step_accounts() {
 	s="$R/etc/shadow"
 	if [ -f "$s" ]; then
@@ -239,10 +283,19 @@ step_accounts() {
 			echo "refusing to delete $u: the build is connected as this user (use deprovision = true instead)" >&2
 			exit 1
 		fi
+		home=$(awk -F: -v u="$u" '$1 == u { print $6 }' "$R/etc/passwd")
+		rflag=-r
+		if [ -n "$home" ] && [ "$home" != / ] && mp_kept "$R$home"; then
+			rflag="" # keep_paths inside the home: userdel -r would delete them
+		fi
 		if mp_live; then
-			mp_run "deleted account $u" userdel -r "$u"
+			mp_run "deleted account $u" userdel $rflag "$u"
 		else
-			mp_run "deleted account $u" userdel -R "$R" -r "$u"
+			mp_run "deleted account $u" userdel -R "$R" $rflag "$u"
+		fi
+		if [ -z "$rflag" ]; then
+			mp_note "home $home holds keep_paths: emptied around them instead of removed"
+			mp_empty_dir "$R$home"
 		fi
 	done
 }
@@ -250,14 +303,14 @@ step_accounts() {
 # ssh-keys: Remove SSH keys and known_hosts from every home, and the host keys
 # touches: ~/.ssh/authorized_keys, authorized_keys2, known_hosts, known_hosts.old, id_* of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot
 step_ssh_keys() {
-	mp_homes > "$MP_DIR/homes"
+	mp_homes > "$MP_TMP/homes"
 	while IFS= read -r h; do
 		d="$R$h/.ssh"
 		[ -d "$d" ] || continue
 		for k in "$d"/authorized_keys "$d"/authorized_keys2 "$d"/known_hosts "$d"/known_hosts.old "$d"/id_*; do
 			mp_rm "$k"
 		done
-	done < "$MP_DIR/homes"
+	done < "$MP_TMP/homes"
 	if [ -x "$R/usr/sbin/waagent" ] || [ -x "$R/usr/bin/cloud-init" ]; then
 		for k in "$R"/etc/ssh/ssh_host_*key*; do mp_rm "$k"; done
 	elif ls "$R"/etc/ssh/ssh_host_*key* >/dev/null 2>&1; then
@@ -365,7 +418,7 @@ step_logs() {
 		fi
 	fi
 	[ -d "$R/var/log" ] || return 0
-	find "$R/var/log" -type f > "$MP_DIR/logs"
+	find "$R/var/log" -type f > "$MP_TMP/logs"
 	while IFS= read -r f; do
 		case "$f" in
 		*.gz | *.xz | *.bz2 | *.zst | *.old | *.[0-9] | *-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) mp_rm "$f" ;;
@@ -373,7 +426,7 @@ step_logs() {
 		*/var/log/wtmp | */var/log/btmp | */var/log/lastlog) if mp_live; then mp_rm "$f"; else mp_truncate "$f"; fi ;;
 		*) mp_truncate "$f" ;;
 		esac
-	done < "$MP_DIR/logs"
+	done < "$MP_TMP/logs"
 }
 
 # tmp: Empty /tmp and /var/tmp
@@ -396,12 +449,12 @@ step_clean_paths() {
 # history: Remove every shell and REPL history of every user
 # touches: the history files of /root, /home/* and every account with UID 0 or >= 1000: .bash_history, .zsh_history, .zhistory, .sh_history, .ash_history, .history, .ksh_history, .python_history, .mysql_history, .psql_history, .lesshst, .node_repl_history, .sqlite_history, .rediscli_history, .viminfo, .local/share/fish/fish_history, .config/fish/fish_history, .local/share/powershell/PSReadLine/ConsoleHost_history.txt
 step_history() {
-	mp_homes > "$MP_DIR/homes"
+	mp_homes > "$MP_TMP/homes"
 	while IFS= read -r h; do
 		for f in .bash_history .zsh_history .zhistory .sh_history .ash_history .history .ksh_history .python_history .mysql_history .psql_history .lesshst .node_repl_history .sqlite_history .rediscli_history .viminfo .local/share/fish/fish_history .config/fish/fish_history .local/share/powershell/PSReadLine/ConsoleHost_history.txt; do
 			mp_rm "$R$h/$f"
 		done
-	done < "$MP_DIR/homes"
+	done < "$MP_TMP/homes"
 }
 
 mp_step patch step_patch
