@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
@@ -43,6 +44,8 @@ type ContentOptions struct {
 	SecretsAllowFingerprints []string
 	ClamdAddress             string
 	ClamdMaxStream           int64
+	// ClamdTimeout bounds each exchange with clamd (default clamd.DefaultTimeout).
+	ClamdTimeout time.Duration
 	// Manifest, when set, is where the file-integrity baseline is written (it makes the pass run).
 	Manifest string
 	// Progress is called with the bytes done and in all while the pass runs.

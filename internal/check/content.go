@@ -65,7 +65,7 @@ func ScanContent(ctx context.Context, img *inspect.Image, cfg Config) (*rules.Co
 	var av *clamd.Scanner
 	if cfg.Content.ClamdAddress != "" && wants("no-malware") {
 		var err error
-		if av, err = clamd.New(cfg.Content.ClamdAddress, cfg.Content.ClamdMaxStream); err != nil {
+		if av, err = clamd.NewWithTimeout(cfg.Content.ClamdAddress, cfg.Content.ClamdMaxStream, cfg.Content.ClamdTimeout); err != nil {
 			return nil, err
 		}
 		scanners = append(scanners, av)

@@ -1,13 +1,19 @@
 package check
 
 import (
+	"bufio"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
@@ -54,17 +60,21 @@ func TestDeepNestingDoesNotSilenceTheScan(t *testing.T) {
 	}
 }
 
-// debugfs runs one debugfs request (e2fsprogs) on an image.
+// debugfsPath finds e2fsprogs' debugfs, which is often not on a user's PATH.
+func debugfsPath() string {
+	if p, err := exec.LookPath("debugfs"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/debugfs"); err == nil {
+		return "/usr/sbin/debugfs"
+	}
+	return "/sbin/debugfs"
+}
+
+// debugfs runs one debugfs request on an image.
 func debugfs(t *testing.T, img, request string) string {
 	t.Helper()
-	debugfs := "debugfs"
-	if _, err := exec.LookPath(debugfs); err != nil {
-		debugfs = "/usr/sbin/debugfs"
-		if _, err := os.Stat(debugfs); err != nil {
-			debugfs = "/sbin/debugfs"
-		}
-	}
-	out, err := exec.Command(debugfs, "-R", request, img).CombinedOutput()
+	out, err := exec.Command(debugfsPath(), "-R", request, img).CombinedOutput()
 	if err != nil {
 		t.Fatalf("debugfs %s: %v\n%s", request, err, out)
 	}
@@ -191,5 +201,106 @@ func TestEvidenceNeverPrintsAPassword(t *testing.T) {
 	}
 	if !strings.Contains(all.String(), "seed.example.com") {
 		t.Error("the redacted evidence lost the rest of the command line")
+	}
+}
+
+// fakeClamd answers PING and VERSION like clamd, and every INSTREAM with reply (or never, when
+// reply is empty).
+func fakeClamd(t *testing.T, reply string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				r := bufio.NewReader(c)
+				id := 0
+				for {
+					cmd, err := r.ReadString(0)
+					if err != nil {
+						return
+					}
+					switch strings.TrimSuffix(strings.TrimPrefix(cmd, "z"), "\x00") {
+					case "PING":
+						c.Write([]byte("PONG\x00"))
+					case "VERSION":
+						c.Write([]byte("ClamAV 1.0.0-fake/27000\x00"))
+					case "INSTREAM":
+						id++
+						for {
+							var hdr [4]byte
+							if _, err := io.ReadFull(r, hdr[:]); err != nil {
+								return
+							}
+							n := binary.BigEndian.Uint32(hdr[:])
+							if n == 0 {
+								break
+							}
+							if _, err := io.CopyN(io.Discard, r, int64(n)); err != nil {
+								return
+							}
+						}
+						if reply == "" {
+							time.Sleep(time.Hour) // never answers
+							return
+						}
+						fmt.Fprintf(c, "%d: %s\x00", id, reply)
+					}
+				}
+			}(c)
+		}
+	}()
+	return "tcp://" + l.Addr().String()
+}
+
+// A clamd that answers PING but fails every scan (an ERROR reply, or none at all) used to
+// leave no-malware PASS with "0 files scanned", and a silent one cost 2 minutes per file per
+// worker. Now the rule is an error naming the files, and a silent clamd ends the pass quickly.
+func TestFailingClamdIsAnError(t *testing.T) {
+	img := testfixture.Variant(t, testfixture.Change{"/opt/app/run.sh": "#!/bin/sh\necho hi\n"})
+	for name, reply := range map[string]string{"error reply": "stream: Can't allocate memory ERROR", "no reply": ""} {
+		t.Run(name, func(t *testing.T) {
+			cfg := Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{ClamdAddress: fakeClamd(t, reply), ClamdTimeout: 2 * time.Second}}
+			start := time.Now()
+			r := mustCheck(t, img, cfg)
+			f := finding(t, r, "no-malware")
+			if f.Status != rules.Error || r.Compliant || !strings.Contains(f.Message, "could not be read") || len(f.Evidence) == 0 {
+				t.Errorf("no-malware is %s: %s %+v", f.Status, f.Message, f.Evidence)
+			}
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("the pass took %s against a failing clamd", d)
+			}
+		})
+	}
+}
+
+// A credentials file whose inode claims a size of 1 TiB (a corrupt size field, or a sparse
+// tail) is searched up to where it stops being text, and the integrity manifest lists it
+// without hashing a terabyte of holes.
+func TestHugeSizeFieldIsBounded(t *testing.T) {
+	img := testfixture.Variant(t, testfixture.Change{"/opt/app/app.env": plantedSecrets})
+	if out, err := exec.Command(debugfsPath(), "-w", "-R", "sif /opt/app/app.env size 1099511627776", img).CombinedOutput(); err != nil {
+		t.Fatalf("debugfs sif: %v\n%s", err, out)
+	}
+	manifest := filepath.Join(t.TempDir(), "manifest.json")
+	start := time.Now()
+	r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Manifest: manifest}})
+	if d := time.Since(start); d > 60*time.Second {
+		t.Errorf("the check took %s", d)
+	}
+	if f := finding(t, r, "no-hardcoded-credentials"); f.Status != rules.Fail {
+		t.Errorf("no-hardcoded-credentials is %s: %s", f.Status, f.Message)
+	}
+	b, err := os.ReadFile(manifest)
+	if err != nil || !strings.Contains(string(b), `"not_hashed": "larger (1099511627776 bytes) than its filesystem`) {
+		t.Errorf("manifest: %v\n%.2000s", err, b)
 	}
 }

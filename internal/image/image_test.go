@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,5 +146,29 @@ func TestLooksLikeDisk(t *testing.T) {
 	os.WriteFile(p, bytes.Repeat([]byte("<Envelope/>\n"), 1000), 0o644)
 	if image.LooksLikeDisk(p) {
 		t.Error("an OVF descriptor was taken for a disk")
+	}
+}
+
+// Child disks are refused, not read alone (their unallocated clusters are the parent's): a
+// qcow2 with a backing file, and a VMDK delta (parentFileNameHint), both made by qemu-img.
+func TestChildDisksAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ format, want string }{{"qcow2", "backing file"}, {"vmdk", "delta disk"}} {
+		base := filepath.Join(dir, "base."+c.format)
+		child := filepath.Join(dir, "child."+c.format)
+		for _, args := range [][]string{
+			{"create", "-q", "-f", c.format, base, "16M"},
+			{"create", "-q", "-f", c.format, "-b", base, "-F", c.format, child},
+		} {
+			if out, err := exec.Command("qemu-img", args...).CombinedOutput(); err != nil {
+				t.Fatalf("qemu-img %v: %v\n%s", args, err, out)
+			}
+		}
+		if _, err := image.Open(base); err != nil {
+			t.Errorf("%s base: %v", c.format, err)
+		}
+		if _, err := image.Open(child); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s child: %v, want an error saying %q", c.format, err, c.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
@@ -48,6 +49,9 @@ func openVMDK(d *Disk, src io.ReaderAt) error {
 			return byteio.Corrupt(d.Name, d.FileSize-1024, "VMDK footer expected (grain directory at end) but magic is %q", h[:4])
 		}
 		flags = le.Uint32(h[8:])
+	}
+	if err := vmdkRefuseDelta(d, src, h); err != nil {
+		return err
 	}
 	capacity := le.Uint64(h[12:])
 	grainSectors := le.Uint64(h[20:])
@@ -153,5 +157,34 @@ func (v *vmdk) readGrain(p []byte, idx, within int64) error {
 		v.lastGrain = at
 	}
 	copy(p, v.grainBuf[within:])
+	return nil
+}
+
+// vmdkRefuseDelta reads the embedded descriptor (bounded) and refuses a delta disk, whose
+// unallocated grains are its parent's: read alone, it would look like a disk of zeros where the
+// parent holds the system.
+func vmdkRefuseDelta(d *Disk, src io.ReaderAt, h []byte) error {
+	le := binary.LittleEndian
+	off, n := le.Uint64(h[28:]), le.Uint64(h[36:])
+	if off == 0 || n == 0 {
+		return nil
+	}
+	if n > 128 || off > uint64(d.FileSize)/512 {
+		return byteio.Corrupt(d.Name, 28, "VMDK descriptor at sector %d, %d sectors long, is out of range", off, n)
+	}
+	desc, err := byteio.ReadAt(src, d.Name, int64(off)*512, int(n)*512)
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(bytes.TrimRight(desc, "\x00")), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			continue
+		}
+		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"`)
+		if (k == "parentCID" && !strings.EqualFold(v, "ffffffff")) || (k == "parentFileNameHint" && v != "") {
+			return byteio.Corrupt(d.Name, int64(off)*512, "VMDK delta disk (%s=%s); check a flattened copy (qemu-img convert -O vmdk)", k, v)
+		}
+	}
 	return nil
 }

@@ -26,3 +26,34 @@ func TestEncryptedKey(t *testing.T) {
 		t.Error("PKCS#8 encrypted key not reported as encrypted")
 	}
 }
+
+// FuzzFragments: cutting any text into fragments covers it whole and makes progress: each cut
+// lies past the searched overlap and within the text, each overlap starts inside its chunk, and
+// the next fragment always ends further on.
+func FuzzFragments(f *testing.F) {
+	f.Add([]byte("a\nb\nc\n"), 0)
+	f.Add(make([]byte, 40000), 100)
+	long := make([]byte, 40000) // one newline, early: the whole chunk is the overlap
+	long[4476] = '\n'
+	f.Add(long, 9)
+	f.Fuzz(func(t *testing.T, b []byte, overlap int) {
+		if overlap < 0 || overlap > overlapBytes || overlap > len(b) {
+			overlap = 0
+		}
+		cut := fragmentEnd(b, overlap)
+		if cut < 0 {
+			return // not a whole fragment yet
+		}
+		if cut <= overlap || cut > len(b) || cut > fragmentBytes {
+			t.Fatalf("fragmentEnd(%d bytes, overlap %d) = %d", len(b), overlap, cut)
+		}
+		ov := overlapStart(b[:cut])
+		if ov < 0 || ov > cut || cut-ov > overlapBytes {
+			t.Fatalf("overlapStart of a %d-byte chunk = %d", cut, ov)
+		}
+		// the next fragment ends past what this one searched
+		if next := fragmentEnd(b[ov:], cut-ov); next >= 0 && next <= cut-ov {
+			t.Fatalf("no progress: the fragment after [0,%d) with overlap from %d ends at %d", cut, ov, ov+next)
+		}
+	})
+}

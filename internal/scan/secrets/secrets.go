@@ -14,16 +14,21 @@ package secrets
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/md5"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
@@ -40,8 +45,9 @@ type Finding struct {
 	Rule        string `json:"rule"`        // gitleaks' rule ID, or one of ours
 	Description string `json:"description"` // what kind of secret
 	Excerpt     string `json:"excerpt"`     // the first characters and the length only
-	// Fingerprint identifies the secret (a digest of rule and value) wherever it is, for
-	// allow_fingerprints; it does not reveal the value.
+	// Fingerprint identifies the secret wherever it is, for allow_fingerprints: a keyed digest
+	// (HMAC-SHA256 under the fingerprint key) of rule and value, so that a report's reader
+	// cannot confirm a guessed value without the key.
 	Fingerprint string `json:"fingerprint"`
 }
 
@@ -55,6 +61,53 @@ type Options struct {
 	// Vendor maps in-image paths to the MD5 their package manager recorded (pkgdb.DpkgDigests):
 	// a file with that digest is skipped.
 	Vendor map[string]string
+	// FingerprintKey keys the fingerprints (default: FingerprintKey()).
+	FingerprintKey []byte
+}
+
+// FingerprintKeyEnv names the environment variable that sets the fingerprint key.
+const FingerprintKeyEnv = "MARKETPLACE_FINGERPRINT_KEY"
+
+// FingerprintKey is the key fingerprints are computed with when none is given: the value of
+// MARKETPLACE_FINGERPRINT_KEY, else a random key kept in the user's configuration directory
+// (packer-plugin-marketplace/fingerprint.key, created on first use), so that fingerprints are
+// stable for one user on one machine; CI sets the variable from a secret to share them. The
+// note says where the key came from.
+func FingerprintKey() (key []byte, note string, err error) {
+	if v := os.Getenv(FingerprintKeyEnv); v != "" {
+		return []byte(v), "fingerprint key from $" + FingerprintKeyEnv, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return nil, "", fmt.Errorf("no fingerprint key: set %s (%v)", FingerprintKeyEnv, err)
+	}
+	p := filepath.Join(dir, "packer-plugin-marketplace", "fingerprint.key")
+	if b, err := os.ReadFile(p); err == nil && len(b) >= 16 {
+		return b, "fingerprint key from " + p, nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, "", fmt.Errorf("no fingerprint key: set %s or make %s writable (%v)", FingerprintKeyEnv, filepath.Dir(p), err)
+	}
+	// O_EXCL: of two checks starting at once, one writes the key and both read it
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_, err = f.Write(b)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return b, "fingerprint key created in " + p, nil
+	}
+	if b, rerr := os.ReadFile(p); rerr == nil && len(b) >= 16 {
+		return b, "fingerprint key from " + p, nil
+	}
+	return nil, "", fmt.Errorf("no fingerprint key: set %s (%v)", FingerprintKeyEnv, err)
 }
 
 // DefaultAllowPaths are not searched: the SSH host keys (the no-ssh-host-keys rule reports
@@ -96,6 +149,13 @@ func New(opts Options) (*Scanner, error) {
 		}
 	}
 	det = detect.NewDetector(cfg)
+	if len(opts.FingerprintKey) == 0 {
+		key, _, err := FingerprintKey()
+		if err != nil {
+			return nil, err
+		}
+		opts.FingerprintKey = key
+	}
 	s := &Scanner{opts: opts, det: det, allowFP: map[string]bool{}}
 	for _, f := range opts.AllowFingerprints {
 		s.allowFP[f] = true
@@ -225,13 +285,23 @@ type sink struct {
 
 func (k *sink) Write(p []byte) error {
 	w := k.w
-	if k.n == 0 && looksBinary(p) {
-		k.binary = true
-		return scan.ErrEnough
-	}
-	if k.n > 0 && looksBinary(p) {
-		// text that turns binary (a sparse tail, a corrupt size): the text part is searched,
-		// the rest is not text
+	if i := bytes.IndexByte(p[:min(len(p), 8000)], 0); i >= 0 {
+		// text followed by nothing but zeros to the end of this read (a sparse tail, padding,
+		// a size field that claims more than was written) is text: searched up to the zeros
+		zeroTail := i > 0 && allZero(p[i:])
+		if k.n == 0 && !zeroTail {
+			k.binary = true // git's test: a NUL in the first 8000 bytes
+			return scan.ErrEnough
+		}
+		if zeroTail {
+			k.n += int64(i)
+			if k.vendorMD5 != "" {
+				w.md5.Write(p)
+			}
+			w.frag = append(w.frag, p[:i]...)
+		}
+		// the rest of the file is zeros or binary: search the text part now
+		k.holding = false
 		k.flush(true)
 		return scan.ErrEnough
 	}
@@ -383,7 +453,9 @@ func (s *Scanner) finding(p string, f report.Finding) Finding {
 	if secret == "" {
 		secret = f.Match
 	}
-	sum := sha256.Sum256([]byte(f.RuleID + "\x00" + secret))
+	mac := hmac.New(sha256.New, s.opts.FingerprintKey)
+	mac.Write([]byte(f.RuleID + "\x00" + secret))
+	sum := mac.Sum(nil)
 	excerpt := Redact(secret)
 	if f.RuleID == "private-key" || f.RuleID == "gcp-service-account" {
 		excerpt = firstLine(secret) + " (" + fmt.Sprint(len(secret)) + " chars)"
@@ -405,17 +477,33 @@ func firstLine(s string) string {
 	return Redact(s)
 }
 
-// Redact shows only the first four characters and the length of a secret.
+// Redact shows the length of a secret and at most its first quarter, never more than four
+// characters ("Sup3… (19 chars)", "p… (6 chars)").
 func Redact(s string) string {
-	if len(s) <= 4 {
+	show := min(4, len(s)/4)
+	for show > 0 && !utf8.RuneStart(s[show]) {
+		show-- // never cut a character in two
+	}
+	if len(s) < 4 {
 		return strings.Repeat("*", len(s))
 	}
-	return fmt.Sprintf("%s… (%d chars)", s[:4], len(s))
+	return fmt.Sprintf("%s… (%d chars)", s[:show], len(s))
 }
 
-// looksBinary is git's test: a NUL byte in the first 8000 bytes.
-func looksBinary(p []byte) bool {
-	return bytes.IndexByte(p[:min(len(p), 8000)], 0) >= 0
+// allZero reports whether p holds only NUL bytes.
+func allZero(p []byte) bool {
+	for len(p) >= 8 {
+		if p[0]|p[1]|p[2]|p[3]|p[4]|p[5]|p[6]|p[7] != 0 {
+			return false
+		}
+		p = p[8:]
+	}
+	for _, c := range p {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // allowed reports whether p matches one of the allow patterns.

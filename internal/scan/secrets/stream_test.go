@@ -2,6 +2,7 @@ package secrets_test
 
 import (
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -167,5 +168,45 @@ func BenchmarkPasswordLines(b *testing.B) {
 				feed(b, secrets.Options{}, "/etc/app.conf", content)
 			}
 		})
+	}
+}
+
+// A finding's fingerprint is stable under one key and cannot be recomputed from a guessed value
+// without it (it used to be an unsalted SHA-256 of rule and secret).
+func TestFingerprintIsKeyed(t *testing.T) {
+	content := "password = " + iniPassword + "\n"
+	a1, _ := feed(t, secrets.Options{FingerprintKey: []byte("key one, 32 bytes of randomness")}, "/etc/app.conf", content)
+	a2, _ := feed(t, secrets.Options{FingerprintKey: []byte("key one, 32 bytes of randomness")}, "/opt/other.conf", content)
+	b, _ := feed(t, secrets.Options{FingerprintKey: []byte("another key")}, "/etc/app.conf", content)
+	if len(a1) != 1 || len(a2) != 1 || len(b) != 1 {
+		t.Fatalf("findings %v %v %v", a1, a2, b)
+	}
+	if a1[0].Fingerprint != a2[0].Fingerprint {
+		t.Error("the same secret under the same key has two fingerprints")
+	}
+	if a1[0].Fingerprint == b[0].Fingerprint {
+		t.Error("the fingerprint does not depend on the key")
+	}
+	unsalted := sha256.Sum256([]byte("password-assignment\x00" + iniPassword))
+	if a1[0].Fingerprint == hex.EncodeToString(unsalted[:8]) {
+		t.Error("the fingerprint is a plain hash of the secret")
+	}
+	t.Setenv(secrets.FingerprintKeyEnv, "from the environment")
+	k, note, err := secrets.FingerprintKey()
+	if err != nil || string(k) != "from the environment" || !strings.Contains(note, secrets.FingerprintKeyEnv) {
+		t.Errorf("key from the environment: %q %q %v", k, note, err)
+	}
+}
+
+func TestRedactRevealsAtMostAQuarter(t *testing.T) {
+	for _, s := range []string{"abc", "abcd", "abcde", "abcdefgh", "Sup3rS3cretPassw0rd", "päss wörd", strings.Repeat("x", 100)} {
+		got := secrets.Redact(s)
+		shown := strings.TrimRight(strings.SplitN(got, "…", 2)[0], "*")
+		if len(shown)*4 > len(s) || len(shown) > 4 || !strings.HasPrefix(s, shown) {
+			t.Errorf("Redact(%q) = %q reveals %d of %d bytes", s, got, len(shown), len(s))
+		}
+		if len(s) >= 4 && strings.Contains(got, s) {
+			t.Errorf("Redact(%q) = %q", s, got)
+		}
 	}
 }
