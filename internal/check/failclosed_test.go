@@ -172,8 +172,8 @@ func TestEvidenceNeverPrintsAPassword(t *testing.T) {
 	})
 	dir := t.TempDir()
 	r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}})
-	if f := finding(t, r, "kernel-cmdline"); f.Status != rules.Fail {
-		t.Fatalf("kernel-cmdline: %s", f.Status)
+	if f := finding(t, r, "kernel-cmdline"); f.Status != rules.Warn || len(f.Evidence) == 0 {
+		t.Fatalf("kernel-cmdline: %s (it quotes the command line it warns about)", f.Status)
 	}
 	if f := finding(t, r, "no-mac-pinned-network"); f.Status != rules.Fail {
 		t.Fatalf("no-mac-pinned-network: %s", f.Status)

@@ -57,7 +57,7 @@ func Check(args []string, stdout, stderr io.Writer) int {
 	manifestPath := fs.String("integrity-manifest", "", "write a file-integrity baseline (path, size, mode, SHA-256 of every file) to `PATH`")
 	noContent := fs.Bool("no-content-scan", false, "do not read file contents: no credential or malware scan")
 	clamdAddr := fs.String("clamd", "", "scan every file with the clamd at `ADDRESS` (unix:///run/clamav/clamd.ctl, tcp://host:3310)")
-	clamdMax := fs.Int("clamd-max-stream-mb", 25, "clamd's StreamMaxLength in `MiB`; larger files are listed as not scanned")
+	clamdMax := fs.Int("clamd-max-stream-mb", 25, "clamd's StreamMaxLength in `MiB`; larger files are not scanned, which makes no-malware an error")
 	fs.Var(&allowPaths, "secrets-allow-path", "an in-image path glob or directory/ not searched for credentials (repeatable)")
 	fs.Var(&allowFPs, "secrets-allow-fingerprint", "a reported credential fingerprint that is not a secret (repeatable)")
 	progress := fs.Bool("progress", false, "print the content scan's progress to stderr")

@@ -24,6 +24,7 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 	markdown := fs.Bool("markdown", false, "print the step reference (docs/steps.md)")
 	dry := fs.Bool("dry-run", false, "generate the dry-run variant")
 	keepFW := fs.Bool("keep-firewall", false, "leave the host firewall enabled")
+	noResSwap := fs.Bool("no-resource-disk-swap", false, "also set ResourceDisk.EnableSwap=n (swap on the resource disk is left alone by default)")
 	deprov := fs.Bool("deprovision", false, "add the deprovision step")
 	fs.Var(&stepList, "step", "run exactly these steps (repeatable)")
 	fs.Var(&skip, "skip-step", "leave a step out (repeatable)")
@@ -33,7 +34,7 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
 	}
-	o := steps.Options{OS: *guestOS, Sysprep: *sysprep, KeepFirewallRules: keepRules, Profile: *profile, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW,
+	o := steps.Options{OS: *guestOS, Sysprep: *sysprep, KeepFirewallRules: keepRules, Profile: *profile, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW, NoResourceDiskSwap: *noResSwap,
 		Deprovision: *deprov, KeepPaths: keep, RemoveUsers: remove, CleanPaths: clean,
 		Version: version.PluginVersion.FormattedVersion()}
 	if *markdown {

@@ -21,10 +21,10 @@ var _ = register(&Rule{
 	Severity:  High,
 	Source:    "rules.md L13 (AZ Linux: latest Azure Linux agent from the distribution package) and the certification notes (service enabled at boot)",
 	Rationale: "Provisioning, extensions and the certification's own probe depend on the agent; an agent that is installed but not enabled never starts.",
-	Fix:       "Install the distribution's agent package (walinuxagent / WALinuxAgent), set AutoUpdate.Enabled=y in /etc/waagent.conf and enable its service (systemctl enable walinuxagent or waagent); marketplace-harden's `azure-agent` step does this.",
+	Fix:       "Install the distribution's agent package (walinuxagent / WALinuxAgent), leave AutoUpdate.Enabled at its default (y) or set it to y in /etc/waagent.conf, and enable its service (systemctl enable walinuxagent or waagent); marketplace-harden's `azure-agent` step does this.",
 	Cert:      &CertTest{ID: "200.3.3.4", Name: "Linux Agent Version", Level: "Failed"},
 	Check: linux(func(c *Context) Result {
-		res := Result{Required: "WALinuxAgent >= " + agentMinVersion + ", AutoUpdate.Enabled=y, service enabled"}
+		res := Result{Required: "WALinuxAgent >= " + agentMinVersion + ", AutoUpdate.Enabled not n, service enabled"}
 		inv, err := c.Image.Packages()
 		if err != nil {
 			return errResult(err)
@@ -53,9 +53,9 @@ var _ = register(&Rule{
 			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Detail: "missing"})
 		} else if s, ok := sysconf.Last(sysconf.ParseKeyValue(conf), "AutoUpdate.Enabled"); ok && !strings.EqualFold(s.Value, "y") {
 			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "AutoUpdate.Enabled=" + s.Value + " (must be y)"})
-		} else if !ok {
-			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Detail: "AutoUpdate.Enabled is not set (set it to y)"})
 		}
+		// AutoUpdate.Enabled absent or commented out: the agent's default is on (self-test 51
+		// Auto Update passes it), so only an explicit value other than y is a problem
 		units, err := c.enabledUnits()
 		if err != nil {
 			return errResult(err)

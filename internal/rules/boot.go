@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
@@ -137,8 +138,8 @@ var _ = register(&Rule{
 	Title:     "The kernel boots with console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
-	Source:    "rules.md L14 (AZ Linux: kernel boot line parameters)",
-	Rationale: "Azure's serial console and boot diagnostics read ttyS0; rootdelay gives the OS disk time to attach.",
+	Source:    "rules.md L14 (AZ Linux: kernel boot line parameters); LISA AzureImageStandard verify_serial_console_is_enabled and verify_grub (forbidden libata.atapi_enabled=0, reserve=0x1f0,0x8); self-test 40 Required Kernel Parameters (a missing rootdelay=300 is a Warning)",
+	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them.",
 	Fix:       "Add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate the boot configuration (update-grub, grub2-mkconfig or grubby); marketplace-harden's `kernel-cmdline` step does both.",
 	Cert:      &CertTest{Name: "Required Kernel Parameters", Level: "Failed"},
 	Check: linux(func(c *Context) Result {
@@ -160,10 +161,23 @@ var _ = register(&Rule{
 			}
 			res.Evidence = defEv
 			if m := missingParams(defaults); len(m) > 0 {
-				res.Status, res.Message, res.Actual = Fail, "GRUB defaults lack "+strings.Join(m, " ")+" (no generated grub.cfg or BLS entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
+				res.Status, res.Message, res.Actual = cmdlineLevel(m), "GRUB defaults lack "+strings.Join(m, " ")+" (no generated grub.cfg or BLS entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
 				return res
 			}
 			res.Status, res.Message, res.Actual = Warn, "GRUB defaults carry the parameters but no generated boot configuration was found; regenerate it before capture", defaults
+			return res
+		}
+		var forbidden []Evidence
+		for _, e := range entries {
+			for _, f := range strings.Fields(e.cmdline) {
+				if slices.Contains(ForbiddenKernelParams, f) {
+					forbidden = append(forbidden, Evidence{Path: e.path, Line: e.line, Detail: f + " breaks Azure's virtual devices: remove it"})
+				}
+			}
+		}
+		if len(forbidden) > 0 {
+			res.Status, res.Message, res.Actual = Fail, fmt.Sprintf("%d forbidden kernel parameter(s)", len(forbidden)), forbidden[0].Detail
+			res.Evidence = listing(forbidden, 10)
 			return res
 		}
 		missingAny := map[string]bool{}
@@ -183,7 +197,7 @@ var _ = register(&Rule{
 					m = append(m, p)
 				}
 			}
-			res.Status, res.Message, res.Actual = Fail, fmt.Sprintf("%d of %d boot entries lack %s", len(bad), len(entries), strings.Join(m, " ")), "Missing Parameter: "+strings.Join(m, " ")
+			res.Status, res.Message, res.Actual = cmdlineLevel(m), fmt.Sprintf("%d of %d boot entries lack %s", len(bad), len(entries), strings.Join(m, " ")), "Missing Parameter: "+strings.Join(m, " ")
 			res.Evidence = listing(bad, 10)
 			if haveDefaults && len(missingParams(defaults)) == 0 {
 				res.Evidence = append(res.Evidence, Evidence{Path: "/etc/default/grub", Detail: "the GRUB defaults carry all parameters: the generated configuration is stale (run update-grub / grub2-mkconfig)"})
@@ -204,3 +218,15 @@ var _ = register(&Rule{
 		return res
 	}),
 })
+
+// ForbiddenKernelParams are kernel parameters Microsoft's image suite fails.
+var ForbiddenKernelParams = []string{"libata.atapi_enabled=0", "reserve=0x1f0,0x8"}
+
+// cmdlineLevel: without console=ttyS0 the serial console is dark and certification fails;
+// the other parameters are recommendations its report warns about.
+func cmdlineLevel(missing []string) Status {
+	if slices.Contains(missing, "console=ttyS0") {
+		return Fail
+	}
+	return Warn
+}

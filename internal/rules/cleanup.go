@@ -22,8 +22,8 @@ var _ = register(&Rule{
 	Title:     "No shell or REPL history files for root or any user",
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  High,
-	Source:    "rules.md L10 (AZ Linux: clear bash/shell history; ALI: clear history) and the certification notes (absent, not empty)",
-	Rationale: "Histories leak commands, hosts and sometimes passwords typed during the build. Certification fails the image when the file exists, even empty.",
+	Source:    "rules.md L10 (AZ Linux: clear bash/shell history; ALI: clear history); LISA AzureImageStandard verify_bash_history_is_empty (fails a non-empty history); self-test 48 Bash History",
+	Rationale: "Histories leak commands, hosts and sometimes passwords typed during the build. Microsoft's test fails a history file with content; an empty one passes (LISA reads the size), so an empty file is reported and passes.",
 	Fix:       "Delete the files as the last build step with HISTFILE unset (marketplace-harden's `history` step runs last and does this).",
 	Cert:      &CertTest{ID: "200.5.1", Name: "Bash History", Level: "Failed"},
 	Check: linux(func(c *Context) Result {
@@ -31,7 +31,7 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		var ev []Evidence
+		var ev, empty []Evidence
 		for _, h := range homes {
 			for _, f := range HistoryFiles {
 				p := path.Join(h.Dir, f)
@@ -42,11 +42,11 @@ var _ = register(&Rule{
 				if fi == nil {
 					continue
 				}
-				d := fmt.Sprintf("history of %s, %d bytes", h.User, fi.Size())
 				if fi.Size() == 0 && fi.Mode().IsRegular() {
-					d = fmt.Sprintf("history of %s, empty (certification fails it all the same: delete it)", h.User)
+					empty = append(empty, Evidence{Path: p, Detail: fmt.Sprintf("history of %s, empty (passes: only a history with content fails)", h.User)})
+					continue
 				}
-				ev = append(ev, Evidence{Path: p, Detail: d})
+				ev = append(ev, Evidence{Path: p, Detail: fmt.Sprintf("history of %s, %d bytes", h.User, fi.Size())})
 			}
 		}
 		if len(ev) > 0 {
@@ -54,7 +54,10 @@ var _ = register(&Rule{
 			r.Actual, r.Required = fmt.Sprintf("%d history file(s)", len(ev)), "no history files"
 			return r
 		}
-		r := pass(fmt.Sprintf("no history files in %d home directories", len(homes)))
+		r := pass(fmt.Sprintf("no history with content in %d home directories", len(homes)), listing(empty, 30)...)
+		if len(empty) > 0 {
+			r.Message += fmt.Sprintf(" (%d empty history file(s))", len(empty))
+		}
 		r.Actual, r.Required = "no history files", "no history files"
 		return r
 	}),

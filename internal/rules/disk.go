@@ -23,9 +23,9 @@ var _ = register(&Rule{
 	Title:     "No swap on the OS disk, now or after first boot",
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
-	Source:    "rules.md L15 (AZ Linux: no swap partition on the OS disk) and the certification notes (swap is sampled after first boot)",
-	Rationale: "Swap on the OS disk hurts performance and certification fails it; the probe samples a VM after first boot, so anything that creates swap then fails too. Use the resource disk through the agent or cloud-init at deploy time instead.",
-	Fix:       "Delete swap partitions and fstab swap lines, set ResourceDisk.EnableSwap=n in /etc/waagent.conf, drop cloud-init swap:/mounts: swap settings and disable *.swap units.",
+	Source:    "rules.md L15 (AZ Linux: no swap partition on the OS disk); LISA AzureImageStandard verify_no_swap_on_osdisk; self-test 41 Swap Partition on OS Disk",
+	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit. Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
+	Fix:       "Delete swap partitions and fstab swap lines, drop cloud-init swap: settings and disable *.swap units; for swap, use the resource disk (ResourceDisk.EnableSwap=y in /etc/waagent.conf).",
 	Cert:      &CertTest{ID: "200.3.3.3", Name: "Swap Partition on OS Disk", Level: "Failed"},
 	Check: linux(func(c *Context) Result {
 		var ev []Evidence
@@ -47,8 +47,9 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
+		var resource []Evidence
 		if s, ok := sysconf.Last(sysconf.ParseKeyValue(wa), "ResourceDisk.EnableSwap"); ok && strings.EqualFold(s.Value, "y") {
-			ev = append(ev, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "ResourceDisk.EnableSwap=y creates swap at first boot"})
+			resource = append(resource, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "ResourceDisk.EnableSwap=y: swap on the resource disk, not the OS disk (passes)"})
 		}
 		cloud, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
 		if err != nil {
@@ -75,7 +76,7 @@ var _ = register(&Rule{
 			r.Actual, r.Required = "swap configured", "no swap on the OS disk"
 			return r
 		}
-		r := pass("no swap partition, no swap in fstab, no first-boot swap")
+		r := pass("no swap partition, no swap in fstab, no first-boot swap on the OS disk", resource...)
 		r.Actual, r.Required = "no swap", "no swap on the OS disk"
 		return r
 	}),

@@ -61,24 +61,35 @@ func CertificationMarkdown() string {
 	return b.String()
 }
 
-const certificationNotes = `## What the run is known to do beyond the documentation
+const certificationNotes = `## What Microsoft's tests are known to do
 
-Publishers' rejections show the certification run behaving in ways the documentation does not
-state. The rules follow the run, not the documentation:
+The rules follow Microsoft's own code and documents, in this order: the open-source image test
+suite LISA, suite ` + "`AzureImageStandard`" + ` ([microsoft/lisa](https://github.com/microsoft/lisa),
+` + "`lisa/microsoft/testsuites/core/azure_image_standard.py`" + `); the certification self-test API's
+documented response ([Azure VM image self-test](https://learn.microsoft.com/azure/marketplace/azure-vm-image-test));
+then the certification FAQ. Where only publishers' reports suggest something, the rule warns; it
+never fails a build on a guess.
 
-- **Client Alive Interval** reads the main ` + "`/etc/ssh/sshd_config`" + ` literally and does not follow
-  ` + "`Include`" + `. The rule passes only when the effective value (Include and Match aware) is 180 and the
-  main file itself says so; a value set only in a drop-in, or a main-file value a drop-in overrides,
-  is a warning that says so. 30 to 235 is accepted by the documentation but reported as a warning:
-  180 is the value that reliably passes.
-- **Swap Partition on OS Disk** samples the VM after its first boot, so anything that creates swap
-  then fails it: a swap partition, a swap line in fstab, ` + "`ResourceDisk.EnableSwap=y`" + ` in
-  ` + "`/etc/waagent.conf`" + `, cloud-init ` + "`swap:`" + ` or swap ` + "`mounts:`" + `, an enabled ` + "`*.swap`" + ` unit.
-- **Linux Agent Version** needs the distribution's agent package *and* its service enabled for boot.
-- **Bash History** fails when a history file exists at all, even empty, for root or any user.
-- **Required Kernel Parameters** is judged on what boots: the generated ` + "`grub.cfg`" + `, BLS entries
-  (with ` + "`$kernelopts`" + ` from grubenv); ` + "`/etc/default/grub`" + ` is reported alongside, and a generated
-  configuration that lacks what the defaults carry is named as stale.
+- **Client Alive Interval** (LISA ` + "`verify_client_active_interval`" + `; self-test 46): the effective value as
+  ` + "`sshd -T`" + ` computes it, ` + "`Include`" + ` files followed and the first value winning, so a drop-in counts as
+  much as the main file. Unset, 0 or above 235 fails; 180 passes; another value from 1 to 235 is a
+  warning (the self-test answers Warning for 120, recommending 180).
+- **Swap Partition on OS Disk** (LISA ` + "`verify_no_swap_on_osdisk`" + `; self-test 41): only swap on the OS disk
+  fails: a swap partition, a swap line in fstab, cloud-init ` + "`swap:`" + ` or swap ` + "`mounts:`" + ` (a file on
+  the root filesystem), an enabled ` + "`*.swap`" + ` unit. Swap on the resource disk through the agent
+  (` + "`ResourceDisk.EnableSwap=y`" + `) is what Microsoft's Linux image documentation recommends, and passes.
+- **Linux Agent Version** (self-test 39; LISA ` + "`verify_waagent_version`" + `) needs the distribution's agent
+  package and its service enabled for boot. **Auto Update** (self-test 51) passes with
+  ` + "`AutoUpdate.Enabled`" + ` unset or commented out, the agent's default being on: only an explicit value other
+  than ` + "`y`" + ` fails.
+- **Bash History** (LISA ` + "`verify_bash_history_is_empty`" + `; self-test 48) fails a history file with
+  content, for root or any user; an empty file passes (LISA reads the size).
+- **Required Kernel Parameters** (self-test 40; LISA ` + "`verify_serial_console_is_enabled`" + `) is judged on what
+  boots: the generated ` + "`grub.cfg`" + `, BLS entries (with ` + "`$kernelopts`" + ` from grubenv); ` + "`/etc/default/grub`" + ` is
+  reported alongside, and a generated configuration that lacks what the defaults carry is named as
+  stale. A missing ` + "`console=ttyS0`" + ` fails; a missing ` + "`earlyprintk=ttyS0`" + ` or ` + "`rootdelay=300`" + ` is a warning, as
+  the self-test reports it. ` + "`libata.atapi_enabled=0`" + ` and ` + "`reserve=0x1f0,0x8`" + ` fail (LISA
+  ` + "`verify_grub`" + `).
 
 ## The report in the run's terms
 

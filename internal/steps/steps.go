@@ -66,18 +66,20 @@ func ByIDFor(os, id string) (*Step, bool) {
 
 // Options select the steps and parameterise the script.
 type Options struct {
-	OS              string // "linux" (default) or "windows"
-	Profile         string
-	Steps           []string // explicit list: replaces the profile's selection
-	SkipSteps       []string
-	KeepFirewall    bool
-	Deprovision     bool
-	DryRun          bool
-	ContinueOnError bool
-	KeepPaths       []string
-	RemoveUsers     []string
-	CleanPaths      []string
-	Version         string
+	OS           string // "linux" (default) or "windows"
+	Profile      string
+	Steps        []string // explicit list: replaces the profile's selection
+	SkipSteps    []string
+	KeepFirewall bool
+	// NoResourceDiskSwap: the swap step also sets ResourceDisk.EnableSwap=n.
+	NoResourceDiskSwap bool
+	Deprovision        bool
+	DryRun             bool
+	ContinueOnError    bool
+	KeepPaths          []string
+	RemoveUsers        []string
+	CleanPaths         []string
+	Version            string
 	// Windows only.
 	Sysprep               bool     // run the opt-in sysprep step last
 	SysprepTimeoutMinutes int      // how long sysprep may take to generalize (default 30)
@@ -295,6 +297,9 @@ func Render(o Options) (string, error) {
 		onError = "continue"
 	}
 	fmt.Fprintf(&b, "MP_ON_ERROR=%s\n", shQuote(onError))
+	if slices.Contains(ids, "swap") {
+		fmt.Fprintf(&b, "MP_NO_RESOURCE_SWAP=%d\n", boolInt(o.NoResourceDiskSwap))
+	}
 	fmt.Fprintf(&b, "MP_KEEP=%s\n", shQuote(strings.Join(cleanAll(o.KeepPaths), "\n")))
 	// the lists only the steps that read them need
 	if slices.Contains(ids, "accounts") {

@@ -83,7 +83,8 @@ type Config struct {
 	// A running clamd to scan every file for malware: `unix:///run/clamav/clamd.ctl`,
 	// `tcp://host:3310`, a socket path or `host:port`. Without it `no-malware` is not applicable.
 	ClamdAddress string `mapstructure:"clamd_address"`
-	// clamd's StreamMaxLength in MiB (default 25): larger files are listed as not scanned.
+	// clamd's StreamMaxLength in MiB (default 25): larger files are not sent, and no-malware is
+	// then an error listing them (raise clamd's StreamMaxLength and this together).
 	ClamdMaxStreamMB int `mapstructure:"clamd_max_stream_mb"`
 	// Write a CycloneDX 1.5 SBOM of the installed packages (dpkg, rpm, apk) to this path.
 	SBOM string `mapstructure:"sbom"`
@@ -166,6 +167,7 @@ func (c *Config) Settings() (engine.Config, error) {
 // PostProcess checks the artifact's disk image. The artifact is passed on unchanged and kept.
 func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (_ packersdk.Artifact, _, _ bool, err error) {
 	// the artifact's URL holds a SAS token, errors and messages may quote it or the image
+	bare := ui // Packer's progress bar needs the UI itself; it is given the redacted name only
 	ui = redactingUi{ui}
 	defer func() { err = redact.Error(err) }()
 	path, err := p.diskImage(ui, artifact)
@@ -176,7 +178,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	settings := p.config.settings
 	if settings.NeedsContent() {
 		ui.Say("marketplace-check: reading every file of the image (content scan)")
-		bar := newProgressBar(ui, filepath.Base(path))
+		bar := newProgressBar(bare, shortName(path))
 		defer bar.Close()
 		settings.Content.Progress = bar.Set
 	}

@@ -63,6 +63,10 @@ type Config struct {
 	CleanPaths []string `mapstructure:"clean_paths"`
 	// Leave the host firewall enabled (drops the `firewall` step).
 	KeepFirewall bool `mapstructure:"keep_firewall"`
+	// Also turn off swap on the resource disk (`ResourceDisk.EnableSwap=n` in
+	// /etc/waagent.conf). Off by default: Microsoft recommends resource-disk swap and the
+	// certification passes it.
+	NoResourceDiskSwap bool `mapstructure:"no_resource_disk_swap"`
 	// Run `waagent -force -deprovision+user` as the last step. It removes the user Packer is
 	// connected as: nothing can run on the guest after it.
 	Deprovision bool `mapstructure:"deprovision"`
@@ -120,7 +124,7 @@ func (p *Provisioner) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapst
 // Options turns the configuration into step options for a guest OS.
 func (c *Config) Options(os string) steps.Options {
 	return steps.Options{
-		OS: os, Profile: c.Profile, Steps: c.Steps, SkipSteps: c.SkipSteps, KeepFirewall: c.KeepFirewall,
+		OS: os, Profile: c.Profile, Steps: c.Steps, SkipSteps: c.SkipSteps, KeepFirewall: c.KeepFirewall, NoResourceDiskSwap: c.NoResourceDiskSwap,
 		Deprovision: c.Deprovision, DryRun: c.DryRun, ContinueOnError: c.OnError == "continue",
 		KeepPaths: c.KeepPaths, RemoveUsers: c.RemoveUsers, CleanPaths: c.CleanPaths,
 		Sysprep: c.Sysprep, SysprepTimeoutMinutes: int((c.SysprepTimeout + time.Minute - 1) / time.Minute),

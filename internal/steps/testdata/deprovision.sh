@@ -6,6 +6,7 @@
 
 MP_DRY_RUN=0
 MP_ON_ERROR='continue'
+MP_NO_RESOURCE_SWAP=0
 MP_KEEP=''
 MP_REMOVE_USERS=''
 
@@ -290,8 +291,10 @@ step_azure_agent() {
 	fi
 	conf="$R/etc/waagent.conf"
 	if [ -f "$conf" ] || [ "$MP_DRY_RUN" = 1 ]; then
-		mp_setkv "$conf" AutoUpdate.Enabled y
-		mp_setkv "$conf" ResourceDisk.EnableSwap n
+		# the agent's default is on: only an explicit other value is changed
+		if grep -Eiq '^[[:space:]]*AutoUpdate\.Enabled[[:space:]]*=[[:space:]]*[^yY[:space:]]' "$conf" 2>/dev/null; then
+			mp_setkv "$conf" AutoUpdate.Enabled y
+		fi
 	else
 		echo "/etc/waagent.conf is missing after installing $agent" >&2
 		return 1
@@ -310,8 +313,8 @@ step_ssh_keepalive() {
 	f="$R/etc/ssh/sshd_config"
 	if [ ! -f "$f" ]; then mp_skip "no /etc/ssh/sshd_config"; return 0; fi
 	cp -p "$f" "$MP_TMP/sshd_config.orig"
-	# The certification probe reads the main file literally, so the value goes there, before any
-	# Include or Match (sshd keeps the first value it reads).
+	# The value goes in the main file before any Include or Match, so that it is the effective
+	# one (sshd keeps the first value it reads), as Microsoft's test reads it with sshd -T.
 	awk '
 		BEGIN { done = 0; inmatch = 0 }
 		tolower($1) == "match" { inmatch = 1 }
@@ -402,7 +405,7 @@ step_kernel_cmdline() {
 }
 
 # swap: Remove swap from the OS disk: fstab swap lines, swap files, enabled swap units, agent swap
-# touches: swap lines of /etc/fstab (commented out); the swap files they named; enabled *.swap units (disabled); ResourceDisk.EnableSwap in /etc/waagent.conf (n); the swap: block and swap mounts: entries of /etc/cloud/cloud.cfg and cloud.cfg.d/*.cfg (commented out)
+# touches: swap lines of /etc/fstab (commented out); the swap files they named; enabled *.swap units (disabled); the swap: block and swap mounts: entries of /etc/cloud/cloud.cfg and cloud.cfg.d/*.cfg (commented out); with no_resource_disk_swap, ResourceDisk.EnableSwap in /etc/waagent.conf (n). Swap on the resource disk is left alone by default: Microsoft recommends it
 step_swap() {
 	f="$R/etc/fstab"
 	if [ -f "$f" ]; then
@@ -422,7 +425,7 @@ step_swap() {
 		[ -e "$w" ] || [ -L "$w" ] || continue
 		mp_run "disabled $(basename "$w")" mp_systemctl disable "$(basename "$w")"
 	done
-	mp_setkv "$R/etc/waagent.conf" ResourceDisk.EnableSwap n
+	if [ "$MP_NO_RESOURCE_SWAP" = 1 ]; then mp_setkv "$R/etc/waagent.conf" ResourceDisk.EnableSwap n; fi
 	# cloud-init: comment out the swap: block and mounts: entries that add swap
 	for c in "$R"/etc/cloud/cloud.cfg "$R"/etc/cloud/cloud.cfg.d/*.cfg; do
 		[ -f "$c" ] || continue
