@@ -96,7 +96,11 @@ func ScanContent(ctx context.Context, img *inspect.Image, cfg Config) (*rules.Co
 		content.ClamdScanned, content.ClamdOversized = av.Counts()
 	}
 	if base != nil {
-		if err := writeFile(cfg.Content.Manifest, base.Manifest(img.Source, time.Now()).Write); err != nil {
+		m := base.Manifest(img.Source, time.Now())
+		if n, ex := st.Missed(base.Name()); n > 0 {
+			m.Complete, m.Unread, m.UnreadCount = false, ex, n
+		}
+		if err := writeFile(cfg.Content.Manifest, m.Write); err != nil {
 			return nil, err
 		}
 	}

@@ -52,8 +52,13 @@ func TestDeepNestingDoesNotSilenceTheScan(t *testing.T) {
 		t.Errorf("the error does not name the directory it could not read: %s", f.Message)
 	}
 
-	// a secret elsewhere is still found: the walk went on
+	// a secret elsewhere is still found: the walk went on; the integrity baseline says what it lacks
+	manifest := filepath.Join(t.TempDir(), "manifest.json")
+	cfg.Content.Manifest = manifest
 	r = mustCheck(t, testfixture.Variant(t, testfixture.Change{deep + "x": "x\n", "/opt/app/.env": plantedSecrets}), cfg)
+	if b, err := os.ReadFile(manifest); err != nil || !strings.Contains(string(b), `"complete": false`) || !strings.Contains(string(b), "nested deeper") {
+		t.Errorf("the manifest does not say it is incomplete: %v\n%.3000s", err, b)
+	}
 	f = finding(t, r, "no-hardcoded-credentials")
 	if f.Status != rules.Fail || !strings.Contains(f.Message, "could not be read") {
 		t.Errorf("secret beside a too-deep directory: %s: %s", f.Status, f.Message)

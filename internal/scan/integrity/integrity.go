@@ -34,6 +34,11 @@ type Manifest struct {
 	Image   string    `json:"image"`
 	Created time.Time `json:"created"`
 	Files   []Entry   `json:"files"`
+	// Complete is false when the pass could not read everything; Unread then names what was
+	// left out (directories, files, partitions), up to the pass's limit, and UnreadCount counts all.
+	Complete    bool             `json:"complete"`
+	Unread      []scan.FileError `json:"unread,omitempty"`
+	UnreadCount int64            `json:"unread_count,omitempty"`
 }
 
 // Scanner hashes every file; it is a scan.Scanner.
@@ -108,7 +113,7 @@ func (s *Scanner) Manifest(image string, created time.Time) *Manifest {
 	defer s.mu.Unlock()
 	files := append([]Entry(nil), s.files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	return &Manifest{Image: image, Created: created.UTC(), Files: files}
+	return &Manifest{Image: image, Created: created.UTC(), Files: files, Complete: true}
 }
 
 // Write writes the manifest as indented JSON.
