@@ -176,6 +176,7 @@ UUID=$DIRTY_SWAP_UUID none swap sw 0 0
 LABEL=data /srv ext4 defaults 0 2
 FSTAB
 printf 'nameserver 10.0.0.2\nsearch corp.example.invalid\n' > "$dirty/etc/resolv.conf"
+printf 'root ALL=(ALL:ALL) ALL\nDefaults targetpw\n' > "$dirty/etc/sudoers"
 mkdir -p "$dirty/etc/udev/rules.d"
 printf 'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="00:15:5d:01:02:03", NAME="eth0"\n' > "$dirty/etc/udev/rules.d/70-persistent-net.rules"
 cat > "$dirty/etc/netplan/50-cloud-init.yaml" <<'NP'

@@ -2,7 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
@@ -100,5 +102,50 @@ var _ = register(&Rule{
 			return fail(fmt.Sprintf("%d human account(s) not in allowed_users", len(ev)), ev...)
 		}
 		return pass("no human accounts beyond allowed_users")
+	}),
+})
+
+var targetpwLine = regexp.MustCompile(`^\s*Defaults\b.*\btargetpw\b`)
+
+var _ = register(&Rule{
+	ID:        "sudo-no-targetpw",
+	Title:     "sudo does not ask for the target user's password (no `Defaults targetpw`)",
+	Profiles:  []string{profAzureLinux},
+	Severity:  Medium,
+	Source:    "LISA AzureImageStandard verify_default_targetpw",
+	Rationale: "With targetpw, sudo asks for root's password instead of the user's own; an Azure VM's root has no password, so the deploying user cannot use sudo. Microsoft's suite fails it. /etc/sudoers and the files it includes (@includedir, #includedir) are read: stricter than LISA, which reads /etc/sudoers alone.",
+	Fix:       "Remove or comment out `Defaults targetpw` in /etc/sudoers and /etc/sudoers.d/*; marketplace-harden never adds it.",
+	Check: linux(func(c *Context) Result {
+		files := []string{"/etc/sudoers"}
+		main, err := c.read("/etc/sudoers")
+		if err != nil {
+			return errResult(err)
+		}
+		for _, l := range strings.Split(string(main), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 2 && (f[0] == "@includedir" || f[0] == "#includedir") {
+				more, err := c.glob(strings.TrimSuffix(f[1], "/") + "/*")
+				if err != nil {
+					return errResult(err)
+				}
+				files = append(files, more...)
+			}
+		}
+		var ev []Evidence
+		for _, p := range files {
+			data, err := c.read(p)
+			if err != nil {
+				return errResult(err)
+			}
+			for i, l := range strings.Split(string(data), "\n") {
+				if targetpwLine.MatchString(l) && !strings.Contains(l, "!targetpw") {
+					ev = append(ev, Evidence{Path: p, Line: i + 1, Detail: strings.TrimSpace(l)})
+				}
+			}
+		}
+		if len(ev) > 0 {
+			return fail("sudo is set to ask for the target user's password", ev...)
+		}
+		return pass(fmt.Sprintf("no Defaults targetpw in %d sudoers file(s)", len(files)))
 	}),
 })

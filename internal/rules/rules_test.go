@@ -81,6 +81,9 @@ var variants = []struct {
 		"/boot/grub/grub.cfg":               testfixture.Remove,
 		"/boot/loader/entries/abc-6.1.conf": "title Linux\nlinux /vmlinuz\noptions root=UUID=x ro console=ttyS0 earlyprintk=ttyS0 rootdelay=300 libata.atapi_enabled=0\n"},
 		"kernel-cmdline", rules.Fail, "libata.atapi_enabled=0"},
+	{"sudo asks for root's password", testfixture.Change{"/etc/sudoers": "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
+		"/etc/sudoers.d/90-build": "Defaults:%sudo targetpw\n"},
+		"sudo-no-targetpw", rules.Fail, "Defaults:%sudo targetpw"},
 	{"static resolv.conf", testfixture.Change{"/etc/resolv.conf": "nameserver 192.0.2.53\n"},
 		"no-resolv-conf", rules.Fail, "nameserver 192.0.2.53"},
 	{"resolv.conf links to a static file", testfixture.Change{"/etc/resolv.conf": "-> resolv.conf.static", "/etc/resolv.conf.static": "nameserver 192.0.2.1\n"},
@@ -238,5 +241,35 @@ func TestImagesMicrosoftAccepts(t *testing.T) {
 				t.Error("not compliant")
 			}
 		})
+	}
+}
+
+// An account in allowed_users keeps its authorized_keys (LISA excludes the deployer), and a
+// root key that only redirects the login ("Please login as the user ...") lets nobody in; any
+// other key still fails.
+func TestAuthorizedKeysOfAllowedUsers(t *testing.T) {
+	redirect := `no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command="echo 'Please login as the user \"azureuser\" rather than the user \"root\".';echo;sleep 10;exit 142" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Q azureuser` + "\n"
+	img := testfixture.Variant(t, testfixture.Change{
+		"/etc/passwd":                          "root:x:0:0:root:/root:/bin/bash\nazureuser:x:1000:1000::/home/azureuser:/bin/bash\n",
+		"/home/azureuser/.ssh/authorized_keys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Q azureuser\n",
+		"/root/.ssh/authorized_keys":           redirect,
+	})
+	status := func(allowed ...string) rules.Status {
+		r, err := check.File(img, check.Config{Profiles: []string{"azure-linux"}, Options: rules.Options{AllowedUsers: allowed}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range r.Findings {
+			if f.Rule == "no-ssh-keys" {
+				return f.Status
+			}
+		}
+		return ""
+	}
+	if st := status("azureuser"); st != rules.Pass {
+		t.Errorf("allowed user's key and a redirect-only root key: %s", st)
+	}
+	if st := status(); st != rules.Fail {
+		t.Errorf("a key of an account not in allowed_users: %s", st)
 	}
 }

@@ -85,6 +85,24 @@ var _ = register(&Rule{
 	}),
 })
 
+// loginRedirectOnly reports whether every key line of an authorized_keys file carries the
+// cloud images' forced command that only prints "Please login as the user ... rather than the
+// user root" and exits: such a file lets nobody in (LISA accepts it too).
+func loginRedirectOnly(data []byte) bool {
+	n := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if !strings.Contains(l, `command="echo 'Please login as the user \"`) || !strings.Contains(l, `rather than the user \"root\".'`) {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
 // UserKeyFiles are the per-user SSH files that must not ship (besides id_*); the provisioner's
 // ssh-keys step removes exactly these.
 var UserKeyFiles = []string{"authorized_keys", "authorized_keys2", "known_hosts", "known_hosts.old"}
@@ -94,7 +112,7 @@ var _ = register(&Rule{
 	Title:     "No SSH keys or known_hosts in any home directory",
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  High,
-	Source:    "rules.md L7 (AZ Linux: remove test SSH keys and known_hosts; ALI: clean .ssh)",
+	Source:    "rules.md L7 (AZ Linux: remove test SSH keys and known_hosts; ALI: clean .ssh); LISA AzureImageStandard verify_no_pre_exist_users (authorized_keys of any account but the deployer, unless it only redirects the login)",
 	Rationale: "An authorized_keys file left in an image is a key that opens every VM made from it; private keys and known_hosts leak the build environment.",
 	Fix:       "Remove ~/.ssh/authorized_keys, id_*, known_hosts for root and every user (marketplace-harden `ssh-keys`).",
 	Check: linux(func(c *Context) Result {
@@ -102,13 +120,14 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		var ev []Evidence
+		var ev, accepted []Evidence
 		for _, h := range homes {
 			dir := h.Dir + "/.ssh"
 			ents, err := c.readDir(dir)
 			if err != nil {
 				return errResult(err)
 			}
+			allowed := slices.Contains(c.Options.AllowedUsers, h.User)
 			for _, e := range ents {
 				n := e.Name()
 				kind := ""
@@ -120,15 +139,29 @@ var _ = register(&Rule{
 				case strings.HasPrefix(n, "id_"):
 					kind = "private key"
 				}
-				if kind != "" {
-					ev = append(ev, Evidence{Path: dir + "/" + n, Detail: fmt.Sprintf("%s of %s", kind, h.User)})
+				if kind == "" {
+					continue
 				}
+				p := dir + "/" + n
+				if strings.HasPrefix(n, "authorized_keys") {
+					// an account the image is meant to ship keeps its key (LISA excludes the
+					// deployer); a key that only says "log in as the user ..." lets nobody in
+					if allowed {
+						accepted = append(accepted, Evidence{Path: p, Detail: fmt.Sprintf("%s of %s, in allowed_users", kind, h.User)})
+						continue
+					}
+					if data, err := c.read(p); err == nil && loginRedirectOnly(data) {
+						accepted = append(accepted, Evidence{Path: p, Detail: fmt.Sprintf("%s of %s: only the \"Please login as the user\" redirect", kind, h.User)})
+						continue
+					}
+				}
+				ev = append(ev, Evidence{Path: p, Detail: fmt.Sprintf("%s of %s", kind, h.User)})
 			}
 		}
 		if len(ev) > 0 {
 			return fail(fmt.Sprintf("%d SSH key file(s) in home directories", len(ev)), listing(ev, 30)...)
 		}
-		return pass(fmt.Sprintf("no SSH keys in %d home directories", len(homes)))
+		return pass(fmt.Sprintf("no SSH keys in %d home directories", len(homes)), listing(accepted, 10)...)
 	}),
 })
 
