@@ -6,7 +6,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
@@ -17,8 +20,8 @@ var update = flag.Bool("update", false, "rewrite the golden reports")
 func TestMSCertGolden(t *testing.T) {
 	for _, name := range []string{"clean", "dirty"} {
 		r := mustCheck(t, testfixture.Path(t, name+".raw"), Config{Profiles: []string{"azure-linux"}})
-		m := r.MSCert()
-		m.Image = filepath.Base(m.Image) // the fixture directory differs between machines
+		m := r.MSCertAt(time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC))
+		m.MarketplaceCheck.Image = filepath.Base(m.MarketplaceCheck.Image) // the fixture directory differs between machines
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
@@ -33,34 +36,107 @@ func TestMSCertGolden(t *testing.T) {
 		if err != nil || !bytes.Equal(want, buf.Bytes()) {
 			t.Errorf("%s differs (go test ./internal/check -run MSCert -update, then review the diff):\n%s", p, buf.String())
 		}
-		wantResult := map[string]string{"clean": "Passed", "dirty": "Failed"}[name]
-		if m.Result != wantResult {
-			t.Errorf("%s: overall %s, want %s", name, m.Result, wantResult)
+		wantResult := map[string]string{"clean": "Pass", "dirty": "Fail"}[name]
+		if m.TestResult != wantResult {
+			t.Errorf("%s: overall %s, want %s", name, m.TestResult, wantResult)
 		}
 	}
 }
 
-// Each certification test is named and levelled as the run reports it.
+// Each certification test is named and levelled as the run reports it, under the self-test's
+// TestID, and MarketplaceCheck names the rule, Partner Center's ID and the LISA case behind it.
 func TestMSCertNamesTheTests(t *testing.T) {
 	r := mustCheck(t, testfixture.Path(t, "dirty.raw"), Config{Profiles: []string{"azure-linux"}})
+	m := r.MSCert()
 	got := map[string]MSCertView{}
-	for _, tr := range r.MSCert().TestResults {
+	for _, tr := range m.Tests {
 		got[tr.TestCaseName] = MSCertView{tr.TestID, tr.Result, tr.ActualValue}
 	}
 	for name, want := range map[string]MSCertView{
-		"Bash History":              {ID: "200.5.1", Result: "Failed"},
-		"Client Alive Interval":     {ID: "200.3.3.1", Result: "Failed", Actual: "ClientAliveInterval not set"},
-		"Swap Partition on OS Disk": {ID: "200.3.3.3", Result: "Failed"},
-		"Linux Agent Version":       {ID: "200.3.3.4", Result: "Failed"},
-		"Required Kernel Parameters": {ID: "Required Kernel Parameters", Result: "Failed",
-			Actual: "Missing Parameter: console=ttyS0 earlyprintk=ttyS0 rootdelay=300"},
-		"OS Architecture": {ID: "OS Architecture", Result: "Failed", Actual: "ELFCLASS32"},
+		"Bash History":               {ID: "48", Result: "Failed"},
+		"Client Alive Interval":      {ID: "46", Result: "Failed", Actual: "ClientAliveInterval not set"},
+		"Swap Partition on OS Disk":  {ID: "41", Result: "Failed"},
+		"Linux Agent Version":        {ID: "39", Result: "Failed"},
+		"Required Kernel Parameters": {ID: "40", Result: "Failed", Actual: "Missing Parameter: console=ttyS0 earlyprintk=ttyS0 rootdelay=300"},
+		"OS Architecture":            {ID: "49", Result: "Failed", Actual: "ELFCLASS32"},
 	} {
 		g, ok := got[name]
 		if !ok || g.ID != want.ID || g.Result != want.Result || want.Actual != "" && g.Actual != want.Actual {
 			t.Errorf("%s: %+v, want %+v", name, g, want)
 		}
 	}
+	src := map[string]string{}
+	for _, s := range m.MarketplaceCheck.Tests {
+		src[s.TestID] = s.Rule + " " + s.PartnerCenterID + " " + s.LISACase
+	}
+	if src["46"] != "ssh-client-alive-interval 200.3.3.1 verify_client_active_interval" || src["48"] != "no-shell-history 200.5.1 verify_bash_history_is_empty" {
+		t.Errorf("sources: %v", src)
+	}
+	if !slices.Contains(m.MarketplaceCheck.NotModelled, "51 Auto Update") {
+		t.Errorf("not modelled: %v", m.MarketplaceCheck.NotModelled)
+	}
 }
 
 type MSCertView struct{ ID, Result, Actual string }
+
+// The report has exactly the fields of the self-test API's documented response (Microsoft's
+// "Test a virtual machine image" page, example response of the self-test VM API call), less
+// ProviderID and KernelFullVersion, plus the one MarketplaceCheck section; every test has
+// exactly the documented test fields, a numeric TestID and a documented Result.
+func TestMSCertSchemaIsTheSelfTests(t *testing.T) {
+	documented := []string{"SchemaVersion", "AppCertificationCategory", "ProviderID", "OSName", "OSDistro", "KernelVersion",
+		"KernelFullVersion", "OSVersion", "CreatedDate", "TestResult", "APIVersion", "Tests"}
+	documentedTest := []string{"TestID", "TestCaseName", "Description", "Result", "ActualValue", "RequiredValue"}
+	for _, img := range []string{"clean.raw", "dirty.raw"} {
+		var buf bytes.Buffer
+		if err := mustCheck(t, testfixture.Path(t, img), Config{Profiles: []string{"azure-linux"}}).WriteMSCert(&buf); err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for k := range doc {
+			if !slices.Contains(documented, k) && k != "MarketplaceCheck" {
+				t.Errorf("%s: field %s is not in the documented response", img, k)
+			}
+		}
+		for _, k := range documented {
+			if _, ok := doc[k]; !ok && k != "ProviderID" && k != "KernelFullVersion" {
+				t.Errorf("%s: documented field %s is missing", img, k)
+			}
+		}
+		var top struct {
+			SchemaVersion                                                                    int
+			AppCertificationCategory, OSName, OSDistro, KernelVersion, OSVersion, TestResult string
+			CreatedDate, APIVersion                                                          string
+			Tests                                                                            []map[string]any
+		}
+		if err := json.Unmarshal(buf.Bytes(), &top); err != nil {
+			t.Fatalf("%s: a documented field has another type: %v", img, err)
+		}
+		if top.SchemaVersion != 1 || top.AppCertificationCategory != "Microsoft Single VM Certification" || top.TestResult != "Pass" && top.TestResult != "Fail" ||
+			top.OSName != "Debian GNU/Linux 12" || top.OSVersion != "12" || img == "clean.raw" && top.KernelVersion != "6.1.0-28-cloud-amd64" {
+			t.Errorf("%s: %+v", img, top)
+		}
+		if _, err := time.Parse("01/02/2006 15:04:05", top.CreatedDate); err != nil {
+			t.Errorf("%s: CreatedDate %q", img, top.CreatedDate)
+		}
+		for _, test := range top.Tests {
+			if len(test) != len(documentedTest) {
+				t.Errorf("%s: test %v has fields beyond the documented ones", img, test)
+			}
+			for _, k := range documentedTest {
+				if v, ok := test[k].(string); !ok {
+					t.Errorf("%s: test %v: %s is not a string", img, test["TestCaseName"], k)
+				} else if k == "TestID" {
+					if n, err := strconv.Atoi(v); err != nil || n < 39 || n > 52 {
+						t.Errorf("%s: TestID %q is not one of the self-test's 39..52", img, v)
+					}
+				} else if k == "Result" && !slices.Contains([]string{"Passed", "Warning", "Failed", "NotApplicable"}, v) {
+					t.Errorf("%s: Result %q", img, v)
+				}
+			}
+		}
+	}
+}

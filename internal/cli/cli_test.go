@@ -80,10 +80,10 @@ func TestRulesListing(t *testing.T) {
 func TestFormatMSCert(t *testing.T) {
 	code, out, errs := run("--format", "mscert", testfixture.Path(t, "dirty.raw"))
 	var doc struct {
-		Result      string
-		TestResults []struct{ TestCaseName, Result string }
+		TestResult string
+		Tests      []struct{ TestCaseName, Result string }
 	}
-	if code != ExitViolations || json.Unmarshal([]byte(out), &doc) != nil || doc.Result != "Failed" || len(doc.TestResults) < 6 {
+	if code != ExitViolations || json.Unmarshal([]byte(out), &doc) != nil || doc.TestResult != "Fail" || len(doc.Tests) < 6 {
 		t.Errorf("--format mscert: %d %q\n%s", code, errs, out)
 	}
 	if code, _, _ := run("--format", "pdf", testfixture.Path(t, "dirty.raw")); code != ExitCannot {

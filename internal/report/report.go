@@ -46,8 +46,13 @@ type ImageInfo struct {
 	Root           string          `json:"root,omitempty"`
 	Mounts         []MountInfo     `json:"mounts,omitempty"`
 	OS             string          `json:"os,omitempty"`
-	ReadRequests   int64           `json:"read_requests"`
-	BytesRead      int64           `json:"bytes_read"`
+	// OSName and OSVersion are os-release's NAME and VERSION_ID; Kernel is the newest kernel in
+	// /boot (the one a default boot configuration starts).
+	OSName       string `json:"os_name,omitempty"`
+	OSVersion    string `json:"os_version,omitempty"`
+	Kernel       string `json:"kernel,omitempty"`
+	ReadRequests int64  `json:"read_requests"`
+	BytesRead    int64  `json:"bytes_read"`
 	// Blob is set when the image was read from Azure Storage by URL.
 	Blob *BlobInfo `json:"blob,omitempty"`
 }

@@ -12,7 +12,7 @@ import (
 var agentPackages = []string{"walinuxagent", "waagent", "WALinuxAgent", "python3-azure-linux-agent"}
 
 // agentMinVersion is the oldest agent the certification accepts.
-const agentMinVersion = "2.2.10"
+const agentMinVersion = "2.2.41" // the self-test (test 39) requires 2.2.41 or later
 
 var _ = register(&Rule{
 	ID:        "azure-agent",
@@ -22,7 +22,7 @@ var _ = register(&Rule{
 	Source:    "rules.md L13 (AZ Linux: latest Azure Linux agent from the distribution package) and the certification notes (service enabled at boot)",
 	Rationale: "Provisioning, extensions and the certification's own probe depend on the agent; an agent that is installed but not enabled never starts.",
 	Fix:       "Install the distribution's agent package (walinuxagent / WALinuxAgent), leave AutoUpdate.Enabled at its default (y) or set it to y in /etc/waagent.conf, and enable its service (systemctl enable walinuxagent or waagent); marketplace-harden's `azure-agent` step does this.",
-	Cert:      &CertTest{ID: "200.3.3.4", Name: "Linux Agent Version", Level: "Failed"},
+	Cert:      &CertTest{ID: "200.3.3.4", SelfTestID: "39", Name: "Linux Agent Version", Level: "Failed", LISA: "verify_waagent_version"},
 	Check: linux(func(c *Context) Result {
 		res := Result{Required: "WALinuxAgent >= " + agentMinVersion + ", AutoUpdate.Enabled not n, service enabled"}
 		inv, err := c.Image.Packages()

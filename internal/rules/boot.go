@@ -141,7 +141,7 @@ var _ = register(&Rule{
 	Source:    "rules.md L14 (AZ Linux: kernel boot line parameters); LISA AzureImageStandard verify_serial_console_is_enabled and verify_grub (forbidden libata.atapi_enabled=0, reserve=0x1f0,0x8); self-test 40 Required Kernel Parameters (a missing rootdelay=300 is a Warning)",
 	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them.",
 	Fix:       "Add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate the boot configuration (update-grub, grub2-mkconfig or grubby); marketplace-harden's `kernel-cmdline` step does both.",
-	Cert:      &CertTest{Name: "Required Kernel Parameters", Level: "Failed"},
+	Cert:      &CertTest{SelfTestID: "40", Name: "Required Kernel Parameters", Level: "Failed", LISA: "verify_serial_console_is_enabled"},
 	Check: linux(func(c *Context) Result {
 		entries, err := c.bootEntries()
 		if err != nil {

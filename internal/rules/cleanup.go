@@ -25,7 +25,7 @@ var _ = register(&Rule{
 	Source:    "rules.md L10 (AZ Linux: clear bash/shell history; ALI: clear history); LISA AzureImageStandard verify_bash_history_is_empty (fails a non-empty history); self-test 48 Bash History",
 	Rationale: "Histories leak commands, hosts and sometimes passwords typed during the build. Microsoft's test fails a history file with content; an empty one passes (LISA reads the size), so an empty file is reported and passes.",
 	Fix:       "Delete the files as the last build step with HISTFILE unset (marketplace-harden's `history` step runs last and does this).",
-	Cert:      &CertTest{ID: "200.5.1", Name: "Bash History", Level: "Failed"},
+	Cert:      &CertTest{ID: "200.5.1", SelfTestID: "48", Name: "Bash History", Level: "Failed", LISA: "verify_bash_history_is_empty"},
 	Check: linux(func(c *Context) Result {
 		homes, err := c.homes()
 		if err != nil {

@@ -26,7 +26,7 @@ var _ = register(&Rule{
 	Source:    "rules.md L15 (AZ Linux: no swap partition on the OS disk); LISA AzureImageStandard verify_no_swap_on_osdisk; self-test 41 Swap Partition on OS Disk",
 	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit. Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
 	Fix:       "Delete swap partitions and fstab swap lines, drop cloud-init swap: settings and disable *.swap units; for swap, use the resource disk (ResourceDisk.EnableSwap=y in /etc/waagent.conf).",
-	Cert:      &CertTest{ID: "200.3.3.3", Name: "Swap Partition on OS Disk", Level: "Failed"},
+	Cert:      &CertTest{ID: "200.3.3.3", SelfTestID: "41", Name: "Swap Partition on OS Disk", Level: "Failed", LISA: "verify_no_swap_on_osdisk"},
 	Check: linux(func(c *Context) Result {
 		var ev []Evidence
 		for _, p := range c.Image.Table.Partitions {
@@ -117,7 +117,7 @@ var _ = register(&Rule{
 	Source:    "rules.md L16 (AZ Linux: single root partition on the OS disk)",
 	Rationale: "Azure resizes and provisions the OS disk assuming one root filesystem; data belongs on data disks.",
 	Fix:       "Merge extra filesystems into the root one (or move their data to a data disk) before capture.",
-	Cert:      &CertTest{Name: "Root Partition on OS Disk", Level: "Failed"},
+	Cert:      &CertTest{SelfTestID: "42", Name: "Root Partition on OS Disk", Level: "Failed"},
 	Check: linux(func(c *Context) Result {
 		mountedAt := map[*partition.Partition]string{c.Image.RootPartition: "/"}
 		for _, m := range c.Image.Mounts {
@@ -217,7 +217,7 @@ var _ = register(&Rule{
 	Source:    "rules.md L17 (AZ Linux: 64-bit OS only)",
 	Rationale: "Azure runs 64-bit guests only.",
 	Fix:       "Build the image from a 64-bit (x86_64 or aarch64) distribution.",
-	Cert:      &CertTest{Name: "OS Architecture", Level: "Failed"},
+	Cert:      &CertTest{SelfTestID: "49", Name: "OS Architecture", Level: "Failed", LISA: "verify_azure_64bit_os"},
 	Check: linux(func(c *Context) Result {
 		var ev []Evidence
 		checked := 0

@@ -47,10 +47,10 @@ func minPackageRule(id, what, min string, names []string, sev Severity, cert *Ce
 var (
 	_ = register(minPackageRule("openssl-version", "OpenSSL", "1.0",
 		[]string{"openssl", "openssl-libs", "libssl*", "openssl1.1", "openssl3"}, High,
-		&CertTest{Name: "OpenSSL Version", Level: "Failed"}))
+		&CertTest{SelfTestID: "44", Name: "OpenSSL Version", Level: "Failed", LISA: "verify_openssl_version"}))
 	_ = register(minPackageRule("python-version", "Python", "2.6",
 		[]string{"python", "python2*", "python3", "python3.*", "python3-libs", "platform-python", "python-base"}, High,
-		&CertTest{Name: "Python Version", Level: "Failed"}))
+		&CertTest{SelfTestID: "45", Name: "Python Version", Level: "Failed", LISA: "verify_python_version"}))
 	_ = register(minPackageRule("pyasn1-installed", "pyasn1", "",
 		[]string{"python3-pyasn1", "python-pyasn1", "py3-asn1", "py3-pyasn1"}, Low, nil))
 )

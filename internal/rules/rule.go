@@ -75,9 +75,11 @@ type Result struct {
 
 // CertTest names the Microsoft certification test a rule predicts.
 type CertTest struct {
-	ID    string `json:"id,omitempty"` // e.g. 200.3.3.1, where one is public
-	Name  string `json:"name"`         // the test case name in the self-test report
-	Level string `json:"level"`        // Failed or Warning: how the run reports a violation
+	ID         string `json:"id,omitempty"`           // Partner Center's ID, e.g. 200.3.3.1, where one is public
+	SelfTestID string `json:"self_test_id,omitempty"` // the self-test API's TestID, "39" to "52"
+	Name       string `json:"name"`                   // the test case name in the self-test report
+	Level      string `json:"level"`                  // Failed or Warning: how the run reports a violation
+	LISA       string `json:"lisa,omitempty"`         // the LISA AzureImageStandard case that checks it
 }
 
 // Rule is one entry of the catalogue.

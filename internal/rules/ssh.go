@@ -46,7 +46,7 @@ var _ = register(&Rule{
 	Source:    "rules.md L11 (AZ Linux: set ClientAliveInterval to 180); LISA AzureImageStandard verify_client_active_interval (sshd -T, fails unset or outside 1..235); self-test 46 Client Alive Interval (Warning for 120, recommended 180)",
 	Rationale: "Azure's load balancers drop idle TCP flows after 4 minutes; 180 s keep-alives hold the session. Microsoft's test reads the effective value as `sshd -T` computes it (Include files and the first value win), so a drop-in counts as much as the main file.",
 	Fix:       "Set `ClientAliveInterval 180` in /etc/ssh/sshd_config or a drop-in it includes (and remove conflicting earlier values); marketplace-harden's `ssh-keepalive` step does this and validates with `sshd -t`.",
-	Cert:      &CertTest{ID: "200.3.3.1", Name: "Client Alive Interval", Level: "Failed"},
+	Cert:      &CertTest{ID: "200.3.3.1", SelfTestID: "46", Name: "Client Alive Interval", Level: "Failed", LISA: "verify_client_active_interval"},
 	Check: linux(func(c *Context) Result {
 		if fi, err := c.stat(sshdConfig); err != nil {
 			return errResult(err)
