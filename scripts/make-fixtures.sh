@@ -119,6 +119,7 @@ menuentry 'Debian GNU/Linux' {
 }
 CFG
 head -c 300000 /dev/urandom > "$cboot/vmlinuz-6.1.0-28-cloud-amd64"
+printf 'CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\n' > "$cboot/config-6.1.0-28-cloud-amd64"
 
 # --- the image that violates every Linux rule once -----------------------------------------
 dirty="$work/dirty-root"
@@ -131,6 +132,7 @@ head -c 4096 /dev/zero >> "$dirty/usr/bin/sh"; chmod 755 "$dirty/usr/bin/sh"
   dpkg_entry base-files 12.4+deb12u5
   dpkg_entry openssl 0.9.8o-4squeeze14
   dpkg_entry ufw 0.36.2-1
+  dpkg_entry omi 1.6.8-0
 } > "$dirty/var/lib/dpkg/status"
 rm "$dirty/usr/sbin/sshd"   # sshd_config left behind, no SSH server
 cat >> "$dirty/etc/passwd" <<'PW'
@@ -164,6 +166,8 @@ GRUB_CMDLINE_LINUX_DEFAULT="quiet"
 GRUB_CMDLINE_LINUX=""
 GRUB
 mkdir -p "$dirty/boot/grub"
+head -c 4096 /dev/urandom > "$dirty/boot/vmlinuz-6.1.0-28-amd64"
+printf 'CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\n' > "$dirty/boot/config-6.1.0-28-amd64"
 cat > "$dirty/boot/grub/grub.cfg" <<'CFG'
 menuentry 'Debian GNU/Linux' {
 	linux	/boot/vmlinuz-6.1.0-28-amd64 root=/dev/sda1 ro quiet

@@ -17,7 +17,6 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
-	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
@@ -232,7 +231,7 @@ func imageInfo(img *inspect.Image) report.ImageInfo {
 		sort.Slice(info.Mounts, func(i, j int) bool { return info.Mounts[i].Path < info.Mounts[j].Path })
 		rel := img.OSRelease()
 		info.OS, info.OSName, info.OSVersion = rel.PrettyName, rel.Name, rel.VersionID
-		info.Kernel = bootKernel(img)
+		info.Kernel = img.BootKernel()
 	}
 	if p := img.WindowsPartition; p != nil && img.RootPartition == nil {
 		info.Root = fmt.Sprintf("partition %d (%s, the Windows volume C:)", p.Number, p.Kind)
@@ -243,21 +242,6 @@ func imageInfo(img *inspect.Image) report.ImageInfo {
 		}
 	}
 	return info
-}
-
-// bootKernel is the newest kernel release in /boot (vmlinuz-RELEASE), or "".
-func bootKernel(img *inspect.Image) string {
-	ents, err := img.Root.ReadDir("boot")
-	if err != nil {
-		return ""
-	}
-	best := ""
-	for _, e := range ents {
-		if v, ok := strings.CutPrefix(e.Name(), "vmlinuz-"); ok && (best == "" || pkgdb.CompareVersions(v, best) > 0) {
-			best = v
-		}
-	}
-	return best
 }
 
 // Outputs are the report files to write; empty paths are skipped.

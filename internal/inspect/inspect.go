@@ -327,6 +327,25 @@ func (img *Image) Filesystems() []Filesystem {
 	return out
 }
 
+// BootKernel is the release of the newest kernel in /boot (vmlinuz-RELEASE), the one a default
+// boot configuration starts; "" when there is none.
+func (img *Image) BootKernel() string {
+	if img.Root == nil {
+		return ""
+	}
+	ents, err := img.Root.ReadDir("boot")
+	if err != nil {
+		return ""
+	}
+	best := ""
+	for _, e := range ents {
+		if v, ok := strings.CutPrefix(e.Name(), "vmlinuz-"); ok && (best == "" || pkgdb.CompareVersions(v, best) > 0) {
+			best = v
+		}
+	}
+	return best
+}
+
 // OSRelease is what the image's /etc/os-release says of its distribution; fields are empty when
 // the file or the key is missing.
 type OSRelease struct {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
 
 // minPackageRule builds a rule that needs one of names installed at version >= min.
@@ -61,3 +62,79 @@ func minTitle(what, min string) string {
 	}
 	return fmt.Sprintf("%s %s or later is installed", what, min)
 }
+
+// omiMinVersion is the first OMI release without the OMIGOD vulnerabilities.
+const omiMinVersion = "1.6.8.1"
+
+var _ = register(&Rule{
+	ID:        "omi-version",
+	Title:     "OMI, if installed, is " + omiMinVersion + " or later (no OMIGOD)",
+	Profiles:  []string{profAzureLinux},
+	Severity:  Critical,
+	Source:    "LISA AzureImageStandard verify_omi_version",
+	Rationale: "OMI before 1.6.8.1 lets anyone on the network run code as root (OMIGOD, CVE-2021-38647 and others); Microsoft's suite fails it. Not installed passes.",
+	Fix:       "Update the omi package to 1.6.8.1 or later, or remove it if nothing needs it.",
+	Check: linux(func(c *Context) Result {
+		inv, err := c.Image.Packages()
+		if err != nil {
+			return errResult(err)
+		}
+		best, ok := pkgdb.Newest(inv.Find("omi"))
+		if !ok {
+			return pass("OMI is not installed")
+		}
+		v := strings.ReplaceAll(pkgdb.Upstream(best.Version), "-", ".")
+		ev := Evidence{Path: inv.Path, Detail: fmt.Sprintf("package %s %s", best.Name, best.Version)}
+		if pkgdb.CompareVersions(v, omiMinVersion) < 0 {
+			r := fail(fmt.Sprintf("OMI %s is older than %s: vulnerable to OMIGOD", best.Version, omiMinVersion), ev)
+			r.Actual, r.Required = "OMI "+best.Version, "OMI >= "+omiMinVersion
+			return r
+		}
+		return pass(fmt.Sprintf("OMI %s", best.Version), ev)
+	}),
+})
+
+// essentialKernelConfig are the options Microsoft's suite wants enabled (built in or as a
+// module) in the kernel that boots: the watchdog and CIFS (Azure Files).
+var essentialKernelConfig = []string{"CONFIG_WATCHDOG", "CONFIG_CIFS"}
+
+var _ = register(&Rule{
+	ID:        "kernel-essential-config",
+	Title:     "The kernel that boots enables the watchdog and CIFS (CONFIG_WATCHDOG, CONFIG_CIFS)",
+	Profiles:  []string{profAzureLinux},
+	Severity:  Medium,
+	Source:    "LISA AzureImageStandard verify_essential_kernel_modules",
+	Rationale: "Microsoft's suite fails a kernel without the watchdog framework or CIFS (Azure Files mounts). The boot kernel's /boot/config-RELEASE says how it was built; without that file it cannot be decided offline, which is a warning.",
+	Fix:       "Boot a kernel built with CONFIG_WATCHDOG and CONFIG_CIFS (y or m): the distribution's cloud or generic kernel.",
+	Check: linux(func(c *Context) Result {
+		k := c.Image.BootKernel()
+		if k == "" {
+			return warn("no kernel found in /boot: the kernel configuration cannot be checked offline")
+		}
+		p := "/boot/config-" + k
+		data, err := c.read(p)
+		if err != nil {
+			return errResult(err)
+		}
+		if data == nil {
+			return warn(fmt.Sprintf("%s is missing: whether kernel %s enables %s cannot be decided offline", p, k, strings.Join(essentialKernelConfig, " and ")),
+				Evidence{Path: p, Detail: "missing"})
+		}
+		set := map[string]string{}
+		for _, s := range sysconf.ParseKeyValue(data) {
+			set[s.Key] = s.Value
+		}
+		var missing []string
+		for _, o := range essentialKernelConfig {
+			if v := set[o]; v != "y" && v != "m" {
+				missing = append(missing, o)
+			}
+		}
+		if len(missing) > 0 {
+			r := fail(fmt.Sprintf("kernel %s is built without %s", k, strings.Join(missing, " ")), Evidence{Path: p, Detail: "not set: " + strings.Join(missing, ", ")})
+			r.Actual, r.Required = "missing "+strings.Join(missing, " "), strings.Join(essentialKernelConfig, " ")+" = y or m"
+			return r
+		}
+		return pass(fmt.Sprintf("kernel %s enables %s", k, strings.Join(essentialKernelConfig, " and ")), Evidence{Path: p})
+	}),
+})
