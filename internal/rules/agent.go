@@ -68,7 +68,11 @@ var _ = register(&Rule{
 		}
 		if enabled == "" {
 			for _, n := range []string{"walinuxagent", "waagent"} {
-				if l, err := c.sysvEnabled(n); err == nil && l != "" {
+				l, err := c.sysvEnabled(n)
+				if err != nil {
+					return errResult(err)
+				}
+				if l != "" {
 					enabled = l
 				}
 			}

@@ -134,7 +134,11 @@ var _ = register(&Rule{
 			ev = append(ev, Evidence{Path: "/etc/ufw/ufw.conf", Line: s.Line, Detail: "ENABLED=yes"})
 		}
 		for _, n := range []string{"ufw", "firewalld", "iptables", "netfilter-persistent"} {
-			if l, err := c.sysvEnabled(n); err == nil && l != "" {
+			l, err := c.sysvEnabled(n)
+			if err != nil {
+				return errResult(err)
+			}
+			if l != "" {
 				ev = append(ev, Evidence{Path: l, Detail: n + " started by SysV init"})
 			}
 		}
