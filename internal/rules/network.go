@@ -64,10 +64,30 @@ var _ = register(&Rule{
 	Title:     "No network configuration pinned to the build machine's MAC address",
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
-	Source:    "rules.md L12 (AZ Linux: remove custom network configuration)",
-	Rationale: "Configuration matched on the build VM's MAC address does not apply to new VMs, which then boot without network.",
-	Fix:       "Remove 70-persistent-net.rules and MAC matches from netplan, ifcfg, NetworkManager and systemd-networkd files (marketplace-harden `network`).",
+	Source:    "rules.md L12 (AZ Linux: remove custom network configuration); LISA AzureImageStandard verify_udev_rules_moved (no 75-persistent-net-generator.rules, no 70-persistent-net.rules)",
+	Rationale: "Configuration matched on the build VM's MAC address does not apply to new VMs, which then boot without network. udev's persistent-net generator writes such rules at first boot; Microsoft's suite fails both files (it checks Fedora, CoreOS and Mariner; the generator pins MACs on any distribution).",
+	Fix:       "Remove 70-persistent-net.rules, 75-persistent-net-generator.rules and MAC matches from netplan, ifcfg, NetworkManager and systemd-networkd files (marketplace-harden `network` removes the first and the MAC matches).",
 	Check: linux(func(c *Context) Result {
+		// the generator, unless /etc masks it (a link to /dev/null or an empty file, the usual way)
+		var generators []Evidence
+		for _, d := range []string{"/etc/udev/rules.d", "/lib/udev/rules.d", "/usr/lib/udev/rules.d", "/usr/lib64/udev/rules.d"} {
+			p := d + "/75-persistent-net-generator.rules"
+			fi, err := c.lstat(p)
+			if err != nil {
+				return errResult(err)
+			}
+			if fi == nil {
+				continue
+			}
+			if fi.Mode()&iofs.ModeSymlink != 0 || fi.Size() == 0 {
+				if d == "/etc/udev/rules.d" {
+					break // masked
+				}
+				continue
+			}
+			generators = append(generators, Evidence{Path: p, Detail: "udev's persistent-net generator: it pins the first boot's MAC addresses"})
+			break // the first one found is the one udev uses
+		}
 		patterns := []string{
 			"/etc/udev/rules.d/*persistent-net*.rules",
 			"/etc/netplan/*.yaml", "/etc/netplan/*.yml",
@@ -96,6 +116,7 @@ var _ = register(&Rule{
 				}
 			}
 		}
+		ev = append(ev, generators...)
 		if len(ev) > 0 {
 			return fail(fmt.Sprintf("%d MAC-pinned network setting(s)", len(ev)), listing(ev, 20)...)
 		}

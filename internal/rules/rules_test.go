@@ -88,6 +88,8 @@ var variants = []struct {
 		"kernel-essential-config", rules.Fail, "CONFIG_CIFS"},
 	{"kernel configuration missing", testfixture.Change{"/boot/config-6.1.0-28-cloud-amd64": testfixture.Remove},
 		"kernel-essential-config", rules.Warn, "missing"},
+	{"udev persistent-net generator", testfixture.Change{"/lib/udev/rules.d/75-persistent-net-generator.rules": "ACTION==\"add\", SUBSYSTEM==\"net\", IMPORT{program}=\"write_net_rules\"\n"},
+		"no-mac-pinned-network", rules.Fail, "persistent-net generator"},
 	{"firewall started by SysV init", testfixture.Change{"/etc/init.d/iptables": "#!/bin/sh\n", "/etc/rc2.d/S01iptables": "-> ../init.d/iptables"},
 		"firewall-disabled", rules.Fail, "iptables started by SysV init"},
 	{"static resolv.conf", testfixture.Change{"/etc/resolv.conf": "nameserver 192.0.2.53\n"},
@@ -223,6 +225,8 @@ func TestImagesMicrosoftAccepts(t *testing.T) {
 		"keep-alive in a drop-in": {"/etc/ssh/sshd_config": cleanSSHD,
 			"/etc/ssh/sshd_config.d/50-cloud.conf": "ClientAliveInterval 180\n"},
 		"auto-update default": {"/etc/waagent.conf": "Provisioning.Agent=auto\nResourceDisk.Format=y\nResourceDisk.EnableSwap=n\n# AutoUpdate.Enabled=y\n"},
+		"persistent-net generator masked": {"/lib/udev/rules.d/75-persistent-net-generator.rules": "IMPORT{program}=\"write_net_rules\"\n",
+			"/etc/udev/rules.d/75-persistent-net-generator.rules": "-> /dev/null"},
 		// under systemd a SysV rc link does not start a service that has a native unit
 		"SysV link shadowed by a native unit": {"/etc/init.d/ufw": "#!/bin/sh\n", "/etc/rc2.d/S01ufw": "-> ../init.d/ufw",
 			"/usr/lib/systemd/system/ufw.service": "[Service]\nExecStart=/bin/true\n", "/usr/lib/systemd/systemd": "systemd\n"},

@@ -490,11 +490,26 @@ step_ssh_keys() {
 }
 
 # network: Remove build-network configuration: a static resolv.conf, persistent-net rules, MAC matches
-# touches: /etc/resolv.conf when it is a regular file; /etc/udev/rules.d/*persistent-net*.rules; netplan files written by cloud-init that match a MAC address (others lose their macaddress lines); HWADDR/MACADDR lines of ifcfg files; mac-address lines of NetworkManager connections; MACAddress lines of systemd-networkd .network files
+# touches: /etc/resolv.conf when it is a regular file; /etc/udev/rules.d/*persistent-net*.rules (the /dev/null mask of the generator is kept); /etc/udev/rules.d/75-persistent-net-generator.rules (made a link to /dev/null) when udev ships the generator; netplan files written by cloud-init that match a MAC address (others lose their macaddress lines); HWADDR/MACADDR lines of ifcfg files; mac-address lines of NetworkManager connections; MACAddress lines of systemd-networkd .network files
 step_network() {
 	r="$R/etc/resolv.conf"
 	if [ -f "$r" ] && [ ! -L "$r" ]; then mp_rm "$r"; fi
-	for f in "$R"/etc/udev/rules.d/*persistent-net*.rules; do mp_rm "$f"; done
+	mask="$R/etc/udev/rules.d/75-persistent-net-generator.rules"
+	for f in "$R"/etc/udev/rules.d/*persistent-net*.rules; do
+		if [ "$f" = "$mask" ] && [ -L "$f" ] && [ "$(readlink "$f")" = /dev/null ]; then continue; fi
+		mp_rm "$f"
+	done
+	# udev's generator would write 70-persistent-net.rules (the build's MACs) at first boot
+	for g in "$R"/lib/udev/rules.d/75-persistent-net-generator.rules "$R"/usr/lib/udev/rules.d/75-persistent-net-generator.rules; do
+		[ -s "$g" ] || continue
+		if [ -L "$mask" ] || mp_refused "$mask" || mp_kept "$mask"; then break; fi
+		if [ "$MP_DRY_RUN" = 1 ]; then
+			mp_change "would mask the persistent-net generator ($(mp_show "$mask") -> /dev/null)"
+		else
+			mkdir -p "$(dirname "$mask")" && ln -s /dev/null "$mask" && mp_change "masked the persistent-net generator ($(mp_show "$mask") -> /dev/null)"
+		fi
+		break
+	done
 	for f in "$R"/etc/netplan/*.yaml "$R"/etc/netplan/*.yml; do
 		if [ ! -f "$f" ] || ! grep -q 'macaddress:' "$f"; then continue; fi
 		if grep -q 'generated from information provided by the datasource' "$f"; then
