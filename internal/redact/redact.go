@@ -27,7 +27,8 @@ var (
 	queryParam = regexp.MustCompile(`(?i)([?&;]` + queryKeys + `=)([^&;#\s'"<>]+)`)
 	// password=VALUE, password: VALUE, "password": "VALUE"; and, as .netrc and wpa_supplicant
 	// write them, password VALUE, psk VALUE
-	assignment = regexp.MustCompile(`(?i)(\b[a-z0-9_.-]*` + assignKeys + `["']?\s*[:=]\s*["']?|\b(?:password|psk)\s+["']?)([^\s"',;&]+)`)
+	// (within one line: a table's "... empty password" must not swallow the next line's start)
+	assignment = regexp.MustCompile(`(?i)(\b[a-z0-9_.-]*` + assignKeys + `["']?[ \t]*[:=][ \t]*["']?|\b(?:password|psk)[ \t]+["']?)([^\s"',;&]+)`)
 )
 
 // Text returns s with every credential it recognises replaced by Mask.

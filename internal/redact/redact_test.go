@@ -26,6 +26,9 @@ func TestText(t *testing.T) {
 	for _, keep := range []string{
 		"PasswordAuthentication no", "no password hash", "3 file(s) could not be read", "console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
 		"https://example.com/path?x=1", "key ring is empty",
+		// a report table: a line ending in "password" must not hide the next line's first word
+		"PASS    high      locked-accounts            No account has a usable or empty password\nPASS    critical  no-hardcoded-credentials",
+		"password:\n  - item",
 	} {
 		if got := Text(keep); got != keep {
 			t.Errorf("Text(%q) = %q: changed text that holds no credential", keep, got)

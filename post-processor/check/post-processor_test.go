@@ -11,6 +11,7 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
+	engine "github.com/marketready/packer-plugin-marketplace/internal/check"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
@@ -91,6 +92,19 @@ func TestPostProcessPassesACompliantImage(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "COMPLIANT") {
 		t.Errorf("output lacks the verdict:\n%s", out)
+	}
+	// the table reaches Packer's UI as the check wrote it (the redaction of the UI once took
+	// the line after "... empty password" for a password)
+	var table strings.Builder
+	r, err := engine.File(testfixture.Path(t, "clean-fixed.vhd"), p.config.settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.WriteTable(&table)
+	for _, line := range strings.Split(table.String(), "\n") {
+		if strings.HasPrefix(line, "PASS") && !strings.Contains(out.String(), line) {
+			t.Errorf("the UI shows the table altered; missing line %q", line)
+		}
 	}
 }
 
