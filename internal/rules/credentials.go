@@ -126,7 +126,7 @@ var _ = register(&Rule{
 				ev = append(ev, Evidence{Path: p, Detail: "larger than clamd's stream limit: not scanned"})
 			}
 			return Result{Status: Error, Message: fmt.Sprintf("could not inspect everything: %d file(s) are larger than clamd's stream limit "+
-				"and were not scanned (%d files clean, %s); raise clamd's StreamMaxLength and clamd_max_stream to match",
+				"and were not scanned (%d files clean, %s); raise clamd's StreamMaxLength and clamd_max_stream_mb to match",
 				len(ct.ClamdOversized), ct.ClamdScanned, strings.TrimSpace(ct.ClamdVersion)), Evidence: listing(ev, 20)}
 		}
 		return ct.unseen("clamd", pass(fmt.Sprintf("%d files scanned by %s, none infected", ct.ClamdScanned, strings.TrimSpace(ct.ClamdVersion))))
