@@ -73,6 +73,7 @@ mkdir -p "$cboot/grub" "$clean/boot/efi"
   dpkg_entry waagent 2.9.0.4-2
   printf 'Package: ufw\nStatus: deinstall ok config-files\nVersion: 0.36.2-1\n\n'
 } > "$clean/var/lib/dpkg/status"
+printf '#!/bin/sh\necho "OpenSSL 3.0.14 4 Jun 2024"\n' > "$clean/usr/bin/openssl"; chmod 755 "$clean/usr/bin/openssl"
 cat > "$clean/etc/ssh/sshd_config" <<'SSHD'
 Include /etc/ssh/sshd_config.d/*.conf
 PermitRootLogin no

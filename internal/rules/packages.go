@@ -2,20 +2,26 @@ package rules
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
 
-// minPackageRule builds a rule that needs one of names installed at version >= min.
-func minPackageRule(id, what, min string, names []string, sev Severity, cert *CertTest) *Rule {
+// minPackageRule builds a rule that needs one of names installed at version >= min and, when
+// commands are given, one of those executables present (Microsoft's test runs the command).
+func minPackageRule(id, what, min string, names, commands []string, sev Severity, cert *CertTest) *Rule {
+	source := "rules.md L9 (AZ Linux: OpenSSL >= 1.0, Python >= 2.6, pyasn1)"
+	if len(commands) > 0 {
+		source += "; LISA AzureImageStandard runs `" + path.Base(commands[0]) + " version`, so the command must be installed, not only the library"
+	}
 	return &Rule{
 		ID:        id,
 		Title:     minTitle(what, min),
 		Profiles:  []string{profAzureLinux},
 		Severity:  sev,
-		Source:    "rules.md L9 (AZ Linux: OpenSSL >= 1.0, Python >= 2.6, pyasn1)",
+		Source:    source,
 		Rationale: "The Azure Linux agent and the platform's provisioning need " + what + ".",
 		Fix:       fmt.Sprintf("Install the distribution's %s package (%s).", what, strings.Join(names, " or ")),
 		Cert:      cert,
@@ -39,6 +45,22 @@ func minPackageRule(id, what, min string, names []string, sev Severity, cert *Ce
 				res.Status, res.Message = Fail, fmt.Sprintf("%s %s is older than %s", what, best.Version, min)
 				return res
 			}
+			if len(commands) > 0 {
+				found := false
+				for _, p := range commands {
+					fi, err := c.stat(p)
+					if err != nil {
+						return errResult(err)
+					}
+					found = found || fi != nil && fi.Mode().IsRegular()
+				}
+				if !found {
+					res.Status, res.Actual = Fail, what+" command not installed"
+					res.Message = fmt.Sprintf("%s %s is installed as a library, but the %s command is not: Microsoft's test runs it", best.Name, best.Version, path.Base(commands[0]))
+					res.Evidence = append(res.Evidence, Evidence{Path: commands[0], Detail: "missing"})
+					return res
+				}
+			}
 			res.Status, res.Message = Pass, fmt.Sprintf("%s %s", best.Name, best.Version)
 			return res
 		}),
@@ -47,13 +69,13 @@ func minPackageRule(id, what, min string, names []string, sev Severity, cert *Ce
 
 var (
 	_ = register(minPackageRule("openssl-version", "OpenSSL", "1.0",
-		[]string{"openssl", "openssl-libs", "libssl*", "openssl1.1", "openssl3"}, High,
+		[]string{"openssl", "openssl-libs", "libssl*", "openssl1.1", "openssl3"}, []string{"/usr/bin/openssl", "/bin/openssl"}, High,
 		&CertTest{SelfTestID: "44", Name: "OpenSSL Version", Level: "Failed", LISA: "verify_openssl_version"}))
 	_ = register(minPackageRule("python-version", "Python", "2.6",
-		[]string{"python", "python2*", "python3", "python3.*", "python3-libs", "platform-python", "python-base"}, High,
+		[]string{"python", "python2*", "python3", "python3.*", "python3-libs", "platform-python", "python-base"}, nil, High,
 		&CertTest{SelfTestID: "45", Name: "Python Version", Level: "Failed", LISA: "verify_python_version"}))
 	_ = register(minPackageRule("pyasn1-installed", "pyasn1", "",
-		[]string{"python3-pyasn1", "python-pyasn1", "py3-asn1", "py3-pyasn1"}, Low, nil))
+		[]string{"python3-pyasn1", "python-pyasn1", "py3-asn1", "py3-pyasn1"}, nil, Low, nil))
 )
 
 func minTitle(what, min string) string {

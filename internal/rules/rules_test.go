@@ -90,6 +90,8 @@ var variants = []struct {
 		"kernel-essential-config", rules.Warn, "missing"},
 	{"udev persistent-net generator", testfixture.Change{"/lib/udev/rules.d/75-persistent-net-generator.rules": "ACTION==\"add\", SUBSYSTEM==\"net\", IMPORT{program}=\"write_net_rules\"\n"},
 		"no-mac-pinned-network", rules.Fail, "persistent-net generator"},
+	{"OpenSSL library without the openssl command", testfixture.Change{"/usr/bin/openssl": testfixture.Remove},
+		"openssl-version", rules.Fail, "/usr/bin/openssl"},
 	{"firewall started by SysV init", testfixture.Change{"/etc/init.d/iptables": "#!/bin/sh\n", "/etc/rc2.d/S01iptables": "-> ../init.d/iptables"},
 		"firewall-disabled", rules.Fail, "iptables started by SysV init"},
 	{"static resolv.conf", testfixture.Change{"/etc/resolv.conf": "nameserver 192.0.2.53\n"},
@@ -173,7 +175,7 @@ func TestRedact(t *testing.T) {
 
 // A RHEL-style image: rpm database instead of dpkg, the agent service named waagent.service.
 func TestRPMBasedImage(t *testing.T) {
-	db := testfixture.RPMDB(t, "openssl-libs:1:3.0.7:27.el9", "python3:0:3.9.18:3.el9", "python3-pyasn1:0:0.4.8:6.el9",
+	db := testfixture.RPMDB(t, "openssl:1:3.0.7:27.el9", "openssl-libs:1:3.0.7:27.el9", "python3:0:3.9.18:3.el9", "python3-pyasn1:0:0.4.8:6.el9",
 		"WALinuxAgent:0:2.9.1.1:1.el9", "openssh-server:0:8.7p1:38.el9")
 	img, err := inspect.Open(testfixture.Variant(t, testfixture.Change{
 		"/var/lib/dpkg/status":      testfixture.Remove,
