@@ -182,6 +182,7 @@ LABEL=data /srv ext4 defaults 0 2
 FSTAB
 printf 'nameserver 10.0.0.2\nsearch corp.example.invalid\n' > "$dirty/etc/resolv.conf"
 printf 'root ALL=(ALL:ALL) ALL\nDefaults targetpw\n' > "$dirty/etc/sudoers"
+printf 'Provisioning.Agent=auto\nAutoUpdate.Enabled=n\n' > "$dirty/etc/waagent.conf"
 mkdir -p "$dirty/etc/udev/rules.d"
 printf 'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="00:15:5d:01:02:03", NAME="eth0"\n' > "$dirty/etc/udev/rules.d/70-persistent-net.rules"
 cat > "$dirty/etc/netplan/50-cloud-init.yaml" <<'NP'

@@ -72,7 +72,7 @@ func TestMSCertNamesTheTests(t *testing.T) {
 	if src["46"] != "ssh-client-alive-interval 200.3.3.1 verify_client_active_interval" || src["48"] != "no-shell-history 200.5.1 verify_bash_history_is_empty" {
 		t.Errorf("sources: %v", src)
 	}
-	if !slices.Contains(m.MarketplaceCheck.NotModelled, "51 Auto Update") {
+	if !slices.Contains(m.MarketplaceCheck.NotModelled, "52 SACK Vulnerability patch verification") || slices.Contains(m.MarketplaceCheck.NotModelled, "51 Auto Update") {
 		t.Errorf("not modelled: %v", m.MarketplaceCheck.NotModelled)
 	}
 }

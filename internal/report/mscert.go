@@ -94,7 +94,7 @@ var selfTest = map[string]struct{ name, description, required string }{
 	"48": {"Bash History", "No shell history with content in the image.", "1024"},
 	"49": {"OS Architecture", "A 64-bit operating system.", "x86_64,amd64"},
 	"50": {"Security threats", "", ""},
-	"51": {"Auto Update", "", ""},
+	"51": {"Auto Update", "The Azure Linux agent's auto-update is on (AutoUpdate.Enabled=y, or unset).", "Yes"},
 	"52": {"SACK Vulnerability patch verification", "", ""},
 }
 

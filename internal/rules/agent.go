@@ -16,15 +16,15 @@ const agentMinVersion = "2.2.41" // the self-test (test 39) requires 2.2.41 or l
 
 var _ = register(&Rule{
 	ID:        "azure-agent",
-	Title:     "Azure Linux agent installed from the distribution package, recent, auto-updating and enabled at boot",
+	Title:     "Azure Linux agent installed from the distribution package, recent and enabled at boot",
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "rules.md L13 (AZ Linux: latest Azure Linux agent from the distribution package) and the certification notes (service enabled at boot)",
 	Rationale: "Provisioning, extensions and the certification's own probe depend on the agent; an agent that is installed but not enabled never starts.",
-	Fix:       "Install the distribution's agent package (walinuxagent / WALinuxAgent), leave AutoUpdate.Enabled at its default (y) or set it to y in /etc/waagent.conf, and enable its service (systemctl enable walinuxagent or waagent); marketplace-harden's `azure-agent` step does this.",
+	Fix:       "Install the distribution's agent package (walinuxagent / WALinuxAgent) and enable its service (systemctl enable walinuxagent or waagent); marketplace-harden's `azure-agent` step does this.",
 	Cert:      &CertTest{ID: "200.3.3.4", SelfTestID: "39", Name: "Linux Agent Version", Level: "Failed", LISA: "verify_waagent_version"},
 	Check: linux(func(c *Context) Result {
-		res := Result{Required: "WALinuxAgent >= " + agentMinVersion + ", AutoUpdate.Enabled not n, service enabled"}
+		res := Result{Required: "WALinuxAgent >= " + agentMinVersion + ", service enabled"}
 		inv, err := c.Image.Packages()
 		if err != nil {
 			return errResult(err)
@@ -51,11 +51,7 @@ var _ = register(&Rule{
 		}
 		if conf == nil {
 			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Detail: "missing"})
-		} else if s, ok := sysconf.Last(sysconf.ParseKeyValue(conf), "AutoUpdate.Enabled"); ok && !strings.EqualFold(s.Value, "y") {
-			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "AutoUpdate.Enabled=" + s.Value + " (must be y)"})
 		}
-		// AutoUpdate.Enabled absent or commented out: the agent's default is on (self-test 51
-		// Auto Update passes it), so only an explicit value other than y is a problem
 		units, err := c.enabledUnits()
 		if err != nil {
 			return errResult(err)
@@ -89,6 +85,41 @@ var _ = register(&Rule{
 			return res
 		}
 		res.Status, res.Message = Pass, fmt.Sprintf("%s %s installed, auto-updating, enabled", pkg.Name, pkg.Version)
+		return res
+	}),
+})
+
+var _ = register(&Rule{
+	ID:        "agent-auto-update",
+	Title:     "The Azure Linux agent updates itself (AutoUpdate.Enabled is not turned off)",
+	Profiles:  []string{profAzureLinux},
+	Severity:  High,
+	Source:    "rules.md L13 (AZ Linux: latest Azure Linux agent); self-test 51 Auto Update (passes with the setting commented out: the agent's default is on)",
+	Rationale: "An agent that does not update itself falls behind the platform's extensions and fixes; the self-test fails an explicit AutoUpdate.Enabled=n. Left unset or commented out, the agent's default (on) applies and the test passes.",
+	Fix:       "Remove the AutoUpdate.Enabled=n line from /etc/waagent.conf or set it to y; marketplace-harden's `azure-agent` step does this.",
+	Cert:      &CertTest{SelfTestID: "51", Name: "Auto Update", Level: "Failed"},
+	Check: linux(func(c *Context) Result {
+		conf, err := c.read("/etc/waagent.conf")
+		if err != nil {
+			return errResult(err)
+		}
+		res := Result{Required: "Yes"}
+		if conf == nil {
+			res.Status, res.Message, res.Actual = NotApplicable, "no /etc/waagent.conf: the azure-agent rule reports the agent", ""
+			return res
+		}
+		s, ok := sysconf.Last(sysconf.ParseKeyValue(conf), "AutoUpdate.Enabled")
+		switch {
+		case !ok:
+			res.Status, res.Message, res.Actual = Pass, "AutoUpdate.Enabled is not set: the agent's default (on) applies", "AutoUpdate.Enabled unset (default y)"
+			res.Evidence = []Evidence{{Path: "/etc/waagent.conf", Detail: "no AutoUpdate.Enabled line"}}
+		case strings.EqualFold(s.Value, "y"):
+			res.Status, res.Message, res.Actual = Pass, "AutoUpdate.Enabled=y", "AutoUpdate.Enabled=y"
+			res.Evidence = []Evidence{{Path: "/etc/waagent.conf", Line: s.Line, Detail: "AutoUpdate.Enabled=y"}}
+		default:
+			res.Status, res.Message, res.Actual = Fail, "the agent's auto-update is turned off", "AutoUpdate.Enabled="+s.Value
+			res.Evidence = []Evidence{{Path: "/etc/waagent.conf", Line: s.Line, Detail: "AutoUpdate.Enabled=" + s.Value + " (must be y or unset)"}}
+		}
 		return res
 	}),
 })

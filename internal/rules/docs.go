@@ -74,9 +74,8 @@ func CertificationMarkdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | [`%s`](rules.md#%s) |\n", r.Cert.SelfTestID, r.Cert.ID, r.Cert.Name, r.Cert.Level, lisa, r.ID, r.ID)
 	}
-	b.WriteString("\nNot modelled yet: self-test 50 Security threats, 51 Auto Update (the `azure-agent` rule checks\n")
-	b.WriteString("`AutoUpdate.Enabled` as part of the agent) and 52 SACK Vulnerability patch verification; the `mscert`\n")
-	b.WriteString("report lists them under `MarketplaceCheck.NotModelled`. The other `azure-linux` rules check what the\n")
+	b.WriteString("\nNot modelled yet: self-test 50 Security threats and 52 SACK Vulnerability patch verification; the\n")
+	b.WriteString("`mscert` report lists them under `MarketplaceCheck.NotModelled`. The other `azure-linux` rules check what the\n")
 	b.WriteString("Marketplace guidance asks for but the self-test does not run; the `mscert` report lists them under\n")
 	b.WriteString("`MarketplaceCheck.AdditionalChecks`.\n\n")
 	b.WriteString(certificationNotes)
@@ -101,7 +100,8 @@ never fails a build on a guess.
   the root filesystem), an enabled ` + "`*.swap`" + ` unit. Swap on the resource disk through the agent
   (` + "`ResourceDisk.EnableSwap=y`" + `) is what Microsoft's Linux image documentation recommends, and passes.
 - **Linux Agent Version** (self-test 39; LISA ` + "`verify_waagent_version`" + `) needs the distribution's agent
-  package and its service enabled for boot. **Auto Update** (self-test 51) passes with
+  package, 2.2.41 or later, and its service enabled for boot. **Auto Update** (self-test 51, rule
+  ` + "`agent-auto-update`" + `) passes with
   ` + "`AutoUpdate.Enabled`" + ` unset or commented out, the agent's default being on: only an explicit value other
   than ` + "`y`" + ` fails.
 - **Bash History** (LISA ` + "`verify_bash_history_is_empty`" + `; self-test 48) fails a history file with
@@ -158,7 +158,7 @@ the waiver's reason in ` + "`MarketplaceCheck`" + `: the certification knows not
       { "TestID": "40", "Rule": "kernel-cmdline", "Message": "1 of 1 boot entries lack console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
         "LISACase": "verify_serial_console_is_enabled" }
     ],
-    "NotModelled": ["50 Security threats", "51 Auto Update", "52 SACK Vulnerability patch verification"],
+    "NotModelled": ["50 Security threats", "52 SACK Vulnerability patch verification"],
     "AdditionalChecks": [
       { "TestID": "no-lvm", "TestCaseName": "No LVM on the OS disk", "Result": "Failed",
         "ActualValue": "partition 3: LVM2 physical volume (lvm2-pv, type 0x8e)", "Rule": "no-lvm" }

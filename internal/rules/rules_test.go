@@ -62,7 +62,7 @@ var variants = []struct {
 	{"agent service not enabled", testfixture.Change{"/etc/systemd/system/multi-user.target.wants/walinuxagent.service": testfixture.Remove},
 		"azure-agent", rules.Fail, "not enabled for boot"},
 	{"agent auto-update off", testfixture.Change{"/etc/waagent.conf": "AutoUpdate.Enabled=n\n"},
-		"azure-agent", rules.Fail, "AutoUpdate.Enabled=n"},
+		"agent-auto-update", rules.Fail, "AutoUpdate.Enabled=n"},
 	{"bash history with content", testfixture.Change{"/root/.bash_history": "ls\n"},
 		"no-shell-history", rules.Fail, "3 bytes"},
 	{"stale grub.cfg", testfixture.Change{"/boot/grub/grub.cfg": "menuentry 'x' {\n\tlinux /vmlinuz root=/dev/sda1 ro\n}\n"},
