@@ -67,16 +67,11 @@ type MSCertSource struct {
 	Waiver          string `json:"Waiver,omitempty"`
 }
 
-// MSCertResult is one of the plugin's other checks, worded like a test.
+// MSCertResult is one of the plugin's other checks, worded like a test, with its rule.
 type MSCertResult struct {
-	TestID        string `json:"TestID"`
-	TestCaseName  string `json:"TestCaseName"`
-	Description   string `json:"Description"`
-	Result        string `json:"Result"`
-	ActualValue   string `json:"ActualValue"`
-	RequiredValue string `json:"RequiredValue"`
-	Rule          string `json:"Rule"`
-	Waiver        string `json:"Waiver,omitempty"`
+	MSCertTest
+	Rule   string `json:"Rule"`
+	Waiver string `json:"Waiver,omitempty"`
 }
 
 // selfTest names each test of the self-test, says in a line what it checks, and gives the
@@ -143,9 +138,9 @@ func (r *Report) MSCertAt(now time.Time) *MSCertReport {
 		}
 		c := f.Certification
 		if c == nil || c.SelfTestID == "" {
-			out.MarketplaceCheck.AdditionalChecks = append(out.MarketplaceCheck.AdditionalChecks, MSCertResult{TestID: f.Rule,
-				TestCaseName: f.Title, Description: f.Message, Result: mscertResult(f), ActualValue: actual,
-				RequiredValue: f.Required, Rule: f.Rule, Waiver: waiver})
+			out.MarketplaceCheck.AdditionalChecks = append(out.MarketplaceCheck.AdditionalChecks, MSCertResult{MSCertTest: MSCertTest{
+				TestID: f.Rule, TestCaseName: f.Title, Description: f.Message, Result: mscertResult(f), ActualValue: actual,
+				RequiredValue: f.Required}, Rule: f.Rule, Waiver: waiver})
 			continue
 		}
 		st := selfTest[c.SelfTestID]
