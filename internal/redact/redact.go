@@ -66,9 +66,6 @@ func placeholder(v string) bool {
 	return strings.HasPrefix(l, "<") || strings.HasPrefix(l, "$") || strings.HasPrefix(l, "%")
 }
 
-// URL hides a URL's password and its secret query parameters, keeping the rest readable.
-func URL(raw string) string { return Text(raw) }
-
 // Writer returns a writer that redacts each write to w (callers write whole messages).
 func Writer(w io.Writer) io.Writer { return writer{w} }
 
