@@ -333,10 +333,12 @@ func (k *sink) flush(last bool) {
 			cut = len(w.frag)
 		}
 		chunk := w.frag[:cut]
-		// the chunk's last lines are searched again at the start of the next fragment
+		// the chunk's last lines are searched again at the start of the next fragment, which
+		// starts at line nextLine
 		ov := overlapStart(chunk)
-		k.search(chunk, ov)
-		k.line += bytes.Count(chunk[:ov], []byte{'\n'})
+		nextLine := k.line + bytes.Count(chunk[:ov], []byte{'\n'})
+		k.search(chunk, nextLine)
+		k.line = nextLine
 		k.overlap = cut - ov
 		w.frag = append(w.frag[:0], w.frag[ov:]...)
 	}
@@ -389,12 +391,12 @@ func overlapStart(chunk []byte) int {
 	return at
 }
 
-// search runs the detector on one fragment and keeps its new findings.
-func (k *sink) search(chunk []byte, ov int) {
+// search runs the detector on one fragment, which starts at line k.line, and keeps its new
+// findings; those from line nextLine on (the next fragment's overlap) are remembered so that
+// the next fragment does not report them again.
+func (k *sink) search(chunk []byte, nextLine int) {
 	s := k.w.s
 	found := s.det.DetectContext(context.Background(), detect.Fragment{Raw: string(chunk), FilePath: k.f.Path})
-	// the next fragment starts at line nextLine, the first of this one's overlap
-	nextLine := k.line + bytes.Count(chunk[:ov], []byte{'\n'})
 	next := map[string]bool{}
 	for _, f := range found {
 		if ignore(f) {
