@@ -67,12 +67,9 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 	if f.FSSize > 0 && f.Size > f.FSSize {
 		// hashing it would mean hashing its holes: a 1 TiB sparse file is 1 TiB of zeros to
 		// digest. Its entry says why it has no digest; the pass reports it as not hashed.
-		e := Entry{Path: f.Path, Size: f.Size, Mode: f.Mode.String(), UID: f.UID, GID: f.GID,
-			NotHashed: fmt.Sprintf("larger (%d bytes) than its filesystem (%d bytes): sparse, or its size is corrupt", f.Size, f.FSSize)}
-		w.s.mu.Lock()
-		w.s.files = append(w.s.files, e)
-		w.s.mu.Unlock()
-		return nil, fmt.Errorf("not hashed for the integrity manifest: %s", e.NotHashed)
+		why := fmt.Sprintf("larger (%d bytes) than its filesystem (%d bytes): sparse, or its size is corrupt", f.Size, f.FSSize)
+		w.s.add(f, "", why)
+		return nil, fmt.Errorf("not hashed for the integrity manifest: %s", why)
 	}
 	w.h.Reset()
 	return &sink{w: w, f: f}, nil
@@ -93,18 +90,19 @@ func (k *sink) Write(p []byte) error {
 func (k *sink) End() error {
 	if k.n != k.f.Size {
 		// a read error, reported by the pass; no digest of a partial file
-		e := Entry{Path: k.f.Path, Size: k.f.Size, Mode: k.f.Mode.String(), UID: k.f.UID, GID: k.f.GID,
-			NotHashed: fmt.Sprintf("only %d of its %d bytes could be read", k.n, k.f.Size)}
-		k.w.s.mu.Lock()
-		k.w.s.files = append(k.w.s.files, e)
-		k.w.s.mu.Unlock()
+		k.w.s.add(k.f, "", fmt.Sprintf("only %d of its %d bytes could be read", k.n, k.f.Size))
 		return nil
 	}
-	e := Entry{Path: k.f.Path, Size: k.f.Size, Mode: k.f.Mode.String(), UID: k.f.UID, GID: k.f.GID, SHA256: hex.EncodeToString(k.w.h.Sum(nil))}
-	k.w.s.mu.Lock()
-	k.w.s.files = append(k.w.s.files, e)
-	k.w.s.mu.Unlock()
+	k.w.s.add(k.f, hex.EncodeToString(k.w.h.Sum(nil)), "")
 	return nil
+}
+
+// add records a file's entry: its digest, or why it has none.
+func (s *Scanner) add(f *scan.File, digest, notHashed string) {
+	e := Entry{Path: f.Path, Size: f.Size, Mode: f.Mode.String(), UID: f.UID, GID: f.GID, SHA256: digest, NotHashed: notHashed}
+	s.mu.Lock()
+	s.files = append(s.files, e)
+	s.mu.Unlock()
 }
 
 // Manifest returns the baseline, sorted by path.
