@@ -119,8 +119,12 @@ mp_write() {
 		return 0
 	fi
 	# offline, a file is never written through a symlink (its target is the image's, not ours)
-	if mp_refused "$1" || { ! mp_live && [ -L "$1" ]; }; then
-		mp_note "refused to edit $(mp_show "$1"): it resolves outside MP_ROOT or is a symlink"
+	if mp_refused "$1"; then
+		rm -f "$mp_tmp"
+		return 0
+	fi
+	if ! mp_live && [ -L "$1" ]; then
+		mp_note "refused to edit $(mp_show "$1"): it is a symlink"
 		rm -f "$mp_tmp"
 		return 0
 	fi
