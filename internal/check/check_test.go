@@ -72,9 +72,14 @@ func TestDirtyImageViolatesEveryRuleInEveryFormat(t *testing.T) {
 	all, _ := rules.ForProfiles(bothProfiles)
 	for _, rule := range all {
 		st := want[rule.ID]
-		if rule.ID == "vhd-fixed-aligned" {
-			if st != rules.NotApplicable {
-				t.Errorf("vhd-fixed-aligned on a raw image is %s, want not-applicable", st)
+		// what a Debian raw image cannot fail; each has its own fixture pairs in the rules tests
+		if exempt, ok := map[string]rules.Status{
+			"vhd-fixed-aligned":   rules.NotApplicable, // a raw image, not a VHD
+			"distro-image-config": rules.NotApplicable, // RHEL family, SUSE and CBL-Mariner only
+			"glibc-ghost":         rules.Warn,          // the self-test only warns: so does the rule
+		}[rule.ID]; ok {
+			if st != exempt {
+				t.Errorf("%s on the dirty image is %s, want %s", rule.ID, st, exempt)
 			}
 			continue
 		}

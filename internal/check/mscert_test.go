@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
@@ -53,7 +55,7 @@ func TestMSCertNamesTheTests(t *testing.T) {
 		got[tr.TestCaseName] = MSCertView{tr.TestID, tr.Result, tr.ActualValue}
 	}
 	for name, want := range map[string]MSCertView{
-		"Bash History":               {ID: "48", Result: "Failed"},
+		"Bash History":               {ID: "48", Result: "Failed"}, // root's history is over 1 KiB
 		"Client Alive Interval":      {ID: "46", Result: "Failed", Actual: "ClientAliveInterval not set"},
 		"Swap Partition on OS Disk":  {ID: "41", Result: "Failed"},
 		"Linux Agent Version":        {ID: "39", Result: "Failed"},
@@ -72,8 +74,17 @@ func TestMSCertNamesTheTests(t *testing.T) {
 	if src["46"] != "ssh-client-alive-interval 200.3.3.1 verify_client_active_interval" || src["48"] != "no-shell-history 200.5.1 verify_bash_history_is_empty" {
 		t.Errorf("sources: %v", src)
 	}
-	if !slices.Contains(m.MarketplaceCheck.NotModelled, "52 SACK Vulnerability patch verification") || slices.Contains(m.MarketplaceCheck.NotModelled, "51 Auto Update") {
+	// every test the self-test documents has a rule
+	if len(m.MarketplaceCheck.NotModelled) != 0 {
 		t.Errorf("not modelled: %v", m.MarketplaceCheck.NotModelled)
+	}
+	for name, want := range map[string]MSCertView{
+		"SACK Vulnerability patch verification": {ID: "52", Result: "Failed", Actual: "4.9.0-9-amd64"},
+		"Security threats":                      {ID: "50", Result: "Warning", Actual: "glibc 2.13-38+deb7u10"},
+	} {
+		if g := got[name]; g != want {
+			t.Errorf("%s: %+v, want %+v", name, g, want)
+		}
 	}
 }
 
@@ -138,5 +149,42 @@ func TestMSCertSchemaIsTheSelfTests(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A Windows image gets the Windows tests the self-test documents (1.1.4 to 1.1.6), in the
+// Windows response's shape (no OSDistro, no KernelVersion); User account dependency is decided
+// at run time and says so.
+func TestMSCertWindows(t *testing.T) {
+	img := testfixture.WindowsImage(t, testfixture.WindowsOptions{Dirty: true})
+	r := mustCheck(t, img, Config{Profiles: []string{"azure-windows"}})
+	m := r.MSCert()
+	got := map[string]MSCertView{}
+	for _, tr := range m.Tests {
+		got[tr.TestCaseName] = MSCertView{tr.TestID, tr.Result, tr.ActualValue}
+	}
+	for name, want := range map[string]MSCertView{
+		"OS Architecture":  {ID: "1.1.4", Result: "Passed"},
+		"Failover Cluster": {ID: "1.1.6", Result: "Failed", Actual: "Enabled"},
+	} {
+		if g := got[name]; g.ID != want.ID || g.Result != want.Result || want.Actual != "" && g.Actual != want.Actual {
+			t.Errorf("%s: %+v, want %+v", name, g, want)
+		}
+	}
+	if len(m.Tests) != 2 || len(m.MarketplaceCheck.NotModelled) != 1 || !strings.HasPrefix(m.MarketplaceCheck.NotModelled[0], "1.1.5 User account dependency: decided at run time") {
+		t.Errorf("tests %v, not modelled %v", got, m.MarketplaceCheck.NotModelled)
+	}
+	// our verdict on the feature is a warning; the prediction is the documented test's
+	for _, f := range r.Findings {
+		if f.Rule == "windows-no-failover-clustering" && (f.Status != rules.Warn || f.PredictedCertification != "Failed") {
+			t.Errorf("failover clustering: %s, predicted %s", f.Status, f.PredictedCertification)
+		}
+	}
+	b, _ := json.Marshal(m)
+	if strings.Contains(string(b), `"OSDistro"`) || strings.Contains(string(b), `"KernelVersion"`) || !strings.Contains(string(b), `"OSName":"Windows Server`) {
+		t.Errorf("not the Windows response's shape: %s", b[:200])
+	}
+	if m.TestResult != "Fail" {
+		t.Errorf("TestResult %s, want Fail (Failover Cluster fails)", m.TestResult)
 	}
 }

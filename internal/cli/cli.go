@@ -7,11 +7,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -198,6 +200,7 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&profiles, "profile", "only this profile's rules (repeatable)")
 	markdown := fs.Bool("markdown", false, "print the rule reference (docs/rules.md) instead of a list")
 	certification := fs.Bool("certification", false, "print the certification mapping (docs/certification.md)")
+	lisaRun := fs.String("lisa-run", "", "with --certification: include the LISA run `make lisa` recorded in `FILE` (docs/lisa-run.json)")
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
 	}
@@ -206,7 +209,19 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 		return ExitCompliant
 	}
 	if *certification {
-		fmt.Fprint(stdout, rules.CertificationMarkdown())
+		var run *rules.LISARun
+		if *lisaRun != "" {
+			b, err := os.ReadFile(*lisaRun)
+			if err == nil {
+				run = &rules.LISARun{}
+				err = json.Unmarshal(b, run)
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "rules:", err)
+				return ExitCannot
+			}
+		}
+		fmt.Fprint(stdout, rules.CertificationMarkdown(run))
 		return ExitCompliant
 	}
 	rs := rules.All()

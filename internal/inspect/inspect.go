@@ -349,7 +349,7 @@ func (img *Image) BootKernel() string {
 // OSRelease is what the image's /etc/os-release says of its distribution; fields are empty when
 // the file or the key is missing.
 type OSRelease struct {
-	ID, Name, VersionID, PrettyName string
+	ID, IDLike, Name, VersionID, PrettyName string
 }
 
 // OSRelease reads /etc/os-release.
@@ -360,7 +360,7 @@ func (img *Image) OSRelease() OSRelease {
 		return o
 	}
 	vars := sysconf.ParseShellVars(data)
-	for key, field := range map[string]*string{"ID": &o.ID, "NAME": &o.Name, "VERSION_ID": &o.VersionID, "PRETTY_NAME": &o.PrettyName} {
+	for key, field := range map[string]*string{"ID": &o.ID, "ID_LIKE": &o.IDLike, "NAME": &o.Name, "VERSION_ID": &o.VersionID, "PRETTY_NAME": &o.PrettyName} {
 		if v, ok := sysconf.Last(vars, key); ok {
 			*field = v.Value
 		}

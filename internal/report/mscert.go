@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,8 +22,8 @@ type MSCertReport struct {
 	SchemaVersion            int          `json:"SchemaVersion"`
 	AppCertificationCategory string       `json:"AppCertificationCategory"`
 	OSName                   string       `json:"OSName"`
-	OSDistro                 string       `json:"OSDistro"`
-	KernelVersion            string       `json:"KernelVersion"`
+	OSDistro                 string       `json:"OSDistro,omitempty"`      // Linux only, as documented
+	KernelVersion            string       `json:"KernelVersion,omitempty"` // Linux only, as documented
 	OSVersion                string       `json:"OSVersion"`
 	CreatedDate              string       `json:"CreatedDate"`
 	TestResult               string       `json:"TestResult"` // Pass, or Fail when a test failed
@@ -88,12 +87,27 @@ var selfTest = map[string]struct{ name, description, required string }{
 	"46": {"Client Alive Interval", "sshd's ClientAliveInterval is 180 (30 to 235 where the application needs it).", "ClientAliveInterval 180"},
 	"48": {"Bash History", "No shell history with content in the image.", "1024"},
 	"49": {"OS Architecture", "A 64-bit operating system.", "x86_64,amd64"},
-	"50": {"Security threats", "", ""},
+	"50": {"Security threats", "No operating system component with a well-known, high-profile vulnerability (GHOST in glibc before 2.18); a Warning only.", "OS impacted by GHOSTS"},
 	"51": {"Auto Update", "The Azure Linux agent's auto-update is on (AutoUpdate.Enabled=y, or unset).", "Yes"},
-	"52": {"SACK Vulnerability patch verification", "", ""},
+	"52": {"SACK Vulnerability patch verification", "The kernel that boots carries the TCP SACK fix (CVE-2019-11477, CVE-2019-11478, CVE-2019-11479).", "Yes"},
+}
+
+// selfTestWindows is the same for the Windows tests the self-test's documented response shows.
+var selfTestWindows = map[string]struct{ name, description, required string }{
+	"1.1.4": {"OS Architecture", "A 64-bit operating system.", "OS Should be 64 bit"},
+	"1.1.5": {"User account dependency", "The application does not need the administrator account.", "Logged in user should not be an administrator"},
+	"1.1.6": {"Failover Cluster", "The Windows Server Failover Clustering feature is not in use.", "Failover Clustering feature is disabled"},
+}
+
+// notDecidable says why a self-test cannot be predicted from the disk.
+var notDecidable = map[string]string{
+	"1.1.5": "decided at run time by the account the self-test logs in with",
 }
 
 func mscertResult(f Finding) string {
+	if p := f.PredictedCertification; p != "" && p != "Unknown" {
+		return p
+	}
 	switch f.Status {
 	case rules.Pass:
 		return "Passed"
@@ -117,15 +131,21 @@ func (r *Report) MSCert() *MSCertReport {
 
 // MSCertAt is MSCert with the report's CreatedDate given.
 func (r *Report) MSCertAt(now time.Time) *MSCertReport {
+	profile, tests := "azure-linux", selfTest
 	out := &MSCertReport{SchemaVersion: 1, AppCertificationCategory: "Microsoft Single VM Certification",
 		OSName: strings.TrimSpace(r.Image.OSName + " " + r.Image.OSVersion), OSDistro: r.Image.OS,
 		KernelVersion: r.Image.Kernel, OSVersion: r.Image.OSVersion,
 		CreatedDate: now.UTC().Format("01/02/2006 15:04:05"), TestResult: "Pass", APIVersion: "1.5", Tests: []MSCertTest{},
 		MarketplaceCheck: MSCertExtra{Tool: r.Tool + " " + r.Version, Image: r.Image.Path, Tests: []MSCertSource{},
 			NotModelled: []string{}, AdditionalChecks: []MSCertResult{}}}
+	if slices.Contains(r.Profiles, "azure-windows") && !slices.Contains(r.Profiles, "azure-linux") {
+		// the Windows tests: the documented Windows response has no OSDistro nor KernelVersion
+		profile, tests = "azure-windows", selfTestWindows
+		out.OSName, out.OSDistro, out.KernelVersion = r.Image.OSName, "", ""
+	}
 	seen := map[string]bool{}
 	for _, f := range r.Findings {
-		if !slices.Contains(f.Profiles, "azure-linux") {
+		if !slices.Contains(f.Profiles, profile) {
 			continue
 		}
 		actual := f.Actual
@@ -143,7 +163,7 @@ func (r *Report) MSCertAt(now time.Time) *MSCertReport {
 				RequiredValue: f.Required}, Rule: f.Rule, Waiver: waiver})
 			continue
 		}
-		st := selfTest[c.SelfTestID]
+		st := tests[c.SelfTestID]
 		t := MSCertTest{TestID: c.SelfTestID, TestCaseName: c.Name, Description: st.description, Result: mscertResult(f),
 			ActualValue: actual, RequiredValue: st.required}
 		if t.Description == "" {
@@ -160,12 +180,16 @@ func (r *Report) MSCertAt(now time.Time) *MSCertReport {
 		out.MarketplaceCheck.Tests = append(out.MarketplaceCheck.Tests, MSCertSource{TestID: c.SelfTestID, Rule: f.Rule,
 			Message: f.Message, PartnerCenterID: c.ID, LISACase: c.LISA, Waiver: waiver})
 	}
-	for id, st := range selfTest {
+	for id, st := range tests {
 		if !seen[id] {
-			out.MarketplaceCheck.NotModelled = append(out.MarketplaceCheck.NotModelled, id+" "+st.name)
+			n := id + " " + st.name
+			if why := notDecidable[id]; why != "" {
+				n += ": " + why
+			}
+			out.MarketplaceCheck.NotModelled = append(out.MarketplaceCheck.NotModelled, n)
 		}
 	}
-	byID := func(a, b string) bool { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x < y }
+	byID := rules.SelfTestIDLess
 	sort.Slice(out.Tests, func(i, j int) bool { return byID(out.Tests[i].TestID, out.Tests[j].TestID) })
 	sort.Slice(out.MarketplaceCheck.Tests, func(i, j int) bool {
 		return byID(out.MarketplaceCheck.Tests[i].TestID, out.MarketplaceCheck.Tests[j].TestID)

@@ -85,20 +85,24 @@ type MountInfo struct {
 
 // Finding is one rule's outcome.
 type Finding struct {
-	Rule          string           `json:"rule"`
-	Title         string           `json:"title"`
-	Status        rules.Status     `json:"status"`
-	Severity      rules.Severity   `json:"severity"`
-	Blocking      bool             `json:"blocking"` // this finding fails the build
-	Profiles      []string         `json:"profiles"`
-	Source        string           `json:"source"`
-	Certification *rules.CertTest  `json:"certification,omitempty"`
-	Message       string           `json:"message"`
-	Actual        string           `json:"actual,omitempty"`
-	Required      string           `json:"required,omitempty"`
-	Evidence      []rules.Evidence `json:"evidence"`
-	Fix           string           `json:"fix,omitempty"`
-	Waiver        *Waiver          `json:"waiver,omitempty"`
+	Rule          string          `json:"rule"`
+	Title         string          `json:"title"`
+	Status        rules.Status    `json:"status"`
+	Severity      rules.Severity  `json:"severity"`
+	Blocking      bool            `json:"blocking"` // this finding fails the build
+	Profiles      []string        `json:"profiles"`
+	Source        string          `json:"source"`
+	Certification *rules.CertTest `json:"certification,omitempty"`
+	// PredictedCertification is the result the certification test would give (Passed, Warning,
+	// Failed): it may differ from Status, which is this plugin's verdict (stricter by policy
+	// in places, and a waiver does not change what the certification sees).
+	PredictedCertification string           `json:"predicted_certification,omitempty"`
+	Message                string           `json:"message"`
+	Actual                 string           `json:"actual,omitempty"`
+	Required               string           `json:"required,omitempty"`
+	Evidence               []rules.Evidence `json:"evidence"`
+	Fix                    string           `json:"fix,omitempty"`
+	Waiver                 *Waiver          `json:"waiver,omitempty"`
 }
 
 // Waiver is a publisher's documented decision to accept a failing rule.

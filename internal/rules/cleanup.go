@@ -17,6 +17,17 @@ var HistoryFiles = []string{
 	".local/share/powershell/PSReadLine/ConsoleHost_history.txt",
 }
 
+// selfTestHistoryLimit is the size above which the self-test fails a shell history (its
+// RequiredValue "1024"; the certification FAQ: "more than 1 kilobyte").
+const selfTestHistoryLimit = 1024
+
+// shellHistory says whether a history file is one Microsoft's tests read: LISA looks for
+// ".*sh_history" and ".history" in each shell user's home.
+func shellHistory(name string) bool {
+	base := path.Base(name)
+	return base == ".history" || strings.HasPrefix(base, ".") && strings.HasSuffix(base, "sh_history")
+}
+
 var _ = register(&Rule{
 	ID:        "no-shell-history",
 	Title:     "No shell or REPL history files for root or any user",
@@ -32,6 +43,7 @@ var _ = register(&Rule{
 			return errResult(err)
 		}
 		var ev, empty []Evidence
+		overLimit := 0
 		for _, h := range homes {
 			for _, f := range HistoryFiles {
 				p := path.Join(h.Dir, f)
@@ -47,11 +59,19 @@ var _ = register(&Rule{
 					continue
 				}
 				ev = append(ev, Evidence{Path: p, Detail: fmt.Sprintf("history of %s, %d bytes", h.User, fi.Size())})
+				if shellHistory(f) && fi.Size() > selfTestHistoryLimit {
+					overLimit++
+				}
 			}
 		}
 		if len(ev) > 0 {
 			r := fail(fmt.Sprintf("%d history file(s) found", len(ev)), listing(ev, 30)...)
 			r.Actual, r.Required = fmt.Sprintf("%d history file(s)", len(ev)), "no history files"
+			if overLimit == 0 {
+				// stricter than the self-test, by policy: it fails a shell history over 1 KiB
+				r.Predicted = "Passed"
+				r.Message += " (the self-test would pass them: none is a shell history over 1 KiB; LISA fails any shell history with content)"
+			}
 			return r
 		}
 		r := pass(fmt.Sprintf("no history with content in %d home directories", len(homes)), listing(empty, 30)...)

@@ -6,6 +6,7 @@ package rules
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
@@ -71,6 +72,31 @@ type Result struct {
 	// Actual and Required mirror the certification report's ActualValue / RequiredValue.
 	Actual   string
 	Required string
+	// Predicted is the result Microsoft's test would give (Passed, Warning, Failed) when it
+	// differs from what Status implies: a rule may be stricter than the test, by policy.
+	Predicted string
+}
+
+// Predict is the certification result a rule's outcome predicts for its test: Passed, Warning,
+// Failed, NotApplicable, or Unknown when the rule could not be evaluated; empty when the rule
+// predicts no certification test. A failure predicts the test's level unless the check said
+// the test itself would give another result (Result.Predicted).
+func Predict(cert *CertTest, res Result) string {
+	switch {
+	case cert == nil:
+		return ""
+	case res.Status == Error:
+		return "Unknown"
+	case res.Predicted != "":
+		return res.Predicted
+	case res.Status == Pass:
+		return "Passed"
+	case res.Status == Warn:
+		return "Warning"
+	case res.Status == NotApplicable:
+		return "NotApplicable"
+	}
+	return cert.Level
 }
 
 // CertTest names the Microsoft certification test a rule predicts.
@@ -205,4 +231,17 @@ func listing(ev []Evidence, max int) []Evidence {
 	}
 	more := len(ev) - max
 	return append(ev[:max:max], Evidence{Detail: fmt.Sprintf("... and %d more", more)})
+}
+
+// SelfTestIDLess orders self-test IDs numerically, part by part: "9" < "39", "1.1.4" < "1.1.10".
+func SelfTestIDLess(a, b string) bool {
+	x, y := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(x) && i < len(y); i++ {
+		m, _ := strconv.Atoi(x[i])
+		n, _ := strconv.Atoi(y[i])
+		if m != n {
+			return m < n
+		}
+	}
+	return len(x) < len(y)
 }

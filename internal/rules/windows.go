@@ -5,6 +5,7 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -225,7 +226,8 @@ var _ = register(&Rule{
 	Title:     "No BitLocker-encrypted volume in the image (encryption is applied at deployment)",
 	Profiles:  []string{profAzureWindows},
 	Severity:  Medium,
-	Source:    "rules.md W4 (AZ, VM: BitLocker on OS and data drives, through Azure Disk Encryption at deploy time)",
+	Source:    "rules.md W4 (AZ, VM: BitLocker on OS and data drives, through Azure Disk Encryption at deploy time); certification FAQ, Windows test case 10 BitLocker Drive Encryption (not supported on the OS disk)",
+	Cert:      &CertTest{Name: "BitLocker Drive Encryption", Level: "Failed"},
 	Rationale: "A VHD encrypted with a key of the build machine cannot be provisioned; Azure encrypts at deployment (Azure Disk Encryption or encryption at host).",
 	Fix:       "Turn BitLocker off before capture (`manage-bde -off C:`) and document Azure Disk Encryption for customers.",
 	Check: func(c *Context) Result {
@@ -266,11 +268,41 @@ var UnsupportedFeatures = map[string]string{
 }
 
 var _ = register(&Rule{
+	ID:       "windows-no-failover-clustering",
+	Title:    "The Failover Clustering feature is not installed",
+	Profiles: []string{profAzureWindows},
+	Severity: Low,
+	Source: "self-test 1.1.6 Failover Cluster (required value \"Failover Clustering feature is disabled\"); certification FAQ, Windows test cases " +
+		"(learn.microsoft.com/azure/marketplace/azure-vm-certification-faq)",
+	Rationale: "The self-test's Windows case Failover Cluster requires the feature to be disabled, and the FAQ lists it among the Windows test " +
+		"cases. Azure has since come to support failover clusters on shared disks, so the rule only warns, while predicting the Failed result " +
+		"the documented test gives.",
+	Fix:  "Remove the feature (`Uninstall-WindowsFeature Failover-Clustering`) unless the application needs a cluster; then expect to explain it to certification.",
+	Cert: &CertTest{SelfTestID: "1.1.6", Name: "Failover Cluster", Level: "Failed"},
+	Check: hivesCheck(func(c *Context, h *windows.Hives) Result {
+		feats, err := h.InstalledFeatures()
+		if err != nil {
+			return errResult(err)
+		}
+		ev := Evidence{Path: winPath(windows.SoftwareHive), Detail: `ServerManager\ServicingStorage\ServerComponentCache\Failover-Clustering`}
+		if slices.Contains(feats, "Failover-Clustering") {
+			r := warn("the Failover Clustering feature is installed: the self-test's Failover Cluster case requires it disabled", ev)
+			r.Actual, r.Required, r.Predicted = "Enabled", "Failover Clustering feature is disabled", "Failed"
+			return r
+		}
+		r := pass("the Failover Clustering feature is not installed")
+		r.Actual, r.Required = "Disabled", "Failover Clustering feature is disabled"
+		return r
+	}),
+})
+
+var _ = register(&Rule{
 	ID:       "windows-supported-roles",
 	Title:    "No Windows Server role or feature that Azure does not support",
 	Profiles: []string{profAzureWindows},
 	Severity: Medium,
-	Source:   "rules.md W5 (AZ Windows: minimal roles, features, services and ports)",
+	Source:   "rules.md W5 (AZ Windows: minimal roles, features, services and ports); certification FAQ, Windows test cases 5 to 17 (DHCP, Hyper-V, Remote Access, RMS, WDS, iSNS, MPIO, NLB, PNRP, SNMP, WINS, Wireless LAN)",
+	Cert:     &CertTest{Name: "Windows test cases: unsupported server roles and features", Level: "Failed"},
 	Rationale: "Roles such as DHCP Server, WDS or NLB do not work on Azure's network and are not supported there; " +
 		"every installed role widens the attack surface. The installed roles are listed in the evidence.",
 	Fix: "Remove the role (`Uninstall-WindowsFeature NAME`) or waive the rule with the reason the image needs it.",
@@ -452,8 +484,9 @@ var _ = register(&Rule{
 	Title:     "64-bit Windows (machine type of the kernel and system DLLs)",
 	Profiles:  []string{profAzureWindows},
 	Severity:  Critical,
-	Source:    "rules.md W11 (AZ Windows: 64-bit only)",
+	Source:    "rules.md W11 (AZ Windows: 64-bit only); self-test 1.1.4 OS Architecture",
 	Rationale: "Azure Marketplace accepts 64-bit images only.",
+	Cert:      &CertTest{SelfTestID: "1.1.4", Name: "OS Architecture", Level: "Failed"},
 	Fix:       "Build from a 64-bit Windows Server image.",
 	Check: windowsCheck(func(c *Context, t *fs.Tree) Result {
 		var ev []Evidence

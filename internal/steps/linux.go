@@ -360,6 +360,60 @@ var linuxSteps = []*Step{
 	done`,
 	},
 	{
+		ID:       "distro-network",
+		Title:    "Write the network and DHCP settings Microsoft's suite reads on RHEL-family and SUSE images",
+		Profiles: []string{"azure"},
+		Touches:  "RHEL family (before Fedora 39's NetworkManager profiles): /etc/sysconfig/network (NETWORKING=yes, created with HOSTNAME=localhost.localdomain when missing) and /etc/sysconfig/network-scripts/ifcfg-eth0 (DEVICE=eth0, ONBOOT=yes, BOOTPROTO=dhcp; created as Microsoft's RHEL guide writes it when missing); SUSE: DHCLIENT_SET_HOSTNAME=\"no\" in /etc/sysconfig/network/dhcp. Nothing on other distributions",
+		Body: `
+	osr="$R/etc/os-release"
+	[ -f "$osr" ] || osr="$R/usr/lib/os-release"
+	# read, never sourced: the file is the image's
+	osval() { sed -n "s/^$1=//p" "$osr" 2>/dev/null | tail -1 | tr -d '"' | tr '[:upper:]' '[:lower:]'; }
+	id=$(osval ID); like=$(osval ID_LIKE); ver=$(osval VERSION_ID)
+	family=""
+	for w in $id $like; do
+		case "$w" in
+			rhel|centos|fedora|ol|almalinux|rocky) family=${family:-rhel} ;;
+			sles|sled|suse|opensuse|opensuse-leap|opensuse-tumbleweed) family=${family:-suse} ;;
+		esac
+	done
+	major=${ver%%.*}
+	case "$family" in
+	rhel)
+		if [ "$id" = fedora ] && [ "${major:-0}" -ge 39 ] 2>/dev/null; then
+			mp_skip "Fedora $ver: NetworkManager profiles, written by cloud-init at first boot"
+			return 0
+		fi
+		f="$R/etc/sysconfig/network"
+		if [ ! -f "$f" ]; then
+			mkdir -p "$R/etc/sysconfig" && printf 'NETWORKING=yes\nHOSTNAME=localhost.localdomain\n' | mp_write "$f"
+		elif ! grep -qi '^[[:space:]]*NETWORKING=yes' "$f"; then
+			mp_setkv "$f" NETWORKING yes
+		fi
+		f="$R/etc/sysconfig/network-scripts/ifcfg-eth0"
+		if [ ! -f "$f" ]; then
+			mkdir -p "$R/etc/sysconfig/network-scripts" &&
+				printf 'DEVICE=eth0\nONBOOT=yes\nBOOTPROTO=dhcp\nTYPE=Ethernet\nUSERCTL=no\nPEERDNS=yes\nIPV6INIT=no\n' | mp_write "$f"
+		else
+			grep -q '^DEVICE=eth0' "$f" || mp_setkv "$f" DEVICE eth0
+			grep -q '^BOOTPROTO=dhcp' "$f" || mp_setkv "$f" BOOTPROTO dhcp
+			grep -q '^ONBOOT=yes' "$f" || mp_setkv "$f" ONBOOT yes
+		fi
+		;;
+	suse)
+		f="$R/etc/sysconfig/network/dhcp"
+		if [ -f "$f" ]; then
+			grep -q '^DHCLIENT_SET_HOSTNAME="no"' "$f" || mp_setkv "$f" DHCLIENT_SET_HOSTNAME '"no"'
+		else
+			mkdir -p "$R/etc/sysconfig/network" && printf 'DHCLIENT_SET_HOSTNAME="no"\n' | mp_write "$f"
+		fi
+		;;
+	*)
+		mp_skip "not a RHEL-family or SUSE image (${id:-unknown})"
+		;;
+	esac`,
+	},
+	{
 		ID:       "machine-id",
 		Title:    "Empty the machine ID so that every VM gets its own",
 		Profiles: []string{"azure", "alibaba"},

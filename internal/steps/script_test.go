@@ -125,3 +125,53 @@ func treeDigest(t *testing.T, root string) string {
 	}
 	return string(out)
 }
+
+// The distro-network step writes what Microsoft's suite reads on RHEL-family and SUSE images,
+// from whatever the build left, and the rule that checks it passes afterwards; a second run
+// changes nothing.
+func TestDistroNetworkStep(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+	}{
+		{"RHEL 8, static ifcfg-eth0, no sysconfig/network", map[string]string{
+			"etc/os-release": "NAME=\"Red Hat Enterprise Linux\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"8.9\"\n",
+			"etc/sysconfig/network-scripts/ifcfg-eth0": "DEVICE=eth0\nONBOOT=no\nBOOTPROTO=none\nIPADDR=10.0.0.4\n"}},
+		{"AlmaLinux 9, nothing written", map[string]string{
+			"etc/os-release": "NAME=\"AlmaLinux\"\nID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n"}},
+		{"SLES 15, DHCP client renames the VM", map[string]string{
+			"etc/os-release":             "NAME=\"SLES\"\nID=\"sles\"\nID_LIKE=\"suse\"\nVERSION_ID=\"15.5\"\n",
+			"etc/sysconfig/network/dhcp": "DHCLIENT_SET_HOSTNAME=\"yes\"\nDHCLIENT_HOSTNAME_OPTION=\"AUTO\"\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := testfixture.DirtyTree(t)
+			for p, v := range tc.files {
+				full := filepath.Join(root, p)
+				os.MkdirAll(filepath.Dir(full), 0o755)
+				if err := os.WriteFile(full, []byte(v), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runScript(t, root, options())
+			img := testfixture.Filesystem(t, "ext4", root, "96M")
+			r, err := check.File(img, check.Config{Profiles: []string{"azure-linux"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range r.Findings {
+				if f.Rule == "distro-image-config" && f.Status != rules.Pass {
+					t.Errorf("after hardening, distro-image-config is %s: %s %+v", f.Status, f.Message, f.Evidence)
+				}
+			}
+			if b, _ := os.ReadFile(filepath.Join(root, "etc/sysconfig/network/dhcp")); len(b) > 0 && !strings.Contains(string(b), "DHCLIENT_HOSTNAME_OPTION=\"AUTO\"") {
+				t.Errorf("the other DHCP settings were lost: %s", b)
+			}
+			second := runScript(t, root, options())
+			for _, res := range second.Results {
+				if res.Step == "distro-network" && len(res.Changes) > 0 {
+					t.Errorf("second run changed %v", res.Changes)
+				}
+			}
+		})
+	}
+}

@@ -236,7 +236,7 @@ func softwareReg(dirty bool) string {
 	if dirty {
 		state, noAU, auOpt = "IMAGE_STATE_COMPLETE", 1, 2
 		installed = time.Now().Add(-200 * 24 * time.Hour)
-		roles = append(roles, "DHCP")
+		roles = append(roles, "DHCP", "Failover-Clustering")
 	}
 	ft := filetimeOf(installed)
 	var s strings.Builder

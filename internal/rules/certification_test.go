@@ -1,0 +1,184 @@
+package rules_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+const (
+	rhel8   = "NAME=\"Red Hat Enterprise Linux\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"8.9\"\n"
+	rhel65  = "NAME=\"Red Hat Enterprise Linux Server\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nVERSION_ID=\"6.5\"\n"
+	alma9   = "NAME=\"AlmaLinux\"\nID=\"almalinux\"\nID_LIKE=\"rhel centos fedora\"\nVERSION_ID=\"9.4\"\n"
+	fedora  = "NAME=\"Fedora Linux\"\nID=fedora\nVERSION_ID=40\n"
+	sles15  = "NAME=\"SLES\"\nID=\"sles\"\nID_LIKE=\"suse\"\nVERSION_ID=\"15.5\"\n"
+	mariner = "NAME=\"Common Base Linux Mariner\"\nID=mariner\nVERSION_ID=\"2.0.20240123\"\n"
+	azl3    = "NAME=\"Microsoft Azure Linux\"\nID=azurelinux\nVERSION_ID=\"3.0\"\n"
+
+	sysconfigNetwork = "NETWORKING=yes\nHOSTNAME=localhost.localdomain\n"
+	ifcfgEth0        = "DEVICE=eth0\nONBOOT=yes\nBOOTPROTO=dhcp\nTYPE=Ethernet\nUSERCTL=no\nPEERDNS=yes\nIPV6INIT=no\n"
+)
+
+// withPackage is the compliant tree's dpkg database with one more package installed.
+func withPackage(t *testing.T, name string) string { return withPackageVersion(t, name, "1.0-1") }
+
+// withPackageVersion is withPackage at a given version.
+func withPackageVersion(t *testing.T, name, version string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testfixture.Dir(t), "trees", "clean", "var", "lib", "dpkg", "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b) + "\nPackage: " + name + "\nStatus: install ok installed\nArchitecture: all\nVersion: " + version + "\n"
+}
+
+// Microsoft's distribution-specific cases, each a compliant image and one change that flips it.
+func TestDistributionSpecificCases(t *testing.T) {
+	rhelOK := testfixture.Change{"/etc/os-release": rhel8, "/etc/sysconfig/network": sysconfigNetwork,
+		"/etc/sysconfig/network-scripts/ifcfg-eth0": ifcfgEth0}
+	with := func(base testfixture.Change, more testfixture.Change) testfixture.Change {
+		out := testfixture.Change{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range more {
+			out[k] = v
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		change   testfixture.Change
+		status   rules.Status
+		evidence string
+	}{
+		{"Debian: not applicable", testfixture.Change{}, rules.NotApplicable, "debian 12"},
+		{"RHEL 8 as Microsoft's guide prepares it", rhelOK, rules.Pass, "NETWORKING=yes"},
+		{"RHEL rebuild, lower-case networking=yes", with(rhelOK, testfixture.Change{"/etc/os-release": alma9, "/etc/sysconfig/network": "networking=yes\n"}), rules.Pass, "ifcfg-eth0"},
+		{"RHEL 8 without /etc/sysconfig/network", with(rhelOK, testfixture.Change{"/etc/sysconfig/network": testfixture.Remove}), rules.Fail, "/etc/sysconfig/network is missing"},
+		{"RHEL 8 with networking off", with(rhelOK, testfixture.Change{"/etc/sysconfig/network": "NETWORKING=no\n"}), rules.Fail, "lacks NETWORKING=yes"},
+		{"RHEL 8, ifcfg-eth0 by static address", with(rhelOK, testfixture.Change{"/etc/sysconfig/network-scripts/ifcfg-eth0": "DEVICE=eth0\nONBOOT=yes\nBOOTPROTO=none\nIPADDR=10.0.0.4\n"}),
+			rules.Fail, "lacks BOOTPROTO=dhcp"},
+		{"RHEL 8 without ifcfg-eth0 nor cloud-init", with(rhelOK, testfixture.Change{"/etc/sysconfig/network-scripts/ifcfg-eth0": testfixture.Remove}), rules.Fail, "ifcfg-eth0 is missing"},
+		{"RHEL 8 without ifcfg-eth0, cloud-init writes it", with(rhelOK, testfixture.Change{"/etc/sysconfig/network-scripts/ifcfg-eth0": testfixture.Remove,
+			"/var/lib/dpkg/status": withPackage(t, "cloud-init")}), rules.Warn, "cloud-init may write it"},
+		{"RHEL 6.5 with NetworkManager and no http_caching", with(rhelOK, testfixture.Change{"/etc/os-release": rhel65, "/etc/yum.conf": "[main]\n",
+			"/var/lib/dpkg/status": withPackage(t, "NetworkManager")}), rules.Fail, "NetworkManager is installed"},
+		{"RHEL 6.5 with http_caching=packages", with(rhelOK, testfixture.Change{"/etc/os-release": rhel65, "/etc/yum.conf": "[main]\nhttp_caching=packages\n"}), rules.Pass, "http_caching=packages"},
+		{"Fedora 40 with cloud-init's profile", testfixture.Change{"/etc/os-release": fedora,
+			"/etc/NetworkManager/system-connections/cloud-init-eth0.nmconnection": "[connection]\nid=cloud-init eth0\n"}, rules.Pass, "cloud-init-eth0"},
+		{"Fedora 40 without a profile", testfixture.Change{"/etc/os-release": fedora}, rules.Warn, "no NetworkManager profile for eth0"},
+		{"SLES 15 as Microsoft's guide prepares it", testfixture.Change{"/etc/os-release": sles15,
+			"/etc/sysconfig/network/dhcp": "DHCLIENT_SET_HOSTNAME=\"no\"\n"}, rules.Pass, "DHCLIENT_SET_HOSTNAME"},
+		{"SLES 15 whose DHCP client renames the VM", testfixture.Change{"/etc/os-release": sles15,
+			"/etc/sysconfig/network/dhcp": "DHCLIENT_SET_HOSTNAME=\"yes\"\n"}, rules.Fail, `lacks DHCLIENT_SET_HOSTNAME="no"`},
+		{"CBL-Mariner 2", testfixture.Change{"/etc/os-release": mariner, "/etc/systemd/networkd.conf": "[Network]\n",
+			"/etc/dhcp/dhclient.conf": "send host-name = gethostname();\n"}, rules.Pass, "host-name"},
+		{"CBL-Mariner 2 without networkd.conf", testfixture.Change{"/etc/os-release": mariner,
+			"/etc/dhcp/dhclient.conf": "send host-name = gethostname();\n"}, rules.Fail, "/etc/systemd/networkd.conf is missing"},
+		{"Azure Linux 3 without its dhcpcd host name", testfixture.Change{"/etc/os-release": azl3, "/etc/systemd/networkd.conf": "[Network]\n",
+			"/etc/dhcpcd.conf": "hostname\n"}, rules.Fail, "lacks option host_name"},
+	}
+	r, ok := rules.ByID("distro-image-config")
+	if !ok {
+		t.Fatal("no distro-image-config rule")
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.Variant(t, tc.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			res := r.Run(&rules.Context{Image: img})
+			var ev []string
+			for _, e := range res.Evidence {
+				ev = append(ev, e.Path+" "+e.Detail)
+			}
+			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
+				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
+			}
+		})
+	}
+}
+
+// Self-tests 50 (Security threats: GHOST) and 52 (SACK): what an old image and a current one get.
+func TestSecurityThreatAndSACKCases(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		change   testfixture.Change
+		rule     string
+		status   rules.Status
+		evidence string
+	}{
+		{"current glibc", testfixture.Change{"/var/lib/dpkg/status": withPackageVersion(t, "libc6", "2.36-9+deb12u7")}, "glibc-ghost", rules.Pass, "2.36"},
+		{"glibc before the GHOST fix", testfixture.Change{"/var/lib/dpkg/status": withPackageVersion(t, "libc6", "2.13-38+deb7u6")}, "glibc-ghost", rules.Warn, "predates 2.18"},
+		{"no glibc package", testfixture.Change{}, "glibc-ghost", rules.NotApplicable, "no glibc"},
+		{"current kernel", testfixture.Change{}, "kernel-sack-patched", rules.Pass, "later than the fix"},
+		{"Debian stretch kernel with the fix", testfixture.Change{"/boot/vmlinuz-6.1.0-28-cloud-amd64": testfixture.Remove, "/boot/config-6.1.0-28-cloud-amd64": testfixture.Remove, "/boot/vmlinuz-4.9.0-9-amd64": "kernel",
+			"/var/lib/dpkg/status": withPackageVersion(t, "linux-image-4.9.0-9-amd64", "4.9.168-1+deb9u3")}, "kernel-sack-patched", rules.Pass, "4.9.168-1+deb9u3"},
+		{"Debian stretch kernel before it", testfixture.Change{"/boot/vmlinuz-6.1.0-28-cloud-amd64": testfixture.Remove, "/boot/config-6.1.0-28-cloud-amd64": testfixture.Remove, "/boot/vmlinuz-4.9.0-9-amd64": "kernel",
+			"/var/lib/dpkg/status": withPackageVersion(t, "linux-image-4.9.0-9-amd64", "4.9.168-1+deb9u2")}, "kernel-sack-patched", rules.Fail, "below the approved"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.Variant(t, tc.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			r, _ := rules.ByID(tc.rule)
+			res := r.Run(&rules.Context{Image: img})
+			var ev []string
+			for _, e := range res.Evidence {
+				ev = append(ev, e.Path+" "+e.Detail)
+			}
+			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
+				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
+			}
+		})
+	}
+}
+
+// Where a rule is stricter than Microsoft's test by policy, the finding fails and still predicts
+// the result the test would give; where it is not, a failure predicts the test's level.
+func TestPredictedCertification(t *testing.T) {
+	big := strings.Repeat("apt-get install -y something-long\n", 40)
+	for _, tc := range []struct {
+		name      string
+		change    testfixture.Change
+		rule      string
+		predicted string
+	}{
+		{"shell history over 1 KiB", testfixture.Change{"/root/.bash_history": big}, "no-shell-history", "Failed"},
+		{"shell history under 1 KiB", testfixture.Change{"/root/.bash_history": "ls\n"}, "no-shell-history", "Passed"},
+		{"REPL history only", testfixture.Change{"/root/.python_history": big}, "no-shell-history", "Passed"},
+		{"authorized_keys", testfixture.Change{"/root/.ssh/authorized_keys": "ssh-ed25519 AAAA test\n"}, "no-ssh-keys", "Failed"},
+		{"known_hosts only", testfixture.Change{"/root/.ssh/known_hosts": "host ssh-ed25519 AAAA\n"}, "no-ssh-keys", "Passed"},
+		{"password hash", testfixture.Change{"/etc/shadow": "root:$6$salt$hash:19800:0:99999:7:::\n"}, "locked-accounts", "Failed"},
+		{"empty password field", testfixture.Change{"/etc/shadow": "root::19800:0:99999:7:::\n"}, "locked-accounts", "Passed"},
+		{"targetpw in /etc/sudoers", testfixture.Change{"/etc/sudoers": "Defaults targetpw\n"}, "sudo-no-targetpw", "Failed"},
+		{"targetpw in an included file", testfixture.Change{"/etc/sudoers": "@includedir /etc/sudoers.d\n",
+			"/etc/sudoers.d/90-build": "Defaults targetpw\n"}, "sudo-no-targetpw", "Passed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.Variant(t, tc.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			r, _ := rules.ByID(tc.rule)
+			res := r.Run(&rules.Context{Image: img})
+			if res.Status != rules.Fail {
+				t.Fatalf("%s is %s (%s), want fail: our verdict stays strict", tc.rule, res.Status, res.Message)
+			}
+			if got := rules.Predict(r.Cert, res); got != tc.predicted {
+				t.Errorf("%s predicts %s, want %s (%s)", tc.rule, got, tc.predicted, res.Message)
+			}
+		})
+	}
+}
