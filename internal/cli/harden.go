@@ -25,6 +25,7 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 	dry := fs.Bool("dry-run", false, "generate the dry-run variant")
 	keepFW := fs.Bool("keep-firewall", false, "leave the host firewall enabled")
 	noResSwap := fs.Bool("no-resource-disk-swap", false, "also set ResourceDisk.EnableSwap=n (swap on the resource disk is left alone by default)")
+	rootdelay := fs.Bool("kernel-rootdelay", false, "add rootdelay=300 even where initramfs-tools would sleep it at every boot")
 	deprov := fs.Bool("deprovision", false, "add the deprovision step")
 	fs.Var(&stepList, "step", "run exactly these steps (repeatable)")
 	fs.Var(&skip, "skip-step", "leave a step out (repeatable)")
@@ -34,7 +35,7 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
 	}
-	o := steps.Options{OS: *guestOS, Sysprep: *sysprep, KeepFirewallRules: keepRules, Profile: *profile, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW, NoResourceDiskSwap: *noResSwap,
+	o := steps.Options{OS: *guestOS, Sysprep: *sysprep, KeepFirewallRules: keepRules, Profile: *profile, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW, NoResourceDiskSwap: *noResSwap, KernelRootdelay: *rootdelay,
 		Deprovision: *deprov, KeepPaths: keep, RemoveUsers: remove, CleanPaths: clean,
 		Version: version.PluginVersion.FormattedVersion()}
 	if *markdown {

@@ -139,85 +139,143 @@ var _ = register(&Rule{
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "rules.md L14 (AZ Linux: kernel boot line parameters); LISA AzureImageStandard verify_serial_console_is_enabled and verify_grub (forbidden libata.atapi_enabled=0, reserve=0x1f0,0x8); self-test 40 Required Kernel Parameters (a missing rootdelay=300 is a Warning)",
-	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them.",
+	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. Where initramfs-tools makes the initramfs (Debian, Ubuntu), rootdelay=300 is a five-minute sleep at every boot, so its absence passes here while the prediction stays the self-test's Warning. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them.",
 	Fix:       "Add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate the boot configuration (update-grub, grub2-mkconfig or grubby); marketplace-harden's `kernel-cmdline` step does both.",
 	Cert:      &CertTest{SelfTestID: "40", Name: "Required Kernel Parameters", Level: "Failed", LISA: "verify_serial_console_is_enabled"},
 	Check: linux(func(c *Context) Result {
-		entries, err := c.bootEntries()
+		res := kernelCmdline(c)
+		if res.Status != Warn {
+			return res
+		}
+		// rootdelay=300 left out where initramfs-tools would sleep it at every boot: our
+		// verdict passes it, the self-test still reports a Warning
+		sleeps, err := c.initramfsToolsSleepsRootdelay()
 		if err != nil {
 			return errResult(err)
 		}
-		defaults, defEv, haveDefaults, err := c.grubDefaults()
-		if err != nil {
-			return errResult(err)
+		if sleeps && c.onlyRootdelayMissing() {
+			res.Status, res.Predicted = Pass, "Warning"
+			res.Message = "the boot entries carry console=ttyS0 earlyprintk=ttyS0; rootdelay=300 is left out, rightly: initramfs-tools sleeps the whole delay at every boot (the self-test reports a Warning)"
 		}
-		res := Result{Required: strings.Join(RequiredKernelParams, " ")}
-		if len(entries) == 0 {
-			// Nothing generated to read: judge the defaults, and say so.
-			if !haveDefaults {
-				res.Status, res.Message, res.Actual = Fail, "no boot configuration found (no grub.cfg, no BLS entries, no /etc/default/grub)", "no boot configuration"
-				res.Evidence = []Evidence{{Path: "/boot/grub/grub.cfg", Detail: "missing"}}
-				return res
-			}
-			res.Evidence = defEv
-			if m := missingParams(defaults); len(m) > 0 {
-				res.Status, res.Message, res.Actual = cmdlineLevel(m), "GRUB defaults lack "+strings.Join(m, " ")+" (no generated grub.cfg or BLS entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
-				return res
-			}
-			res.Status, res.Message, res.Actual = Warn, "GRUB defaults carry the parameters but no generated boot configuration was found; regenerate it before capture", defaults
-			return res
-		}
-		var forbidden []Evidence
-		for _, e := range entries {
-			for _, f := range strings.Fields(e.cmdline) {
-				if slices.Contains(ForbiddenKernelParams, f) {
-					forbidden = append(forbidden, Evidence{Path: e.path, Line: e.line, Detail: f + " breaks Azure's virtual devices: remove it"})
-				}
-			}
-		}
-		if len(forbidden) > 0 {
-			res.Status, res.Message, res.Actual = Fail, fmt.Sprintf("%d forbidden kernel parameter(s)", len(forbidden)), forbidden[0].Detail
-			res.Evidence = listing(forbidden, 10)
-			return res
-		}
-		missingAny := map[string]bool{}
-		var bad []Evidence
-		for _, e := range entries {
-			if m := missingParams(e.cmdline); len(m) > 0 {
-				for _, p := range m {
-					missingAny[p] = true
-				}
-				bad = append(bad, Evidence{Path: e.path, Line: e.line, Detail: "missing " + strings.Join(m, " ") + " in: " + e.cmdline})
-			}
-		}
-		if len(bad) > 0 {
-			var m []string
-			for _, p := range RequiredKernelParams {
-				if missingAny[p] {
-					m = append(m, p)
-				}
-			}
-			res.Status, res.Message, res.Actual = cmdlineLevel(m), fmt.Sprintf("%d of %d boot entries lack %s", len(bad), len(entries), strings.Join(m, " ")), "Missing Parameter: "+strings.Join(m, " ")
-			res.Evidence = listing(bad, 10)
-			if haveDefaults && len(missingParams(defaults)) == 0 {
-				res.Evidence = append(res.Evidence, Evidence{Path: "/etc/default/grub", Detail: "the GRUB defaults carry all parameters: the generated configuration is stale (run update-grub / grub2-mkconfig)"})
-			}
-			res.Evidence = append(res.Evidence, defEv...)
-			return res
-		}
-		res.Actual = entries[0].cmdline
-		res.Evidence = []Evidence{{Path: entries[0].path, Line: entries[0].line, Detail: fmt.Sprintf("all %d boot entries carry the parameters", len(entries))}}
-		if haveDefaults {
-			if m := missingParams(defaults); len(m) > 0 {
-				res.Status, res.Message = Warn, "the boot entries carry the parameters but /etc/default/grub lacks "+strings.Join(m, " ")+": the next kernel update will drop them"
-				res.Evidence = append(res.Evidence, defEv...)
-				return res
-			}
-		}
-		res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(RequiredKernelParams, " ")
 		return res
 	}),
 })
+
+// initramfsToolsSleepsRootdelay says whether the image builds its initramfs with initramfs-tools
+// (Debian, Ubuntu), whose init sleeps rootdelay seconds before it mounts the root; dracut only
+// waits up to that long for the root device.
+func (c *Context) initramfsToolsSleepsRootdelay() (bool, error) {
+	for _, p := range []string{"/usr/share/initramfs-tools/init", "/etc/initramfs-tools/initramfs.conf"} {
+		fi, err := c.stat(p)
+		if err != nil {
+			return false, err
+		}
+		if fi != nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// onlyRootdelayMissing says whether every boot entry and the GRUB defaults lack rootdelay=300
+// and nothing else.
+func (c *Context) onlyRootdelayMissing() bool {
+	entries, err := c.bootEntries()
+	if err != nil {
+		return false
+	}
+	lines := []string{}
+	for _, e := range entries {
+		lines = append(lines, e.cmdline)
+	}
+	if defaults, _, ok, err := c.grubDefaults(); err == nil && ok {
+		lines = append(lines, defaults)
+	}
+	for _, l := range lines {
+		if m := missingParams(l); len(m) > 1 || len(m) == 1 && m[0] != "rootdelay=300" {
+			return false
+		}
+	}
+	return len(lines) > 0
+}
+
+// kernelCmdline judges the boot entries (and the GRUB defaults) against the self-test's
+// required parameters and LISA's forbidden ones.
+func kernelCmdline(c *Context) Result {
+	entries, err := c.bootEntries()
+	if err != nil {
+		return errResult(err)
+	}
+	defaults, defEv, haveDefaults, err := c.grubDefaults()
+	if err != nil {
+		return errResult(err)
+	}
+	res := Result{Required: strings.Join(RequiredKernelParams, " ")}
+	if len(entries) == 0 {
+		// Nothing generated to read: judge the defaults, and say so.
+		if !haveDefaults {
+			res.Status, res.Message, res.Actual = Fail, "no boot configuration found (no grub.cfg, no BLS entries, no /etc/default/grub)", "no boot configuration"
+			res.Evidence = []Evidence{{Path: "/boot/grub/grub.cfg", Detail: "missing"}}
+			return res
+		}
+		res.Evidence = defEv
+		if m := missingParams(defaults); len(m) > 0 {
+			res.Status, res.Message, res.Actual = cmdlineLevel(m), "GRUB defaults lack "+strings.Join(m, " ")+" (no generated grub.cfg or BLS entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
+			return res
+		}
+		res.Status, res.Message, res.Actual = Warn, "GRUB defaults carry the parameters but no generated boot configuration was found; regenerate it before capture", defaults
+		return res
+	}
+	var forbidden []Evidence
+	for _, e := range entries {
+		for _, f := range strings.Fields(e.cmdline) {
+			if slices.Contains(ForbiddenKernelParams, f) {
+				forbidden = append(forbidden, Evidence{Path: e.path, Line: e.line, Detail: f + " breaks Azure's virtual devices: remove it"})
+			}
+		}
+	}
+	if len(forbidden) > 0 {
+		res.Status, res.Message, res.Actual = Fail, fmt.Sprintf("%d forbidden kernel parameter(s)", len(forbidden)), forbidden[0].Detail
+		res.Evidence = listing(forbidden, 10)
+		return res
+	}
+	missingAny := map[string]bool{}
+	var bad []Evidence
+	for _, e := range entries {
+		if m := missingParams(e.cmdline); len(m) > 0 {
+			for _, p := range m {
+				missingAny[p] = true
+			}
+			bad = append(bad, Evidence{Path: e.path, Line: e.line, Detail: "missing " + strings.Join(m, " ") + " in: " + e.cmdline})
+		}
+	}
+	if len(bad) > 0 {
+		var m []string
+		for _, p := range RequiredKernelParams {
+			if missingAny[p] {
+				m = append(m, p)
+			}
+		}
+		res.Status, res.Message, res.Actual = cmdlineLevel(m), fmt.Sprintf("%d of %d boot entries lack %s", len(bad), len(entries), strings.Join(m, " ")), "Missing Parameter: "+strings.Join(m, " ")
+		res.Evidence = listing(bad, 10)
+		if haveDefaults && len(missingParams(defaults)) == 0 {
+			res.Evidence = append(res.Evidence, Evidence{Path: "/etc/default/grub", Detail: "the GRUB defaults carry all parameters: the generated configuration is stale (run update-grub / grub2-mkconfig)"})
+		}
+		res.Evidence = append(res.Evidence, defEv...)
+		return res
+	}
+	res.Actual = entries[0].cmdline
+	res.Evidence = []Evidence{{Path: entries[0].path, Line: entries[0].line, Detail: fmt.Sprintf("all %d boot entries carry the parameters", len(entries))}}
+	if haveDefaults {
+		if m := missingParams(defaults); len(m) > 0 {
+			res.Status, res.Message = Warn, "the boot entries carry the parameters but /etc/default/grub lacks "+strings.Join(m, " ")+": the next kernel update will drop them"
+			res.Evidence = append(res.Evidence, defEv...)
+			return res
+		}
+	}
+	res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(RequiredKernelParams, " ")
+	return res
+}
 
 // ForbiddenKernelParams are kernel parameters Microsoft's image suite fails.
 var ForbiddenKernelParams = []string{"libata.atapi_enabled=0", "reserve=0x1f0,0x8"}

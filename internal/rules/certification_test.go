@@ -182,3 +182,36 @@ func TestPredictedCertification(t *testing.T) {
 		})
 	}
 }
+
+// rootdelay=300 is left out, rightly, where initramfs-tools would sleep it at every boot: our
+// verdict passes, the prediction is the self-test's Warning; elsewhere its absence warns.
+func TestRootdelayWhereInitramfsToolsSleepsIt(t *testing.T) {
+	grub := "menuentry 'Debian' {\n\tlinux /boot/vmlinuz-6.1.0-28-cloud-amd64 root=UUID=x ro console=ttyS0 earlyprintk=ttyS0\n}\n"
+	defaults := "GRUB_CMDLINE_LINUX=\"console=ttyS0 earlyprintk=ttyS0\"\n"
+	for _, tc := range []struct {
+		name      string
+		change    testfixture.Change
+		status    rules.Status
+		predicted string
+	}{
+		{"initramfs-tools", testfixture.Change{"/boot/grub/grub.cfg": grub, "/etc/default/grub": defaults,
+			"/usr/share/initramfs-tools/init": "#!/bin/sh\n"}, rules.Pass, "Warning"},
+		{"dracut", testfixture.Change{"/boot/grub/grub.cfg": grub, "/etc/default/grub": defaults,
+			"/etc/dracut.conf": "\n"}, rules.Warn, "Warning"},
+		{"initramfs-tools, serial console missing too", testfixture.Change{"/boot/grub/grub.cfg": strings.ReplaceAll(grub, "console=ttyS0 ", ""),
+			"/etc/default/grub": defaults, "/usr/share/initramfs-tools/init": "#!/bin/sh\n"}, rules.Fail, "Failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.Variant(t, tc.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			r, _ := rules.ByID("kernel-cmdline")
+			res := r.Run(&rules.Context{Image: img})
+			if res.Status != tc.status || rules.Predict(r.Cert, res) != tc.predicted {
+				t.Errorf("%s predicting %s (%s), want %s predicting %s", res.Status, rules.Predict(r.Cert, res), res.Message, tc.status, tc.predicted)
+			}
+		})
+	}
+}

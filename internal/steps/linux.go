@@ -136,9 +136,19 @@ var linuxSteps = []*Step{
 		ID:       "kernel-cmdline",
 		Title:    "Add " + kernelParams + " to the kernel command line and regenerate the boot configuration",
 		Profiles: []string{"azure"},
-		Touches:  "GRUB_CMDLINE_LINUX in /etc/default/grub; the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries)",
+		Touches:  "GRUB_CMDLINE_LINUX in /etc/default/grub (rootdelay=300 only where the initramfs is not made by initramfs-tools, which would sleep it at every boot, or with kernel_rootdelay); the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries)",
 		Body: `
 	params="` + kernelParams + `"
+	# initramfs-tools (Debian, Ubuntu) sleeps the whole rootdelay before it mounts the root, at
+	# every boot; dracut only waits up to that long. The self-test merely warns without it.
+	if [ "$MP_ROOTDELAY" != 1 ] && { [ -f "$R/usr/share/initramfs-tools/init" ] || [ -f "$R/etc/initramfs-tools/initramfs.conf" ]; }; then
+		kept=""
+		for p in ` + kernelParams + `; do
+			case "$p" in rootdelay=*) ;; *) kept="${kept:+$kept }$p" ;; esac
+		done
+		params=$kept
+		mp_note "rootdelay=300 left out: initramfs-tools would sleep 300 s at every boot (kernel_rootdelay = true adds it)"
+	fi
 	g="$R/etc/default/grub"
 	if [ ! -f "$g" ]; then mp_skip "no /etc/default/grub"; return 0; fi
 	awk -v params="$params" '

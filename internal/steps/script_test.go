@@ -175,3 +175,23 @@ func TestDistroNetworkStep(t *testing.T) {
 		})
 	}
 }
+
+// On an initramfs-tools image the kernel-cmdline step leaves rootdelay=300 out (it would sleep
+// 300 s at every boot) unless kernel_rootdelay asks for it.
+func TestKernelCmdlineRootdelay(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		root := testfixture.DirtyTree(t)
+		os.MkdirAll(filepath.Join(root, "usr/share/initramfs-tools"), 0o755)
+		os.WriteFile(filepath.Join(root, "usr/share/initramfs-tools/init"), []byte("#!/bin/sh\n"), 0o755)
+		o := options()
+		o.KernelRootdelay = force
+		runScript(t, root, o)
+		b, err := os.ReadFile(filepath.Join(root, "etc/default/grub"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := strings.Contains(string(b), "rootdelay=300"); has != force || !strings.Contains(string(b), "console=ttyS0 earlyprintk=ttyS0") {
+			t.Errorf("kernel_rootdelay=%v: /etc/default/grub is %q", force, b)
+		}
+	}
+}

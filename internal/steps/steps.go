@@ -73,13 +73,16 @@ type Options struct {
 	KeepFirewall bool
 	// NoResourceDiskSwap: the swap step also sets ResourceDisk.EnableSwap=n.
 	NoResourceDiskSwap bool
-	Deprovision        bool
-	DryRun             bool
-	ContinueOnError    bool
-	KeepPaths          []string
-	RemoveUsers        []string
-	CleanPaths         []string
-	Version            string
+	// KernelRootdelay: the kernel-cmdline step adds rootdelay=300 even where initramfs-tools
+	// would sleep it at every boot.
+	KernelRootdelay bool
+	Deprovision     bool
+	DryRun          bool
+	ContinueOnError bool
+	KeepPaths       []string
+	RemoveUsers     []string
+	CleanPaths      []string
+	Version         string
 	// Windows only.
 	Sysprep               bool     // run the opt-in sysprep step last
 	SysprepTimeoutMinutes int      // how long sysprep may take to generalize (default 30)
@@ -299,6 +302,9 @@ func Render(o Options) (string, error) {
 	fmt.Fprintf(&b, "MP_ON_ERROR=%s\n", shQuote(onError))
 	if slices.Contains(ids, "swap") {
 		fmt.Fprintf(&b, "MP_NO_RESOURCE_SWAP=%d\n", boolInt(o.NoResourceDiskSwap))
+	}
+	if slices.Contains(ids, "kernel-cmdline") {
+		fmt.Fprintf(&b, "MP_ROOTDELAY=%d\n", boolInt(o.KernelRootdelay))
 	}
 	fmt.Fprintf(&b, "MP_KEEP=%s\n", shQuote(strings.Join(cleanAll(o.KeepPaths), "\n")))
 	// the lists only the steps that read them need

@@ -67,6 +67,10 @@ type Config struct {
 	// /etc/waagent.conf). Off by default: Microsoft recommends resource-disk swap and the
 	// certification passes it.
 	NoResourceDiskSwap bool `mapstructure:"no_resource_disk_swap"`
+	// Add rootdelay=300 to the kernel command line even where the initramfs is made by
+	// initramfs-tools (Debian, Ubuntu), which sleeps that long at every boot. Off by default:
+	// the self-test only warns without it, and the checker passes its absence there.
+	KernelRootdelay bool `mapstructure:"kernel_rootdelay"`
 	// Run `waagent -force -deprovision+user` as the last step. It removes the user Packer is
 	// connected as: nothing can run on the guest after it.
 	Deprovision bool `mapstructure:"deprovision"`
@@ -125,7 +129,8 @@ func (p *Provisioner) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapst
 func (c *Config) Options(os string) steps.Options {
 	return steps.Options{
 		OS: os, Profile: c.Profile, Steps: c.Steps, SkipSteps: c.SkipSteps, KeepFirewall: c.KeepFirewall, NoResourceDiskSwap: c.NoResourceDiskSwap,
-		Deprovision: c.Deprovision, DryRun: c.DryRun, ContinueOnError: c.OnError == "continue",
+		KernelRootdelay: c.KernelRootdelay,
+		Deprovision:     c.Deprovision, DryRun: c.DryRun, ContinueOnError: c.OnError == "continue",
 		KeepPaths: c.KeepPaths, RemoveUsers: c.RemoveUsers, CleanPaths: c.CleanPaths,
 		Sysprep: c.Sysprep, SysprepTimeoutMinutes: int((c.SysprepTimeout + time.Minute - 1) / time.Minute),
 		KeepFirewallRules: c.KeepFirewallRules,

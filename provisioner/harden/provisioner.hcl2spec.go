@@ -28,6 +28,7 @@ type FlatConfig struct {
 	CleanPaths              []string          `mapstructure:"clean_paths" cty:"clean_paths" hcl:"clean_paths"`
 	KeepFirewall            *bool             `mapstructure:"keep_firewall" cty:"keep_firewall" hcl:"keep_firewall"`
 	NoResourceDiskSwap      *bool             `mapstructure:"no_resource_disk_swap" cty:"no_resource_disk_swap" hcl:"no_resource_disk_swap"`
+	KernelRootdelay         *bool             `mapstructure:"kernel_rootdelay" cty:"kernel_rootdelay" hcl:"kernel_rootdelay"`
 	Deprovision             *bool             `mapstructure:"deprovision" cty:"deprovision" hcl:"deprovision"`
 	OnError                 *string           `mapstructure:"on_error" cty:"on_error" hcl:"on_error"`
 	ExecuteCommand          *string           `mapstructure:"execute_command" cty:"execute_command" hcl:"execute_command"`
@@ -72,6 +73,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"clean_paths":                &hcldec.AttrSpec{Name: "clean_paths", Type: cty.List(cty.String), Required: false},
 		"keep_firewall":              &hcldec.AttrSpec{Name: "keep_firewall", Type: cty.Bool, Required: false},
 		"no_resource_disk_swap":      &hcldec.AttrSpec{Name: "no_resource_disk_swap", Type: cty.Bool, Required: false},
+		"kernel_rootdelay":           &hcldec.AttrSpec{Name: "kernel_rootdelay", Type: cty.Bool, Required: false},
 		"deprovision":                &hcldec.AttrSpec{Name: "deprovision", Type: cty.Bool, Required: false},
 		"on_error":                   &hcldec.AttrSpec{Name: "on_error", Type: cty.String, Required: false},
 		"execute_command":            &hcldec.AttrSpec{Name: "execute_command", Type: cty.String, Required: false},
