@@ -138,6 +138,7 @@ head -c 4096 /dev/zero >> "$dirty/usr/bin/sh"; chmod 755 "$dirty/usr/bin/sh"
   dpkg_entry linux-image-4.9.0-9-amd64 4.9.168-1+deb9u2
 } > "$dirty/var/lib/dpkg/status"
 rm "$dirty/usr/sbin/sshd"   # sshd_config left behind, no SSH server
+printf '4f0c1e2d3b4a59687766554433221100\n' > "$dirty/etc/machine-id"   # the build VM's ID
 cat >> "$dirty/etc/passwd" <<'PW'
 toor:x:0:0:backdoor:/root:/bin/bash
 tester:x:1001:1001:Test User:/home/tester:/bin/bash

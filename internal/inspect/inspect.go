@@ -238,6 +238,20 @@ func (img *Image) Hives() (*windows.Hives, error) {
 
 var devPartRe = regexp.MustCompile(`^/dev/(?:[shv]d[a-z]|xvd[a-z])(\d+)$|^/dev/(?:nvme\d+n\d+|mmcblk\d+|loop\d+)p(\d+)$`)
 
+// Resolve returns the partition a device spec (root= or an fstab field: UUID=, LABEL=,
+// PARTUUID=, PARTLABEL=, /dev/disk/by-*, or a device name) names in this image, nil when none.
+func (img *Image) Resolve(spec string) *partition.Partition {
+	if img.Table == nil {
+		return nil
+	}
+	for _, p := range img.Table.Partitions {
+		if img.matches(spec, p) {
+			return p
+		}
+	}
+	return nil
+}
+
 // matches reports whether an fstab device spec names partition p.
 func (img *Image) matches(spec string, p *partition.Partition) bool {
 	eq := strings.EqualFold

@@ -215,3 +215,61 @@ func TestRootdelayWhereInitramfsToolsSleepsIt(t *testing.T) {
 		})
 	}
 }
+
+// The root and the filesystems the boot waits for must be named by something found in the image;
+// a device name of the build machine fails.
+func TestBootDevicesResolve(t *testing.T) {
+	const u = "3f1b2c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+	grub := func(root string) string {
+		return "menuentry 'Debian' {\n\tlinux /boot/vmlinuz-6.1.0-28-cloud-amd64 root=" + root + " ro console=ttyS0 earlyprintk=ttyS0 rootdelay=300\n}\n"
+	}
+	good := testfixture.Change{"/boot/grub/grub.cfg": grub("UUID=" + u), "/etc/fstab": "UUID=" + u + " / ext4 defaults 0 1\nLABEL=root /srv ext4 bind 0 0\ntmpfs /tmp tmpfs defaults 0 0\n"}
+	with := func(k, v string) testfixture.Change {
+		out := testfixture.Change{}
+		for a, b := range good {
+			out[a] = b
+		}
+		out[k] = v
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		change   testfixture.Change
+		status   rules.Status
+		evidence string
+	}{
+		{"by UUID", good, rules.Pass, "root=: UUID=" + u + " is partition 1"},
+		{"by label", with("/boot/grub/grub.cfg", grub("LABEL=root")), rules.Pass, "LABEL=root is partition 1"},
+		{"the build host's loop device", with("/boot/grub/grub.cfg", grub("/dev/loop0p1")), rules.Fail, "root=: /dev/loop0p1 is a device name of the build machine"},
+		{"a UUID the image lacks", with("/boot/grub/grub.cfg", grub("UUID=0b7e4f2a-1c3d-4e5f-8a9b-0c1d2e3f4a5b")), rules.Fail, "matches no partition or filesystem"},
+		{"fstab by device name", with("/etc/fstab", "UUID="+u+" / ext4 defaults 0 1\n/dev/sdb2 /data ext4 defaults 0 2\n"), rules.Fail, "/data: /dev/sdb2 is a device name"},
+		{"fstab by device name, nofail", with("/etc/fstab", "UUID="+u+" / ext4 defaults 0 1\n/dev/sdb2 /data ext4 defaults,nofail 0 2\n"), rules.Pass, "is partition 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.DiskVariant(t, tc.change, u))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			r, _ := rules.ByID("boot-devices-resolve")
+			res := r.Run(&rules.Context{Image: img})
+			var ev []string
+			for _, e := range res.Evidence {
+				ev = append(ev, e.Path+" "+e.Detail)
+			}
+			if res.Status != tc.status || !strings.Contains(strings.Join(ev, "\n"), tc.evidence) {
+				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
+			}
+		})
+	}
+	// a bare filesystem has no disk to resolve names against
+	img, err := inspect.Open(testfixture.Variant(t, good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	r, _ := rules.ByID("boot-devices-resolve")
+	if res := r.Run(&rules.Context{Image: img}); res.Status != rules.NotApplicable {
+		t.Errorf("bare filesystem: %s %s", res.Status, res.Message)
+	}
+}

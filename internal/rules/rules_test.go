@@ -114,6 +114,10 @@ var variants = []struct {
 		"no-ssh-host-keys", rules.Fail, "host public key"},
 	{"database password", testfixture.Change{"/opt/shop/config.yaml": "db:\n  password: \"hunter2hunter2\"\n"},
 		"no-hardcoded-credentials", rules.Fail, "hun… (14 chars)"},
+	{"machine ID baked in", testfixture.Change{"/etc/machine-id": "4f0c1e2d3b4a59687766554433221100\n"},
+		"unique-machine-id", rules.Fail, "holds a machine ID (4f0c…)"},
+	{"D-Bus machine ID as a file", testfixture.Change{"/etc/machine-id": "", "/var/lib/dbus/machine-id": "4f0c1e2d3b4a59687766554433221100\n"},
+		"unique-machine-id", rules.Fail, "systemd copies it"},
 	{"user account", testfixture.Change{"/etc/passwd": "root:x:0:0:root:/root:/bin/bash\nbuilder:x:1000:1000::/home/builder:/bin/bash\n"},
 		"no-extra-users", rules.Fail, "builder"},
 }

@@ -73,6 +73,43 @@ const Remove = "\x00remove"
 // returns its path. The image is real: mke2fs -d writes it.
 func Variant(t testing.TB, changes Change) string {
 	t.Helper()
+	tree := variantTree(t, changes)
+	img := filepath.Join(filepath.Dir(tree), "variant.raw")
+	cmd := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, img, "64M")
+	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mke2fs: %v\n%s", err, b)
+	}
+	return img
+}
+
+// DiskVariant is Variant as a whole disk: an MBR partition table with one Linux partition from
+// 1 MiB holding the ext4 filesystem, made with the given UUID and the label "root", so that
+// device names (UUID=, LABEL=, /dev/sda1) can be resolved against it.
+func DiskVariant(t testing.TB, changes Change, fsUUID string) string {
+	t.Helper()
+	tree := variantTree(t, changes)
+	dir := filepath.Dir(tree)
+	part, disk := filepath.Join(dir, "part.img"), filepath.Join(dir, "disk.raw")
+	env := append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	for _, c := range [][]string{
+		{"mke2fs", "-q", "-F", "-t", "ext4", "-U", fsUUID, "-L", "root", "-d", tree, part, "64M"},
+		{"truncate", "-s", "65M", disk},
+		{"sh", "-c", "printf 'label: dos\\nstart=2048, type=83\\n' | sfdisk -q " + disk},
+		{"dd", "if=" + part, "of=" + disk, "bs=1M", "seek=1", "conv=notrunc", "status=none"},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Env = env
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", c[0], err, b)
+		}
+	}
+	return disk
+}
+
+// variantTree copies the compliant tree and applies the changes; it returns the tree's path.
+func variantTree(t testing.TB, changes Change) string {
+	t.Helper()
 	base := filepath.Join(Dir(t), "trees", "clean")
 	work := t.TempDir()
 	tree := filepath.Join(work, "root")
@@ -100,13 +137,7 @@ func Variant(t testing.TB, changes Change) string {
 			t.Fatal(err)
 		}
 	}
-	img := filepath.Join(work, "variant.raw")
-	cmd := exec.Command("mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, img, "64M")
-	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("mke2fs: %v\n%s", err, b)
-	}
-	return img
+	return tree
 }
 
 // Filesystem makes a filesystem image of type (ext2, ext3, ext4, xfs) holding a copy of dir,
