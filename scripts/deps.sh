@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system tools the tests and the demo use (Debian/Ubuntu): mke2fs, mkfs.xfs,
 # mkfs.vfat, mkswap, sfdisk, qemu-img, qemu-system-x86_64 (the end-to-end guest), mkntfs and
-# libntfs-3g (NTFS fixtures), hivexregedit (registry hive fixtures). As root it runs apt-get; otherwise it prints the command.
+# libntfs-3g (NTFS fixtures), hivexregedit (registry hive fixtures), cpio, zstd, xz and lz4
+# (initramfs fixtures). As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 need=()
@@ -25,6 +26,10 @@ command -v mkntfs    >/dev/null || need+=(ntfs-3g)
 command -v cc        >/dev/null || need+=(gcc libc6-dev)
 command -v hivexregedit >/dev/null || need+=(libwin-hivex-perl)
 command -v gawk >/dev/null || command -v awk >/dev/null || need+=(mawk)
+command -v cpio >/dev/null || need+=(cpio)      # initramfs fixtures
+command -v zstd >/dev/null || need+=(zstd)
+command -v xz   >/dev/null || need+=(xz-utils)
+command -v lz4  >/dev/null || need+=(lz4)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

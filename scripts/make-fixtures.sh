@@ -54,6 +54,26 @@ OS
 }
 
 # dpkg_entry NAME VERSION: one installed package in dpkg's status format.
+# make_initrd OUT COMPRESSOR RELEASE MODULE...: a microcode cpio, then a cpio of the modules
+# (empty .ko files where Debian puts them) compressed with COMPRESSOR (zstd, gzip, xz).
+make_initrd() {
+  local out="$1" comp="$2" rel="$3" t; shift 3
+  t="$(mktemp -d)"
+  mkdir -p "$t/early/kernel/x86/microcode" "$t/main/usr/lib/modules/$rel/kernel/drivers/hv" "$t/main/usr/lib/modules/$rel/kernel/drivers/scsi" "$t/main/usr/lib/modules/$rel/kernel/drivers/net/hyperv"
+  printf 'microcode' > "$t/early/kernel/x86/microcode/GenuineIntel.bin"
+  printf '#!/bin/sh\n' > "$t/main/init"
+  for m in "$@"; do
+    case "$m" in
+      hv_vmbus) : > "$t/main/usr/lib/modules/$rel/kernel/drivers/hv/$m.ko" ;;
+      hv_storvsc) : > "$t/main/usr/lib/modules/$rel/kernel/drivers/scsi/$m.ko" ;;
+      hv_netvsc) : > "$t/main/usr/lib/modules/$rel/kernel/drivers/net/hyperv/$m.ko" ;;
+    esac
+  done
+  { (cd "$t/early" && find . | LC_ALL=C sort | cpio --quiet -o -H newc)
+    (cd "$t/main" && find . | LC_ALL=C sort | cpio --quiet -o -H newc | "$comp" -c -q); } > "$out"
+  rm -rf "$t"
+}
+
 dpkg_entry() {
   printf 'Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: %s\nDescription: %s\n\n' "$1" "$2" "$1"
 }
@@ -120,7 +140,12 @@ menuentry 'Debian GNU/Linux' {
 }
 CFG
 head -c 300000 /dev/urandom > "$cboot/vmlinuz-6.1.0-28-cloud-amd64"
-printf 'CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\n' > "$cboot/config-6.1.0-28-cloud-amd64"
+printf 'CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\n' > "$cboot/config-6.1.0-28-cloud-amd64"
+# the initramfs as Debian makes it: an uncompressed early-microcode cpio, then a zstd cpio with
+# the Hyper-V drivers; and the kernel's modules directory
+make_initrd "$cboot/initrd.img-6.1.0-28-cloud-amd64" zstd 6.1.0-28-cloud-amd64 hv_vmbus hv_storvsc hv_netvsc
+mkdir -p "$clean/usr/lib/modules/6.1.0-28-cloud-amd64/kernel/drivers/net/hyperv"
+: > "$clean/usr/lib/modules/6.1.0-28-cloud-amd64/kernel/drivers/net/hyperv/hv_netvsc.ko"
 
 # --- the image that violates every Linux rule once -----------------------------------------
 dirty="$work/dirty-root"
@@ -173,7 +198,9 @@ GRUB
 mkdir -p "$dirty/boot/grub"
 # Debian 9's kernel before the SACK fix (its package says 4.9.168-1+deb9u2)
 head -c 4096 /dev/urandom > "$dirty/boot/vmlinuz-4.9.0-9-amd64"
-printf 'CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\n' > "$dirty/boot/config-4.9.0-9-amd64"
+printf 'CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\n' > "$dirty/boot/config-4.9.0-9-amd64"
+# built on a KVM host in dracut's host-only mode: virtio in, Hyper-V storage out
+make_initrd "$dirty/boot/initrd.img-4.9.0-9-amd64" gzip 4.9.0-9-amd64 hv_vmbus
 cat > "$dirty/boot/grub/grub.cfg" <<'CFG'
 menuentry 'Debian GNU/Linux' {
 	linux	/boot/vmlinuz-4.9.0-9-amd64 root=/dev/sda1 ro quiet

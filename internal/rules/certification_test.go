@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -271,5 +272,105 @@ func TestBootDevicesResolve(t *testing.T) {
 	r, _ := rules.ByID("boot-devices-resolve")
 	if res := r.Run(&rules.Context{Image: img}); res.Status != rules.NotApplicable {
 		t.Errorf("bare filesystem: %s %s", res.Status, res.Message)
+	}
+}
+
+// One provisioning agent, exactly: cloud-init with the Azure datasource, or the Azure agent.
+func TestOneProvisioningAgent(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		change   testfixture.Change
+		status   rules.Status
+		evidence string
+	}{
+		{"the agent alone", testfixture.Change{}, rules.Pass, "the Azure agent provisions"},
+		{"cloud-init, agent on auto", testfixture.Change{"/var/lib/dpkg/status": withPackage(t, "cloud-init")}, rules.Pass, "cloud-init provisions"},
+		{"cloud-init, agent told to provision too", testfixture.Change{"/var/lib/dpkg/status": withPackage(t, "cloud-init"),
+			"/etc/waagent.conf": "Provisioning.Agent=waagent\n"}, rules.Fail, "both cloud-init and the Azure agent"},
+		{"cloud-init without the Azure datasource", testfixture.Change{"/var/lib/dpkg/status": withPackage(t, "cloud-init"),
+			"/etc/cloud/cloud.cfg.d/90_dpkg.cfg": "datasource_list: [ NoCloud, ConfigDrive ]\n"}, rules.Fail, "Azure is not in datasource_list"},
+		{"cloud-init with the Azure datasource, as a block list", testfixture.Change{"/var/lib/dpkg/status": withPackage(t, "cloud-init"),
+			"/etc/cloud/cloud.cfg.d/90-azure.cfg": "datasource_list:\n  - Azure\n"}, rules.Pass, "datasource_list: [Azure]"},
+		{"cloud-init disabled, agent on auto", testfixture.Change{"/var/lib/dpkg/status": withPackage(t, "cloud-init"),
+			"/etc/cloud/cloud-init.disabled": ""}, rules.Pass, "the Azure agent provisions"},
+		{"the agent leaves it to a cloud-init that is not there", testfixture.Change{"/etc/waagent.conf": "Provisioning.Agent=cloud-init\n"}, rules.Fail, "nothing will provision"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.Variant(t, tc.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			r, _ := rules.ByID("one-provisioning-agent")
+			res := r.Run(&rules.Context{Image: img})
+			var ev []string
+			for _, e := range res.Evidence {
+				ev = append(ev, e.Path+" "+e.Detail)
+			}
+			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
+				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
+			}
+		})
+	}
+}
+
+// The Hyper-V drivers must be built in or in the initramfs of the kernel that boots.
+func TestHyperVDriversAtBoot(t *testing.T) {
+	const k = "6.1.0-28-cloud-amd64"
+	initrd := func(t *testing.T, comp string, mods ...string) string {
+		dir := t.TempDir()
+		var files []string
+		for _, m := range mods {
+			files = append(files, "usr/lib/modules/"+k+"/kernel/drivers/x/"+m+".ko.zst")
+		}
+		for _, f := range append(files, "init") {
+			p := filepath.Join(dir, f)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, []byte("x"), 0o644)
+		}
+		cmd := exec.Command("sh", "-c", "find . | cpio --quiet -o -H newc | "+comp+" -c")
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	allM := "CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\n"
+	for _, tc := range []struct {
+		name     string
+		change   testfixture.Change
+		status   rules.Status
+		evidence string
+	}{
+		{"modules in a zstd initramfs (the compliant image)", testfixture.Change{}, rules.Pass, "hv_storvsc is in the initramfs (none + zstd)"},
+		{"built in, no initramfs needed", testfixture.Change{"/boot/config-" + k: "CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=y\nCONFIG_HYPERV_STORAGE=y\nCONFIG_HYPERV_NET=y\n",
+			"/boot/initrd.img-" + k: testfixture.Remove}, rules.Pass, "hv_storvsc is built in"},
+		{"dracut host-only on KVM: storvsc left out", testfixture.Change{"/boot/config-" + k: allM,
+			"/boot/initrd.img-" + k: initrd(t, "xz --check=crc32", "hv_vmbus", "virtio_blk")}, rules.Fail, "hv_storvsc is a module and not in the initramfs"},
+		{"netvsc from the root filesystem", testfixture.Change{"/boot/config-" + k: allM,
+			"/boot/initrd.img-" + k: initrd(t, "gzip", "hv_vmbus", "hv_storvsc")}, rules.Pass, "hv_netvsc loads from the root filesystem"},
+		{"no initramfs for the modules", testfixture.Change{"/boot/initrd.img-" + k: testfixture.Remove}, rules.Fail, "no initramfs for kernel " + k},
+		{"kernel without Hyper-V storage", testfixture.Change{"/boot/config-" + k: "CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_NET=m\n"},
+			rules.Fail, "CONFIG_HYPERV_STORAGE is not set"},
+		{"no modules directory", testfixture.Change{"/usr/lib/modules/" + k: testfixture.Remove}, rules.Fail, "has no modules directory"},
+		{"an initramfs that is not one", testfixture.Change{"/boot/initrd.img-" + k: "garbage, not a cpio archive"}, rules.Error, "could not be read to its end"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.Variant(t, tc.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			r, _ := rules.ByID("hyperv-drivers-at-boot")
+			res := r.Run(&rules.Context{Image: img})
+			var ev []string
+			for _, e := range res.Evidence {
+				ev = append(ev, e.Path+" "+e.Detail)
+			}
+			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
+				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
+			}
+		})
 	}
 }

@@ -1,7 +1,13 @@
 package rules
 
 import (
+	"path"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/initrd"
+	"slices"
+
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"regexp"
 	"strings"
 
@@ -135,5 +141,274 @@ var _ = register(&Rule{
 			return r
 		}
 		return pass("no machine ID in the image (/etc/machine-id empty, uninitialized or absent)")
+	}),
+})
+
+// cloudInitDatasources returns the last datasource_list of cloud.cfg and cloud.cfg.d/*.cfg (in
+// the order cloud-init merges them), where it was set, and whether any file sets one.
+func (c *Context) cloudInitDatasources() (list []string, where Evidence, set bool, err error) {
+	files, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
+	if err != nil {
+		return nil, Evidence{}, false, err
+	}
+	for _, f := range append([]string{"/etc/cloud/cloud.cfg"}, files...) {
+		data, err := c.read(f)
+		if err != nil {
+			return nil, Evidence{}, false, err
+		}
+		lines := strings.Split(string(data), "\n")
+		for i, line := range lines {
+			v, ok := strings.CutPrefix(line, "datasource_list:")
+			if !ok {
+				continue
+			}
+			var names []string
+			v = strings.TrimSpace(strings.SplitN(v, "#", 2)[0])
+			if strings.HasPrefix(v, "[") {
+				for _, n := range strings.Split(strings.Trim(v, "[]"), ",") {
+					if n = strings.Trim(strings.TrimSpace(n), `"'`); n != "" {
+						names = append(names, n)
+					}
+				}
+			} else {
+				for _, l := range lines[i+1:] {
+					t := strings.TrimSpace(l)
+					if t == "" || strings.HasPrefix(t, "#") {
+						continue
+					}
+					item, ok := strings.CutPrefix(t, "- ")
+					if !ok || !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "-") {
+						break
+					}
+					names = append(names, strings.Trim(strings.TrimSpace(item), `"'`))
+				}
+			}
+			list, where, set = names, Evidence{Path: f, Line: i + 1, Detail: "datasource_list: [" + strings.Join(names, ", ") + "]"}, true
+		}
+	}
+	return list, where, set, nil
+}
+
+var _ = register(&Rule{
+	ID:       "one-provisioning-agent",
+	Title:    "Exactly one provisioning agent handles first boot: cloud-init with the Azure datasource, or the Azure agent",
+	Profiles: []string{profAzureLinux},
+	Severity: High,
+	Source: "Microsoft's Linux provisioning documentation (learn.microsoft.com/azure/virtual-machines/linux/provisioning: cloud-init or the Azure " +
+		"Linux agent provisions, Provisioning.Agent in /etc/waagent.conf chooses); the Azure agent's waagent.conf reference",
+	Rationale: "A VM is provisioned (user, SSH key, host name) by cloud-init with its Azure datasource, or by the Azure agent. When neither will " +
+		"(cloud-init absent, disabled or without Azure in datasource_list, and the agent set to leave provisioning to it or not enabled), the " +
+		"deployment times out (OSProvisioningTimedOut); when both will (Provisioning.Agent=waagent beside an active cloud-init), they race. " +
+		"Provisioning.Agent=auto (the default) hands provisioning to cloud-init when it is installed and enabled, else to the agent; the older " +
+		"Provisioning.Enabled / Provisioning.UseCloudInit keys are read when Provisioning.Agent is absent.",
+	Fix: "Either keep cloud-init (with Azure in datasource_list, or no datasource_list at all) and leave Provisioning.Agent at auto or cloud-init, " +
+		"or remove cloud-init and enable the agent's service with Provisioning.Agent=auto or waagent.",
+	Check: linux(func(c *Context) Result {
+		inv, err := c.Image.Packages()
+		if err != nil {
+			return errResult(err)
+		}
+		var ev []Evidence
+		// cloudInitOn: installed and not disabled (what the agent's "auto" defers to);
+		// cloudInit: it will also provision on Azure (Azure in its datasource list)
+		cloudInit, cloudInitOn := false, false
+		if p, ok := pkgdb.Newest(inv.Find("cloud-init")); ok {
+			cloudInit, cloudInitOn = true, true
+			ev = append(ev, Evidence{Path: inv.Path, Detail: "package " + p.Name + " " + p.Version})
+			if fi, err := c.stat("/etc/cloud/cloud-init.disabled"); err != nil {
+				return errResult(err)
+			} else if fi != nil {
+				cloudInit, cloudInitOn = false, false
+				ev = append(ev, Evidence{Path: "/etc/cloud/cloud-init.disabled", Detail: "cloud-init is disabled"})
+			}
+			list, where, set, err := c.cloudInitDatasources()
+			if err != nil {
+				return errResult(err)
+			}
+			if set {
+				ev = append(ev, where)
+				if !slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, "Azure") }) {
+					cloudInit = false
+					ev = append(ev, Evidence{Path: where.Path, Line: where.Line, Detail: "Azure is not in datasource_list: cloud-init will not provision on Azure"})
+				}
+			}
+		}
+		agentOn, agentMode := false, ""
+		if _, ok := pkgdb.Newest(inv.Find(agentPackages...)); ok {
+			units, err := c.enabledUnits()
+			if err != nil {
+				return errResult(err)
+			}
+			for _, u := range []string{"walinuxagent.service", "waagent.service"} {
+				if _, on := units[u]; on {
+					agentOn = true
+				}
+			}
+			for _, n := range []string{"walinuxagent", "waagent"} {
+				if l, err := c.sysvEnabled(n); err != nil {
+					return errResult(err)
+				} else if l != "" {
+					agentOn = true
+				}
+			}
+			conf, err := c.read("/etc/waagent.conf")
+			if err != nil {
+				return errResult(err)
+			}
+			kv := sysconf.ParseKeyValue(conf)
+			agentMode = "auto"
+			if s, ok := sysconf.Last(kv, "Provisioning.Agent"); ok {
+				agentMode = strings.ToLower(s.Value)
+				ev = append(ev, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "Provisioning.Agent=" + s.Value})
+			} else if s, ok := sysconf.Last(kv, "Provisioning.Enabled"); ok && strings.EqualFold(s.Value, "n") {
+				agentMode = "disabled"
+				if u, ok := sysconf.Last(kv, "Provisioning.UseCloudInit"); ok && strings.EqualFold(u.Value, "y") {
+					agentMode = "cloud-init"
+				}
+				ev = append(ev, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "Provisioning.Enabled=n (Provisioning.Agent absent)"})
+			}
+			if !agentOn {
+				ev = append(ev, Evidence{Path: "/etc/systemd/system", Detail: "the agent's service is not enabled for boot"})
+			}
+		}
+		agentProvisions := agentOn && (agentMode == "waagent" || agentMode == "auto" && !cloudInitOn)
+		switch {
+		case cloudInit && agentProvisions:
+			return fail("both cloud-init and the Azure agent (Provisioning.Agent=waagent) would provision the VM", ev...)
+		case !cloudInit && !agentProvisions:
+			return fail("nothing will provision the VM on Azure: no active cloud-init with the Azure datasource, and the agent does not provision", ev...)
+		case cloudInit:
+			return pass("cloud-init provisions the VM (Azure datasource); the agent leaves it to cloud-init", ev...)
+		}
+		return pass("the Azure agent provisions the VM (Provisioning.Agent="+agentMode+")", ev...)
+	}),
+})
+
+// hypervDrivers are the Hyper-V drivers a VM needs to find its disk and its network on Azure,
+// with the kernel option that builds each.
+var hypervDrivers = []struct{ module, option string }{
+	{"hv_vmbus", "CONFIG_HYPERV"},
+	{"hv_storvsc", "CONFIG_HYPERV_STORAGE"},
+	{"hv_netvsc", "CONFIG_HYPERV_NET"},
+}
+
+// initramfsOf returns the initramfs of kernel k, where the distributions put it; "" when none.
+func (c *Context) initramfsOf(k string) (string, error) {
+	for _, p := range []string{"/boot/initrd.img-" + k, "/boot/initramfs-" + k + ".img", "/boot/initrd-" + k} {
+		fi, err := c.stat(p)
+		if err != nil {
+			return "", err
+		}
+		if fi != nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", nil
+}
+
+var _ = register(&Rule{
+	ID:       "hyperv-drivers-at-boot",
+	Title:    "The kernel that boots reaches Azure's disk and network: Hyper-V drivers built in or in its initramfs",
+	Profiles: []string{profAzureLinux},
+	Severity: Critical,
+	Source: "Microsoft's Linux image preparation for non-endorsed distributions (learn.microsoft.com/azure/virtual-machines/linux/create-upload-generic: " +
+		"the Hyper-V drivers hv_vmbus, hv_storvsc and hv_netvsc must be in the initramfs; \"Rebuild the initrd\")",
+	Rationale: "Azure presents the OS disk through Hyper-V's storage driver. A kernel that has hv_vmbus and hv_storvsc as modules but an " +
+		"initramfs without them (dracut in host-only mode on a KVM or VMware build machine does exactly this) boots on the build machine and " +
+		"hangs on Azure waiting for its root device. The default kernel must also have its initramfs and its /lib/modules directory. Read " +
+		"offline: the kernel's /boot/config-RELEASE says built in (y) or module (m); the initramfs (cpio, uncompressed or gzip, xz, zstd, lz4, " +
+		"with an early-microcode prefix) is listed; hv_netvsc may also come from /lib/modules after the root is mounted.",
+	Fix: "Add the drivers to the initramfs and rebuild it: dracut (add_drivers+=\" hv_vmbus hv_storvsc hv_netvsc \" in /etc/dracut.conf.d/hyperv.conf, " +
+		"then dracut -f --kver RELEASE, or hostonly=\"no\"); initramfs-tools (list them in /etc/initramfs-tools/modules, then update-initramfs -u -k RELEASE).",
+	Check: linux(func(c *Context) Result {
+		k := c.Image.BootKernel()
+		if k == "" {
+			return na("no kernel in /boot: the image does not boot a kernel of its own")
+		}
+		var ev, problems []Evidence
+		mods := "/lib/modules/" + k
+		if fi, err := c.stat(mods); err != nil {
+			return errResult(err)
+		} else if fi == nil {
+			problems = append(problems, Evidence{Path: mods, Detail: "missing: kernel " + k + " has no modules directory"})
+		}
+		cfgPath := "/boot/config-" + k
+		cfgData, err := c.read(cfgPath)
+		if err != nil {
+			return errResult(err)
+		}
+		cfg := map[string]string{}
+		for _, s := range sysconf.ParseKeyValue(cfgData) {
+			cfg[s.Key] = s.Value
+		}
+		needInitrd := map[string]bool{} // module => must be in the initramfs
+		for _, d := range hypervDrivers {
+			switch v := cfg[d.option]; {
+			case cfgData == nil:
+				needInitrd[d.module] = d.module != "hv_netvsc" // unknown: look for the modules
+			case v == "y":
+				ev = append(ev, Evidence{Path: cfgPath, Detail: d.option + "=y: " + d.module + " is built in"})
+			case v == "m":
+				needInitrd[d.module] = d.module != "hv_netvsc"
+			default:
+				problems = append(problems, Evidence{Path: cfgPath, Detail: d.option + " is not set: kernel " + k + " has no " + d.module})
+			}
+		}
+		if len(needInitrd) > 0 {
+			initrdPath, err := c.initramfsOf(k)
+			if err != nil {
+				return errResult(err)
+			}
+			if initrdPath == "" {
+				problems = append(problems, Evidence{Path: "/boot", Detail: "no initramfs for kernel " + k + " (initrd.img-, initramfs-*.img, initrd-)"})
+			} else {
+				f, err := c.Image.Root.Open(rel(initrdPath))
+				if err != nil {
+					return errResult(err)
+				}
+				names, formats, err := initrd.List(f)
+				f.Close()
+				if err != nil {
+					return Result{Status: Error, Message: fmt.Sprintf("%s: %v", initrdPath, err),
+						Evidence: []Evidence{{Path: initrdPath, Detail: "could not be read to its end: whether the Hyper-V drivers are in it is unknown"}}}
+				}
+				in := map[string]bool{}
+				for _, n := range names {
+					base := path.Base(n)
+					for _, d := range hypervDrivers {
+						if base == d.module+".ko" || strings.HasPrefix(base, d.module+".ko.") {
+							in[d.module] = true
+						}
+					}
+				}
+				for _, d := range hypervDrivers {
+					needed, asModule := needInitrd[d.module]
+					switch {
+					case !asModule:
+					case in[d.module]:
+						ev = append(ev, Evidence{Path: initrdPath, Detail: d.module + " is in the initramfs (" + strings.Join(formats, " + ") + ")"})
+					case needed:
+						problems = append(problems, Evidence{Path: initrdPath, Detail: d.module + " is a module and not in the initramfs: the root disk is not found on Azure"})
+					default:
+						// hv_netvsc may load from the root filesystem
+						found, err := c.glob(mods + "/kernel/drivers/net/hyperv/" + d.module + ".ko*")
+						if err != nil {
+							return errResult(err)
+						}
+						if len(found) == 0 {
+							problems = append(problems, Evidence{Path: mods, Detail: d.module + " is neither in the initramfs nor under " + mods})
+						} else {
+							ev = append(ev, Evidence{Path: found[0], Detail: d.module + " loads from the root filesystem"})
+						}
+					}
+				}
+			}
+		}
+		if len(problems) > 0 {
+			r := fail(fmt.Sprintf("kernel %s may not reach Azure's disk or network at boot", k), append(problems, ev...)...)
+			r.Actual, r.Required = problems[0].Detail, "hv_vmbus, hv_storvsc, hv_netvsc built in or in the initramfs"
+			return r
+		}
+		return pass(fmt.Sprintf("kernel %s has the Hyper-V drivers at boot", k), ev...)
 	}),
 })

@@ -274,8 +274,8 @@ step_patch() {
 	fi
 }
 
-# azure-agent: Install the Azure Linux agent, turn on auto-update, turn off resource-disk swap, enable its service
-# touches: the agent package (walinuxagent / waagent / WALinuxAgent / python-azure-agent); /etc/waagent.conf (AutoUpdate.Enabled=y, ResourceDisk.EnableSwap=n); the agent's systemd unit (enabled)
+# azure-agent: Install the Azure Linux agent, keep auto-update on, make sure something provisions the VM, enable its service
+# touches: the agent package (walinuxagent / waagent / WALinuxAgent / python-azure-agent); /etc/waagent.conf (AutoUpdate.Enabled=y when set to anything else; Provisioning.Agent=auto when it names a cloud-init that is absent or disabled); the agent's systemd unit (enabled)
 step_azure_agent() {
 	agent=
 	for p in walinuxagent waagent WALinuxAgent python-azure-agent python3-azure-agent; do
@@ -299,6 +299,13 @@ step_azure_agent() {
 		# the agent's default is on: only an explicit other value is changed
 		if grep -Eiq '^[[:space:]]*AutoUpdate\.Enabled[[:space:]]*=[[:space:]]*[^yY[:space:]]' "$conf" 2>/dev/null; then
 			mp_setkv "$conf" AutoUpdate.Enabled y
+		fi
+		# the agent must provision when cloud-init will not: Debian's package ships
+		# Provisioning.Agent=cloud-init without depending on cloud-init
+		if { ! mp_installed cloud-init || [ -f "$R/etc/cloud/cloud-init.disabled" ]; } &&
+			grep -Eiq '^[[:space:]]*Provisioning\.Agent[[:space:]]*=[[:space:]]*cloud-init' "$conf" 2>/dev/null; then
+			mp_note "Provisioning.Agent=cloud-init but cloud-init will not run: nothing would provision the VM"
+			mp_setkv "$conf" Provisioning.Agent auto
 		fi
 	else
 		echo "/etc/waagent.conf is missing after installing $agent" >&2
