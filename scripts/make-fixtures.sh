@@ -16,8 +16,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export PATH="$PATH:/usr/sbin:/sbin"
-for t in mke2fs mkfs.xfs mkfs.vfat mcopy mkswap sfdisk qemu-img; do
-  command -v "$t" >/dev/null || { echo "make-fixtures: $t not found (apt-get install e2fsprogs xfsprogs dosfstools mtools fdisk qemu-utils)" >&2; exit 2; }
+for t in mke2fs mkfs.xfs mkfs.vfat mcopy mkswap sfdisk qemu-img cpio zstd gzip; do
+  command -v "$t" >/dev/null || { echo "make-fixtures: $t not found (apt-get install e2fsprogs xfsprogs dosfstools mtools fdisk qemu-utils cpio zstd)" >&2; exit 2; }
 done
 
 MiB=$((1024 * 1024))

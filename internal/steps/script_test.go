@@ -34,7 +34,7 @@ func runScript(t *testing.T, root string, o steps.Options) *steps.Collector {
 	p := filepath.Join(dir, "harden.sh")
 	os.WriteFile(p, []byte(script), 0o700)
 	cmd := exec.Command("sh", p)
-	cmd.Env = append(os.Environ(), "MP_ROOT="+root, "MP_CLEANUP=1", "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	cmd.Env = append(os.Environ(), "MP_ROOT="+root, "MP_CLEANUP=1", "TMPDIR="+t.TempDir(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -66,7 +66,9 @@ func TestProvisionOverSSH(t *testing.T) {
 	comm := realSSH(t)
 	root := testfixture.DirtyTree(t)
 	results := filepath.Join(t.TempDir(), "results.json")
-	p := prepare(t, root, map[string]interface{}{"results_file": results})
+	// a private remote folder: other packages' tests run scripts in /tmp at the same time
+	remote := t.TempDir()
+	p := prepare(t, root, map[string]interface{}{"results_file": results, "remote_folder": remote})
 	ui, out := newUI()
 	if err := p.Provision(context.Background(), ui, comm, nil); err != nil {
 		t.Fatalf("provision: %v\n%s", err, out)
@@ -97,7 +99,7 @@ func TestProvisionOverSSH(t *testing.T) {
 		}
 	}
 	// the private directory on the guest is gone
-	if m, _ := filepath.Glob("/tmp/marketplace-harden.*"); len(m) > 0 {
+	if m, _ := filepath.Glob(filepath.Join(remote, "marketplace-harden.*")); len(m) > 0 {
 		t.Errorf("script directories left on the guest: %v", m)
 	}
 	// a second run changes nothing
