@@ -374,3 +374,51 @@ func TestHyperVDriversAtBoot(t *testing.T) {
 		})
 	}
 }
+
+// eth0 must come up by DHCP at first boot, by whichever tool the image uses, not by MAC.
+func TestFirstNICByDHCP(t *testing.T) {
+	noPlan := testfixture.Change{"/etc/netplan/50-cloud-init.yaml": testfixture.Remove}
+	networkd := func(network string) testfixture.Change {
+		return testfixture.Change{"/etc/netplan/50-cloud-init.yaml": testfixture.Remove, "/etc/systemd/network/10-dhcp.network": network,
+			"/etc/systemd/system/multi-user.target.wants/systemd-networkd.service": "-> /lib/systemd/system/systemd-networkd.service"}
+	}
+	for _, tc := range []struct {
+		name     string
+		change   testfixture.Change
+		status   rules.Status
+		evidence string
+	}{
+		{"netplan eth0 (the compliant image)", testfixture.Change{}, rules.Pass, "netplan: eth0 by DHCP"},
+		{"no network configuration (vmdb2, mkosi)", noPlan, rules.Fail, "no ifupdown, netplan"},
+		{"networkd for en* and eth*", networkd("[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n"), rules.Pass, "systemd-networkd: eth0 by DHCP"},
+		{"networkd for QEMU's ens3 only", networkd("[Match]\nName=ens3\n\n[Network]\nDHCP=yes\n"), rules.Fail, "not for eth0"},
+		{"networkd configured but not enabled", testfixture.Change{"/etc/netplan/50-cloud-init.yaml": testfixture.Remove,
+			"/etc/systemd/network/10-dhcp.network": "[Match]\nName=eth0\n[Network]\nDHCP=yes\n"}, rules.Fail, "systemd-networkd is not enabled"},
+		{"netplan by the build machine's MAC", testfixture.Change{"/etc/netplan/50-cloud-init.yaml": "network:\n  version: 2\n  ethernets:\n    eth0:\n      match:\n        macaddress: \"52:54:00:12:34:56\"\n      dhcp4: true\n"},
+			rules.Fail, "matched by a MAC address"},
+		{"ifupdown", testfixture.Change{"/etc/netplan/50-cloud-init.yaml": testfixture.Remove, "/etc/network/interfaces": "auto lo\niface lo inet loopback\n\nallow-hotplug eth0\niface eth0 inet dhcp\n"},
+			rules.Pass, "ifupdown: eth0 by DHCP"},
+		{"cloud-init writes it", testfixture.Change{"/etc/netplan/50-cloud-init.yaml": testfixture.Remove, "/var/lib/dpkg/status": withPackage(t, "cloud-init")},
+			rules.Pass, "cloud-init writes the network configuration"},
+		{"cloud-init with its network configuration disabled", testfixture.Change{"/etc/netplan/50-cloud-init.yaml": testfixture.Remove,
+			"/var/lib/dpkg/status": withPackage(t, "cloud-init"), "/etc/cloud/cloud.cfg.d/99-disable-network-config.cfg": "network: {config: disabled}\n"},
+			rules.Fail, "nothing brings eth0 up"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.Variant(t, tc.change))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			r, _ := rules.ByID("first-nic-dhcp")
+			res := r.Run(&rules.Context{Image: img})
+			var ev []string
+			for _, e := range res.Evidence {
+				ev = append(ev, e.Path+" "+e.Detail)
+			}
+			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
+				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
+			}
+		})
+	}
+}

@@ -412,3 +412,206 @@ var _ = register(&Rule{
 		return pass(fmt.Sprintf("kernel %s has the Hyper-V drivers at boot", k), ev...)
 	}),
 })
+
+// nameMatchesEth0 says whether a space-separated list of interface-name globs (systemd-networkd's
+// Name=, netplan's match name) takes eth0, the name Azure's first NIC gets.
+func nameMatchesEth0(globs string) bool {
+	for _, g := range strings.Fields(strings.Trim(globs, `"'`)) {
+		if ok, _ := path.Match(strings.Trim(g, `"'`), "eth0"); ok {
+			return true
+		}
+	}
+	return false
+}
+
+var dhcpOn = regexp.MustCompile(`(?i)^\s*DHCP\s*=\s*(yes|true|ipv4|both)\s*$`)
+
+// firstNICByDHCP looks for a configuration that brings eth0 up by DHCP at boot, without a MAC
+// address; it returns where, or "".
+func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
+	var seen []Evidence
+	// ifupdown
+	ifaces, err := c.glob("/etc/network/interfaces.d/*")
+	if err != nil {
+		return Evidence{}, nil, err
+	}
+	for _, f := range append([]string{"/etc/network/interfaces"}, ifaces...) {
+		data, err := c.read(f)
+		if err != nil {
+			return Evidence{}, nil, err
+		}
+		auto, dhcpLine := false, 0
+		for i, l := range strings.Split(string(data), "\n") {
+			fl := strings.Fields(l)
+			if len(fl) >= 2 && (fl[0] == "auto" || fl[0] == "allow-hotplug") && slices.Contains(fl[1:], "eth0") {
+				auto = true
+			}
+			if len(fl) >= 4 && fl[0] == "iface" && fl[1] == "eth0" && fl[2] == "inet" && fl[3] == "dhcp" {
+				dhcpLine = i + 1
+			}
+		}
+		if dhcpLine > 0 && auto {
+			return Evidence{Path: f, Line: dhcpLine, Detail: "ifupdown: eth0 by DHCP at boot"}, seen, nil
+		}
+		if dhcpLine > 0 {
+			seen = append(seen, Evidence{Path: f, Line: dhcpLine, Detail: "iface eth0 inet dhcp, but no auto or allow-hotplug eth0"})
+		}
+	}
+	// netplan: an ethernets entry for eth0 (by key, name match or the Hyper-V driver) with dhcp4
+	plans, err := c.glob("/etc/netplan/*.yaml")
+	if err != nil {
+		return Evidence{}, nil, err
+	}
+	for _, f := range plans {
+		data, err := c.read(f)
+		if err != nil {
+			return Evidence{}, nil, err
+		}
+		text := string(data)
+		eth0 := regexp.MustCompile(`(?m)^\s+eth0:\s*$`).MatchString(text) || strings.Contains(text, "hv_netvsc")
+		for _, m := range regexp.MustCompile(`(?m)^\s+name:\s*(\S+)`).FindAllStringSubmatch(text, -1) {
+			eth0 = eth0 || nameMatchesEth0(m[1])
+		}
+		dhcp := regexp.MustCompile(`(?m)^\s+dhcp4:\s*(true|yes|on)\s*$`).MatchString(text)
+		switch {
+		case eth0 && dhcp && strings.Contains(text, "macaddress:"):
+			seen = append(seen, Evidence{Path: f, Detail: "netplan: eth0 by DHCP, but matched by a MAC address that Azure's NIC will not have"})
+		case eth0 && dhcp:
+			return Evidence{Path: f, Detail: "netplan: eth0 by DHCP"}, seen, nil
+		}
+	}
+	// systemd-networkd, when enabled
+	units, err := c.enabledUnits()
+	if err != nil {
+		return Evidence{}, nil, err
+	}
+	nets, err := c.glob("/etc/systemd/network/*.network")
+	if err != nil {
+		return Evidence{}, nil, err
+	}
+	if _, on := units["systemd-networkd.service"]; on {
+		for _, f := range nets {
+			data, err := c.read(f)
+			if err != nil {
+				return Evidence{}, nil, err
+			}
+			name, mac, dhcp := false, false, 0
+			for i, l := range strings.Split(string(data), "\n") {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Name="); ok && nameMatchesEth0(v) {
+					name = true
+				}
+				if strings.HasPrefix(strings.TrimSpace(l), "MACAddress=") {
+					mac = true
+				}
+				if dhcpOn.MatchString(l) {
+					dhcp = i + 1
+				}
+			}
+			if name && dhcp > 0 && !mac {
+				return Evidence{Path: f, Line: dhcp, Detail: "systemd-networkd: eth0 by DHCP"}, seen, nil
+			}
+			if dhcp > 0 {
+				seen = append(seen, Evidence{Path: f, Line: dhcp, Detail: "DHCP, but not for eth0 (Name= does not match it, or a MACAddress= pins it)"})
+			}
+		}
+	} else if len(nets) > 0 {
+		seen = append(seen, Evidence{Path: nets[0], Detail: "a .network file, but systemd-networkd is not enabled"})
+	}
+	// RHEL ifcfg
+	if data, err := c.read("/etc/sysconfig/network-scripts/ifcfg-eth0"); err != nil {
+		return Evidence{}, nil, err
+	} else if data != nil {
+		t := string(data)
+		if strings.Contains(t, "BOOTPROTO=dhcp") && strings.Contains(t, "ONBOOT=yes") && !regexp.MustCompile(`(?m)^\s*(HWADDR|MACADDR)=`).MatchString(t) {
+			return Evidence{Path: "/etc/sysconfig/network-scripts/ifcfg-eth0", Detail: "ifcfg: eth0 by DHCP at boot"}, seen, nil
+		}
+		seen = append(seen, Evidence{Path: "/etc/sysconfig/network-scripts/ifcfg-eth0", Detail: "not BOOTPROTO=dhcp with ONBOOT=yes, or pinned to a MAC"})
+	}
+	// NetworkManager connects a wired NIC by DHCP on its own unless told not to
+	if _, on := units["NetworkManager.service"]; on {
+		confs, err := c.glob("/etc/NetworkManager/conf.d/*.conf")
+		if err != nil {
+			return Evidence{}, nil, err
+		}
+		noAuto := ""
+		for _, f := range append([]string{"/etc/NetworkManager/NetworkManager.conf"}, confs...) {
+			data, err := c.read(f)
+			if err != nil {
+				return Evidence{}, nil, err
+			}
+			if regexp.MustCompile(`(?m)^\s*no-auto-default\s*=\s*\*`).Match(data) {
+				noAuto = f
+			}
+		}
+		if noAuto == "" {
+			return Evidence{Path: "/etc/NetworkManager", Detail: "NetworkManager: a wired NIC without a profile is connected by DHCP"}, seen, nil
+		}
+		seen = append(seen, Evidence{Path: noAuto, Detail: "NetworkManager: no-auto-default=* (no automatic wired connection)"})
+	}
+	return Evidence{}, seen, nil
+}
+
+var _ = register(&Rule{
+	ID:       "first-nic-dhcp",
+	Title:    "The first NIC (eth0 on Azure) comes up by DHCP at first boot, without a pinned MAC address",
+	Profiles: []string{profAzureLinux, profAlibaba},
+	Severity: Critical,
+	Source: "Microsoft's generic Linux image preparation (learn.microsoft.com/azure/virtual-machines/linux/create-upload-generic: the network " +
+		"interface must use DHCP); Alibaba Cloud image import requirements (DHCP on the network interface)",
+	Rationale: "A VM whose first NIC is not configured never gets an address: it cannot be reached, provisioned or certified (vmdb2 and " +
+		"mkosi images ship no network configuration at all). Azure names the first NIC eth0 (Hyper-V's NIC has no PCI path for " +
+		"predictable names), so a configuration for ens3 or enp0s3 (what QEMU and VMware call it) does not apply; one matched by the " +
+		"build machine's MAC address does not either. Read: cloud-init (which writes the configuration at first boot when it provisions " +
+		"with the Azure datasource and its network configuration is not disabled), ifupdown, netplan, systemd-networkd (when enabled), " +
+		"RHEL's ifcfg-eth0, and NetworkManager's automatic wired connection.",
+	Fix: "Configure eth0 by DHCP: let cloud-init do it (the Azure datasource), or write /etc/netplan/50-azure.yaml (ethernets: eth0: dhcp4: true), " +
+		"a systemd-networkd .network file with [Match] Name=eth0 and DHCP=yes (and enable systemd-networkd), or an ifupdown `auto eth0` / " +
+		"`iface eth0 inet dhcp`; never match by MAC address.",
+	Check: linux(func(c *Context) Result {
+		inv, err := c.Image.Packages()
+		if err != nil {
+			return errResult(err)
+		}
+		if _, ok := pkgdb.Newest(inv.Find("cloud-init")); ok {
+			disabled, err := c.stat("/etc/cloud/cloud-init.disabled")
+			if err != nil {
+				return errResult(err)
+			}
+			list, _, set, err := c.cloudInitDatasources()
+			if err != nil {
+				return errResult(err)
+			}
+			azure := !set || slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, "Azure") })
+			netOff := ""
+			cfgs, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
+			if err != nil {
+				return errResult(err)
+			}
+			for _, f := range append([]string{"/etc/cloud/cloud.cfg"}, cfgs...) {
+				data, err := c.read(f)
+				if err != nil {
+					return errResult(err)
+				}
+				if regexp.MustCompile(`(?m)^network:\s*\{\s*config:\s*disabled\s*\}|^\s+config:\s*disabled`).Match(data) {
+					netOff = f
+				}
+			}
+			if disabled == nil && azure && netOff == "" {
+				return pass("cloud-init writes the network configuration (DHCP on eth0) at first boot", Evidence{Path: inv.Path, Detail: "cloud-init installed, Azure datasource, network configuration not disabled"})
+			}
+		}
+		found, seen, err := c.firstNICByDHCP()
+		if err != nil {
+			return errResult(err)
+		}
+		if found.Path != "" {
+			return pass("eth0 comes up by DHCP at boot", append([]Evidence{found}, seen...)...)
+		}
+		r := fail("nothing brings eth0 up by DHCP at boot: the VM would have no network on Azure", seen...)
+		if len(seen) == 0 {
+			r.Evidence = []Evidence{{Path: "/etc", Detail: "no ifupdown, netplan, systemd-networkd, ifcfg or NetworkManager configuration for eth0, and no cloud-init to write one"}}
+		}
+		r.Actual, r.Required = r.Evidence[0].Detail, "eth0 by DHCP, not matched by MAC address"
+		return r
+	}),
+})
