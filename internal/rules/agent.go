@@ -52,26 +52,9 @@ var _ = register(&Rule{
 		if conf == nil {
 			problems = append(problems, Evidence{Path: "/etc/waagent.conf", Detail: "missing"})
 		}
-		units, err := c.enabledUnits()
+		enabled, err := c.agentEnabled()
 		if err != nil {
 			return errResult(err)
-		}
-		enabled := ""
-		for _, u := range []string{"walinuxagent.service", "waagent.service"} {
-			if l, ok := units[u]; ok {
-				enabled = l
-			}
-		}
-		if enabled == "" {
-			for _, n := range []string{"walinuxagent", "waagent"} {
-				l, err := c.sysvEnabled(n)
-				if err != nil {
-					return errResult(err)
-				}
-				if l != "" {
-					enabled = l
-				}
-			}
 		}
 		if enabled == "" {
 			problems = append(problems, Evidence{Path: "/etc/systemd/system", Detail: "walinuxagent.service / waagent.service is not enabled for boot"})
@@ -123,3 +106,31 @@ var _ = register(&Rule{
 		return res
 	}),
 })
+
+// agentEnabled returns the link that starts the Azure agent at boot (its systemd unit, else a
+// SysV rc link), "" when none does.
+func (c *Context) agentEnabled() (string, error) {
+	units, err := c.enabledUnits()
+	if err != nil {
+		return "", err
+	}
+	enabled := ""
+	for _, u := range []string{"walinuxagent.service", "waagent.service"} {
+		if l, ok := units[u]; ok {
+			enabled = l
+		}
+	}
+	if enabled != "" {
+		return enabled, nil
+	}
+	for _, n := range []string{"walinuxagent", "waagent"} {
+		l, err := c.sysvEnabled(n)
+		if err != nil {
+			return "", err
+		}
+		if l != "" {
+			enabled = l
+		}
+	}
+	return enabled, nil
+}

@@ -25,6 +25,36 @@ const (
 	ifcfgEth0        = "DEVICE=eth0\nONBOOT=yes\nBOOTPROTO=dhcp\nTYPE=Ethernet\nUSERCTL=no\nPEERDNS=yes\nIPV6INIT=no\n"
 )
 
+// ruleResult runs one rule on an image file and returns its result and its evidence, one
+// "path detail" line each.
+func ruleResult(t *testing.T, image, id string) (rules.Result, string) {
+	t.Helper()
+	img, err := inspect.Open(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	r, ok := rules.ByID(id)
+	if !ok {
+		t.Fatalf("no rule %s", id)
+	}
+	res := r.Run(&rules.Context{Image: img})
+	var ev []string
+	for _, e := range res.Evidence {
+		ev = append(ev, e.Path+" "+e.Detail)
+	}
+	return res, strings.Join(ev, "\n")
+}
+
+// wantRule checks one rule's status on an image, and that its message or evidence mentions text.
+func wantRule(t *testing.T, image, id string, status rules.Status, mention string) {
+	t.Helper()
+	res, ev := ruleResult(t, image, id)
+	if res.Status != status || !strings.Contains(res.Message+"\n"+ev, mention) {
+		t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, status, mention)
+	}
+}
+
 // withPackage is the compliant tree's dpkg database with one more package installed.
 func withPackage(t *testing.T, name string) string { return withPackageVersion(t, name, "1.0-1") }
 
@@ -85,25 +115,9 @@ func TestDistributionSpecificCases(t *testing.T) {
 		{"Azure Linux 3 without its dhcpcd host name", testfixture.Change{"/etc/os-release": azl3, "/etc/systemd/networkd.conf": "[Network]\n",
 			"/etc/dhcpcd.conf": "hostname\n"}, rules.Fail, "lacks option host_name"},
 	}
-	r, ok := rules.ByID("distro-image-config")
-	if !ok {
-		t.Fatal("no distro-image-config rule")
-	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := inspect.Open(testfixture.Variant(t, tc.change))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			res := r.Run(&rules.Context{Image: img})
-			var ev []string
-			for _, e := range res.Evidence {
-				ev = append(ev, e.Path+" "+e.Detail)
-			}
-			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
-				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
-			}
+			wantRule(t, testfixture.Variant(t, tc.change), "distro-image-config", tc.status, tc.evidence)
 		})
 	}
 }
@@ -127,20 +141,7 @@ func TestSecurityThreatAndSACKCases(t *testing.T) {
 			"/var/lib/dpkg/status": withPackageVersion(t, "linux-image-4.9.0-9-amd64", "4.9.168-1+deb9u2")}, "kernel-sack-patched", rules.Fail, "below the approved"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := inspect.Open(testfixture.Variant(t, tc.change))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			r, _ := rules.ByID(tc.rule)
-			res := r.Run(&rules.Context{Image: img})
-			var ev []string
-			for _, e := range res.Evidence {
-				ev = append(ev, e.Path+" "+e.Detail)
-			}
-			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
-				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
-			}
+			wantRule(t, testfixture.Variant(t, tc.change), tc.rule, tc.status, tc.evidence)
 		})
 	}
 }
@@ -167,13 +168,8 @@ func TestPredictedCertification(t *testing.T) {
 			"/etc/sudoers.d/90-build": "Defaults targetpw\n"}, "sudo-no-targetpw", "Passed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := inspect.Open(testfixture.Variant(t, tc.change))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
+			res, _ := ruleResult(t, testfixture.Variant(t, tc.change), tc.rule)
 			r, _ := rules.ByID(tc.rule)
-			res := r.Run(&rules.Context{Image: img})
 			if res.Status != rules.Fail {
 				t.Fatalf("%s is %s (%s), want fail: our verdict stays strict", tc.rule, res.Status, res.Message)
 			}
@@ -203,13 +199,8 @@ func TestRootdelayWhereInitramfsToolsSleepsIt(t *testing.T) {
 			"/etc/default/grub": defaults, "/usr/share/initramfs-tools/init": "#!/bin/sh\n"}, rules.Fail, "Failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := inspect.Open(testfixture.Variant(t, tc.change))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
+			res, _ := ruleResult(t, testfixture.Variant(t, tc.change), "kernel-cmdline")
 			r, _ := rules.ByID("kernel-cmdline")
-			res := r.Run(&rules.Context{Image: img})
 			if res.Status != tc.status || rules.Predict(r.Cert, res) != tc.predicted {
 				t.Errorf("%s predicting %s (%s), want %s predicting %s", res.Status, rules.Predict(r.Cert, res), res.Message, tc.status, tc.predicted)
 			}
@@ -247,30 +238,14 @@ func TestBootDevicesResolve(t *testing.T) {
 		{"fstab by device name, nofail", with("/etc/fstab", "UUID="+u+" / ext4 defaults 0 1\n/dev/sdb2 /data ext4 defaults,nofail 0 2\n"), rules.Pass, "is partition 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := inspect.Open(testfixture.DiskVariant(t, tc.change, u))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			r, _ := rules.ByID("boot-devices-resolve")
-			res := r.Run(&rules.Context{Image: img})
-			var ev []string
-			for _, e := range res.Evidence {
-				ev = append(ev, e.Path+" "+e.Detail)
-			}
-			if res.Status != tc.status || !strings.Contains(strings.Join(ev, "\n"), tc.evidence) {
-				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
+			res, ev := ruleResult(t, testfixture.DiskVariant(t, tc.change, u), "boot-devices-resolve")
+			if res.Status != tc.status || !strings.Contains(ev, tc.evidence) {
+				t.Errorf("%s: %s; evidence %q; want %s mentioning %q in the evidence", res.Status, res.Message, ev, tc.status, tc.evidence)
 			}
 		})
 	}
 	// a bare filesystem has no disk to resolve names against
-	img, err := inspect.Open(testfixture.Variant(t, good))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	r, _ := rules.ByID("boot-devices-resolve")
-	if res := r.Run(&rules.Context{Image: img}); res.Status != rules.NotApplicable {
+	if res, _ := ruleResult(t, testfixture.Variant(t, good), "boot-devices-resolve"); res.Status != rules.NotApplicable {
 		t.Errorf("bare filesystem: %s %s", res.Status, res.Message)
 	}
 }
@@ -296,20 +271,7 @@ func TestOneProvisioningAgent(t *testing.T) {
 		{"the agent leaves it to a cloud-init that is not there", testfixture.Change{"/etc/waagent.conf": "Provisioning.Agent=cloud-init\n"}, rules.Fail, "nothing will provision"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := inspect.Open(testfixture.Variant(t, tc.change))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			r, _ := rules.ByID("one-provisioning-agent")
-			res := r.Run(&rules.Context{Image: img})
-			var ev []string
-			for _, e := range res.Evidence {
-				ev = append(ev, e.Path+" "+e.Detail)
-			}
-			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
-				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
-			}
+			wantRule(t, testfixture.Variant(t, tc.change), "one-provisioning-agent", tc.status, tc.evidence)
 		})
 	}
 }
@@ -357,20 +319,7 @@ func TestHyperVDriversAtBoot(t *testing.T) {
 		{"an initramfs that is not one", testfixture.Change{"/boot/initrd.img-" + k: "garbage, not a cpio archive"}, rules.Error, "could not be read to its end"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := inspect.Open(testfixture.Variant(t, tc.change))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			r, _ := rules.ByID("hyperv-drivers-at-boot")
-			res := r.Run(&rules.Context{Image: img})
-			var ev []string
-			for _, e := range res.Evidence {
-				ev = append(ev, e.Path+" "+e.Detail)
-			}
-			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
-				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
-			}
+			wantRule(t, testfixture.Variant(t, tc.change), "hyperv-drivers-at-boot", tc.status, tc.evidence)
 		})
 	}
 }
@@ -405,20 +354,7 @@ func TestFirstNICByDHCP(t *testing.T) {
 			rules.Fail, "nothing brings eth0 up"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			img, err := inspect.Open(testfixture.Variant(t, tc.change))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer img.Close()
-			r, _ := rules.ByID("first-nic-dhcp")
-			res := r.Run(&rules.Context{Image: img})
-			var ev []string
-			for _, e := range res.Evidence {
-				ev = append(ev, e.Path+" "+e.Detail)
-			}
-			if res.Status != tc.status || !strings.Contains(res.Message+"\n"+strings.Join(ev, "\n"), tc.evidence) {
-				t.Errorf("%s: %s; evidence %q; want %s mentioning %q", res.Status, res.Message, ev, tc.status, tc.evidence)
-			}
+			wantRule(t, testfixture.Variant(t, tc.change), "first-nic-dhcp", tc.status, tc.evidence)
 		})
 	}
 }

@@ -51,11 +51,11 @@ var _ = register(&Rule{
 		if s, ok := sysconf.Last(sysconf.ParseKeyValue(wa), "ResourceDisk.EnableSwap"); ok && strings.EqualFold(s.Value, "y") {
 			resource = append(resource, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "ResourceDisk.EnableSwap=y: swap on the resource disk, not the OS disk (passes)"})
 		}
-		cloud, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
+		cloud, err := c.cloudConfigFiles()
 		if err != nil {
 			return errResult(err)
 		}
-		for _, f := range append([]string{"/etc/cloud/cloud.cfg"}, cloud...) {
+		for _, f := range cloud {
 			data, err := c.read(f)
 			if err != nil {
 				return errResult(err)

@@ -21,7 +21,7 @@ var buildDeviceName = regexp.MustCompile(`^/dev/(?:[shv]d[a-z]+\d*|xvd[a-z]+\d*|
 // pseudoFS are fstab types that name no device.
 var pseudoFS = map[string]bool{"tmpfs": true, "proc": true, "sysfs": true, "devpts": true, "devtmpfs": true, "cgroup": true,
 	"cgroup2": true, "securityfs": true, "debugfs": true, "efivarfs": true, "hugetlbfs": true, "mqueue": true, "nfs": true,
-	"nfs4": true, "cifs": true, "smb3": true, "fuse": true, "9p": true, "overlay": true, "none": true, "auto": false}
+	"nfs4": true, "cifs": true, "smb3": true, "fuse": true, "9p": true, "overlay": true, "none": true}
 
 var _ = register(&Rule{
 	ID:       "boot-devices-resolve",
@@ -41,12 +41,12 @@ var _ = register(&Rule{
 		}
 		var ev, ok []Evidence
 		judge := func(path string, line int, what, spec string) {
+			part := c.Image.Resolve(spec)
 			switch {
 			case buildDeviceName.MatchString(spec):
 				ev = append(ev, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is a device name of the build machine (Azure names its disks otherwise)", what, spec)})
-			case c.Image.Resolve(spec) != nil:
-				p := c.Image.Resolve(spec)
-				ok = append(ok, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is partition %d", what, spec, p.Number)})
+			case part != nil:
+				ok = append(ok, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is partition %d", what, spec, part.Number)})
 			case strings.HasPrefix(spec, "/dev/mapper/") || strings.HasPrefix(spec, "/dev/md") || strings.HasPrefix(spec, "ZFS=") || strings.HasPrefix(spec, "/dev/disk/by-id/"):
 				ok = append(ok, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is not a partition this check resolves", what, spec)})
 			default:
@@ -144,14 +144,67 @@ var _ = register(&Rule{
 	}),
 })
 
+// cloudConfigFiles are cloud.cfg and cloud.cfg.d/*.cfg, in the order cloud-init merges them.
+func (c *Context) cloudConfigFiles() ([]string, error) {
+	files, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{"/etc/cloud/cloud.cfg"}, files...), nil
+}
+
+// cloudInit is what decides whether cloud-init runs at first boot and provisions on Azure.
+type cloudInit struct {
+	installed bool
+	disabled  bool // /etc/cloud/cloud-init.disabled
+	azure     bool // Azure is in datasource_list, or no file sets one
+	ev        []Evidence
+}
+
+// on: installed and not disabled, what the agent's Provisioning.Agent=auto defers to.
+func (s cloudInit) on() bool { return s.installed && !s.disabled }
+
+// provisions: it also finds the Azure datasource.
+func (s cloudInit) provisions() bool { return s.on() && s.azure }
+
+func (c *Context) cloudInit(inv *pkgdb.Inventory) (cloudInit, error) {
+	var s cloudInit
+	p, ok := pkgdb.Newest(inv.Find("cloud-init"))
+	if !ok {
+		return s, nil
+	}
+	s.installed, s.azure = true, true
+	s.ev = append(s.ev, Evidence{Path: inv.Path, Detail: "package " + p.Name + " " + p.Version})
+	fi, err := c.stat("/etc/cloud/cloud-init.disabled")
+	if err != nil {
+		return s, err
+	}
+	if fi != nil {
+		s.disabled = true
+		s.ev = append(s.ev, Evidence{Path: "/etc/cloud/cloud-init.disabled", Detail: "cloud-init is disabled"})
+	}
+	list, where, set, err := c.cloudInitDatasources()
+	if err != nil {
+		return s, err
+	}
+	if set {
+		s.ev = append(s.ev, where)
+		if !slices.ContainsFunc(list, func(n string) bool { return strings.EqualFold(n, "Azure") }) {
+			s.azure = false
+			s.ev = append(s.ev, Evidence{Path: where.Path, Line: where.Line, Detail: "Azure is not in datasource_list: cloud-init will not provision on Azure"})
+		}
+	}
+	return s, nil
+}
+
 // cloudInitDatasources returns the last datasource_list of cloud.cfg and cloud.cfg.d/*.cfg (in
 // the order cloud-init merges them), where it was set, and whether any file sets one.
 func (c *Context) cloudInitDatasources() (list []string, where Evidence, set bool, err error) {
-	files, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
+	files, err := c.cloudConfigFiles()
 	if err != nil {
 		return nil, Evidence{}, false, err
 	}
-	for _, f := range append([]string{"/etc/cloud/cloud.cfg"}, files...) {
+	for _, f := range files {
 		data, err := c.read(f)
 		if err != nil {
 			return nil, Evidence{}, false, err
@@ -208,49 +261,18 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		var ev []Evidence
-		// cloudInitOn: installed and not disabled (what the agent's "auto" defers to);
-		// cloudInit: it will also provision on Azure (Azure in its datasource list)
-		cloudInit, cloudInitOn := false, false
-		if p, ok := pkgdb.Newest(inv.Find("cloud-init")); ok {
-			cloudInit, cloudInitOn = true, true
-			ev = append(ev, Evidence{Path: inv.Path, Detail: "package " + p.Name + " " + p.Version})
-			if fi, err := c.stat("/etc/cloud/cloud-init.disabled"); err != nil {
-				return errResult(err)
-			} else if fi != nil {
-				cloudInit, cloudInitOn = false, false
-				ev = append(ev, Evidence{Path: "/etc/cloud/cloud-init.disabled", Detail: "cloud-init is disabled"})
-			}
-			list, where, set, err := c.cloudInitDatasources()
-			if err != nil {
-				return errResult(err)
-			}
-			if set {
-				ev = append(ev, where)
-				if !slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, "Azure") }) {
-					cloudInit = false
-					ev = append(ev, Evidence{Path: where.Path, Line: where.Line, Detail: "Azure is not in datasource_list: cloud-init will not provision on Azure"})
-				}
-			}
+		ci, err := c.cloudInit(inv)
+		if err != nil {
+			return errResult(err)
 		}
+		ev := ci.ev
 		agentOn, agentMode := false, ""
 		if _, ok := pkgdb.Newest(inv.Find(agentPackages...)); ok {
-			units, err := c.enabledUnits()
+			link, err := c.agentEnabled()
 			if err != nil {
 				return errResult(err)
 			}
-			for _, u := range []string{"walinuxagent.service", "waagent.service"} {
-				if _, on := units[u]; on {
-					agentOn = true
-				}
-			}
-			for _, n := range []string{"walinuxagent", "waagent"} {
-				if l, err := c.sysvEnabled(n); err != nil {
-					return errResult(err)
-				} else if l != "" {
-					agentOn = true
-				}
-			}
+			agentOn = link != ""
 			conf, err := c.read("/etc/waagent.conf")
 			if err != nil {
 				return errResult(err)
@@ -271,13 +293,13 @@ var _ = register(&Rule{
 				ev = append(ev, Evidence{Path: "/etc/systemd/system", Detail: "the agent's service is not enabled for boot"})
 			}
 		}
-		agentProvisions := agentOn && (agentMode == "waagent" || agentMode == "auto" && !cloudInitOn)
+		agentProvisions := agentOn && (agentMode == "waagent" || agentMode == "auto" && !ci.on())
 		switch {
-		case cloudInit && agentProvisions:
+		case ci.provisions() && agentProvisions:
 			return fail("both cloud-init and the Azure agent (Provisioning.Agent=waagent) would provision the VM", ev...)
-		case !cloudInit && !agentProvisions:
+		case !ci.provisions() && !agentProvisions:
 			return fail("nothing will provision the VM on Azure: no active cloud-init with the Azure datasource, and the agent does not provision", ev...)
-		case cloudInit:
+		case ci.provisions():
 			return pass("cloud-init provisions the VM (Azure datasource); the agent leaves it to cloud-init", ev...)
 		}
 		return pass("the Azure agent provisions the VM (Provisioning.Agent="+agentMode+")", ev...)
@@ -424,7 +446,25 @@ func nameMatchesEth0(globs string) bool {
 	return false
 }
 
-var dhcpOn = regexp.MustCompile(`(?i)^\s*DHCP\s*=\s*(yes|true|ipv4|both)\s*$`)
+var (
+	dhcpOn              = regexp.MustCompile(`(?i)^\s*DHCP\s*=\s*(yes|true|ipv4|both)\s*$`)
+	netplanEth0Key      = regexp.MustCompile(`(?m)^\s+eth0:\s*$`)
+	netplanMatchName    = regexp.MustCompile(`(?m)^\s+name:\s*(\S+)`)
+	netplanDHCP4        = regexp.MustCompile(`(?m)^\s+dhcp4:\s*(true|yes|on)\s*$`)
+	nmNoAutoDefault     = regexp.MustCompile(`(?m)^\s*no-auto-default\s*=\s*\*`)
+	cloudInitNetworkOff = regexp.MustCompile(`(?m)^network:\s*\{\s*config:\s*disabled\s*\}|^\s+config:\s*disabled`)
+)
+
+// pinsMAC says whether a network configuration file matches or sets a MAC address (macLine,
+// the no-mac-pinned-network rule's pattern, on each line).
+func pinsMAC(data []byte) bool {
+	for _, l := range strings.Split(string(data), "\n") {
+		if macLine.MatchString(l) {
+			return true
+		}
+	}
+	return false
+}
 
 // firstNICByDHCP looks for a configuration that brings eth0 up by DHCP at boot, without a MAC
 // address; it returns where, or "".
@@ -468,13 +508,13 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 			return Evidence{}, nil, err
 		}
 		text := string(data)
-		eth0 := regexp.MustCompile(`(?m)^\s+eth0:\s*$`).MatchString(text) || strings.Contains(text, "hv_netvsc")
-		for _, m := range regexp.MustCompile(`(?m)^\s+name:\s*(\S+)`).FindAllStringSubmatch(text, -1) {
+		eth0 := netplanEth0Key.MatchString(text) || strings.Contains(text, "hv_netvsc")
+		for _, m := range netplanMatchName.FindAllStringSubmatch(text, -1) {
 			eth0 = eth0 || nameMatchesEth0(m[1])
 		}
-		dhcp := regexp.MustCompile(`(?m)^\s+dhcp4:\s*(true|yes|on)\s*$`).MatchString(text)
+		dhcp := netplanDHCP4.MatchString(text)
 		switch {
-		case eth0 && dhcp && strings.Contains(text, "macaddress:"):
+		case eth0 && dhcp && pinsMAC(data):
 			seen = append(seen, Evidence{Path: f, Detail: "netplan: eth0 by DHCP, but matched by a MAC address that Azure's NIC will not have"})
 		case eth0 && dhcp:
 			return Evidence{Path: f, Detail: "netplan: eth0 by DHCP"}, seen, nil
@@ -495,13 +535,10 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 			if err != nil {
 				return Evidence{}, nil, err
 			}
-			name, mac, dhcp := false, false, 0
+			name, mac, dhcp := false, pinsMAC(data), 0
 			for i, l := range strings.Split(string(data), "\n") {
 				if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Name="); ok && nameMatchesEth0(v) {
 					name = true
-				}
-				if strings.HasPrefix(strings.TrimSpace(l), "MACAddress=") {
-					mac = true
 				}
 				if dhcpOn.MatchString(l) {
 					dhcp = i + 1
@@ -522,7 +559,7 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 		return Evidence{}, nil, err
 	} else if data != nil {
 		t := string(data)
-		if strings.Contains(t, "BOOTPROTO=dhcp") && strings.Contains(t, "ONBOOT=yes") && !regexp.MustCompile(`(?m)^\s*(HWADDR|MACADDR)=`).MatchString(t) {
+		if strings.Contains(t, "BOOTPROTO=dhcp") && strings.Contains(t, "ONBOOT=yes") && !pinsMAC(data) {
 			return Evidence{Path: "/etc/sysconfig/network-scripts/ifcfg-eth0", Detail: "ifcfg: eth0 by DHCP at boot"}, seen, nil
 		}
 		seen = append(seen, Evidence{Path: "/etc/sysconfig/network-scripts/ifcfg-eth0", Detail: "not BOOTPROTO=dhcp with ONBOOT=yes, or pinned to a MAC"})
@@ -539,7 +576,7 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 			if err != nil {
 				return Evidence{}, nil, err
 			}
-			if regexp.MustCompile(`(?m)^\s*no-auto-default\s*=\s*\*`).Match(data) {
+			if nmNoAutoDefault.Match(data) {
 				noAuto = f
 			}
 		}
@@ -572,31 +609,26 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		if _, ok := pkgdb.Newest(inv.Find("cloud-init")); ok {
-			disabled, err := c.stat("/etc/cloud/cloud-init.disabled")
+		ci, err := c.cloudInit(inv)
+		if err != nil {
+			return errResult(err)
+		}
+		if ci.provisions() {
+			cfgs, err := c.cloudConfigFiles()
 			if err != nil {
 				return errResult(err)
 			}
-			list, _, set, err := c.cloudInitDatasources()
-			if err != nil {
-				return errResult(err)
-			}
-			azure := !set || slices.ContainsFunc(list, func(s string) bool { return strings.EqualFold(s, "Azure") })
 			netOff := ""
-			cfgs, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
-			if err != nil {
-				return errResult(err)
-			}
-			for _, f := range append([]string{"/etc/cloud/cloud.cfg"}, cfgs...) {
+			for _, f := range cfgs {
 				data, err := c.read(f)
 				if err != nil {
 					return errResult(err)
 				}
-				if regexp.MustCompile(`(?m)^network:\s*\{\s*config:\s*disabled\s*\}|^\s+config:\s*disabled`).Match(data) {
+				if cloudInitNetworkOff.Match(data) {
 					netOff = f
 				}
 			}
-			if disabled == nil && azure && netOff == "" {
+			if netOff == "" {
 				return pass("cloud-init writes the network configuration (DHCP on eth0) at first boot", Evidence{Path: inv.Path, Detail: "cloud-init installed, Azure datasource, network configuration not disabled"})
 			}
 		}
