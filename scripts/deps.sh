@@ -2,7 +2,7 @@
 # Installs the system tools the tests and the demo use (Debian/Ubuntu): mke2fs, mkfs.xfs,
 # mkfs.vfat, mkswap, sfdisk, qemu-img, qemu-system-x86_64 (the end-to-end guest), mkntfs and
 # libntfs-3g (NTFS fixtures), hivexregedit (registry hive fixtures), cpio, zstd, xz and lz4
-# (initramfs fixtures). As root it runs apt-get; otherwise it prints the command.
+# (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images). As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 need=()
@@ -30,6 +30,8 @@ command -v cpio >/dev/null || need+=(cpio)      # initramfs fixtures
 command -v zstd >/dev/null || need+=(zstd)
 command -v xz   >/dev/null || need+=(xz-utils)
 command -v lz4  >/dev/null || need+=(lz4)
+command -v objcopy >/dev/null || need+=(binutils)  # unified kernel images (UKI) for the systemd-boot fixtures
+[ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || need+=(systemd-boot-efi)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

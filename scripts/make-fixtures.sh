@@ -67,6 +67,9 @@ make_initrd() {
       hv_vmbus) : > "$t/main/usr/lib/modules/$rel/kernel/drivers/hv/$m.ko" ;;
       hv_storvsc) : > "$t/main/usr/lib/modules/$rel/kernel/drivers/scsi/$m.ko" ;;
       hv_netvsc) : > "$t/main/usr/lib/modules/$rel/kernel/drivers/net/hyperv/$m.ko" ;;
+      virtio_pci) mkdir -p "$t/main/usr/lib/modules/$rel/kernel/drivers/virtio"; : > "$t/main/usr/lib/modules/$rel/kernel/drivers/virtio/$m.ko" ;;
+      virtio_blk) mkdir -p "$t/main/usr/lib/modules/$rel/kernel/drivers/block"; : > "$t/main/usr/lib/modules/$rel/kernel/drivers/block/$m.ko" ;;
+      virtio_net) : > "$t/main/usr/lib/modules/$rel/kernel/drivers/net/$m.ko" ;;
     esac
   done
   { (cd "$t/early" && find . | LC_ALL=C sort | cpio --quiet -o -H newc)
@@ -140,10 +143,10 @@ menuentry 'Debian GNU/Linux' {
 }
 CFG
 head -c 300000 /dev/urandom > "$cboot/vmlinuz-6.1.0-28-cloud-amd64"
-printf 'CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\n' > "$cboot/config-6.1.0-28-cloud-amd64"
+printf 'CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\n' > "$cboot/config-6.1.0-28-cloud-amd64"
 # the initramfs as Debian makes it: an uncompressed early-microcode cpio, then a zstd cpio with
-# the Hyper-V drivers; and the kernel's modules directory
-make_initrd "$cboot/initrd.img-6.1.0-28-cloud-amd64" zstd 6.1.0-28-cloud-amd64 hv_vmbus hv_storvsc hv_netvsc
+# the Hyper-V and virtio drivers; and the kernel's modules directory
+make_initrd "$cboot/initrd.img-6.1.0-28-cloud-amd64" zstd 6.1.0-28-cloud-amd64 hv_vmbus hv_storvsc hv_netvsc virtio_pci virtio_blk virtio_net
 mkdir -p "$clean/usr/lib/modules/6.1.0-28-cloud-amd64/kernel/drivers/net/hyperv"
 : > "$clean/usr/lib/modules/6.1.0-28-cloud-amd64/kernel/drivers/net/hyperv/hv_netvsc.ko"
 
@@ -198,7 +201,7 @@ GRUB
 mkdir -p "$dirty/boot/grub"
 # Debian 9's kernel before the SACK fix (its package says 4.9.168-1+deb9u2)
 head -c 4096 /dev/urandom > "$dirty/boot/vmlinuz-4.9.0-9-amd64"
-printf 'CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\n' > "$dirty/boot/config-4.9.0-9-amd64"
+printf 'CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\n' > "$dirty/boot/config-4.9.0-9-amd64"
 # built on a KVM host in dracut's host-only mode: virtio in, Hyper-V storage out
 make_initrd "$dirty/boot/initrd.img-4.9.0-9-amd64" gzip 4.9.0-9-amd64 hv_vmbus
 cat > "$dirty/boot/grub/grub.cfg" <<'CFG'

@@ -6,6 +6,7 @@ package inspect
 import (
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"path"
 	"regexp"
 	"strconv"
@@ -34,6 +35,9 @@ type Image struct {
 	Root          *fs.Tree
 	RootPartition *partition.Partition
 	Mounts        []Mount
+	// Boot are the partitions the firmware and the boot loader read whether or not Linux
+	// mounts them: EFI system partitions and extended boot loader partitions (XBOOTLDR).
+	Boot []BootPartition
 	// Windows is the Windows system volume (NTFS holding Windows\System32\config\SYSTEM);
 	// nil when none was found.
 	Windows          *fs.Tree
@@ -60,12 +64,59 @@ type UnreadPartition struct {
 	Reason    string
 }
 
-// Mount is a filesystem placed in the tree by an fstab line.
+// Mount is a filesystem placed in the tree by an fstab line, or (FstabLine 0) by its GPT type
+// as systemd-gpt-auto-generator would mount it (Spec says so).
 type Mount struct {
 	Path      string
 	Spec      string
 	FstabLine int
 	Partition *partition.Partition
+}
+
+// Partition type identifiers of the Discoverable Partitions Specification (and their MBR
+// equivalents) for the partitions a boot loader reads.
+const (
+	GPTTypeESP      = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+	GPTTypeXBOOTLDR = "BC13C2FF-59E6-4262-A352-B275FD6F7172"
+	mbrTypeESP      = "0xef"
+	mbrTypeXBOOTLDR = "0xea"
+)
+
+// BootRole says what a boot partition is.
+type BootRole string
+
+const (
+	RoleESP      BootRole = "ESP"
+	RoleXBOOTLDR BootRole = "XBOOTLDR"
+)
+
+// BootPartition is an EFI system or extended boot loader partition with a readable filesystem.
+type BootPartition struct {
+	Role      BootRole
+	Partition *partition.Partition
+	Tree      *fs.Tree // the partition's own filesystem, rooted at its top
+	MountedAt string   // where the root's view has it ("" when Linux does not mount it)
+}
+
+// Where names an in-partition path the way reports name files: under its mount point when
+// Linux mounts the partition, else "partition N:/path" (as the content scan names it).
+func (b BootPartition) Where(p string) string {
+	p = path.Clean("/" + p)
+	if b.MountedAt != "" {
+		return path.Join(b.MountedAt, p)
+	}
+	return fmt.Sprintf("partition %d:%s", b.Partition.Number, p)
+}
+
+// bootRole says whether p is an ESP or an XBOOTLDR by its partition type.
+func bootRole(p *partition.Partition) (BootRole, bool) {
+	switch {
+	case strings.EqualFold(p.TypeID, GPTTypeESP) || p.Table == "mbr" && p.TypeID == mbrTypeESP:
+		return RoleESP, true
+	case strings.EqualFold(p.TypeID, GPTTypeXBOOTLDR) || p.Table == "mbr" && p.TypeID == mbrTypeXBOOTLDR:
+		return RoleXBOOTLDR, true
+	}
+	return "", false
 }
 
 // maxConfigBytes bounds config files read whole by the inspector and the rules.
@@ -114,6 +165,7 @@ func FromDisk(d *image.Disk) (*Image, error) {
 	if err := img.findRoot(); err != nil {
 		return nil, err
 	}
+	img.findBoot()
 	img.findWindows()
 	return img, nil
 }
@@ -207,6 +259,65 @@ func (img *Image) findRoot() error {
 		img.Mounts = append(img.Mounts, Mount{Path: path.Clean(e.Path), Spec: e.Spec, FstabLine: e.Line, Partition: target})
 	}
 	return nil
+}
+
+// findBoot lists the ESPs and XBOOTLDR partitions. On a GPT disk, one that no fstab line
+// mounts is placed where systemd-gpt-auto-generator mounts it (systemd 252): the XBOOTLDR on
+// /boot, the ESP on /efi when the root has that directory, else on /boot when there is no
+// XBOOTLDR; never over a directory that is not empty or an fstab mount point.
+func (img *Image) findBoot() {
+	mounted := map[*partition.Partition]string{}
+	fstabPaths := map[string]bool{}
+	for _, m := range img.Mounts {
+		mounted[m.Partition], fstabPaths[m.Path] = m.Path, true
+	}
+	hasXBOOTLDR := false
+	for _, p := range img.Table.Partitions {
+		if r, ok := bootRole(p); ok && r == RoleXBOOTLDR {
+			hasXBOOTLDR = true
+		}
+	}
+	free := func(dir string) bool {
+		if img.Root == nil || fstabPaths[dir] {
+			return false
+		}
+		ents, err := img.Root.ReadDir(strings.TrimPrefix(dir, "/"))
+		return err == nil && len(ents) == 0 || errors.Is(err, iofs.ErrNotExist)
+	}
+	exists := func(dir string) bool {
+		if img.Root == nil {
+			return false
+		}
+		st, err := img.Root.Stat(strings.TrimPrefix(dir, "/"))
+		return err == nil && st.IsDir()
+	}
+	for _, order := range []BootRole{RoleXBOOTLDR, RoleESP} {
+		for _, p := range img.Table.Partitions {
+			role, ok := bootRole(p)
+			v, readable := img.volumes[p]
+			if !ok || role != order || !readable {
+				continue
+			}
+			b := BootPartition{Role: role, Partition: p, Tree: fs.NewTree(v), MountedAt: mounted[p]}
+			if b.MountedAt == "" && p.Table == "gpt" && img.Root != nil {
+				at := ""
+				switch {
+				case role == RoleXBOOTLDR:
+					at = "/boot"
+				case exists("/efi"):
+					at = "/efi"
+				case !hasXBOOTLDR:
+					at = "/boot"
+				}
+				if at != "" && free(at) {
+					img.Root.Mount(at, v)
+					img.Mounts = append(img.Mounts, Mount{Path: at, Spec: "GPT type " + string(role) + " (Discoverable Partitions)", Partition: p})
+					fstabPaths[at], b.MountedAt = true, at
+				}
+			}
+			img.Boot = append(img.Boot, b)
+		}
+	}
 }
 
 // findWindows picks the first NTFS volume that holds the SYSTEM hive.

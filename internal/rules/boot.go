@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
 
@@ -41,11 +42,29 @@ type bootEntry struct {
 	path    string
 	line    int
 	cmdline string
+	// loader says what reads it: "GRUB", or "systemd-boot" for an entry of the Boot Loader
+	// Specification on an ESP or XBOOTLDR (then sd says more).
+	loader string
+	sd     *loaderEntry
+}
+
+// describe names an entry's kind for evidence.
+func (e bootEntry) describe() string {
+	switch {
+	case e.sd == nil:
+		return e.loader
+	case e.sd.isUKI:
+		return fmt.Sprintf("systemd-boot, unified kernel image's .cmdline on the %s (partition %d)", e.sd.boot.Role, e.sd.boot.Partition.Number)
+	}
+	return fmt.Sprintf("systemd-boot entry on the %s (partition %d)", e.sd.boot.Role, e.sd.boot.Partition.Number)
 }
 
 // grubConfigs are the generated GRUB configurations, in the order distributions use them.
 var grubConfigs = []string{"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/efi/EFI/*/grub.cfg", "/boot/grub2/grubenv"}
 
+// bootEntries returns every kernel command line the image's boot loaders would start: GRUB's
+// menu entries, BLS entries GRUB reads from /boot/loader/entries, and systemd-boot's entries on
+// the ESP and XBOOTLDR (see bootedEntries for the one it starts by default).
 func (c *Context) bootEntries() ([]bootEntry, error) {
 	var out []bootEntry
 	kernelopts := ""
@@ -58,6 +77,17 @@ func (c *Context) bootEntries() ([]bootEntry, error) {
 			}
 		}
 	}
+	read := map[string]bool{}
+	grubLines := func(where string, data []byte) {
+		read[where] = true
+		for i, line := range strings.Split(string(data), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) < 2 || (fields[0] != "linux" && fields[0] != "linuxefi" && fields[0] != "linux16") {
+				continue
+			}
+			out = append(out, bootEntry{path: where, line: i + 1, cmdline: strings.Join(fields[2:], " "), loader: "GRUB"})
+		}
+	}
 	for _, pat := range grubConfigs[:3] {
 		files, err := c.glob(pat)
 		if err != nil {
@@ -68,32 +98,81 @@ func (c *Context) bootEntries() ([]bootEntry, error) {
 			if err != nil {
 				return nil, err
 			}
-			for i, line := range strings.Split(string(data), "\n") {
-				fields := strings.Fields(line)
-				if len(fields) < 2 || (fields[0] != "linux" && fields[0] != "linuxefi" && fields[0] != "linux16") {
-					continue
-				}
-				out = append(out, bootEntry{f, i + 1, strings.Join(fields[2:], " ")})
-			}
+			grubLines(f, data)
 		}
 	}
-	bls, err := c.glob("/boot/loader/entries/*.conf")
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range bls {
-		data, err := c.read(f)
+	for _, b := range c.Image.Boot {
+		if b.Role != inspect.RoleESP {
+			continue
+		}
+		files, err := globIn(b, "/EFI/*/grub.cfg")
 		if err != nil {
 			return nil, err
 		}
-		for i, line := range strings.Split(string(data), "\n") {
-			k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
-			if k == "options" {
-				out = append(out, bootEntry{f, i + 1, strings.ReplaceAll(strings.TrimSpace(v), "$kernelopts", kernelopts)})
+		for _, f := range files {
+			if read[b.Where(f)] {
+				continue // the same file, read through the root's mount of the ESP
+			}
+			data, err := readIn(b, f)
+			if err != nil {
+				return nil, err
+			}
+			grubLines(b.Where(f), data)
+		}
+	}
+	if !c.underBootPartition("/boot/loader/entries") {
+		bls, err := c.glob("/boot/loader/entries/*.conf")
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range bls {
+			data, err := c.read(f)
+			if err != nil {
+				return nil, err
+			}
+			var opts []string
+			first := 0
+			for i, line := range strings.Split(string(data), "\n") {
+				k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+				if k == "options" {
+					if first == 0 {
+						first = i + 1
+					}
+					opts = append(opts, strings.ReplaceAll(strings.TrimSpace(v), "$kernelopts", kernelopts))
+				}
+			}
+			if first > 0 {
+				out = append(out, bootEntry{path: f, line: first, cmdline: strings.Join(opts, " "), loader: "GRUB (BLS entry)"})
 			}
 		}
 	}
+	sb, err := c.systemdBoot()
+	if err != nil {
+		return nil, err
+	}
+	for i := range sb.entries {
+		e := &sb.entries[i]
+		out = append(out, bootEntry{path: e.where, line: e.line, cmdline: e.cmdline, loader: "systemd-boot", sd: e})
+	}
 	return out, nil
+}
+
+// bootedEntries are the entries a VM may start without anyone at its console: every GRUB entry
+// (the menu's default can be changed by grub-reboot and saved_entry), and systemd-boot's
+// default entry only. skipped are systemd-boot's other entries.
+func (c *Context) bootedEntries() (booted, skipped []bootEntry, err error) {
+	all, err := c.bootEntries()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range all {
+		if e.sd != nil && !e.sd.isDefault {
+			skipped = append(skipped, e)
+		} else {
+			booted = append(booted, e)
+		}
+	}
+	return booted, skipped, nil
 }
 
 // grubDefaults returns GRUB_CMDLINE_LINUX and _DEFAULT as GRUB would assemble them from
@@ -177,10 +256,14 @@ func (c *Context) initramfsToolsSleepsRootdelay() (bool, error) {
 	return false, nil
 }
 
-// onlyRootdelayMissing says whether every boot entry and the GRUB defaults lack rootdelay=300
-// and nothing else.
+// onlyRootdelayMissing says whether every booted entry and every source of the next kernel's
+// command line lack rootdelay=300 and nothing else.
 func (c *Context) onlyRootdelayMissing() bool {
-	entries, err := c.bootEntries()
+	entries, _, err := c.bootedEntries()
+	if err != nil {
+		return false
+	}
+	defaults, err := c.cmdlineDefaults()
 	if err != nil {
 		return false
 	}
@@ -188,8 +271,8 @@ func (c *Context) onlyRootdelayMissing() bool {
 	for _, e := range entries {
 		lines = append(lines, e.cmdline)
 	}
-	if defaults, _, ok, err := c.grubDefaults(); err == nil && ok {
-		lines = append(lines, defaults)
+	for _, d := range defaults {
+		lines = append(lines, d.cmdline)
 	}
 	for _, l := range lines {
 		if m := missingParams(l); len(m) > 1 || len(m) == 1 && m[0] != "rootdelay=300" {
@@ -199,38 +282,76 @@ func (c *Context) onlyRootdelayMissing() bool {
 	return len(lines) > 0
 }
 
-// kernelCmdline judges the boot entries (and the GRUB defaults) against the self-test's
-// required parameters and LISA's forbidden ones.
+// cmdlineSource is a file the next kernel's command line is made from.
+type cmdlineSource struct {
+	name    string // the file (the first, for GRUB's defaults)
+	cmdline string
+	ev      []Evidence
+	regen   string // how its boot entries are regenerated
+}
+
+// cmdlineDefaults returns GRUB's defaults (/etc/default/grub and grub.d) and kernel-install's
+// /etc/kernel/cmdline, those that exist.
+func (c *Context) cmdlineDefaults() ([]cmdlineSource, error) {
+	var out []cmdlineSource
+	grub, ev, found, err := c.grubDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		out = append(out, cmdlineSource{name: "/etc/default/grub", cmdline: grub, ev: ev, regen: "update-grub / grub2-mkconfig"})
+	}
+	ki, kev, found, err := c.kernelInstallCmdline()
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		out = append(out, cmdlineSource{name: kev.Path, cmdline: ki, ev: []Evidence{kev}, regen: "kernel-install add, or rebuild the UKI"})
+	}
+	return out, nil
+}
+
+// kernelCmdline judges the booted entries (and the sources of the next kernel's command line)
+// against the self-test's required parameters and LISA's forbidden ones.
 func kernelCmdline(c *Context) Result {
-	entries, err := c.bootEntries()
+	entries, skipped, err := c.bootedEntries()
 	if err != nil {
 		return errResult(err)
 	}
-	defaults, defEv, haveDefaults, err := c.grubDefaults()
+	defaults, err := c.cmdlineDefaults()
 	if err != nil {
 		return errResult(err)
+	}
+	var defEv []Evidence
+	for _, d := range defaults {
+		defEv = append(defEv, d.ev...)
 	}
 	res := Result{Required: strings.Join(RequiredKernelParams, " ")}
 	if len(entries) == 0 {
 		// Nothing generated to read: judge the defaults, and say so.
-		if !haveDefaults {
-			res.Status, res.Message, res.Actual = Fail, "no boot configuration found (no grub.cfg, no BLS entries, no /etc/default/grub)", "no boot configuration"
+		if len(defaults) == 0 {
+			res.Status, res.Message, res.Actual = Fail, "no boot configuration found (no grub.cfg, no BLS or systemd-boot entry, no unified kernel image, no /etc/default/grub, no /etc/kernel/cmdline)", "no boot configuration"
 			res.Evidence = []Evidence{{Path: "/boot/grub/grub.cfg", Detail: "missing"}}
+			for _, b := range c.Image.Boot {
+				res.Evidence = append(res.Evidence, Evidence{Path: b.Where("/"), Detail: fmt.Sprintf("the %s holds no /loader/entries/*.conf, no /EFI/Linux/*.efi and no /EFI/*/grub.cfg", b.Role)})
+			}
 			return res
 		}
 		res.Evidence = defEv
-		if m := missingParams(defaults); len(m) > 0 {
-			res.Status, res.Message, res.Actual = cmdlineLevel(m), "GRUB defaults lack "+strings.Join(m, " ")+" (no generated grub.cfg or BLS entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
-			return res
+		for _, d := range defaults {
+			if m := missingParams(d.cmdline); len(m) > 0 {
+				res.Status, res.Message, res.Actual = cmdlineLevel(m), d.name+" lacks "+strings.Join(m, " ")+" (no generated boot entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
+				return res
+			}
 		}
-		res.Status, res.Message, res.Actual = Warn, "GRUB defaults carry the parameters but no generated boot configuration was found; regenerate it before capture", defaults
+		res.Status, res.Message, res.Actual = Warn, "the command-line defaults carry the parameters but no generated boot entry was found; regenerate it before capture", defaults[0].cmdline
 		return res
 	}
 	var forbidden []Evidence
 	for _, e := range entries {
 		for _, f := range strings.Fields(e.cmdline) {
 			if slices.Contains(ForbiddenKernelParams, f) {
-				forbidden = append(forbidden, Evidence{Path: e.path, Line: e.line, Detail: f + " breaks Azure's virtual devices: remove it"})
+				forbidden = append(forbidden, Evidence{Path: e.path, Line: e.line, Detail: f + " breaks Azure's virtual devices: remove it (" + e.describe() + ")"})
 			}
 		}
 	}
@@ -239,6 +360,12 @@ func kernelCmdline(c *Context) Result {
 		res.Evidence = listing(forbidden, 10)
 		return res
 	}
+	var notes []Evidence
+	for _, e := range skipped {
+		if m := missingParams(e.cmdline); len(m) > 0 {
+			notes = append(notes, Evidence{Path: e.path, Line: e.line, Detail: "not the default entry (not judged); lacks " + strings.Join(m, " ")})
+		}
+	}
 	missingAny := map[string]bool{}
 	var bad []Evidence
 	for _, e := range entries {
@@ -246,7 +373,7 @@ func kernelCmdline(c *Context) Result {
 			for _, p := range m {
 				missingAny[p] = true
 			}
-			bad = append(bad, Evidence{Path: e.path, Line: e.line, Detail: "missing " + strings.Join(m, " ") + " in: " + e.cmdline})
+			bad = append(bad, Evidence{Path: e.path, Line: e.line, Detail: "missing " + strings.Join(m, " ") + " in: " + e.cmdline + " (" + e.describe() + ")"})
 		}
 	}
 	if len(bad) > 0 {
@@ -258,22 +385,31 @@ func kernelCmdline(c *Context) Result {
 		}
 		res.Status, res.Message, res.Actual = cmdlineLevel(m), fmt.Sprintf("%d of %d boot entries lack %s", len(bad), len(entries), strings.Join(m, " ")), "Missing Parameter: "+strings.Join(m, " ")
 		res.Evidence = listing(bad, 10)
-		if haveDefaults && len(missingParams(defaults)) == 0 {
-			res.Evidence = append(res.Evidence, Evidence{Path: "/etc/default/grub", Detail: "the GRUB defaults carry all parameters: the generated configuration is stale (run update-grub / grub2-mkconfig)"})
+		for _, d := range defaults {
+			if len(missingParams(d.cmdline)) == 0 {
+				res.Evidence = append(res.Evidence, Evidence{Path: d.name, Detail: "carries all parameters: the generated configuration is stale (" + d.regen + ")"})
+			}
 		}
-		res.Evidence = append(res.Evidence, defEv...)
+		res.Evidence = append(append(res.Evidence, defEv...), notes...)
 		return res
 	}
 	res.Actual = entries[0].cmdline
-	res.Evidence = []Evidence{{Path: entries[0].path, Line: entries[0].line, Detail: fmt.Sprintf("all %d boot entries carry the parameters", len(entries))}}
-	if haveDefaults {
-		if m := missingParams(defaults); len(m) > 0 {
-			res.Status, res.Message = Warn, "the boot entries carry the parameters but /etc/default/grub lacks "+strings.Join(m, " ")+": the next kernel update will drop them"
+	detail := fmt.Sprintf("all %d boot entries carry the parameters (%s)", len(entries), entries[0].describe())
+	if len(entries) == 1 && entries[0].sd != nil {
+		detail = "the default entry carries the parameters (" + entries[0].describe() + ")"
+	}
+	res.Evidence = append([]Evidence{{Path: entries[0].path, Line: entries[0].line, Detail: detail}}, notes...)
+	for _, d := range defaults {
+		if m := missingParams(d.cmdline); len(m) > 0 {
+			res.Status, res.Message = Warn, "the boot entries carry the parameters but "+d.name+" lacks "+strings.Join(m, " ")+": the next kernel update will drop them"
 			res.Evidence = append(res.Evidence, defEv...)
 			return res
 		}
 	}
 	res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(RequiredKernelParams, " ")
+	if len(entries) == 1 && entries[0].sd != nil {
+		res.Message = "systemd-boot's default entry carries " + strings.Join(RequiredKernelParams, " ")
+	}
 	return res
 }
 

@@ -279,25 +279,7 @@ func TestOneProvisioningAgent(t *testing.T) {
 // The Hyper-V drivers must be built in or in the initramfs of the kernel that boots.
 func TestHyperVDriversAtBoot(t *testing.T) {
 	const k = "6.1.0-28-cloud-amd64"
-	initrd := func(t *testing.T, comp string, mods ...string) string {
-		dir := t.TempDir()
-		var files []string
-		for _, m := range mods {
-			files = append(files, "usr/lib/modules/"+k+"/kernel/drivers/x/"+m+".ko.zst")
-		}
-		for _, f := range append(files, "init") {
-			p := filepath.Join(dir, f)
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			os.WriteFile(p, []byte("x"), 0o644)
-		}
-		cmd := exec.Command("sh", "-c", "find . | cpio --quiet -o -H newc | "+comp+" -c")
-		cmd.Dir = dir
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out)
-	}
+	initrd := initrdOf
 	allM := "CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\n"
 	for _, tc := range []struct {
 		name     string
@@ -355,6 +337,55 @@ func TestFirstNICByDHCP(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantRule(t, testfixture.Variant(t, tc.change), "first-nic-dhcp", tc.status, tc.evidence)
+		})
+	}
+}
+
+// initrdOf is an initramfs (a cpio compressed by comp) holding the kernel modules named.
+func initrdOf(t *testing.T, comp string, mods ...string) string {
+	const k = "6.1.0-28-cloud-amd64"
+	dir := t.TempDir()
+	var files []string
+	for _, m := range mods {
+		files = append(files, "usr/lib/modules/"+k+"/kernel/drivers/x/"+m+".ko.zst")
+	}
+	for _, f := range append(files, "init") {
+		p := filepath.Join(dir, f)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte("x"), 0o644)
+	}
+	cmd := exec.Command("sh", "-c", "find . | cpio --quiet -o -H newc | "+comp+" -c")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// The virtio drivers (Alibaba Cloud ECS is KVM) must be built in or in the initramfs of the
+// kernel that boots.
+func TestVirtioDriversAtBoot(t *testing.T) {
+	const k = "6.1.0-28-cloud-amd64"
+	allM := "CONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\n"
+	for _, tc := range []struct {
+		name     string
+		change   testfixture.Change
+		status   rules.Status
+		evidence string
+	}{
+		{"modules in a zstd initramfs (the compliant image)", testfixture.Change{}, rules.Pass, "virtio_blk is in the initramfs (none + zstd)"},
+		{"dracut host-only on Hyper-V: virtio left out", testfixture.Change{"/boot/config-" + k: allM,
+			"/boot/initrd.img-" + k: initrdOf(t, "gzip", "hv_vmbus", "hv_storvsc")}, rules.Fail, "virtio_blk is a module and not in the initramfs"},
+		{"built in", testfixture.Change{"/boot/config-" + k: "CONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO_BLK=y\nCONFIG_VIRTIO_NET=y\n",
+			"/boot/initrd.img-" + k: testfixture.Remove}, rules.Pass, "virtio_blk is built in"},
+		{"virtio_net from the root filesystem", testfixture.Change{"/boot/config-" + k: allM,
+			"/boot/initrd.img-" + k: initrdOf(t, "xz --check=crc32", "virtio_pci", "virtio_blk"),
+			"/usr/lib/modules/" + k + "/kernel/drivers/net/virtio_net.ko": "ko"}, rules.Pass, "virtio_net loads from the root filesystem"},
+		{"kernel without virtio_blk", testfixture.Change{"/boot/config-" + k: "CONFIG_VIRTIO_PCI=y\nCONFIG_VIRTIO_NET=y\n"}, rules.Fail, "CONFIG_VIRTIO_BLK is not set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantRule(t, testfixture.Variant(t, tc.change), "virtio-drivers-at-boot", tc.status, tc.evidence)
 		})
 	}
 }

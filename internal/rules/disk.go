@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
@@ -15,7 +16,6 @@ import (
 var (
 	gptSwapType = "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F"
 	gptLVMType  = "E6D6D379-F507-44C2-A23C-238F2A3DF928"
-	gptESPType  = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 )
 
 var _ = register(&Rule{
@@ -131,7 +131,7 @@ var _ = register(&Rule{
 				continue
 			case p.Kind == partition.KindBIOSBoot || p.Kind == partition.KindSwap || p.Kind == partition.KindLVM:
 				continue // swap and LVM have rules of their own
-			case p.Kind == partition.KindVFAT && (strings.EqualFold(p.TypeID, gptESPType) || p.TypeID == "0xef"):
+			case p.Kind == partition.KindVFAT && (strings.EqualFold(p.TypeID, inspect.GPTTypeESP) || p.TypeID == "0xef"):
 				continue
 			case p.Kind == partition.KindEmpty:
 				continue

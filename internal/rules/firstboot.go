@@ -53,7 +53,7 @@ var _ = register(&Rule{
 				ev = append(ev, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s matches no partition or filesystem in the image", what, spec)})
 			}
 		}
-		entries, err := c.bootEntries()
+		entries, _, err := c.bootedEntries()
 		if err != nil {
 			return errResult(err)
 		}
@@ -124,7 +124,7 @@ var _ = register(&Rule{
 		if fi != nil && fi.Mode().IsRegular() && fi.Size() > 0 {
 			ev = append(ev, Evidence{Path: "/var/lib/dbus/machine-id", Detail: "a regular file with an ID: systemd copies it into an empty /etc/machine-id"})
 		}
-		entries, err := c.bootEntries()
+		entries, _, err := c.bootedEntries()
 		if err != nil {
 			return errResult(err)
 		}
@@ -306,12 +306,26 @@ var _ = register(&Rule{
 	}),
 })
 
-// hypervDrivers are the Hyper-V drivers a VM needs to find its disk and its network on Azure,
-// with the kernel option that builds each.
-var hypervDrivers = []struct{ module, option string }{
-	{"hv_vmbus", "CONFIG_HYPERV"},
-	{"hv_storvsc", "CONFIG_HYPERV_STORAGE"},
-	{"hv_netvsc", "CONFIG_HYPERV_NET"},
+// bootDriver is a driver a VM needs at boot, with the kernel option that builds it. A network
+// driver (late) may also load from the root filesystem's /lib/modules, after the root is mounted.
+type bootDriver struct {
+	module, option, dir string
+	late                bool
+}
+
+// hypervDrivers are the Hyper-V drivers a VM needs to find its disk and its network on Azure.
+var hypervDrivers = []bootDriver{
+	{"hv_vmbus", "CONFIG_HYPERV", "drivers/hv", false},
+	{"hv_storvsc", "CONFIG_HYPERV_STORAGE", "drivers/scsi", false},
+	{"hv_netvsc", "CONFIG_HYPERV_NET", "drivers/net/hyperv", true},
+}
+
+// virtioDrivers are the virtio drivers a KVM guest (Alibaba Cloud ECS) needs for its disk and
+// its network.
+var virtioDrivers = []bootDriver{
+	{"virtio_pci", "CONFIG_VIRTIO_PCI", "drivers/virtio", false},
+	{"virtio_blk", "CONFIG_VIRTIO_BLK", "drivers/block", false},
+	{"virtio_net", "CONFIG_VIRTIO_NET", "drivers/net", true},
 }
 
 // initramfsOf returns the initramfs of kernel k, where the distributions put it; "" when none.
@@ -342,98 +356,141 @@ var _ = register(&Rule{
 		"with an early-microcode prefix) is listed; hv_netvsc may also come from /lib/modules after the root is mounted.",
 	Fix: "Add the drivers to the initramfs and rebuild it: dracut (add_drivers+=\" hv_vmbus hv_storvsc hv_netvsc \" in /etc/dracut.conf.d/hyperv.conf, " +
 		"then dracut -f --kver RELEASE, or hostonly=\"no\"); initramfs-tools (list them in /etc/initramfs-tools/modules, then update-initramfs -u -k RELEASE).",
+	Check: linux(func(c *Context) Result { return driversAtBoot(c, "Hyper-V", "Azure", hypervDrivers) }),
+})
+
+var _ = register(&Rule{
+	ID:       "virtio-drivers-at-boot",
+	Title:    "The kernel that boots reaches a KVM disk and network: virtio drivers built in or in its initramfs",
+	Profiles: []string{profAlibaba},
+	Severity: Critical,
+	Source: "Alibaba Cloud ECS documentation, \"Install the virtio driver\" (help.aliyun.com/document_detail/62423: an imported image must " +
+		"carry virtio_blk, virtio_pci and virtio_net, and its initramfs must contain them: lsinitrd ... | grep virtio)",
+	Rationale: "ECS instances present their system disk and network through virtio. A kernel that has virtio_blk as a module but an initramfs " +
+		"without it (an image built on Hyper-V, VMware or Xen, or by dracut in host-only mode) cannot find its root disk and never boots; the " +
+		"import itself does not reject it. Read offline as for the Hyper-V rule: /boot/config-RELEASE, then the initramfs of the kernel that " +
+		"boots (GRUB's newest kernel, or systemd-boot's default entry and a UKI's .initrd); virtio_net may load from /lib/modules.",
+	Fix: "Add the drivers to the initramfs and rebuild it: dracut (add_drivers+=\" virtio_blk virtio_pci virtio_net \" in " +
+		"/etc/dracut.conf.d/virtio.conf, then dracut -f --kver RELEASE); initramfs-tools (list them in /etc/initramfs-tools/modules, then " +
+		"update-initramfs -u -k RELEASE).",
 	Check: linux(func(c *Context) Result {
-		k := c.Image.BootKernel()
-		if k == "" {
-			return na("no kernel in /boot: the image does not boot a kernel of its own")
+		return driversAtBoot(c, "virtio", "a KVM host (Alibaba Cloud ECS)", virtioDrivers)
+	}),
+})
+
+// driversAtBoot judges whether the kernel that boots has the drivers, built in or (the early ones)
+// in its initramfs; family names them ("Hyper-V"), cloud the platform the disk is not found on.
+func driversAtBoot(c *Context, family, cloud string, drivers []bootDriver) Result {
+	bk, err := c.bootKernel()
+	if err != nil {
+		return errResult(err)
+	}
+	k := bk.release
+	if k == "" {
+		return na("no kernel in /boot and no systemd-boot entry: the image does not boot a kernel of its own")
+	}
+	var ev, problems []Evidence
+	if bk.sdDefault {
+		ev = append(ev, Evidence{Path: bk.from, Detail: "systemd-boot's default entry: kernel " + k})
+	}
+	mods := "/lib/modules/" + k
+	if fi, err := c.stat(mods); err != nil {
+		return errResult(err)
+	} else if fi == nil {
+		problems = append(problems, Evidence{Path: mods, Detail: "missing: kernel " + k + " has no modules directory"})
+	}
+	cfgPath := "/boot/config-" + k
+	cfgData, err := c.read(cfgPath)
+	if err != nil {
+		return errResult(err)
+	}
+	cfg := map[string]string{}
+	for _, s := range sysconf.ParseKeyValue(cfgData) {
+		cfg[s.Key] = s.Value
+	}
+	needInitrd := map[string]bool{} // module => must be in the initramfs
+	for _, d := range drivers {
+		switch v := cfg[d.option]; {
+		case cfgData == nil:
+			needInitrd[d.module] = !d.late // unknown: look for the modules
+		case v == "y":
+			ev = append(ev, Evidence{Path: cfgPath, Detail: d.option + "=y: " + d.module + " is built in"})
+		case v == "m":
+			needInitrd[d.module] = !d.late
+		default:
+			problems = append(problems, Evidence{Path: cfgPath, Detail: d.option + " is not set: kernel " + k + " has no " + d.module})
 		}
-		var ev, problems []Evidence
-		mods := "/lib/modules/" + k
-		if fi, err := c.stat(mods); err != nil {
-			return errResult(err)
-		} else if fi == nil {
-			problems = append(problems, Evidence{Path: mods, Detail: "missing: kernel " + k + " has no modules directory"})
-		}
-		cfgPath := "/boot/config-" + k
-		cfgData, err := c.read(cfgPath)
-		if err != nil {
-			return errResult(err)
-		}
-		cfg := map[string]string{}
-		for _, s := range sysconf.ParseKeyValue(cfgData) {
-			cfg[s.Key] = s.Value
-		}
-		needInitrd := map[string]bool{} // module => must be in the initramfs
-		for _, d := range hypervDrivers {
-			switch v := cfg[d.option]; {
-			case cfgData == nil:
-				needInitrd[d.module] = d.module != "hv_netvsc" // unknown: look for the modules
-			case v == "y":
-				ev = append(ev, Evidence{Path: cfgPath, Detail: d.option + "=y: " + d.module + " is built in"})
-			case v == "m":
-				needInitrd[d.module] = d.module != "hv_netvsc"
-			default:
-				problems = append(problems, Evidence{Path: cfgPath, Detail: d.option + " is not set: kernel " + k + " has no " + d.module})
+	}
+	if len(needInitrd) > 0 {
+		if len(bk.initrds) == 0 {
+			where := "/boot"
+			if bk.uki != "" {
+				where = bk.uki
 			}
-		}
-		if len(needInitrd) > 0 {
-			initrdPath, err := c.initramfsOf(k)
-			if err != nil {
-				return errResult(err)
-			}
-			if initrdPath == "" {
-				problems = append(problems, Evidence{Path: "/boot", Detail: "no initramfs for kernel " + k + " (initrd.img-, initramfs-*.img, initrd-)"})
-			} else {
-				f, err := c.Image.Root.Open(rel(initrdPath))
+			problems = append(problems, Evidence{Path: where, Detail: "no initramfs for kernel " + k + " (initrd.img-, initramfs-*.img, initrd-, a boot entry's initrd, a UKI's .initrd)"})
+		} else {
+			var names, formats, where []string
+			inSection := ""
+			for _, ref := range bk.initrds {
+				f, err := ref.open()
 				if err != nil {
 					return errResult(err)
 				}
-				names, formats, err := initrd.List(f)
+				n, fm, err := initrd.List(f)
 				f.Close()
 				if err != nil {
-					return Result{Status: Error, Message: fmt.Sprintf("%s: %v", initrdPath, err),
-						Evidence: []Evidence{{Path: initrdPath, Detail: "could not be read to its end: whether the Hyper-V drivers are in it is unknown"}}}
+					return Result{Status: Error, Message: fmt.Sprintf("%s: %v", ref.where, err),
+						Evidence: []Evidence{{Path: ref.where, Detail: "could not be read to its end: whether the " + family + " drivers are in it is unknown"}}}
 				}
-				in := map[string]bool{}
-				for _, n := range names {
-					base := path.Base(n)
-					for _, d := range hypervDrivers {
-						if base == d.module+".ko" || strings.HasPrefix(base, d.module+".ko.") {
-							in[d.module] = true
-						}
+				names, formats, where = append(names, n...), append(formats, fm...), append(where, ref.where)
+				if ref.section {
+					inSection = "the UKI's .initrd section: "
+				}
+			}
+			initrdPath := strings.Join(where, " + ")
+			in := map[string]bool{}
+			for _, n := range names {
+				base := path.Base(n)
+				for _, d := range drivers {
+					if base == d.module+".ko" || strings.HasPrefix(base, d.module+".ko.") {
+						in[d.module] = true
 					}
 				}
-				for _, d := range hypervDrivers {
-					needed, asModule := needInitrd[d.module]
-					switch {
-					case !asModule:
-					case in[d.module]:
-						ev = append(ev, Evidence{Path: initrdPath, Detail: d.module + " is in the initramfs (" + strings.Join(formats, " + ") + ")"})
-					case needed:
-						problems = append(problems, Evidence{Path: initrdPath, Detail: d.module + " is a module and not in the initramfs: the root disk is not found on Azure"})
-					default:
-						// hv_netvsc may load from the root filesystem
-						found, err := c.glob(mods + "/kernel/drivers/net/hyperv/" + d.module + ".ko*")
-						if err != nil {
-							return errResult(err)
-						}
-						if len(found) == 0 {
-							problems = append(problems, Evidence{Path: mods, Detail: d.module + " is neither in the initramfs nor under " + mods})
-						} else {
-							ev = append(ev, Evidence{Path: found[0], Detail: d.module + " loads from the root filesystem"})
-						}
+			}
+			for _, d := range drivers {
+				needed, asModule := needInitrd[d.module]
+				switch {
+				case !asModule:
+				case in[d.module]:
+					ev = append(ev, Evidence{Path: initrdPath, Detail: inSection + d.module + " is in the initramfs (" + strings.Join(formats, " + ") + ")"})
+				case needed:
+					problems = append(problems, Evidence{Path: initrdPath, Detail: inSection + d.module + " is a module and not in the initramfs: the root disk is not found on " + cloud})
+				default:
+					// a network driver may load from the root filesystem
+					found, err := c.glob(mods + "/kernel/" + d.dir + "/" + d.module + ".ko*")
+					if err != nil {
+						return errResult(err)
+					}
+					if len(found) == 0 {
+						problems = append(problems, Evidence{Path: mods, Detail: d.module + " is neither in the initramfs nor under " + mods})
+					} else {
+						ev = append(ev, Evidence{Path: found[0], Detail: d.module + " loads from the root filesystem"})
 					}
 				}
 			}
 		}
-		if len(problems) > 0 {
-			r := fail(fmt.Sprintf("kernel %s may not reach Azure's disk or network at boot", k), append(problems, ev...)...)
-			r.Actual, r.Required = problems[0].Detail, "hv_vmbus, hv_storvsc, hv_netvsc built in or in the initramfs"
-			return r
+	}
+	if len(problems) > 0 {
+		var names []string
+		for _, d := range drivers {
+			names = append(names, d.module)
 		}
-		return pass(fmt.Sprintf("kernel %s has the Hyper-V drivers at boot", k), ev...)
-	}),
-})
+		r := fail(fmt.Sprintf("kernel %s may not reach its disk or network on %s at boot", k, cloud), append(problems, ev...)...)
+		r.Actual, r.Required = problems[0].Detail, strings.Join(names, ", ")+" built in or in the initramfs"
+		return r
+	}
+	return pass(fmt.Sprintf("kernel %s has the %s drivers at boot", k, family), ev...)
+}
 
 // nameMatchesEth0 says whether a space-separated list of interface-name globs (systemd-networkd's
 // Name=, netplan's match name) takes eth0, the name Azure's first NIC gets.

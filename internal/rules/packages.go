@@ -129,7 +129,11 @@ var _ = register(&Rule{
 	Rationale: "Microsoft's suite fails a kernel without the watchdog framework or CIFS (Azure Files mounts). The boot kernel's /boot/config-RELEASE says how it was built; without that file it cannot be decided offline, which is a warning.",
 	Fix:       "Boot a kernel built with CONFIG_WATCHDOG and CONFIG_CIFS (y or m): the distribution's cloud or generic kernel.",
 	Check: linux(func(c *Context) Result {
-		k := c.Image.BootKernel()
+		bk, err := c.bootKernel()
+		if err != nil {
+			return errResult(err)
+		}
+		k := bk.release
 		if k == "" {
 			return warn("no kernel found in /boot: the kernel configuration cannot be checked offline")
 		}

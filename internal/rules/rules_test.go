@@ -85,7 +85,7 @@ var variants = []struct {
 	{"sudo asks for root's password", testfixture.Change{"/etc/sudoers": "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
 		"/etc/sudoers.d/90-build": "Defaults:%sudo targetpw\n"},
 		"sudo-no-targetpw", rules.Fail, "Defaults:%sudo targetpw"},
-	{"kernel without CIFS", testfixture.Change{"/boot/config-6.1.0-28-cloud-amd64": "CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\n"},
+	{"kernel without CIFS", testfixture.Change{"/boot/config-6.1.0-28-cloud-amd64": "CONFIG_WATCHDOG=y\n# CONFIG_CIFS is not set\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\n"},
 		"kernel-essential-config", rules.Fail, "CONFIG_CIFS"},
 	{"kernel configuration missing", testfixture.Change{"/boot/config-6.1.0-28-cloud-amd64": testfixture.Remove},
 		"kernel-essential-config", rules.Warn, "missing"},

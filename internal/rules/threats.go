@@ -124,11 +124,15 @@ var _ = register(&Rule{
 	Fix:  "Update the kernel package to the distribution's current release and regenerate the boot configuration.",
 	Cert: &CertTest{SelfTestID: "52", Name: "SACK Vulnerability patch verification", Level: "Failed"},
 	Check: linux(func(c *Context) Result {
-		k := c.Image.BootKernel()
+		bk, err := c.bootKernel()
+		if err != nil {
+			return errResult(err)
+		}
+		k := bk.release
 		if k == "" {
 			return warn("no kernel found in /boot: the SACK fix cannot be checked offline")
 		}
-		version, where := k, Evidence{Path: "/boot/vmlinuz-" + k}
+		version, where := k, Evidence{Path: bk.from}
 		inv, err := c.Image.Packages()
 		if err != nil {
 			return errResult(err)
