@@ -217,10 +217,12 @@ var _ = register(&Rule{
 	Title:     "The kernel boots with console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
-	Source:    "rules.md L14 (AZ Linux: kernel boot line parameters); LISA AzureImageStandard verify_serial_console_is_enabled and verify_grub (forbidden libata.atapi_enabled=0, reserve=0x1f0,0x8); self-test 40 Required Kernel Parameters (a missing rootdelay=300 is a Warning)",
+	Source:    "rules.md L14 (AZ Linux: kernel boot line parameters); the Boot Loader Specification (uapi-group.org/specifications/specs/boot_loader_specification: type #1 entries, type #2 unified kernel images, loader.conf's default); LISA AzureImageStandard verify_serial_console_is_enabled and verify_grub (forbidden libata.atapi_enabled=0, reserve=0x1f0,0x8); self-test 40 Required Kernel Parameters (a missing rootdelay=300 is a Warning)",
 	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. Where initramfs-tools makes the initramfs (Debian, Ubuntu), rootdelay=300 is a five-minute sleep at every boot, so its absence passes here while the prediction stays the self-test's Warning. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them.",
-	Fix:       "Add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate the boot configuration (update-grub, grub2-mkconfig or grubby); marketplace-harden's `kernel-cmdline` step does both.",
-	Cert:      &CertTest{SelfTestID: "40", Name: "Required Kernel Parameters", Level: "Failed", LISA: "verify_serial_console_is_enabled"},
+	Fix: "Add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate the boot configuration (update-grub, grub2-mkconfig or grubby); " +
+		"on systemd-boot, to /etc/kernel/cmdline and the options line of the entries in loader/entries, and rebuild a unified kernel image with them " +
+		"(ukify build --cmdline, mkosi KernelCommandLine=). marketplace-harden's `kernel-cmdline` step does all but the UKI.",
+	Cert: &CertTest{SelfTestID: "40", Name: "Required Kernel Parameters", Level: "Failed", LISA: "verify_serial_console_is_enabled"},
 	Check: linux(func(c *Context) Result {
 		res := kernelCmdline(c)
 		if res.Status != Warn {

@@ -143,7 +143,7 @@ var linuxSteps = []*Step{
 		ID:       "kernel-cmdline",
 		Title:    "Add " + kernelParams + " to the kernel command line and regenerate the boot configuration",
 		Profiles: []string{"azure"},
-		Touches:  "GRUB_CMDLINE_LINUX in /etc/default/grub (rootdelay=300 only where the initramfs is not made by initramfs-tools, which would sleep it at every boot, or with kernel_rootdelay); the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries)",
+		Touches:  "GRUB_CMDLINE_LINUX in /etc/default/grub (rootdelay=300 only where the initramfs is not made by initramfs-tools, which would sleep it at every boot, or with kernel_rootdelay); the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries). On systemd-boot images (no /etc/default/grub): /etc/kernel/cmdline and the options lines of the entries in /efi, /boot and /boot/efi/loader/entries; a unified kernel image (EFI/Linux/*.efi) is not edited: the step fails and says to rebuild it",
 		Body: `
 	params="` + kernelParams + `"
 	# initramfs-tools (Debian, Ubuntu) sleeps the whole rootdelay before it mounts the root, at
@@ -157,7 +157,10 @@ var linuxSteps = []*Step{
 		mp_note "rootdelay=300 left out: initramfs-tools would sleep 300 s at every boot (kernel_rootdelay = true adds it)"
 	fi
 	g="$R/etc/default/grub"
-	if [ ! -f "$g" ]; then mp_skip "no /etc/default/grub"; return 0; fi
+	if [ ! -f "$g" ]; then
+		mp_systemd_boot_cmdline "$params"
+		return $?
+	fi
 	awk -v params="$params" '
 		function fix(v,    n, i, p, out) {
 			out = v
@@ -193,16 +196,7 @@ var linuxSteps = []*Step{
 	# offline: the generator cannot run, so the generated files get the parameters directly
 	for c in "$R"/boot/grub/grub.cfg "$R"/boot/grub2/grub.cfg "$R"/boot/efi/EFI/*/grub.cfg "$R"/boot/loader/entries/*.conf; do
 		[ -f "$c" ] || continue
-		awk -v params="$params" '
-			{
-				n = split(params, p, " ")
-				if ($1 == "linux" || $1 == "linuxefi" || $1 == "linux16" || $1 == "options") {
-					for (i = 1; i <= n; i++) {
-						if ((" " $0 " ") !~ (" " p[i] "[ ,]")) $0 = $0 " " p[i]
-					}
-				}
-				print
-			}' "$c" | mp_write "$c"
+		mp_add_params "$params" "$c" | mp_write "$c"
 	done`,
 	},
 	{

@@ -246,6 +246,53 @@ mp_cleanup() {
 }
 trap mp_cleanup EXIT
 
+# mp_add_params PARAMS FILE: prints FILE with each missing parameter added to the lines that carry a kernel command
+# line (GRUB's linux lines, BLS options lines; with ALL=1 every line: /etc/kernel/cmdline).
+mp_add_params() {
+	awk -v params="$1" -v all="${ALL:-0}" '
+		{
+			n = split(params, p, " ")
+			if (all == 1 && $0 !~ /^[ \t]*(#|$)/ || $1 == "linux" || $1 == "linuxefi" || $1 == "linux16" || $1 == "options") {
+				for (i = 1; i <= n; i++) {
+					if ((" " $0 " ") !~ (" " p[i] "[ ,]")) $0 = $0 " " p[i]
+				}
+			}
+			print
+		}' "$2"
+}
+
+# mp_systemd_boot_cmdline PARAMS: a systemd-boot image (no /etc/default/grub) gets the parameters
+# in /etc/kernel/cmdline, from which kernel-install makes the next kernel's entry, and in the
+# options lines of the type #1 entries on the ESP and XBOOTLDR (/efi, /boot, /boot/efi). A
+# unified kernel image carries its command line inside, signed: it is not edited, the step fails
+# and says how to rebuild it.
+mp_systemd_boot_cmdline() {
+	mp_sb_found=0
+	if [ -f "$R/etc/kernel/cmdline" ]; then
+		mp_sb_found=1
+		ALL=1 mp_add_params "$1" "$R/etc/kernel/cmdline" | mp_write "$R/etc/kernel/cmdline"
+	fi
+	for mp_e in "$R"/efi/loader/entries/*.conf "$R"/boot/loader/entries/*.conf "$R"/boot/efi/loader/entries/*.conf; do
+		[ -f "$mp_e" ] || continue
+		mp_sb_found=1
+		mp_add_params "$1" "$mp_e" | mp_write "$mp_e"
+	done
+	mp_ukis=""
+	for mp_e in "$R"/efi/EFI/Linux/*.efi "$R"/boot/EFI/Linux/*.efi "$R"/boot/efi/EFI/Linux/*.efi; do
+		[ -f "$mp_e" ] && mp_ukis="$mp_ukis $(mp_show "$mp_e")"
+	done
+	if [ -n "$mp_ukis" ]; then
+		echo "unified kernel images carry their command line inside:$mp_ukis; rebuild them with $1 (ukify build --cmdline, mkosi KernelCommandLine=)" >&2
+		return 1
+	fi
+	if [ "$mp_sb_found" = 0 ]; then
+		mp_skip "no /etc/default/grub, no systemd-boot entry, no /etc/kernel/cmdline"
+	elif [ ! -f "$R/etc/kernel/cmdline" ]; then
+		mp_note "no /etc/kernel/cmdline: kernel-install will take the running kernel's command line for the next kernel"
+	fi
+	return 0
+}
+
 # patch: Install the latest security updates
 # touches: the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)
 step_patch() {

@@ -247,6 +247,53 @@ mp_cleanup() {
 }
 trap mp_cleanup EXIT
 
+# mp_add_params PARAMS FILE: prints FILE with each missing parameter added to the lines that carry a kernel command
+# line (GRUB's linux lines, BLS options lines; with ALL=1 every line: /etc/kernel/cmdline).
+mp_add_params() {
+	awk -v params="$1" -v all="${ALL:-0}" '
+		{
+			n = split(params, p, " ")
+			if (all == 1 && $0 !~ /^[ \t]*(#|$)/ || $1 == "linux" || $1 == "linuxefi" || $1 == "linux16" || $1 == "options") {
+				for (i = 1; i <= n; i++) {
+					if ((" " $0 " ") !~ (" " p[i] "[ ,]")) $0 = $0 " " p[i]
+				}
+			}
+			print
+		}' "$2"
+}
+
+# mp_systemd_boot_cmdline PARAMS: a systemd-boot image (no /etc/default/grub) gets the parameters
+# in /etc/kernel/cmdline, from which kernel-install makes the next kernel's entry, and in the
+# options lines of the type #1 entries on the ESP and XBOOTLDR (/efi, /boot, /boot/efi). A
+# unified kernel image carries its command line inside, signed: it is not edited, the step fails
+# and says how to rebuild it.
+mp_systemd_boot_cmdline() {
+	mp_sb_found=0
+	if [ -f "$R/etc/kernel/cmdline" ]; then
+		mp_sb_found=1
+		ALL=1 mp_add_params "$1" "$R/etc/kernel/cmdline" | mp_write "$R/etc/kernel/cmdline"
+	fi
+	for mp_e in "$R"/efi/loader/entries/*.conf "$R"/boot/loader/entries/*.conf "$R"/boot/efi/loader/entries/*.conf; do
+		[ -f "$mp_e" ] || continue
+		mp_sb_found=1
+		mp_add_params "$1" "$mp_e" | mp_write "$mp_e"
+	done
+	mp_ukis=""
+	for mp_e in "$R"/efi/EFI/Linux/*.efi "$R"/boot/EFI/Linux/*.efi "$R"/boot/efi/EFI/Linux/*.efi; do
+		[ -f "$mp_e" ] && mp_ukis="$mp_ukis $(mp_show "$mp_e")"
+	done
+	if [ -n "$mp_ukis" ]; then
+		echo "unified kernel images carry their command line inside:$mp_ukis; rebuild them with $1 (ukify build --cmdline, mkosi KernelCommandLine=)" >&2
+		return 1
+	fi
+	if [ "$mp_sb_found" = 0 ]; then
+		mp_skip "no /etc/default/grub, no systemd-boot entry, no /etc/kernel/cmdline"
+	elif [ ! -f "$R/etc/kernel/cmdline" ]; then
+		mp_note "no /etc/kernel/cmdline: kernel-install will take the running kernel's command line for the next kernel"
+	fi
+	return 0
+}
+
 # patch: Install the latest security updates
 # touches: the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)
 step_patch() {
@@ -363,7 +410,7 @@ step_ssh_keepalive() {
 }
 
 # kernel-cmdline: Add console=ttyS0 earlyprintk=ttyS0 rootdelay=300 to the kernel command line and regenerate the boot configuration
-# touches: GRUB_CMDLINE_LINUX in /etc/default/grub (rootdelay=300 only where the initramfs is not made by initramfs-tools, which would sleep it at every boot, or with kernel_rootdelay); the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries)
+# touches: GRUB_CMDLINE_LINUX in /etc/default/grub (rootdelay=300 only where the initramfs is not made by initramfs-tools, which would sleep it at every boot, or with kernel_rootdelay); the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries). On systemd-boot images (no /etc/default/grub): /etc/kernel/cmdline and the options lines of the entries in /efi, /boot and /boot/efi/loader/entries; a unified kernel image (EFI/Linux/*.efi) is not edited: the step fails and says to rebuild it
 step_kernel_cmdline() {
 	params="console=ttyS0 earlyprintk=ttyS0 rootdelay=300"
 	# initramfs-tools (Debian, Ubuntu) sleeps the whole rootdelay before it mounts the root, at
@@ -377,7 +424,10 @@ step_kernel_cmdline() {
 		mp_note "rootdelay=300 left out: initramfs-tools would sleep 300 s at every boot (kernel_rootdelay = true adds it)"
 	fi
 	g="$R/etc/default/grub"
-	if [ ! -f "$g" ]; then mp_skip "no /etc/default/grub"; return 0; fi
+	if [ ! -f "$g" ]; then
+		mp_systemd_boot_cmdline "$params"
+		return $?
+	fi
 	awk -v params="$params" '
 		function fix(v,    n, i, p, out) {
 			out = v
@@ -413,16 +463,7 @@ step_kernel_cmdline() {
 	# offline: the generator cannot run, so the generated files get the parameters directly
 	for c in "$R"/boot/grub/grub.cfg "$R"/boot/grub2/grub.cfg "$R"/boot/efi/EFI/*/grub.cfg "$R"/boot/loader/entries/*.conf; do
 		[ -f "$c" ] || continue
-		awk -v params="$params" '
-			{
-				n = split(params, p, " ")
-				if ($1 == "linux" || $1 == "linuxefi" || $1 == "linux16" || $1 == "options") {
-					for (i = 1; i <= n; i++) {
-						if ((" " $0 " ") !~ (" " p[i] "[ ,]")) $0 = $0 " " p[i]
-					}
-				}
-				print
-			}' "$c" | mp_write "$c"
+		mp_add_params "$params" "$c" | mp_write "$c"
 	done
 }
 
