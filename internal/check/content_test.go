@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -203,5 +204,48 @@ func TestWindowsContentScanAndUnflushedHive(t *testing.T) {
 	}
 	if !strings.Contains(sarif.String(), `"uri": "Users/Public/Downloads/invoice.exe"`) {
 		t.Errorf("SARIF lacks the malware's location:\n%s", sarif.String())
+	}
+}
+
+// Every credential found is in the JSON, SARIF and JUnit reports; only the terminal table
+// summarises (and says where the rest is).
+func TestEveryFindingIsInTheFileReports(t *testing.T) {
+	const n = 75
+	change := testfixture.Change{}
+	for i := 0; i < n; i++ {
+		change[fmt.Sprintf("/opt/app/conf.d/site-%02d.ini", i)] = fmt.Sprintf("[database]\nhost = db%d.internal\npassword = Xq7vLp2RtZ9wKm4N%02d\n", i, i)
+	}
+	r := mustCheck(t, testfixture.Variant(t, change), Config{Profiles: []string{"azure-linux"}})
+	var creds report.Finding
+	for _, f := range r.Findings {
+		if f.Rule == "no-hardcoded-credentials" {
+			creds = f
+		}
+	}
+	if creds.Status != rules.Fail || len(creds.Evidence) != n {
+		t.Fatalf("no-hardcoded-credentials: %s with %d evidence lines, want %d", creds.Status, len(creds.Evidence), n)
+	}
+	var js, sarif, junit, table bytes.Buffer
+	for _, w := range []func() error{
+		func() error { return r.WriteJSON(&js) }, func() error { return r.WriteSARIF(&sarif) },
+		func() error { return r.WriteJUnit(&junit) }, func() error { return r.WriteTable(&table) },
+	} {
+		if err := w(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, out := range map[string]string{"JSON": js.String(), "SARIF": sarif.String(), "JUnit": junit.String()} {
+		for i := 0; i < n; i++ {
+			if !strings.Contains(out, fmt.Sprintf("opt/app/conf.d/site-%02d.ini", i)) {
+				t.Errorf("%s lacks finding %d", name, i)
+				break
+			}
+		}
+		if strings.Contains(out, "Xq7vLp2RtZ9wKm4N") {
+			t.Errorf("%s prints a secret", name)
+		}
+	}
+	if !strings.Contains(table.String(), fmt.Sprintf("... and %d more (every one is in the JSON, SARIF and JUnit reports)", n-20)) {
+		t.Errorf("the table does not summarise:\n%s", table.String())
 	}
 }

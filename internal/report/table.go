@@ -63,7 +63,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if f.Certification != nil {
 			fmt.Fprintf(&b, "  certification: %s (%s)\n", strings.TrimSpace(f.Certification.ID+" "+f.Certification.Name), f.Certification.Level)
 		}
-		for _, e := range f.Evidence {
+		for i, e := range f.Evidence {
+			if i == maxTableEvidence && len(f.Evidence) > maxTableEvidence+1 {
+				fmt.Fprintf(&b, "  - ... and %d more (every one is in the JSON, SARIF and JUnit reports)\n", len(f.Evidence)-i)
+				break
+			}
 			loc := e.Path
 			if e.Line > 0 {
 				loc = fmt.Sprintf("%s:%d", e.Path, e.Line)
@@ -102,3 +106,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// maxTableEvidence is how many evidence lines the terminal table shows per finding; the file
+// reports carry them all.
+const maxTableEvidence = 20

@@ -82,7 +82,7 @@ var _ = register(&Rule{
 		for _, f := range ct.Secrets {
 			ev = append(ev, Evidence{Path: f.Path, Line: f.Line, Detail: fmt.Sprintf("%s (%s): %s; fingerprint %s", f.Description, f.Rule, f.Excerpt, f.Fingerprint)})
 		}
-		res := fail(fmt.Sprintf("%d hard-coded credential(s) found; %s", len(ev), scope), listing(ev, 50)...)
+		res := fail(fmt.Sprintf("%d hard-coded credential(s) found; %s", len(ev), scope), ev...) // all of them: the table summarises
 		res.Actual = fmt.Sprintf("%d credential(s)", len(ev))
 		res.Required = "none"
 		return ct.unseen("secrets", res)
@@ -112,7 +112,7 @@ var _ = register(&Rule{
 			ev = append(ev, Evidence{Path: d.Path, Detail: d.Signature})
 		}
 		if len(ev) > 0 {
-			res := fail(fmt.Sprintf("%s found %d infected file(s)", ct.ClamdVersion, len(ev)), listing(ev, 50)...)
+			res := fail(fmt.Sprintf("%s found %d infected file(s)", ct.ClamdVersion, len(ev)), ev...) // all of them: the table summarises
 			res.Actual = fmt.Sprintf("%d infected file(s)", len(ev))
 			res.Required = "none"
 			if len(ct.ClamdOversized) > 0 {
