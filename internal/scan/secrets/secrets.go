@@ -167,8 +167,9 @@ func New(opts Options) (*Scanner, error) {
 func (s *Scanner) RuleCount() int { return len(s.det.Config.Rules) }
 
 func extraRules() []config.Rule {
-	configFile := regexp.MustCompile(`(?i)(\.(conf|cfg|ini|env|properties|ya?ml|json|xml|toml|cnf|config|sh)$|(^|/)\.env$|^/etc/)`)
-	return []config.Rule{
+	configFile := regexp.MustCompile(`(?i)(\.(conf|cfg|ini|env|properties|ya?ml|json|xml|toml|cnf|config|sh|nmconnection)$|(^|/)\.env$|^/etc/|^/var/lib/cloud/|(^|/)(user|vendor)-data(\.txt)?$)`)
+	cloudInit := regexp.MustCompile(`^/var/lib/cloud/|^/etc/cloud/|(^|/)(user|vendor)-data(\.txt|\.ya?ml)?$|(^|/)cloud-config\.ya?ml$`)
+	return append([]config.Rule{
 		{RuleID: "azure-storage-account-key", Description: "Azure storage account key",
 			Regex: regexp.MustCompile(`(?i)AccountKey=([A-Za-z0-9+/]{86}==)`), SecretGroup: 1, Keywords: []string{"accountkey="}},
 		{RuleID: "azure-sas-token", Description: "Azure shared access signature (SAS) token",
@@ -176,9 +177,11 @@ func extraRules() []config.Rule {
 		{RuleID: "gcp-service-account", Description: "GCP service-account key file",
 			Regex: regexp.MustCompile(`"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{64,})"`), SecretGroup: 1, Keywords: []string{"private_key"}},
 		{RuleID: "url-with-password", Description: "URL with an embedded password (database URL, Git remote)",
-			Regex: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'"]+:([^/\s:@'"]{3,})@[^\s'"]`), SecretGroup: 1, Keywords: []string{"://"}},
+			Regex: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'"]*:([^/\s:@'"]{3,})@[^\s'"]`), SecretGroup: 1, Keywords: []string{"://"}},
+		// the value: on the same line (a "#" inside it is part of it; " #" starts a comment), or, for
+		// a YAML block scalar (password: |), on the next line; never the next key
 		{RuleID: "password-assignment", Description: "password assigned in a configuration file",
-			Regex:       regexp.MustCompile(`(?i)\b(?:password|db_pass|db_password|secret_key|access_key_secret|client_secret)\b["']?\s*[:=]\s*["']?([^\s"'#;,]{4,})`),
+			Regex:       regexp.MustCompile(`(?i)\b(?:password|db_pass|db_password|secret_key|access_key_secret|client_secret)\b["']?[ \t]*[:=][ \t]*(?:[|>][-+]?[ \t]*\r?\n[ \t]+)?["']?([^\s"';,][^\s"';,]{3,})`),
 			SecretGroup: 1, Keywords: []string{"pass", "secret"}, Path: configFile},
 		// "passwd:" names a database in nsswitch.conf: only "passwd = value" is an assignment
 		{RuleID: "passwd-assignment", Description: "password assigned in a configuration file",
@@ -190,6 +193,53 @@ func extraRules() []config.Rule {
 			Regex: regexp.MustCompile(`(?m)^[^#:\n]*:[^:\n]*:[^:\n]*:[^:\n]*:([^\n]+)$`), SecretGroup: 1, Path: regexp.MustCompile(`(^|/)\.pgpass$`)},
 		{RuleID: "mysql-client-password", Description: ".my.cnf password",
 			Regex: regexp.MustCompile(`(?m)^\s*password\s*=\s*["']?([^\s"']+)`), SecretGroup: 1, Path: regexp.MustCompile(`(^|/)\.my\.cnf$|/etc/mysql/debian\.cnf$`)},
+	}, provisioningRules(cloudInit)...)
+}
+
+// provisioningRules find what an image build and its first boot leave: the Azure agent's
+// provisioning file, cloud-init's instance data, installer answer files, password-file backups,
+// Wi-Fi and VPN secrets, PuTTY keys, application settings and passwords on command lines.
+func provisioningRules(cloudInit *regexp.Regexp) []config.Rule {
+	return []config.Rule{
+		{RuleID: "azure-ovf-user-password", Description: "Azure provisioning password (ovf-env.xml UserPassword)",
+			Regex: regexp.MustCompile(`<(?:[\w-]+:)?UserPassword>([^<]{1,})</`), SecretGroup: 1, Keywords: []string{"userpassword>"}},
+		{RuleID: "azure-ovf-custom-data", Description: "Azure provisioning custom data (ovf-env.xml CustomData, often holding secrets)",
+			Regex: regexp.MustCompile(`<(?:[\w-]+:)?CustomData>([A-Za-z0-9+/=\s]{8,})</`), SecretGroup: 1, Keywords: []string{"customdata>"}},
+		{RuleID: "cloud-init-password", Description: "password in cloud-init data (passwd, plain_text_passwd, hashed_passwd)",
+			Regex:       regexp.MustCompile(`(?i)\b(?:plain_text_passwd|hashed_passwd|passwd)[ \t]*:[ \t]*["']?([^\s"'#]{4,})`),
+			SecretGroup: 1, Keywords: []string{"passwd"}, Path: cloudInit},
+		{RuleID: "cloud-init-chpasswd", Description: "password in a cloud-init chpasswd list (user:password)",
+			Regex:       regexp.MustCompile(`(?m)^[ \t]+(?:-[ \t]+)?[a-z_][a-z0-9_.-]*:([^\s:]{4,})[ \t]*$`),
+			SecretGroup: 1, Path: cloudInit},
+		{RuleID: "password-file-backup-hash", Description: "password hash in a backup of the password files (shadow-, gshadow-)",
+			Regex:       regexp.MustCompile(`(?m)^[^:\s]+:(\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5)\$[^:\s]{8,}):`),
+			SecretGroup: 1, Path: regexp.MustCompile(`(^|/)(g?shadow-|g?shadow\.(bak|old|orig|save|dpkg-old|rpmsave)|g?shadow~)$|/passwd-backups?/`)},
+		{RuleID: "preseed-password", Description: "password in a Debian installer answer file (preseed, debconf)",
+			Regex:       regexp.MustCompile(`(?m)^[ \t]*d-i[ \t]+passwd/[\w-]*password(?:-again|-crypted)?[ \t]+password[ \t]+(\S+)`),
+			SecretGroup: 1, Keywords: []string{"passwd/"}},
+		{RuleID: "installer-debconf-password", Description: "password in the installer's debconf database",
+			Regex:       regexp.MustCompile(`(?m)^Name: [\w-]+/[\w-]*password[\w-]*\nTemplate: password\n(?:[A-Z][\w-]*: [^\n]*\n)*?Value: (\S+)`),
+			SecretGroup: 1, Keywords: []string{"template: password"}},
+		{RuleID: "kickstart-password", Description: "password in a Kickstart file (rootpw, user --password)",
+			Regex:       regexp.MustCompile(`(?m)^[ \t]*(?:rootpw(?:[ \t]+--(?:plaintext|iscrypted|allow-ssh))*[ \t]+|user[ \t][^\n]*--password[= ])([^\s-][^\s]{3,})`),
+			SecretGroup: 1, Keywords: []string{"rootpw", "--password"}, Path: regexp.MustCompile(`(?i)(^|/)(anaconda-ks|original-ks|[\w.-]*\.ks)(\.cfg)?$|kickstart`)},
+		{RuleID: "ignition-password-hash", Description: "password hash in an Ignition config (passwordHash)",
+			Regex: regexp.MustCompile(`"passwordHash"\s*:\s*"([^"]{8,})"`), SecretGroup: 1, Keywords: []string{"passwordhash"}},
+		{RuleID: "network-secret", Description: "Wi-Fi or VPN secret (NetworkManager psk, wpa_supplicant)",
+			Regex:       regexp.MustCompile(`(?m)^[ \t]*(?:psk|wep-key\d|leap-password|private-key-password|password-raw)[ \t]*=[ \t]*"?([^\s"]{4,})`),
+			SecretGroup: 1, Path: regexp.MustCompile(`\.nmconnection$|/NetworkManager/system-connections/|wpa_supplicant[^/]*\.conf$`)},
+		{RuleID: "putty-private-key", Description: "unencrypted PuTTY private key (.ppk)",
+			Regex:       regexp.MustCompile(`PuTTY-User-Key-File-[23]: [^\n]+\r?\nEncryption: none\r?\n(?:[^\n]*\n){1,40}?Private-Lines: \d+\r?\n([A-Za-z0-9+/=]{16,})`),
+			SecretGroup: 1, Keywords: []string{"putty-user-key-file"}},
+		{RuleID: "php-define-secret", Description: "secret in a PHP define() (DB_PASSWORD, WordPress keys and salts)",
+			Regex:       regexp.MustCompile(`define\(\s*['"]([A-Z_]*(?:PASSWORD|PASS|SECRET|_KEY|_SALT))['"]\s*,\s*['"]([^'"]{4,})['"]`),
+			SecretGroup: 2, Keywords: []string{"define("}, Path: regexp.MustCompile(`\.php\d?$`)},
+		{RuleID: "django-secret", Description: "Django SECRET_KEY or database PASSWORD in settings",
+			Regex:       regexp.MustCompile(`(?m)(?:^SECRET_KEY|['"]PASSWORD['"])\s*[:=]\s*['"]([^'"]{4,})['"]`),
+			SecretGroup: 1, Keywords: []string{"secret_key", "password"}, Path: regexp.MustCompile(`\.py$`)},
+		{RuleID: "command-line-password", Description: "password on a command line (mysql -p, sshpass -p, curl -u, --password=)",
+			Regex:       regexp.MustCompile(`(?:\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?[ \t]-p|\bsshpass[ \t]+-p[ \t]*|\bcurl\b[^\n]*?[ \t](?:-u|--user)[ \t]+['"]?[^:\s'"]+:|[ \t]--password[= ])['"]?([^\s'"@]{3,})`),
+			SecretGroup: 1, Keywords: []string{"mysql", "mariadb", "sshpass", "curl", "--password"}},
 	}
 }
 
@@ -413,7 +463,57 @@ func (k *sink) search(chunk []byte, nextLine int) {
 		}
 		k.found = append(k.found, fd)
 	}
+	for _, d := range decodedValues(chunk) {
+		for _, f := range s.det.DetectContext(context.Background(), detect.Fragment{Raw: d.text, FilePath: k.f.Path}) {
+			if ignore(f) {
+				continue
+			}
+			fd := s.finding(k.f.Path, f)
+			fd.Line = k.line + d.line
+			fd.Description += " (base64-encoded)"
+			key := fd.Rule + "\x00" + fd.Fingerprint + "\x00" + fmt.Sprint(fd.Line)
+			if fd.Line-1 >= nextLine {
+				next[key] = true
+			}
+			if !k.seen[key] {
+				k.found = append(k.found, fd)
+			}
+		}
+	}
 	k.seen = next
+}
+
+// base64 values are decoded where they are known to hold secrets: the data of a Kubernetes
+// Secret and a kubeconfig's *-data keys (client-key-data holds a private key). Decoding every
+// base64-looking run (gitleaks' MaxDecodeDepth) would search most text twice.
+var (
+	encodedContext = regexp.MustCompile(`(?m)^kind:\s*["']?Secret\b|-data:`)
+	encodedValue   = regexp.MustCompile(`(?m)^([ \t]*(?:-[ \t]+)?)([\w.-]+):[ \t]+["']?([A-Za-z0-9+/]{12,}={0,2})["']?[ \t]*\r?$`)
+)
+
+// decodedValue is a decoded base64 value as "key: value" text, on the 1-based line of its
+// fragment where the encoded value is.
+type decodedValue struct {
+	text string
+	line int
+}
+
+// decodedValues returns the base64 values of a fragment holding a Kubernetes Secret or a
+// kubeconfig, decoded (those that decode to text).
+func decodedValues(chunk []byte) []decodedValue {
+	if !encodedContext.Match(chunk) {
+		return nil
+	}
+	var out []decodedValue
+	for _, m := range encodedValue.FindAllSubmatchIndex(chunk, -1) {
+		raw, err := base64.StdEncoding.DecodeString(string(chunk[m[6]:m[7]]))
+		if err != nil || !utf8.Valid(raw) || bytes.IndexByte(raw, 0) >= 0 {
+			continue
+		}
+		line := 1 + bytes.Count(chunk[:m[0]], []byte{'\n'})
+		out = append(out, decodedValue{text: string(chunk[m[4]:m[5]]) + ": " + string(raw) + "\n", line: line})
+	}
+	return out
 }
 
 func (k *sink) End() error {
