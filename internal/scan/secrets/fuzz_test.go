@@ -1,6 +1,10 @@
 package secrets
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+	"unicode/utf8"
+)
 
 // FuzzEncryptedKey: the OpenSSH key header parser takes arbitrary file content and must never
 // panic.
@@ -54,6 +58,38 @@ func FuzzFragments(f *testing.F) {
 		// the next fragment ends past what this one searched
 		if next := fragmentEnd(b[ov:], cut-ov); next >= 0 && next <= cut-ov {
 			t.Fatalf("no progress: the fragment after [0,%d) with overlap from %d ends at %d", cut, ov, ov+next)
+		}
+	})
+}
+
+// UTF-16 decoding in pieces gives what decoding the whole gives, wherever the pieces are cut,
+// and never panics on odd lengths or lone surrogates.
+func FuzzUTF16(f *testing.F) {
+	f.Add([]byte("\xff\xfep\x00a\x00s\x00s\x00=\x00=\xd8\x00\xdc\n\x00"), 3, false)
+	f.Add([]byte("\xfe\xff\x00p\x00a\xd8\x3d"), 1, true)
+	f.Fuzz(func(t *testing.T, b []byte, cut int, bigEndian bool) {
+		order := utf16LE
+		if bigEndian {
+			order = utf16BE
+		}
+		whole := &sink{utf16: order}
+		want := whole.decodeUTF16(b)
+		if cut < 0 || cut > len(b) {
+			cut = len(b) / 2
+		}
+		split := &sink{utf16: order}
+		got := split.decodeUTF16(b[:cut])
+		split.n += int64(len(got))
+		got = append(got, split.decodeUTF16(b[cut:])...)
+		if !utf8.Valid(got) {
+			t.Fatalf("invalid UTF-8 from %x", b)
+		}
+		if len(got) > 3*len(b)+3 {
+			t.Fatalf("%d bytes of UTF-8 from %d bytes", len(got), len(b))
+		}
+		// the pieces may keep a lone trailing high surrogate that the whole turned into U+FFFD
+		if !bytes.HasPrefix(want, got) && !bytes.Equal(want, got) {
+			t.Fatalf("split at %d: %q, whole: %q", cut, got, want)
 		}
 	})
 }

@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -331,9 +332,30 @@ type sink struct {
 	// reported twice; found are this file's findings
 	seen  map[string]bool
 	found []Finding
+	// utf16 is the file's encoding when it is UTF-16 text (Windows tools write it); its bytes are
+	// searched as UTF-8, carry holding what a read split (an odd byte, a high surrogate)
+	utf16 utf16Order
+	carry []byte
+	began bool
 }
 
 func (k *sink) Write(p []byte) error {
+	if !k.began {
+		k.began = true
+		k.utf16 = detectUTF16(p)
+	}
+	if k.utf16 == notUTF16 {
+		return k.write(p, true)
+	}
+	if k.vendorMD5 != "" {
+		k.w.md5.Write(p) // the digest is of the file's bytes
+	}
+	return k.write(k.decodeUTF16(p), false)
+}
+
+// write takes text (UTF-8 or ASCII-compatible) bytes; hash says they are the file's own bytes,
+// for the vendor digest.
+func (k *sink) write(p []byte, hash bool) error {
 	w := k.w
 	if i := bytes.IndexByte(p[:min(len(p), 8000)], 0); i >= 0 {
 		// text followed by nothing but zeros to the end of this read (a sparse tail, padding,
@@ -345,7 +367,7 @@ func (k *sink) Write(p []byte) error {
 		}
 		if zeroTail {
 			k.n += int64(i)
-			if k.vendorMD5 != "" {
+			if k.vendorMD5 != "" && hash {
 				w.md5.Write(p)
 			}
 			w.frag = append(w.frag, p[:i]...)
@@ -356,7 +378,7 @@ func (k *sink) Write(p []byte) error {
 		return scan.ErrEnough
 	}
 	k.n += int64(len(p))
-	if k.vendorMD5 != "" {
+	if k.vendorMD5 != "" && hash {
 		w.md5.Write(p)
 	}
 	w.frag = append(w.frag, p...)
@@ -368,6 +390,76 @@ func (k *sink) Write(p []byte) error {
 	}
 	k.flush(false)
 	return nil
+}
+
+// utf16Order says whether and how a file is UTF-16 text.
+type utf16Order int
+
+const (
+	notUTF16 utf16Order = iota
+	utf16LE
+	utf16BE
+)
+
+// detectUTF16 recognises UTF-16 text by its byte-order mark, or, without one, by its first
+// bytes: printable ASCII characters each followed (LE) or preceded (BE) by a zero byte.
+func detectUTF16(p []byte) utf16Order {
+	switch {
+	case len(p) >= 2 && p[0] == 0xff && p[1] == 0xfe:
+		return utf16LE
+	case len(p) >= 2 && p[0] == 0xfe && p[1] == 0xff:
+		return utf16BE
+	}
+	n := min(len(p), 512) &^ 1
+	if n < 32 {
+		return notUTF16
+	}
+	printable := func(c byte) bool { return c == '\t' || c == '\n' || c == '\r' || c >= 0x20 && c < 0x7f }
+	le, be := true, true
+	for i := 0; i < n; i += 2 {
+		le = le && printable(p[i]) && p[i+1] == 0
+		be = be && p[i] == 0 && printable(p[i+1])
+	}
+	switch {
+	case le:
+		return utf16LE
+	case be:
+		return utf16BE
+	}
+	return notUTF16
+}
+
+// decodeUTF16 turns the next bytes of a UTF-16 file into UTF-8, keeping an odd byte or a high
+// surrogate that a read split for the next call; a byte-order mark is dropped.
+func (k *sink) decodeUTF16(p []byte) []byte {
+	b := append(k.carry, p...)
+	units := make([]uint16, 0, len(b)/2)
+	for i := 0; i+1 < len(b); i += 2 {
+		if k.utf16 == utf16LE {
+			units = append(units, uint16(b[i])|uint16(b[i+1])<<8)
+		} else {
+			units = append(units, uint16(b[i])<<8|uint16(b[i+1]))
+		}
+	}
+	k.carry = append(k.carry[:0:0], b[len(units)*2:]...)
+	if n := len(units); n > 0 && utf16.IsSurrogate(rune(units[n-1])) && units[n-1] < 0xdc00 {
+		// a high surrogate waits for its low half
+		hi := units[n-1]
+		units = units[:n-1]
+		if k.utf16 == utf16LE {
+			k.carry = append([]byte{byte(hi), byte(hi >> 8)}, k.carry...)
+		} else {
+			k.carry = append([]byte{byte(hi >> 8), byte(hi)}, k.carry...)
+		}
+	}
+	if k.n == 0 && len(units) > 0 && units[0] == 0xfeff {
+		units = units[1:]
+	}
+	out := make([]byte, 0, len(units))
+	for _, r := range utf16.Decode(units) {
+		out = utf8.AppendRune(out, r)
+	}
+	return out
 }
 
 // flush searches the whole fragments in w.frag; at the end of the file (last) it also

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf16"
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
@@ -208,5 +209,64 @@ func TestRedactRevealsAtMostAQuarter(t *testing.T) {
 		if len(s) >= 4 && strings.Contains(got, s) {
 			t.Errorf("Redact(%q) = %q", s, got)
 		}
+	}
+}
+
+// utf16Bytes encodes s as UTF-16 (little- or big-endian), with or without a byte-order mark.
+func utf16Bytes(s string, bigEndian, bom bool) []byte {
+	units := utf16.Encode([]rune(s))
+	if bom {
+		units = append([]uint16{0xfeff}, units...)
+	}
+	var out []byte
+	for _, u := range units {
+		if bigEndian {
+			out = append(out, byte(u>>8), byte(u))
+		} else {
+			out = append(out, byte(u), byte(u>>8))
+		}
+	}
+	return out
+}
+
+// UTF-16 text (what Windows tools and PowerShell write) is searched as text, whatever the
+// byte order, with or without a byte-order mark, read in pieces that split its characters.
+func TestUTF16TextIsSearched(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		text           string
+		bigEndian, bom bool
+	}{
+		{"LE with BOM", "# 設定 🔑 exported by a Windows tool\r\n[database]\r\npassword = Utf16Passw0rd\r\n", false, true},
+		{"LE without BOM", "# exported by a Windows tool, no mark\r\n[database]\r\npassword = Utf16Passw0rd\r\n", false, false},
+		{"BE with BOM", "# 設定 🔑 exported by a Windows tool\r\n[database]\r\npassword = Utf16Passw0rd\r\n", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := utf16Bytes(tc.text, tc.bigEndian, tc.bom)
+			s, err := secrets.New(secrets.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, _ := s.NewWorker()
+			k, _ := w.Begin(&scan.File{Path: "/opt/app/settings.ini", Size: int64(len(b))})
+			// a first read as the scan makes it (its first block), then odd pieces that split
+			// characters and surrogate pairs
+			if err := k.Write(b[:65]); err != nil {
+				t.Fatal(err)
+			}
+			for off := 65; off < len(b); off += 7 {
+				if err := k.Write(b[off:min(len(b), off+7)]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			k.End()
+			found := s.Findings()
+			if len(found) != 1 || found[0].Rule != "password-assignment" || found[0].Line != 3 {
+				t.Fatalf("findings %+v, want password-assignment on line 3", found)
+			}
+			if _, _, binary := s.Counts(); binary != 0 {
+				t.Errorf("counted as binary")
+			}
+		})
 	}
 }
