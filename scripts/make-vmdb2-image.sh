@@ -17,6 +17,7 @@ done
 # kpartx needs device-mapper, which containers and minimal kernels lack: the stand-in is used
 # everywhere, so that the image is made the same way on every machine
 export PATH="$here/vmdb2:$PATH"
+mkdir -p "$(dirname "$out")"
 rm -f "$out" "$out.tmp"
 log="$out.log"
 if ! vmdb2 --variable "mirror=$mirror" --output "$out.tmp" --log "$log" "$here/vmdb2/debian12.vmdb" >"$log.stdout" 2>&1; then

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	iofs "io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -198,5 +200,67 @@ func TestMounts(t *testing.T) {
 	}
 	if err := iofs.WalkDir(tree, ".", func(string, iofs.DirEntry, error) error { return nil }); err != nil {
 		t.Errorf("io/fs.WalkDir over the tree: %v", err)
+	}
+}
+
+// Directories indexed as htrees (large directories; e2fsck -D builds them as the kernel does)
+// are read whole on a metadata_csum filesystem, and a changed index block fails its dx_tail
+// checksum instead of being read as an empty directory.
+func TestExt4HtreeIndexBlocks(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	big := filepath.Join(src, "usr", "bin")
+	os.MkdirAll(big, 0o755)
+	for i := 0; i < 700; i++ {
+		os.WriteFile(filepath.Join(big, fmt.Sprintf("program-with-a-long-name-%04d", i)), []byte("x"), 0o755)
+	}
+	img := filepath.Join(t.TempDir(), "htree.img")
+	env := append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	for _, c := range [][]string{
+		{"mke2fs", "-q", "-F", "-t", "ext4", "-O", "metadata_csum,dir_index", "-b", "4096", "-d", src, img, "32M"},
+		{"e2fsck", "-fyD", img},
+	} {
+		cmd := exec.Command(c[0], c[1:]...)
+		cmd.Env = env
+		if b, err := cmd.CombinedOutput(); err != nil && !(c[0] == "e2fsck" && cmd.ProcessState.ExitCode() == 1) {
+			t.Fatalf("%v: %v\n%s", c, err, b)
+		}
+	}
+	// the directory is indexed: debugfs dumps its htree
+	cmd := exec.Command("debugfs", "-R", "htree_dump /usr/bin", img)
+	cmd.Env = env
+	dump, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(dump), "Root node dump") {
+		t.Fatalf("e2fsck -D made no htree:\n%s", dump)
+	}
+	tree := fs.NewTree(open(t, "ext4", img))
+	ents, err := tree.ReadDir("usr/bin")
+	if err != nil || len(ents) != 700 {
+		t.Fatalf("read %d entries, %v; want 700", len(ents), err)
+	}
+
+	// change one hash of the root's index: its checksum no longer matches
+	cmd = exec.Command("debugfs", "-R", "bmap /usr/bin 0", img)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		t.Fatalf("bmap: %q", out)
+	}
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const entry1Hash = 0x20 + 8 // the root's count_offset, then entry 0 (limit, count, block)
+	b := []byte{0}
+	f.ReadAt(b, blk*4096+entry1Hash)
+	b[0] ^= 0x40
+	f.WriteAt(b, blk*4096+entry1Hash)
+	f.Close()
+	_, err = fs.NewTree(open(t, "ext4", img)).ReadDir("usr/bin")
+	if err == nil || !strings.Contains(err.Error(), "index block at byte 0 fails its checksum") {
+		t.Fatalf("a changed index block: err = %v", err)
 	}
 }

@@ -34,6 +34,9 @@ type File struct {
 	// FSSize is the size of the filesystem holding the file: a file larger than that is sparse
 	// (or its size field is corrupt), and most of it is holes.
 	FSSize int64
+	// Data gives random access to the file's bytes, for a scanner that reads a file in its own
+	// order (an archive's directory is at its end); nil for a file inside an archive.
+	Data io.ReaderAt
 }
 
 // Scanner is one kind of content check.
@@ -264,6 +267,7 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 			progress(e.file.Size)
 			continue
 		}
+		e.file.Data = r
 		jobs <- job{file: e.file, r: r}
 	}
 	close(jobs)

@@ -535,6 +535,15 @@ func (f *FS) checkDirBlock(ri *rawInode, ino uint64, b []byte, base int, seed ui
 	if !f.csum || len(b) < 12 {
 		return len(b), nil
 	}
+	// an htree index block (the root, block 0 of an indexed directory, or an internal node: one
+	// empty entry over the whole block) carries its checksum in a dx_tail after its entries. Its
+	// last 12 bytes may still look like the checksum entry of the leaf block it was made from
+	// (the kernel leaves that entry's rec_len and type in dt_reserved), so it is tried first.
+	if indexed && (base == 0 || le.Uint32(b) == 0 && int(le.Uint16(b[4:])) == len(b)) {
+		if ok, err := f.checkIndexBlock(ri, ino, b, base, seed); ok || err != nil {
+			return len(b), err
+		}
+	}
 	t := b[len(b)-12:]
 	if le.Uint32(t) == 0 && le.Uint16(t[4:]) == 12 && t[6] == 0 && t[7] == 0xDE {
 		if want, got := le.Uint32(t[8:]), crc32c(seed, b[:len(b)-12]); want != got {
@@ -548,6 +557,35 @@ func (f *FS) checkDirBlock(ri *rawInode, ino uint64, b []byte, base int, seed ui
 		return len(b), nil
 	}
 	return 0, byteio.Corrupt(f.name, ri.off, "directory inode %d: block at byte %d has no checksum entry (metadata_csum is on)", ino, base)
+}
+
+// checkIndexBlock verifies an htree index block's dx_tail checksum (the kernel's ext4_dx_csum):
+// crc32c over the block up to the end of its used entries, then over dt_reserved and a zeroed
+// dt_checksum. ok is false when the block does not
+// hold a well-formed index (then it is checked as a leaf).
+func (f *FS) checkIndexBlock(ri *rawInode, ino uint64, b []byte, base int, seed uint32) (ok bool, err error) {
+	le := binary.LittleEndian
+	countOff := 8 // an internal node: the empty entry's header, then limit and count
+	if base == 0 {
+		// the root: "." (12 bytes), ".." (12 bytes), dx_root_info (info_length bytes)
+		if len(b) < 32 {
+			return false, nil
+		}
+		countOff = 24 + int(b[24+5])
+	}
+	if countOff+8 > len(b) {
+		return false, nil
+	}
+	limit, count := int(le.Uint16(b[countOff:])), int(le.Uint16(b[countOff+2:]))
+	tail := countOff + limit*8
+	if count == 0 || count > limit || tail+8 != len(b) {
+		return false, nil
+	}
+	got := crc32c(crc32c(crc32c(seed, b[:countOff+count*8]), b[tail:tail+4]), make([]byte, 4)) // then a zero checksum field
+	if want := le.Uint32(b[tail+4:]); want != got {
+		return false, byteio.Corrupt(f.name, ri.off, "directory inode %d: index block at byte %d fails its checksum (stored %#x, computed %#x)", ino, base, want, got)
+	}
+	return true, nil
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

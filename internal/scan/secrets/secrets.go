@@ -133,6 +133,7 @@ type Scanner struct {
 	searched int64 // text files searched
 	vendor   int64 // skipped as unmodified distribution files
 	binary   int64 // skipped as binary
+	archives int64 // opened as archives
 }
 
 // New builds the detector from gitleaks' default rules plus ours.
@@ -268,6 +269,13 @@ func (s *Scanner) Counts() (searched, vendor, binary int64) {
 	return s.searched, s.vendor, s.binary
 }
 
+// Archives is how many archives were opened and searched.
+func (s *Scanner) Archives() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.archives
+}
+
 // Name implements scan.Scanner.
 func (s *Scanner) Name() string { return "secrets" }
 
@@ -337,11 +345,21 @@ type sink struct {
 	utf16 utf16Order
 	carry []byte
 	began bool
+	// archive is set when the file is an archive, opened (through f.Data) at End
+	archive archiveKind
 }
 
 func (k *sink) Write(p []byte) error {
 	if !k.began {
 		k.began = true
+		if kind := sniffArchive(p); kind != notArchive {
+			if k.vendorMD5 != "" || k.f.Data == nil {
+				k.binary = true // a package's archive is not opened, like its other binary files
+				return scan.ErrEnough
+			}
+			k.archive = kind
+			return scan.ErrEnough
+		}
 		k.utf16 = detectUTF16(p)
 	}
 	if k.utf16 == notUTF16 {
@@ -610,6 +628,11 @@ func decodedValues(chunk []byte) []decodedValue {
 
 func (k *sink) End() error {
 	s := k.w.s
+	if k.archive != notArchive {
+		s.count(&s.archives)
+		u := &unpacking{top: k.f.Path}
+		return k.w.openArchive(u, k.f.Path, k.archive, nil, k.f.Data, k.f.Size, 1)
+	}
 	if k.binary {
 		s.count(&s.binary)
 		return nil

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"unicode/utf16"
 	"time"
+	"unicode/utf16"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
