@@ -2,7 +2,8 @@
 # Installs the system tools the tests and the demo use (Debian/Ubuntu): mke2fs, mkfs.xfs,
 # mkfs.vfat, mkswap, sfdisk, qemu-img, qemu-system-x86_64 (the end-to-end guest), mkntfs and
 # libntfs-3g (NTFS fixtures), hivexregedit (registry hive fixtures), cpio, zstd, xz and lz4
-# (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images). As root it runs apt-get; otherwise it prints the command.
+# (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images), vmdb2 with parted and zerofree (a
+# Debian image made by Debian's builder). As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 need=()
@@ -32,6 +33,9 @@ command -v xz   >/dev/null || need+=(xz-utils)
 command -v lz4  >/dev/null || need+=(lz4)
 command -v objcopy >/dev/null || need+=(binutils)  # unified kernel images (UKI) for the systemd-boot fixtures
 [ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || need+=(systemd-boot-efi)
+command -v vmdb2 >/dev/null || need+=(vmdb2)        # a real image from Debian's own image builder
+command -v parted >/dev/null || need+=(parted)
+command -v zerofree >/dev/null || need+=(zerofree)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

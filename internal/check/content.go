@@ -87,6 +87,7 @@ func ScanContent(ctx context.Context, img *inspect.Image, cfg Config) (*rules.Co
 		content.SecretsRan = true
 		content.Secrets = sec.Findings()
 		content.SecretsSearched, content.SecretsVendor, content.SecretsBinary = sec.Counts()
+		content.SecretsArchives = sec.Archives()
 		content.SecretRules = sec.RuleCount()
 	}
 	if av != nil {

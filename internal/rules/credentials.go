@@ -17,6 +17,7 @@ type Content struct {
 	Secrets                                       []secrets.Finding
 	SecretsRan                                    bool
 	SecretsSearched, SecretsVendor, SecretsBinary int64
+	SecretsArchives                               int64
 	SecretRules                                   int
 	// Malware is set when clamd scanned the files.
 	MalwareRan     bool
@@ -64,8 +65,14 @@ var _ = register(&Rule{
 	NeedsContent: true,
 	Source:       "rules.md L20 (ALI: no hard-coded credentials: DB passwords, API/Access keys, private keys); L7 (AZ: remove keys and unneeded certificates)",
 	Rationale: "A credential in an image is handed to every customer and cannot be rotated per instance. Every text file " +
-		"of every filesystem is searched with gitleaks' rule set plus Azure, GCP, database-URL and config-file rules; " +
-		"files the distribution installed and that are unchanged are skipped by their package digest.",
+		"of every filesystem is searched with gitleaks' rule set plus Azure, GCP, database-URL and config-file rules, and rules for what " +
+		"a build and its first boot leave: the Azure agent's ovf-env.xml, cloud-init's instance data and chpasswd lists, installer " +
+		"answer files (preseed, debconf, Kickstart, Ignition), password hashes in shadow- backups, Wi-Fi and VPN secrets, PuTTY keys, " +
+		"PHP and Django settings, passwords on command lines (mysql -p, sshpass -p, curl -u). UTF-16 text is decoded; base64 values of " +
+		"Kubernetes Secrets and kubeconfigs are decoded; archives (zip, jar, war, tar, gzip, xz, zstd, lz4) are opened three levels " +
+		"deep, each finding named ARCHIVE!/MEMBER, and one past its limits (20,000 files, 1 GiB unpacked) or corrupt is not seen, " +
+		"so the rule cannot pass on it. Files the distribution installed and that are unchanged are skipped by their package digest; " +
+		"its archives and other binary files are not opened.",
 	Fix: "Remove the credential and rotate it; have the application read secrets at deploy time (cloud-init, a key vault, RAM roles). " +
 		"A value that is not a secret can be accepted with secrets_allow_fingerprints, a path with secrets_allow_paths.",
 	Check: anyOS(func(c *Context) Result {
@@ -75,6 +82,9 @@ var _ = register(&Rule{
 		ct := c.Content
 		scope := fmt.Sprintf("%d text files searched with %d rules (%d unchanged distribution files and %d binary files skipped)",
 			ct.SecretsSearched, ct.SecretRules, ct.SecretsVendor, ct.SecretsBinary)
+		if ct.SecretsArchives > 0 {
+			scope += fmt.Sprintf("; %d archive(s) opened", ct.SecretsArchives)
+		}
 		if len(ct.Secrets) == 0 {
 			return ct.unseen("secrets", pass("no credentials found: "+scope))
 		}

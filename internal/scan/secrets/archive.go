@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -25,11 +26,11 @@ import (
 // the bytes unpacked from one archive (a zip bomb stops at the limit); an archive that goes past
 // a limit, or is corrupt, is reported as not seen, so that the credential rule cannot pass on
 // it. An archive the package manager installed is not opened (like its other binary files).
-const (
-	maxArchiveDepth    = 3        // an archive in an archive in an archive
-	maxArchiveMembers  = 20000    // files listed, over the whole nesting
-	maxArchiveUnpacked = 1 << 30  // bytes unpacked, over the whole nesting
-	maxBufferedMember  = 64 << 20 // a zip inside an archive is read into memory to be opened
+var (
+	maxArchiveDepth          = 3        // an archive in an archive in an archive
+	maxArchiveMembers        = 20000    // files listed, over the whole nesting
+	maxArchiveUnpacked int64 = 1 << 30  // bytes unpacked, over the whole nesting
+	maxBufferedMember  int64 = 64 << 20 // a zip inside an archive is read into memory to be opened
 )
 
 // archiveKind is what a file's first bytes say it is.
@@ -118,6 +119,13 @@ func (w *worker) openArchive(u *unpacking, name string, kind archiveKind, r io.R
 				return fmt.Errorf("%w: %s is a zip inside an archive larger than %d bytes", errArchiveLimit, name, maxBufferedMember)
 			}
 			ra, size = bytes.NewReader(b), int64(len(b))
+		}
+		// zip.NewReader reads the whole central directory first: its entry count is checked
+		// against the limit before that
+		if n, err := zipEntries(ra, size); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		} else if u.members+int(min(n, 1<<31)) > maxArchiveMembers {
+			return fmt.Errorf("%w: %s lists %d files (at most %d are opened)", errArchiveLimit, name, n, maxArchiveMembers)
 		}
 		zr, err := zip.NewReader(ra, size)
 		if err != nil {
@@ -255,4 +263,39 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 		}
 	}
 	return k.End()
+}
+
+// zipEntries reads the entry count of a zip's end-of-central-directory record (or of its
+// zip64 record when the count does not fit in 16 bits).
+func zipEntries(ra io.ReaderAt, size int64) (uint64, error) {
+	const eocdLen, maxComment = 22, 65535
+	n := min(size, eocdLen+maxComment)
+	buf := make([]byte, n)
+	if _, err := ra.ReadAt(buf, size-n); err != nil && err != io.EOF {
+		return 0, err
+	}
+	i := bytes.LastIndex(buf, []byte("PK\x05\x06"))
+	if i < 0 || len(buf)-i < eocdLen {
+		return 0, errors.New("zip: no end of central directory")
+	}
+	count := uint64(binary.LittleEndian.Uint16(buf[i+10:]))
+	if count != 0xffff {
+		return count, nil
+	}
+	// zip64: the locator sits just before the record and points at the zip64 record
+	if i < 20 || !bytes.Equal(buf[i-20:i-16], []byte("PK\x06\x07")) {
+		return count, nil
+	}
+	off := int64(binary.LittleEndian.Uint64(buf[i-20+8:]))
+	rec := make([]byte, 56)
+	if off < 0 || off > size-56 {
+		return 0, fmt.Errorf("zip64: end record at %d is outside the file", off)
+	}
+	if _, err := ra.ReadAt(rec, off); err != nil && err != io.EOF {
+		return 0, err
+	}
+	if !bytes.Equal(rec[:4], []byte("PK\x06\x06")) {
+		return 0, fmt.Errorf("zip64: no end record at offset %d", off)
+	}
+	return binary.LittleEndian.Uint64(rec[32:]), nil
 }

@@ -93,3 +93,31 @@ func FuzzUTF16(f *testing.F) {
 		}
 	})
 }
+
+// Archives are untrusted bytes: whatever they hold, opening them returns (an error or not),
+// never panics, and unpacks no more than the limit.
+func FuzzArchive(f *testing.F) {
+	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add([]byte{0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x01, 0x00, 0x00})
+	f.Add([]byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 4, 0xe6, 0xd6, 0xb4, 0x46})
+	s, err := New(Options{FingerprintKey: []byte("fuzz")})
+	if err != nil {
+		f.Fatal(err)
+	}
+	old := maxArchiveUnpacked
+	maxArchiveUnpacked = 4 << 20
+	defer func() { maxArchiveUnpacked = old }()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		kind := sniffArchive(data)
+		if kind == notArchive {
+			kind = tarArchive
+		}
+		w, _ := s.NewWorker()
+		u := &unpacking{top: "fuzz"}
+		w.(*worker).openArchive(u, "fuzz", kind, bytes.NewReader(data), bytes.NewReader(data), int64(len(data)), 1)
+		if u.unpacked > maxArchiveUnpacked+(64<<10) {
+			t.Fatalf("unpacked %d bytes", u.unpacked)
+		}
+	})
+}
