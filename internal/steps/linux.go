@@ -260,7 +260,7 @@ var linuxSteps = []*Step{
 		ID:       "accounts",
 		Title:    "Lock every password and delete the accounts in remove_users",
 		Profiles: []string{"azure", "alibaba"},
-		Touches:  "the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths)",
+		Touches:  "the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths); the backups /etc/passwd-, /etc/shadow-, /etc/group- and /etc/gshadow- (removed)",
 		Body: `
 	s="$R/etc/shadow"
 	if [ -f "$s" ]; then
@@ -287,7 +287,10 @@ var linuxSteps = []*Step{
 			mp_note "home $home holds keep_paths: emptied around them instead of removed"
 			mp_empty_dir "$R$home"
 		fi
-	done`,
+	done
+	# the password files' backups keep the hashes and accounts as they were before (userdel and
+	# passwd write them): removed, as virt-sysprep's passwd-backups operation does
+	mp_rm "$R/etc/passwd-" "$R/etc/shadow-" "$R/etc/group-" "$R/etc/gshadow-"`,
 	},
 	{
 		ID:       "ssh-keys",

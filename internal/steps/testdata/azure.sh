@@ -521,7 +521,7 @@ step_firewall() {
 }
 
 # accounts: Lock every password and delete the accounts in remove_users
-# touches: the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths)
+# touches: the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths); the backups /etc/passwd-, /etc/shadow-, /etc/group- and /etc/gshadow- (removed)
 step_accounts() {
 	s="$R/etc/shadow"
 	if [ -f "$s" ]; then
@@ -549,6 +549,9 @@ step_accounts() {
 			mp_empty_dir "$R$home"
 		fi
 	done
+	# the password files' backups keep the hashes and accounts as they were before (userdel and
+	# passwd write them): removed, as virt-sysprep's passwd-backups operation does
+	mp_rm "$R/etc/passwd-" "$R/etc/shadow-" "$R/etc/group-" "$R/etc/gshadow-"
 }
 
 # ssh-keys: Remove SSH keys and known_hosts from every home, and the host keys
