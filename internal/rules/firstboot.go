@@ -44,7 +44,7 @@ var _ = register(&Rule{
 			part := c.Image.Resolve(spec)
 			switch {
 			case buildDeviceName.MatchString(spec):
-				ev = append(ev, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is a device name of the build machine (Azure names its disks otherwise)", what, spec)})
+				ev = append(ev, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is a device name of the build machine (a cloud VM names its disks otherwise)", what, spec)})
 			case part != nil:
 				ok = append(ok, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is partition %d", what, spec, part.Number)})
 			case strings.HasPrefix(spec, "/dev/mapper/") || strings.HasPrefix(spec, "/dev/md") || strings.HasPrefix(spec, "ZFS=") || strings.HasPrefix(spec, "/dev/disk/by-id/"):
@@ -83,7 +83,7 @@ var _ = register(&Rule{
 			judge("/etc/fstab", e.Line, e.Path, e.Spec)
 		}
 		if len(ev) > 0 {
-			r := fail(fmt.Sprintf("%d boot device name(s) will not resolve on Azure", len(ev)), listing(append(ev, ok...), 20)...)
+			r := fail(fmt.Sprintf("%d boot device name(s) will not resolve on a cloud VM", len(ev)), listing(append(ev, ok...), 20)...)
 			r.Actual, r.Required = ev[0].Detail, "UUID=, PARTUUID=, LABEL= or PARTLABEL= found in the image"
 			return r
 		}
@@ -696,7 +696,7 @@ var _ = register(&Rule{
 		if found.Path != "" {
 			return pass("eth0 comes up by DHCP at boot", append([]Evidence{found}, seen...)...)
 		}
-		r := fail("nothing brings eth0 up by DHCP at boot: the VM would have no network on Azure", seen...)
+		r := fail("nothing brings eth0 up by DHCP at boot: the VM would have no network in the cloud", seen...)
 		if len(seen) == 0 {
 			r.Evidence = []Evidence{{Path: "/etc", Detail: "no ifupdown, netplan, systemd-networkd, ifcfg or NetworkManager configuration for eth0, and no cloud-init to write one"}}
 		}
