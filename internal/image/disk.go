@@ -4,9 +4,11 @@ package image
 
 import (
 	"bytes"
+	"container/list"
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
@@ -203,4 +205,56 @@ func (c *tableCache[T]) put(k int64, v T) {
 		}
 	}
 	c.m[k] = v
+}
+
+// inflatedCache keeps the most recently used decompressed clusters (qcow2) or grains
+// (streamOptimized VMDK), up to a byte budget, keyed by their offset in the file. Filesystem
+// reads of neighbouring blocks arrive as separate requests, interleaved between the walk and
+// the scan's workers; with one cluster cached, the same cluster was inflated again and again.
+type inflatedCache struct {
+	mu    sync.Mutex
+	max   int64
+	size  int64
+	order *list.List // front: most recently used
+	items map[int64]*list.Element
+}
+
+type inflatedEntry struct {
+	key  int64
+	data []byte
+}
+
+// inflatedCacheBytes is the budget of one image's cache of decompressed clusters.
+const inflatedCacheBytes = 32 << 20
+
+func newInflatedCache(max int64) *inflatedCache {
+	return &inflatedCache{max: max, order: list.New(), items: map[int64]*list.Element{}}
+}
+
+func (c *inflatedCache) get(k int64) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[k]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(e)
+	return e.Value.(*inflatedEntry).data, true
+}
+
+func (c *inflatedCache) put(k int64, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[k]; ok {
+		return // inflated twice at once: keep the first
+	}
+	c.items[k] = c.order.PushFront(&inflatedEntry{k, b})
+	c.size += int64(len(b))
+	for c.size > c.max && c.order.Len() > 1 {
+		last := c.order.Back()
+		ent := last.Value.(*inflatedEntry)
+		c.order.Remove(last)
+		delete(c.items, ent.key)
+		c.size -= int64(len(ent.data))
+	}
 }

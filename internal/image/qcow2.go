@@ -2,9 +2,9 @@ package image
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"fmt"
+	"github.com/klauspost/compress/flate"
 	"io"
 	"sync"
 
@@ -29,8 +29,7 @@ type qcow2 struct {
 	l1          []uint64
 	mu          sync.Mutex
 	l2          *tableCache[[]uint64]
-	lastComp    int64 // host offset of the cached decompressed cluster (-1: none)
-	compBuf     []byte
+	inflated    *inflatedCache // decompressed clusters by host offset
 }
 
 func openQcow2(d *Disk, src io.ReaderAt) error {
@@ -86,7 +85,7 @@ func openQcow2(d *Disk, src io.ReaderAt) error {
 		return err
 	}
 	q := &qcow2{name: d.Name, src: src, fileSize: d.FileSize, clusterBits: uint(clusterBits), clusterSize: cs,
-		l1: make([]uint64, needL1), l2: newTableCache[[]uint64](64), lastComp: -1}
+		l1: make([]uint64, needL1), l2: newTableCache[[]uint64](64), inflated: newInflatedCache(inflatedCacheBytes)}
 	for i := range q.l1 {
 		q.l1[i] = be.Uint64(raw[i*8:])
 	}
@@ -144,31 +143,28 @@ func (q *qcow2) readCompressed(p []byte, e uint64, within int64) error {
 	x := 62 - (q.clusterBits - 8)
 	host := int64(e & (1<<x - 1))
 	sectors := int64((e>>x)&(1<<(q.clusterBits-8)-1)) + 1
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.lastComp != host {
-		n := sectors*512 - host%512
-		if host+n > q.fileSize {
-			n = q.fileSize - host
-		}
-		if n <= 0 {
-			return byteio.Corrupt(q.name, host, "qcow2 compressed cluster outside the file")
-		}
-		comp, err := byteio.ReadAt(q.src, q.name, host, int(n))
-		if err != nil {
-			return err
-		}
-		if q.compBuf == nil {
-			q.compBuf = make([]byte, q.clusterSize)
-		}
-		zr := flate.NewReader(bytes.NewReader(comp))
-		got, err := io.ReadFull(zr, q.compBuf)
-		if err != nil && got != len(q.compBuf) {
-			q.lastComp = -1
-			return byteio.Corrupt(q.name, host, "qcow2 compressed cluster does not inflate: %v", err)
-		}
-		q.lastComp = host
+	if b, ok := q.inflated.get(host); ok {
+		copy(p, b[within:])
+		return nil
 	}
-	copy(p, q.compBuf[within:])
+	n := sectors*512 - host%512
+	if host+n > q.fileSize {
+		n = q.fileSize - host
+	}
+	if n <= 0 {
+		return byteio.Corrupt(q.name, host, "qcow2 compressed cluster outside the file")
+	}
+	comp, err := byteio.ReadAt(q.src, q.name, host, int(n))
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, q.clusterSize)
+	zr := flate.NewReader(bytes.NewReader(comp))
+	got, err := io.ReadFull(zr, buf)
+	if err != nil && got != len(buf) {
+		return byteio.Corrupt(q.name, host, "qcow2 compressed cluster does not inflate: %v", err)
+	}
+	q.inflated.put(host, buf)
+	copy(p, buf[within:])
 	return nil
 }

@@ -2,8 +2,8 @@ package image
 
 import (
 	"bytes"
-	"compress/zlib"
 	"encoding/binary"
+	"github.com/klauspost/compress/zlib"
 	"io"
 	"strings"
 	"sync"
@@ -29,8 +29,7 @@ type vmdk struct {
 	compressed bool
 	mu         sync.Mutex
 	gts        *tableCache[[]uint32]
-	lastGrain  int64
-	grainBuf   []byte
+	inflated   *inflatedCache // decompressed grains by file offset
 }
 
 func openVMDK(d *Disk, src io.ReaderAt) error {
@@ -79,7 +78,7 @@ func openVMDK(d *Disk, src io.ReaderAt) error {
 	}
 	v := &vmdk{name: d.Name, src: src, fileSize: d.FileSize, grainSize: grain, gtes: gtes,
 		gd: make([]uint32, nGD), compressed: flags&vmdkFlagCompressed != 0,
-		gts: newTableCache[[]uint32](64), lastGrain: -1}
+		gts: newTableCache[[]uint32](64), inflated: newInflatedCache(inflatedCacheBytes)}
 	for i := range v.gd {
 		v.gd[i] = le.Uint32(raw[i*4:])
 	}
@@ -110,13 +109,14 @@ func (v *vmdk) table(sector uint32) ([]uint32, error) {
 
 func (v *vmdk) readGrain(p []byte, idx, within int64) error {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	gde := v.gd[idx/v.gtes]
 	if gde == 0 {
+		v.mu.Unlock()
 		byteio.ZeroFill(p)
 		return nil
 	}
 	t, err := v.table(gde)
+	v.mu.Unlock()
 	if err != nil {
 		return err
 	}
@@ -129,34 +129,33 @@ func (v *vmdk) readGrain(p []byte, idx, within int64) error {
 	if !v.compressed {
 		return readFull(v.src, v.name, p, at+within)
 	}
-	if v.lastGrain != at {
-		hdr, err := byteio.ReadAt(v.src, v.name, at, 12)
-		if err != nil {
-			return err
-		}
-		n := int64(binary.LittleEndian.Uint32(hdr[8:]))
-		if n <= 0 || n > 2*v.grainSize+4096 || at+12+n > v.fileSize {
-			return byteio.Corrupt(v.name, at+8, "VMDK compressed grain of %d bytes invalid", n)
-		}
-		comp, err := byteio.ReadAt(v.src, v.name, at+12, int(n))
-		if err != nil {
-			return err
-		}
-		if v.grainBuf == nil {
-			v.grainBuf = make([]byte, v.grainSize)
-		}
-		zr, err := zlib.NewReader(bytes.NewReader(comp))
-		if err != nil {
-			return byteio.Corrupt(v.name, at+12, "VMDK compressed grain: %v", err)
-		}
-		got, err := io.ReadFull(zr, v.grainBuf)
-		if err != nil && err != io.ErrUnexpectedEOF {
-			return byteio.Corrupt(v.name, at+12, "VMDK compressed grain does not inflate: %v", err)
-		}
-		clear(v.grainBuf[got:]) // the last grain of a disk may be short
-		v.lastGrain = at
+	if b, ok := v.inflated.get(at); ok {
+		copy(p, b[within:])
+		return nil
 	}
-	copy(p, v.grainBuf[within:])
+	hdr, err := byteio.ReadAt(v.src, v.name, at, 12)
+	if err != nil {
+		return err
+	}
+	n := int64(binary.LittleEndian.Uint32(hdr[8:]))
+	if n <= 0 || n > 2*v.grainSize+4096 || at+12+n > v.fileSize {
+		return byteio.Corrupt(v.name, at+8, "VMDK compressed grain of %d bytes invalid", n)
+	}
+	comp, err := byteio.ReadAt(v.src, v.name, at+12, int(n))
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, v.grainSize)
+	zr, err := zlib.NewReader(bytes.NewReader(comp))
+	if err != nil {
+		return byteio.Corrupt(v.name, at+12, "VMDK compressed grain: %v", err)
+	}
+	if _, err := io.ReadFull(zr, buf); err != nil && err != io.ErrUnexpectedEOF {
+		return byteio.Corrupt(v.name, at+12, "VMDK compressed grain does not inflate: %v", err)
+	}
+	// the last grain of a disk may be short: the rest of buf stays zero
+	v.inflated.put(at, buf)
+	copy(p, buf[within:])
 	return nil
 }
 
