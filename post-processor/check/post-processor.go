@@ -40,7 +40,8 @@ type Waiver struct {
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
-	// The rule profile to check: `azure-linux` (default) or `alibaba`.
+	// The rule profile to check: `azure-linux` (default), `alibaba`, `azure-windows` or
+	// `alibaba-windows`.
 	Profile string `mapstructure:"profile"`
 	// Several profiles at once; combined with `profile`.
 	Profiles []string `mapstructure:"profiles"`
