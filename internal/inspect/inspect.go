@@ -56,6 +56,18 @@ type Image struct {
 
 	hivesOnce sync.Once
 	hives     *windows.Hives
+
+	memo sync.Map
+}
+
+// Memo returns what fn computes for key, computed once per image: facts that several rules
+// derive from the same bytes (an initramfs's listing) are read once.
+func (img *Image) Memo(key string, fn func() any) any {
+	if v, ok := img.memo.Load(key); ok {
+		return v
+	}
+	v, _ := img.memo.LoadOrStore(key, fn())
+	return v
 }
 
 // UnreadPartition is a partition whose files cannot be read offline, and why.

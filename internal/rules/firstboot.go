@@ -378,6 +378,26 @@ var _ = register(&Rule{
 	}),
 })
 
+// initrdListing is an initramfs's file names and compressions.
+type initrdListing struct {
+	names, formats []string
+	err            error
+}
+
+// listInitrd lists an initramfs once per image (the Hyper-V and virtio rules read the same).
+func (c *Context) listInitrd(ref initrdRef) ([]string, []string, error) {
+	l := c.Image.Memo(fmt.Sprintf("initrd %s %v", ref.where, ref.section), func() any {
+		f, err := ref.open()
+		if err != nil {
+			return initrdListing{err: err}
+		}
+		defer f.Close()
+		names, formats, err := initrd.List(f)
+		return initrdListing{names, formats, err}
+	}).(initrdListing)
+	return l.names, l.formats, l.err
+}
+
 // driversAtBoot judges whether the kernel that boots has the drivers, built in or (the early ones)
 // in its initramfs; family names them ("Hyper-V"), cloud the platform the disk is not found on.
 func driversAtBoot(c *Context, family, cloud string, drivers []bootDriver) Result {
@@ -432,12 +452,7 @@ func driversAtBoot(c *Context, family, cloud string, drivers []bootDriver) Resul
 			var names, formats, where []string
 			inSection := ""
 			for _, ref := range bk.initrds {
-				f, err := ref.open()
-				if err != nil {
-					return errResult(err)
-				}
-				n, fm, err := initrd.List(f)
-				f.Close()
+				n, fm, err := c.listInitrd(ref)
 				if err != nil {
 					return Result{Status: Error, Message: fmt.Sprintf("%s: %v", ref.where, err),
 						Evidence: []Evidence{{Path: ref.where, Detail: "could not be read to its end: whether the " + family + " drivers are in it is unknown"}}}

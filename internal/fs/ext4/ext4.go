@@ -76,7 +76,13 @@ type FS struct {
 
 	mu          sync.Mutex
 	inodeTables map[uint32]int64
+	// inodeBlocks caches blocks of the inode tables: resolving every path reads the inodes of
+	// its directories, 16 of which share a 4 KiB block
+	inodeBlocks map[int64][]byte
 }
+
+// maxInodeBlocks bounds the inode-table blocks cached (4 MiB with 4 KiB blocks).
+const maxInodeBlocks = 1024
 
 // Open reads the superblock of the filesystem in r (size bytes). name appears in errors.
 func Open(name string, r io.ReaderAt, size int64) (*FS, error) {
@@ -230,10 +236,27 @@ func (f *FS) readInode(ino uint64) (*rawInode, error) {
 		return nil, err
 	}
 	off := table + index*f.inodeSize
-	b, err := byteio.ReadAt(f.r, f.name, off, int(f.inodeSize))
-	if err != nil {
-		return nil, err
+	blockOff := off - off%f.blockSize
+	f.mu.Lock()
+	blk, ok := f.inodeBlocks[blockOff]
+	f.mu.Unlock()
+	if !ok || off+f.inodeSize > blockOff+int64(len(blk)) {
+		blk, err = byteio.ReadAt(f.r, f.name, blockOff, int(f.blockSize))
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		if f.inodeBlocks == nil || len(f.inodeBlocks) >= maxInodeBlocks {
+			f.inodeBlocks = make(map[int64][]byte, maxInodeBlocks)
+		}
+		f.inodeBlocks[blockOff] = blk
+		f.mu.Unlock()
 	}
+	if off+f.inodeSize > blockOff+int64(len(blk)) {
+		return nil, byteio.Corrupt(f.name, off, "inode %d crosses its table block", ino)
+	}
+	b := make([]byte, f.inodeSize)
+	copy(b, blk[off-blockOff:])
 	return &rawInode{b: b, off: off, ino: ino}, nil
 }
 
