@@ -14,7 +14,7 @@ var _ = register(&Rule{
 	Title:     "No account has a usable or empty password",
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  High,
-	Source:    "rules.md L5 (AZ Linux: only required, locked accounts; ALI: no default passwords); LISA AzureImageStandard verify_no_pre_exist_users (a password hash in /etc/shadow)",
+	Source:    "Azure Marketplace image security recommendations (Linux: only required, locked accounts); Alibaba Cloud image best practices (no default passwords); LISA AzureImageStandard verify_no_pre_exist_users (a password hash in /etc/shadow)",
 	Cert:      &CertTest{Name: "No pre-existing users", Level: "Failed", LISA: "verify_no_pre_exist_users"},
 	Rationale: "A password baked into an image is the same on every VM made from it; an empty one lets anyone in.",
 	Fix:       "Lock every password: `passwd -l USER` (or `usermod -p '*' USER`); marketplace-harden's `accounts` step does this.",
@@ -66,7 +66,7 @@ var _ = register(&Rule{
 	Title:     "Only root has UID 0",
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  Critical,
-	Source:    "rules.md L5 (AZ Linux: no backdoors)",
+	Source:    "Azure Marketplace image security recommendations (Linux: no backdoors)",
 	Rationale: "A second UID 0 account is a classic backdoor: it is root under another name.",
 	Fix:       "Delete the account (`userdel NAME`) or give it its own UID; list it in marketplace-harden's `remove_users`.",
 	Check: linux(func(c *Context) Result {
@@ -92,7 +92,7 @@ var _ = register(&Rule{
 	Title:     "No login accounts beyond the ones the image is meant to ship",
 	Profiles:  []string{profAlibaba},
 	Severity:  Medium,
-	Source:    "rules.md L18 (ALI: remove unneeded users from /etc/passwd and /etc/shadow)",
+	Source:    "Alibaba Cloud image best practices (remove unneeded users from /etc/passwd and /etc/shadow)",
 	Rationale: "Build and test accounts left in an image become accounts on every instance.",
 	Fix:       "Delete them (`userdel -r NAME`, marketplace-harden `remove_users`), or list the intended ones in `allowed_users`.",
 	Check: linux(func(c *Context) Result {

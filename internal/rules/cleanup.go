@@ -33,7 +33,7 @@ var _ = register(&Rule{
 	Title:     "No shell or REPL history files for root or any user",
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  High,
-	Source:    "rules.md L10 (AZ Linux: clear bash/shell history; ALI: clear history); LISA AzureImageStandard verify_bash_history_is_empty (fails a non-empty history); self-test 48 Bash History",
+	Source:    "Azure Marketplace image security recommendations (Linux: clear bash/shell history); Alibaba Cloud image best practices (clear history); LISA AzureImageStandard verify_bash_history_is_empty (fails a non-empty history); self-test 48 Bash History",
 	Rationale: "Histories leak commands, hosts and sometimes passwords typed during the build. Microsoft's test fails a history file with content; an empty one passes (LISA reads the size), so an empty file is reported and passes.",
 	Fix:       "Delete the files as the last build step with HISTFILE unset (marketplace-harden's `history` step runs last and does this).",
 	Cert:      &CertTest{ID: "200.5.1", SelfTestID: "48", Name: "Bash History", Level: "Failed", LISA: "verify_bash_history_is_empty"},
@@ -88,7 +88,7 @@ var _ = register(&Rule{
 	Title:     "/var/log holds no non-empty files",
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  Medium,
-	Source:    "rules.md L7 (AZ Linux: remove log files) and L19 (ALI: review and clear /var/log)",
+	Source:    "Azure Marketplace image security recommendations (Linux: remove log files) and Alibaba Cloud image best practices (review and clear /var/log)",
 	Rationale: "Build logs reveal the build environment (hosts, users, IPs) and confuse customers' first troubleshooting.",
 	Fix:       "Truncate or remove the files under /var/log and vacuum the journal (marketplace-harden `logs`).",
 	Check: linux(func(c *Context) Result {
@@ -116,7 +116,7 @@ var _ = register(&Rule{
 	Title:     "/tmp and /var/tmp are empty",
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  Medium,
-	Source:    "rules.md L19 (ALI: clear /tmp and /var/tmp)",
+	Source:    "Alibaba Cloud image best practices (clear /tmp and /var/tmp)",
 	Rationale: "Temporary files from the build (installers, credentials, caches) ship to every customer.",
 	Fix:       "Empty /tmp and /var/tmp at the end of the build (marketplace-harden `tmp`).",
 	Check: linux(func(c *Context) Result {
@@ -145,7 +145,7 @@ var _ = register(&Rule{
 	Title:     "Business data and application caches listed in clean_paths are empty",
 	Profiles:  []string{profAlibaba},
 	Severity:  Medium,
-	Source:    "rules.md L21 (ALI: clear business data and application caches)",
+	Source:    "Alibaba Cloud image best practices (clear business data and application caches)",
 	Rationale: "Application data from the build machine (databases, uploads, caches) must not ship to customers.",
 	Fix:       "Empty the listed paths (marketplace-harden `clean_paths`).",
 	Check: linux(func(c *Context) Result {

@@ -63,7 +63,7 @@ var _ = register(&Rule{
 	Profiles:     []string{profAzureLinux, profAlibaba, profAzureWindows, profAlibabaWindows},
 	Severity:     Critical,
 	NeedsContent: true,
-	Source:       "rules.md L20 (ALI: no hard-coded credentials: DB passwords, API/Access keys, private keys); L7 (AZ: remove keys and unneeded certificates)",
+	Source:       "Alibaba Cloud image best practices (no hard-coded credentials: DB passwords, API/Access keys, private keys); Azure Marketplace image security recommendations (remove keys and unneeded certificates)",
 	Rationale: "A credential in an image is handed to every customer and cannot be rotated per instance. Every text file " +
 		"of every filesystem is searched with gitleaks' rule set plus Azure, GCP, database-URL and config-file rules, and rules for what " +
 		"a build and its first boot leave: the Azure agent's ovf-env.xml, cloud-init's instance data and chpasswd lists, installer " +
@@ -105,7 +105,7 @@ var _ = register(&Rule{
 	Profiles:     []string{profAzureLinux, profAzureWindows},
 	Severity:     Critical,
 	NeedsContent: true,
-	Source:       "rules.md L4 (AZ: malware scan of the image); W6",
+	Source:       "Azure Marketplace image security recommendations (malware scan of the image)",
 	Rationale: "The marketplace scans submitted images for malware and rejects infected ones. Every regular file of every " +
 		"filesystem is streamed to clamd (INSTREAM), up to clamd's StreamMaxLength.",
 	Fix: "Remove or replace the infected files and find how they got into the build. Keep clamd's signatures current (freshclam).",

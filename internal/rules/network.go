@@ -15,7 +15,7 @@ var _ = register(&Rule{
 	Title:     "/etc/resolv.conf is absent or a link into /run",
 	Profiles:  []string{profAzureLinux},
 	Severity:  Medium,
-	Source:    "rules.md L12 (AZ Linux: remove /etc/resolv.conf)",
+	Source:    "Azure Marketplace image security recommendations (Linux: remove /etc/resolv.conf)",
 	Rationale: "A static resolv.conf pins the build network's DNS servers into every VM.",
 	Fix:       "Remove /etc/resolv.conf (or leave the distribution's symlink to /run/...); marketplace-harden's `network` step does this.",
 	Check: linux(func(c *Context) Result {
@@ -64,7 +64,7 @@ var _ = register(&Rule{
 	Title:     "No network configuration pinned to the build machine's MAC address",
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
-	Source:    "rules.md L12 (AZ Linux: remove custom network configuration); LISA AzureImageStandard verify_udev_rules_moved (no 75-persistent-net-generator.rules, no 70-persistent-net.rules)",
+	Source:    "Azure Marketplace image security recommendations (Linux: remove custom network configuration); LISA AzureImageStandard verify_udev_rules_moved (no 75-persistent-net-generator.rules, no 70-persistent-net.rules)",
 	Rationale: "Configuration matched on the build VM's MAC address does not apply to new VMs, which then boot without network. udev's persistent-net generator writes such rules at first boot; Microsoft's suite fails both files (it checks Fedora, CoreOS and Mariner; the generator pins MACs on any distribution).",
 	Fix:       "Remove 70-persistent-net.rules, 75-persistent-net-generator.rules and MAC matches from netplan, ifcfg, NetworkManager and systemd-networkd files (marketplace-harden `network` removes the first and the MAC matches).",
 	Check: linux(func(c *Context) Result {
@@ -133,7 +133,7 @@ var _ = register(&Rule{
 	Title:     "No host firewall enabled at boot (unless the application needs it)",
 	Profiles:  []string{profAzureLinux},
 	Severity:  Medium,
-	Source:    "rules.md L6 (AZ Linux: firewall rules disabled unless the application depends on them)",
+	Source:    "Azure Marketplace image security recommendations (Linux: firewall rules disabled unless the application depends on them)",
 	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. Waive this rule with a reason for appliances that need it.",
 	Fix:       "Disable ufw / firewalld / nftables / iptables persistence (marketplace-harden `firewall`), or waive the rule: waive { rule = \"firewall-disabled\" reason = \"...\" }.",
 	Check: linux(func(c *Context) Result {

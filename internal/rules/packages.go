@@ -12,7 +12,7 @@ import (
 // minPackageRule builds a rule that needs one of names installed at version >= min and, when
 // commands are given, one of those executables present (Microsoft's test runs the command).
 func minPackageRule(id, what, min string, names, commands []string, sev Severity, cert *CertTest) *Rule {
-	source := "rules.md L9 (AZ Linux: OpenSSL >= 1.0, Python >= 2.6, pyasn1)"
+	source := "Azure Marketplace image security recommendations (Linux: OpenSSL >= 1.0, Python >= 2.6, pyasn1)"
 	if len(commands) > 0 {
 		source += "; LISA AzureImageStandard runs `" + path.Base(commands[0]) + " version`, so the command must be installed, not only the library"
 	}

@@ -114,7 +114,7 @@ type Rule struct {
 	Title     string
 	Profiles  []string
 	Severity  Severity
-	Source    string // the line of shared/spec/rules.md and the seed it comes from
+	Source    string // the public documents the rule comes from (see SourceDocuments)
 	Rationale string
 	Fix       string
 	Cert      *CertTest
@@ -126,7 +126,7 @@ type Rule struct {
 // Options tune rules that depend on the publisher's intent.
 type Options struct {
 	AllowedUsers []string // accounts (UID >= 1000) that the image is meant to ship
-	CleanPaths   []string // business data and cache paths that must be empty (rules.md L21)
+	CleanPaths   []string // business data and cache paths that must be empty (Alibaba Cloud image best practices)
 }
 
 // Context is what a check sees: the image, the options and, when the pass ran, what the

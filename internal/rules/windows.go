@@ -67,7 +67,7 @@ var _ = register(&Rule{
 	Title:     "Windows Server, a release Azure offers as a base image (2016 or later)",
 	Profiles:  []string{profAzureWindows},
 	Severity:  High,
-	Source:    "rules.md W1 (AZ Windows: base the image on an Azure-provided Windows Server image)",
+	Source:    "Azure Marketplace image security recommendations (Windows: base the image on an Azure-provided Windows Server image)",
 	Rationale: "Marketplace Windows images must derive from a Windows Server image Azure provides; client editions and retired releases are refused.",
 	Fix:       "Build from a current Windows Server image of the Azure Marketplace (MicrosoftWindowsServer:WindowsServer:2022-datacenter-g2 or later).",
 	Check: hivesCheck(func(c *Context, h *windows.Hives) Result {
@@ -103,7 +103,7 @@ var _ = register(&Rule{
 	Title:     "Security updates installed within the last 45 days",
 	Profiles:  []string{profAzureWindows},
 	Severity:  High,
-	Source:    "rules.md W2 (AZ Windows: all latest security updates installed)",
+	Source:    "Azure Marketplace image security recommendations (Windows: all latest security updates installed)",
 	Rationale: "Microsoft publishes security updates monthly; an image whose newest installed update is older than a cycle misses at least one.",
 	Fix:       "Install the updates during the build (marketplace-harden's `windows-update` step, which reboots as needed).",
 	Check: hivesCheck(func(c *Context, h *windows.Hives) Result {
@@ -144,7 +144,7 @@ var _ = register(&Rule{
 	Title:     "No enabled local account named administrator, admin or root",
 	Profiles:  []string{profAzureWindows},
 	Severity:  High,
-	Source:    "rules.md W3 (AZ Windows: applications must not rely on restricted user names)",
+	Source:    "Azure Marketplace image security recommendations (Windows: applications must not rely on restricted user names)",
 	Rationale: "Azure does not allow these names for the account it creates at deployment; an image whose software expects them breaks, and an enabled well-known name invites password guessing.",
 	Fix:       "Disable or rename the account (`Disable-LocalUser`), or remove it with marketplace-harden's `remove_users`.",
 	Check: hivesCheck(func(c *Context, h *windows.Hives) Result {
@@ -182,7 +182,7 @@ var _ = register(&Rule{
 	Title:    "Local accounts are disabled (no account with a password ships enabled)",
 	Profiles: []string{profAzureWindows},
 	Severity: High,
-	Source:   "rules.md W8 (AZ Windows: only locked accounts, no default passwords)",
+	Source:   "Azure Marketplace image security recommendations (Windows: only locked accounts, no default passwords)",
 	Rationale: "Every deployment of the image would share an enabled account's password. Azure creates the administrator at deployment " +
 		"from the customer's input (on the built-in administrator, RID 500, which is reported as a warning when left enabled).",
 	Fix: "Disable the accounts the build created (`Disable-LocalUser`) or remove them (marketplace-harden `remove_users`); list accounts " +
@@ -226,7 +226,7 @@ var _ = register(&Rule{
 	Title:     "No BitLocker-encrypted volume in the image (encryption is applied at deployment)",
 	Profiles:  []string{profAzureWindows},
 	Severity:  Medium,
-	Source:    "rules.md W4 (AZ, VM: BitLocker on OS and data drives, through Azure Disk Encryption at deploy time); certification FAQ, Windows test case 10 BitLocker Drive Encryption (not supported on the OS disk)",
+	Source:    "Azure Marketplace image security recommendations and Azure VM security practices (BitLocker on OS and data drives, through Azure Disk Encryption at deploy time); certification FAQ, Windows test case 10 BitLocker Drive Encryption (not supported on the OS disk)",
 	Cert:      &CertTest{Name: "BitLocker Drive Encryption", Level: "Failed"},
 	Rationale: "A VHD encrypted with a key of the build machine cannot be provisioned; Azure encrypts at deployment (Azure Disk Encryption or encryption at host).",
 	Fix:       "Turn BitLocker off before capture (`manage-bde -off C:`) and document Azure Disk Encryption for customers.",
@@ -301,7 +301,7 @@ var _ = register(&Rule{
 	Title:    "No Windows Server role or feature that Azure does not support",
 	Profiles: []string{profAzureWindows},
 	Severity: Medium,
-	Source:   "rules.md W5 (AZ Windows: minimal roles, features, services and ports); certification FAQ, Windows test cases 5 to 17 (DHCP, Hyper-V, Remote Access, RMS, WDS, iSNS, MPIO, NLB, PNRP, SNMP, WINS, Wireless LAN)",
+	Source:   "Azure Marketplace image security recommendations (Windows: minimal roles, features, services and ports); certification FAQ, Windows test cases 5 to 17 (DHCP, Hyper-V, Remote Access, RMS, WDS, iSNS, MPIO, NLB, PNRP, SNMP, WINS, Wireless LAN)",
 	Cert:     &CertTest{Name: "Windows test cases: unsupported server roles and features", Level: "Failed"},
 	Rationale: "Roles such as DHCP Server, WDS or NLB do not work on Azure's network and are not supported there; " +
 		"every installed role widens the attack surface. The installed roles are listed in the evidence.",
@@ -337,7 +337,7 @@ var _ = register(&Rule{
 	Title:     "Automatic updates on (AUOptions 3 or 4, NoAutoUpdate not set)",
 	Profiles:  []string{profAzureWindows},
 	Severity:  Medium,
-	Source:    "rules.md W7 (AZ Windows: security updates set to automatic)",
+	Source:    "Azure Marketplace image security recommendations (Windows: security updates set to automatic)",
 	Rationale: "Customers' VMs must keep installing security updates; an image that turns automatic updates off leaves every deployment behind.",
 	Fix:       `Set HKLM\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU: NoAutoUpdate=0, AUOptions=4 (marketplace-harden's ` + "`auto-updates`" + ` step).`,
 	Check: hivesCheck(func(c *Context, h *windows.Hives) Result {
@@ -367,7 +367,7 @@ var _ = register(&Rule{
 	Title:    "Firewall on for every profile, no custom inbound allow rule enabled",
 	Profiles: []string{profAzureWindows},
 	Severity: Medium,
-	Source:   "rules.md W9 (AZ Windows: firewall rules disabled unless needed)",
+	Source:   "Azure Marketplace image security recommendations (Windows: firewall rules disabled unless needed)",
 	Rationale: "Inbound rules the build added (test ports, tools) stay open on every deployment. Windows' own rules (named by a resource " +
 		"reference, such as Remote Desktop) are left alone; the firewall itself must stay on.",
 	Fix: "Disable the rules the build added (`Disable-NetFirewallRule -Name ...`; marketplace-harden's `firewall` step keeps only " +
@@ -417,7 +417,7 @@ var _ = register(&Rule{
 	Title:     "The HOSTS file holds no entries",
 	Profiles:  []string{profAzureWindows},
 	Severity:  Medium,
-	Source:    "rules.md W10 (AZ Windows: remove HOSTS entries)",
+	Source:    "Azure Marketplace image security recommendations (Windows: remove HOSTS entries)",
 	Rationale: "Entries added during the build (test servers, internal names) would redirect customers' traffic.",
 	Fix:       "Reset the file to Windows' comment-only default (marketplace-harden's `hosts` step).",
 	Check: windowsCheck(func(c *Context, t *fs.Tree) Result {
@@ -453,7 +453,7 @@ var _ = register(&Rule{
 	Title:    "Event logs cleared during the build (no log over 200 records)",
 	Profiles: []string{profAzureWindows, profAlibabaWindows},
 	Severity: Medium,
-	Source:   "rules.md W10 (AZ Windows: remove log files) and W15 (ALI: wevtutil cl)",
+	Source:   "Azure Marketplace image security recommendations (Windows: remove log files) and Alibaba Cloud image best practices (wevtutil cl)",
 	Rationale: "Event logs record the build: user names, IPs, commands. A log cleared at the end of the build holds its clear " +
 		"event and what sysprep and the shutdown wrote; one never cleared holds thousands of records.",
 	Fix: "Clear every log as late as possible (`wevtutil el | % { wevtutil cl $_ }`; marketplace-harden's `event-logs` step, which clears System last).",
@@ -484,7 +484,7 @@ var _ = register(&Rule{
 	Title:     "64-bit Windows (machine type of the kernel and system DLLs)",
 	Profiles:  []string{profAzureWindows},
 	Severity:  Critical,
-	Source:    "rules.md W11 (AZ Windows: 64-bit only); self-test 1.1.4 OS Architecture",
+	Source:    "Azure Marketplace image security recommendations (Windows: 64-bit only); self-test 1.1.4 OS Architecture",
 	Rationale: "Azure Marketplace accepts 64-bit images only.",
 	Cert:      &CertTest{SelfTestID: "1.1.4", Name: "OS Architecture", Level: "Failed"},
 	Fix:       "Build from a 64-bit Windows Server image.",
@@ -528,7 +528,7 @@ var _ = register(&Rule{
 	Title:     "Image generalized with sysprep (" + GeneralizedState + ")",
 	Profiles:  []string{profAzureWindows, profAlibabaWindows},
 	Severity:  Critical,
-	Source:    "rules.md W12 (ALI: sysprep /generalize /oobe; Azure requires generalized images)",
+	Source:    "Alibaba Cloud image best practices (sysprep /generalize /oobe); Azure requires generalized images",
 	Rationale: "A specialized image keeps the build VM's machine SID, computer name and accounts; Azure cannot provision it as a new VM.",
 	Fix:       "Run `sysprep /generalize /oobe /quiet /mode:vm /quit` last and wait for the state (marketplace-harden `sysprep = true`).",
 	Check: windowsCheck(func(c *Context, t *fs.Tree) Result {
@@ -669,28 +669,28 @@ var (
 
 var _ = noFilesRule("windows-no-ssh-keys", "No OpenSSH keys in any profile or in ProgramData\\ssh",
 	[]string{profAzureWindows, profAlibabaWindows}, High,
-	"rules.md W13 (ALI: remove .ssh keys under C:\\Users\\*) and the Azure guidance on test keys",
+	"Alibaba Cloud image best practices (remove .ssh keys under C:\\Users\\*) and the Azure guidance on test keys",
 	"Authorized keys left in the image let their owner into every deployment; host keys would be shared by all of them.",
 	"Delete the .ssh directories of every profile and ProgramData\\ssh's keys (marketplace-harden `ssh-keys`); sshd makes new host keys at first start.",
 	"SSH key file(s)", WindowsSSHKeyProfilePaths, WindowsSSHKeyMachinePaths...)
 
 var _ = noFilesRule("windows-no-cached-credentials", "No saved credentials (cmdkey / Credential Manager) in any profile",
 	[]string{profAzureWindows, profAlibabaWindows}, High,
-	"rules.md W13 (ALI: remove cached credentials, cmdkey)",
+	"Alibaba Cloud image best practices (remove cached credentials, cmdkey)",
 	"Saved credentials of the build (file shares, registries, remote hosts) would ship to every customer.",
 	"Delete them with `cmdkey /delete` for each entry of `cmdkey /list` and remove the Credentials folders (marketplace-harden `credentials`).",
 	"saved credential file(s)", WindowsCredentialPaths)
 
 var _ = noFilesRule("windows-no-powershell-history", "No PSReadLine history (ConsoleHost_history.txt) in any profile",
 	[]string{profAzureWindows, profAlibabaWindows}, High,
-	"rules.md W14 (ALI: Clear-History and delete ConsoleHost_history.txt for every user)",
+	"Alibaba Cloud image best practices (Clear-History and delete ConsoleHost_history.txt for every user)",
 	"PowerShell histories keep every command typed during the build, often with passwords and keys.",
 	"Delete the PSReadLine folder's *_history.txt of every profile as the last step (marketplace-harden `history`).",
 	"PowerShell history file(s)", WindowsHistoryPaths)
 
 var _ = noFilesRule("windows-temp-empty", "Temp folders empty (Windows\\Temp and every profile's AppData\\Local\\Temp)",
 	[]string{profAzureWindows, profAlibabaWindows}, Low,
-	"rules.md W15 (ALI: temp files, cleanmgr)",
+	"Alibaba Cloud image best practices (temp files, cleanmgr)",
 	"Installers and scripts leave files in the temp folders: size, and sometimes secrets, shipped to every customer.",
 	"Empty the folders as a late step (marketplace-harden `temp`).",
 	"temp file(s)", WindowsTempPaths, "Windows/Temp")
