@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
@@ -91,6 +92,9 @@ type sarifSuppression struct {
 }
 
 // sarifLevel maps a severity to SARIF's error / warning / note.
+// partitionPath is how reports name a file of a filesystem that nothing mounts.
+var partitionPath = regexp.MustCompile(`^partition (\d+):/(.*)$`)
+
 func sarifLevel(s rules.Severity) string {
 	switch {
 	case s >= rules.High:
@@ -129,14 +133,22 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 			res.Level = "error"
 		}
 		for _, e := range f.Evidence {
-			// paths from the image's root: "/etc/..." on Linux, "C:/Users/..." on Windows
+			// paths from the image's root: "/etc/..." on Linux, "C:/Users/..." on Windows; a file
+			// of a filesystem nothing mounts, "partition N:/...", is relative to that partition
+			base := "IMAGEROOT"
 			rel, ok := strings.CutPrefix(e.Path, "/")
 			if !ok {
-				if rel, ok = strings.CutPrefix(e.Path, "C:/"); !ok {
-					continue
+				rel, ok = strings.CutPrefix(e.Path, "C:/")
+			}
+			if !ok {
+				if m := partitionPath.FindStringSubmatch(e.Path); m != nil {
+					base, rel, ok = "PARTITION"+m[1], m[2], true
 				}
 			}
-			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifactLocation{URI: rel, URIBaseID: "IMAGEROOT"}}}
+			if !ok {
+				continue
+			}
+			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifactLocation{URI: rel, URIBaseID: base}}}
 			if e.Line > 0 {
 				loc.PhysicalLocation.Region = &sarifRegion{StartLine: e.Line}
 			}
