@@ -364,8 +364,9 @@ var _ = register(&Rule{
 	Title:    "The kernel that boots reaches a KVM disk and network: virtio drivers built in or in its initramfs",
 	Profiles: []string{profAlibaba},
 	Severity: Critical,
-	Source: "Alibaba Cloud ECS documentation, \"Install the virtio driver\" (help.aliyun.com/document_detail/62423: an imported image must " +
-		"carry virtio_blk, virtio_pci and virtio_net, and its initramfs must contain them: lsinitrd ... | grep virtio)",
+	Source: "Alibaba Cloud ECS documentation on importing custom images (\"Install the virtio driver\": an imported image must carry " +
+		"virtio_blk, virtio_pci and virtio_net, and its initramfs must contain them, checked with lsinitrd ... | grep virtio); ECS instances " +
+		"are KVM guests whose disks and NICs are virtio devices",
 	Rationale: "ECS instances present their system disk and network through virtio. A kernel that has virtio_blk as a module but an initramfs " +
 		"without it (an image built on Hyper-V, VMware or Xen, or by dracut in host-only mode) cannot find its root disk and never boots; the " +
 		"import itself does not reject it. Read offline as for the Hyper-V rule: /boot/config-RELEASE, then the initramfs of the kernel that " +
