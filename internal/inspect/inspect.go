@@ -120,8 +120,8 @@ func (b BootPartition) Where(p string) string {
 	return fmt.Sprintf("partition %d:%s", b.Partition.Number, p)
 }
 
-// bootRole says whether p is an ESP or an XBOOTLDR by its partition type.
-func bootRole(p *partition.Partition) (BootRole, bool) {
+// BootRoleOf says whether p is an ESP or an XBOOTLDR by its partition type.
+func BootRoleOf(p *partition.Partition) (BootRole, bool) {
 	switch {
 	case strings.EqualFold(p.TypeID, GPTTypeESP) || p.Table == "mbr" && p.TypeID == mbrTypeESP:
 		return RoleESP, true
@@ -285,7 +285,7 @@ func (img *Image) findBoot() {
 	}
 	hasXBOOTLDR := false
 	for _, p := range img.Table.Partitions {
-		if r, ok := bootRole(p); ok && r == RoleXBOOTLDR {
+		if r, ok := BootRoleOf(p); ok && r == RoleXBOOTLDR {
 			hasXBOOTLDR = true
 		}
 	}
@@ -305,7 +305,7 @@ func (img *Image) findBoot() {
 	}
 	for _, order := range []BootRole{RoleXBOOTLDR, RoleESP} {
 		for _, p := range img.Table.Partitions {
-			role, ok := bootRole(p)
+			role, ok := BootRoleOf(p)
 			v, readable := img.volumes[p]
 			if !ok || role != order || !readable {
 				continue

@@ -65,7 +65,20 @@ var grubConfigs = []string{"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot
 // bootEntries returns every kernel command line the image's boot loaders would start: GRUB's
 // menu entries, BLS entries GRUB reads from /boot/loader/entries, and systemd-boot's entries on
 // the ESP and XBOOTLDR (see bootedEntries for the one it starts by default).
+// They depend on the image only, and half the Linux rules ask: they are read once per image.
 func (c *Context) bootEntries() ([]bootEntry, error) {
+	type result struct {
+		entries []bootEntry
+		err     error
+	}
+	r := c.Image.Memo("boot entries", func() any {
+		entries, err := c.readBootEntries()
+		return result{entries, err}
+	}).(result)
+	return r.entries, r.err
+}
+
+func (c *Context) readBootEntries() ([]bootEntry, error) {
 	var out []bootEntry
 	kernelopts := ""
 	if env, err := c.read("/boot/grub2/grubenv"); err != nil {
@@ -130,19 +143,8 @@ func (c *Context) bootEntries() ([]bootEntry, error) {
 			if err != nil {
 				return nil, err
 			}
-			var opts []string
-			first := 0
-			for i, line := range strings.Split(string(data), "\n") {
-				k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
-				if k == "options" {
-					if first == 0 {
-						first = i + 1
-					}
-					opts = append(opts, strings.ReplaceAll(strings.TrimSpace(v), "$kernelopts", kernelopts))
-				}
-			}
-			if first > 0 {
-				out = append(out, bootEntry{path: f, line: first, cmdline: strings.Join(opts, " "), loader: "GRUB (BLS entry)"})
+			if e := parseBLS(data); e.line > 0 {
+				out = append(out, bootEntry{path: f, line: e.line, cmdline: strings.ReplaceAll(e.cmdline, "$kernelopts", kernelopts), loader: "GRUB (BLS entry)"})
 			}
 		}
 	}

@@ -137,9 +137,22 @@ func sortLoaderEntries(es []loaderEntry) {
 	})
 }
 
-// parseTypeOne reads a type #1 entry: several options lines are joined, as systemd-boot does.
+// parseTypeOne reads a type #1 entry on a boot partition; one without options is named by its
+// first line.
 func parseTypeOne(b inspect.BootPartition, f string, data []byte) loaderEntry {
-	e := loaderEntry{id: path.Base(f), where: b.Where(f), boot: b}
+	e := parseBLS(data)
+	e.id, e.where, e.boot = path.Base(f), b.Where(f), b
+	if e.line == 0 {
+		e.line = 1
+	}
+	return e
+}
+
+// parseBLS reads the keys of a Boot Loader Specification entry (systemd-boot's, or one GRUB reads
+// from /boot/loader/entries); several options lines are joined, as the loaders do, and line is
+// the first of them (0 when there is none).
+func parseBLS(data []byte) loaderEntry {
+	var e loaderEntry
 	var opts []string
 	for i, l := range strings.Split(string(data), "\n") {
 		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
@@ -161,9 +174,6 @@ func parseTypeOne(b inspect.BootPartition, f string, data []byte) loaderEntry {
 		}
 	}
 	e.cmdline = strings.Join(opts, " ")
-	if e.line == 0 {
-		e.line = 1
-	}
 	return e
 }
 

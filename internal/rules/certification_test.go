@@ -279,7 +279,6 @@ func TestOneProvisioningAgent(t *testing.T) {
 // The Hyper-V drivers must be built in or in the initramfs of the kernel that boots.
 func TestHyperVDriversAtBoot(t *testing.T) {
 	const k = "6.1.0-28-cloud-amd64"
-	initrd := initrdOf
 	allM := "CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\n"
 	for _, tc := range []struct {
 		name     string
@@ -291,9 +290,9 @@ func TestHyperVDriversAtBoot(t *testing.T) {
 		{"built in, no initramfs needed", testfixture.Change{"/boot/config-" + k: "CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=y\nCONFIG_HYPERV_STORAGE=y\nCONFIG_HYPERV_NET=y\n",
 			"/boot/initrd.img-" + k: testfixture.Remove}, rules.Pass, "hv_storvsc is built in"},
 		{"dracut host-only on KVM: storvsc left out", testfixture.Change{"/boot/config-" + k: allM,
-			"/boot/initrd.img-" + k: initrd(t, "xz --check=crc32", "hv_vmbus", "virtio_blk")}, rules.Fail, "hv_storvsc is a module and not in the initramfs"},
+			"/boot/initrd.img-" + k: initrdOf(t, "xz --check=crc32", "hv_vmbus", "virtio_blk")}, rules.Fail, "hv_storvsc is a module and not in the initramfs"},
 		{"netvsc from the root filesystem", testfixture.Change{"/boot/config-" + k: allM,
-			"/boot/initrd.img-" + k: initrd(t, "gzip", "hv_vmbus", "hv_storvsc")}, rules.Pass, "hv_netvsc loads from the root filesystem"},
+			"/boot/initrd.img-" + k: initrdOf(t, "gzip", "hv_vmbus", "hv_storvsc")}, rules.Pass, "hv_netvsc loads from the root filesystem"},
 		{"no initramfs for the modules", testfixture.Change{"/boot/initrd.img-" + k: testfixture.Remove}, rules.Fail, "no initramfs for kernel " + k},
 		{"kernel without Hyper-V storage", testfixture.Change{"/boot/config-" + k: "CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_NET=m\n"},
 			rules.Fail, "CONFIG_HYPERV_STORAGE is not set"},

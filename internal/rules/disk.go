@@ -131,7 +131,7 @@ var _ = register(&Rule{
 				continue
 			case p.Kind == partition.KindBIOSBoot || p.Kind == partition.KindSwap || p.Kind == partition.KindLVM:
 				continue // swap and LVM have rules of their own
-			case p.Kind == partition.KindVFAT && (strings.EqualFold(p.TypeID, inspect.GPTTypeESP) || p.TypeID == "0xef"):
+			case p.Kind == partition.KindVFAT && isESP(p):
 				continue
 			case p.Kind == partition.KindEmpty:
 				continue
@@ -259,3 +259,9 @@ var _ = register(&Rule{
 		return r
 	}),
 })
+
+// isESP says whether p is an EFI system partition by its type (GPT or MBR).
+func isESP(p *partition.Partition) bool {
+	role, ok := inspect.BootRoleOf(p)
+	return ok && role == inspect.RoleESP
+}

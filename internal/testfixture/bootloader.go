@@ -82,7 +82,6 @@ func ESPDisk(t testing.TB, root Change, esp map[string][]byte, fsUUID string) st
 		t.Fatal(err)
 	}
 	espImg, part, disk := filepath.Join(dir, "esp.img"), filepath.Join(dir, "root.img"), filepath.Join(dir, "disk.raw")
-	env := append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin", "MTOOLS_SKIP_CHECK=1")
 	cmds := [][]string{
 		{"mkfs.vfat", "-C", "-n", "ESP", espImg, "32768"},
 		{"mke2fs", "-q", "-F", "-t", "ext4", "-U", fsUUID, "-L", "root", "-d", tree, part, "64M"},
@@ -99,12 +98,6 @@ func ESPDisk(t testing.TB, root Change, esp map[string][]byte, fsUUID string) st
 	cmds = append(cmds,
 		[]string{"dd", "if=" + espImg, "of=" + disk, "bs=1M", "seek=1", "conv=notrunc", "status=none"},
 		[]string{"dd", "if=" + part, "of=" + disk, "bs=1M", "seek=33", "conv=notrunc", "status=none"})
-	for _, c := range cmds {
-		cmd := exec.Command(c[0], c[1:]...)
-		cmd.Env = env
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(c, " "), err, b)
-		}
-	}
+	runAll(t, []string{"MTOOLS_SKIP_CHECK=1"}, cmds)
 	return disk
 }

@@ -91,20 +91,27 @@ func DiskVariant(t testing.TB, changes Change, fsUUID string) string {
 	tree := variantTree(t, changes)
 	dir := filepath.Dir(tree)
 	part, disk := filepath.Join(dir, "part.img"), filepath.Join(dir, "disk.raw")
-	env := append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
-	for _, c := range [][]string{
+	runAll(t, nil, [][]string{
 		{"mke2fs", "-q", "-F", "-t", "ext4", "-U", fsUUID, "-L", "root", "-d", tree, part, "64M"},
 		{"truncate", "-s", "65M", disk},
 		{"sh", "-c", "printf 'label: dos\\nstart=2048, type=83\\n' | sfdisk -q " + disk},
 		{"dd", "if=" + part, "of=" + disk, "bs=1M", "seek=1", "conv=notrunc", "status=none"},
-	} {
+	})
+	return disk
+}
+
+// runAll runs each command in turn, with the sbin directories on PATH and the extra
+// environment given, and fails the test with the output of the first that fails.
+func runAll(t testing.TB, extraEnv []string, cmds [][]string) {
+	t.Helper()
+	env := append(append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin"), extraEnv...)
+	for _, c := range cmds {
 		cmd := exec.Command(c[0], c[1:]...)
 		cmd.Env = env
 		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", c[0], err, b)
+			t.Fatalf("%s: %v\n%s", strings.Join(c, " "), err, b)
 		}
 	}
-	return disk
 }
 
 // variantTree copies the compliant tree and applies the changes; it returns the tree's path.

@@ -142,7 +142,7 @@ func (w *worker) openArchive(u *unpacking, name string, kind archiveKind, r io.R
 			if err != nil {
 				return fmt.Errorf("%s!/%s: %w", name, f.Name, err)
 			}
-			err = w.searchMember(u, name+"!/"+strings.TrimPrefix(f.Name, "/"), int64(f.UncompressedSize64), countingReader{rc, u}, depth)
+			err = w.searchMember(u, memberPath(name, f.Name), int64(f.UncompressedSize64), countingReader{rc, u}, depth)
 			rc.Close()
 			if err != nil {
 				return err
@@ -165,7 +165,7 @@ func (w *worker) openArchive(u *unpacking, name string, kind archiveKind, r io.R
 			if err := u.member(); err != nil {
 				return err
 			}
-			if err := w.searchMember(u, name+"!/"+strings.TrimPrefix(path.Clean("/"+h.Name), "/"), h.Size, countingReader{tr, u}, depth); err != nil {
+			if err := w.searchMember(u, memberPath(name, h.Name), h.Size, countingReader{tr, u}, depth); err != nil {
 				return err
 			}
 		}
@@ -198,6 +198,12 @@ func (w *worker) openArchive(u *unpacking, name string, kind archiveKind, r io.R
 		inner = strings.TrimSuffix(inner, ".tar")
 	}
 	return w.searchMember(u, name+"!/"+inner, -1, br, depth)
+}
+
+// memberPath names a member of an archive: ARCHIVE!/MEMBER, the member's name cleaned (no
+// leading "/", no "..": an archive's names are only labels here, never paths on a disk).
+func memberPath(archive, member string) string {
+	return archive + "!/" + strings.TrimPrefix(path.Clean("/"+member), "/")
 }
 
 func decompressor(kind archiveKind, r io.Reader) (io.Reader, func(), error) {

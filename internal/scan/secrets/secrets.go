@@ -556,38 +556,30 @@ func overlapStart(chunk []byte) int {
 // the next fragment does not report them again.
 func (k *sink) search(chunk []byte, nextLine int) {
 	s := k.w.s
-	found := s.det.DetectContext(context.Background(), detect.Fragment{Raw: string(chunk), FilePath: k.f.Path})
 	next := map[string]bool{}
-	for _, f := range found {
+	// add keeps a finding on its file line, once: one that lies in the overlap the next
+	// fragment repeats is remembered so that the next fragment does not report it again
+	add := func(f report.Finding, line int, note string) {
 		if ignore(f) {
-			continue
+			return
 		}
 		fd := s.finding(k.f.Path, f)
-		fd.Line += k.line
+		fd.Line = line
+		fd.Description += note
 		key := fd.Rule + "\x00" + fd.Fingerprint + "\x00" + fmt.Sprint(fd.Line)
 		if fd.Line-1 >= nextLine {
 			next[key] = true
 		}
-		if k.seen[key] {
-			continue
+		if !k.seen[key] {
+			k.found = append(k.found, fd)
 		}
-		k.found = append(k.found, fd)
+	}
+	for _, f := range s.det.DetectContext(context.Background(), detect.Fragment{Raw: string(chunk), FilePath: k.f.Path}) {
+		add(f, k.line+f.StartLine+1, "")
 	}
 	for _, d := range decodedValues(chunk) {
 		for _, f := range s.det.DetectContext(context.Background(), detect.Fragment{Raw: d.text, FilePath: k.f.Path}) {
-			if ignore(f) {
-				continue
-			}
-			fd := s.finding(k.f.Path, f)
-			fd.Line = k.line + d.line
-			fd.Description += " (base64-encoded)"
-			key := fd.Rule + "\x00" + fd.Fingerprint + "\x00" + fmt.Sprint(fd.Line)
-			if fd.Line-1 >= nextLine {
-				next[key] = true
-			}
-			if !k.seen[key] {
-				k.found = append(k.found, fd)
-			}
+			add(f, k.line+d.line, " (base64-encoded)")
 		}
 	}
 	k.seen = next
@@ -611,7 +603,8 @@ type decodedValue struct {
 // decodedValues returns the base64 values of a fragment holding a Kubernetes Secret or a
 // kubeconfig, decoded (those that decode to text).
 func decodedValues(chunk []byte) []decodedValue {
-	if !encodedContext.Match(chunk) {
+	// a literal look first: the pattern is anchored per line, and this runs on every fragment
+	if !bytes.Contains(chunk, []byte("-data:")) && !bytes.Contains(chunk, []byte("Secret")) || !encodedContext.Match(chunk) {
 		return nil
 	}
 	var out []decodedValue
