@@ -46,7 +46,7 @@ type systemdBoot struct {
 	defaultLine               int
 }
 
-// maxLoaderEntries bounds the entries read per directory.
+// maxLoaderEntries bounds the entries read per directory; more is an error.
 const maxLoaderEntries = 256
 
 // systemdBoot reads the loader entries of every ESP and XBOOTLDR of the image and marks the
@@ -263,10 +263,15 @@ func globIn(b inspect.BootPartition, pattern string) ([]string, error) {
 			return nil, fmt.Errorf("%s: %w", b.Where(p), err)
 		}
 		for _, f := range m {
-			if !seen[f] && len(out) < maxLoaderEntries {
-				seen[f] = true
-				out = append(out, "/"+f)
+			if seen[f] {
+				continue
 			}
+			if len(out) == maxLoaderEntries {
+				// not all of them would be judged: an error, never a partial verdict
+				return nil, fmt.Errorf("%s: more than %d files match (at most %d are read)", b.Where(pattern), maxLoaderEntries, maxLoaderEntries)
+			}
+			seen[f] = true
+			out = append(out, "/"+f)
 		}
 	}
 	sort.Strings(out)

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,4 +164,14 @@ func TestLoaderEntriesDefault(t *testing.T) {
 	pinned["/loader/entries/debian-"+kernelRelease+".conf"] = entry(kernelRelease, goodCmdline+" systemd.machine_id=0123456789abcdef0123456789abcdef")
 	d = testfixture.ESPDisk(t, systemdBootRoot(nil), pinned, rootFSUUID)
 	wantRule(t, d, "unique-machine-id", rules.Fail, newest)
+}
+
+// More loader entries than are read is an error, never a verdict on the ones that were.
+func TestTooManyLoaderEntriesIsAnError(t *testing.T) {
+	esp := map[string][]byte{"/loader/loader.conf": []byte("timeout 0\n")}
+	for i := 0; i < 257; i++ {
+		esp[fmt.Sprintf("/loader/entries/e%03d.conf", i)] = []byte("options " + goodCmdline + "\n")
+	}
+	d := testfixture.ESPDisk(t, systemdBootRoot(nil), esp, rootFSUUID)
+	wantRule(t, d, "kernel-cmdline", rules.Error, "more than 256 files match")
 }
