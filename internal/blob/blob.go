@@ -2,9 +2,11 @@
 // any blob behind a SAS URL) as an io.ReaderAt with HTTP range requests, so that the checker
 // opens a 30-128 GiB disk in the cloud without downloading it.
 //
-// Reads go through a cache of fixed-size blocks (filesystem metadata is read many times in
-// small pieces), sequential reads trigger read-ahead of the next blocks, concurrent requests are
-// bounded, and every request is retried with backoff on 5xx, throttling, connection resets,
+// Reads go through a cache of small pages (filesystem metadata is read many times in small
+// pieces). A read fetches only the pages it lacks, each contiguous run of them with one range
+// request, so a small file costs a small request and a large one a few large ones; a read smaller
+// than MinFetch is widened to MinFetch over the missing pages after it (metadata is read in
+// neighbouring pieces). Concurrent requests are bounded, and every request is retried with backoff on 5xx, throttling, connection resets,
 // stalls and short bodies, a bounded number of times. Every attempt has deadlines: one for the
 // whole attempt and one for silence while its body streams, so a connection that stops sending
 // fails the attempt instead of hanging the check. Requests and bytes are counted for the report.
@@ -33,12 +35,13 @@ import (
 
 // Options tune the reader; zero values take the defaults.
 type Options struct {
-	BlockSize   int64 // bytes per range request and cache entry (default 1 MiB)
-	CacheBlocks int   // blocks kept (default 256: 256 MiB at the default block size)
-	ReadAhead   int   // blocks fetched ahead of a sequential reader (default 8)
-	Parallel    int   // concurrent range requests (default 8)
-	MaxRetries  int32 // per request (default 6)
-	RetryDelay  time.Duration
+	PageSize   int64 // the cache's unit (default 4 KiB)
+	MinFetch   int64 // a smaller read is widened to this many bytes of missing pages after it (default 64 KiB)
+	MaxFetch   int64 // the largest range one request asks for (default 4 MiB)
+	CacheBytes int64 // pages kept (default 256 MiB)
+	Parallel   int   // concurrent range requests (default 8)
+	MaxRetries int32 // per request (default 6)
+	RetryDelay time.Duration
 	// TryTimeout bounds one attempt, headers and body (default 2 minutes); IdleTimeout bounds
 	// the silence while a body streams (default 30 seconds).
 	TryTimeout, IdleTimeout time.Duration
@@ -64,20 +67,25 @@ type Reader struct {
 	sem chan struct{}
 
 	mu       sync.Mutex
-	blocks   map[int64]*block
-	lru      *list.List // of *block, most recent first
-	lastRead int64      // the block index of the last read, for read-ahead
-	seqRun   int64      // how many reads in a row were of the next block
+	pages    map[int64]*page
+	lru      *list.List // of *page, most recent first
+	maxPages int
 
 	requests, retries, bytes atomic.Int64
 }
 
-type block struct {
-	idx   int64
-	data  []byte
-	err   error
+// page is one PageSize piece of the blob, filled by the fetch that created it.
+type page struct {
+	idx  int64
+	f    *fetch
+	data []byte // set before f.ready closes, when f.err is nil
+	elem *list.Element
+}
+
+// fetch is one range request filling a run of pages.
+type fetch struct {
 	ready chan struct{}
-	elem  *list.Element
+	err   error
 }
 
 // IsURL reports whether s names a blob rather than a local file.
@@ -105,16 +113,17 @@ func Redact(raw string) string {
 // with azidentity's default credential chain (environment, workload identity, managed identity,
 // Azure CLI). It reads the blob's size with one HEAD request.
 func Open(ctx context.Context, rawURL string, opts Options) (*Reader, error) {
-	if opts.BlockSize <= 0 {
-		opts.BlockSize = 1 << 20
+	if opts.PageSize <= 0 {
+		opts.PageSize = 4 << 10
 	}
-	if opts.CacheBlocks <= 0 {
-		opts.CacheBlocks = 256
+	if opts.MinFetch <= 0 {
+		opts.MinFetch = 64 << 10
 	}
-	if opts.ReadAhead < 0 {
-		opts.ReadAhead = 0
-	} else if opts.ReadAhead == 0 {
-		opts.ReadAhead = 8
+	if opts.MaxFetch < opts.PageSize {
+		opts.MaxFetch = max(4<<20, opts.PageSize)
+	}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = 256 << 20
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = 8
@@ -157,7 +166,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Reader, error) {
 		return nil, fmt.Errorf("%s: %w", Redact(rawURL), err)
 	}
 	r := &Reader{name: Redact(rawURL), client: c, opts: opts, ctx: ctx,
-		sem: make(chan struct{}, opts.Parallel), blocks: map[int64]*block{}, lru: list.New(), lastRead: -2}
+		sem: make(chan struct{}, opts.Parallel), pages: map[int64]*page{}, lru: list.New(),
+		maxPages: int(max(opts.CacheBytes/opts.PageSize, 1))}
 	var size *int64
 	err = r.retry(func(actx context.Context, _ func()) error {
 		props, err := c.GetProperties(actx, nil)
@@ -266,113 +276,165 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("%s: negative offset %d", r.name, off)
 	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	want := p
+	if rest := r.size - off; int64(len(want)) > rest {
+		want = want[:rest]
+	}
 	n := 0
-	for n < len(p) {
-		pos := off + int64(n)
-		if pos >= r.size {
-			return n, io.EOF
-		}
-		idx := pos / r.opts.BlockSize
-		b, err := r.block(idx)
+	// one pass per at most MaxFetch bytes: a huge p never pins more than that many pages
+	for n < len(want) {
+		chunk := want[n:min(len(want), n+int(r.opts.MaxFetch))]
+		got, err := r.readPages(chunk, off+int64(n))
+		n += got
 		if err != nil {
 			return n, err
 		}
-		start := int(pos - idx*r.opts.BlockSize)
-		if start >= len(b) {
-			return n, io.ErrUnexpectedEOF
-		}
-		n += copy(p[n:], b[start:])
+	}
+	if n < len(p) {
+		return n, io.EOF
 	}
 	return n, nil
 }
 
-// block returns block idx, fetching it if needed. A reader that goes on sequentially gets the
-// next blocks fetched ahead, more of them the longer its run (1, 2, ... ReadAhead), so that small
-// files read whole do not pull in blocks nobody asked for.
-func (r *Reader) block(idx int64) ([]byte, error) {
+// readPages fills p (within the blob) from the cache, fetching the pages it lacks: each run of
+// missing pages with one request, a read smaller than MinFetch widened over the missing pages
+// that follow it.
+func (r *Reader) readPages(p []byte, off int64) (int, error) {
+	ps := r.opts.PageSize
+	first, last := off/ps, (off+int64(len(p))-1)/ps
+	lastPage := (r.size - 1) / ps
+	need := make([]*page, 0, last-first+1)
 	r.mu.Lock()
-	switch idx {
-	case r.lastRead + 1:
-		r.seqRun++
-	case r.lastRead:
-	default:
-		r.seqRun = 0
+	var run []*page
+	startRun := func() {
+		if len(run) == 0 {
+			return
+		}
+		r.startLocked(run)
+		run = nil
 	}
-	sequential := idx == r.lastRead+1
-	r.lastRead = idx
-	b, ok := r.blocks[idx]
-	if ok {
-		r.lru.MoveToFront(b.elem)
-	} else {
-		b = r.startLocked(idx)
+	for idx := first; idx <= last; idx++ {
+		if pg, ok := r.pages[idx]; ok {
+			r.lru.MoveToFront(pg.elem)
+			need = append(need, pg)
+			startRun()
+			continue
+		}
+		pg := &page{idx: idx}
+		run = append(run, pg)
+		need = append(need, pg)
+		if int64(len(run))*ps >= r.opts.MaxFetch {
+			startRun()
+		}
 	}
-	if sequential {
-		for a := int64(1); a <= min(int64(r.opts.ReadAhead), r.seqRun); a++ {
-			next := idx + a
-			if next*r.opts.BlockSize >= r.size {
+	// widen a small read over the missing pages after it (neighbouring metadata)
+	if len(run) > 0 && int64(len(p)) < r.opts.MinFetch {
+		for idx := last + 1; idx <= lastPage && int64(len(run))*ps < r.opts.MinFetch; idx++ {
+			if _, ok := r.pages[idx]; ok {
 				break
 			}
-			if _, ok := r.blocks[next]; !ok {
-				r.startLocked(next)
-			}
+			run = append(run, &page{idx: idx})
 		}
 	}
+	startRun()
 	r.mu.Unlock()
-	<-b.ready
-	if b.err != nil {
-		r.mu.Lock()
-		if r.blocks[idx] == b {
-			delete(r.blocks, idx)
-			r.lru.Remove(b.elem)
+
+	n := 0
+	for _, pg := range need {
+		<-pg.f.ready
+		if pg.f.err != nil {
+			r.forget(pg)
+			return n, pg.f.err
 		}
-		r.mu.Unlock()
+		pos := off + int64(n)
+		start := int(pos - pg.idx*ps)
+		if start >= len(pg.data) {
+			return n, io.ErrUnexpectedEOF
+		}
+		n += copy(p[n:], pg.data[start:])
 	}
-	return b.data, b.err
+	return n, nil
 }
 
-// startLocked registers block idx and fetches it in the background; r.mu is held.
-func (r *Reader) startLocked(idx int64) *block {
-	b := &block{idx: idx, ready: make(chan struct{})}
-	b.elem = r.lru.PushFront(b)
-	r.blocks[idx] = b
-	for r.lru.Len() > r.opts.CacheBlocks {
-		old := r.lru.Back().Value.(*block)
+// forget drops a page whose fetch failed, so that a later read asks again.
+func (r *Reader) forget(pg *page) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pages[pg.idx] == pg {
+		delete(r.pages, pg.idx)
+		r.lru.Remove(pg.elem)
+	}
+}
+
+// startLocked registers a run of consecutive missing pages and fetches them with one request
+// in the background; r.mu is held.
+func (r *Reader) startLocked(run []*page) {
+	f := &fetch{ready: make(chan struct{})}
+	for _, pg := range run {
+		pg.f = f
+		pg.elem = r.lru.PushFront(pg)
+		r.pages[pg.idx] = pg
+	}
+	for r.lru.Len() > r.maxPages {
+		old := r.lru.Back().Value.(*page)
 		r.lru.Remove(old.elem)
-		delete(r.blocks, old.idx)
+		delete(r.pages, old.idx)
 	}
 	go func() {
-		defer close(b.ready)
+		defer close(f.ready)
 		r.sem <- struct{}{}
 		defer func() { <-r.sem }()
-		b.data, b.err = r.fetch(idx)
+		// each page has its own buffer: a page kept in the cache pins 4 KiB, not the request
+		ps := r.opts.PageSize
+		off := run[0].idx * ps
+		bufs := make([][]byte, len(run))
+		for i := range bufs {
+			bufs[i] = make([]byte, min(ps, r.size-run[i].idx*ps))
+		}
+		if err := r.fetchRange(off, bufs); err != nil {
+			f.err = err
+			return
+		}
+		for i, pg := range run {
+			pg.data = bufs[i]
+		}
 	}()
-	return b
 }
 
-// fetch downloads one block, retrying a body that fails or comes back short (the SDK retries
-// failed requests; a connection cut while the body streams is seen here).
-func (r *Reader) fetch(idx int64) ([]byte, error) {
-	off := idx * r.opts.BlockSize
-	count := min(r.opts.BlockSize, r.size-off)
-	buf := make([]byte, count)
+// fetchRange downloads the bytes at off into bufs, one after the other, with one range request,
+// retrying a body that fails or comes back short.
+func (r *Reader) fetchRange(off int64, bufs [][]byte) error {
+	var count int64
+	for _, b := range bufs {
+		count += int64(len(b))
+	}
 	err := r.retry(func(ctx context.Context, alive func()) error {
 		resp, err := r.client.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: count}})
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		n, err := io.ReadFull(aliveReader{resp.Body, alive}, buf)
+		body := aliveReader{resp.Body, alive}
 		r.requests.Add(1)
-		r.bytes.Add(int64(n))
-		if err != nil {
-			return fmt.Errorf("short body: %d of %d bytes: %w", n, count, err)
+		var got int64
+		for _, b := range bufs {
+			n, err := io.ReadFull(body, b)
+			got += int64(n)
+			if err != nil {
+				r.bytes.Add(got)
+				return fmt.Errorf("short body: %d of %d bytes: %w", got, count, err)
+			}
 		}
+		r.bytes.Add(got)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading bytes %d-%d: %w", r.name, off, off+count-1, err)
+		return fmt.Errorf("%s: reading bytes %d-%d: %w", r.name, off, off+count-1, err)
 	}
-	return buf, nil
+	return nil
 }
 
 // aliveReader calls alive whenever a read returns bytes.

@@ -27,7 +27,7 @@ func TestReadAtThroughFaults(t *testing.T) {
 	az := testfixture.AzuriteServer(t)
 	sasURL := az.UploadPageBlob(t, "vhds", "clean.vhd", local)
 	proxy := testfixture.NewFaultProxy(t, az.Endpoint)
-	r, err := blob.Open(context.Background(), proxy.Via(t, sasURL), blob.Options{BlockSize: 64 << 10, CacheBlocks: 8, RetryDelay: time.Millisecond})
+	r, err := blob.Open(context.Background(), proxy.Via(t, sasURL), blob.Options{MaxFetch: 64 << 10, CacheBytes: 512 << 10, RetryDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestStallsAndResetsEndInSeconds(t *testing.T) {
 	for _, reset := range []bool{true, false} {
 		proxy := testfixture.NewStallingProxy(t, az.Endpoint, reset)
 		start := time.Now()
-		r, err := blob.Open(context.Background(), proxy.Via(t, sasURL), blob.Options{BlockSize: 256 << 10, RetryDelay: 10 * time.Millisecond, IdleTimeout: 500 * time.Millisecond})
+		r, err := blob.Open(context.Background(), proxy.Via(t, sasURL), blob.Options{MaxFetch: 256 << 10, RetryDelay: 10 * time.Millisecond, IdleTimeout: 500 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,4 +108,39 @@ func TestPersistent5xxFailsFast(t *testing.T) {
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("a persistent 503 took %s to fail", d)
 	}
+}
+
+// A read fetches only the pages it lacks, each run of them with one request: a small read
+// costs MinFetch, a large one a single request of its own size, and a read over a cached piece
+// asks only for the pieces around it.
+func TestRequestsCoalesced(t *testing.T) {
+	local := testfixture.Path(t, "clean-fixed.vhd")
+	want, err := os.ReadFile(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	az := testfixture.AzuriteServer(t)
+	sasURL := az.UploadPageBlob(t, "vhds", "coalesce.vhd", local)
+	r, err := blob.Open(context.Background(), sasURL, blob.Options{PageSize: 4 << 10, MinFetch: 16 << 10, MaxFetch: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(what string, off int64, n int, requests, nbytes int64) {
+		t.Helper()
+		before := r.Stats()
+		buf := make([]byte, n)
+		if got, err := r.ReadAt(buf, off); err != nil || got != n || !bytes.Equal(buf, want[off:off+int64(n)]) {
+			t.Fatalf("%s: ReadAt(%d, %d) = %d, %v", what, n, off, got, err)
+		}
+		after := r.Stats()
+		if after.Requests-before.Requests != requests || after.Bytes-before.Bytes != nbytes {
+			t.Errorf("%s: %d requests, %d bytes; want %d, %d", what, after.Requests-before.Requests, after.Bytes-before.Bytes, requests, nbytes)
+		}
+	}
+	step("a 100-byte read is widened to MinFetch", 1<<20+10, 100, 1, 16<<10)
+	step("a read inside it is cached", 1<<20+5000, 8000, 0, 0)
+	step("a 300 KiB read is one request of its pages", 2<<20+100, 300<<10, 1, 304<<10)
+	// pages 1 MiB+16 KiB .. 2 MiB+100 are missing, then cached pages, then missing ones
+	step("a read over a cached run asks for the two runs around it", 1<<20, 1<<20+(308<<10), 2, (1<<20-(16<<10))+(4<<10))
+	step("a read larger than MaxFetch is split; its small tail is widened", 4<<20, 2<<20+10, 3, 2<<20+(16<<10))
 }
