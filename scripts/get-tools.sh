@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
 #
-#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [azurite] [pscheck]  (no argument: packer only)
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [azurite] [pscheck]
+#   (no argument: packer only)
 #
 #   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
 #   packer-plugin-qemu   github.com/hashicorp/packer-plugin-qemu  $QEMU_PLUGIN_VERSION (v1.0.9)
 #   packer-plugin-azure  github.com/hashicorp/packer-plugin-azure $AZURE_PLUGIN_VERSION (v1.4.5)
-#   goreleaser           github.com/goreleaser/goreleaser/v2      $GORELEASER_VERSION (v2.15.1)
+#   goreleaser           github.com/goreleaser/goreleaser/v2      $GORELEASER_VERSION (v2.15.2: v2.15.0
+#                        and v2.15.1 list the signature of SHA256SUMS in SHA256SUMS after signing
+#                        it, which invalidates the signature; release.sh verifies it)
 #   gitleaks             github.com/zricethezav/gitleaks/v8       the version go.mod requires (the
 #                        content-scan benchmark compares against the same rules as a command)
+#   actionlint           github.com/rhysd/actionlint               $ACTIONLINT_VERSION (v1.7.12): lints
+#                        .github/workflows (and their run: scripts with shellcheck when installed)
 #   azurite              the Azure Storage emulator, from the npm registry, into .tools/azurite
 #                        ($AZURITE_VERSION, 3.37.0; needs node and npm)
 #   pscheck              a PowerShell syntax checker (scripts/ps-syntax-check.mjs) with the
@@ -25,9 +30,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$root/.tools/bin"
 mkdir -p "$bin"
 
-# build NAME MODULE VERSION: go build MODULE@VERSION into $bin/NAME, unless it is there already
+# build NAME MODULE VERSION [PACKAGE]: go build PACKAGE (default MODULE) of MODULE@VERSION into
+# $bin/NAME, unless it is there already
 build() {
-  local name="$1" module="$2" version="$3" work
+  local name="$1" module="$2" version="$3" pkg="${4:-$2}" work
   if [ -x "$bin/$name" ] && [ "$(cat "$bin/$name.version" 2>/dev/null)" = "$module $version" ]; then
     return 0
   fi
@@ -43,10 +49,10 @@ require $module $version
 
 replace github.com/zclconf/go-cty => github.com/nywilken/go-cty v1.13.3
 MOD
-    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$module" > tools.go
-    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser,github.com/zricethezav
+    printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > tools.go
+    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser,github.com/zricethezav,github.com/rhysd
     GOFLAGS=-mod=mod go mod tidy >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
-    go build -o "$bin/$name" "$module"
+    go build -o "$bin/$name" "$pkg"
   )
   rm -rf "$work"
   echo "$module $version" > "$bin/$name.version"
@@ -59,7 +65,8 @@ for what in "$@"; do
     packer) build packer github.com/hashicorp/packer "${PACKER_VERSION:-v1.14.3}" ;;
     qemu)   build packer-plugin-qemu github.com/hashicorp/packer-plugin-qemu "${QEMU_PLUGIN_VERSION:-v1.0.9}" ;;
     azure)  build packer-plugin-azure github.com/hashicorp/packer-plugin-azure "${AZURE_PLUGIN_VERSION:-v1.4.5}" ;;
-    goreleaser) build goreleaser github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION:-v2.15.1}" ;;
+    goreleaser) build goreleaser github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION:-v2.15.2}" ;;
+    actionlint) build actionlint github.com/rhysd/actionlint "${ACTIONLINT_VERSION:-v1.7.12}" github.com/rhysd/actionlint/cmd/actionlint ;;
     gitleaks) build gitleaks github.com/zricethezav/gitleaks/v8 "$(cd "$root" && go list -m -f '{{.Version}}' github.com/zricethezav/gitleaks/v8)" ;;
     azurite)
       v="${AZURITE_VERSION:-3.37.0}"
@@ -83,6 +90,6 @@ for what in "$@"; do
       # next to its node_modules, where Node's module resolution finds them
       cp "$root/scripts/ps-syntax-check.mjs" "$root/.tools/pscheck/check.mjs"
       ;;
-    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, azurite, pscheck)" >&2; exit 2 ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, azurite, pscheck)" >&2; exit 2 ;;
   esac
 done

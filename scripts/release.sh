@@ -5,7 +5,11 @@
 # `packer-sdc plugin-check` on the host binary while it builds.
 #
 #   scripts/release.sh --snapshot      a local snapshot (version x.y.z-dev), nothing published
-#   scripts/release.sh                 a release of the current tag (needs GITHUB_TOKEN)
+#   scripts/release.sh                 a release of the current tag (needs GITHUB_TOKEN and
+#                                      GPG_FINGERPRINT: .github/workflows/release.yml)
+#
+# With GPG_FINGERPRINT set, the SHA256SUMS file is signed with that key and the signature is
+# verified; without it a snapshot is not signed and a release is refused.
 #
 # RELEASE_HOST_ONLY=1 builds linux_amd64 only (what CI does: the full matrix takes long on 2 cores).
 set -euo pipefail
@@ -16,7 +20,14 @@ scripts/get-tools.sh goreleaser
 API_VERSION="$(go run . describe | sed -E 's/.*"api_version":"([^"]+)".*/\1/')"
 export API_VERSION
 case "$API_VERSION" in x[0-9]*.[0-9]*) ;; *) echo "release: cannot read the API version from describe" >&2; exit 1 ;; esac
-.tools/bin/goreleaser release --clean "$@"
+sign=()
+if [ -z "${GPG_FINGERPRINT:-}" ]; then
+  case " $* " in
+    *" --snapshot "*) sign=(--skip=sign) ;;
+    *) echo "release: GPG_FINGERPRINT is not set: a release's SHA256SUMS must be signed" >&2; exit 2 ;;
+  esac
+fi
+.tools/bin/goreleaser release --clean ${sign[@]+"${sign[@]}"} "$@"
 
 sums="$(ls dist/*_SHA256SUMS)"
 version="$(basename "$sums" | sed -E 's/^packer-plugin-marketplace_v(.*)_SHA256SUMS$/\1/')"
@@ -33,5 +44,9 @@ for target in $targets; do
   if ! grep -q "  $name.zip\$" "$sums"; then echo "release: $sums does not list $name.zip" >&2; fail=1; fi
 done
 (cd dist && sha256sum --quiet -c "$(basename "$sums")") || fail=1
+if [ -n "${GPG_FINGERPRINT:-}" ]; then
+  if ! gpg --batch --verify "$sums.sig" "$sums" 2>/dev/null; then echo "release: $sums.sig does not verify" >&2; fail=1; fi
+fi
 [ "$fail" = 0 ] || exit 1
-echo "release: $(grep -c '\.zip$' "$sums") archives of packer-plugin-marketplace v$version ($API_VERSION) in dist/, checksums verified"
+signed=""; [ -z "${GPG_FINGERPRINT:-}" ] || signed=", signature verified"
+echo "release: $(grep -c '\.zip$' "$sums") archives of packer-plugin-marketplace v$version ($API_VERSION) in dist/, checksums verified$signed"
