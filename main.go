@@ -4,7 +4,7 @@
 //
 //	packer-plugin-marketplace check [--profile NAME]... [--json PATH] [--junit PATH] IMAGE...
 //	packer-plugin-marketplace rules [--profile NAME]
-//	packer-plugin-marketplace harden --print-script [--profile azure]
+//	packer-plugin-marketplace harden --print-script [--profile azure-linux]
 package main
 
 import (
@@ -15,7 +15,7 @@ import (
 
 	"github.com/marketready/packer-plugin-marketplace/internal/cli"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
-	checkpp "github.com/marketready/packer-plugin-marketplace/post-processor/check"
+	"github.com/marketready/packer-plugin-marketplace/post-processor/check"
 	"github.com/marketready/packer-plugin-marketplace/provisioner/harden"
 )
 
@@ -32,7 +32,7 @@ func main() {
 	}
 	pps := plugin.NewSet()
 	pps.RegisterProvisioner("harden", new(harden.Provisioner))
-	pps.RegisterPostProcessor("check", new(checkpp.PostProcessor))
+	pps.RegisterPostProcessor("check", new(check.PostProcessor))
 	pps.SetVersion(version.PluginVersion)
 	if err := pps.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err.Error())

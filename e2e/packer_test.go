@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+	"github.com/marketready/packer-plugin-marketplace/internal/winimage"
 )
 
 var (
@@ -138,7 +139,7 @@ func TestCleanImagePassesAndWritesReports(t *testing.T) {
 // A Windows Server image (NTFS, registry hives) through a real packer build: the dirty one fails
 // naming the Windows rules, the generalized clean one passes.
 func TestWindowsImageCheck(t *testing.T) {
-	out, _, err := build(t, testfixture.WindowsImage(t, testfixture.WindowsOptions{Dirty: true, Format: "vpc"}), "profile=azure-windows")
+	out, _, err := build(t, testfixture.WindowsImage(t, winimage.Options{Dirty: true, Format: "vpc"}), "profile=azure-windows")
 	if err == nil {
 		t.Fatalf("packer build passed a dirty Windows image:\n%s", out)
 	}
@@ -147,7 +148,7 @@ func TestWindowsImageCheck(t *testing.T) {
 			t.Errorf("output does not name %s", id)
 		}
 	}
-	out, work, err := build(t, testfixture.WindowsImage(t, testfixture.WindowsOptions{Format: "vpc"}), "profile=azure-windows")
+	out, work, err := build(t, testfixture.WindowsImage(t, winimage.Options{Format: "vpc"}), "profile=azure-windows")
 	if err != nil {
 		t.Fatalf("packer build failed on the clean Windows image: %v\n%s", err, out)
 	}

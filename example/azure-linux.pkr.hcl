@@ -77,7 +77,7 @@ build {
   }
 
   provisioner "marketplace-harden" {
-    profile      = "azure"
+    profile      = "azure-linux"
     deprovision  = true
     results_file = "output/${source.name}-harden.json"
   }

@@ -78,7 +78,7 @@ build {
   }
 
   provisioner "marketplace-harden" {
-    profile       = "azure"
+    profile       = "azure-windows"
     elevated_user = "SYSTEM" # Windows Update refuses WinRM sessions; a scheduled task is not one
     sysprep       = true
     results_file  = "output/${source.name}-harden.json"

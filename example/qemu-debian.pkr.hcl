@@ -91,7 +91,7 @@ build {
   sources = ["source.qemu.debian"]
 
   provisioner "marketplace-harden" {
-    profile      = "azure"
+    profile      = "azure-linux"
     skip_steps   = var.skip_steps
     keep_paths   = var.keep_paths
     results_file = "${var.output_dir}-harden.json"

@@ -16,16 +16,23 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
-// Random reads of a page blob in Azurite, through a proxy that fails, cuts and delays
-// requests, return exactly the bytes of the local file.
-func TestReadAtThroughFaults(t *testing.T) {
+// fixtureBlob uploads the compliant fixture VHD to Azurite as a page blob named name and
+// returns its bytes, the server and the blob's SAS URL.
+func fixtureBlob(t *testing.T, name string) ([]byte, *testfixture.Azurite, string) {
+	t.Helper()
 	local := testfixture.Path(t, "clean-fixed.vhd")
 	want, err := os.ReadFile(local)
 	if err != nil {
 		t.Fatal(err)
 	}
 	az := testfixture.AzuriteServer(t)
-	sasURL := az.UploadPageBlob(t, "vhds", "clean.vhd", local)
+	return want, az, az.UploadPageBlob(t, "vhds", name, local)
+}
+
+// Random reads of a page blob in Azurite, through a proxy that fails, cuts and delays
+// requests, return exactly the bytes of the local file.
+func TestReadAtThroughFaults(t *testing.T) {
+	want, az, sasURL := fixtureBlob(t, "clean.vhd")
 	proxy := testfixture.NewFaultProxy(t, az.Endpoint)
 	r, err := blob.Open(context.Background(), proxy.Via(t, sasURL), blob.Options{MaxFetch: 64 << 10, CacheBytes: 512 << 10, RetryDelay: time.Millisecond})
 	if err != nil {
@@ -66,13 +73,7 @@ func TestRedactAndErrors(t *testing.T) {
 // forever (a body read with no deadline, waiters on a block that never came). Now an attempt
 // that goes quiet fails after IdleTimeout and is retried: every byte comes back, in seconds.
 func TestStallsAndResetsEndInSeconds(t *testing.T) {
-	local := testfixture.Path(t, "clean-fixed.vhd")
-	want, err := os.ReadFile(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	az := testfixture.AzuriteServer(t)
-	sasURL := az.UploadPageBlob(t, "vhds", "stall.vhd", local)
+	want, az, sasURL := fixtureBlob(t, "stall.vhd")
 	for _, reset := range []bool{true, false} {
 		proxy := testfixture.NewStallingProxy(t, az.Endpoint, reset)
 		start := time.Now()
@@ -114,13 +115,7 @@ func TestPersistent5xxFailsFast(t *testing.T) {
 // costs MinFetch, a large one a single request of its own size, and a read over a cached piece
 // asks only for the pieces around it.
 func TestRequestsCoalesced(t *testing.T) {
-	local := testfixture.Path(t, "clean-fixed.vhd")
-	want, err := os.ReadFile(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	az := testfixture.AzuriteServer(t)
-	sasURL := az.UploadPageBlob(t, "vhds", "coalesce.vhd", local)
+	want, _, sasURL := fixtureBlob(t, "coalesce.vhd")
 	r, err := blob.Open(context.Background(), sasURL, blob.Options{PageSize: 4 << 10, MinFetch: 16 << 10, MaxFetch: 1 << 20})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,7 @@
 //	packer-plugin-marketplace check [flags] IMAGE...
 //	packer-plugin-marketplace rules [--profile NAME]
 //
-// It shares every step with the post-processor through internal/check.
+// It shares every step with the post-processor through internal/engine.
 package cli
 
 import (
@@ -18,7 +18,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/engine"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 )
@@ -49,26 +50,8 @@ func Check(args []string, stdout, stderr io.Writer) int {
 	stderr = redact.Writer(stderr)
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var profiles, waivers, allowed, clean, allowPaths, allowFPs listFlag
-	fs.Var(&profiles, "profile", "rule profile (repeatable): "+strings.Join(rules.Profiles(), ", ")+" (default azure-linux)")
-	jsonPath := fs.String("json", "", "write the JSON report to `PATH`")
-	junitPath := fs.String("junit", "", "write the JUnit XML report to `PATH`")
-	mscertPath := fs.String("mscert", "", "write the certification-shaped JSON report (azure-linux) to `PATH`")
-	sarifPath := fs.String("sarif", "", "write the SARIF 2.1.0 report to `PATH`")
-	sbomPath := fs.String("sbom", "", "write a CycloneDX SBOM of the installed packages to `PATH`")
-	manifestPath := fs.String("integrity-manifest", "", "write a file-integrity baseline (path, size, mode, SHA-256 of every file) to `PATH`")
-	noContent := fs.Bool("no-content-scan", false, "do not read file contents: no credential or malware scan")
-	clamdAddr := fs.String("clamd", "", "scan every file with the clamd at `ADDRESS` (unix:///run/clamav/clamd.ctl, tcp://host:3310)")
-	clamdMax := fs.Int("clamd-max-stream-mb", 25, "clamd's StreamMaxLength in `MiB`; larger files are not scanned, which makes no-malware an error")
-	fs.Var(&allowPaths, "secrets-allow-path", "an in-image path glob or directory/ not searched for credentials (repeatable)")
-	fs.Var(&allowFPs, "secrets-allow-fingerprint", "a reported credential fingerprint that is not a secret (repeatable)")
-	progress := fs.Bool("progress", false, "print the content scan's progress to stderr")
-	format := fs.String("format", "table", "what to print: table, json, mscert or sarif")
-	failOn := fs.String("fail-on", "low", "lowest `SEVERITY` that fails: info, low, medium, high, critical")
-	fs.Var(&waivers, "waive", "waive a rule: `RULE=REASON` (repeatable; the reason is required)")
-	fs.Var(&allowed, "allowed-user", "an account (Linux UID >= 1000, or an enabled Windows local account) the image is meant to ship (repeatable)")
-	fs.Var(&clean, "clean-path", "a path that must be empty (repeatable; alibaba clean-paths rule)")
-	quiet := fs.Bool("quiet", false, "print only the verdict line (with --format table)")
+	var c checkFlags
+	c.define(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, checkUsage)
 		fs.PrintDefaults()
@@ -85,78 +68,111 @@ func Check(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return ExitCannot
 	}
-	switch *format {
+	switch c.format {
 	case "table", "json", "mscert", "sarif":
 	default:
-		fmt.Fprintf(stderr, "check: --format %q: want table, json, mscert or sarif\n", *format)
+		fmt.Fprintf(stderr, "check: --format %q: want table, json, mscert or sarif\n", c.format)
 		return ExitCannot
 	}
-	cfg := check.Config{Profiles: profiles, Options: rules.Options{AllowedUsers: allowed, CleanPaths: clean},
-		Content: check.ContentOptions{Off: *noContent, SecretsAllowPaths: allowPaths, SecretsAllowFingerprints: allowFPs,
-			ClamdAddress: *clamdAddr, ClamdMaxStream: int64(*clamdMax) << 20}}
-	if len(cfg.Profiles) == 0 {
-		cfg.Profiles = []string{"azure-linux"}
-	}
-	sev, err := rules.ParseSeverity(*failOn)
+	p, err := plan.New(c.choices())
 	if err != nil {
-		fmt.Fprintln(stderr, "check: --fail-on:", err)
-		return ExitCannot
-	}
-	cfg.FailOn = sev
-	for _, w := range waivers {
-		rule, reason, _ := strings.Cut(w, "=")
-		cfg.Waivers = append(cfg.Waivers, report.Waiver{Rule: strings.TrimSpace(rule), Reason: strings.TrimSpace(reason)})
-	}
-	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "check:", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return ExitCannot
 	}
 	status := ExitCompliant
 	for _, img := range images {
-		cfg.SBOM = perImage(*sbomPath, img, len(images))
-		cfg.Content.Manifest = perImage(*manifestPath, img, len(images))
-		if *progress {
-			cfg.Content.Progress = progressPrinter(stderr, img)
+		status = max(status, c.checkOne(img, p.ForImage(img, len(images)), stdout, stderr))
+	}
+	return status
+}
+
+// checkFlags are the check command's flags.
+type checkFlags struct {
+	profiles, waivers, allowed, clean, allowPaths, allowFPs                   listFlag
+	jsonPath, junitPath, mscertPath, sarifPath, sbomPath, manifestPath, clamd string
+	format, failOn                                                            string
+	clamdMaxMB                                                                int
+	noContent, progress, quiet                                                bool
+}
+
+func (c *checkFlags) define(fs *flag.FlagSet) {
+	fs.Var(&c.profiles, "profile", "rule profile (repeatable): "+strings.Join(rules.Profiles(), ", ")+" (default "+plan.DefaultProfile+")")
+	fs.StringVar(&c.jsonPath, "json", "", "write the JSON report to `PATH`")
+	fs.StringVar(&c.junitPath, "junit", "", "write the JUnit XML report to `PATH`")
+	fs.StringVar(&c.mscertPath, "mscert", "", "write the certification-shaped JSON report (azure-linux) to `PATH`")
+	fs.StringVar(&c.sarifPath, "sarif", "", "write the SARIF 2.1.0 report to `PATH`")
+	fs.StringVar(&c.sbomPath, "sbom", "", "write a CycloneDX SBOM of the installed packages to `PATH`")
+	fs.StringVar(&c.manifestPath, "integrity-manifest", "", "write a file-integrity baseline (path, size, mode, SHA-256 of every file) to `PATH`")
+	fs.BoolVar(&c.noContent, "no-content-scan", false, "do not read file contents: no credential or malware scan")
+	fs.StringVar(&c.clamd, "clamd", "", "scan every file with the clamd at `ADDRESS` (unix:///run/clamav/clamd.ctl, tcp://host:3310)")
+	fs.IntVar(&c.clamdMaxMB, "clamd-max-stream-mb", plan.DefaultClamdMaxStreamMB, "clamd's StreamMaxLength in `MiB`; larger files are not scanned, which makes no-malware an error")
+	fs.Var(&c.allowPaths, "secrets-allow-path", "an in-image path glob or directory/ not searched for credentials (repeatable)")
+	fs.Var(&c.allowFPs, "secrets-allow-fingerprint", "a reported credential fingerprint that is not a secret (repeatable)")
+	fs.BoolVar(&c.progress, "progress", false, "print the content scan's progress to stderr")
+	fs.StringVar(&c.format, "format", "table", "what to print: table, json, mscert or sarif")
+	fs.StringVar(&c.failOn, "fail-on", plan.DefaultFailOn, "lowest `SEVERITY` that fails: info, low, medium, high, critical")
+	fs.Var(&c.waivers, "waive", "waive a rule: `RULE=REASON` (repeatable; the reason is required)")
+	fs.Var(&c.allowed, "allowed-user", "an account (Linux UID >= 1000, or an enabled Windows local account) the image is meant to ship (repeatable)")
+	fs.Var(&c.clean, "clean-path", "a path that must be empty (repeatable; alibaba clean-paths rule)")
+	fs.BoolVar(&c.quiet, "quiet", false, "print only the verdict line (with --format table)")
+}
+
+// choices are what the flags ask of the plan.
+func (c *checkFlags) choices() plan.Choices {
+	ch := plan.Choices{Profiles: c.profiles, FailOn: c.failOn, SBOM: c.sbomPath,
+		Options: rules.Options{AllowedUsers: c.allowed, CleanPaths: c.clean},
+		Content: plan.ContentChoices{Off: c.noContent, SecretsAllowPaths: c.allowPaths, SecretsAllowFingerprints: c.allowFPs,
+			ClamdAddress: c.clamd, ClamdMaxStreamMB: c.clamdMaxMB, Manifest: c.manifestPath},
+		Reports: plan.Reports{JSON: c.jsonPath, JUnit: c.junitPath, MSCert: c.mscertPath, SARIF: c.sarifPath}}
+	for _, w := range c.waivers {
+		rule, reason, _ := strings.Cut(w, "=")
+		ch.Waivers = append(ch.Waivers, report.Waiver{Rule: rule, Reason: reason})
+	}
+	return ch
+}
+
+// checkOne checks one image, prints its verdict and writes its reports; it returns the image's
+// exit status.
+func (c *checkFlags) checkOne(img string, p *plan.Plan, stdout, stderr io.Writer) int {
+	var progress func(done, total int64)
+	if c.progress {
+		progress = progressPrinter(stderr, img)
+	}
+	r, err := engine.CheckWithProgress(img, p, progress)
+	if err != nil {
+		fmt.Fprintln(stderr, "check:", err)
+		return ExitCannot
+	}
+	switch {
+	case c.format == "json":
+		r.WriteJSON(stdout)
+	case c.format == "mscert":
+		r.WriteMSCert(stdout)
+	case c.format == "sarif":
+		r.WriteSARIF(stdout)
+	case c.quiet:
+		verdict := "COMPLIANT"
+		if !r.Compliant {
+			verdict = fmt.Sprintf("NOT COMPLIANT (%d blocking)", len(r.Blocking()))
 		}
-		r, err := check.File(img, cfg)
-		if err != nil {
-			fmt.Fprintln(stderr, "check:", err)
+		fmt.Fprintf(stdout, "%s: %s\n", redact.Text(img), verdict)
+	default:
+		r.WriteTable(stdout)
+		fmt.Fprintln(stdout)
+	}
+	if err := engine.WriteReports(r, p.Reports()); err != nil {
+		fmt.Fprintln(stderr, "check:", err)
+		return ExitCannot
+	}
+	status := ExitCompliant
+	for _, f := range r.Findings {
+		if f.Status == rules.Error {
+			fmt.Fprintf(stderr, "check: %s: rule %s could not be evaluated: %s\n", img, f.Rule, f.Message)
 			status = ExitCannot
-			continue
 		}
-		switch {
-		case *format == "json":
-			r.WriteJSON(stdout)
-		case *format == "mscert":
-			r.WriteMSCert(stdout)
-		case *format == "sarif":
-			r.WriteSARIF(stdout)
-		case *quiet:
-			verdict := "COMPLIANT"
-			if !r.Compliant {
-				verdict = fmt.Sprintf("NOT COMPLIANT (%d blocking)", len(r.Blocking()))
-			}
-			fmt.Fprintf(stdout, "%s: %s\n", redact.Text(img), verdict)
-		default:
-			r.WriteTable(stdout)
-			fmt.Fprintln(stdout)
-		}
-		out := check.Outputs{JSON: perImage(*jsonPath, img, len(images)), JUnit: perImage(*junitPath, img, len(images)),
-			MSCert: perImage(*mscertPath, img, len(images)), SARIF: perImage(*sarifPath, img, len(images))}
-		if err := check.Write(r, out); err != nil {
-			fmt.Fprintln(stderr, "check:", err)
-			status = ExitCannot
-			continue
-		}
-		for _, f := range r.Findings {
-			if f.Status == rules.Error {
-				fmt.Fprintf(stderr, "check: %s: rule %s could not be evaluated: %s\n", img, f.Rule, f.Message)
-				status = ExitCannot
-			}
-		}
-		if !r.Compliant && status == ExitCompliant {
-			status = ExitViolations
-		}
+	}
+	if !r.Compliant && status == ExitCompliant {
+		status = ExitViolations
 	}
 	return status
 }
@@ -179,17 +195,6 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-}
-
-// perImage gives each image its own report file when several are checked:
-// report.json → report-IMAGE.json.
-func perImage(path, img string, n int) string {
-	if path == "" || n == 1 {
-		return path
-	}
-	ext := filepath.Ext(path)
-	base := filepath.Base(img)
-	return strings.TrimSuffix(path, ext) + "-" + strings.TrimSuffix(base, filepath.Ext(base)) + ext
 }
 
 // Rules prints the rule catalogue (optionally one profile's).

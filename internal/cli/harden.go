@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 	"github.com/marketready/packer-plugin-marketplace/internal/steps"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 )
@@ -19,7 +20,7 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 	guestOS := fs.String("os", "linux", "guest OS: linux or windows")
 	sysprep := fs.Bool("sysprep", false, "Windows: add the sysprep step")
 	fs.Var(&keepRules, "keep-firewall-rule", "Windows: an inbound firewall rule (name or ID) to leave enabled (repeatable)")
-	profile := fs.String("profile", "azure", "profile: "+strings.Join(steps.Profiles, ", "))
+	profileName := fs.String("profile", "", "profile: "+strings.Join(profile.Names(), ", ")+" (default Azure's for --os)")
 	printScript := fs.Bool("print-script", false, "print the generated script")
 	markdown := fs.Bool("markdown", false, "print the step reference (docs/steps.md)")
 	dry := fs.Bool("dry-run", false, "generate the dry-run variant")
@@ -35,9 +36,12 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
 	}
-	o := steps.Options{OS: *guestOS, Sysprep: *sysprep, KeepFirewallRules: keepRules, Profile: *profile, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW, NoResourceDiskSwap: *noResSwap, KernelRootdelay: *rootdelay,
+	o := steps.Options{OS: *guestOS, Sysprep: *sysprep, KeepFirewallRules: keepRules, ProfileName: *profileName, Steps: stepList, SkipSteps: skip, DryRun: *dry, KeepFirewall: *keepFW, NoResourceDiskSwap: *noResSwap, KernelRootdelay: *rootdelay,
 		Deprovision: *deprov, KeepPaths: keep, RemoveUsers: remove, CleanPaths: clean,
 		Version: version.PluginVersion.FormattedVersion()}
+	if _, note, err := o.Profile(); err == nil && note != "" {
+		fmt.Fprintln(stderr, "harden: deprecated:", note)
+	}
 	if *markdown {
 		fmt.Fprint(stdout, steps.Markdown())
 		return 0

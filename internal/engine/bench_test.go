@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"fmt"
@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+	"github.com/marketready/packer-plugin-marketplace/internal/winimage"
 )
 
 // makeBenchImage builds (once, cached under testdata/bench/name) a raw disk holding the tree
@@ -71,12 +73,12 @@ func BenchmarkCheckVsSequentialRead(b *testing.B) {
 		size = n
 	}
 	readTime /= reads
-	cfg := Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Off: true}}
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}, Content: plan.ContentChoices{Off: true}}
 	b.ResetTimer()
 	var bytesRead int64
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		r, err := File(img, cfg)
+		r, err := checkFile(img, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -128,23 +130,23 @@ func benchContentScan(b *testing.B, img, tree string) {
 	exec.Command("tar", "-C", tree, "-cf", "/dev/null", ".").Run() // warm the tree too
 	readTime, size := sequentialRead(b, img)
 
-	timeCheck := func(cfg Config) (time.Duration, *Config) {
+	timeCheck := func(cfg plan.Choices) time.Duration {
 		start := time.Now()
-		r, err := File(img, cfg)
+		r, err := checkFile(img, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		if r.Content == nil {
 			b.Fatal("no content scan ran")
 		}
-		return time.Since(start), &cfg
+		return time.Since(start)
 	}
 	b.ResetTimer()
 	var secretsTime, allTime time.Duration
 	for i := 0; i < b.N; i++ {
-		d, _ := timeCheck(Config{Profiles: []string{"azure-linux"}})
+		d := timeCheck(plan.Choices{Profiles: []string{"azure-linux"}})
 		secretsTime += d
-		d, _ = timeCheck(Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Manifest: filepath.Join(b.TempDir(), "m.json")}})
+		d = timeCheck(plan.Choices{Profiles: []string{"azure-linux"}, Content: plan.ContentChoices{Manifest: filepath.Join(b.TempDir(), "m.json")}})
 		allTime += d
 	}
 	b.StopTimer()
@@ -183,12 +185,12 @@ func BenchmarkBlob30GiB(b *testing.B) {
 	}
 	az := testfixture.AzuriteServer(b)
 	url := az.UploadPageBlob(b, "vhds", "disk.vhd", vhd)
-	cfg := Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Off: true}}
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}, Content: plan.ContentChoices{Off: true}}
 	b.ResetTimer()
 	var last *report.BlobInfo
 	var size int64
 	for i := 0; i < b.N; i++ {
-		r, err := File(url, cfg)
+		r, err := checkFile(url, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -220,12 +222,12 @@ func BenchmarkBlobDebian(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, off := range []bool{true, false} {
-			cfg := Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Off: off}}
-			local, err := File(raw, cfg)
+			cfg := plan.Choices{Profiles: []string{"azure-linux"}, Content: plan.ContentChoices{Off: off}}
+			local, err := checkFile(raw, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
-			remote, err := File(url, cfg)
+			remote, err := checkFile(url, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -247,13 +249,13 @@ func BenchmarkBlobDebian(b *testing.B) {
 // Windows Server layout on NTFS plus 1 GiB of incompressible application data) without and
 // with the content scan, each next to a plain sequential read of the same file in the same run.
 func BenchmarkWindowsCheck(b *testing.B) {
-	img := testfixture.WindowsImage(b, testfixture.WindowsOptions{RandomMiB: 1024})
+	img := testfixture.WindowsImage(b, winimage.Options{RandomMiB: 1024})
 	sequentialRead(b, img)
 	readTime, size := sequentialRead(b, img)
 	run := func(content bool) (time.Duration, int64) {
-		cfg := Config{Profiles: []string{"azure-windows"}, Content: ContentOptions{Off: !content}}
+		cfg := plan.Choices{Profiles: []string{"azure-windows"}, Content: plan.ContentChoices{Off: !content}}
 		start := time.Now()
-		r, err := File(img, cfg)
+		r, err := checkFile(img, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -303,7 +305,7 @@ func BenchmarkCompressedContainers(b *testing.B) {
 	timeCheck := func(img string) (time.Duration, int64) {
 		sequentialRead(b, img) // from the page cache, like the others
 		start := time.Now()
-		r, err := File(img, Config{Profiles: []string{"azure-linux"}})
+		r, err := checkFile(img, plan.Choices{Profiles: []string{"azure-linux"}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"strings"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
@@ -15,7 +16,7 @@ import (
 func TestBlobVerdictMatchesTheLocalFile(t *testing.T) {
 	az := testfixture.AzuriteServer(t)
 	proxy := testfixture.NewFaultProxy(t, az.Endpoint)
-	cfg := Config{Profiles: bothProfiles, Blob: blob.Options{RetryDelay: time.Millisecond}}
+	cfg := plan.Choices{Profiles: bothProfiles, Blob: blob.Options{RetryDelay: time.Millisecond}}
 	for _, name := range []string{"clean-fixed.vhd", "dirty-fixed.vhd"} {
 		local := testfixture.Path(t, name)
 		want := mustCheck(t, local, cfg)
@@ -48,7 +49,7 @@ func TestBlobVerdictMatchesTheLocalFile(t *testing.T) {
 func TestBlobCheckSurvivesStallsAndResets(t *testing.T) {
 	az := testfixture.AzuriteServer(t)
 	local := testfixture.Path(t, "dirty-fixed.vhd")
-	cfg := Config{Profiles: []string{"azure-linux"}, Blob: blob.Options{RetryDelay: 10 * time.Millisecond, IdleTimeout: 500 * time.Millisecond}}
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}, Blob: blob.Options{RetryDelay: 10 * time.Millisecond, IdleTimeout: 500 * time.Millisecond}}
 	want := statuses(mustCheck(t, local, cfg))
 	url := az.UploadPageBlob(t, "vhds", "stall.vhd", local)
 	for _, reset := range []bool{true, false} {

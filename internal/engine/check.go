@@ -1,81 +1,26 @@
-// Package check is the one path from an image to a verdict, shared by the post-processor and
-// the command line: open and inspect the image, evaluate the profiles' rules, apply waivers and
-// the fail_on threshold, and write the reports.
-package check
+// Package engine is the one path from an image to a verdict, shared by the post-processor and
+// the command line: open and inspect the image, run the content pass, evaluate the plan's rules,
+// apply its waivers and fail_on threshold, and write its reports. The plan (internal/plan) is
+// built before; the engine decides nothing about configuration.
+package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 	"github.com/marketready/packer-plugin-marketplace/internal/winreg"
 )
-
-// Config is what a user chooses.
-type Config struct {
-	Profiles []string
-	FailOn   rules.Severity
-	Waivers  []report.Waiver
-	Options  rules.Options
-	Content  ContentOptions
-	// Blob tunes range reads when the image is a URL.
-	Blob blob.Options
-	// SBOM, when set, is where the CycloneDX SBOM of the installed packages is written.
-	SBOM string
-}
-
-// ContentOptions configure the streaming pass over every file (secrets, malware, baseline).
-type ContentOptions struct {
-	Off                      bool // content_scan = false: rules that need file contents are not applicable
-	SecretsAllowPaths        []string
-	SecretsAllowFingerprints []string
-	ClamdAddress             string
-	ClamdMaxStream           int64
-	// ClamdTimeout bounds each exchange with clamd (default clamd.DefaultTimeout).
-	ClamdTimeout time.Duration
-	// Manifest, when set, is where the file-integrity baseline is written (it makes the pass run).
-	Manifest string
-	// Progress is called with the bytes done and in all while the pass runs.
-	Progress func(done, total int64)
-}
-
-// Validate checks profiles and waivers before any image is opened.
-func (c *Config) Validate() error {
-	var errs []error
-	if len(c.Profiles) == 0 {
-		errs = append(errs, fmt.Errorf("no profile given (known: %s)", strings.Join(rules.Profiles(), ", ")))
-	}
-	if _, err := rules.ForProfiles(c.Profiles); err != nil {
-		errs = append(errs, err)
-	}
-	seen := map[string]bool{}
-	for _, w := range c.Waivers {
-		if _, ok := rules.ByID(w.Rule); !ok {
-			errs = append(errs, fmt.Errorf("waiver for unknown rule %q", w.Rule))
-		}
-		if strings.TrimSpace(w.Reason) == "" {
-			errs = append(errs, fmt.Errorf("waiver for rule %q has no reason: every waiver must say why", w.Rule))
-		}
-		if seen[w.Rule] {
-			errs = append(errs, fmt.Errorf("rule %q is waived twice", w.Rule))
-		}
-		seen[w.Rule] = true
-	}
-	return errors.Join(errs...)
-}
 
 // InspectError means the image could not be opened or read (exit status 2).
 type InspectError struct {
@@ -86,16 +31,20 @@ type InspectError struct {
 func (e *InspectError) Error() string { return fmt.Sprintf("cannot inspect %s: %v", e.Path, e.Err) }
 func (e *InspectError) Unwrap() error { return e.Err }
 
-// File checks the image at path: a local file, or an https:// URL of a blob in Azure Storage
-// (a SAS URL, or a URL the default Azure credential can read), read with range requests.
-func File(path string, cfg Config) (*report.Report, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
+// Check checks the image at path, a local file or an https:// URL of a blob in Azure Storage
+// (a SAS URL, or a URL the default Azure credential can read) read with range requests, as the
+// plan says.
+func Check(path string, p *plan.Plan) (*report.Report, error) {
+	return CheckWithProgress(path, p, nil)
+}
+
+// CheckWithProgress is Check that calls progress with the bytes done and in all while the
+// content pass runs.
+func CheckWithProgress(path string, p *plan.Plan, progress func(done, total int64)) (*report.Report, error) {
 	var img *inspect.Image
 	var remote *blob.Reader
 	if blob.IsURL(path) {
-		r, err := blob.Open(context.Background(), path, cfg.Blob)
+		r, err := blob.Open(context.Background(), path, p.Blob())
 		if err != nil {
 			return nil, &InspectError{Path: blob.Redact(path), Err: err}
 		}
@@ -114,39 +63,35 @@ func File(path string, cfg Config) (*report.Report, error) {
 		}
 	}
 	defer img.Close()
-	content, err := ScanContent(context.Background(), img, cfg)
+	content, err := ScanContent(context.Background(), img, p, progress)
 	if err != nil {
 		return nil, err
 	}
-	r := Evaluate(img, cfg, content)
+	r := Evaluate(img, p, content)
 	if remote != nil {
 		st := remote.Stats()
 		r.Image.Blob = &report.BlobInfo{URL: remote.Name(), Requests: st.Requests, Retries: st.Retries, Bytes: st.Bytes}
 	}
-	if cfg.SBOM != "" {
-		if err := WriteSBOM(img, cfg.SBOM); err != nil {
+	if sbom := p.SBOM(); sbom != "" {
+		if err := WriteSBOM(img, sbom); err != nil {
 			return nil, err
 		}
-		r.Notes = append(r.Notes, "CycloneDX SBOM of the installed packages written to "+cfg.SBOM)
+		r.Notes = append(r.Notes, "CycloneDX SBOM of the installed packages written to "+sbom)
 	}
 	return r, nil
 }
 
 // Evaluate runs the profiles' rules on an inspected image; content is what ScanContent found
 // (nil when the pass did not run).
-func Evaluate(img *inspect.Image, cfg Config, content *rules.Content) *report.Report {
-	rs, _ := rules.ForProfiles(cfg.Profiles)
-	ctx := &rules.Context{Image: img, Options: cfg.Options, Content: content}
-	waivers := map[string]report.Waiver{}
-	for _, w := range cfg.Waivers {
-		waivers[w.Rule] = w
-	}
+func Evaluate(img *inspect.Image, p *plan.Plan, content *rules.Content) *report.Report {
+	rs := p.Rules()
+	ctx := &rules.Context{Image: img, Options: p.Options(), Content: content}
 	r := &report.Report{
 		Tool:     "packer-plugin-marketplace",
 		Version:  version.PluginVersion.FormattedVersion(),
 		Image:    imageInfo(img),
-		Profiles: append([]string(nil), cfg.Profiles...),
-		FailOn:   cfg.FailOn.String(),
+		Profiles: p.Profiles(),
+		FailOn:   p.FailOn().String(),
 		Summary:  map[string]int{},
 		Notes:    img.Notes,
 	}
@@ -161,12 +106,12 @@ func Evaluate(img *inspect.Image, cfg Config, content *rules.Content) *report.Re
 		if f.Evidence == nil {
 			f.Evidence = []rules.Evidence{}
 		}
-		if w, ok := waivers[rule.ID]; ok && (res.Status == rules.Fail || res.Status == rules.Warn || res.Status == rules.Error) {
+		if w, ok := p.Waiver(rule.ID); ok && (res.Status == rules.Fail || res.Status == rules.Warn || res.Status == rules.Error) {
 			f.Status = rules.Waived
 			f.Waiver = &w
 		}
 		// A rule that could not be evaluated proves nothing: it blocks whatever its severity.
-		f.Blocking = f.Status == rules.Fail && rule.Severity >= cfg.FailOn || f.Status == rules.Error
+		f.Blocking = f.Status == rules.Fail && rule.Severity >= p.FailOn() || f.Status == rules.Error
 		r.Summary[string(f.Status)]++
 		r.Findings = append(r.Findings, f)
 	}
@@ -177,9 +122,9 @@ func Evaluate(img *inspect.Image, cfg Config, content *rules.Content) *report.Re
 			}
 		}
 	}
-	for _, w := range cfg.Waivers {
-		if _, ok := rules.ByID(w.Rule); ok && !slices.ContainsFunc(rs, func(r *rules.Rule) bool { return r.ID == w.Rule }) {
-			r.Notes = append(r.Notes, fmt.Sprintf("waiver for %s has no effect: the rule is not in profile(s) %s", w.Rule, strings.Join(cfg.Profiles, ", ")))
+	for _, w := range p.Waivers() {
+		if !p.HasRule(w.Rule) {
+			r.Notes = append(r.Notes, fmt.Sprintf("waiver for %s has no effect: the rule is not in profile(s) %s", w.Rule, strings.Join(p.Profiles(), ", ")))
 		}
 	}
 	if content != nil && content.Stats != nil {
@@ -247,62 +192,21 @@ func imageInfo(img *inspect.Image) report.ImageInfo {
 	return info
 }
 
-// Outputs are the report files to write; empty paths are skipped.
-type Outputs struct {
-	JSON   string
-	JUnit  string
-	MSCert string
-	SARIF  string
-}
-
-// outputFormat is one report format: its name in report_formats, its file name in report_dir,
-// the Outputs field holding its path, and its writer.
-type outputFormat struct {
-	name, file string
-	path       *string
-	write      func(*report.Report, io.Writer) error
-}
-
-func (o *Outputs) formats() []outputFormat {
-	return []outputFormat{
-		{"json", "marketplace-check.json", &o.JSON, (*report.Report).WriteJSON},
-		{"junit", "marketplace-check-junit.xml", &o.JUnit, (*report.Report).WriteJUnit},
-		{"mscert", "marketplace-check-mscert.json", &o.MSCert, (*report.Report).WriteMSCert},
-		{"sarif", "marketplace-check.sarif", &o.SARIF, (*report.Report).WriteSARIF},
-	}
-}
-
-// ForFormats fills in default paths in dir for the named formats where no path is set:
-// marketplace-check.json, marketplace-check-junit.xml, marketplace-check-mscert.json,
-// marketplace-check.sarif.
-func (o *Outputs) ForFormats(dir string, formats []string) error {
-	if dir == "" {
-		dir = "."
-	}
-	known := o.formats()
-	for _, f := range formats {
-		i := slices.IndexFunc(known, func(k outputFormat) bool { return k.name == f })
-		if i < 0 {
-			var names []string
-			for _, k := range known {
-				names = append(names, k.name)
-			}
-			return fmt.Errorf("unknown report format %q (known: %s)", f, strings.Join(names, ", "))
-		}
-		if *known[i].path == "" {
-			*known[i].path = filepath.Join(dir, known[i].file)
-		}
-	}
-	return nil
-}
-
-// Write writes the report files, creating parent directories.
-func Write(r *report.Report, out Outputs) error {
-	for _, f := range out.formats() {
-		if *f.path == "" {
+// WriteReports writes the report files the plan names, creating parent directories.
+func WriteReports(r *report.Report, out plan.Reports) error {
+	for _, f := range []struct {
+		path  string
+		write func(*report.Report, io.Writer) error
+	}{
+		{out.JSON, (*report.Report).WriteJSON},
+		{out.JUnit, (*report.Report).WriteJUnit},
+		{out.MSCert, (*report.Report).WriteMSCert},
+		{out.SARIF, (*report.Report).WriteSARIF},
+	} {
+		if f.path == "" {
 			continue
 		}
-		if err := writeFile(*f.path, func(w io.Writer) error { return f.write(r, w) }); err != nil {
+		if err := writeFile(f.path, func(w io.Writer) error { return f.write(r, w) }); err != nil {
 			return err
 		}
 	}

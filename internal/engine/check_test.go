@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
@@ -24,9 +25,9 @@ func statuses(r *report.Report) map[string]rules.Status {
 	return m
 }
 
-func mustCheck(t *testing.T, path string, cfg Config) *report.Report {
+func mustCheck(t *testing.T, path string, cfg plan.Choices) *report.Report {
 	t.Helper()
-	r, err := File(path, cfg)
+	r, err := checkFile(path, cfg)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -36,7 +37,7 @@ func mustCheck(t *testing.T, path string, cfg Config) *report.Report {
 func TestCleanImageIsCompliantInEveryFormat(t *testing.T) {
 	for _, f := range testfixture.Formats {
 		t.Run(strings.TrimPrefix(f.Suffix, "-"), func(t *testing.T) {
-			r := mustCheck(t, testfixture.Path(t, "clean"+f.Suffix), Config{Profiles: bothProfiles})
+			r := mustCheck(t, testfixture.Path(t, "clean"+f.Suffix), plan.Choices{Profiles: bothProfiles})
 			if r.Image.Format != f.Format || r.Image.Variant != f.Variant {
 				t.Errorf("format %s/%s, want %s/%s", r.Image.Format, r.Image.Variant, f.Format, f.Variant)
 			}
@@ -66,8 +67,8 @@ func TestCleanImageIsCompliantInEveryFormat(t *testing.T) {
 }
 
 func TestDirtyImageViolatesEveryRuleInEveryFormat(t *testing.T) {
-	cfg := Config{Profiles: bothProfiles, Options: rules.Options{CleanPaths: []string{"/opt/app"}},
-		Content: ContentOptions{ClamdAddress: testfixture.DirtyClamd(t).Address}}
+	cfg := plan.Choices{Profiles: bothProfiles, Options: rules.Options{CleanPaths: []string{"/opt/app"}},
+		Content: plan.ContentChoices{ClamdAddress: testfixture.DirtyClamd(t).Address}}
 	want := statuses(mustCheck(t, testfixture.Path(t, "dirty.raw"), cfg))
 	all, _ := rules.ForProfiles(bothProfiles)
 	for _, rule := range all {
@@ -111,7 +112,7 @@ func TestDirtyImageViolatesEveryRuleInEveryFormat(t *testing.T) {
 
 func TestWaiverTurnsAFailureIntoAReportedWaiver(t *testing.T) {
 	img := testfixture.Variant(t, testfixture.Change{"/etc/ufw/ufw.conf": "ENABLED=yes\n"})
-	cfg := Config{Profiles: []string{"azure-linux"}}
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}}
 	if r := mustCheck(t, img, cfg); r.Compliant {
 		t.Fatal("enabled ufw should fail without a waiver")
 	}
@@ -151,34 +152,20 @@ func TestWaiverTurnsAFailureIntoAReportedWaiver(t *testing.T) {
 func TestFailOnThreshold(t *testing.T) {
 	// /tmp not empty is a medium finding
 	img := testfixture.Variant(t, testfixture.Change{"/tmp/leftover": "x"})
-	if r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}, FailOn: rules.Low}); r.Compliant {
+	if r := mustCheck(t, img, plan.Choices{Profiles: []string{"azure-linux"}, FailOn: "low"}); r.Compliant {
 		t.Fatal("medium finding should fail at fail_on=low")
 	}
-	r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}, FailOn: rules.High})
+	r := mustCheck(t, img, plan.Choices{Profiles: []string{"azure-linux"}, FailOn: "high"})
 	if !r.Compliant || statuses(r)["empty-tmp"] != rules.Fail {
 		t.Fatalf("at fail_on=high the medium finding is reported (%s) but does not block (compliant=%v)", statuses(r)["empty-tmp"], r.Compliant)
 	}
 }
 
-func TestConfigValidation(t *testing.T) {
-	cases := map[string]Config{
-		"no profile":      {},
-		"unknown profile": {Profiles: []string{"gcp"}},
-		"no reason":       {Profiles: []string{"azure-linux"}, Waivers: []report.Waiver{{Rule: "no-swap"}}},
-		"unknown rule":    {Profiles: []string{"azure-linux"}, Waivers: []report.Waiver{{Rule: "no-such-rule", Reason: "x"}}},
-	}
-	for name, cfg := range cases {
-		if err := cfg.Validate(); err == nil {
-			t.Errorf("%s: no error", name)
-		}
-	}
-}
-
 func TestReportsAreWritten(t *testing.T) {
 	dir := t.TempDir()
-	r := mustCheck(t, testfixture.Path(t, "dirty.qcow2"), Config{Profiles: bothProfiles})
-	out := Outputs{JSON: filepath.Join(dir, "a", "r.json"), JUnit: filepath.Join(dir, "b", "r.xml")}
-	if err := Write(r, out); err != nil {
+	r := mustCheck(t, testfixture.Path(t, "dirty.qcow2"), plan.Choices{Profiles: bothProfiles})
+	out := plan.Reports{JSON: filepath.Join(dir, "a", "r.json"), JUnit: filepath.Join(dir, "b", "r.xml")}
+	if err := WriteReports(r, out); err != nil {
 		t.Fatal(err)
 	}
 	js, _ := os.ReadFile(out.JSON)
@@ -222,7 +209,7 @@ func TestCorruptImageIsAnInspectError(t *testing.T) {
 	}
 	p := filepath.Join(t.TempDir(), "truncated.qcow2")
 	os.WriteFile(p, raw[:4096], 0o644)
-	_, err = File(p, Config{Profiles: []string{"azure-linux"}})
+	_, err = checkFile(p, plan.Choices{Profiles: []string{"azure-linux"}})
 	var ie *InspectError
 	if err == nil || !errorsAs(err, &ie) || !strings.Contains(err.Error(), "truncated.qcow2") || !strings.Contains(err.Error(), "offset") {
 		t.Fatalf("truncated image: %v, want an InspectError naming the file and offset", err)

@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"context"
@@ -6,103 +6,59 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/sbom"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
-	"github.com/marketready/packer-plugin-marketplace/internal/scan/clamd"
-	"github.com/marketready/packer-plugin-marketplace/internal/scan/integrity"
-	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
+	_ "github.com/marketready/packer-plugin-marketplace/internal/scan/scanners" // registers every content scanner
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 )
 
-// NeedsContent reports whether the configuration makes the streaming pass run: a selected rule
-// reads file contents, or a baseline manifest is asked for, and content scanning is on.
-func (c *Config) NeedsContent() bool {
-	if c.Content.Off {
-		return false
-	}
-	if c.Content.Manifest != "" {
-		return true
-	}
-	rs, _ := rules.ForProfiles(c.Profiles)
-	return slices.ContainsFunc(rs, func(r *rules.Rule) bool { return r.NeedsContent })
-}
-
-// ScanContent runs the one streaming pass over every file with the scanners the configuration
-// asks for, and writes the integrity manifest. It returns nil when no pass is needed. An
-// unreachable clamd is an error: a malware scan that was asked for must not silently not run.
-func ScanContent(ctx context.Context, img *inspect.Image, cfg Config) (*rules.Content, error) {
-	if !cfg.NeedsContent() {
+// ScanContent runs the one streaming pass over every file with the scanners registered for the
+// kinds of content the plan needs (its rules' needs, and the integrity baseline when asked for);
+// progress, when set, is called with the bytes done and in all. It returns nil when no pass is
+// needed. A scanner that cannot start (an unreachable clamd) is an error: a scan that was asked
+// for must not silently not run.
+func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, progress func(done, total int64)) (*rules.Content, error) {
+	if !p.NeedsContent() {
 		return nil, nil
 	}
-	rs, _ := rules.ForProfiles(cfg.Profiles)
-	wants := func(id string) bool { return slices.ContainsFunc(rs, func(r *rules.Rule) bool { return r.ID == id }) }
 	var scanners []scan.Scanner
-	content := &rules.Content{}
-
-	var sec *secrets.Scanner
-	if wants("no-hardcoded-credentials") {
-		allow := secrets.DefaultAllowPaths
-		if cfg.Content.SecretsAllowPaths != nil {
-			allow = append(slices.Clone(secrets.DefaultAllowPaths), cfg.Content.SecretsAllowPaths...)
+	for _, k := range p.ContentKinds() {
+		src, ok := scan.SourceOf(k)
+		if !ok {
+			return nil, fmt.Errorf("content scan: no scanner provides %q", k)
 		}
-		var vendor map[string]string
-		if img.Root != nil {
-			vendor = pkgdb.DpkgDigests(img.Root)
-		}
-		var err error
-		sec, err = secrets.New(secrets.Options{AllowPaths: allow, AllowFingerprints: cfg.Content.SecretsAllowFingerprints, Vendor: vendor})
+		s, err := src.New(img, p.Content())
 		if err != nil {
 			return nil, err
 		}
-		scanners = append(scanners, sec)
-	}
-	var av *clamd.Scanner
-	if cfg.Content.ClamdAddress != "" && wants("no-malware") {
-		var err error
-		if av, err = clamd.NewWithTimeout(cfg.Content.ClamdAddress, cfg.Content.ClamdMaxStream, cfg.Content.ClamdTimeout); err != nil {
-			return nil, err
+		if s != nil {
+			scanners = append(scanners, s)
 		}
-		scanners = append(scanners, av)
 	}
-	var base *integrity.Scanner
-	if cfg.Content.Manifest != "" {
-		base = integrity.New()
-		scanners = append(scanners, base)
-	}
+	content := &rules.Content{Results: map[scan.Kind]*scan.Result{}}
 	if len(scanners) == 0 {
 		return content, nil
 	}
-	st, err := scan.Run(ctx, img, scan.Options{Progress: cfg.Content.Progress}, scanners...)
+	st, err := scan.Run(ctx, img, scan.Options{Progress: progress}, scanners...)
 	if err != nil {
 		return nil, fmt.Errorf("content scan: %w", err)
 	}
 	content.Stats = st
-	if sec != nil {
-		content.SecretsRan = true
-		content.Secrets = sec.Findings()
-		content.SecretsSearched, content.SecretsVendor, content.SecretsBinary = sec.Counts()
-		content.SecretsArchives = sec.Archives()
-		content.SecretRules = sec.RuleCount()
-	}
-	if av != nil {
-		content.MalwareRan = true
-		content.Malware = av.Detections()
-		content.ClamdVersion = av.Version()
-		content.ClamdScanned, content.ClamdOversized = av.Counts()
-	}
-	if base != nil {
-		m := base.Manifest(img.Source, time.Now())
-		if n, ex := st.Missed(base.Name()); n > 0 {
-			m.Complete, m.Unread, m.UnreadCount = false, ex, n
+	for _, s := range scanners {
+		if r, ok := s.(scan.Reporter); ok {
+			res := r.Result()
+			content.Results[res.Kind] = &res
 		}
-		if err := writeFile(cfg.Content.Manifest, m.Write); err != nil {
-			return nil, err
+		if f, ok := s.(scan.Finisher); ok {
+			if err := f.Finish(img, st); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return content, nil

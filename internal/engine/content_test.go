@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"bytes"
@@ -13,9 +13,11 @@ import (
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+	"github.com/marketready/packer-plugin-marketplace/internal/winimage"
 )
 
 // One pass gives the credential and malware findings, the SBOM, the integrity baseline and the
@@ -23,17 +25,20 @@ import (
 func TestContentScanArtifacts(t *testing.T) {
 	dir := t.TempDir()
 	img := testfixture.Path(t, "dirty.qcow2")
-	cfg := Config{Profiles: []string{"azure-linux"}, SBOM: filepath.Join(dir, "sbom.cdx.json"),
-		Content: ContentOptions{ClamdAddress: testfixture.DirtyClamd(t).Address, Manifest: filepath.Join(dir, "manifest.json")},
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}, SBOM: filepath.Join(dir, "sbom.cdx.json"),
+		Content: plan.ContentChoices{ClamdAddress: testfixture.DirtyClamd(t).Address, Manifest: filepath.Join(dir, "manifest.json")},
 		Waivers: []report.Waiver{{Rule: "firewall-disabled", Reason: "the appliance filters its own port"}}}
 	var progressed int64
-	cfg.Content.Progress = func(done, total int64) {
+	progress := func(done, total int64) {
 		if done > total {
 			t.Errorf("progress %d of %d", done, total)
 		}
 		progressed = total
 	}
-	r := mustCheck(t, img, cfg)
+	r, err := CheckWithProgress(img, plan.MustNew(cfg), progress)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r.Content == nil || r.Content.Files == 0 || progressed != r.Content.Bytes {
 		t.Fatalf("content info %+v, progress total %d", r.Content, progressed)
 	}
@@ -160,7 +165,7 @@ func TestContentScanArtifacts(t *testing.T) {
 
 // With content_scan = false nothing but metadata is read and the content rules say why.
 func TestContentScanOff(t *testing.T) {
-	r := mustCheck(t, testfixture.Path(t, "dirty.raw"), Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Off: true}})
+	r := mustCheck(t, testfixture.Path(t, "dirty.raw"), plan.Choices{Profiles: []string{"azure-linux"}, Content: plan.ContentChoices{Off: true}})
 	if r.Content != nil || statuses(r)["no-hardcoded-credentials"] != rules.NotApplicable {
 		t.Errorf("content %+v, credentials %s", r.Content, statuses(r)["no-hardcoded-credentials"])
 	}
@@ -168,8 +173,8 @@ func TestContentScanOff(t *testing.T) {
 
 // An unreachable clamd is an error, not a silently skipped malware scan.
 func TestUnreachableClamdFailsTheCheck(t *testing.T) {
-	_, err := File(testfixture.Path(t, "dirty.raw"), Config{Profiles: []string{"azure-linux"},
-		Content: ContentOptions{ClamdAddress: "unix://" + filepath.Join(t.TempDir(), "none.sock")}})
+	_, err := checkFile(testfixture.Path(t, "dirty.raw"), plan.Choices{Profiles: []string{"azure-linux"},
+		Content: plan.ContentChoices{ClamdAddress: "unix://" + filepath.Join(t.TempDir(), "none.sock")}})
 	if err == nil || !strings.Contains(err.Error(), "clamd is unreachable") {
 		t.Fatalf("err = %v", err)
 	}
@@ -178,10 +183,10 @@ func TestUnreachableClamdFailsTheCheck(t *testing.T) {
 // On a Windows image the same pass scans the NTFS volume: clamd finds the planted file by its
 // C: path, and a hive captured unflushed is noted.
 func TestWindowsContentScanAndUnflushedHive(t *testing.T) {
-	img := testfixture.WindowsImage(t, testfixture.WindowsOptions{UnflushedSoftware: true, Format: "vpc", Files: map[string][]byte{
+	img := testfixture.WindowsImage(t, winimage.Options{UnflushedSoftware: true, Format: "vpc", Files: map[string][]byte{
 		"Users/Public/Downloads/invoice.exe": []byte(testfixture.PlantedMalware),
 	}})
-	r := mustCheck(t, img, Config{Profiles: []string{"azure-windows"}, Content: ContentOptions{ClamdAddress: testfixture.DirtyClamd(t).Address}})
+	r := mustCheck(t, img, plan.Choices{Profiles: []string{"azure-windows"}, Content: plan.ContentChoices{ClamdAddress: testfixture.DirtyClamd(t).Address}})
 	var malware *report.Finding
 	for i, f := range r.Findings {
 		if f.Rule == "no-malware" {
@@ -215,7 +220,7 @@ func TestEveryFindingIsInTheFileReports(t *testing.T) {
 	for i := 0; i < n; i++ {
 		change[fmt.Sprintf("/opt/app/conf.d/site-%02d.ini", i)] = fmt.Sprintf("[database]\nhost = db%d.internal\npassword = Xq7vLp2RtZ9wKm4N%02d\n", i, i)
 	}
-	r := mustCheck(t, testfixture.Variant(t, change), Config{Profiles: []string{"azure-linux"}})
+	r := mustCheck(t, testfixture.Variant(t, change), plan.Choices{Profiles: []string{"azure-linux"}})
 	var creds report.Finding
 	for _, f := range r.Findings {
 		if f.Rule == "no-hardcoded-credentials" {

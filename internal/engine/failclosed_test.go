@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
@@ -40,7 +41,7 @@ func finding(t *testing.T, r *report.Report, id string) report.Finding {
 // makes the rule an error that names it.
 func TestDeepNestingDoesNotSilenceTheScan(t *testing.T) {
 	deep := "/srv/" + strings.Repeat("d/", 140)
-	cfg := Config{Profiles: []string{"azure-linux"}}
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}}
 
 	// the only secret is below the nesting limit: not found, so not a pass either
 	r := mustCheck(t, testfixture.Variant(t, testfixture.Change{deep + "app.env": plantedSecrets}), cfg)
@@ -125,7 +126,7 @@ func TestCorruptDirectoryBlocksNeverPass(t *testing.T) {
 		targets = append(targets, dirBlocks(t, img, d)...)
 	}
 	const block = 1024 // the smallest ext4 block: the start of every directory block
-	cfg := Config{Profiles: []string{"azure-linux"}}
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}}
 	rng := rand.New(rand.NewPCG(15, 2026))
 	trials := 40
 	if testing.Short() {
@@ -154,7 +155,7 @@ func TestCorruptDirectoryBlocksNeverPass(t *testing.T) {
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r, err := File(p, cfg)
+		r, err := checkFile(p, cfg)
 		if err != nil {
 			continue // could not inspect at all: exit 2, never compliant
 		}
@@ -176,18 +177,19 @@ func TestEvidenceNeverPrintsAPassword(t *testing.T) {
 		"/etc/netplan/60-wifi.yaml": "network:\n  wifis: {wlan0: {match: {macaddress: \"00:15:5d:01:02:03\"}, access-points: {corp: {password: \"NetPl4nPw\"}}}}\n",
 	})
 	dir := t.TempDir()
-	r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}})
+	r := mustCheck(t, img, plan.Choices{Profiles: []string{"azure-linux"}})
 	if f := finding(t, r, "kernel-cmdline"); f.Status != rules.Warn || len(f.Evidence) == 0 {
 		t.Fatalf("kernel-cmdline: %s (it quotes the command line it warns about)", f.Status)
 	}
 	if f := finding(t, r, "no-mac-pinned-network"); f.Status != rules.Fail {
 		t.Fatalf("no-mac-pinned-network: %s", f.Status)
 	}
-	out := Outputs{}
-	if err := out.ForFormats(dir, []string{"json", "junit", "mscert", "sarif"}); err != nil {
+	p, err := plan.New(plan.Choices{Reports: plan.Reports{Dir: dir, Formats: []string{"json", "junit", "mscert", "sarif"}}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(r, out); err != nil {
+	out := p.Reports()
+	if err := WriteReports(r, out); err != nil {
 		t.Fatal(err)
 	}
 	var all strings.Builder
@@ -273,7 +275,7 @@ func TestFailingClamdIsAnError(t *testing.T) {
 	img := testfixture.Variant(t, testfixture.Change{"/opt/app/run.sh": "#!/bin/sh\necho hi\n"})
 	for name, reply := range map[string]string{"error reply": "stream: Can't allocate memory ERROR", "no reply": ""} {
 		t.Run(name, func(t *testing.T) {
-			cfg := Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{ClamdAddress: fakeClamd(t, reply), ClamdTimeout: 2 * time.Second}}
+			cfg := plan.Choices{Profiles: []string{"azure-linux"}, Content: plan.ContentChoices{ClamdAddress: fakeClamd(t, reply), ClamdTimeout: 2 * time.Second}}
 			start := time.Now()
 			r := mustCheck(t, img, cfg)
 			f := finding(t, r, "no-malware")
@@ -297,7 +299,7 @@ func TestHugeSizeFieldIsBounded(t *testing.T) {
 	}
 	manifest := filepath.Join(t.TempDir(), "manifest.json")
 	start := time.Now()
-	r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}, Content: ContentOptions{Manifest: manifest}})
+	r := mustCheck(t, img, plan.Choices{Profiles: []string{"azure-linux"}, Content: plan.ContentChoices{Manifest: manifest}})
 	if d := time.Since(start); d > 60*time.Second {
 		t.Errorf("the check took %s", d)
 	}

@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"bytes"
@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+	"github.com/marketready/packer-plugin-marketplace/internal/winimage"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden reports")
@@ -21,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite the golden reports")
 // The certification-shaped report of the compliant and the dirty image, compared as text.
 func TestMSCertGolden(t *testing.T) {
 	for _, name := range []string{"clean", "dirty"} {
-		r := mustCheck(t, testfixture.Path(t, name+".raw"), Config{Profiles: []string{"azure-linux"}})
+		r := mustCheck(t, testfixture.Path(t, name+".raw"), plan.Choices{Profiles: []string{"azure-linux"}})
 		m := r.MSCertAt(time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC))
 		m.MarketplaceCheck.Image = filepath.Base(m.MarketplaceCheck.Image) // the fixture directory differs between machines
 		var buf bytes.Buffer
@@ -36,7 +38,7 @@ func TestMSCertGolden(t *testing.T) {
 		}
 		want, err := os.ReadFile(p)
 		if err != nil || !bytes.Equal(want, buf.Bytes()) {
-			t.Errorf("%s differs (go test ./internal/check -run MSCert -update, then review the diff):\n%s", p, buf.String())
+			t.Errorf("%s differs (go test ./internal/engine -run MSCert -update, then review the diff):\n%s", p, buf.String())
 		}
 		wantResult := map[string]string{"clean": "Pass", "dirty": "Fail"}[name]
 		if m.TestResult != wantResult {
@@ -48,7 +50,7 @@ func TestMSCertGolden(t *testing.T) {
 // Each certification test is named and levelled as the run reports it, under the self-test's
 // TestID, and MarketplaceCheck names the rule, Partner Center's ID and the LISA case behind it.
 func TestMSCertNamesTheTests(t *testing.T) {
-	r := mustCheck(t, testfixture.Path(t, "dirty.raw"), Config{Profiles: []string{"azure-linux"}})
+	r := mustCheck(t, testfixture.Path(t, "dirty.raw"), plan.Choices{Profiles: []string{"azure-linux"}})
 	m := r.MSCert()
 	got := map[string]MSCertView{}
 	for _, tr := range m.Tests {
@@ -100,7 +102,7 @@ func TestMSCertSchemaIsTheSelfTests(t *testing.T) {
 	documentedTest := []string{"TestID", "TestCaseName", "Description", "Result", "ActualValue", "RequiredValue"}
 	for _, img := range []string{"clean.raw", "dirty.raw"} {
 		var buf bytes.Buffer
-		if err := mustCheck(t, testfixture.Path(t, img), Config{Profiles: []string{"azure-linux"}}).WriteMSCert(&buf); err != nil {
+		if err := mustCheck(t, testfixture.Path(t, img), plan.Choices{Profiles: []string{"azure-linux"}}).WriteMSCert(&buf); err != nil {
 			t.Fatal(err)
 		}
 		var doc map[string]json.RawMessage
@@ -156,8 +158,8 @@ func TestMSCertSchemaIsTheSelfTests(t *testing.T) {
 // Windows response's shape (no OSDistro, no KernelVersion); User account dependency is decided
 // at run time and says so.
 func TestMSCertWindows(t *testing.T) {
-	img := testfixture.WindowsImage(t, testfixture.WindowsOptions{Dirty: true})
-	r := mustCheck(t, img, Config{Profiles: []string{"azure-windows"}})
+	img := testfixture.WindowsImage(t, winimage.Options{Dirty: true})
+	r := mustCheck(t, img, plan.Choices{Profiles: []string{"azure-windows"}})
 	m := r.MSCert()
 	got := map[string]MSCertView{}
 	for _, tr := range m.Tests {

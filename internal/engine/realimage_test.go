@@ -1,4 +1,4 @@
-package check
+package engine
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
@@ -17,7 +18,7 @@ import (
 // and the first-boot problems vmdb2 leaves fail with the file and line that cause them.
 func TestRealVMDB2Image(t *testing.T) {
 	img := testfixture.VMDB2Image(t)
-	r := mustCheck(t, img, Config{Profiles: []string{"azure-linux"}})
+	r := mustCheck(t, img, plan.Choices{Profiles: []string{"azure-linux"}})
 	byRule := map[string]int{}
 	for i, f := range r.Findings {
 		byRule[f.Rule] = i

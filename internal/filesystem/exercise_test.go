@@ -1,26 +1,28 @@
-package fs
+package filesystem_test
 
 import (
 	"errors"
 	"io"
-	iofs "io/fs"
+	"io/fs"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 )
 
-// Exercise walks every entry of v and reads every file and symlink, a bounded amount each.
+// exercise walks every entry of v and reads every file and symlink, a bounded amount each.
 // Fuzz targets use it to drive a filesystem reader over all of its code paths; it returns the
 // first error, which for corrupt input is expected.
-func Exercise(v Volume) error {
-	t := NewTree(v)
+func exercise(v filesystem.Volume) error {
+	t := filesystem.NewTree(v)
 	buf := make([]byte, 16<<10)
 	entries := 0
 	budget := int64(4 << 20) // bytes of file content read in all, so one input stays cheap
-	return t.Walk("/", func(p string, d iofs.DirEntry) error {
+	return t.Walk("/", func(p string, d fs.DirEntry) error {
 		entries++
 		if entries > 2000 || budget <= 0 {
 			return errors.New("enough")
 		}
 		switch {
-		case d.Type()&iofs.ModeSymlink != 0:
+		case d.Type()&fs.ModeSymlink != 0:
 			_, err := t.ReadLink(p)
 			return err
 		case d.Type().IsRegular():

@@ -1,11 +1,11 @@
-package fs_test
+package filesystem_test
 
 import (
 	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	iofs "io/fs"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/ext4"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/xfs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/ext4"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/xfs"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
@@ -58,7 +58,7 @@ func sampleTree(t *testing.T) string {
 	return dir
 }
 
-func open(t *testing.T, typ, img string) fs.Volume {
+func open(t *testing.T, typ, img string) filesystem.Volume {
 	st, err := os.Stat(img)
 	if err != nil {
 		t.Fatal(err)
@@ -83,10 +83,10 @@ func open(t *testing.T, typ, img string) fs.Volume {
 }
 
 // compareWithHost checks that the image tree holds exactly what the host directory holds.
-func compareWithHost(t *testing.T, tree *fs.Tree, host string) {
+func compareWithHost(t *testing.T, tree *filesystem.Tree, host string) {
 	t.Helper()
 	n := 0
-	err := filepath.WalkDir(host, func(p string, d iofs.DirEntry, err error) error {
+	err := filepath.WalkDir(host, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func compareWithHost(t *testing.T, tree *fs.Tree, host string) {
 		rel = filepath.ToSlash(rel)
 		n++
 		switch {
-		case d.Type()&iofs.ModeSymlink != 0:
+		case d.Type()&fs.ModeSymlink != 0:
 			want, _ := os.Readlink(p)
 			got, err := tree.ReadLink(rel)
 			if err != nil || got != want {
@@ -140,7 +140,7 @@ func TestReadersMatchTheSourceTree(t *testing.T) {
 	host := sampleTree(t)
 	for _, c := range []struct{ typ, size string }{{"ext2", "64M"}, {"ext3", "64M"}, {"ext4", "64M"}, {"xfs", "64M"}} {
 		t.Run(c.typ, func(t *testing.T) {
-			tree := fs.NewTree(open(t, c.typ, testfixture.Filesystem(t, c.typ, host, c.size)))
+			tree := filesystem.NewTree(open(t, c.typ, testfixture.Filesystem(t, c.typ, host, c.size)))
 			compareWithHost(t, tree, host)
 		})
 	}
@@ -150,7 +150,7 @@ func TestSymlinksResolveInsideTheImage(t *testing.T) {
 	host := sampleTree(t)
 	for _, typ := range []string{"ext4", "xfs"} {
 		t.Run(typ, func(t *testing.T) {
-			tree := fs.NewTree(open(t, typ, testfixture.Filesystem(t, typ, host, "64M")))
+			tree := filesystem.NewTree(open(t, typ, testfixture.Filesystem(t, typ, host, "64M")))
 			for link, want := range map[string]string{
 				"etc/rel-link":    "/etc/ssh/sshd_config",
 				"etc/abs-link":    "/etc/ssh",
@@ -164,13 +164,13 @@ func TestSymlinksResolveInsideTheImage(t *testing.T) {
 			if b, err := tree.ReadFile("etc/escape-link", 1024); err != nil || string(b) != "ClientAliveInterval 180\n" {
 				t.Errorf("read through escape-link: %q, %v", b, err)
 			}
-			if _, err := tree.Stat("etc/dangling"); !errors.Is(err, iofs.ErrNotExist) {
+			if _, err := tree.Stat("etc/dangling"); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("dangling link: %v, want not-exist (and never the host's /nonexistent)", err)
 			}
 			if _, err := tree.Stat("etc/loop-a"); err == nil || !strings.Contains(err.Error(), "too many levels") {
 				t.Errorf("symlink loop: %v", err)
 			}
-			if fi, err := tree.Lstat("etc/loop-a"); err != nil || fi.Mode()&iofs.ModeSymlink == 0 {
+			if fi, err := tree.Lstat("etc/loop-a"); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
 				t.Errorf("lstat of a link: %v %v", fi, err)
 			}
 		})
@@ -183,7 +183,7 @@ func TestMounts(t *testing.T) {
 	os.MkdirAll(filepath.Join(boot, "grub"), 0o755)
 	os.WriteFile(filepath.Join(boot, "grub", "grub.cfg"), []byte("linux /vmlinuz console=ttyS0\n"), 0o644)
 	os.Symlink("../../etc/ssh", filepath.Join(boot, "grub", "up"))
-	tree := fs.NewTree(open(t, "xfs", testfixture.Filesystem(t, "xfs", host, "64M")))
+	tree := filesystem.NewTree(open(t, "xfs", testfixture.Filesystem(t, "xfs", host, "64M")))
 	tree.Mount("/boot", open(t, "ext4", testfixture.Filesystem(t, "ext4", boot, "8M")))
 	if b, err := tree.ReadFile("boot/grub/grub.cfg", 1024); err != nil || !strings.Contains(string(b), "ttyS0") {
 		t.Fatalf("read across a mount: %q %v", b, err)
@@ -192,13 +192,13 @@ func TestMounts(t *testing.T) {
 		t.Errorf(".. across a mount point: %q %v", got, err)
 	}
 	ents, _ := tree.ReadDir(".")
-	if !slices.ContainsFunc(ents, func(e iofs.DirEntry) bool { return e.Name() == "boot" && e.IsDir() }) {
+	if !slices.ContainsFunc(ents, func(e fs.DirEntry) bool { return e.Name() == "boot" && e.IsDir() }) {
 		// the mount point exists only as the mount here: it must still be listed as a directory
 		if _, err := tree.Stat("boot"); err != nil {
 			t.Errorf("mount point not reachable: %v", err)
 		}
 	}
-	if err := iofs.WalkDir(tree, ".", func(string, iofs.DirEntry, error) error { return nil }); err != nil {
+	if err := fs.WalkDir(tree, ".", func(string, fs.DirEntry, error) error { return nil }); err != nil {
 		t.Errorf("io/fs.WalkDir over the tree: %v", err)
 	}
 }
@@ -232,7 +232,7 @@ func TestExt4HtreeIndexBlocks(t *testing.T) {
 	if !strings.Contains(string(dump), "Root node dump") {
 		t.Fatalf("e2fsck -D made no htree:\n%s", dump)
 	}
-	tree := fs.NewTree(open(t, "ext4", img))
+	tree := filesystem.NewTree(open(t, "ext4", img))
 	ents, err := tree.ReadDir("usr/bin")
 	if err != nil || len(ents) != 700 {
 		t.Fatalf("read %d entries, %v; want 700", len(ents), err)
@@ -259,7 +259,7 @@ func TestExt4HtreeIndexBlocks(t *testing.T) {
 	b[0] ^= 0x40
 	f.WriteAt(b, blk*4096+entry1Hash)
 	f.Close()
-	_, err = fs.NewTree(open(t, "ext4", img)).ReadDir("usr/bin")
+	_, err = filesystem.NewTree(open(t, "ext4", img)).ReadDir("usr/bin")
 	if err == nil || !strings.Contains(err.Error(), "index block at byte 0 fails its checksum") {
 		t.Fatalf("a changed index block: err = %v", err)
 	}

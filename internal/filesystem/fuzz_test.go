@@ -1,4 +1,4 @@
-package fs_test
+package filesystem_test
 
 import (
 	"bytes"
@@ -6,9 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/ext4"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/xfs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/ext4"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/xfs"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
@@ -46,7 +45,7 @@ func FuzzExt4(f *testing.F) {
 		if err != nil {
 			return
 		}
-		fs.Exercise(v)
+		exercise(v)
 	})
 }
 
@@ -60,6 +59,6 @@ func FuzzXFS(f *testing.F) {
 		if err != nil {
 			return
 		}
-		fs.Exercise(v)
+		exercise(v)
 	})
 }

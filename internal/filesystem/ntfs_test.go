@@ -1,4 +1,4 @@
-package fs_test
+package filesystem_test
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/ntfs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/ntfs"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
@@ -77,7 +77,7 @@ func TestNTFSMatchesTheSourceTree(t *testing.T) {
 	for _, cluster := range []string{"512", "4096", "65536"} {
 		t.Run("cluster"+cluster, func(t *testing.T) {
 			img := testfixture.Filesystem(t, "ntfs", host, "24M", "-c", cluster)
-			tree := fs.NewTree(openNTFS(t, img))
+			tree := filesystem.NewTree(openNTFS(t, img))
 			compareWithHost(t, tree, host)
 			if cluster == "4096" {
 				// the fixture does exercise attribute lists (ntfs-3g's own tool says so)
@@ -143,7 +143,7 @@ func FuzzNTFS(f *testing.F) {
 	seed := b[:288<<10]
 	if v, err := ntfs.Open("seed", bytes.NewReader(seed), int64(len(seed))); err != nil {
 		f.Fatal(err)
-	} else if err := fs.Exercise(v); err != nil {
+	} else if err := exercise(v); err != nil {
 		f.Fatalf("the seed does not hold the whole tree: %v", err)
 	}
 	f.Add(seed)
@@ -152,6 +152,6 @@ func FuzzNTFS(f *testing.F) {
 		if err != nil {
 			return
 		}
-		fs.Exercise(v)
+		exercise(v)
 	})
 }

@@ -1,10 +1,10 @@
-package fs
+package filesystem
 
 import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -116,8 +116,8 @@ func (t *Tree) resolve(op, name string, follow bool) (loc, error) {
 	if rel == "" {
 		rel = "."
 	}
-	if !iofs.ValidPath(rel) {
-		return loc{}, &iofs.PathError{Op: op, Path: name, Err: iofs.ErrInvalid}
+	if !fs.ValidPath(rel) {
+		return loc{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	links := 0
 	stack := []loc{t.rootLoc()}
@@ -142,40 +142,40 @@ func (t *Tree) resolve(op, name string, follow bool) (loc, error) {
 		}
 		ino, err := cur.vol.Inode(cur.ino)
 		if err != nil {
-			return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}
+			return loc{}, &fs.PathError{Op: op, Path: name, Err: err}
 		}
 		if !ino.Mode.IsDir() {
-			return loc{}, &iofs.PathError{Op: op, Path: name, Err: fmt.Errorf("%s is not a directory", cur.path)}
+			return loc{}, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("%s is not a directory", cur.path)}
 		}
 		d, err := t.dir(cur)
 		if err != nil {
-			return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}
+			return loc{}, &fs.PathError{Op: op, Path: name, Err: err}
 		}
 		e, ok := d[c]
 		if !ok {
 			if e, ok = foldLookup(cur.vol, d, c); !ok {
-				return loc{}, &iofs.PathError{Op: op, Path: name, Err: iofs.ErrNotExist}
+				return loc{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 			}
 			c = e.Name
 		}
 		next := t.enter(loc{cur.vol, e.Ino, path.Join(cur.path, c)})
 		if len(todo) > 0 || follow {
-			isLink := e.TypeKnown && e.Type&iofs.ModeSymlink != 0
+			isLink := e.TypeKnown && e.Type&fs.ModeSymlink != 0
 			if !e.TypeKnown {
 				ni, err := next.vol.Inode(next.ino)
 				if err != nil {
-					return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}
+					return loc{}, &fs.PathError{Op: op, Path: name, Err: err}
 				}
-				isLink = ni.Mode&iofs.ModeSymlink != 0
+				isLink = ni.Mode&fs.ModeSymlink != 0
 			}
 			if isLink {
 				links++
 				if links > maxSymlinks {
-					return loc{}, &iofs.PathError{Op: op, Path: name, Err: errors.New("too many levels of symbolic links")}
+					return loc{}, &fs.PathError{Op: op, Path: name, Err: errors.New("too many levels of symbolic links")}
 				}
 				target, err := next.vol.Readlink(next.ino)
 				if err != nil {
-					return loc{}, &iofs.PathError{Op: op, Path: name, Err: err}
+					return loc{}, &fs.PathError{Op: op, Path: name, Err: err}
 				}
 				if strings.HasPrefix(target, "/") {
 					stack = stack[:1]
@@ -200,19 +200,19 @@ func (t *Tree) Resolve(name string) (string, error) {
 }
 
 // Stat follows symlinks.
-func (t *Tree) Stat(name string) (iofs.FileInfo, error) { return t.stat("stat", name, true) }
+func (t *Tree) Stat(name string) (fs.FileInfo, error) { return t.stat("stat", name, true) }
 
 // Lstat does not follow a symlink in the last component.
-func (t *Tree) Lstat(name string) (iofs.FileInfo, error) { return t.stat("lstat", name, false) }
+func (t *Tree) Lstat(name string) (fs.FileInfo, error) { return t.stat("lstat", name, false) }
 
-func (t *Tree) stat(op, name string, follow bool) (iofs.FileInfo, error) {
+func (t *Tree) stat(op, name string, follow bool) (fs.FileInfo, error) {
 	l, err := t.resolve(op, name, follow)
 	if err != nil {
 		return nil, err
 	}
 	ino, err := l.vol.Inode(l.ino)
 	if err != nil {
-		return nil, &iofs.PathError{Op: op, Path: name, Err: err}
+		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	return &fileInfo{name: path.Base(l.path), ino: ino}, nil
 }
@@ -225,36 +225,36 @@ func (t *Tree) ReadLink(name string) (string, error) {
 	}
 	ino, err := l.vol.Inode(l.ino)
 	if err != nil {
-		return "", &iofs.PathError{Op: "readlink", Path: name, Err: err}
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
 	}
-	if ino.Mode&iofs.ModeSymlink == 0 {
-		return "", &iofs.PathError{Op: "readlink", Path: name, Err: iofs.ErrInvalid}
+	if ino.Mode&fs.ModeSymlink == 0 {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 	}
 	s, err := l.vol.Readlink(l.ino)
 	if err != nil {
-		return "", &iofs.PathError{Op: "readlink", Path: name, Err: err}
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: err}
 	}
 	return s, nil
 }
 
 // ReadDir lists a directory sorted by name, with mount points shown as directories.
-func (t *Tree) ReadDir(name string) ([]iofs.DirEntry, error) {
+func (t *Tree) ReadDir(name string) ([]fs.DirEntry, error) {
 	l, err := t.resolve("readdir", name, true)
 	if err != nil {
 		return nil, err
 	}
 	ino, err := l.vol.Inode(l.ino)
 	if err != nil {
-		return nil, &iofs.PathError{Op: "readdir", Path: name, Err: err}
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}
 	if !ino.Mode.IsDir() {
-		return nil, &iofs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
 	}
 	d, err := t.dir(l)
 	if err != nil {
-		return nil, &iofs.PathError{Op: "readdir", Path: name, Err: err}
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: err}
 	}
-	out := make([]iofs.DirEntry, 0, len(d))
+	out := make([]fs.DirEntry, 0, len(d))
 	for _, e := range d {
 		out = append(out, &dirEntry{t: t, parent: l, e: e})
 	}
@@ -265,7 +265,7 @@ func (t *Tree) ReadDir(name string) ([]iofs.DirEntry, error) {
 			continue
 		}
 		if _, ok := d[path.Base(at)]; !ok {
-			out = append(out, &dirEntry{t: t, parent: l, e: Dirent{Name: path.Base(at), Type: iofs.ModeDir, TypeKnown: true}})
+			out = append(out, &dirEntry{t: t, parent: l, e: Dirent{Name: path.Base(at), Type: fs.ModeDir, TypeKnown: true}})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
@@ -273,20 +273,20 @@ func (t *Tree) ReadDir(name string) ([]iofs.DirEntry, error) {
 }
 
 // Open opens a file or directory for reading.
-func (t *Tree) Open(name string) (iofs.File, error) {
+func (t *Tree) Open(name string) (fs.File, error) {
 	l, err := t.resolve("open", name, true)
 	if err != nil {
 		return nil, err
 	}
 	ino, err := l.vol.Inode(l.ino)
 	if err != nil {
-		return nil, &iofs.PathError{Op: "open", Path: name, Err: err}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	f := &file{t: t, name: name, l: l, info: &fileInfo{name: path.Base(l.path), ino: ino}}
 	if ino.Mode.IsRegular() {
 		ra, err := l.vol.Open(l.ino)
 		if err != nil {
-			return nil, &iofs.PathError{Op: "open", Path: name, Err: err}
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 		f.r = io.NewSectionReader(ra, 0, ino.Size)
 	}
@@ -301,14 +301,14 @@ func (t *Tree) OpenReaderAt(name string) (io.ReaderAt, int64, error) {
 	}
 	ino, err := l.vol.Inode(l.ino)
 	if err != nil {
-		return nil, 0, &iofs.PathError{Op: "open", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	if !ino.Mode.IsRegular() {
-		return nil, 0, &iofs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+		return nil, 0, &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
 	}
 	ra, err := l.vol.Open(l.ino)
 	if err != nil {
-		return nil, 0, &iofs.PathError{Op: "open", Path: name, Err: err}
+		return nil, 0, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	return ra, ino.Size, nil
 }
@@ -320,7 +320,7 @@ func (t *Tree) ReadFile(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if size > limit {
-		return nil, &iofs.PathError{Op: "read", Path: name, Err: fmt.Errorf("file is %d bytes, over the %d-byte limit for this check", size, limit)}
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("file is %d bytes, over the %d-byte limit for this check", size, limit)}
 	}
 	buf := make([]byte, size)
 	n, err := ra.ReadAt(buf, 0)
@@ -328,7 +328,7 @@ func (t *Tree) ReadFile(name string, limit int64) ([]byte, error) {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, &iofs.PathError{Op: "read", Path: name, Err: err}
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
 	}
 	return buf, nil
 }
@@ -338,12 +338,12 @@ type fileInfo struct {
 	ino  *Inode
 }
 
-func (fi *fileInfo) Name() string        { return fi.name }
-func (fi *fileInfo) Size() int64         { return fi.ino.Size }
-func (fi *fileInfo) Mode() iofs.FileMode { return fi.ino.Mode }
-func (fi *fileInfo) ModTime() time.Time  { return fi.ino.ModTime }
-func (fi *fileInfo) IsDir() bool         { return fi.ino.Mode.IsDir() }
-func (fi *fileInfo) Sys() any            { return fi.ino }
+func (fi *fileInfo) Name() string       { return fi.name }
+func (fi *fileInfo) Size() int64        { return fi.ino.Size }
+func (fi *fileInfo) Mode() fs.FileMode  { return fi.ino.Mode }
+func (fi *fileInfo) ModTime() time.Time { return fi.ino.ModTime }
+func (fi *fileInfo) IsDir() bool        { return fi.ino.Mode.IsDir() }
+func (fi *fileInfo) Sys() any           { return fi.ino }
 
 type dirEntry struct {
 	t      *Tree
@@ -356,10 +356,10 @@ func (d *dirEntry) target() loc {
 	return d.t.enter(loc{d.parent.vol, d.e.Ino, path.Join(d.parent.path, d.e.Name)})
 }
 func (d *dirEntry) IsDir() bool { return d.Type().IsDir() }
-func (d *dirEntry) Type() iofs.FileMode {
+func (d *dirEntry) Type() fs.FileMode {
 	l := d.target()
 	if l.vol != d.parent.vol {
-		return iofs.ModeDir
+		return fs.ModeDir
 	}
 	if d.e.TypeKnown {
 		return d.e.Type
@@ -367,9 +367,9 @@ func (d *dirEntry) Type() iofs.FileMode {
 	if ino, err := l.vol.Inode(l.ino); err == nil {
 		return ino.Mode.Type()
 	}
-	return iofs.ModeIrregular
+	return fs.ModeIrregular
 }
-func (d *dirEntry) Info() (iofs.FileInfo, error) {
+func (d *dirEntry) Info() (fs.FileInfo, error) {
 	l := d.target()
 	ino, err := l.vol.Inode(l.ino)
 	if err != nil {
@@ -384,29 +384,29 @@ type file struct {
 	l    loc
 	info *fileInfo
 	r    *io.SectionReader
-	ents []iofs.DirEntry
+	ents []fs.DirEntry
 	read bool
 }
 
-func (f *file) Stat() (iofs.FileInfo, error) { return f.info, nil }
-func (f *file) Close() error                 { return nil }
+func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *file) Close() error               { return nil }
 func (f *file) Read(p []byte) (int, error) {
 	if f.r == nil {
-		return 0, &iofs.PathError{Op: "read", Path: f.name, Err: errors.New("not a regular file")}
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: errors.New("not a regular file")}
 	}
 	return f.r.Read(p)
 }
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	if f.r == nil {
-		return 0, &iofs.PathError{Op: "read", Path: f.name, Err: errors.New("not a regular file")}
+		return 0, &fs.PathError{Op: "read", Path: f.name, Err: errors.New("not a regular file")}
 	}
 	return f.r.ReadAt(p, off)
 }
 
-// ReadDir implements iofs.ReadDirFile.
-func (f *file) ReadDir(n int) ([]iofs.DirEntry, error) {
+// ReadDir implements fs.ReadDirFile.
+func (f *file) ReadDir(n int) ([]fs.DirEntry, error) {
 	if !f.info.IsDir() {
-		return nil, &iofs.PathError{Op: "readdir", Path: f.name, Err: errors.New("not a directory")}
+		return nil, &fs.PathError{Op: "readdir", Path: f.name, Err: errors.New("not a directory")}
 	}
 	if !f.read {
 		ents, err := f.t.ReadDir(f.l.path)
@@ -434,13 +434,13 @@ const maxWalkDepth = 128
 
 // WalkFunc is called for every entry Walk visits, with its in-image path (no leading "/").
 // Returning fs.SkipDir from a directory skips it; any other error stops the walk.
-type WalkFunc func(p string, d iofs.DirEntry) error
+type WalkFunc func(p string, d fs.DirEntry) error
 
 // IncompleteWalkError lists the directories a Walk could not enter (unreadable, corrupt, or
 // nested deeper than maxWalkDepth). The walk visited everything else: a caller that must see
 // every file treats this as "not everything was seen", naming Dirs.
 type IncompleteWalkError struct {
-	Dirs []*iofs.PathError
+	Dirs []*fs.PathError
 }
 
 func (e *IncompleteWalkError) Error() string {
@@ -477,18 +477,18 @@ func (t *Tree) Walk(root string, fn WalkFunc) error {
 		root = "."
 	}
 	seen := map[dirKey]bool{}
-	var skipped []*iofs.PathError
+	var skipped []*fs.PathError
 	skip := func(p string, err error) {
-		var pe *iofs.PathError
+		var pe *fs.PathError
 		if !errors.As(err, &pe) {
-			pe = &iofs.PathError{Op: "walk", Path: p, Err: err}
+			pe = &fs.PathError{Op: "walk", Path: p, Err: err}
 		}
 		skipped = append(skipped, pe)
 	}
 	var walk func(p string, depth int) error
 	walk = func(p string, depth int) error {
 		if depth > maxWalkDepth {
-			skip(p, &iofs.PathError{Op: "walk", Path: p, Err: fmt.Errorf("directories nested deeper than %d", maxWalkDepth)})
+			skip(p, &fs.PathError{Op: "walk", Path: p, Err: fmt.Errorf("directories nested deeper than %d", maxWalkDepth)})
 			return nil
 		}
 		l, err := t.resolve("walk", p, true)
@@ -508,7 +508,7 @@ func (t *Tree) Walk(root string, fn WalkFunc) error {
 		for _, e := range ents {
 			cp := path.Join(p, e.Name())
 			err := fn(cp, e)
-			if err == iofs.SkipDir {
+			if err == fs.SkipDir {
 				continue
 			}
 			if err != nil {

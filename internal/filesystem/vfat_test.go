@@ -1,4 +1,4 @@
-package fs_test
+package filesystem_test
 
 import (
 	"bytes"
@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/vfat"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/vfat"
 )
 
 // vfatImage makes a FAT filesystem of the given FAT size holding a copy of dir (mkfs.vfat and
@@ -64,7 +64,7 @@ func TestVFATMatchesTheSourceTree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareWithHost(t, fs.NewTree(v), host)
+			compareWithHost(t, filesystem.NewTree(v), host)
 		})
 	}
 }
@@ -84,6 +84,6 @@ func FuzzVFAT(f *testing.F) {
 		if err != nil {
 			return
 		}
-		fs.Exercise(v)
+		exercise(v)
 	})
 }

@@ -1,18 +1,18 @@
 // Package fs presents the filesystems found in a disk image as one read-only io/fs.FS,
 // mounted as the image's /etc/fstab says. Paths and symlinks resolve inside the image, never
 // on the host. Each filesystem reader (ext4, xfs) implements Volume; the path walk lives here once.
-package fs
+package filesystem
 
 import (
 	"io"
-	iofs "io/fs"
+	"io/fs"
 	"time"
 )
 
 // Inode is the metadata of one file.
 type Inode struct {
 	Ino     uint64
-	Mode    iofs.FileMode
+	Mode    fs.FileMode
 	Size    int64
 	UID     uint32
 	GID     uint32
@@ -24,7 +24,7 @@ type Inode struct {
 type Dirent struct {
 	Name      string
 	Ino       uint64
-	Type      iofs.FileMode
+	Type      fs.FileMode
 	TypeKnown bool
 }
 
@@ -42,54 +42,54 @@ type Volume interface {
 }
 
 // UnixMode converts a POSIX st_mode to an io/fs FileMode.
-func UnixMode(m uint32) iofs.FileMode {
-	fm := iofs.FileMode(m & 0o777)
+func UnixMode(m uint32) fs.FileMode {
+	fm := fs.FileMode(m & 0o777)
 	switch m & 0o170000 {
 	case 0o040000:
-		fm |= iofs.ModeDir
+		fm |= fs.ModeDir
 	case 0o120000:
-		fm |= iofs.ModeSymlink
+		fm |= fs.ModeSymlink
 	case 0o020000:
-		fm |= iofs.ModeDevice | iofs.ModeCharDevice
+		fm |= fs.ModeDevice | fs.ModeCharDevice
 	case 0o060000:
-		fm |= iofs.ModeDevice
+		fm |= fs.ModeDevice
 	case 0o010000:
-		fm |= iofs.ModeNamedPipe
+		fm |= fs.ModeNamedPipe
 	case 0o140000:
-		fm |= iofs.ModeSocket
+		fm |= fs.ModeSocket
 	case 0o100000:
 	default:
-		fm |= iofs.ModeIrregular
+		fm |= fs.ModeIrregular
 	}
 	if m&0o4000 != 0 {
-		fm |= iofs.ModeSetuid
+		fm |= fs.ModeSetuid
 	}
 	if m&0o2000 != 0 {
-		fm |= iofs.ModeSetgid
+		fm |= fs.ModeSetgid
 	}
 	if m&0o1000 != 0 {
-		fm |= iofs.ModeSticky
+		fm |= fs.ModeSticky
 	}
 	return fm
 }
 
 // FileModeType is the type part of an io/fs FileMode, re-exported so that filesystem readers
 // can name the types without importing io/fs under another name.
-type FileModeType = iofs.FileMode
+type FileModeType = fs.FileMode
 
 // Type bits, for filesystem readers.
 const (
-	ModeDir        = iofs.ModeDir
-	ModeSymlink    = iofs.ModeSymlink
-	ModeDevice     = iofs.ModeDevice
-	ModeCharDevice = iofs.ModeDevice | iofs.ModeCharDevice
-	ModeNamedPipe  = iofs.ModeNamedPipe
-	ModeSocket     = iofs.ModeSocket
+	ModeDir        = fs.ModeDir
+	ModeSymlink    = fs.ModeSymlink
+	ModeDevice     = fs.ModeDevice
+	ModeCharDevice = fs.ModeDevice | fs.ModeCharDevice
+	ModeNamedPipe  = fs.ModeNamedPipe
+	ModeSocket     = fs.ModeSocket
 )
 
 // DirentType maps the file-type byte that ext4 and XFS store in directory entries (the same
 // numbering as Linux's DT_ values shifted: 1 regular, 2 dir, 3 chr, 4 blk, 5 fifo, 6 sock, 7 lnk).
-func DirentType(t uint8) (iofs.FileMode, bool) {
+func DirentType(t uint8) (fs.FileMode, bool) {
 	switch t {
 	case 1:
 		return 0, true

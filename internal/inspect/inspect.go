@@ -6,18 +6,18 @@ package inspect
 import (
 	"errors"
 	"fmt"
-	iofs "io/fs"
+	"io/fs"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/ext4"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/ntfs"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/vfat"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs/xfs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/ext4"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/ntfs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/vfat"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/xfs"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
@@ -32,7 +32,7 @@ type Image struct {
 	Table  *partition.Table
 
 	// Root is the Linux root filesystem with fstab mounts applied; nil when none was found.
-	Root          *fs.Tree
+	Root          *filesystem.Tree
 	RootPartition *partition.Partition
 	Mounts        []Mount
 	// Boot are the partitions the firmware and the boot loader read whether or not Linux
@@ -40,7 +40,7 @@ type Image struct {
 	Boot []BootPartition
 	// Windows is the Windows system volume (NTFS holding Windows\System32\config\SYSTEM);
 	// nil when none was found.
-	Windows          *fs.Tree
+	Windows          *filesystem.Tree
 	WindowsPartition *partition.Partition
 	// Notes are facts worth reporting that are not rule results (e.g. a filesystem we cannot read).
 	Notes []string
@@ -48,7 +48,7 @@ type Image struct {
 	// filesystem it identifies but does not read): a pass over every file has not seen them.
 	Unread []UnreadPartition
 
-	volumes map[*partition.Partition]fs.Volume
+	volumes map[*partition.Partition]filesystem.Volume
 
 	pkgOnce sync.Once
 	pkgs    *pkgdb.Inventory
@@ -106,8 +106,8 @@ const (
 type BootPartition struct {
 	Role      BootRole
 	Partition *partition.Partition
-	Tree      *fs.Tree // the partition's own filesystem, rooted at its top
-	MountedAt string   // where the root's view has it ("" when Linux does not mount it)
+	Tree      *filesystem.Tree // the partition's own filesystem, rooted at its top
+	MountedAt string           // where the root's view has it ("" when Linux does not mount it)
 }
 
 // Where names an in-partition path the way reports name files: under its mount point when
@@ -153,7 +153,7 @@ func (img *Image) Close() error { return img.Disk.Close() }
 
 // FromDisk inspects an already opened virtual disk.
 func FromDisk(d *image.Disk) (*Image, error) {
-	img := &Image{Source: d.Name, Disk: d, volumes: map[*partition.Partition]fs.Volume{}}
+	img := &Image{Source: d.Name, Disk: d, volumes: map[*partition.Partition]filesystem.Volume{}}
 	t, err := partition.Read(d.Name, d, d.Size())
 	if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func partName(d *image.Disk, p *partition.Partition) string {
 	return fmt.Sprintf("%s partition %d (%s)", d.Name, p.Number, p.Kind)
 }
 
-func openVolume(d *image.Disk, p *partition.Partition) (fs.Volume, error) {
+func openVolume(d *image.Disk, p *partition.Partition) (filesystem.Volume, error) {
 	name := partName(d, p)
 	r := p.ReaderAt(d)
 	switch p.Kind {
@@ -210,7 +210,7 @@ func openVolume(d *image.Disk, p *partition.Partition) (fs.Volume, error) {
 func (img *Image) findRoot() error {
 	type candidate struct {
 		p     *partition.Partition
-		tree  *fs.Tree
+		tree  *filesystem.Tree
 		fstab []sysconf.FstabEntry
 		self  bool
 	}
@@ -220,7 +220,7 @@ func (img *Image) findRoot() error {
 		if !ok {
 			continue
 		}
-		tree := fs.NewTree(v)
+		tree := filesystem.NewTree(v)
 		st, err := tree.Stat("etc")
 		if err != nil || !st.IsDir() {
 			continue
@@ -294,7 +294,7 @@ func (img *Image) findBoot() {
 			return false
 		}
 		ents, err := img.Root.ReadDir(strings.TrimPrefix(dir, "/"))
-		return err == nil && len(ents) == 0 || errors.Is(err, iofs.ErrNotExist)
+		return err == nil && len(ents) == 0 || errors.Is(err, fs.ErrNotExist)
 	}
 	exists := func(dir string) bool {
 		if img.Root == nil {
@@ -310,7 +310,7 @@ func (img *Image) findBoot() {
 			if !ok || role != order || !readable {
 				continue
 			}
-			b := BootPartition{Role: role, Partition: p, Tree: fs.NewTree(v), MountedAt: mounted[p]}
+			b := BootPartition{Role: role, Partition: p, Tree: filesystem.NewTree(v), MountedAt: mounted[p]}
 			if b.MountedAt == "" && p.Table == "gpt" && img.Root != nil {
 				at := ""
 				switch {
@@ -339,7 +339,7 @@ func (img *Image) findWindows() {
 		if !ok || p.Kind != partition.KindNTFS {
 			continue
 		}
-		if t := fs.NewTree(v); windows.IsWindows(t) {
+		if t := filesystem.NewTree(v); windows.IsWindows(t) {
 			img.Windows, img.WindowsPartition = t, p
 			return
 		}
@@ -435,7 +435,7 @@ func (img *Image) ReadFile(p string) ([]byte, error) {
 // mounts (Prefix "/"), or a filesystem no fstab line mounts (Prefix "partition N:/"), so that a
 // pass over every file sees each readable filesystem once.
 type Filesystem struct {
-	Tree      *fs.Tree
+	Tree      *filesystem.Tree
 	Prefix    string
 	Partition *partition.Partition
 }
@@ -458,7 +458,7 @@ func (img *Image) Filesystems() []Filesystem {
 	}
 	for _, p := range img.Table.Partitions {
 		if v, ok := img.volumes[p]; ok && !mounted[p] {
-			out = append(out, Filesystem{Tree: fs.NewTree(v), Prefix: fmt.Sprintf("partition %d:/", p.Number), Partition: p})
+			out = append(out, Filesystem{Tree: filesystem.NewTree(v), Prefix: fmt.Sprintf("partition %d:/", p.Number), Partition: p})
 		}
 	}
 	return out

@@ -4,7 +4,7 @@ package pkgdb
 
 import (
 	"errors"
-	iofs "io/fs"
+	"io/fs"
 	"sort"
 	"strings"
 )
@@ -54,7 +54,7 @@ func Newest(pkgs []Package) (Package, bool) {
 // FS is what the readers need from the image: bounded whole-file reads and directory listings.
 type FS interface {
 	ReadFile(name string, limit int64) ([]byte, error)
-	ReadDir(name string) ([]iofs.DirEntry, error)
+	ReadDir(name string) ([]fs.DirEntry, error)
 }
 
 // ErrNoDatabase means the image has no package database we know.
@@ -80,12 +80,12 @@ func Read(fsys FS) (*Inventory, error) {
 			}
 		}
 		return sorted(&Inventory{Manager: "dpkg", Path: "/var/lib/dpkg/status", Packages: pkgs}), nil
-	} else if !errors.Is(err, iofs.ErrNotExist) {
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	if inv, err := readRPM(fsys); err == nil {
 		return sorted(inv), nil
-	} else if !errors.Is(err, iofs.ErrNotExist) {
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	for _, p := range []string{"lib/apk/db/installed", "usr/lib/apk/db/installed"} {
@@ -93,7 +93,7 @@ func Read(fsys FS) (*Inventory, error) {
 		if err == nil {
 			return sorted(&Inventory{Manager: "apk", Path: "/" + p, Packages: ParseApkInstalled(data)}), nil
 		}
-		if !errors.Is(err, iofs.ErrNotExist) {
+		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
 	}

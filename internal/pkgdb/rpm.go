@@ -3,7 +3,7 @@ package pkgdb
 import (
 	"errors"
 	"fmt"
-	iofs "io/fs"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,7 +29,7 @@ const maxRPMDB = 512 << 20
 func readRPM(fsys FS) (*Inventory, error) {
 	for _, p := range rpmDatabases {
 		data, err := fsys.ReadFile(p, maxRPMDB)
-		if errors.Is(err, iofs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
@@ -38,7 +38,7 @@ func readRPM(fsys FS) (*Inventory, error) {
 		// SQLite keeps committed transactions in the write-ahead log until a checkpoint.
 		var wal []byte
 		if filepath.Ext(p) == ".sqlite" {
-			if wal, err = fsys.ReadFile(p+"-wal", maxRPMDB); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+			if wal, err = fsys.ReadFile(p+"-wal", maxRPMDB); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, err
 			}
 		}
@@ -48,7 +48,7 @@ func readRPM(fsys FS) (*Inventory, error) {
 		}
 		return &Inventory{Manager: "rpm", Path: "/" + p, Packages: pkgs}, nil
 	}
-	return nil, iofs.ErrNotExist
+	return nil, fs.ErrNotExist
 }
 
 // ParseRPMDB reads an rpm database (SQLite, NDB or Berkeley DB) held in memory. The reader

@@ -7,18 +7,16 @@ import (
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
-)
 
-// RequiredKernelParams (which the provisioner's kernel-cmdline step adds) are what Azure needs on the kernel command line: the serial console for
-// boot diagnostics and a root delay for slow storage attach.
-var RequiredKernelParams = []string{"console=ttyS0", "earlyprintk=ttyS0", "rootdelay=300"}
+	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
+)
 
 // missingParams returns the required parameters absent from a command line. console= and
 // earlyprintk= may carry options (console=ttyS0,115200n8).
 func missingParams(cmdline string) []string {
 	have := strings.Fields(cmdline)
 	var missing []string
-	for _, want := range RequiredKernelParams {
+	for _, want := range requirements.KernelParams {
 		key, val, _ := strings.Cut(want, "=")
 		found := false
 		for _, h := range have {
@@ -330,7 +328,7 @@ func kernelCmdline(c *Context) Result {
 	for _, d := range defaults {
 		defEv = append(defEv, d.ev...)
 	}
-	res := Result{Required: strings.Join(RequiredKernelParams, " ")}
+	res := Result{Required: strings.Join(requirements.KernelParams, " ")}
 	if len(entries) == 0 {
 		// Nothing generated to read: judge the defaults, and say so.
 		if len(defaults) == 0 {
@@ -382,7 +380,7 @@ func kernelCmdline(c *Context) Result {
 	}
 	if len(bad) > 0 {
 		var m []string
-		for _, p := range RequiredKernelParams {
+		for _, p := range requirements.KernelParams {
 			if missingAny[p] {
 				m = append(m, p)
 			}
@@ -410,9 +408,9 @@ func kernelCmdline(c *Context) Result {
 			return res
 		}
 	}
-	res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(RequiredKernelParams, " ")
+	res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(requirements.KernelParams, " ")
 	if len(entries) == 1 && entries[0].sd != nil {
-		res.Message = "systemd-boot's default entry carries " + strings.Join(RequiredKernelParams, " ")
+		res.Message = "systemd-boot's default entry carries " + strings.Join(requirements.KernelParams, " ")
 	}
 	return res
 }

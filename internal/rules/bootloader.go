@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -243,7 +243,7 @@ func openUKI(b inspect.BootPartition, f string) (*uki.Image, func(), error) {
 // readIn reads a file of a boot partition; (nil, nil) when it does not exist.
 func readIn(b inspect.BootPartition, p string) ([]byte, error) {
 	data, err := b.Tree.ReadFile(rel(p), maxConfigRead)
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -258,7 +258,7 @@ func globIn(b inspect.BootPartition, pattern string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range []string{pattern, strings.ToUpper(pattern)} {
-		m, err := iofs.Glob(b.Tree, rel(p))
+		m, err := fs.Glob(b.Tree, rel(p))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Where(p), err)
 		}

@@ -2,20 +2,12 @@ package rules
 
 import (
 	"fmt"
-	iofs "io/fs"
+	"io/fs"
 	"path"
 	"strings"
-)
 
-// HistoryFiles are the shell and REPL histories that must be absent (not just empty). The
-// provisioner's history step removes exactly these.
-var HistoryFiles = []string{
-	".bash_history", ".zsh_history", ".zhistory", ".sh_history", ".ash_history", ".history",
-	".ksh_history", ".python_history", ".mysql_history", ".psql_history", ".lesshst",
-	".node_repl_history", ".sqlite_history", ".rediscli_history", ".viminfo",
-	".local/share/fish/fish_history", ".config/fish/fish_history",
-	".local/share/powershell/PSReadLine/ConsoleHost_history.txt",
-}
+	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
+)
 
 // selfTestHistoryLimit is the size above which the self-test fails a shell history (its
 // RequiredValue "1024"; the certification FAQ: "more than 1 kilobyte").
@@ -45,7 +37,7 @@ var _ = register(&Rule{
 		var ev, empty []Evidence
 		overLimit := 0
 		for _, h := range homes {
-			for _, f := range HistoryFiles {
+			for _, f := range requirements.HistoryFiles {
 				p := path.Join(h.Dir, f)
 				fi, err := c.lstat(p)
 				if err != nil {
@@ -94,7 +86,7 @@ var _ = register(&Rule{
 	Check: linux(func(c *Context) Result {
 		var ev []Evidence
 		var total int64
-		err := c.walkFiles("/var/log", func(p string, fi iofs.FileInfo) error {
+		err := c.walkFiles("/var/log", func(p string, fi fs.FileInfo) error {
 			if fi.Size() > 0 {
 				total += fi.Size()
 				ev = append(ev, Evidence{Path: p, Detail: fmt.Sprintf("%d bytes", fi.Size())})
@@ -182,11 +174,11 @@ var _ = register(&Rule{
 })
 
 // kindOf names a file type for evidence.
-func kindOf(m iofs.FileMode) string {
+func kindOf(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "directory"
-	case m&iofs.ModeSymlink != 0:
+	case m&fs.ModeSymlink != 0:
 		return "symlink"
 	case m.IsRegular():
 		return "file"

@@ -5,26 +5,22 @@ import (
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
-	"github.com/marketready/packer-plugin-marketplace/internal/scan/clamd"
-	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
 )
 
 // Content is what the streaming pass over every file found; the check runs the pass before
-// the rules when a selected rule needs it (NeedsContent) and content scanning is on.
+// the rules when a selected rule needs a kind of content (Rule.Needs) and content scanning is on.
 type Content struct {
 	Stats *scan.Stats
-	// Secrets is nil when no secret scan ran.
-	Secrets                                       []secrets.Finding
-	SecretsRan                                    bool
-	SecretsSearched, SecretsVendor, SecretsBinary int64
-	SecretsArchives                               int64
-	SecretRules                                   int
-	// Malware is set when clamd scanned the files.
-	MalwareRan     bool
-	Malware        []clamd.Detection
-	ClamdVersion   string
-	ClamdScanned   int64
-	ClamdOversized []string
+	// Results are the scanners' reports by kind; a kind without a result did not run.
+	Results map[scan.Kind]*scan.Result
+}
+
+// Result is the report of the scanner of kind k, nil when none ran.
+func (ct *Content) Result(k scan.Kind) *scan.Result {
+	if ct == nil {
+		return nil
+	}
+	return ct.Results[k]
 }
 
 // unseen is the verdict of a content rule whose scanner did not see everything: a rule that
@@ -58,12 +54,12 @@ func contentOff(what string) Result {
 }
 
 var _ = register(&Rule{
-	ID:           "no-hardcoded-credentials",
-	Title:        "No hard-coded credentials (private keys, cloud AccessKeys, tokens, passwords) in any file",
-	Profiles:     []string{profAzureLinux, profAlibaba, profAzureWindows, profAlibabaWindows},
-	Severity:     Critical,
-	NeedsContent: true,
-	Source:       "Alibaba Cloud image best practices (no hard-coded credentials: DB passwords, API/Access keys, private keys); Azure Marketplace image security recommendations (remove keys and unneeded certificates)",
+	ID:       "no-hardcoded-credentials",
+	Title:    "No hard-coded credentials (private keys, cloud AccessKeys, tokens, passwords) in any file",
+	Profiles: []string{profAzureLinux, profAlibaba, profAzureWindows, profAlibabaWindows},
+	Severity: Critical,
+	Needs:    []scan.Kind{scan.Secrets},
+	Source:   "Alibaba Cloud image best practices (no hard-coded credentials: DB passwords, API/Access keys, private keys); Azure Marketplace image security recommendations (remove keys and unneeded certificates)",
 	Rationale: "A credential in an image is handed to every customer and cannot be rotated per instance. Every text file " +
 		"of every filesystem is searched with gitleaks' rule set plus Azure, GCP, database-URL and config-file rules, and rules for what " +
 		"a build and its first boot leave: the Azure agent's ovf-env.xml, cloud-init's instance data and chpasswd lists, installer " +
@@ -76,36 +72,37 @@ var _ = register(&Rule{
 	Fix: "Remove the credential and rotate it; have the application read secrets at deploy time (cloud-init, a key vault, RAM roles). " +
 		"A value that is not a secret can be accepted with secrets_allow_fingerprints, a path with secrets_allow_paths.",
 	Check: anyOS(func(c *Context) Result {
-		if c.Content == nil || !c.Content.SecretsRan {
+		r := c.Content.Result(scan.Secrets)
+		if r == nil {
 			return contentOff("credentials")
 		}
-		ct := c.Content
-		scope := fmt.Sprintf("%d text files searched with %d rules (%d unchanged distribution files and %d binary files skipped)",
-			ct.SecretsSearched, ct.SecretRules, ct.SecretsVendor, ct.SecretsBinary)
-		if ct.SecretsArchives > 0 {
-			scope += fmt.Sprintf("; %d archive(s) opened", ct.SecretsArchives)
+		if len(r.Findings) == 0 {
+			return c.Content.unseen(r.Scanner, pass("no credentials found: "+r.Scope))
 		}
-		if len(ct.Secrets) == 0 {
-			return ct.unseen("secrets", pass("no credentials found: "+scope))
-		}
-		var ev []Evidence
-		for _, f := range ct.Secrets {
-			ev = append(ev, Evidence{Path: f.Path, Line: f.Line, Detail: fmt.Sprintf("%s (%s): %s; fingerprint %s", f.Description, f.Rule, f.Excerpt, f.Fingerprint)})
-		}
-		res := fail(fmt.Sprintf("%d hard-coded credential(s) found; %s", len(ev), scope), ev...) // all of them: the table summarises
+		ev := findingsEvidence(r)
+		res := fail(fmt.Sprintf("%d hard-coded credential(s) found; %s", len(ev), r.Scope), ev...) // all of them: the table summarises
 		res.Actual = fmt.Sprintf("%d credential(s)", len(ev))
 		res.Required = "none"
-		return ct.unseen("secrets", res)
+		return c.Content.unseen(r.Scanner, res)
 	}),
 })
 
+// findingsEvidence lists every finding of a scanner as evidence.
+func findingsEvidence(r *scan.Result) []Evidence {
+	var ev []Evidence
+	for _, f := range r.Findings {
+		ev = append(ev, Evidence{Path: f.Path, Line: f.Line, Detail: f.Detail})
+	}
+	return ev
+}
+
 var _ = register(&Rule{
-	ID:           "no-malware",
-	Title:        "No malware: every file scanned by ClamAV (clamd) comes back clean",
-	Profiles:     []string{profAzureLinux, profAzureWindows},
-	Severity:     Critical,
-	NeedsContent: true,
-	Source:       "Azure Marketplace image security recommendations (malware scan of the image)",
+	ID:       "no-malware",
+	Title:    "No malware: every file scanned by ClamAV (clamd) comes back clean",
+	Profiles: []string{profAzureLinux, profAzureWindows},
+	Severity: Critical,
+	Needs:    []scan.Kind{scan.Malware},
+	Source:   "Azure Marketplace image security recommendations (malware scan of the image)",
 	Rationale: "The marketplace scans submitted images for malware and rejects infected ones. Every regular file of every " +
 		"filesystem is streamed to clamd (INSTREAM), up to clamd's StreamMaxLength.",
 	Fix: "Remove or replace the infected files and find how they got into the build. Keep clamd's signatures current (freshclam).",
@@ -113,32 +110,30 @@ var _ = register(&Rule{
 		if c.Content == nil {
 			return contentOff("malware")
 		}
-		ct := c.Content
-		if !ct.MalwareRan {
+		r := c.Content.Result(scan.Malware)
+		if r == nil {
 			return na("no malware scan: set clamd_address to a running clamd to scan every file")
 		}
-		var ev []Evidence
-		for _, d := range ct.Malware {
-			ev = append(ev, Evidence{Path: d.Path, Detail: d.Signature})
-		}
-		if len(ev) > 0 {
-			res := fail(fmt.Sprintf("%s found %d infected file(s)", ct.ClamdVersion, len(ev)), ev...) // all of them: the table summarises
+		tool := strings.TrimSpace(r.Tool)
+		if ev := findingsEvidence(r); len(ev) > 0 {
+			res := fail(fmt.Sprintf("%s found %d infected file(s)", r.Tool, len(ev)), ev...) // all of them: the table summarises
 			res.Actual = fmt.Sprintf("%d infected file(s)", len(ev))
 			res.Required = "none"
-			if len(ct.ClamdOversized) > 0 {
-				res.Message += fmt.Sprintf("; %d file(s) over clamd's stream limit were not scanned", len(ct.ClamdOversized))
+			if len(r.Unjudged) > 0 {
+				res.Message += fmt.Sprintf("; %d file(s) over clamd's stream limit were not scanned", len(r.Unjudged))
 			}
-			return ct.unseen("clamd", res)
+			return c.Content.unseen(r.Scanner, res)
 		}
-		if len(ct.ClamdOversized) > 0 {
+		if len(r.Unjudged) > 0 {
 			// a file clamd did not scan may hold what it looks for: no clean verdict
-			for _, p := range ct.ClamdOversized {
+			var ev []Evidence
+			for _, p := range r.Unjudged {
 				ev = append(ev, Evidence{Path: p, Detail: "larger than clamd's stream limit: not scanned"})
 			}
 			return Result{Status: Error, Message: fmt.Sprintf("could not inspect everything: %d file(s) are larger than clamd's stream limit "+
-				"and were not scanned (%d files clean, %s); raise clamd's StreamMaxLength and clamd_max_stream_mb to match",
-				len(ct.ClamdOversized), ct.ClamdScanned, strings.TrimSpace(ct.ClamdVersion)), Evidence: listing(ev, 20)}
+				"and were not scanned (%s, %s); raise clamd's StreamMaxLength and clamd_max_stream_mb to match",
+				len(r.Unjudged), r.Scope, tool), Evidence: listing(ev, 20)}
 		}
-		return ct.unseen("clamd", pass(fmt.Sprintf("%d files scanned by %s, none infected", ct.ClamdScanned, strings.TrimSpace(ct.ClamdVersion))))
+		return c.Content.unseen(r.Scanner, pass(fmt.Sprintf("%s by %s, none infected", r.Scope, tool)))
 	},
 })

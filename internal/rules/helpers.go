@@ -2,12 +2,12 @@ package rules
 
 import (
 	"errors"
-	iofs "io/fs"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
@@ -32,34 +32,34 @@ func rel(p string) string { return strings.TrimPrefix(p, "/") }
 // read returns an in-image file, (nil, nil) when it does not exist.
 func (c *Context) read(p string) ([]byte, error) {
 	b, err := c.Image.ReadFile(p)
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return b, err
 }
 
 // lstat returns file info without following a final symlink, nil when absent.
-func (c *Context) lstat(p string) (iofs.FileInfo, error) {
+func (c *Context) lstat(p string) (fs.FileInfo, error) {
 	fi, err := c.Image.Root.Lstat(rel(p))
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return fi, err
 }
 
 // stat follows symlinks; nil when absent (or a dangling link).
-func (c *Context) stat(p string) (iofs.FileInfo, error) {
+func (c *Context) stat(p string) (fs.FileInfo, error) {
 	fi, err := c.Image.Root.Stat(rel(p))
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return fi, err
 }
 
 // readDir lists a directory; nil when absent.
-func (c *Context) readDir(p string) ([]iofs.DirEntry, error) {
+func (c *Context) readDir(p string) ([]fs.DirEntry, error) {
 	ents, err := c.Image.Root.ReadDir(rel(p))
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return ents, err
@@ -67,7 +67,7 @@ func (c *Context) readDir(p string) ([]iofs.DirEntry, error) {
 
 // glob expands a pattern inside the image.
 func (c *Context) glob(pattern string) ([]string, error) {
-	m, err := iofs.Glob(c.Image.Root, rel(pattern))
+	m, err := fs.Glob(c.Image.Root, rel(pattern))
 	if err != nil {
 		return nil, err
 	}
@@ -129,21 +129,21 @@ func (c *Context) homes() ([]home, error) {
 }
 
 // walkFiles calls fn for every regular file under dir (not following symlinks).
-func (c *Context) walkFiles(dir string, fn func(p string, fi iofs.FileInfo) error) error {
-	return regularFiles(c.Image.Root, rel(dir), func(p string, fi iofs.FileInfo) error { return fn("/"+p, fi) })
+func (c *Context) walkFiles(dir string, fn func(p string, fi fs.FileInfo) error) error {
+	return regularFiles(c.Image.Root, rel(dir), func(p string, fi fs.FileInfo) error { return fn("/"+p, fi) })
 }
 
 // regularFiles calls fn with the tree path of every regular file under dir (not following
 // symlinks); a dir that is absent or not a directory has none.
-func regularFiles(t *fs.Tree, dir string, fn func(p string, fi iofs.FileInfo) error) error {
+func regularFiles(t *filesystem.Tree, dir string, fn func(p string, fi fs.FileInfo) error) error {
 	st, err := t.Lstat(dir)
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil || !st.IsDir() {
 		return err
 	}
-	return t.Walk(dir, func(p string, d iofs.DirEntry) error {
+	return t.Walk(dir, func(p string, d fs.DirEntry) error {
 		if !d.Type().IsRegular() {
 			return nil
 		}

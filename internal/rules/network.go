@@ -2,12 +2,14 @@ package rules
 
 import (
 	"fmt"
-	iofs "io/fs"
+	"io/fs"
 	"path"
 	"regexp"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
 
 var _ = register(&Rule{
@@ -26,7 +28,7 @@ var _ = register(&Rule{
 		if fi == nil {
 			return pass("/etc/resolv.conf is absent")
 		}
-		if fi.Mode()&iofs.ModeSymlink != 0 {
+		if fi.Mode()&fs.ModeSymlink != 0 {
 			target, err := c.Image.Root.ReadLink("etc/resolv.conf")
 			if err != nil {
 				return errResult(err)
@@ -79,7 +81,7 @@ var _ = register(&Rule{
 			if fi == nil {
 				continue
 			}
-			if fi.Mode()&iofs.ModeSymlink != 0 || fi.Size() == 0 {
+			if fi.Mode()&fs.ModeSymlink != 0 || fi.Size() == 0 {
 				if d == "/etc/udev/rules.d" {
 					break // masked
 				}
@@ -124,10 +126,6 @@ var _ = register(&Rule{
 	}),
 })
 
-// FirewallUnits are services that load persistent firewall rules at boot; the provisioner's
-// firewall step disables exactly these.
-var FirewallUnits = []string{"ufw.service", "firewalld.service", "nftables.service", "netfilter-persistent.service", "iptables.service", "ip6tables.service", "iptables-persistent.service"}
-
 var _ = register(&Rule{
 	ID:        "firewall-disabled",
 	Title:     "No host firewall enabled at boot (unless the application needs it)",
@@ -142,7 +140,7 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		for _, u := range FirewallUnits {
+		for _, u := range requirements.FirewallUnits {
 			if l, ok := units[u]; ok {
 				ev = append(ev, Evidence{Path: l, Detail: u + " enabled at boot"})
 			}

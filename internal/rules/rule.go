@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 )
 
 // Status is the outcome of one rule.
@@ -118,10 +119,14 @@ type Rule struct {
 	Rationale string
 	Fix       string
 	Cert      *CertTest
-	// NeedsContent: the rule reads Context.Content, the streaming pass over every file.
-	NeedsContent bool
-	Check        func(*Context) Result
+	// Needs are the kinds of content the rule reads from Context.Content (the streaming pass
+	// over every file); the pass runs the scanners registered for them.
+	Needs []scan.Kind
+	Check func(*Context) Result
 }
+
+// NeedsContent reports whether the rule reads file contents.
+func (r *Rule) NeedsContent() bool { return len(r.Needs) > 0 }
 
 // Options tune rules that depend on the publisher's intent.
 type Options struct {

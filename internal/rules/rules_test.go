@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/engine"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
@@ -17,7 +18,7 @@ import (
 // contextFor is what the check gives the rules: the image and the streaming pass's findings.
 func contextFor(t *testing.T, img *inspect.Image) *rules.Context {
 	t.Helper()
-	content, err := check.ScanContent(context.Background(), img, check.Config{Profiles: []string{"azure-linux", "alibaba"}})
+	content, err := engine.ScanContent(context.Background(), img, plan.MustNew(plan.Choices{Profiles: []string{"azure-linux", "alibaba"}}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +254,7 @@ func TestImagesMicrosoftAccepts(t *testing.T) {
 	accepted["all of them"] = all
 	for name, ch := range accepted {
 		t.Run(name, func(t *testing.T) {
-			r, err := check.File(testfixture.Variant(t, ch), check.Config{Profiles: []string{"azure-linux"}})
+			r, err := engine.Check(testfixture.Variant(t, ch), plan.MustNew(plan.Choices{Profiles: []string{"azure-linux"}}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -280,7 +281,7 @@ func TestAuthorizedKeysOfAllowedUsers(t *testing.T) {
 		"/root/.ssh/authorized_keys":           redirect,
 	})
 	status := func(allowed ...string) rules.Status {
-		r, err := check.File(img, check.Config{Profiles: []string{"azure-linux"}, Options: rules.Options{AllowedUsers: allowed}})
+		r, err := engine.Check(img, plan.MustNew(plan.Choices{Profiles: []string{"azure-linux"}, Options: rules.Options{AllowedUsers: allowed}}))
 		if err != nil {
 			t.Fatal(err)
 		}

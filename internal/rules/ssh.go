@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
 
 const sshdConfig = "/etc/ssh/sshd_config"
@@ -103,10 +105,6 @@ func loginRedirectOnly(data []byte) bool {
 	return n > 0
 }
 
-// UserKeyFiles are the per-user SSH files that must not ship (besides id_*); the provisioner's
-// ssh-keys step removes exactly these.
-var UserKeyFiles = []string{"authorized_keys", "authorized_keys2", "known_hosts", "known_hosts.old"}
-
 var _ = register(&Rule{
 	ID:        "no-ssh-keys",
 	Title:     "No SSH keys or known_hosts in any home directory",
@@ -134,7 +132,7 @@ var _ = register(&Rule{
 				n := e.Name()
 				kind := ""
 				switch {
-				case slices.Contains(UserKeyFiles, n):
+				case slices.Contains(requirements.UserKeyFiles, n):
 					kind = n
 				case strings.HasPrefix(n, "id_") && strings.HasSuffix(n, ".pub"):
 					kind = "public key"

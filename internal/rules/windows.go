@@ -3,18 +3,20 @@ package rules
 import (
 	"errors"
 	"fmt"
-	iofs "io/fs"
+	"io/fs"
 	"path"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 	"github.com/marketready/packer-plugin-marketplace/internal/windows"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
 
 const (
@@ -26,7 +28,7 @@ const (
 func winPath(p string) string { return "C:/" + strings.TrimPrefix(p, "/") }
 
 // windowsCheck wraps a check that needs the Windows system volume.
-func windowsCheck(check func(*Context, *fs.Tree) Result) func(*Context) Result {
+func windowsCheck(check func(*Context, *filesystem.Tree) Result) func(*Context) Result {
 	return func(c *Context) Result {
 		if c.Image.Windows == nil {
 			return Result{Status: Error, Message: inspect.ErrNoWindows.Error()}
@@ -47,7 +49,7 @@ func anyOS(check func(*Context) Result) func(*Context) Result {
 
 // hivesCheck wraps a check that reads the registry.
 func hivesCheck(check func(*Context, *windows.Hives) Result) func(*Context) Result {
-	return windowsCheck(func(c *Context, _ *fs.Tree) Result {
+	return windowsCheck(func(c *Context, _ *filesystem.Tree) Result {
 		h, err := c.Image.Hives()
 		if err != nil {
 			return errResult(err)
@@ -420,10 +422,10 @@ var _ = register(&Rule{
 	Source:    "Azure Marketplace image security recommendations (Windows: remove HOSTS entries)",
 	Rationale: "Entries added during the build (test servers, internal names) would redirect customers' traffic.",
 	Fix:       "Reset the file to Windows' comment-only default (marketplace-harden's `hosts` step).",
-	Check: windowsCheck(func(c *Context, t *fs.Tree) Result {
+	Check: windowsCheck(func(c *Context, t *filesystem.Tree) Result {
 		const hosts = "Windows/System32/drivers/etc/hosts"
 		b, err := t.ReadFile(hosts, 8<<20)
-		if errors.Is(err, iofs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) {
 			return pass("no HOSTS file")
 		}
 		if err != nil {
@@ -457,7 +459,7 @@ var _ = register(&Rule{
 	Rationale: "Event logs record the build: user names, IPs, commands. A log cleared at the end of the build holds its clear " +
 		"event and what sysprep and the shutdown wrote; one never cleared holds thousands of records.",
 	Fix: "Clear every log as late as possible (`wevtutil el | % { wevtutil cl $_ }`; marketplace-harden's `event-logs` step, which clears System last).",
-	Check: windowsCheck(func(c *Context, t *fs.Tree) Result {
+	Check: windowsCheck(func(c *Context, t *filesystem.Tree) Result {
 		logs, err := windows.EventLogs(t)
 		if err != nil {
 			return errResult(err)
@@ -488,12 +490,12 @@ var _ = register(&Rule{
 	Rationale: "Azure Marketplace accepts 64-bit images only.",
 	Cert:      &CertTest{SelfTestID: "1.1.4", Name: "OS Architecture", Level: "Failed"},
 	Fix:       "Build from a 64-bit Windows Server image.",
-	Check: windowsCheck(func(c *Context, t *fs.Tree) Result {
+	Check: windowsCheck(func(c *Context, t *filesystem.Tree) Result {
 		var ev []Evidence
 		bits := ""
 		for _, f := range []string{"Windows/System32/ntoskrnl.exe", "Windows/System32/kernel32.dll"} {
 			m, err := windows.PEMachine(t, f)
-			if errors.Is(err, iofs.ErrNotExist) {
+			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			if err != nil {
@@ -531,7 +533,7 @@ var _ = register(&Rule{
 	Source:    "Alibaba Cloud image best practices (sysprep /generalize /oobe); Azure requires generalized images",
 	Rationale: "A specialized image keeps the build VM's machine SID, computer name and accounts; Azure cannot provision it as a new VM.",
 	Fix:       "Run `sysprep /generalize /oobe /quiet /mode:vm /quit` last and wait for the state (marketplace-harden `sysprep = true`).",
-	Check: windowsCheck(func(c *Context, t *fs.Tree) Result {
+	Check: windowsCheck(func(c *Context, t *filesystem.Tree) Result {
 		h, err := c.Image.Hives()
 		if err != nil {
 			return errResult(err)
@@ -573,10 +575,10 @@ const SystemProfile = "Windows/System32/config/systemprofile"
 // userProfiles lists the profile directories under Users (junctions such as "All Users" are
 // skipped: they point at directories listed elsewhere) and the SYSTEM profile: the ones the
 // provisioner's Mp-Profiles cleans.
-func userProfiles(t *fs.Tree) ([]string, error) {
+func userProfiles(t *filesystem.Tree) ([]string, error) {
 	var out []string
 	ents, err := t.ReadDir("Users")
-	if err != nil && !errors.Is(err, iofs.ErrNotExist) {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	for _, e := range ents {
@@ -591,9 +593,9 @@ func userProfiles(t *fs.Tree) ([]string, error) {
 }
 
 // filesUnder lists the regular files below dir (not following links); nil when dir is absent.
-func filesUnder(t *fs.Tree, dir string) ([]Evidence, error) {
+func filesUnder(t *filesystem.Tree, dir string) ([]Evidence, error) {
 	var ev []Evidence
-	err := regularFiles(t, dir, func(p string, fi iofs.FileInfo) error {
+	err := regularFiles(t, dir, func(p string, fi fs.FileInfo) error {
 		ev = append(ev, Evidence{Path: winPath(p), Detail: fmt.Sprintf("%d bytes", fi.Size())})
 		return nil
 	})
@@ -602,7 +604,7 @@ func filesUnder(t *fs.Tree, dir string) ([]Evidence, error) {
 
 // profileFiles collects the files under sub (a path inside each profile) of every profile,
 // plus the extra machine-wide paths (files or directories).
-func profileFiles(t *fs.Tree, subs []string, extra ...string) ([]Evidence, error) {
+func profileFiles(t *filesystem.Tree, subs []string, extra ...string) ([]Evidence, error) {
 	profiles, err := userProfiles(t)
 	if err != nil {
 		return nil, err
@@ -616,7 +618,7 @@ func profileFiles(t *fs.Tree, subs []string, extra ...string) ([]Evidence, error
 	var ev []Evidence
 	for _, d := range append(dirs, extra...) {
 		if strings.ContainsAny(d, "*?[") {
-			m, err := iofs.Glob(t, d)
+			m, err := fs.Glob(t, d)
 			if err != nil {
 				return nil, err
 			}
@@ -639,7 +641,7 @@ func profileFiles(t *fs.Tree, subs []string, extra ...string) ([]Evidence, error
 func noFilesRule(id, title string, profiles []string, sev Severity, source, rationale, fix, what string, subs []string, extra ...string) *Rule {
 	return register(&Rule{
 		ID: id, Title: title, Profiles: profiles, Severity: sev, Source: source, Rationale: rationale, Fix: fix,
-		Check: windowsCheck(func(c *Context, t *fs.Tree) Result {
+		Check: windowsCheck(func(c *Context, t *filesystem.Tree) Result {
 			ev, err := profileFiles(t, subs, extra...)
 			if err != nil {
 				return errResult(err)
@@ -654,43 +656,30 @@ func noFilesRule(id, title string, profiles []string, sev Severity, source, rati
 	})
 }
 
-// WindowsSSHKeyPaths are the per-profile and machine-wide OpenSSH key locations the
-// `ssh-keys` step empties and the rule checks.
-var (
-	WindowsSSHKeyProfilePaths = []string{".ssh"}
-	WindowsSSHKeyMachinePaths = []string{"ProgramData/ssh/administrators_authorized_keys", "ProgramData/ssh/ssh_host_*"}
-	// WindowsCredentialPaths are where cmdkey/Credential Manager keep saved credentials.
-	WindowsCredentialPaths = []string{"AppData/Local/Microsoft/Credentials", "AppData/Roaming/Microsoft/Credentials"}
-	// WindowsHistoryPaths hold PSReadLine histories (ConsoleHost_history.txt and other hosts').
-	WindowsHistoryPaths = []string{"AppData/Roaming/Microsoft/Windows/PowerShell/PSReadLine"}
-	// WindowsTempPaths are emptied by the `temp` step.
-	WindowsTempPaths = []string{"AppData/Local/Temp"}
-)
-
 var _ = noFilesRule("windows-no-ssh-keys", "No OpenSSH keys in any profile or in ProgramData\\ssh",
 	[]string{profAzureWindows, profAlibabaWindows}, High,
 	"Alibaba Cloud image best practices (remove .ssh keys under C:\\Users\\*) and the Azure guidance on test keys",
 	"Authorized keys left in the image let their owner into every deployment; host keys would be shared by all of them.",
 	"Delete the .ssh directories of every profile and ProgramData\\ssh's keys (marketplace-harden `ssh-keys`); sshd makes new host keys at first start.",
-	"SSH key file(s)", WindowsSSHKeyProfilePaths, WindowsSSHKeyMachinePaths...)
+	"SSH key file(s)", requirements.WindowsSSHKeyProfilePaths, requirements.WindowsSSHKeyMachinePaths...)
 
 var _ = noFilesRule("windows-no-cached-credentials", "No saved credentials (cmdkey / Credential Manager) in any profile",
 	[]string{profAzureWindows, profAlibabaWindows}, High,
 	"Alibaba Cloud image best practices (remove cached credentials, cmdkey)",
 	"Saved credentials of the build (file shares, registries, remote hosts) would ship to every customer.",
 	"Delete them with `cmdkey /delete` for each entry of `cmdkey /list` and remove the Credentials folders (marketplace-harden `credentials`).",
-	"saved credential file(s)", WindowsCredentialPaths)
+	"saved credential file(s)", requirements.WindowsCredentialPaths)
 
 var _ = noFilesRule("windows-no-powershell-history", "No PSReadLine history (ConsoleHost_history.txt) in any profile",
 	[]string{profAzureWindows, profAlibabaWindows}, High,
 	"Alibaba Cloud image best practices (Clear-History and delete ConsoleHost_history.txt for every user)",
 	"PowerShell histories keep every command typed during the build, often with passwords and keys.",
 	"Delete the PSReadLine folder's *_history.txt of every profile as the last step (marketplace-harden `history`).",
-	"PowerShell history file(s)", WindowsHistoryPaths)
+	"PowerShell history file(s)", requirements.WindowsHistoryPaths)
 
 var _ = noFilesRule("windows-temp-empty", "Temp folders empty (Windows\\Temp and every profile's AppData\\Local\\Temp)",
 	[]string{profAzureWindows, profAlibabaWindows}, Low,
 	"Alibaba Cloud image best practices (temp files, cleanmgr)",
 	"Installers and scripts leave files in the temp folders: size, and sometimes secrets, shipped to every customer.",
 	"Empty the folders as a late step (marketplace-harden `temp`).",
-	"temp file(s)", WindowsTempPaths, "Windows/Temp")
+	"temp file(s)", requirements.WindowsTempPaths, "Windows/Temp")

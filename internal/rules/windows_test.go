@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/engine"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+	"github.com/marketready/packer-plugin-marketplace/internal/winimage"
 )
 
 func evaluateWindows(t *testing.T, path string) map[string]rules.Result {
@@ -23,7 +25,7 @@ func evaluateWindows(t *testing.T, path string) map[string]rules.Result {
 		t.Fatalf("Windows volume not found on partition 2 (notes %v)", img.Notes)
 	}
 	profiles := []string{"azure-windows", "alibaba-windows"}
-	content, err := check.ScanContent(context.Background(), img, check.Config{Profiles: profiles})
+	content, err := engine.ScanContent(context.Background(), img, plan.MustNew(plan.Choices{Profiles: profiles}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func evaluateWindows(t *testing.T, path string) map[string]rules.Result {
 func TestWindowsCleanImagePasses(t *testing.T) {
 	for _, format := range []string{"raw", "vpc"} {
 		t.Run(format, func(t *testing.T) {
-			res := evaluateWindows(t, testfixture.WindowsImage(t, testfixture.WindowsOptions{Format: format}))
+			res := evaluateWindows(t, testfixture.WindowsImage(t, winimage.Options{Format: format}))
 			if len(res) < 15 {
 				t.Fatalf("only %d Windows rules ran", len(res))
 			}
@@ -59,7 +61,7 @@ func TestWindowsCleanImagePasses(t *testing.T) {
 
 // The dirty image breaks every Windows rule; each must fail (or warn) naming what it found.
 func TestWindowsDirtyImageFailsEachRule(t *testing.T) {
-	img := testfixture.WindowsImage(t, testfixture.WindowsOptions{Dirty: true, Files: map[string][]byte{
+	img := testfixture.WindowsImage(t, winimage.Options{Dirty: true, Files: map[string][]byte{
 		"inetpub/wwwroot/web.config": []byte(`<connectionStrings><add name="db" connectionString="Server=sql01;User Id=sa;Password=Pr0dPassw0rd!2024;" /></connectionStrings>`),
 	}})
 	res := evaluateWindows(t, img)

@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
+	"io/fs"
 	"runtime"
 	"sort"
 	"strings"
@@ -18,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 )
 
@@ -28,7 +28,7 @@ type File struct {
 	// no fstab line mounts are named "partition N:/path".
 	Path string
 	Size int64
-	Mode iofs.FileMode
+	Mode fs.FileMode
 	UID  uint32
 	GID  uint32
 	// FSSize is the size of the filesystem holding the file: a file larger than that is sparse
@@ -152,30 +152,65 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 	if opts.Chunk <= 0 {
 		opts.Chunk = 1 << 20
 	}
-	st := &Stats{Unseen: map[string]int64{}}
-	var errMu sync.Mutex
-	addErr := func(e FileError) {
-		errMu.Lock()
-		defer errMu.Unlock()
-		st.Unseen[e.Scanner]++
-		if len(st.Errors) < maxErrors {
-			st.Errors = append(st.Errors, e)
+	p := &pass{st: &Stats{Unseen: map[string]int64{}}}
+	files, err := p.walk(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	workers, err := startWorkers(scanners, opts.Workers)
+	defer func() {
+		for _, ws := range workers {
+			for _, w := range ws {
+				w.Close()
+			}
 		}
+	}()
+	if err != nil {
+		return nil, err
 	}
+	p.stream(ctx, files, workers, scanners, opts)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p.st.Duration = time.Since(start)
+	sort.Slice(p.st.Errors, func(i, j int) bool { return p.st.Errors[i].Path < p.st.Errors[j].Path })
+	return p.st, nil
+}
 
-	// the walk: metadata only, so that progress knows the total before any content is read
-	type entry struct {
-		fs   inspect.Filesystem
-		path string
-		file File
+// pass is one run's statistics and the errors its goroutines record.
+type pass struct {
+	st    *Stats
+	errMu sync.Mutex
+}
+
+// addErr records something a scanner (or, with Scanner "", every scanner) did not see.
+func (p *pass) addErr(e FileError) {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	p.st.Unseen[e.Scanner]++
+	if len(p.st.Errors) < maxErrors {
+		p.st.Errors = append(p.st.Errors, e)
 	}
+}
+
+// entry is a regular file the walk found, to be opened and streamed.
+type entry struct {
+	fs   inspect.Filesystem
+	path string
+	file File
+}
+
+// walk lists the regular files of every filesystem (metadata only, so that progress knows the
+// total before any content is read); partitions that could not be read and directories the walk
+// could not enter are recorded as unseen.
+func (p *pass) walk(ctx context.Context, img *inspect.Image) ([]entry, error) {
 	var files []entry
 	for _, u := range img.Unread {
-		addErr(FileError{Path: fmt.Sprintf("partition %d:/", u.Partition.Number), Error: u.Reason})
+		p.addErr(FileError{Path: fmt.Sprintf("partition %d:/", u.Partition.Number), Error: u.Reason})
 	}
 	for _, f := range img.Filesystems() {
-		st.Filesystems++
-		err := f.Tree.Walk("", func(p string, d iofs.DirEntry) error {
+		p.st.Filesystems++
+		err := f.Tree.Walk("", func(path string, d fs.DirEntry) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -184,18 +219,18 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 			}
 			info, err := d.Info()
 			if err != nil {
-				addErr(FileError{Path: f.Prefix + p, Error: err.Error()})
+				p.addErr(FileError{Path: f.Prefix + path, Error: err.Error()})
 				return nil
 			}
-			fe := File{Path: f.Prefix + p, Size: info.Size(), Mode: info.Mode()}
+			fe := File{Path: f.Prefix + path, Size: info.Size(), Mode: info.Mode()}
 			if f.Partition != nil {
 				fe.FSSize = f.Partition.Size
 			}
-			if ino, ok := info.Sys().(*fs.Inode); ok {
+			if ino, ok := info.Sys().(*filesystem.Inode); ok {
 				fe.UID, fe.GID = ino.UID, ino.GID
 			}
-			files = append(files, entry{fs: f, path: p, file: fe})
-			st.Bytes += fe.Size
+			files = append(files, entry{fs: f, path: path, file: fe})
+			p.st.Bytes += fe.Size
 			return nil
 		})
 		if err != nil {
@@ -203,41 +238,44 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 				return nil, ctx.Err()
 			}
 			// the walk went on past the directories it could not read: each is a gap
-			var inc *fs.IncompleteWalkError
+			var inc *filesystem.IncompleteWalkError
 			if errors.As(err, &inc) {
 				for _, d := range inc.Dirs {
-					addErr(FileError{Path: f.Prefix + strings.TrimPrefix(d.Path, "/"), Error: "directory not read: " + d.Err.Error()})
+					p.addErr(FileError{Path: f.Prefix + strings.TrimPrefix(d.Path, "/"), Error: "directory not read: " + d.Err.Error()})
 				}
 			} else {
-				addErr(FileError{Path: f.Prefix, Error: "walk stopped: " + err.Error()})
+				p.addErr(FileError{Path: f.Prefix, Error: "walk stopped: " + err.Error()})
 			}
 		}
 	}
-	st.Files = int64(len(files))
+	p.st.Files = int64(len(files))
+	return files, nil
+}
 
-	workers := make([][]Worker, opts.Workers)
-	defer func() {
-		for _, ws := range workers {
-			for _, w := range ws {
-				w.Close()
-			}
-		}
-	}()
+// startWorkers gives each of n workers its own worker of every scanner; what it started is
+// returned even with an error, so that the caller closes it.
+func startWorkers(scanners []Scanner, n int) ([][]Worker, error) {
+	workers := make([][]Worker, n)
 	for i := range workers {
 		for _, s := range scanners {
 			w, err := s.NewWorker()
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", s.Name(), err)
+				return workers, fmt.Errorf("%s: %w", s.Name(), err)
 			}
 			workers[i] = append(workers[i], w)
 		}
 	}
+	return workers, nil
+}
 
+// stream opens the files in order and hands them to the workers, which read each to the sinks
+// that want it; it records the bytes read and reports progress.
+func (p *pass) stream(ctx context.Context, files []entry, workers [][]Worker, scanners []Scanner, opts Options) {
 	var done, read atomic.Int64
 	progress := func(n int64) {
 		d := done.Add(n)
 		if opts.Progress != nil {
-			opts.Progress(d, st.Bytes)
+			opts.Progress(d, p.st.Bytes)
 		}
 	}
 	jobs := make(chan job, 4*opts.Workers)
@@ -249,7 +287,7 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 			first := make([]byte, opts.FirstChunk)
 			buf := make([]byte, opts.Chunk)
 			for j := range jobs {
-				n := scanFile(ctx, j, ws, scanners, first, buf, addErr)
+				n := scanFile(ctx, j, ws, scanners, first, buf, p.addErr)
 				read.Add(n)
 				progress(j.file.Size)
 			}
@@ -263,7 +301,7 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 		}
 		r, _, err := e.fs.Tree.OpenReaderAt(e.path)
 		if err != nil {
-			addErr(FileError{Path: e.file.Path, Error: err.Error()})
+			p.addErr(FileError{Path: e.file.Path, Error: err.Error()})
 			progress(e.file.Size)
 			continue
 		}
@@ -272,13 +310,7 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 	}
 	close(jobs)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	st.BytesRead = read.Load()
-	st.Duration = time.Since(start)
-	sort.Slice(st.Errors, func(i, j int) bool { return st.Errors[i].Path < st.Errors[j].Path })
-	return st, nil
+	p.st.BytesRead = read.Load()
 }
 
 // scanFile streams one file to the sinks that want it and returns the bytes read.

@@ -2,7 +2,10 @@ package steps
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 )
 
 // Markdown renders the step catalogue (docs/steps.md) from the same data the scripts are built
@@ -13,33 +16,33 @@ func Markdown() string {
 	b.WriteString("# Hardening steps\n\n")
 	b.WriteString("`marketplace-harden` runs these steps in this order. Each step changes or removes only what its\n")
 	b.WriteString("\"touches\" line lists, never anything under `keep_paths`, and changes nothing when run again.\n")
-	b.WriteString("Print the exact script with `packer-plugin-marketplace harden --print-script --profile azure`\n")
-	b.WriteString("(add `--os windows` for the PowerShell one).\n\n")
-	catalogue(&b, "Linux guests (POSIX sh, run with sudo)", "", linuxSteps, map[string]string{
+	b.WriteString("Print the exact script with `packer-plugin-marketplace harden --print-script --profile azure-linux`\n")
+	b.WriteString("(`--os windows --profile azure-windows` for the PowerShell one).\n\n")
+	catalogue(&b, "Linux guests (POSIX sh, run with sudo)", "", OSLinux, linuxSteps, map[string]string{
 		"deprovision": "opt-in (`deprovision = true`)", "clean-paths": "with `clean_paths`"})
-	catalogue(&b, "Windows guests (PowerShell, over WinRM or SSH)", " (Windows)", windowsSteps, map[string]string{
+	catalogue(&b, "Windows guests (PowerShell, over WinRM or SSH)", " (Windows)", OSWindows, windowsSteps, map[string]string{
 		"sysprep": "opt-in (`sysprep = true`)", "clean-paths": "with `clean_paths`", "accounts": "with `remove_users`"})
 	return b.String()
 }
 
 // catalogue writes one OS's table and sections; suffix keeps the section anchors of steps that
 // share an ID across OSes apart ("firewall" and "firewall-windows").
-func catalogue(b *strings.Builder, heading, suffix string, list []*Step, optIn map[string]string) {
+func catalogue(b *strings.Builder, heading, suffix, os string, list []*Step, optIn map[string]string) {
 	anchor := func(id string) string {
 		return id + strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(strings.ToLower(suffix))
 	}
 	fmt.Fprintf(b, "## %s\n\n", heading)
-	b.WriteString("| Step | azure | alibaba | What it does |\n|---|---|---|---|\n")
+	azure, _ := profile.For(profile.MarketAzure, os)
+	alibaba, _ := profile.For(profile.MarketAlibaba, os)
+	fmt.Fprintf(b, "| Step | %s | %s | What it does |\n|---|---|---|---|\n", azure.Name, alibaba.Name)
 	for _, s := range list {
-		mark := func(p string) string {
-			for _, x := range s.Profiles {
-				if x == p {
-					return "yes"
-				}
+		mark := func(market string) string {
+			if slices.Contains(s.Markets, market) {
+				return "yes"
 			}
 			return optIn[s.ID]
 		}
-		fmt.Fprintf(b, "| [`%s`](#%s) | %s | %s | %s |\n", s.ID, anchor(s.ID), mark("azure"), mark("alibaba"), s.Title)
+		fmt.Fprintf(b, "| [`%s`](#%s) | %s | %s | %s |\n", s.ID, anchor(s.ID), mark(profile.MarketAzure), mark(profile.MarketAlibaba), s.Title)
 	}
 	b.WriteString("\n")
 	for _, s := range list {

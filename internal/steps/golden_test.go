@@ -16,14 +16,14 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden scripts")
 
 var goldens = map[string]steps.Options{
-	"azure.sh":          {Profile: "azure", Version: "golden"},
-	"alibaba.sh":        {Profile: "alibaba", Version: "golden", CleanPaths: []string{"/var/lib/app/cache"}, RemoveUsers: []string{"tester"}},
-	"azure-dry-run.sh":  {Profile: "azure", Version: "golden", DryRun: true, KeepFirewall: true, KeepPaths: []string{"/opt/it's/kept"}},
-	"deprovision.sh":    {Profile: "azure", Version: "golden", Deprovision: true, ContinueOnError: true},
-	"windows-azure.ps1": {OS: steps.OSWindows, Profile: "azure", Version: "golden"},
-	"windows-alibaba-sysprep.ps1": {OS: steps.OSWindows, Profile: "alibaba", Version: "golden", Sysprep: true,
+	"azure.sh":          {ProfileName: "azure-linux", Version: "golden"},
+	"alibaba.sh":        {ProfileName: "alibaba", Version: "golden", CleanPaths: []string{"/var/lib/app/cache"}, RemoveUsers: []string{"tester"}},
+	"azure-dry-run.sh":  {ProfileName: "azure-linux", Version: "golden", DryRun: true, KeepFirewall: true, KeepPaths: []string{"/opt/it's/kept"}},
+	"deprovision.sh":    {ProfileName: "azure-linux", Version: "golden", Deprovision: true, ContinueOnError: true},
+	"windows-azure.ps1": {OS: steps.OSWindows, ProfileName: "azure-windows", Version: "golden"},
+	"windows-alibaba-sysprep.ps1": {OS: steps.OSWindows, ProfileName: "alibaba-windows", Version: "golden", Sysprep: true,
 		RemoveUsers: []string{"tester"}, CleanPaths: []string{`D:\app\cache`}, SysprepTimeoutMinutes: 45},
-	"windows-dry-run.ps1": {OS: steps.OSWindows, Profile: "azure", Version: "golden", DryRun: true, ContinueOnError: true,
+	"windows-dry-run.ps1": {OS: steps.OSWindows, ProfileName: "azure-windows", Version: "golden", DryRun: true, ContinueOnError: true,
 		KeepPaths: []string{`C:\Users\it's kept`}, KeepFirewallRules: []string{"App (TCP 8443)"}},
 }
 
@@ -90,26 +90,29 @@ func selectedIDs(t *testing.T, o steps.Options) []string {
 
 func TestSelection(t *testing.T) {
 	ids := func(o steps.Options) []string { return selectedIDs(t, o) }
-	az := ids(steps.Options{Profile: "azure"})
+	az := ids(steps.Options{ProfileName: "azure-linux"})
 	if az[0] != "patch" || az[len(az)-1] != "history" {
 		t.Errorf("azure order: %v", az)
+	}
+	if old, def := ids(steps.Options{ProfileName: "azure"}), ids(steps.Options{}); !slices.Equal(old, az) || !slices.Equal(def, az) {
+		t.Errorf("the old spelling azure selects %v, the default %v, azure-linux %v", old, def, az)
 	}
 	for _, id := range az {
 		if id == "deprovision" || id == "clean-paths" {
 			t.Errorf("azure selects opt-in step %s", id)
 		}
 	}
-	if got := ids(steps.Options{Profile: "azure", Deprovision: true}); got[len(got)-1] != "deprovision" {
+	if got := ids(steps.Options{ProfileName: "azure-linux", Deprovision: true}); got[len(got)-1] != "deprovision" {
 		t.Errorf("deprovision must run last: %v", got)
 	}
-	if got := ids(steps.Options{Profile: "azure", KeepFirewall: true, SkipSteps: []string{"patch"}}); got[0] == "patch" || slices.Contains(got, "firewall") {
+	if got := ids(steps.Options{ProfileName: "azure-linux", KeepFirewall: true, SkipSteps: []string{"patch"}}); got[0] == "patch" || slices.Contains(got, "firewall") {
 		t.Errorf("skip: %v", got)
 	}
 	if got := ids(steps.Options{Steps: []string{"history", "logs"}}); len(got) != 2 || got[0] != "logs" {
 		t.Errorf("explicit steps run in catalogue order: %v", got)
 	}
 	for _, bad := range []steps.Options{
-		{Profile: "gcp"}, {Steps: []string{"nope"}}, {Steps: []string{"deprovision"}},
+		{ProfileName: "gcp"}, {Steps: []string{"nope"}}, {Steps: []string{"deprovision"}},
 		{KeepPaths: []string{"relative"}}, {CleanPaths: []string{"/etc"}}, {CleanPaths: []string{"/"}},
 		{RemoveUsers: []string{"root"}}, {RemoveUsers: []string{"a;rm -rf /"}},
 	} {
@@ -124,7 +127,7 @@ func TestWindowsSelection(t *testing.T) {
 		o.OS = steps.OSWindows
 		return selectedIDs(t, o)
 	}
-	az := ids(steps.Options{Profile: "azure"})
+	az := ids(steps.Options{ProfileName: "azure-windows"})
 	if az[0] != "windows-update" || az[len(az)-1] != "event-logs" {
 		t.Errorf("azure order: %v", az)
 	}
@@ -133,7 +136,10 @@ func TestWindowsSelection(t *testing.T) {
 			t.Errorf("azure selects opt-in step %s", id)
 		}
 	}
-	if got := ids(steps.Options{Profile: "alibaba", Sysprep: true, RemoveUsers: []string{"tester"}}); got[len(got)-1] != "sysprep" || !slices.Contains(got, "accounts") || slices.Contains(got, "auto-updates") {
+	if old := ids(steps.Options{ProfileName: "azure"}); !slices.Equal(old, az) {
+		t.Errorf("the old spelling azure selects %v, azure-windows %v", old, az)
+	}
+	if got := ids(steps.Options{ProfileName: "alibaba-windows", Sysprep: true, RemoveUsers: []string{"tester"}}); got[len(got)-1] != "sysprep" || !slices.Contains(got, "accounts") || slices.Contains(got, "auto-updates") {
 		t.Errorf("alibaba with sysprep and remove_users: %v", got)
 	}
 	if got := ids(steps.Options{KeepFirewall: true}); slices.Contains(got, "firewall") {

@@ -3,26 +3,27 @@ package steps
 import (
 	"strings"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
+	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
 
 // The files and units the steps act on are the ones the checker's rules look for: one list serves
 // both, so the provisioner fixes exactly what the check flags.
 var (
-	kernelParams = strings.Join(rules.RequiredKernelParams, " ")
-	firewallList = strings.Join(rules.FirewallUnits, " ")
-	historyList  = strings.Join(rules.HistoryFiles, " ")
-	keyGlobs     = `"$d"/` + strings.Join(rules.UserKeyFiles, ` "$d"/`) + ` "$d"/id_*`
+	kernelParams = strings.Join(requirements.KernelParams, " ")
+	firewallList = strings.Join(requirements.FirewallUnits, " ")
+	historyList  = strings.Join(requirements.HistoryFiles, " ")
+	keyGlobs     = `"$d"/` + strings.Join(requirements.UserKeyFiles, ` "$d"/`) + ` "$d"/id_*`
 )
 
 // The Linux steps, in the order they run. Each body is a POSIX sh function body; "$R" prefixes
 // every guest path so the same script works on a running guest and on a mounted tree.
 var linuxSteps = []*Step{
 	{
-		ID:       "patch",
-		Title:    "Install the latest security updates",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)",
+		ID:      "patch",
+		Title:   "Install the latest security updates",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)",
 		Body: `
 	if ! mp_live; then mp_skip "needs a running system (MP_ROOT is set)"; return 0; fi
 	if mp_has apt-get; then
@@ -48,10 +49,10 @@ var linuxSteps = []*Step{
 	fi`,
 	},
 	{
-		ID:       "azure-agent",
-		Title:    "Install the Azure Linux agent, keep auto-update on, make sure something provisions the VM, enable its service",
-		Profiles: []string{"azure"},
-		Touches:  "the agent package (walinuxagent / waagent / WALinuxAgent / python-azure-agent); /etc/waagent.conf (AutoUpdate.Enabled=y when set to anything else; Provisioning.Agent=auto when it names a cloud-init that is absent or disabled); the agent's systemd unit (enabled)",
+		ID:      "azure-agent",
+		Title:   "Install the Azure Linux agent, keep auto-update on, make sure something provisions the VM, enable its service",
+		Markets: []string{profile.MarketAzure},
+		Touches: "the agent package (walinuxagent / waagent / WALinuxAgent / python-azure-agent); /etc/waagent.conf (AutoUpdate.Enabled=y when set to anything else; Provisioning.Agent=auto when it names a cloud-init that is absent or disabled); the agent's systemd unit (enabled)",
 		Body: `
 	agent=
 	for p in walinuxagent waagent WALinuxAgent python-azure-agent python3-azure-agent; do
@@ -95,10 +96,10 @@ var linuxSteps = []*Step{
 	mp_note "no walinuxagent.service or waagent.service unit found to enable"`,
 	},
 	{
-		ID:       "ssh-keepalive",
-		Title:    "Set ClientAliveInterval 180 in the main sshd_config",
-		Profiles: []string{"azure"},
-		Touches:  "/etc/ssh/sshd_config (the first global ClientAliveInterval line, or a new first line); ClientAliveInterval lines in /etc/ssh/sshd_config.d/*.conf (commented out); validated with sshd -t, restored if invalid",
+		ID:      "ssh-keepalive",
+		Title:   "Set ClientAliveInterval 180 in the main sshd_config",
+		Markets: []string{profile.MarketAzure},
+		Touches: "/etc/ssh/sshd_config (the first global ClientAliveInterval line, or a new first line); ClientAliveInterval lines in /etc/ssh/sshd_config.d/*.conf (commented out); validated with sshd -t, restored if invalid",
 		Body: `
 	f="$R/etc/ssh/sshd_config"
 	if [ ! -f "$f" ]; then mp_skip "no /etc/ssh/sshd_config"; return 0; fi
@@ -140,10 +141,10 @@ var linuxSteps = []*Step{
 	fi`,
 	},
 	{
-		ID:       "kernel-cmdline",
-		Title:    "Add " + kernelParams + " to the kernel command line and regenerate the boot configuration",
-		Profiles: []string{"azure"},
-		Touches:  "GRUB_CMDLINE_LINUX in /etc/default/grub (rootdelay=300 only where the initramfs is not made by initramfs-tools, which would sleep it at every boot, or with kernel_rootdelay); the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries). On systemd-boot images (no /etc/default/grub): /etc/kernel/cmdline and the options lines of the entries in /efi, /boot and /boot/efi/loader/entries; a unified kernel image (EFI/Linux/*.efi) is not edited: the step fails and says to rebuild it",
+		ID:      "kernel-cmdline",
+		Title:   "Add " + kernelParams + " to the kernel command line and regenerate the boot configuration",
+		Markets: []string{profile.MarketAzure},
+		Touches: "GRUB_CMDLINE_LINUX in /etc/default/grub (rootdelay=300 only where the initramfs is not made by initramfs-tools, which would sleep it at every boot, or with kernel_rootdelay); the generated boot configuration (update-grub, grub2-mkconfig, grub-mkconfig or grubby; offline: the linux lines of grub.cfg and the options lines of BLS entries). On systemd-boot images (no /etc/default/grub): /etc/kernel/cmdline and the options lines of the entries in /efi, /boot and /boot/efi/loader/entries; a unified kernel image (EFI/Linux/*.efi) is not edited: the step fails and says to rebuild it",
 		Body: `
 	params="` + kernelParams + `"
 	# initramfs-tools (Debian, Ubuntu) sleeps the whole rootdelay before it mounts the root, at
@@ -200,10 +201,10 @@ var linuxSteps = []*Step{
 	done`,
 	},
 	{
-		ID:       "swap",
-		Title:    "Remove swap from the OS disk: fstab swap lines, swap files, enabled swap units, agent swap",
-		Profiles: []string{"azure"},
-		Touches:  "swap lines of /etc/fstab (commented out); the swap files they named; enabled *.swap units (disabled); the swap: block and swap mounts: entries of /etc/cloud/cloud.cfg and cloud.cfg.d/*.cfg (commented out); with no_resource_disk_swap, ResourceDisk.EnableSwap in /etc/waagent.conf (n). Swap on the resource disk is left alone by default: Microsoft recommends it",
+		ID:      "swap",
+		Title:   "Remove swap from the OS disk: fstab swap lines, swap files, enabled swap units, agent swap",
+		Markets: []string{profile.MarketAzure},
+		Touches: "swap lines of /etc/fstab (commented out); the swap files they named; enabled *.swap units (disabled); the swap: block and swap mounts: entries of /etc/cloud/cloud.cfg and cloud.cfg.d/*.cfg (commented out); with no_resource_disk_swap, ResourceDisk.EnableSwap in /etc/waagent.conf (n). Swap on the resource disk is left alone by default: Microsoft recommends it",
 		Body: `
 	f="$R/etc/fstab"
 	if [ -f "$f" ]; then
@@ -238,10 +239,10 @@ var linuxSteps = []*Step{
 	done`,
 	},
 	{
-		ID:       "firewall",
-		Title:    "Disable the host firewall (ufw, firewalld, nftables, iptables persistence)",
-		Profiles: []string{"azure"},
-		Touches:  "ENABLED in /etc/ufw/ufw.conf (no); the units " + firewallList + " (disabled; stopped on a running system). Left alone with keep_firewall",
+		ID:      "firewall",
+		Title:   "Disable the host firewall (ufw, firewalld, nftables, iptables persistence)",
+		Markets: []string{profile.MarketAzure},
+		Touches: "ENABLED in /etc/ufw/ufw.conf (no); the units " + firewallList + " (disabled; stopped on a running system). Left alone with keep_firewall",
 		Body: `
 	if [ -f "$R/etc/ufw/ufw.conf" ] && grep -q '^ENABLED=yes' "$R/etc/ufw/ufw.conf"; then
 		sed 's/^ENABLED=yes/ENABLED=no/' "$R/etc/ufw/ufw.conf" | mp_write "$R/etc/ufw/ufw.conf"
@@ -257,10 +258,10 @@ var linuxSteps = []*Step{
 	done`,
 	},
 	{
-		ID:       "accounts",
-		Title:    "Lock every password and delete the accounts in remove_users",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths); the backups /etc/passwd-, /etc/shadow-, /etc/group- and /etc/gshadow- (removed)",
+		ID:      "accounts",
+		Title:   "Lock every password and delete the accounts in remove_users",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths); the backups /etc/passwd-, /etc/shadow-, /etc/group- and /etc/gshadow- (removed)",
 		Body: `
 	s="$R/etc/shadow"
 	if [ -f "$s" ]; then
@@ -293,10 +294,10 @@ var linuxSteps = []*Step{
 	mp_rm "$R/etc/passwd-" "$R/etc/shadow-" "$R/etc/group-" "$R/etc/gshadow-"`,
 	},
 	{
-		ID:       "ssh-keys",
-		Title:    "Remove SSH keys and known_hosts from every home, and the host keys",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "~/.ssh/" + strings.Join(rules.UserKeyFiles, ", ") + ", id_* of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot",
+		ID:      "ssh-keys",
+		Title:   "Remove SSH keys and known_hosts from every home, and the host keys",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "~/.ssh/" + strings.Join(requirements.UserKeyFiles, ", ") + ", id_* of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot",
 		Body: `
 	mp_homes > "$MP_TMP/homes"
 	while IFS= read -r h; do
@@ -313,10 +314,10 @@ var linuxSteps = []*Step{
 	fi`,
 	},
 	{
-		ID:       "network",
-		Title:    "Remove build-network configuration: a static resolv.conf, persistent-net rules, MAC matches",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "/etc/resolv.conf when it is a regular file; /etc/udev/rules.d/*persistent-net*.rules (the /dev/null mask of the generator is kept); /etc/udev/rules.d/75-persistent-net-generator.rules (made a link to /dev/null) when udev ships the generator; netplan files written by cloud-init that match a MAC address (others lose their macaddress lines); HWADDR/MACADDR lines of ifcfg files; mac-address lines of NetworkManager connections; MACAddress lines of systemd-networkd .network files",
+		ID:      "network",
+		Title:   "Remove build-network configuration: a static resolv.conf, persistent-net rules, MAC matches",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "/etc/resolv.conf when it is a regular file; /etc/udev/rules.d/*persistent-net*.rules (the /dev/null mask of the generator is kept); /etc/udev/rules.d/75-persistent-net-generator.rules (made a link to /dev/null) when udev ships the generator; netplan files written by cloud-init that match a MAC address (others lose their macaddress lines); HWADDR/MACADDR lines of ifcfg files; mac-address lines of NetworkManager connections; MACAddress lines of systemd-networkd .network files",
 		Body: `
 	r="$R/etc/resolv.conf"
 	if [ -f "$r" ] && [ ! -L "$r" ]; then mp_rm "$r"; fi
@@ -374,10 +375,10 @@ var linuxSteps = []*Step{
 	done`,
 	},
 	{
-		ID:       "distro-network",
-		Title:    "Write the network and DHCP settings Microsoft's suite reads on RHEL-family and SUSE images",
-		Profiles: []string{"azure"},
-		Touches:  "RHEL family (before Fedora 39's NetworkManager profiles): /etc/sysconfig/network (NETWORKING=yes, created with HOSTNAME=localhost.localdomain when missing) and /etc/sysconfig/network-scripts/ifcfg-eth0 (DEVICE=eth0, ONBOOT=yes, BOOTPROTO=dhcp; created as Microsoft's RHEL guide writes it when missing); SUSE: DHCLIENT_SET_HOSTNAME=\"no\" in /etc/sysconfig/network/dhcp. Nothing on other distributions",
+		ID:      "distro-network",
+		Title:   "Write the network and DHCP settings Microsoft's suite reads on RHEL-family and SUSE images",
+		Markets: []string{profile.MarketAzure},
+		Touches: "RHEL family (before Fedora 39's NetworkManager profiles): /etc/sysconfig/network (NETWORKING=yes, created with HOSTNAME=localhost.localdomain when missing) and /etc/sysconfig/network-scripts/ifcfg-eth0 (DEVICE=eth0, ONBOOT=yes, BOOTPROTO=dhcp; created as Microsoft's RHEL guide writes it when missing); SUSE: DHCLIENT_SET_HOSTNAME=\"no\" in /etc/sysconfig/network/dhcp. Nothing on other distributions",
 		Body: `
 	osr="$R/etc/os-release"
 	[ -f "$osr" ] || osr="$R/usr/lib/os-release"
@@ -428,20 +429,20 @@ var linuxSteps = []*Step{
 	esac`,
 	},
 	{
-		ID:       "machine-id",
-		Title:    "Empty the machine ID so that every VM gets its own",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "/etc/machine-id (emptied); /var/lib/dbus/machine-id when it is a regular file",
+		ID:      "machine-id",
+		Title:   "Empty the machine ID so that every VM gets its own",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "/etc/machine-id (emptied); /var/lib/dbus/machine-id when it is a regular file",
 		Body: `
 	mp_truncate "$R/etc/machine-id"
 	d="$R/var/lib/dbus/machine-id"
 	if [ -f "$d" ] && [ ! -L "$d" ]; then mp_rm "$d"; fi`,
 	},
 	{
-		ID:       "cloud-init",
-		Title:    "Reset cloud-init so it runs again on first boot",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "cloud-init clean --logs (/var/lib/cloud instance data, /var/log/cloud-init*.log); offline: the same files directly",
+		ID:      "cloud-init",
+		Title:   "Reset cloud-init so it runs again on first boot",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "cloud-init clean --logs (/var/lib/cloud instance data, /var/log/cloud-init*.log); offline: the same files directly",
 		Body: `
 	if [ ! -x "$R/usr/bin/cloud-init" ]; then mp_skip "cloud-init is not installed"; return 0; fi
 	if mp_live; then
@@ -453,10 +454,10 @@ var linuxSteps = []*Step{
 	fi`,
 	},
 	{
-		ID:       "package-cache",
-		Title:    "Empty the package manager's download cache",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "apt-get clean, dnf/yum/tdnf clean all, zypper clean --all, apk cache clean; offline: /var/cache/apt/archives/*.deb, /var/cache/dnf, /var/cache/yum contents",
+		ID:      "package-cache",
+		Title:   "Empty the package manager's download cache",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "apt-get clean, dnf/yum/tdnf clean all, zypper clean --all, apk cache clean; offline: /var/cache/apt/archives/*.deb, /var/cache/dnf, /var/cache/yum contents",
 		Body: `
 	if mp_live; then
 		if mp_has apt-get; then mp_run "emptied the apt cache" apt-get clean
@@ -473,9 +474,9 @@ var linuxSteps = []*Step{
 	fi`,
 	},
 	{
-		ID:       "logs",
-		Title:    "Empty /var/log: truncate logs, remove rotated ones, keep the rest of the build's journal out of the image",
-		Profiles: []string{"azure", "alibaba"},
+		ID:      "logs",
+		Title:   "Empty /var/log: truncate logs, remove rotated ones, keep the rest of the build's journal out of the image",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
 		Touches: "every regular file under /var/log (rotated and compressed ones removed, the others truncated); the systemd journal files " +
 			"(removed; on a running system journald is first moved to /run/log/journal for the rest of the boot with journalctl " +
 			"--relinquish-var, so the build's last messages and its shutdown never reach the image; older journald: rotated and vacuumed); " +
@@ -507,19 +508,19 @@ var linuxSteps = []*Step{
 	done < "$MP_TMP/logs"`,
 	},
 	{
-		ID:       "tmp",
-		Title:    "Empty /tmp and /var/tmp",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "everything inside /tmp and /var/tmp except this script's own directory and keep_paths",
+		ID:      "tmp",
+		Title:   "Empty /tmp and /var/tmp",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "everything inside /tmp and /var/tmp except this script's own directory and keep_paths",
 		Body: `
 	mp_empty_dir "$R/tmp"
 	mp_empty_dir "$R/var/tmp"`,
 	},
 	{
-		ID:       "clean-paths",
-		Title:    "Empty the business data and cache paths listed in clean_paths",
-		Profiles: []string{"alibaba"},
-		Touches:  "the contents of each clean_paths directory; each clean_paths file",
+		ID:      "clean-paths",
+		Title:   "Empty the business data and cache paths listed in clean_paths",
+		Markets: []string{profile.MarketAlibaba},
+		Touches: "the contents of each clean_paths directory; each clean_paths file",
 		Body: `
 	if [ -z "$MP_CLEAN_PATHS" ]; then mp_skip "no clean_paths configured"; return 0; fi
 	printf '%s\n' "$MP_CLEAN_PATHS" | while IFS= read -r p; do
@@ -528,10 +529,10 @@ var linuxSteps = []*Step{
 	done`,
 	},
 	{
-		ID:       "history",
-		Title:    "Remove every shell and REPL history of every user",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "the history files of /root, /home/* and every account with UID 0 or >= 1000: " + strings.Join(rules.HistoryFiles, ", "),
+		ID:      "history",
+		Title:   "Remove every shell and REPL history of every user",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "the history files of /root, /home/* and every account with UID 0 or >= 1000: " + strings.Join(requirements.HistoryFiles, ", "),
 		Body: `
 	mp_homes > "$MP_TMP/homes"
 	while IFS= read -r h; do
@@ -541,10 +542,10 @@ var linuxSteps = []*Step{
 	done < "$MP_TMP/homes"`,
 	},
 	{
-		ID:       "deprovision",
-		Title:    "Deprovision with the Azure agent (waagent -force -deprovision+user); opt-in, always last",
-		Profiles: nil,
-		Touches:  "whatever waagent -deprovision+user removes: the last provisioned user (the one Packer is connected as) and its home, host keys, DHCP leases, resolv.conf; nothing can run on the guest afterwards",
+		ID:      "deprovision",
+		Title:   "Deprovision with the Azure agent (waagent -force -deprovision+user); opt-in, always last",
+		Markets: nil,
+		Touches: "whatever waagent -deprovision+user removes: the last provisioned user (the one Packer is connected as) and its home, host keys, DHCP leases, resolv.conf; nothing can run on the guest afterwards",
 		Body: `
 	if ! mp_live; then mp_skip "needs a running system (MP_ROOT is set)"; return 0; fi
 	if ! mp_has waagent; then echo "waagent is not installed: add the azure-agent step" >&2; return 1; fi

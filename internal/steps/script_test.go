@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/engine"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/steps"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
@@ -17,7 +18,7 @@ import (
 
 func options() steps.Options {
 	return steps.Options{
-		Profile: "azure", SkipSteps: []string{"patch"}, Version: "test",
+		ProfileName: "azure-linux", SkipSteps: []string{"patch"}, Version: "test",
 		KeepPaths: []string{"/tmp/keep-me"}, RemoveUsers: []string{"tester"}, CleanPaths: []string{"/opt/app/cache"},
 	}
 }
@@ -81,7 +82,7 @@ func TestScriptHardensATreeAndChangesNothingTheSecondTime(t *testing.T) {
 	}
 	// The hardened tree passes both profiles, except /tmp/keep-me that keep_paths protected.
 	img := testfixture.Filesystem(t, "ext4", root, "96M")
-	r, err := check.File(img, check.Config{Profiles: []string{"azure-linux", "alibaba"}, Options: rules.Options{CleanPaths: []string{"/opt/app/cache"}, AllowedUsers: []string{"keeper"}}})
+	r, err := engine.Check(img, plan.MustNew(plan.Choices{Profiles: []string{"azure-linux", "alibaba"}, Options: rules.Options{CleanPaths: []string{"/opt/app/cache"}, AllowedUsers: []string{"keeper"}}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestDistroNetworkStep(t *testing.T) {
 			}
 			runScript(t, root, options())
 			img := testfixture.Filesystem(t, "ext4", root, "96M")
-			r, err := check.File(img, check.Config{Profiles: []string{"azure-linux"}})
+			r, err := engine.Check(img, plan.MustNew(plan.Choices{Profiles: []string{"azure-linux"}}))
 			if err != nil {
 				t.Fatal(err)
 			}

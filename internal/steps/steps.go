@@ -7,6 +7,7 @@ package steps
 import (
 	_ "embed"
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 	"path"
 	"regexp"
 	"slices"
@@ -15,11 +16,11 @@ import (
 
 // Step is one hardening or cleanup action.
 type Step struct {
-	ID       string
-	Title    string
-	Profiles []string // profiles that run it by default; none means opt-in
-	Touches  string   // exactly what it may change or remove, for the docs and reviewers
-	Body     string   // the body of a POSIX sh function
+	ID      string
+	Title   string
+	Markets []string // marketplaces whose profile runs it by default (profile.MarketAzure, ...); none means opt-in
+	Touches string   // exactly what it may change or remove, for the docs and reviewers
+	Body    string   // the body of a POSIX sh function
 }
 
 //go:embed prelude.sh
@@ -34,8 +35,19 @@ const (
 	OSWindows = "windows"
 )
 
-// Profiles lists the provisioner's profiles.
-var Profiles = []string{"azure", "alibaba"}
+// Profile resolves the options' profile for their guest OS: the default is Azure's, and the old
+// spelling (a bare marketplace, `azure`) is accepted with a note saying what to write instead.
+func (o Options) Profile() (p profile.Profile, note string, err error) {
+	os := o.OS
+	if os == "" {
+		os = OSLinux
+	}
+	if o.ProfileName == "" {
+		p, _ := profile.For(profile.MarketAzure, os)
+		return p, "", nil
+	}
+	return profile.ForGuest(o.ProfileName, os)
+}
 
 // Linux returns the Linux steps in the order they run.
 func Linux() []*Step { return linuxSteps }
@@ -66,8 +78,8 @@ func ByIDFor(os, id string) (*Step, bool) {
 
 // Options select the steps and parameterise the script.
 type Options struct {
-	OS           string // "linux" (default) or "windows"
-	Profile      string
+	OS           string   // "linux" (default) or "windows"
+	ProfileName  string   // a profile (profile.AzureLinux, ...); default Azure's for the OS
 	Steps        []string // explicit list: replaces the profile's selection
 	SkipSteps    []string
 	KeepFirewall bool
@@ -98,8 +110,9 @@ func Select(o Options) ([]*Step, error) {
 	if o.OS != "" && o.OS != OSLinux && o.OS != OSWindows {
 		errs = append(errs, fmt.Sprintf("unknown guest OS %q (linux or windows)", o.OS))
 	}
-	if o.Profile != "" && !slices.Contains(Profiles, o.Profile) {
-		errs = append(errs, fmt.Sprintf("unknown profile %q (known: %s)", o.Profile, strings.Join(Profiles, ", ")))
+	prof, _, err := o.Profile()
+	if err != nil && (o.OS == "" || o.OS == OSLinux || o.OS == OSWindows) {
+		errs = append(errs, err.Error())
 	}
 	for _, id := range append(append([]string{}, o.Steps...), o.SkipSteps...) {
 		if !known(id) {
@@ -108,10 +121,6 @@ func Select(o Options) ([]*Step, error) {
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
-	}
-	profile := o.Profile
-	if profile == "" {
-		profile = "azure"
 	}
 	var out []*Step
 	windows := o.OS == OSWindows
@@ -125,11 +134,11 @@ func Select(o Options) ([]*Step, error) {
 		case s.ID == "sysprep":
 			want = o.Sysprep
 		case s.ID == "clean-paths":
-			want = len(o.CleanPaths) > 0 || slices.Contains(s.Profiles, profile)
+			want = len(o.CleanPaths) > 0 || slices.Contains(s.Markets, prof.Marketplace)
 		case s.ID == "accounts" && windows:
 			want = len(o.RemoveUsers) > 0
 		default:
-			want = slices.Contains(s.Profiles, profile)
+			want = slices.Contains(s.Markets, prof.Marketplace)
 		}
 		if s.ID == "firewall" && o.KeepFirewall || slices.Contains(o.SkipSteps, s.ID) {
 			want = false
@@ -284,10 +293,8 @@ func Render(o Options) (string, error) {
 	for _, s := range sel {
 		ids = append(ids, s.ID)
 	}
-	profile := o.Profile
-	if profile == "" {
-		profile = "azure"
-	}
+	prof, _, _ := o.Profile() // Select has validated it
+	profile := prof.Name
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
 	fmt.Fprintf(&b, "# marketplace-harden %s: profile %s, steps: %s\n", o.Version, profile, strings.Join(ids, " "))
@@ -334,10 +341,8 @@ func renderWindows(o Options, sel []*Step) string {
 	for _, s := range sel {
 		ids = append(ids, s.ID)
 	}
-	profile := o.Profile
-	if profile == "" {
-		profile = "azure"
-	}
+	prof, _, _ := o.Profile() // Select has validated it
+	profile := prof.Name
 	onError := "abort"
 	if o.ContinueOnError {
 		onError = "continue"

@@ -3,7 +3,8 @@ package steps
 import (
 	"strings"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
+	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
 
 // psList renders paths as a PowerShell array of single-quoted strings, with backslashes.
@@ -18,20 +19,20 @@ func psList(paths []string) string {
 // The per-profile folders the cleanup steps empty are the ones the checker's Windows rules
 // look in, from one list.
 var (
-	winCredentialDirs = psList(rules.WindowsCredentialPaths)
-	winHistoryDirs    = psList(rules.WindowsHistoryPaths)
-	winTempDirs       = psList(rules.WindowsTempPaths)
-	winSSHDirs        = psList(rules.WindowsSSHKeyProfilePaths)
+	winCredentialDirs = psList(requirements.WindowsCredentialPaths)
+	winHistoryDirs    = psList(requirements.WindowsHistoryPaths)
+	winTempDirs       = psList(requirements.WindowsTempPaths)
+	winSSHDirs        = psList(requirements.WindowsSSHKeyProfilePaths)
 )
 
 // The Windows steps, in the order they run. Each body is the body of a PowerShell script block
 // run by Mp-Step (prelude.ps1); $MpDryRun, $MpKeep and the option lists are set above it.
 var windowsSteps = []*Step{
 	{
-		ID:       "windows-update",
-		Title:    "Install the missing security, critical, rollup and definition updates from Windows Update, restarting as often as they need",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "installed Windows updates (Windows Update Agent API); the guest restarts when an update asks for it (at most `windows_update_max_reboots` times)",
+		ID:      "windows-update",
+		Title:   "Install the missing security, critical, rollup and definition updates from Windows Update, restarting as often as they need",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "installed Windows updates (Windows Update Agent API); the guest restarts when an update asks for it (at most `windows_update_max_reboots` times)",
 		Body: `
 	$categories = @(
 		'0fa1201d-4330-4fa8-8ae9-b877473b6441', # Security Updates
@@ -88,20 +89,20 @@ var windowsSteps = []*Step{
 	if ($result.RebootRequired) { Mp-Reboot "$($wanted.Count) update(s) installed; a restart completes them" }`,
 	},
 	{
-		ID:       "auto-updates",
-		Title:    "Turn automatic updates on by policy (NoAutoUpdate=0, AUOptions=4: download and install on a schedule)",
-		Profiles: []string{"azure"},
-		Touches:  `the values NoAutoUpdate and AUOptions of HKLM\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU`,
+		ID:      "auto-updates",
+		Title:   "Turn automatic updates on by policy (NoAutoUpdate=0, AUOptions=4: download and install on a schedule)",
+		Markets: []string{profile.MarketAzure},
+		Touches: `the values NoAutoUpdate and AUOptions of HKLM\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU`,
 		Body: `
 	$key = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU'
 	Mp-RegSet $key 'NoAutoUpdate' 0
 	Mp-RegSet $key 'AUOptions' 4`,
 	},
 	{
-		ID:       "firewall",
-		Title:    "Turn the firewall on for every profile and disable the enabled inbound allow rules the build added (Windows' own rules and `keep_firewall_rules` stay)",
-		Profiles: []string{"azure"},
-		Touches:  "the Domain, Private and Public firewall profiles' Enabled setting; the Enabled flag of local inbound allow rules whose name is not a Windows resource reference (@...)",
+		ID:      "firewall",
+		Title:   "Turn the firewall on for every profile and disable the enabled inbound allow rules the build added (Windows' own rules and `keep_firewall_rules` stay)",
+		Markets: []string{profile.MarketAzure},
+		Touches: "the Domain, Private and Public firewall profiles' Enabled setting; the Enabled flag of local inbound allow rules whose name is not a Windows resource reference (@...)",
 		Body: `
 	foreach ($p in @(Get-NetFirewallProfile -PolicyStore PersistentStore)) {
 		if ([string]$p.Enabled -eq 'True') { continue }
@@ -133,10 +134,10 @@ var windowsSteps = []*Step{
 	}`,
 	},
 	{
-		ID:       "accounts",
-		Title:    "Remove the local accounts listed in `remove_users` with their profiles",
-		Profiles: nil, // selected by remove_users
-		Touches:  "the local accounts named in `remove_users` and their profile directories (never the account the script runs as)",
+		ID:      "accounts",
+		Title:   "Remove the local accounts listed in `remove_users` with their profiles",
+		Markets: nil, // selected by remove_users
+		Touches: "the local accounts named in `remove_users` and their profile directories (never the account the script runs as)",
 		Body: `
 	$me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value
 	foreach ($u in $MpRemoveUsers) {
@@ -155,10 +156,10 @@ var windowsSteps = []*Step{
 	}`,
 	},
 	{
-		ID:       "ssh-keys",
-		Title:    "Remove the OpenSSH keys of every profile and the machine's authorized and host keys",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  `C:\Users\*\.ssh and the SYSTEM profile's .ssh; C:\ProgramData\ssh\administrators_authorized_keys and ssh_host_* (sshd makes new host keys when it next starts)`,
+		ID:      "ssh-keys",
+		Title:   "Remove the OpenSSH keys of every profile and the machine's authorized and host keys",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: `C:\Users\*\.ssh and the SYSTEM profile's .ssh; C:\ProgramData\ssh\administrators_authorized_keys and ssh_host_* (sshd makes new host keys when it next starts)`,
 		Body: `
 	foreach ($profile in @(Mp-Profiles)) {
 		foreach ($sub in ` + winSSHDirs + `) { Mp-Remove (Join-Path $profile $sub) 'SSH keys' }
@@ -170,10 +171,10 @@ var windowsSteps = []*Step{
 	}`,
 	},
 	{
-		ID:       "credentials",
-		Title:    "Delete saved credentials: cmdkey entries of the account running the script and the Credentials folders of every profile",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  `Credential Manager entries listed by cmdkey /list; the files in AppData\Local\Microsoft\Credentials and AppData\Roaming\Microsoft\Credentials of every profile`,
+		ID:      "credentials",
+		Title:   "Delete saved credentials: cmdkey entries of the account running the script and the Credentials folders of every profile",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: `Credential Manager entries listed by cmdkey /list; the files in AppData\Local\Microsoft\Credentials and AppData\Roaming\Microsoft\Credentials of every profile`,
 		Body: `
 	foreach ($line in @(& cmdkey.exe /list)) {
 		if ($line -notmatch '^\s*Target:\s*(.+?)\s*$') { continue }
@@ -188,10 +189,10 @@ var windowsSteps = []*Step{
 	}`,
 	},
 	{
-		ID:       "hosts",
-		Title:    "Reset the HOSTS file: remove its entries, keep its comments",
-		Profiles: []string{"azure"},
-		Touches:  `the non-comment lines of C:\Windows\System32\drivers\etc\hosts`,
+		ID:      "hosts",
+		Title:   "Reset the HOSTS file: remove its entries, keep its comments",
+		Markets: []string{profile.MarketAzure},
+		Touches: `the non-comment lines of C:\Windows\System32\drivers\etc\hosts`,
 		Body: `
 	$hosts = Join-Path $env:SystemRoot 'System32\drivers\etc\hosts'
 	if (-not (Test-Path -LiteralPath $hosts)) { return }
@@ -207,18 +208,18 @@ var windowsSteps = []*Step{
 	Set-Content -LiteralPath $hosts -Value $comments -Encoding ASCII`,
 	},
 	{
-		ID:       "clean-paths",
-		Title:    "Empty the business data and cache directories listed in `clean_paths`",
-		Profiles: nil, // selected by clean_paths
-		Touches:  "the contents of each `clean_paths` directory (the directories stay)",
+		ID:      "clean-paths",
+		Title:   "Empty the business data and cache directories listed in `clean_paths`",
+		Markets: nil, // selected by clean_paths
+		Touches: "the contents of each `clean_paths` directory (the directories stay)",
 		Body: `
 	foreach ($p in $MpCleanPaths) { Mp-EmptyDir $p 'file' }`,
 	},
 	{
-		ID:       "component-cleanup",
-		Title:    "Remove superseded Windows components and update downloads (what Disk Cleanup's Windows Update Cleanup does)",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  `superseded component store packages (Dism /Online /Cleanup-Image /StartComponentCleanup); C:\Windows\SoftwareDistribution\Download`,
+		ID:      "component-cleanup",
+		Title:   "Remove superseded Windows components and update downloads (what Disk Cleanup's Windows Update Cleanup does)",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: `superseded component store packages (Dism /Online /Cleanup-Image /StartComponentCleanup); C:\Windows\SoftwareDistribution\Download`,
 		Body: `
 	Mp-EmptyDir (Join-Path $env:SystemRoot 'SoftwareDistribution\Download') 'downloaded update' -BestEffort
 	if ($MpDryRun) { Mp-Change 'would run: Dism.exe /Online /Cleanup-Image /StartComponentCleanup'; return }
@@ -227,10 +228,10 @@ var windowsSteps = []*Step{
 	Mp-Change 'removed superseded components (Dism /StartComponentCleanup)'`,
 	},
 	{
-		ID:       "temp",
-		Title:    "Empty C:\\Windows\\Temp and every profile's AppData\\Local\\Temp (files Windows holds open are left and reported)",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  `the contents of C:\Windows\Temp and of AppData\Local\Temp in every profile (this script's own folder stays until the provisioner removes it)`,
+		ID:      "temp",
+		Title:   "Empty C:\\Windows\\Temp and every profile's AppData\\Local\\Temp (files Windows holds open are left and reported)",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: `the contents of C:\Windows\Temp and of AppData\Local\Temp in every profile (this script's own folder stays until the provisioner removes it)`,
 		Body: `
 	Mp-EmptyDir (Join-Path $env:SystemRoot 'Temp') 'temp file' -BestEffort
 	foreach ($profile in @(Mp-Profiles)) {
@@ -238,10 +239,10 @@ var windowsSteps = []*Step{
 	}`,
 	},
 	{
-		ID:       "history",
-		Title:    "Clear the session history and delete the PSReadLine history (ConsoleHost_history.txt) of every profile",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  `the files in AppData\Roaming\Microsoft\Windows\PowerShell\PSReadLine of every profile`,
+		ID:      "history",
+		Title:   "Clear the session history and delete the PSReadLine history (ConsoleHost_history.txt) of every profile",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: `the files in AppData\Roaming\Microsoft\Windows\PowerShell\PSReadLine of every profile`,
 		Body: `
 	Clear-History
 	foreach ($profile in @(Mp-Profiles)) {
@@ -249,10 +250,10 @@ var windowsSteps = []*Step{
 	}`,
 	},
 	{
-		ID:       "event-logs",
-		Title:    "Clear every event log that holds records, Security and then System last",
-		Profiles: []string{"azure", "alibaba"},
-		Touches:  "the records of every event log (wevtutil cl); clearing writes one record to Security (1102) and System (104)",
+		ID:      "event-logs",
+		Title:   "Clear every event log that holds records, Security and then System last",
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Touches: "the records of every event log (wevtutil cl); clearing writes one record to Security (1102) and System (104)",
 		Body: `
 	$logs = @(Get-WinEvent -ListLog * -Force -ErrorAction SilentlyContinue | Where-Object { $_.RecordCount -gt 0 })
 	$last = @('Security', 'System')
@@ -268,10 +269,10 @@ var windowsSteps = []*Step{
 	}`,
 	},
 	{
-		ID:       "sysprep",
-		Title:    "Generalize the image with sysprep and wait for IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE (opt-in: `sysprep = true`)",
-		Profiles: nil, // opt-in
-		Touches:  "the whole Windows installation, as sysprep /generalize /oobe /mode:vm does (machine SID, computer name, drivers, logs); the guest keeps running (/quit) for the build to shut it down",
+		ID:      "sysprep",
+		Title:   "Generalize the image with sysprep and wait for IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE (opt-in: `sysprep = true`)",
+		Markets: nil, // opt-in
+		Touches: "the whole Windows installation, as sysprep /generalize /oobe /mode:vm does (machine SID, computer name, drivers, logs); the guest keeps running (/quit) for the build to shut it down",
 		Body: `
 	foreach ($svc in 'RdAgent', 'WindowsAzureGuestAgent') {
 		$s = Get-Service -Name $svc -ErrorAction SilentlyContinue

@@ -151,14 +151,10 @@ func variantTree(t testing.TB, changes Change) string {
 // with scripts/mkfs-from-dir.sh, and returns its path.
 func Filesystem(t testing.TB, typ, dir, size string, opts ...string) string {
 	t.Helper()
-	return makeFilesystem(tbEnv(t), typ, dir, size, opts...)
-}
-
-func makeFilesystem(e Env, typ, dir, size string, opts ...string) string {
-	img := filepath.Join(e.TempDir(), typ+".img")
+	img := filepath.Join(t.TempDir(), typ+".img")
 	args := append([]string{filepath.Join(RepoRoot(), "scripts", "mkfs-from-dir.sh"), typ, dir, img, size}, opts...)
 	if b, err := exec.Command("bash", args...).CombinedOutput(); err != nil {
-		e.Fatalf("mkfs-from-dir %s: %v\n%s", typ, err, b)
+		t.Fatalf("mkfs-from-dir %s: %v\n%s", typ, err, b)
 	}
 	return img
 }

@@ -1,5 +1,5 @@
 // Package windows reads the facts the Windows rules check from an offline Windows tree (the
-// NTFS system volume as an fs.Tree): the SOFTWARE, SYSTEM and SAM registry hives, the machine
+// NTFS system volume as an filesystem.Tree): the SOFTWARE, SYSTEM and SAM registry hives, the machine
 // type of system binaries, and the event log files. It only reads; every parser it uses is
 // bounded and reports corrupt bytes with the file and offset.
 package windows
@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
+	"io/fs"
 	"path"
 	"sort"
 	"strconv"
@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
-	"github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 	"github.com/marketready/packer-plugin-marketplace/internal/winreg"
 )
 
@@ -30,7 +30,7 @@ const (
 )
 
 // IsWindows reports whether the tree looks like a Windows system volume.
-func IsWindows(t *fs.Tree) bool {
+func IsWindows(t *filesystem.Tree) bool {
 	st, err := t.Stat(SystemHive)
 	return err == nil && st.Mode().IsRegular()
 }
@@ -82,7 +82,7 @@ type Hives struct {
 }
 
 // OpenHives opens SOFTWARE, SYSTEM and SAM from the tree.
-func OpenHives(t *fs.Tree) *Hives {
+func OpenHives(t *filesystem.Tree) *Hives {
 	h := &Hives{Errs: map[string]error{}}
 	open := func(p string) *winreg.Hive {
 		ra, size, err := t.OpenReaderAt(p)
@@ -132,14 +132,14 @@ func NumberValue(h *winreg.Hive, key, name string) (n uint64, ok bool, err error
 
 func value(h *winreg.Hive, key, name string) (*winreg.Value, error) {
 	k, err := h.Key(key)
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	v, err := k.Value(name)
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return v, err
@@ -217,7 +217,7 @@ func (h *Hives) FirewallRules() ([]FirewallRule, error) {
 		return nil, err
 	}
 	k, err := h.System.Key(cs + `\Services\SharedAccess\Parameters\FirewallPolicy\FirewallRules`)
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -311,7 +311,7 @@ func (h *Hives) LastUpdateInstall() (last time.Time, where string, err error) {
 	}
 	const cbs = `Microsoft\Windows\CurrentVersion\Component Based Servicing\Packages`
 	k, err := h.Software.Key(cbs)
-	if err != nil && !errors.Is(err, iofs.ErrNotExist) {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return last, "", err
 	}
 	if k != nil {
@@ -363,7 +363,7 @@ func (h *Hives) InstalledFeatures() ([]string, error) {
 		return nil, err
 	}
 	k, err := h.Software.Key(`Microsoft\ServerManager\ServicingStorage\ServerComponentCache`)
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -470,7 +470,7 @@ func parseAccount(where string, k *winreg.Key, rid uint32) (Account, error) {
 
 // PEMachine reads the machine field of a PE file's COFF header (0x8664 AMD64, 0xAA64 ARM64,
 // 0x14C i386).
-func PEMachine(t *fs.Tree, name string) (uint16, error) {
+func PEMachine(t *filesystem.Tree, name string) (uint16, error) {
 	ra, size, err := t.OpenReaderAt(name)
 	if err != nil {
 		return 0, err
@@ -513,9 +513,9 @@ const (
 )
 
 // EventLogs counts the records of every .evtx file under Windows\System32\winevt\Logs.
-func EventLogs(t *fs.Tree) ([]EventLog, error) {
+func EventLogs(t *filesystem.Tree) ([]EventLog, error) {
 	ents, err := t.ReadDir(EventLogDir)
-	if errors.Is(err, iofs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {

@@ -4,20 +4,20 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 	"github.com/marketready/packer-plugin-marketplace/internal/windows"
+	"github.com/marketready/packer-plugin-marketplace/internal/winimage"
 )
 
 func TestPEMachineAndEventRecords(t *testing.T) {
 	for _, m := range []uint16{0x8664, 0x14C, 0xAA64} {
-		b := testfixture.PEHeader(m)
+		b := winimage.PEHeader(m)
 		got, err := windows.ReadPEMachine("x.exe", bytes.NewReader(b), int64(len(b)))
 		if err != nil || got != m {
 			t.Errorf("machine %#x: got %#x, %v", m, got, err)
 		}
 	}
 	for _, n := range []uint64{0, 1, 99, 100, 101, 5000} {
-		b := testfixture.EVTX(n)
+		b := winimage.EVTX(n)
 		got, err := windows.CountEventRecords("x.evtx", bytes.NewReader(b), int64(len(b)))
 		if err != nil || got != n {
 			t.Errorf("%d records: got %d, %v", n, got, err)
@@ -34,8 +34,8 @@ func TestPEMachineAndEventRecords(t *testing.T) {
 
 // FuzzFileParsers feeds arbitrary bytes to the PE, EVTX and firewall-rule parsers.
 func FuzzFileParsers(f *testing.F) {
-	f.Add(testfixture.PEHeader(0x8664))
-	f.Add(testfixture.EVTX(150)[:4096+65536+64])
+	f.Add(winimage.PEHeader(0x8664))
+	f.Add(winimage.EVTX(150)[:4096+65536+64])
 	f.Add([]byte(`v2.31|Action=Allow|Active=TRUE|Dir=In|LPort=1|Name=@x|`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		windows.ReadPEMachine("fuzz", bytes.NewReader(b), int64(len(b)))

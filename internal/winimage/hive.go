@@ -1,4 +1,4 @@
-package testfixture
+package winimage
 
 import (
 	"encoding/binary"
@@ -6,26 +6,26 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"testing"
 )
 
-// HivePrefix is the key the .reg text given to Hive writes under: its lines name keys as
+// HivePrefix is the key the .reg text given to MakeHive writes under: its lines name keys as
 // `[HKEY_LOCAL_MACHINE\HIVE\Microsoft\...]`.
 const HivePrefix = `HKEY_LOCAL_MACHINE\HIVE`
 
-// Hive makes a registry hive file holding the keys and values of reg (the text of a .reg
-// file, "Windows Registry Editor Version 5.00" header optional): an empty hive written here,
-// then hivexregedit --merge, so the cells a test reads were laid out by hivex, not by us.
-func Hive(t testing.TB, reg string) string {
-	t.Helper()
-	return hive(tbEnv(t), reg)
+// MakeHive makes, in the directory work, a registry hive file holding the keys and values of
+// reg (the text of a .reg file, "Windows Registry Editor Version 5.00" header optional): an empty
+// hive written here, then hivexregedit --merge, so that the cells a reader reads were laid out
+// by hivex, not by us. It returns the hive's path.
+func MakeHive(work, reg string) (path string, err error) {
+	defer catch(&err)
+	return hive(&env{work: work}, reg), nil
 }
 
-func hive(e Env, reg string) string {
+func hive(e *env, reg string) string {
 	dir := e.TempDir()
 	hive := filepath.Join(dir, "hive")
 	if err := os.WriteFile(hive, EmptyHive(), 0o644); err != nil {
-		e.Fatalf("%v", err)
+		e.fail("%v", err)
 	}
 	reg = strings.TrimPrefix(strings.TrimSpace(reg), "Windows Registry Editor Version 5.00")
 	// hivexregedit creates a key only under an existing parent: every ancestor of a key the
@@ -49,11 +49,11 @@ func hive(e Env, reg string) string {
 	reg = "Windows Registry Editor Version 5.00\n\n" + parents.String() + reg + "\n"
 	regFile := filepath.Join(dir, "in.reg")
 	if err := os.WriteFile(regFile, []byte(strings.ReplaceAll(reg, "\n", "\r\n")), 0o644); err != nil {
-		e.Fatalf("%v", err)
+		e.fail("%v", err)
 	}
 	cmd := exec.Command("hivexregedit", "--merge", "--prefix", HivePrefix, "--encoding", "UTF-16LE", hive, regFile)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		e.Fatalf("hivexregedit --merge: %v\n%s", err, b)
+		e.fail("hivexregedit --merge: %v\n%s", err, b)
 	}
 	return hive
 }

@@ -1,4 +1,10 @@
-package testfixture
+// Package winimage builds a small Windows Server disk image like an Azure image (MBR, a System
+// Reserved and a C: NTFS volume made by mkntfs and libntfs-3g, registry hives written by
+// hivexregedit, event logs, profiles), compliant or with every Windows rule broken once. The
+// tests check it, and the demo writes it with `go run ./internal/cmd/make-windows-image`. It
+// needs ntfs-3g, libhivex-bin (hivexregedit), fdisk and qemu-utils, and a checkout of this
+// repository (it runs scripts/mkfs-from-dir.sh).
+package winimage
 
 import (
 	"crypto/rand"
@@ -7,16 +13,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
-	"testing"
 	"time"
 	"unicode/utf16"
 )
 
-// WindowsOptions says what a Windows fixture image holds; the zero value is a compliant,
-// generalized Windows Server 2022 image.
-type WindowsOptions struct {
-	Dirty bool // every Windows rule violated at once (see WindowsImage)
+// Options say what a Windows image holds; the zero value is a compliant, generalized Windows
+// Server 2022 image.
+type Options struct {
+	Dirty bool // every Windows rule violated at once (see Build)
 	// Format is "raw" (default) or "vpc" (a fixed VHD, what Azure takes).
 	Format string
 	// Files are extra files (path inside C:, contents) placed in the volume.
@@ -29,35 +35,30 @@ type WindowsOptions struct {
 	RandomMiB int
 }
 
-// WindowsImage makes an MBR disk like an Azure Windows Server image: a small "System Reserved"
-// NTFS partition and the C: NTFS volume, built without mounting (mkntfs and the libntfs-3g
-// copier of scripts/mkfs-from-dir.sh), with SOFTWARE, SYSTEM and SAM hives written by
+// Build makes, in the directory work, an MBR disk like an Azure Windows Server image: a small
+// "System Reserved" NTFS partition and the C: NTFS volume, built without mounting (mkntfs and the
+// libntfs-3g copier of scripts/mkfs-from-dir.sh), with SOFTWARE, SYSTEM and SAM hives written by
 // hivexregedit from .reg text, small PE headers for the kernel and kernel32, EVTX event logs
 // and user profiles. The dirty variant has an enabled "admin" account with a password, a
 // disabled firewall profile and a custom inbound rule, automatic updates off, no sysprep, an
 // old last update, the DHCP role, .ssh keys, saved credentials, a PSReadLine history, temp
-// files, a HOSTS entry and uncleared event logs.
-func WindowsImage(t testing.TB, o WindowsOptions) string {
-	t.Helper()
-	return BuildWindowsImage(tbEnv(t), o)
-}
-
-// BuildWindowsImage is WindowsImage outside a test (the demo uses it).
-func BuildWindowsImage(e Env, o WindowsOptions) string {
-	work := e.TempDir()
+// files, a HOSTS entry and uncleared event logs. It returns the image's path.
+func Build(work string, o Options) (path string, err error) {
+	defer catch(&err)
+	e := &env{work: work}
 	root := filepath.Join(work, "c")
 	write := func(p string, b []byte) {
 		full := filepath.Join(root, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			e.Fatalf("%v", err)
+			e.fail("%v", err)
 		}
 		if err := os.WriteFile(full, b, 0o644); err != nil {
-			e.Fatalf("%v", err)
+			e.fail("%v", err)
 		}
 	}
 	mkdir := func(p string) {
 		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(p)), 0o755); err != nil {
-			e.Fatalf("%v", err)
+			e.fail("%v", err)
 		}
 	}
 	d := o.Dirty
@@ -89,7 +90,7 @@ func BuildWindowsImage(e Env, o WindowsOptions) string {
 		mkdir("Users/" + u + "/AppData/Roaming/Microsoft")
 	}
 	if err := os.Symlink("/Users", filepath.Join(root, "Documents and Settings")); err != nil {
-		e.Fatalf("%v", err)
+		e.fail("%v", err)
 	}
 	if d {
 		write("Users/packer/.ssh/authorized_keys", []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestKeyLeftByTheBuild build@ci\n"))
@@ -120,10 +121,10 @@ func BuildWindowsImage(e Env, o WindowsOptions) string {
 	disk := filepath.Join(work, "windows.raw")
 	f, err := os.Create(disk)
 	if err != nil {
-		e.Fatalf("%v", err)
+		e.fail("%v", err)
 	}
 	if err := f.Truncate(int64(1+resMiB+cMiB+1) << 20); err != nil {
-		e.Fatalf("%v", err)
+		e.fail("%v", err)
 	}
 	f.Close()
 	layout := fmt.Sprintf("label: dos\nstart=2048, size=%d, type=7, bootable\nsize=%d, type=7\n", resMiB<<11, cMiB<<11)
@@ -131,7 +132,7 @@ func BuildWindowsImage(e Env, o WindowsOptions) string {
 	sf.Stdin = strings.NewReader(layout)
 	sf.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
 	if b, err := sf.CombinedOutput(); err != nil {
-		e.Fatalf("sfdisk: %v\n%s", err, b)
+		e.fail("sfdisk: %v\n%s", err, b)
 	}
 	for i, p := range []string{resImg, cImg} {
 		off := int64(1) << 20
@@ -140,11 +141,11 @@ func BuildWindowsImage(e Env, o WindowsOptions) string {
 		}
 		cmd := exec.Command("dd", "if="+p, "of="+disk, "bs=1M", "conv=notrunc,sparse", fmt.Sprintf("seek=%d", off>>20), "status=none")
 		if b, err := cmd.CombinedOutput(); err != nil {
-			e.Fatalf("dd: %v\n%s", err, b)
+			e.fail("dd: %v\n%s", err, b)
 		}
 	}
 	if o.Format == "" || o.Format == "raw" {
-		return disk
+		return disk, nil
 	}
 	out := filepath.Join(work, "windows."+map[string]string{"vpc": "vhd"}[o.Format])
 	args := []string{"convert", "-O", o.Format}
@@ -152,27 +153,66 @@ func BuildWindowsImage(e Env, o WindowsOptions) string {
 		args = append(args, "-o", "subformat=fixed,force_size=on")
 	}
 	if b, err := exec.Command("qemu-img", append(args, disk, out)...).CombinedOutput(); err != nil {
-		e.Fatalf("qemu-img convert: %v\n%s", err, b)
+		e.fail("qemu-img convert: %v\n%s", err, b)
 	}
-	return out
+	return out, nil
 }
 
-func readFile(e Env, p string) []byte {
+func readFile(e *env, p string) []byte {
 	b, err := os.ReadFile(p)
 	if err != nil {
-		e.Fatalf("%v", err)
+		e.fail("%v", err)
 	}
 	return b
 }
 
-// Env is where fixture builders get scratch directories and report failure: a test's, or a
-// command's (the demo).
-type Env struct {
-	TempDir func() string
-	Fatalf  func(format string, args ...any)
+// env gives the builders scratch directories under work and stops a build at the first failure.
+type env struct {
+	work string
+	n    int
 }
 
-func tbEnv(t testing.TB) Env { return Env{TempDir: t.TempDir, Fatalf: t.Fatalf} }
+// TempDir is a new directory under work.
+func (e *env) TempDir() string {
+	e.n++
+	d := filepath.Join(e.work, fmt.Sprintf("scratch-%d", e.n))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		e.fail("%v", err)
+	}
+	return d
+}
+
+// fail stops the build; Build and MakeHive return the error.
+func (e *env) fail(format string, args ...any) { panic(buildError{fmt.Errorf(format, args...)}) }
+
+type buildError struct{ err error }
+
+// catch turns a stopped build into its error.
+func catch(err *error) {
+	if p := recover(); p != nil {
+		be, ok := p.(buildError)
+		if !ok {
+			panic(p)
+		}
+		*err = be.err
+	}
+}
+
+// makeFilesystem makes a filesystem image of typ holding dir with scripts/mkfs-from-dir.sh.
+func makeFilesystem(e *env, typ, dir, size string, opts ...string) string {
+	img := filepath.Join(e.TempDir(), typ+".img")
+	args := append([]string{filepath.Join(repoRoot(), "scripts", "mkfs-from-dir.sh"), typ, dir, img, size}, opts...)
+	if b, err := exec.Command("bash", args...).CombinedOutput(); err != nil {
+		e.fail("mkfs-from-dir %s: %v\n%s", typ, err, b)
+	}
+	return img
+}
+
+// repoRoot is the checkout this package was built from.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
 
 // PEHeader is the first bytes of a PE file of the given machine type (enough for the checker).
 func PEHeader(machine uint16) []byte {

@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -205,7 +205,7 @@ func (k *Key) Subkey(name string) (*Key, error) {
 			return s, nil
 		}
 	}
-	return nil, &iofs.PathError{Op: "open key", Path: k.h.name + `\` + name, Err: iofs.ErrNotExist}
+	return nil, &fs.PathError{Op: "open key", Path: k.h.name + `\` + name, Err: fs.ErrNotExist}
 }
 
 // Key walks a backslash-separated path from the root ("Microsoft\Windows NT\CurrentVersion").
@@ -220,8 +220,8 @@ func (h *Hive) Key(path string) (*Key, error) {
 			continue
 		}
 		if k, err = k.Subkey(c); err != nil {
-			if errors.Is(err, iofs.ErrNotExist) {
-				return nil, &iofs.PathError{Op: "open key", Path: h.name + `\` + path, Err: iofs.ErrNotExist}
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, &fs.PathError{Op: "open key", Path: h.name + `\` + path, Err: fs.ErrNotExist}
 			}
 			return nil, err
 		}
@@ -281,7 +281,7 @@ func (k *Key) Value(name string) (*Value, error) {
 			return v, nil
 		}
 	}
-	return nil, &iofs.PathError{Op: "read value", Path: k.h.name + `\` + k.Name + `\` + name, Err: iofs.ErrNotExist}
+	return nil, &fs.PathError{Op: "read value", Path: k.h.name + `\` + k.Name + `\` + name, Err: fs.ErrNotExist}
 }
 
 // Data returns the value's bytes.

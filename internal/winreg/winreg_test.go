@@ -3,7 +3,7 @@ package winreg_test
 import (
 	"bytes"
 	"errors"
-	iofs "io/fs"
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -106,7 +106,7 @@ func TestReadsWhatHivexWrote(t *testing.T) {
 	} else if s, _ := v.String(); s != "default value" {
 		t.Errorf("default value = %q", s)
 	}
-	if _, err := h.Key(`Microsoft\Missing`); !errors.Is(err, iofs.ErrNotExist) {
+	if _, err := h.Key(`Microsoft\Missing`); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing key: %v", err)
 	}
 

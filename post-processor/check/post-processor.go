@@ -7,7 +7,6 @@ package check
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,19 +15,22 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/common"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
-	engine "github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/engine"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 )
 
-// Waiver accepts a failing rule for a documented reason.
+// Waiver accepts a failing rule for a documented reason. A waived finding has status `waived`
+// and does not fail the build. A waiver for an unknown rule, a waiver without a reason or two
+// waivers for one rule are configuration errors.
 type Waiver struct {
 	// The rule ID to waive, e.g. `firewall-disabled`.
 	Rule string `mapstructure:"rule" required:"true"`
@@ -40,71 +42,107 @@ type Waiver struct {
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
-	// The rule profile to check: `azure-linux` (default), `alibaba`, `azure-windows` or
-	// `alibaba-windows`.
+	// The rule profile to check: `azure-linux` (the default), `azure-windows`, `alibaba` or
+	// `alibaba-windows`, the names `marketplace-harden` takes.
 	Profile string `mapstructure:"profile"`
-	// Several profiles at once; combined with `profile`.
+	// Several profiles at once, e.g. `["azure-linux", "alibaba"]`; combined with `profile`. A
+	// rule in several profiles is evaluated once.
 	Profiles []string `mapstructure:"profiles"`
-	// Check this disk image instead of the one found in the build artifact.
+	// Check this disk image file instead of the one found in the build artifact. Use it when the
+	// builder leaves several files, or none (cloud builders that keep the image remotely).
 	Image string `mapstructure:"image"`
-	// Check the VHD at this URL (a SAS URL, or a blob URL the default Azure credential can
-	// read) instead of the artifact's, with range requests.
+	// Check the VHD at this URL instead of the artifact's: a SAS URL (what a Marketplace offer is
+	// submitted with), or a blob URL that Azure's default credential chain can read
+	// (environment, workload identity, managed identity, `az login`). The blob is read with HTTP
+	// range requests, never downloaded.
 	VHDURL string `mapstructure:"vhd_url"`
-	// The lowest severity that fails the build: `info`, `low` (default), `medium`, `high`, `critical`.
+	// The lowest severity that fails the build: `info`, `low` (default), `medium`, `high` or
+	// `critical`. Findings below it are still reported. A rule that could not be evaluated
+	// (status `error`) always fails the build: it proves nothing.
 	FailOn string `mapstructure:"fail_on"`
-	// Write the JSON report to this path.
+	// Write the JSON report to this path (parent directories are created).
 	JSONReport string `mapstructure:"json_report"`
-	// Write the JUnit XML report to this path.
+	// Write a JUnit XML report to this path: one test suite per profile, one test case per rule,
+	// failures for blocking findings. CI systems show it next to unit tests.
 	JUnitReport string `mapstructure:"junit_report"`
-	// Write the certification-shaped JSON report (the self-test's TestID, TestCaseName, Result,
-	// ActualValue, RequiredValue; the Linux tests 39 to 52, or the Windows tests 1.1.4 to 1.1.6 for
-	// the azure-windows profile) to this path.
+	// Write the `azure-linux` findings as a JSON report with the fields of the Azure
+	// certification self-test API's documented response (`TestResult`, `Tests` with the
+	// self-test's `TestID`s 39 to 52, `TestCaseName`, `Description`, `Result`, `ActualValue`,
+	// `RequiredValue`), plus one `MarketplaceCheck` section with the rule and LISA case behind each
+	// test and the plugin's other checks, to this path. With the `azure-windows` profile alone it
+	// writes the Windows tests the documented response shows (`1.1.4` OS Architecture, `1.1.6`
+	// Failover Cluster; `1.1.5` User account dependency is decided at run time and listed as
+	// such). `Result` is the predicted certification result, which can differ from the rule's
+	// status (see `predicted_certification` under Reports).
 	MSCertReport string `mapstructure:"mscert_report"`
-	// Report formats to write into `report_dir` when no explicit path is set: `json`, `junit`,
-	// `mscert`.
+	// Report formats to write into `report_dir` without naming each path: `json`
+	// (`marketplace-check.json`), `junit` (`marketplace-check-junit.xml`), `mscert`
+	// (`marketplace-check-mscert.json`), `sarif` (`marketplace-check.sarif`). An explicit
+	// `json_report`, `junit_report`, `mscert_report` or `sarif_report` path wins.
 	ReportFormats []string `mapstructure:"report_formats"`
-	// Directory for `report_formats`; default the current directory.
+	// The directory for `report_formats`; default the current directory.
 	ReportDir string `mapstructure:"report_dir"`
-	// Waive a failing rule; repeat the block for several rules.
+	// Accept a failing rule for a documented reason (a block, repeatable): `rule` and `reason`,
+	// both required; see the waive block below.
 	Waivers []Waiver `mapstructure:"waive"`
-	// Accounts with UID >= 1000 that the image is meant to ship (alibaba `no-extra-users`), or
-	// Windows local accounts it ships enabled (azure-windows `windows-accounts-locked`).
+	// Accounts with UID >= 1000 that the image is meant to ship (rule `no-extra-users` of the
+	// `alibaba` profile), or Windows local accounts it ships enabled (rule
+	// `windows-accounts-locked` of `azure-windows`).
 	AllowedUsers []string `mapstructure:"allowed_users"`
-	// Paths of business data and caches that must be empty (alibaba `clean-paths`).
+	// In-image paths of business data and application caches that must be empty or absent (rule
+	// `clean-paths` of the `alibaba` profile; not applicable when unset).
 	CleanPaths []string `mapstructure:"clean_paths"`
-	// Write the SARIF 2.1.0 report (for code-scanning UIs) to this path.
+	// Write a SARIF 2.1.0 report to this path, for code-scanning UIs (GitHub code scanning, Azure
+	// DevOps, GitLab): every rule as a driver rule, every finding that did not pass as a result
+	// located at its in-image path and line, waivers as external suppressions with their reason.
 	SARIFReport string `mapstructure:"sarif_report"`
-	// Read every file of the image for the rules that need contents (`no-hardcoded-credentials`,
-	// `no-malware`); default true. With false those rules are not applicable.
+	// Read the contents of every regular file of every filesystem in the image for the rules
+	// that need them, `no-hardcoded-credentials` and `no-malware`. Default `true`. With `false`
+	// those rules are `not-applicable` and only metadata and configuration files are read.
 	ContentScan *bool `mapstructure:"content_scan"`
-	// In-image paths not searched for credentials: globs (`/opt/app/test/*.pem`) or directories
-	// ending in `/`. Added to the defaults (SSH host keys, documentation, package databases).
+	// In-image paths not searched for credentials, added to the defaults (SSH host keys, which
+	// `no-ssh-host-keys` reports; documentation; CA certificates; package-manager databases;
+	// kernel module indexes): `path.Match` globs such as `/opt/app/test/*.pem`, or directories
+	// ending in `/`.
 	SecretsAllowPaths []string `mapstructure:"secrets_allow_paths"`
-	// Fingerprints of reported values that are not secrets (shown with each finding).
+	// Fingerprints of reported values that are not secrets (a test fixture, a public demo key).
+	// Each credential finding shows its fingerprint: an HMAC-SHA256 of the rule and the value
+	// under a fingerprint key, so that a report's reader cannot confirm a guessed password
+	// without the key. The key is `MARKETPLACE_FINGERPRINT_KEY` from the environment (set it from
+	// a CI secret so that fingerprints are the same on every runner), else a random key created
+	// once in your configuration directory (`~/.config/packer-plugin-marketplace/fingerprint.key`).
 	SecretsAllowFingerprints []string `mapstructure:"secrets_allow_fingerprints"`
-	// A running clamd to scan every file for malware: `unix:///run/clamav/clamd.ctl`,
-	// `tcp://host:3310`, a socket path or `host:port`. Without it `no-malware` is not applicable.
+	// A running ClamAV daemon to stream every file to (`INSTREAM`, one connection per scan
+	// worker): `unix:///run/clamav/clamd.ctl`, `tcp://127.0.0.1:3310`, a socket path or
+	// `host:port`. Without it `no-malware` is not applicable. A malformed address fails
+	// `packer validate`; an address that does not answer fails the build with a message naming it.
 	ClamdAddress string `mapstructure:"clamd_address"`
-	// clamd's StreamMaxLength in MiB (default 25): larger files are not sent, and no-malware is
-	// then an error listing them (raise clamd's StreamMaxLength and this together).
+	// clamd's `StreamMaxLength` in MiB (default 25, clamd's own default). Larger files are not
+	// sent, and `no-malware` is then an **error** listing them: a file clamd did not scan proves
+	// nothing. A Linux image's initrd is often larger than 25 MiB: raise clamd's
+	// `StreamMaxLength` and this option together (for example to 512).
 	ClamdMaxStreamMB int `mapstructure:"clamd_max_stream_mb"`
-	// Write a CycloneDX 1.5 SBOM of the installed packages (dpkg, rpm, apk) to this path.
+	// Write a CycloneDX 1.5 JSON SBOM of the installed packages (dpkg, rpm, apk, read offline)
+	// with package URLs (`pkg:deb/debian/openssl@3.0.17-1~deb12u2?arch=amd64&distro=debian-12`)
+	// to this path, for any vulnerability scanner (Trivy, Grype, Dependency-Track).
 	SBOM string `mapstructure:"sbom"`
-	// Write a file-integrity baseline (path, size, mode, owner, SHA-256 of every file) as JSON
-	// to this path.
+	// Write a file-integrity baseline to this path: JSON with the path, size, mode, owner and
+	// SHA-256 of every regular file, for drift monitoring on deployed machines. `complete` is
+	// false when the pass could not read everything, and `unread` names what it left out; a file
+	// without a digest says why (`not_hashed`).
 	IntegrityManifest string `mapstructure:"integrity_manifest"`
 
-	ctx      interpolate.Context
-	settings engine.Config
-	outputs  engine.Outputs
+	ctx interpolate.Context
 }
 
-// PostProcessor implements packersdk.PostProcessor.
+// PostProcessor implements packer.PostProcessor.
 type PostProcessor struct {
 	config Config
+	// plan is the check, resolved and validated when the post-processor is configured.
+	plan *plan.Plan
 }
 
-// ConfigSpec implements packersdk.PostProcessor.
+// ConfigSpec implements packer.PostProcessor.
 func (p *PostProcessor) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapstructure().HCL2Spec() }
 
 // Configure decodes and validates the configuration.
@@ -117,57 +155,34 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	if err != nil {
 		return err
 	}
-	s, err := p.config.Settings()
+	pl, err := plan.New(p.config.Choices())
 	if err != nil {
-		return err
+		return fmt.Errorf("marketplace-check: %w", err)
 	}
-	p.config.settings = s
-	p.config.outputs = engine.Outputs{JSON: p.config.JSONReport, JUnit: p.config.JUnitReport, MSCert: p.config.MSCertReport, SARIF: p.config.SARIFReport}
-	if err := p.config.outputs.ForFormats(p.config.ReportDir, p.config.ReportFormats); err != nil {
-		return fmt.Errorf("marketplace-check: report_formats: %w", err)
-	}
+	p.plan = pl
 	return nil
 }
 
-// Settings turns the HCL configuration into the engine's, validating it.
-func (c *Config) Settings() (engine.Config, error) {
-	var errs []error
-	s := engine.Config{Options: rules.Options{AllowedUsers: c.AllowedUsers, CleanPaths: c.CleanPaths}, SBOM: c.SBOM,
-		Content: engine.ContentOptions{Off: c.ContentScan != nil && !*c.ContentScan, SecretsAllowPaths: c.SecretsAllowPaths,
+// Choices are what the HCL configuration asks of the check's plan.
+func (c *Config) Choices() plan.Choices {
+	ch := plan.Choices{Profiles: c.Profiles, FailOn: c.FailOn, SBOM: c.SBOM,
+		Options: rules.Options{AllowedUsers: c.AllowedUsers, CleanPaths: c.CleanPaths},
+		Content: plan.ContentChoices{Off: c.ContentScan != nil && !*c.ContentScan, SecretsAllowPaths: c.SecretsAllowPaths,
 			SecretsAllowFingerprints: c.SecretsAllowFingerprints, ClamdAddress: c.ClamdAddress,
-			ClamdMaxStream: int64(c.ClamdMaxStreamMB) << 20, Manifest: c.IntegrityManifest}}
-	if c.ClamdMaxStreamMB < 0 {
-		errs = append(errs, fmt.Errorf("clamd_max_stream_mb must be positive"))
-	}
+			ClamdMaxStreamMB: c.ClamdMaxStreamMB, Manifest: c.IntegrityManifest},
+		Reports: plan.Reports{JSON: c.JSONReport, JUnit: c.JUnitReport, MSCert: c.MSCertReport, SARIF: c.SARIFReport,
+			Formats: c.ReportFormats, Dir: c.ReportDir}}
 	if c.Profile != "" {
-		s.Profiles = append(s.Profiles, c.Profile)
+		ch.Profiles = append([]string{c.Profile}, c.Profiles...)
 	}
-	s.Profiles = append(s.Profiles, c.Profiles...)
-	if len(s.Profiles) == 0 {
-		s.Profiles = []string{"azure-linux"}
-	}
-	if c.FailOn == "" {
-		c.FailOn = "low"
-	}
-	sev, err := rules.ParseSeverity(c.FailOn)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("fail_on: %w", err))
-	}
-	s.FailOn = sev
 	for _, w := range c.Waivers {
-		s.Waivers = append(s.Waivers, report.Waiver{Rule: w.Rule, Reason: w.Reason})
+		ch.Waivers = append(ch.Waivers, report.Waiver{Rule: w.Rule, Reason: w.Reason})
 	}
-	if err := s.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return s, fmt.Errorf("marketplace-check: %w", errors.Join(errs...))
-	}
-	return s, nil
+	return ch
 }
 
 // PostProcess checks the artifact's disk image. The artifact is passed on unchanged and kept.
-func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifact packersdk.Artifact) (_ packersdk.Artifact, _, _ bool, err error) {
+func (p *PostProcessor) PostProcess(ctx context.Context, ui packer.Ui, artifact packer.Artifact) (_ packer.Artifact, _, _ bool, err error) {
 	// the artifact's URL holds a SAS token, errors and messages may quote it or the image
 	bare := ui // Packer's progress bar needs the UI itself; it is given the redacted name only
 	ui = redactingUi{ui}
@@ -176,26 +191,26 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 	if err != nil {
 		return artifact, true, true, err
 	}
-	ui.Say(fmt.Sprintf("marketplace-check: checking %s against %s", blob.Redact(path), strings.Join(p.config.settings.Profiles, ", ")))
-	settings := p.config.settings
-	if settings.NeedsContent() {
+	ui.Say(fmt.Sprintf("marketplace-check: checking %s against %s", blob.Redact(path), strings.Join(p.plan.Profiles(), ", ")))
+	var progress func(done, total int64)
+	if p.plan.NeedsContent() {
 		ui.Say("marketplace-check: reading every file of the image (content scan)")
 		bar := newProgressBar(bare, shortName(path))
 		defer bar.Close()
-		settings.Content.Progress = bar.Set
+		progress = bar.Set
 	}
-	r, err := engine.File(path, settings)
+	r, err := engine.CheckWithProgress(path, p.plan, progress)
 	if err != nil {
 		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
 	}
 	var table strings.Builder
 	r.WriteTable(&table)
 	ui.Message(table.String())
-	out := p.config.outputs
-	if err := engine.Write(r, out); err != nil {
+	out := p.plan.Reports()
+	if err := engine.WriteReports(r, out); err != nil {
 		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
 	}
-	for _, f := range []string{out.JSON, out.JUnit, out.MSCert, out.SARIF, p.config.SBOM, p.config.IntegrityManifest} {
+	for _, f := range []string{out.JSON, out.JUnit, out.MSCert, out.SARIF, p.plan.SBOM(), p.plan.Content().Manifest} {
 		if f != "" {
 			ui.Say("marketplace-check: written " + f)
 		}
@@ -216,7 +231,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, artifa
 }
 
 // redactingUi hides credentials in everything said to Packer's UI.
-type redactingUi struct{ packersdk.Ui }
+type redactingUi struct{ packer.Ui }
 
 func (u redactingUi) Say(s string)     { u.Ui.Say(redact.Text(s)) }
 func (u redactingUi) Message(s string) { u.Ui.Message(redact.Text(s)) }
@@ -238,7 +253,7 @@ var sasLine = regexp.MustCompile(`(?m)^OSDiskUriReadOnlySas: (https?://\S+)`)
 // azureVHD finds the OS disk VHD of an azure-arm artifact: its read-only SAS URL, else its URI
 // (read with the default Azure credential). A managed image or gallery version without a VHD
 // is an error that says how to get one.
-func azureVHD(artifact packersdk.Artifact) (string, error) {
+func azureVHD(artifact packer.Artifact) (string, error) {
 	if m := sasLine.FindStringSubmatch(artifact.String()); m != nil {
 		return m[1], nil
 	}
@@ -252,7 +267,7 @@ func azureVHD(artifact packersdk.Artifact) (string, error) {
 
 // diskImage picks the disk image to check: the `image` or `vhd_url` option, else the first file
 // of the artifact that is a disk image by content, else the VHD of an azure-arm artifact.
-func (p *PostProcessor) diskImage(ui packersdk.Ui, artifact packersdk.Artifact) (string, error) {
+func (p *PostProcessor) diskImage(ui packer.Ui, artifact packer.Artifact) (string, error) {
 	if p.config.VHDURL != "" {
 		return p.config.VHDURL, nil
 	}

@@ -9,15 +9,15 @@ import (
 	"strings"
 	"testing"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packer"
 
-	engine "github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/engine"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
-func newUI() (*packersdk.BasicUi, *bytes.Buffer) {
+func newUI() (*packer.BasicUi, *bytes.Buffer) {
 	var out bytes.Buffer
-	return &packersdk.BasicUi{Reader: strings.NewReader(""), Writer: &out, ErrorWriter: &out}, &out
+	return &packer.BasicUi{Reader: strings.NewReader(""), Writer: &out, ErrorWriter: &out}, &out
 }
 
 func TestConfigureRejectsBadSettings(t *testing.T) {
@@ -26,6 +26,9 @@ func TestConfigureRejectsBadSettings(t *testing.T) {
 		"waiver w/o reason":   {"waive": []map[string]interface{}{{"rule": "no-swap"}}},
 		"waiver unknown rule": {"waive": []map[string]interface{}{{"rule": "nope", "reason": "x"}}},
 		"bad fail_on":         {"fail_on": "severe"},
+		// before the plan, a malformed clamd address failed only after the whole VM build
+		"bad clamd_address": {"clamd_address": "clamd"},
+		"bad report format": {"report_formats": []string{"html"}},
 	}
 	for name, raw := range cases {
 		var p PostProcessor
@@ -37,7 +40,7 @@ func TestConfigureRejectsBadSettings(t *testing.T) {
 	if err := p.Configure(map[string]interface{}{}); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if got := p.config.settings.Profiles; len(got) != 1 || got[0] != "azure-linux" {
+	if got := p.plan.Profiles(); len(got) != 1 || got[0] != "azure-linux" {
 		t.Errorf("default profile %v", got)
 	}
 }
@@ -56,7 +59,7 @@ func TestPostProcessFailsTheBuildOnViolations(t *testing.T) {
 	// the qemu builder's artifact: the disk plus a file that is not a disk
 	notes := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notes, bytes.Repeat([]byte("build notes\n"), 100), 0o644)
-	art := &packersdk.MockArtifact{BuilderIdValue: "transcend.qemu", FilesValue: []string{notes, testfixture.Path(t, "dirty.qcow2")}}
+	art := &packer.MockArtifact{BuilderIdValue: "transcend.qemu", FilesValue: []string{notes, testfixture.Path(t, "dirty.qcow2")}}
 	ui, out := newUI()
 	got, keep, force, err := p.PostProcess(context.Background(), ui, art)
 	if err == nil {
@@ -86,7 +89,7 @@ func TestPostProcessPassesACompliantImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ui, out := newUI()
-	art := &packersdk.MockArtifact{FilesValue: []string{testfixture.Path(t, "clean-fixed.vhd")}}
+	art := &packer.MockArtifact{FilesValue: []string{testfixture.Path(t, "clean-fixed.vhd")}}
 	if _, _, _, err := p.PostProcess(context.Background(), ui, art); err != nil {
 		t.Fatalf("clean image failed: %v\n%s", err, out)
 	}
@@ -96,7 +99,7 @@ func TestPostProcessPassesACompliantImage(t *testing.T) {
 	// the table reaches Packer's UI as the check wrote it (the redaction of the UI once took
 	// the line after "... empty password" for a password)
 	var table strings.Builder
-	r, err := engine.File(testfixture.Path(t, "clean-fixed.vhd"), p.config.settings)
+	r, err := engine.Check(testfixture.Path(t, "clean-fixed.vhd"), p.plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +117,7 @@ func TestPostProcessNeedsADisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	ui, _ := newUI()
-	_, _, _, err := p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{BuilderIdValue: "mitchellh.amazonebs"})
+	_, _, _, err := p.PostProcess(context.Background(), ui, &packer.MockArtifact{BuilderIdValue: "mitchellh.amazonebs"})
 	if err == nil || !strings.Contains(err.Error(), "no local disk image") || !strings.Contains(err.Error(), "image") {
 		t.Errorf("artifact without a disk: %v", err)
 	}
@@ -127,7 +130,7 @@ func TestReportFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	ui, _ := newUI()
-	p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{FilesValue: []string{testfixture.Path(t, "dirty.raw")}})
+	p.PostProcess(context.Background(), ui, &packer.MockArtifact{FilesValue: []string{testfixture.Path(t, "dirty.raw")}})
 	b, err := os.ReadFile(filepath.Join(dir, "marketplace-check-mscert.json"))
 	if err != nil || !strings.Contains(string(b), `"TestCaseName": "Client Alive Interval"`) {
 		t.Errorf("mscert report: %v\n%s", err, b)
@@ -163,7 +166,7 @@ func TestContentScanOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ui, out := newUI()
-	_, _, _, err = p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{FilesValue: []string{testfixture.Path(t, "dirty.qcow2")}})
+	_, _, _, err = p.PostProcess(context.Background(), ui, &packer.MockArtifact{FilesValue: []string{testfixture.Path(t, "dirty.qcow2")}})
 	if err == nil || !strings.Contains(err.Error(), "no-malware") || !strings.Contains(err.Error(), "no-hardcoded-credentials") {
 		t.Fatalf("err = %v\n%s", err, out)
 	}
@@ -179,7 +182,7 @@ func TestContentScanOptions(t *testing.T) {
 	if err := off.Configure(map[string]interface{}{"content_scan": false}); err != nil {
 		t.Fatal(err)
 	}
-	if !off.config.settings.Content.Off || off.config.settings.NeedsContent() {
+	if !off.plan.ContentOff() || off.plan.NeedsContent() {
 		t.Error("content_scan = false did not turn the pass off")
 	}
 }
@@ -193,7 +196,7 @@ func TestAzureArtifactIsReadFromBlobStorage(t *testing.T) {
 	if err := p.Configure(map[string]interface{}{"profile": "azure-linux", "content_scan": false}); err != nil {
 		t.Fatal(err)
 	}
-	art := &packersdk.MockArtifact{BuilderIdValue: azureARM, FilesValue: []string{}, IdValue: strings.SplitN(sasURL, "?", 2)[0],
+	art := &packer.MockArtifact{BuilderIdValue: azureARM, FilesValue: []string{}, IdValue: strings.SplitN(sasURL, "?", 2)[0],
 		StringValue: "Azure.ResourceManagement.VMImage:\n\nOSType: Linux\nOSDiskUri: " + strings.SplitN(sasURL, "?", 2)[0] + "\nOSDiskUriReadOnlySas: " + sasURL + "\n"}
 	ui, out := newUI()
 	if _, _, _, err := p.PostProcess(context.Background(), ui, art); err != nil {
@@ -202,7 +205,7 @@ func TestAzureArtifactIsReadFromBlobStorage(t *testing.T) {
 	if !strings.Contains(out.String(), "range requests") || strings.Contains(out.String(), "sig=") {
 		t.Errorf("output lacks the request count or shows the SAS token:\n%s", out)
 	}
-	managed := &packersdk.MockArtifact{BuilderIdValue: azureARM, FilesValue: []string{},
+	managed := &packer.MockArtifact{BuilderIdValue: azureARM, FilesValue: []string{},
 		IdValue: "/subscriptions/x/resourceGroups/images/providers/Microsoft.Compute/images/ubuntu-marketplace"}
 	managed.StringValue = "Azure.ResourceManagement.VMImage:\n\nOSType: Linux\nManagedImageName: ubuntu-marketplace\n"
 	_, _, _, err := p.PostProcess(context.Background(), ui, managed)
@@ -223,7 +226,7 @@ func TestURLSecretsNeverPrinted(t *testing.T) {
 			t.Fatal(err)
 		}
 		ui, out := newUI()
-		_, _, _, err := p.PostProcess(context.Background(), ui, &packersdk.MockArtifact{FilesValue: []string{}})
+		_, _, _, err := p.PostProcess(context.Background(), ui, &packer.MockArtifact{FilesValue: []string{}})
 		if err == nil {
 			t.Fatalf("%s: no error", url)
 		}

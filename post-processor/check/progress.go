@@ -4,14 +4,14 @@ import (
 	"io"
 	"sync"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
 // progressBar shows the content scan's progress with Packer's own bar (Ui.TrackProgress). The
 // bar tracks a stream; here the stream yields as many (empty) bytes as the scan has done, so
 // the bar advances with the scan from whichever goroutine reports.
 type progressBar struct {
-	ui   packersdk.Ui
+	ui   packer.Ui
 	name string
 
 	once     sync.Once
@@ -23,8 +23,8 @@ type progressBar struct {
 	finished chan struct{}
 }
 
-func newProgressBar(ui packersdk.Ui, name string) *progressBar {
-	if bu, ok := ui.(*packersdk.BasicUi); ok && bu.PB == nil {
+func newProgressBar(ui packer.Ui, name string) *progressBar {
+	if bu, ok := ui.(*packer.BasicUi); ok && bu.PB == nil {
 		ui = nil // a UI without a progress tracker (tests): no bar
 	}
 	b := &progressBar{ui: ui, name: name, finished: make(chan struct{})}

@@ -22,10 +22,11 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/common"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 	"github.com/marketready/packer-plugin-marketplace/internal/steps"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 )
@@ -44,71 +45,103 @@ const exitRestart = 3010
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
-	// Which marketplace's steps run by default: `azure` (default) or `alibaba`.
+	// The profile whose steps run by default, in the vocabulary `marketplace-check` uses:
+	// `azure-linux`, `azure-windows`, `alibaba` or `alibaba-windows`. Default: Azure's profile for
+	// the guest OS. A Windows profile sets `os = "windows"`, `azure-linux` sets `os = "linux"`. The
+	// old spelling `azure` (and `alibaba` for a Windows guest) still works and is reported as
+	// deprecated.
 	Profile string `mapstructure:"profile"`
 	// The guest's operating system, `linux` or `windows`. Default: `windows` when the build
-	// connects over WinRM or a Windows-only option is set, `linux` otherwise.
+	// connects over WinRM, a Windows profile is chosen or a Windows-only option is set, `linux`
+	// otherwise.
 	OS string `mapstructure:"os"`
-	// Run exactly these steps (in catalogue order) instead of the profile's.
+	// Run exactly these steps instead of the profile's. They still run in the order of the step
+	// table.
 	Steps []string `mapstructure:"steps"`
-	// Leave these steps out.
+	// Leave these steps out, e.g. `["patch"]` when updates are applied elsewhere.
 	SkipSteps []string `mapstructure:"skip_steps"`
-	// Report what each step would change and change nothing.
+	// Change nothing; every step reports what it would change (`would remove
+	// /root/.bash_history`, `would edit /etc/ssh/sshd_config`, `would run: update-grub`).
 	DryRun bool `mapstructure:"dry_run"`
-	// Paths that no step may remove, truncate or edit (nor their parents).
+	// Absolute guest paths that no step may remove, truncate or edit, nor their contents, nor
+	// their parent directories (Windows paths such as `C:\app\data` on Windows).
 	KeepPaths []string `mapstructure:"keep_paths"`
-	// Accounts the `accounts` step deletes with their home directories.
+	// Accounts the `accounts` step deletes with `userdel -r` (on Windows: the local accounts and
+	// their profiles). The account Packer is connected as cannot be listed (use `deprovision`);
+	// `root` cannot be listed. When a `keep_paths` entry lies in such an account's home, the
+	// account is deleted without `-r` and its home emptied around the kept paths.
 	RemoveUsers []string `mapstructure:"remove_users"`
-	// Business data and cache paths the `clean-paths` step empties.
+	// Application data and cache paths the `clean-paths` step empties (directories keep existing,
+	// files are removed). System directories such as `/etc` or `/var` are refused, after `.` and
+	// `..` are applied. On Windows the path is normalised as Windows resolves it (`/`, `.`, `..`,
+	// trailing dots and spaces), and the result is refused when it is a drive root, a system
+	// folder (`C:\Windows`, `Program Files`, `ProgramData`, `Users`, `Users\Default`,
+	// `Users\Public`) or lies under `Windows\System32`, `SysWOW64`, `WinSxS` or `servicing`; 8.3
+	// short names (`PROGRA~1`) and streams are refused. The script gets the normalised path.
 	CleanPaths []string `mapstructure:"clean_paths"`
-	// Leave the host firewall enabled (drops the `firewall` step).
+	// Leave the host firewall enabled: the `firewall` step does not run. Waive the checker's
+	// `firewall-disabled` rule with the same reason.
 	KeepFirewall bool `mapstructure:"keep_firewall"`
 	// Also turn off swap on the resource disk (`ResourceDisk.EnableSwap=n` in
-	// /etc/waagent.conf). Off by default: Microsoft recommends resource-disk swap and the
-	// certification passes it.
+	// `/etc/waagent.conf`). Off by default: the `swap` step removes swap from the OS disk only,
+	// as Microsoft recommends resource-disk swap and the certification passes it. The
+	// `azure-agent` step likewise leaves `AutoUpdate.Enabled` at the agent's default (on) and
+	// changes it only when it is explicitly set to something else.
 	NoResourceDiskSwap bool `mapstructure:"no_resource_disk_swap"`
-	// Add rootdelay=300 to the kernel command line even where the initramfs is made by
-	// initramfs-tools (Debian, Ubuntu), which sleeps that long at every boot. Off by default:
-	// the self-test only warns without it, and the checker passes its absence there.
+	// Add `rootdelay=300` to the kernel command line even on images whose initramfs is made by
+	// initramfs-tools (Debian, Ubuntu). Off by default: initramfs-tools sleeps the whole delay
+	// before it mounts the root, so every VM would boot five minutes late, while the
+	// certification self-test only reports a Warning without it (dracut, on RHEL and SUSE, waits
+	// at most that long, and gets the parameter). The checker passes its absence there and
+	// predicts the self-test's Warning.
 	KernelRootdelay bool `mapstructure:"kernel_rootdelay"`
-	// Run `waagent -force -deprovision+user` as the last step. It removes the user Packer is
-	// connected as: nothing can run on the guest after it.
+	// Run `waagent -force -deprovision+user` as the very last step. It deletes the user Packer is
+	// connected as, so no provisioner can run after this one; Packer's shutdown command must not
+	// need that user's `sudo` rights (use `shutdown_command` with the builder's default root
+	// access, or let the builder stop the VM).
 	Deprovision bool `mapstructure:"deprovision"`
-	// `abort` (default): a failing step stops the script and fails the build. `continue`: the
-	// remaining steps still run and the failure is reported without failing the build.
+	// `abort` (default): a failing step stops the script and fails the build with the step's
+	// name. `continue`: the remaining steps run, the failure is reported, the build goes on.
 	OnError string `mapstructure:"on_error"`
-	// How the script is run; `{{.Path}}` is the uploaded script. Default:
-	// `sudo -n env MP_CLEANUP=1 sh '{{.Path}}'` on Linux,
-	// `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{{.Path}}"` on Windows.
+	// How the uploaded script runs. `{{.Path}}` is its path and `{{.Dir}}` its private
+	// directory. Default on Linux `sudo -n env MP_CLEANUP=1 sh '{{.Path}}'`; when Packer connects
+	// as root use `env MP_CLEANUP=1 sh '{{.Path}}'`; when sudo needs a password,
+	// `echo 'password' | sudo -S env MP_CLEANUP=1 sh '{{.Path}}'`. `MP_CLEANUP=1` makes the script
+	// remove its directory when it ends. Default on Windows
+	// `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "{{.Path}}"`.
 	ExecuteCommand string `mapstructure:"execute_command"`
 	// Where the private directory for the script is created on the guest. Default `/tmp` on
 	// Linux, `C:/Windows/Temp` on Windows.
 	RemoteFolder string `mapstructure:"remote_folder"`
-	// Write the per-step results as JSON to this local path.
+	// Write the per-step results as JSON to this local path:
+	// `{"finished": true, "changes": 31, "steps": [{"step": "history", "status": "done",
+	// "changes": ["removed /root/.bash_history"]}]}`. A step that had the guest restarted carries
+	// `"restarts": N` (on Windows, `windows-update`).
 	ResultsFile string `mapstructure:"results_file"`
 
-	// Windows: generalize with sysprep (/generalize /oobe /quit /mode:vm) as the last step and
-	// wait for IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE.
+	// Windows: generalize with sysprep (`/generalize /oobe /quit /mode:vm`) as the last step and
+	// wait for `IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE`.
 	Sysprep bool `mapstructure:"sysprep"`
-	// Windows: how long sysprep may take to generalize. Default `30m`.
+	// Windows: how long sysprep may take to reach the generalized state. Default `30m`.
 	SysprepTimeout time.Duration `mapstructure:"sysprep_timeout"`
-	// Windows: inbound firewall rules (display name or rule ID) the `firewall` step leaves enabled.
+	// Windows: inbound firewall rules, by display name or rule ID, that the `firewall` step
+	// leaves enabled (e.g. your application's port).
 	KeepFirewallRules []string `mapstructure:"keep_firewall_rules"`
-	// Windows: how many restarts the `windows-update` step may ask for. Default 5.
+	// Windows: how many restarts `windows-update` may ask for before the build fails. Default 5.
 	WindowsUpdateMaxReboots int `mapstructure:"windows_update_max_reboots"`
-	// Windows: how long to wait for the guest to answer again after a restart. Default `30m`.
+	// Windows: how long to wait for the guest to answer after a restart. Default `30m`.
 	RestartTimeout time.Duration `mapstructure:"restart_timeout"`
-	// Windows: run the script as this user through a scheduled task, as Packer's powershell
-	// provisioner does. `SYSTEM` needs no password; Windows Update refuses WinRM sessions, so
-	// the `windows-update` step needs this over WinRM.
+	// Windows: run the script as this user through a scheduled task, the way Packer's
+	// `powershell` provisioner does. `SYSTEM` needs no password. Over WinRM the Windows Update API
+	// refuses the remote session (`E_ACCESSDENIED`), so `windows-update` needs this.
 	ElevatedUser string `mapstructure:"elevated_user"`
-	// Windows: the password of `elevated_user` (empty for `SYSTEM`).
+	// Windows: the password of `elevated_user` (not for `SYSTEM`).
 	ElevatedPassword string `mapstructure:"elevated_password"`
 
 	ctx interpolate.Context
 }
 
-// Provisioner implements packersdk.Provisioner.
+// Provisioner implements packer.Provisioner.
 type Provisioner struct {
 	config Config
 	script string
@@ -117,18 +150,18 @@ type Provisioner struct {
 	windowsScript string
 	windowsErr    error
 	linuxErr      error
-	comm          packersdk.Communicator
+	comm          packer.Communicator
 	// pollInterval is how often a restarting guest is asked whether it is back.
 	pollInterval time.Duration
 }
 
-// ConfigSpec implements packersdk.Provisioner.
+// ConfigSpec implements packer.Provisioner.
 func (p *Provisioner) ConfigSpec() hcldec.ObjectSpec { return p.config.FlatMapstructure().HCL2Spec() }
 
 // Options turns the configuration into step options for a guest OS.
 func (c *Config) Options(os string) steps.Options {
 	return steps.Options{
-		OS: os, Profile: c.Profile, Steps: c.Steps, SkipSteps: c.SkipSteps, KeepFirewall: c.KeepFirewall, NoResourceDiskSwap: c.NoResourceDiskSwap,
+		OS: os, ProfileName: c.Profile, Steps: c.Steps, SkipSteps: c.SkipSteps, KeepFirewall: c.KeepFirewall, NoResourceDiskSwap: c.NoResourceDiskSwap,
 		KernelRootdelay: c.KernelRootdelay,
 		Deprovision:     c.Deprovision, DryRun: c.DryRun, ContinueOnError: c.OnError == "continue",
 		KeepPaths: c.KeepPaths, RemoveUsers: c.RemoveUsers, CleanPaths: c.CleanPaths,
@@ -160,7 +193,7 @@ func (p *Provisioner) ElevatedUser() string { return p.config.ElevatedUser }
 func (p *Provisioner) ElevatedPassword() string { return p.config.ElevatedPassword }
 
 // Communicator implements guestexec.ElevatedProvisioner.
-func (p *Provisioner) Communicator() packersdk.Communicator { return p.comm }
+func (p *Provisioner) Communicator() packer.Communicator { return p.comm }
 
 // Prepare decodes the configuration and renders the script, so that mistakes show at
 // `packer validate` time.
@@ -175,8 +208,10 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 		return err
 	}
 	var errs []error
-	if p.config.Profile == "" {
-		p.config.Profile = "azure"
+	// a profile names its guest OS; `alibaba` is also the old spelling of Alibaba's profile for any
+	// guest, so it leaves the OS to the connection
+	if prof, ok := profile.Lookup(p.config.Profile); ok && p.config.OS == "" && prof.Name != prof.Marketplace {
+		p.config.OS = prof.OS
 	}
 	switch p.config.OnError {
 	case "":
@@ -249,13 +284,20 @@ func (p *Provisioner) guestOS(generatedData map[string]interface{}) string {
 }
 
 // Provision uploads and runs the script, then reports the results.
-func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, generatedData map[string]interface{}) error {
+func (p *Provisioner) Provision(ctx context.Context, ui packer.Ui, comm packer.Communicator, generatedData map[string]interface{}) error {
 	mode := ""
 	if p.config.DryRun {
 		mode = " (dry run: nothing is changed)"
 	}
 	guest := p.guestOS(generatedData)
-	ui.Say(fmt.Sprintf("marketplace-harden: profile %s, %s guest%s", p.config.Profile, guest, mode))
+	prof, note, err := p.config.Options(guest).Profile()
+	if err != nil {
+		return fmt.Errorf("marketplace-harden: %w", err)
+	}
+	if note != "" {
+		ui.Say("marketplace-harden: deprecated: " + note)
+	}
+	ui.Say(fmt.Sprintf("marketplace-harden: profile %s, %s guest%s", prof.Name, guest, mode))
 	if guest == steps.OSWindows {
 		return p.provisionWindows(ctx, ui, comm)
 	}
@@ -299,7 +341,7 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 }
 
 // report prints the per-step results, writes results_file and decides the build's fate.
-func (p *Provisioner) report(ui packersdk.Ui, collector *steps.Collector, status int, hint string) error {
+func (p *Provisioner) report(ui packer.Ui, collector *steps.Collector, status int, hint string) error {
 	ui.Say("marketplace-harden: results\n" + collector.Summary())
 	if p.config.ResultsFile != "" {
 		if err := writeResults(p.config.ResultsFile, collector); err != nil {
@@ -320,7 +362,7 @@ func (p *Provisioner) report(ui packersdk.Ui, collector *steps.Collector, status
 
 // runScript starts a command on the guest, sends protocol lines to the collector and the rest
 // to the UI, and returns the exit status.
-func runScript(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, command string, collector *steps.Collector) (int, error) {
+func runScript(ctx context.Context, ui packer.Ui, comm packer.Communicator, command string, collector *steps.Collector) (int, error) {
 	stdout := &lineWriter{fn: func(line string) {
 		if !collector.Line(line) {
 			ui.Message(line)
@@ -330,7 +372,7 @@ func runScript(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator
 		}
 	}}
 	stderr := &lineWriter{fn: func(line string) { ui.Error(line) }}
-	cmd := &packersdk.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
+	cmd := &packer.RemoteCmd{Command: command, Stdout: stdout, Stderr: stderr}
 	if err := comm.Start(ctx, cmd); err != nil {
 		return 0, err
 	}
@@ -352,9 +394,9 @@ func writeResults(path string, c *steps.Collector) error {
 }
 
 // runCapture runs a short command and returns its trimmed standard output.
-func runCapture(ctx context.Context, comm packersdk.Communicator, command string) (string, error) {
+func runCapture(ctx context.Context, comm packer.Communicator, command string) (string, error) {
 	var out, errb strings.Builder
-	cmd := &packersdk.RemoteCmd{Command: command, Stdout: &out, Stderr: &errb}
+	cmd := &packer.RemoteCmd{Command: command, Stdout: &out, Stderr: &errb}
 	if err := comm.Start(ctx, cmd); err != nil {
 		return "", err
 	}

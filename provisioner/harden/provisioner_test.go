@@ -11,18 +11,19 @@ import (
 	"testing"
 	"time"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packer"
 	sshcomm "github.com/hashicorp/packer-plugin-sdk/sdk-internals/communicator/ssh"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/check"
+	"github.com/marketready/packer-plugin-marketplace/internal/engine"
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
 // realSSH starts the system's OpenSSH server and returns the SDK's SSH communicator connected to
 // it: the same path Packer uses for a guest.
-func realSSH(t *testing.T) packersdk.Communicator {
+func realSSH(t *testing.T) packer.Communicator {
 	t.Helper()
 	srv := testfixture.SSHServer(t)
 	comm, err := sshcomm.New(srv.Addr, &sshcomm.Config{
@@ -37,9 +38,9 @@ func realSSH(t *testing.T) packersdk.Communicator {
 	return comm
 }
 
-func newUI() (*packersdk.BasicUi, *bytes.Buffer) {
+func newUI() (*packer.BasicUi, *bytes.Buffer) {
 	var out bytes.Buffer
-	return &packersdk.BasicUi{Reader: strings.NewReader(""), Writer: &out, ErrorWriter: &out}, &out
+	return &packer.BasicUi{Reader: strings.NewReader(""), Writer: &out, ErrorWriter: &out}, &out
 }
 
 // The guest is a tree on this machine; the script reaches it through MP_ROOT, so execute_command
@@ -68,12 +69,13 @@ func TestProvisionOverSSH(t *testing.T) {
 	results := filepath.Join(t.TempDir(), "results.json")
 	// a private remote folder: other packages' tests run scripts in /tmp at the same time
 	remote := t.TempDir()
-	p := prepare(t, root, map[string]interface{}{"results_file": results, "remote_folder": remote})
+	// the old spelling of the profile still works, and says what to write instead
+	p := prepare(t, root, map[string]interface{}{"results_file": results, "remote_folder": remote, "profile": "azure"})
 	ui, out := newUI()
 	if err := p.Provision(context.Background(), ui, comm, nil); err != nil {
 		t.Fatalf("provision: %v\n%s", err, out)
 	}
-	for _, want := range []string{"==> ssh-keepalive", "[history] removed /root/.bash_history", "kernel-cmdline", "done, nothing to change"} {
+	for _, want := range []string{`deprecated: profile "azure" is the old spelling: write "azure-linux"`, "marketplace-harden: profile azure-linux, linux guest", "==> ssh-keepalive", "[history] removed /root/.bash_history", "kernel-cmdline", "done, nothing to change"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("UI output lacks %q", want)
 		}
@@ -145,10 +147,25 @@ func TestPrepareRejectsBadSettings(t *testing.T) {
 		"remove root":   {"remove_users": []string{"root"}},
 		"deprovision":   {"steps": []string{"deprovision"}},
 		"relative keep": {"keep_paths": []string{"tmp"}},
+		"profile vs os": {"profile": "azure-linux", "os": "windows"},
 	} {
 		var p Provisioner
 		if err := p.Prepare(raw); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// A Windows profile makes the guest Windows, azure-linux Linux; otherwise the connection decides
+// at run time (`alibaba` is also the old spelling for any guest).
+func TestProfileSetsTheGuestOS(t *testing.T) {
+	for profile, want := range map[string]string{"azure-windows": "windows", "alibaba-windows": "windows", "azure-linux": "linux", "alibaba": "", "": ""} {
+		var p Provisioner
+		if err := p.Prepare(map[string]interface{}{"profile": profile}); err != nil {
+			t.Fatalf("%s: %v", profile, err)
+		}
+		if p.config.OS != want {
+			t.Errorf("profile %q: os %q, want %q", profile, p.config.OS, want)
 		}
 	}
 }
@@ -180,7 +197,7 @@ func TestProvisionDebianGuest(t *testing.T) {
 		t.Errorf("application data changed: %q %v", b, err)
 	}
 	img := testfixture.Filesystem(t, "ext4", root, "1G")
-	r, err := check.File(img, check.Config{Profiles: []string{"azure-linux", "alibaba"}})
+	r, err := engine.Check(img, plan.MustNew(plan.Choices{Profiles: []string{"azure-linux", "alibaba"}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/hashicorp/packer-plugin-sdk/guestexec"
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/steps"
@@ -45,7 +45,7 @@ var (
 // uploadRecorder keeps the last file uploaded through it, so that the provisioner learns the
 // name of the log file the SDK's elevated wrapper writes (and removes it afterwards).
 type uploadRecorder struct {
-	packersdk.Communicator
+	packer.Communicator
 	last string
 }
 
@@ -58,7 +58,7 @@ func (u *uploadRecorder) Upload(path string, r io.Reader, fi *os.FileInfo) error
 
 // provisionWindows uploads the PowerShell script once and runs it, restarting the guest and
 // running it again while a step asks for a restart.
-func (p *Provisioner) provisionWindows(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator) error {
+func (p *Provisioner) provisionWindows(ctx context.Context, ui packer.Ui, comm packer.Communicator) error {
 	if p.windowsErr != nil {
 		return fmt.Errorf("marketplace-harden: the build connects over WinRM, so the guest is Windows, but the options do not fit a Windows guest: %w", p.windowsErr)
 	}
@@ -131,7 +131,7 @@ func (p *Provisioner) provisionWindows(ctx context.Context, ui packersdk.Ui, com
 // removeWindows deletes what the provisioner put on the guest (paths are PowerShell
 // expressions): its directory, and the elevated wrapper and its log. A failure is reported, not
 // fatal: the checker's temp rule flags a leftover.
-func (p *Provisioner) removeWindows(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, paths []string) {
+func (p *Provisioner) removeWindows(ctx context.Context, ui packer.Ui, comm packer.Communicator, paths []string) {
 	cmd := "Remove-Item -LiteralPath " + strings.Join(paths, ", ") + " -Recurse -Force -ErrorAction SilentlyContinue; Write-Output ok"
 	if _, err := runCapture(ctx, comm, psCommand(cmd)); err != nil {
 		ui.Error(fmt.Sprintf("marketplace-harden: could not remove %s from the guest: %v", strings.Join(paths, ", "), err))
@@ -142,12 +142,12 @@ func (p *Provisioner) removeWindows(ctx context.Context, ui packersdk.Ui, comm p
 var bootTimeCommand = psCommand("(Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().ToString('o')")
 
 // restartWindows restarts the guest and waits until it has booted again and answers.
-func (p *Provisioner) restartWindows(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator) error {
+func (p *Provisioner) restartWindows(ctx context.Context, ui packer.Ui, comm packer.Communicator) error {
 	before, err := runCaptureTimeout(ctx, comm, bootTimeCommand, 2*time.Minute)
 	if err != nil {
 		return fmt.Errorf("reading the guest's boot time before the restart: %w", err)
 	}
-	cmd := &packersdk.RemoteCmd{Command: `shutdown.exe /r /f /t 5 /c "marketplace-harden: restarting to finish Windows updates"`}
+	cmd := &packer.RemoteCmd{Command: `shutdown.exe /r /f /t 5 /c "marketplace-harden: restarting to finish Windows updates"`}
 	if err := comm.Start(ctx, cmd); err != nil {
 		return fmt.Errorf("restarting the guest: %w", err)
 	}
@@ -179,7 +179,7 @@ func (p *Provisioner) restartWindows(ctx context.Context, ui packersdk.Ui, comm 
 
 // runCaptureTimeout is runCapture that gives up after d: a command sent while the guest goes
 // down can hang until the communicator's own timeout.
-func runCaptureTimeout(ctx context.Context, comm packersdk.Communicator, command string, d time.Duration) (string, error) {
+func runCaptureTimeout(ctx context.Context, comm packer.Communicator, command string, d time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	type res struct {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"unicode/utf16"
 
-	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
@@ -46,7 +46,7 @@ func decodePS(cmd string) string {
 	return string(utf16.Decode(u))
 }
 
-func (g *fakeWindows) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
+func (g *fakeWindows) Start(ctx context.Context, rc *packer.RemoteCmd) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.commands = append(g.commands, rc.Command)

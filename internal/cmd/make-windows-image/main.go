@@ -1,6 +1,6 @@
-// Command make-windows-image writes the Windows Server fixture image the tests use (MBR, System
+// Command make-windows-image writes a Windows Server image (see internal/winimage: MBR, System
 // Reserved and C: NTFS volumes built with mkntfs and libntfs-3g, registry hives written by
-// hivexregedit) to a file, for the demo:
+// hivexregedit) to a file. The demo checks a dirty and a clean one:
 //
 //	go run ./internal/cmd/make-windows-image [-dirty] [-format raw|vpc] OUT
 package main
@@ -11,7 +11,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+	"github.com/marketready/packer-plugin-marketplace/internal/winimage"
 )
 
 func main() {
@@ -22,36 +22,24 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: make-windows-image [-dirty] [-format raw|vpc] OUT")
 		os.Exit(2)
 	}
-	var scratch []string
-	defer func() {
-		for _, d := range scratch {
-			os.RemoveAll(d)
-		}
-	}()
-	env := testfixture.Env{
-		TempDir: func() string {
-			d, err := os.MkdirTemp("", "windows-image-")
-			if err != nil {
-				panic(err)
-			}
-			scratch = append(scratch, d)
-			return d
-		},
-		Fatalf: func(format string, args ...any) { panic(fmt.Sprintf(format, args...)) },
+	if err := run(flag.Arg(0), winimage.Options{Dirty: *dirty, Format: *format}); err != nil {
+		fmt.Fprintln(os.Stderr, "make-windows-image:", err)
+		os.Exit(1)
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			for _, d := range scratch {
-				os.RemoveAll(d)
-			}
-			fmt.Fprintln(os.Stderr, "make-windows-image:", p)
-			os.Exit(1)
-		}
-	}()
-	img := testfixture.BuildWindowsImage(env, testfixture.WindowsOptions{Dirty: *dirty, Format: *format})
-	if err := copyFile(img, flag.Arg(0)); err != nil {
-		panic(err)
+}
+
+// run builds the image in a scratch directory and copies it to out.
+func run(out string, o winimage.Options) error {
+	work, err := os.MkdirTemp("", "windows-image-")
+	if err != nil {
+		return err
 	}
+	defer os.RemoveAll(work)
+	img, err := winimage.Build(work, o)
+	if err != nil {
+		return err
+	}
+	return copyFile(img, out)
 }
 
 func copyFile(src, dst string) error {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
-	vfs "github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 )
 
 const (
@@ -268,7 +268,7 @@ func (ri *rawInode) size() int64 {
 }
 
 // Inode implements fs.Volume.
-func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
+func (f *FS) Inode(ino uint64) (*filesystem.Inode, error) {
 	ri, err := f.readInode(ino)
 	if err != nil {
 		return nil, err
@@ -279,9 +279,9 @@ func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
 	if size < 0 {
 		return nil, byteio.Corrupt(f.name, ri.off+108, "inode %d size overflows", ino)
 	}
-	return &vfs.Inode{
+	return &filesystem.Inode{
 		Ino:     ino,
-		Mode:    vfs.UnixMode(ri.mode()),
+		Mode:    filesystem.UnixMode(ri.mode()),
 		Size:    size,
 		UID:     uint32(le.Uint16(b[2:])) | uint32(le.Uint16(b[120:]))<<16,
 		GID:     uint32(le.Uint16(b[24:])) | uint32(le.Uint16(b[122:]))<<16,
@@ -293,7 +293,7 @@ func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
 // mapInode returns a reader over an inode's data and, for inline data, the inline bytes.
 func (f *FS) mapInode(ri *rawInode) (io.ReaderAt, []byte, error) {
 	size := ri.size()
-	fr := &vfs.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: ri.ino, BlockSize: f.blockSize, Size: size}
+	fr := &filesystem.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: ri.ino, BlockSize: f.blockSize, Size: size}
 	fl := ri.flags()
 	switch {
 	case fl&flagEncrypt != 0:
@@ -303,7 +303,7 @@ func (f *FS) mapInode(ri *rawInode) (io.ReaderAt, []byte, error) {
 			return nil, nil, byteio.Corrupt(f.name, ri.off+40, "inode %d keeps %d bytes inline; only the first 60 are in the inode and extended-attribute inline data is not supported", ri.ino, size)
 		}
 		inline := append([]byte(nil), ri.b[40:40+size]...)
-		return vfs.InlineReader(inline), inline, nil
+		return filesystem.InlineReader(inline), inline, nil
 	case fl&flagExtents != 0:
 		var err error
 		budget := f.blocksCount // a file cannot use more tree nodes than the filesystem has blocks
@@ -320,7 +320,7 @@ func (f *FS) mapInode(ri *rawInode) (io.ReaderAt, []byte, error) {
 	return fr, nil, nil
 }
 
-func (f *FS) walkExtents(node []byte, at int64, depthSeen int, budget *uint64, out []vfs.Extent) ([]vfs.Extent, error) {
+func (f *FS) walkExtents(node []byte, at int64, depthSeen int, budget *uint64, out []filesystem.Extent) ([]filesystem.Extent, error) {
 	le := binary.LittleEndian
 	if len(node) < 12 || le.Uint16(node[0:]) != extentMagic {
 		return nil, byteio.Corrupt(f.name, at, "extent header magic missing")
@@ -353,7 +353,7 @@ func (f *FS) walkExtents(node []byte, at int64, depthSeen int, budget *uint64, o
 				return nil, byteio.Corrupt(f.name, at, "more extents in one file than the filesystem has blocks (or than %d)", maxExtents)
 			}
 			*budget--
-			out = append(out, vfs.Extent{Logical: uint64(le.Uint32(e[0:])), Length: uint64(ln), Physical: int64(phys) * f.blockSize, Unwritten: unwritten})
+			out = append(out, filesystem.Extent{Logical: uint64(le.Uint32(e[0:])), Length: uint64(ln), Physical: int64(phys) * f.blockSize, Unwritten: unwritten})
 			continue
 		}
 		child := uint64(le.Uint16(e[8:]))<<32 | uint64(le.Uint32(e[4:]))
@@ -381,13 +381,13 @@ func (f *FS) walkExtents(node []byte, at int64, depthSeen int, budget *uint64, o
 
 // blockMap reads the classic ext2/3 direct and indirect block pointers as one-block extents
 // (merged when contiguous).
-func (f *FS) blockMap(ri *rawInode, size int64) ([]vfs.Extent, error) {
+func (f *FS) blockMap(ri *rawInode, size int64) ([]filesystem.Extent, error) {
 	le := binary.LittleEndian
 	nblocks := (size + f.blockSize - 1) / f.blockSize
 	if nblocks > maxExtents*16 {
 		return nil, byteio.Corrupt(f.name, ri.off+4, "inode %d of %d bytes is too large for an indirect block map", ri.ino, size)
 	}
-	var out []vfs.Extent
+	var out []filesystem.Extent
 	budget := f.blocksCount // mapped and indirect blocks together cannot exceed the filesystem
 	spend := func() error {
 		if budget == 0 {
@@ -411,7 +411,7 @@ func (f *FS) blockMap(ri *rawInode, size int64) ([]vfs.Extent, error) {
 			out[n-1].Length++
 			return nil
 		}
-		out = append(out, vfs.Extent{Logical: uint64(logical), Length: 1, Physical: at})
+		out = append(out, filesystem.Extent{Logical: uint64(logical), Length: 1, Physical: at})
 		return nil
 	}
 	per := f.blockSize / 4
@@ -477,7 +477,7 @@ func (f *FS) Open(ino uint64) (io.ReaderAt, error) {
 
 // ReadDir implements fs.Volume. Hash-tree directories read linearly: their index blocks look
 // like empty entries.
-func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
+func (f *FS) ReadDir(ino uint64) ([]filesystem.Dirent, error) {
 	ri, err := f.readInode(ino)
 	if err != nil {
 		return nil, err
@@ -498,7 +498,7 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 		return nil, fmt.Errorf("%s: directory inode %d: %w", f.name, ino, err)
 	}
 	le := binary.LittleEndian
-	var out []vfs.Dirent
+	var out []filesystem.Dirent
 	chunk := int(f.blockSize)
 	start := 0
 	if inline != nil {
@@ -533,8 +533,8 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 			}
 			name := string(data[pos+8 : pos+8+nameLen])
 			if inum != 0 && name != "." && name != ".." && nameLen > 0 {
-				d := vfs.Dirent{Name: name, Ino: uint64(inum)}
-				if t, ok := vfs.DirentType(ftype); ok {
+				d := filesystem.Dirent{Name: name, Ino: uint64(inum)}
+				if t, ok := filesystem.DirentType(ftype); ok {
 					d.Type, d.TypeKnown = t, true
 				}
 				out = append(out, d)

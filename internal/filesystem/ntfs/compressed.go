@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
-	vfs "github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 )
 
 // maxUnitBytes bounds a compression unit (16 clusters of at most 4 KiB on volumes Windows
@@ -21,7 +21,7 @@ const maxUnitBytes = 1 << 20
 type compressed struct {
 	f         *FS
 	ino       uint64
-	runs      []vfs.Extent
+	runs      []filesystem.Extent
 	size      int64
 	unitClust uint64
 	unitBytes int64
@@ -35,7 +35,7 @@ func (f *FS) compressedReader(a *attr, ino uint64) (io.ReaderAt, error) {
 	if a.compUnit == 0 || a.compUnit > 8 || f.clusterSize<<a.compUnit > maxUnitBytes {
 		return nil, byteio.Corrupt(f.name, a.at, "record %d: compression unit of 2^%d clusters of %d bytes is not supported", ino, a.compUnit, f.clusterSize)
 	}
-	c := &compressed{f: f, ino: ino, runs: append([]vfs.Extent(nil), a.runs...), size: a.realSize,
+	c := &compressed{f: f, ino: ino, runs: append([]filesystem.Extent(nil), a.runs...), size: a.realSize,
 		unitClust: 1 << a.compUnit, unitBytes: f.clusterSize << a.compUnit, unit: -1}
 	sort.Slice(c.runs, func(i, j int) bool { return c.runs[i].Logical < c.runs[j].Logical })
 	if a.initSize < a.realSize {

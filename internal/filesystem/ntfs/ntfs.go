@@ -13,7 +13,7 @@ import (
 	"sync"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
-	vfs "github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 )
 
 // Attribute types.
@@ -79,7 +79,7 @@ type attr struct {
 	value       []byte // resident value
 	startVCN    uint64
 	compUnit    uint8 // log2 of clusters per compression unit, for compressed attributes
-	runs        []vfs.Extent
+	runs        []filesystem.Extent
 	realSize    int64
 	initSize    int64
 	at          int64 // byte offset of the attribute header in the MFT, for errors
@@ -337,8 +337,8 @@ func (f *FS) parseAttrs(b []byte, recOff int64) ([]*attr, error) {
 
 // decodeRuns decodes a mapping-pairs array into extents in cluster units; sparse runs are left
 // out and read as zeros.
-func (f *FS) decodeRuns(b []byte, vcn uint64, at int64) ([]vfs.Extent, error) {
-	var out []vfs.Extent
+func (f *FS) decodeRuns(b []byte, vcn uint64, at int64) ([]filesystem.Extent, error) {
+	var out []filesystem.Extent
 	lcn := int64(0)
 	for p := 0; p < len(b) && b[p] != 0; {
 		ln, on := int(b[p]&0xF), int(b[p]>>4)
@@ -364,7 +364,7 @@ func (f *FS) decodeRuns(b []byte, vcn uint64, at int64) ([]vfs.Extent, error) {
 			if lcn < 0 || uint64(lcn)+length > f.clusters {
 				return nil, byteio.Corrupt(f.name, at+int64(p), "run at cluster %d (%d clusters) is outside the volume", lcn, length)
 			}
-			out = append(out, vfs.Extent{Logical: vcn, Length: length, Physical: lcn * f.clusterSize})
+			out = append(out, filesystem.Extent{Logical: vcn, Length: length, Physical: lcn * f.clusterSize})
 		}
 		vcn += length
 		p += 1 + ln + on
@@ -425,7 +425,7 @@ func (f *FS) loadExtensions(rec *record) error {
 
 // extentReader reads a non-resident attribute's bytes; past the initialized size they are zeros.
 func (f *FS) extentReader(a *attr, num uint64) io.ReaderAt {
-	er := &vfs.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: num, BlockSize: f.clusterSize, Size: a.realSize, Extents: append([]vfs.Extent(nil), a.runs...)}
+	er := &filesystem.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: num, BlockSize: f.clusterSize, Size: a.realSize, Extents: append([]filesystem.Extent(nil), a.runs...)}
 	er.Sort()
 	if a.initSize >= a.realSize {
 		return er
@@ -468,20 +468,20 @@ func (f *FS) attrBytes(a *attr, limit int64) ([]byte, error) {
 }
 
 // Inode implements fs.Volume.
-func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
+func (f *FS) Inode(ino uint64) (*filesystem.Inode, error) {
 	rec, err := f.record(ino)
 	if err != nil {
 		return nil, err
 	}
-	in := &vfs.Inode{Ino: ino, Nlink: uint32(rec.links), Mode: 0o644}
+	in := &filesystem.Inode{Ino: ino, Nlink: uint32(rec.links), Mode: 0o644}
 	if rec.flags&recordIsDir != 0 {
-		in.Mode = vfs.ModeDir | 0o755
+		in.Mode = filesystem.ModeDir | 0o755
 	}
 	if si := rec.find(attrStandardInformation, ""); si != nil && len(si.value) >= 16 {
 		in.ModTime = byteio.FileTime(le.Uint64(si.value[8:]))
 	}
 	if tag, _, err := f.reparse(rec); err == nil && (tag == tagMountPoint || tag == tagSymlink) {
-		in.Mode = vfs.ModeSymlink | 0o777
+		in.Mode = filesystem.ModeSymlink | 0o777
 		return in, nil
 	}
 	if in.Mode.IsDir() {
@@ -562,13 +562,13 @@ func (f *FS) Open(ino uint64) (io.ReaderAt, error) {
 	}
 	d := rec.find(attrData, "")
 	if d == nil {
-		return vfs.InlineReader(nil), nil
+		return filesystem.InlineReader(nil), nil
 	}
 	if d.flags&flagEncrypted != 0 {
 		return nil, fmt.Errorf("%s: record %d is EFS-encrypted", f.name, ino)
 	}
 	if !d.nonResident {
-		return vfs.InlineReader(d.value), nil
+		return filesystem.InlineReader(d.value), nil
 	}
 	if d.flags&flagCompressed != 0 {
 		return f.compressedReader(d, ino)
@@ -580,7 +580,7 @@ func (f *FS) Open(ino uint64) (io.ReaderAt, error) {
 }
 
 // ReadDir implements fs.Volume by walking the $I30 index B-tree from its root.
-func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
+func (f *FS) ReadDir(ino uint64) ([]filesystem.Dirent, error) {
 	rec, err := f.record(ino)
 	if err != nil {
 		return nil, err
@@ -654,7 +654,7 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 type dirReader struct {
 	f    *FS
 	ino  uint64
-	out  []vfs.Dirent
+	out  []filesystem.Dirent
 	seen map[string]bool
 }
 
@@ -706,5 +706,5 @@ func (d *dirReader) add(ref uint64, key []byte) {
 	d.seen[name] = true
 	// the type is left to Inode: the attributes copied into index entries can be stale (a
 	// reparse point set after the entry was written), and a link must never pass for a file
-	d.out = append(d.out, vfs.Dirent{Name: name, Ino: ref})
+	d.out = append(d.out, filesystem.Dirent{Name: name, Ino: ref})
 }

@@ -12,7 +12,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
-	vfs "github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 )
 
 const (
@@ -128,8 +128,8 @@ func (f *FS) next(c uint32) (uint32, bool) {
 }
 
 // chain returns the extents of a cluster chain starting at c, at most limit bytes long.
-func (f *FS) chain(c uint32, limit int64) ([]vfs.Extent, error) {
-	var out []vfs.Extent
+func (f *FS) chain(c uint32, limit int64) ([]filesystem.Extent, error) {
+	var out []filesystem.Extent
 	var logical uint64
 	for steps := uint32(0); c >= 2; steps++ {
 		if c >= f.clusters+2 || steps > f.clusters {
@@ -139,7 +139,7 @@ func (f *FS) chain(c uint32, limit int64) ([]vfs.Extent, error) {
 		if n := len(out); n > 0 && out[n-1].Physical+int64(out[n-1].Length)*f.clusterSize == phys {
 			out[n-1].Length++
 		} else {
-			out = append(out, vfs.Extent{Logical: logical, Length: 1, Physical: phys})
+			out = append(out, filesystem.Extent{Logical: logical, Length: 1, Physical: phys})
 		}
 		logical++
 		if int64(logical)*f.clusterSize >= limit {
@@ -168,7 +168,7 @@ func (f *FS) lookup(ino uint64) (entry, error) {
 }
 
 // Inode implements fs.Volume.
-func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
+func (f *FS) Inode(ino uint64) (*filesystem.Inode, error) {
 	e, err := f.lookup(ino)
 	if err != nil {
 		return nil, err
@@ -179,7 +179,7 @@ func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
 	} else if e.attr&attrReadOnly != 0 {
 		mode = 0o100444
 	}
-	return &vfs.Inode{Ino: ino, Mode: vfs.UnixMode(mode), Size: e.size, Nlink: 1, ModTime: e.mtime}, nil
+	return &filesystem.Inode{Ino: ino, Mode: filesystem.UnixMode(mode), Size: e.size, Nlink: 1, ModTime: e.mtime}, nil
 }
 
 // Open implements fs.Volume.
@@ -201,7 +201,7 @@ func (f *FS) Open(ino uint64) (io.ReaderAt, error) {
 			return nil, byteio.Corrupt(f.name, ext[0].Physical, "file of %d bytes has a cluster chain of %d bytes", e.size, covered)
 		}
 	}
-	return &vfs.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: ino, BlockSize: f.clusterSize, Size: e.size, Extents: ext}, nil
+	return &filesystem.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: ino, BlockSize: f.clusterSize, Size: e.size, Extents: ext}, nil
 }
 
 // Readlink implements fs.Volume: FAT has no symbolic links.
@@ -210,7 +210,7 @@ func (f *FS) Readlink(ino uint64) (string, error) {
 }
 
 // ReadDir implements fs.Volume, assembling long file names.
-func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
+func (f *FS) ReadDir(ino uint64) ([]filesystem.Dirent, error) {
 	e, err := f.lookup(ino)
 	if err != nil {
 		return nil, err
@@ -218,89 +218,27 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 	if e.attr&attrDir == 0 {
 		return nil, byteio.Corrupt(f.name, int64(ino-2), "not a directory")
 	}
-	// the directory's bytes, and where each byte lives on the volume (for inode numbers)
-	var data []byte
-	var where []vfs.Extent
-	if ino == rootIno && f.bits != 32 {
-		if data, err = byteio.ReadAt(f.r, f.name, f.rootStart, int(f.rootBytes)); err != nil {
-			return nil, err
-		}
-		where = []vfs.Extent{{Logical: 0, Length: 1, Physical: f.rootStart}}
-	} else {
-		if where, err = f.chain(e.cluster, maxDirBytes); err != nil {
-			return nil, err
-		}
-		for _, x := range where {
-			b, err := byteio.ReadAt(f.r, f.name, x.Physical, int(int64(x.Length)*f.clusterSize))
-			if err != nil {
-				return nil, err
-			}
-			data = append(data, b...)
-		}
-	}
-	phys := func(off int) int64 {
-		if ino == rootIno && f.bits != 32 {
-			return f.rootStart + int64(off)
-		}
-		for _, x := range where {
-			start := int64(x.Logical) * f.clusterSize
-			if int64(off) < start+int64(x.Length)*f.clusterSize {
-				return x.Physical + int64(off) - start
-			}
-		}
-		return 0
+	data, phys, err := f.dirBytes(ino, e)
+	if err != nil {
+		return nil, err
 	}
 	le := binary.LittleEndian
-	var out []vfs.Dirent
-	var lfn []uint16
-	var lfnSum byte
+	var out []filesystem.Dirent
+	var names longName
 	for off := 0; off+32 <= len(data); off += 32 {
 		d := data[off : off+32]
 		if d[0] == 0 {
 			break
 		}
-		if d[0] == 0xE5 {
-			lfn = nil
+		if d[0] == 0xE5 || d[11] != attrLFN && d[11]&attrVolumeID != 0 {
+			names.reset()
 			continue
 		}
 		if d[11] == attrLFN {
-			seq := int(d[0] & 0x1F)
-			if d[0]&0x40 != 0 || lfn == nil {
-				lfn = make([]uint16, seq*13)
-				lfnSum = d[13]
-			}
-			if seq == 0 || seq*13 > len(lfn) || d[13] != lfnSum {
-				lfn = nil
-				continue
-			}
-			part := lfn[(seq-1)*13 : seq*13]
-			for i := 0; i < 5; i++ {
-				part[i] = le.Uint16(d[1+2*i:])
-			}
-			for i := 0; i < 6; i++ {
-				part[5+i] = le.Uint16(d[14+2*i:])
-			}
-			for i := 0; i < 2; i++ {
-				part[11+i] = le.Uint16(d[28+2*i:])
-			}
+			names.add(d)
 			continue
 		}
-		if d[11]&attrVolumeID != 0 {
-			lfn = nil
-			continue
-		}
-		name := shortName(d)
-		if lfn != nil && checksum(d[:11]) == lfnSum {
-			n := len(lfn)
-			for i, c := range lfn {
-				if c == 0 || c == 0xFFFF {
-					n = i
-					break
-				}
-			}
-			name = string(utf16.Decode(lfn[:n]))
-		}
-		lfn = nil
+		name := names.take(d)
 		if name == "." || name == ".." || name == "" {
 			continue
 		}
@@ -316,13 +254,94 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 		f.mu.Lock()
 		f.entries[id] = en
 		f.mu.Unlock()
-		de := vfs.Dirent{Name: name, Ino: id, TypeKnown: true}
+		de := filesystem.Dirent{Name: name, Ino: id, TypeKnown: true}
 		if en.attr&attrDir != 0 {
-			de.Type = vfs.ModeDir
+			de.Type = filesystem.ModeDir
 		}
 		out = append(out, de)
 	}
 	return out, nil
+}
+
+// dirBytes reads a directory's bytes, and gives where each byte lives on the volume (entries
+// are numbered by that position).
+func (f *FS) dirBytes(ino uint64, e entry) (data []byte, phys func(off int) int64, err error) {
+	if ino == rootIno && f.bits != 32 {
+		if data, err = byteio.ReadAt(f.r, f.name, f.rootStart, int(f.rootBytes)); err != nil {
+			return nil, nil, err
+		}
+		return data, func(off int) int64 { return f.rootStart + int64(off) }, nil
+	}
+	where, err := f.chain(e.cluster, maxDirBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, x := range where {
+		b, err := byteio.ReadAt(f.r, f.name, x.Physical, int(int64(x.Length)*f.clusterSize))
+		if err != nil {
+			return nil, nil, err
+		}
+		data = append(data, b...)
+	}
+	return data, func(off int) int64 {
+		for _, x := range where {
+			start := int64(x.Logical) * f.clusterSize
+			if int64(off) < start+int64(x.Length)*f.clusterSize {
+				return x.Physical + int64(off) - start
+			}
+		}
+		return 0
+	}, nil
+}
+
+// longName collects the VFAT long-name entries that precede a short entry.
+type longName struct {
+	chars []uint16
+	sum   byte
+}
+
+func (l *longName) reset() { l.chars = nil }
+
+// add takes one long-name entry; one out of sequence or of another checksum drops the name.
+func (l *longName) add(d []byte) {
+	le := binary.LittleEndian
+	seq := int(d[0] & 0x1F)
+	if d[0]&0x40 != 0 || l.chars == nil {
+		l.chars = make([]uint16, seq*13)
+		l.sum = d[13]
+	}
+	if seq == 0 || seq*13 > len(l.chars) || d[13] != l.sum {
+		l.chars = nil
+		return
+	}
+	part := l.chars[(seq-1)*13 : seq*13]
+	for i := 0; i < 5; i++ {
+		part[i] = le.Uint16(d[1+2*i:])
+	}
+	for i := 0; i < 6; i++ {
+		part[5+i] = le.Uint16(d[14+2*i:])
+	}
+	for i := 0; i < 2; i++ {
+		part[11+i] = le.Uint16(d[28+2*i:])
+	}
+}
+
+// take returns the name of the short entry d: the long name collected before it when its
+// checksum matches, else the 8.3 name; the collected name is used up.
+func (l *longName) take(d []byte) string {
+	name := shortName(d)
+	if l.chars != nil && checksum(d[:11]) == l.sum {
+		n := len(l.chars)
+		for i, c := range l.chars {
+			if c == 0 || c == 0xFFFF {
+				n = i
+				break
+			}
+		}
+		name = string(utf16.Decode(l.chars[:n]))
+	}
+	l.chars = nil
+	return name
 }
 
 func shortName(d []byte) string {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
-	vfs "github.com/marketready/packer-plugin-marketplace/internal/fs"
+	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 )
 
 const (
@@ -202,7 +202,7 @@ func (f *FS) readInode(ino uint64) (*dinode, error) {
 }
 
 // Inode implements fs.Volume.
-func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
+func (f *FS) Inode(ino uint64) (*filesystem.Inode, error) {
 	d, err := f.readInode(ino)
 	if err != nil {
 		return nil, err
@@ -215,15 +215,15 @@ func (f *FS) Inode(ino uint64) (*vfs.Inode, error) {
 	} else {
 		mtime = time.Unix(int64(int32(be.Uint32(d.b[40:]))), int64(be.Uint32(d.b[44:]))).UTC()
 	}
-	return &vfs.Inode{
-		Ino: ino, Mode: vfs.UnixMode(d.mode), Size: d.size,
+	return &filesystem.Inode{
+		Ino: ino, Mode: filesystem.UnixMode(d.mode), Size: d.size,
 		UID: be.Uint32(d.b[8:]), GID: be.Uint32(d.b[12:]), Nlink: be.Uint32(d.b[16:]),
 		ModTime: mtime,
 	}, nil
 }
 
 // extents returns the data fork's extent list (extents or B+tree format).
-func (f *FS) extents(d *dinode) ([]vfs.Extent, error) {
+func (f *FS) extents(d *dinode) ([]filesystem.Extent, error) {
 	switch d.format {
 	case fmtExtents:
 		if d.nextents*16 > uint64(len(d.fork)) {
@@ -241,7 +241,7 @@ func (f *FS) extents(d *dinode) ([]vfs.Extent, error) {
 		if level == 0 || level > maxBtreeLevels || nrecs > maxrecs {
 			return nil, byteio.Corrupt(f.name, d.forkOff, "inode %d B+tree root level %d with %d records invalid", d.ino, level, nrecs)
 		}
-		var out []vfs.Extent
+		var out []filesystem.Extent
 		budget := f.agCount * f.agBlocks // a tree cannot have more nodes than the filesystem has blocks
 		for i := 0; i < nrecs; i++ {
 			ptr := be.Uint64(d.fork[4+maxrecs*8+i*8:])
@@ -255,7 +255,7 @@ func (f *FS) extents(d *dinode) ([]vfs.Extent, error) {
 	return nil, byteio.Corrupt(f.name, d.off+5, "inode %d data fork format %d has no extents", d.ino, d.format)
 }
 
-func (f *FS) walkBmbt(fsb uint64, level int, at int64, budget *uint64, out []vfs.Extent) ([]vfs.Extent, error) {
+func (f *FS) walkBmbt(fsb uint64, level int, at int64, budget *uint64, out []filesystem.Extent) ([]filesystem.Extent, error) {
 	off, err := f.fsbOffset(fsb, at)
 	if err != nil {
 		return nil, err
@@ -297,11 +297,11 @@ func (f *FS) walkBmbt(fsb uint64, level int, at int64, budget *uint64, out []vfs
 	return out, nil
 }
 
-func (f *FS) unpackExtents(recs []byte, at int64, out []vfs.Extent) ([]vfs.Extent, error) {
+func (f *FS) unpackExtents(recs []byte, at int64, out []filesystem.Extent) ([]filesystem.Extent, error) {
 	be := binary.BigEndian
 	for i := 0; i+16 <= len(recs); i += 16 {
 		l0, l1 := be.Uint64(recs[i:]), be.Uint64(recs[i+8:])
-		e := vfs.Extent{
+		e := filesystem.Extent{
 			Unwritten: l0>>63 != 0,
 			Logical:   (l0 & (1<<63 - 1)) >> 9,
 			Length:    l1 & (1<<21 - 1),
@@ -332,17 +332,17 @@ func (f *FS) reader(d *dinode) (io.ReaderAt, error) {
 		if d.size > int64(len(d.fork)) {
 			return nil, byteio.Corrupt(f.name, d.off+56, "inode %d keeps %d bytes inline in a %d-byte fork", d.ino, d.size, len(d.fork))
 		}
-		return vfs.InlineReader(d.fork[:d.size]), nil
+		return filesystem.InlineReader(d.fork[:d.size]), nil
 	case fmtExtents, fmtBtree:
 		ext, err := f.extents(d)
 		if err != nil {
 			return nil, err
 		}
-		r := &vfs.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: d.ino, BlockSize: f.blockSize, Size: d.size, Extents: ext}
+		r := &filesystem.ExtentReader{R: f.r, VolSize: f.size, Name: f.name, Ino: d.ino, BlockSize: f.blockSize, Size: d.size, Extents: ext}
 		r.Sort()
 		return r, nil
 	case fmtDev:
-		return vfs.InlineReader(nil), nil
+		return filesystem.InlineReader(nil), nil
 	}
 	return nil, byteio.Corrupt(f.name, d.off+5, "inode %d data fork format %d unknown", d.ino, d.format)
 }
@@ -403,7 +403,7 @@ func (f *FS) Readlink(ino uint64) (string, error) {
 }
 
 // ReadDir implements fs.Volume for short-form, block, leaf and node directories.
-func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
+func (f *FS) ReadDir(ino uint64) ([]filesystem.Dirent, error) {
 	d, err := f.readInode(ino)
 	if err != nil {
 		return nil, err
@@ -426,7 +426,7 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 	if n, err := r.ReadAt(data, 0); n < len(data) {
 		return nil, fmt.Errorf("%s: directory inode %d: %w", f.name, ino, err)
 	}
-	var out []vfs.Dirent
+	var out []filesystem.Dirent
 	for base := int64(0); base+f.dirBlkSize <= size; base += f.dirBlkSize {
 		if out, err = f.dataBlock(d, data[base:base+f.dirBlkSize], base, out); err != nil {
 			return nil, err
@@ -435,7 +435,7 @@ func (f *FS) ReadDir(ino uint64) ([]vfs.Dirent, error) {
 	return out, nil
 }
 
-func (f *FS) dataBlock(d *dinode, blk []byte, base int64, out []vfs.Dirent) ([]vfs.Dirent, error) {
+func (f *FS) dataBlock(d *dinode, blk []byte, base int64, out []filesystem.Dirent) ([]filesystem.Dirent, error) {
 	be := binary.BigEndian
 	magic := string(blk[:4])
 	hdr, end := 16, len(blk)
@@ -480,9 +480,9 @@ func (f *FS) dataBlock(d *dinode, blk []byte, base int64, out []vfs.Dirent) ([]v
 		}
 		name := string(blk[pos+9 : pos+9+nameLen])
 		if name != "." && name != ".." {
-			de := vfs.Dirent{Name: name, Ino: inum}
+			de := filesystem.Dirent{Name: name, Ino: inum}
 			if f.ftype {
-				de.Type, de.TypeKnown = vfs.DirentType(blk[pos+9+nameLen])
+				de.Type, de.TypeKnown = filesystem.DirentType(blk[pos+9+nameLen])
 			}
 			out = append(out, de)
 		}
@@ -491,7 +491,7 @@ func (f *FS) dataBlock(d *dinode, blk []byte, base int64, out []vfs.Dirent) ([]v
 	return out, nil
 }
 
-func (f *FS) shortformDir(d *dinode) ([]vfs.Dirent, error) {
+func (f *FS) shortformDir(d *dinode) ([]filesystem.Dirent, error) {
 	be := binary.BigEndian
 	b := d.fork
 	if int64(len(b)) > d.size {
@@ -508,7 +508,7 @@ func (f *FS) shortformDir(d *dinode) ([]vfs.Dirent, error) {
 		count = int(b[1])
 	}
 	pos := 2 + inoLen
-	var out []vfs.Dirent
+	var out []filesystem.Dirent
 	for i := 0; i < count; i++ {
 		if pos+3 > len(b) {
 			return nil, byteio.Corrupt(f.name, d.forkOff+int64(pos), "short-form directory inode %d truncated", d.ino)
@@ -536,9 +536,9 @@ func (f *FS) shortformDir(d *dinode) ([]vfs.Dirent, error) {
 		} else {
 			inum = uint64(be.Uint32(b[ep:]))
 		}
-		de := vfs.Dirent{Name: string(b[np : np+nameLen]), Ino: inum}
+		de := filesystem.Dirent{Name: string(b[np : np+nameLen]), Ino: inum}
 		if ft >= 0 {
-			de.Type, de.TypeKnown = vfs.DirentType(uint8(ft))
+			de.Type, de.TypeKnown = filesystem.DirentType(uint8(ft))
 		}
 		out = append(out, de)
 		pos = ep + inoLen

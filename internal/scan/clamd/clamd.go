@@ -52,34 +52,45 @@ const DefaultTimeout = time.Minute
 // maxFailures is how many files in a row may fail before the scanner stops trying clamd.
 const maxFailures = 5
 
+// Address is where clamd listens, parsed.
+type Address struct {
+	Network string // "unix" or "tcp"
+	Addr    string // the socket path, or host:port
+}
+
+func (a Address) String() string { return a.Network + "://" + a.Addr }
+
 // ParseAddress reads "unix:///run/clamav/clamd.ctl", "tcp://host:3310", a socket path or
 // "host:port".
-func ParseAddress(addr string) (network, address string, err error) {
+func ParseAddress(addr string) (Address, error) {
 	switch {
-	case strings.HasPrefix(addr, "unix://"):
-		return "unix", strings.TrimPrefix(addr, "unix://"), nil
-	case strings.HasPrefix(addr, "tcp://"):
-		return "tcp", strings.TrimPrefix(addr, "tcp://"), nil
+	case strings.HasPrefix(addr, "unix://") && len(addr) > len("unix://"):
+		return Address{"unix", strings.TrimPrefix(addr, "unix://")}, nil
+	case strings.HasPrefix(addr, "tcp://") && len(addr) > len("tcp://"):
+		return Address{"tcp", strings.TrimPrefix(addr, "tcp://")}, nil
 	case strings.HasPrefix(addr, "/"):
-		return "unix", addr, nil
-	case strings.Contains(addr, ":"):
-		return "tcp", addr, nil
+		return Address{"unix", addr}, nil
+	case strings.Contains(addr, ":") && !strings.Contains(addr, "://"):
+		return Address{"tcp", addr}, nil
 	}
-	return "", "", fmt.Errorf("clamd address %q: want unix:///path/to/clamd.ctl, tcp://host:port, a socket path or host:port", addr)
+	return Address{}, fmt.Errorf("clamd address %q: want unix:///path/to/clamd.ctl, tcp://host:port, a socket path or host:port", addr)
 }
 
-// New connects once to check that clamd answers (PING, VERSION), so that an unreachable or
-// wrong address fails before the pass starts. maxStream is clamd's StreamMaxLength (0: 25 MiB).
+// New parses addr and connects (see Connect) with the default timeout.
 func New(addr string, maxStream int64) (*Scanner, error) {
-	return NewWithTimeout(addr, maxStream, DefaultTimeout)
-}
-
-// NewWithTimeout is New with the deadline of each exchange with clamd.
-func NewWithTimeout(addr string, maxStream int64, timeout time.Duration) (*Scanner, error) {
-	network, address, err := ParseAddress(addr)
+	a, err := ParseAddress(addr)
 	if err != nil {
 		return nil, err
 	}
+	return Connect(a, maxStream, DefaultTimeout)
+}
+
+// Connect connects once to check that clamd answers (PING, VERSION), so that an unreachable or
+// wrong address fails before the pass starts. maxStream is clamd's StreamMaxLength (0: 25 MiB);
+// timeout bounds each exchange with clamd (0: DefaultTimeout).
+func Connect(a Address, maxStream int64, timeout time.Duration) (*Scanner, error) {
+	network, address := a.Network, a.Addr
+	addr := a.String()
 	if maxStream <= 0 {
 		maxStream = DefaultMaxStream
 	}

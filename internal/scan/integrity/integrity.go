@@ -43,6 +43,7 @@ type Manifest struct {
 
 // Scanner hashes every file; it is a scan.Scanner.
 type Scanner struct {
+	path  string // where Finish writes the baseline
 	mu    sync.Mutex
 	files []Entry
 }

@@ -1,0 +1,39 @@
+package secrets
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
+)
+
+func init() { scan.Register(scan.Source{Kind: scan.Secrets, New: forImage}) }
+
+// forImage is the credential scanner of an image: the default allowed paths plus the
+// configured ones, and the files dpkg installed unchanged skipped by their recorded digest.
+func forImage(img *inspect.Image, cfg scan.Config) (scan.Scanner, error) {
+	var vendor map[string]string
+	if img.Root != nil {
+		vendor = pkgdb.DpkgDigests(img.Root)
+	}
+	return New(Options{AllowPaths: append(slices.Clone(DefaultAllowPaths), cfg.SecretsAllowPaths...),
+		AllowFingerprints: cfg.SecretsAllowFingerprints, Vendor: vendor})
+}
+
+// Result implements scan.Reporter: every finding, redacted, and what was searched.
+func (s *Scanner) Result() scan.Result {
+	searched, vendor, binary := s.Counts()
+	scope := fmt.Sprintf("%d text files searched with %d rules (%d unchanged distribution files and %d binary files skipped)",
+		searched, s.RuleCount(), vendor, binary)
+	if n := s.Archives(); n > 0 {
+		scope += fmt.Sprintf("; %d archive(s) opened", n)
+	}
+	r := scan.Result{Kind: scan.Secrets, Scanner: s.Name(), Scope: scope}
+	for _, f := range s.Findings() {
+		r.Findings = append(r.Findings, scan.Finding{Path: f.Path, Line: f.Line,
+			Detail: fmt.Sprintf("%s (%s): %s; fingerprint %s", f.Description, f.Rule, f.Excerpt, f.Fingerprint)})
+	}
+	return r
+}
