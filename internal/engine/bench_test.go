@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -242,6 +243,42 @@ func BenchmarkBlobDebian(b *testing.B) {
 			b.Logf("%s: local file %d bytes read; %d-byte blob: %d range requests, %d bytes (%.3f× the local bytes, %.2f%% of the blob), %d retries",
 				what, local.Image.BytesRead, remote.Image.FileSize, bl.Requests, bl.Bytes, ratio, float64(bl.Bytes)/float64(remote.Image.FileSize)*100, bl.Retries)
 		}
+	}
+}
+
+// BenchmarkBlobLatency checks the Debian image of BlobDebian as a page blob behind a proxy that
+// holds every range request for 20 ms (a storage account in another region), with the content
+// scan: once with one content worker per CPU, as for a local file, and once with the workers a
+// blob gets (one per concurrent request). It reports the second time as a ratio of the first.
+func BenchmarkBlobLatency(b *testing.B) {
+	dir := makeBenchImage(b, "debian-os", func() string { return testfixture.GuestRoot(b) }, 0, 1100, 1200, true)
+	vhd := filepath.Join(b.TempDir(), "debian.vhd")
+	if out, err := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", filepath.Join(dir, "disk.raw"), vhd).CombinedOutput(); err != nil {
+		b.Fatalf("qemu-img: %v %s", err, out)
+	}
+	az := testfixture.AzuriteServer(b)
+	url := testfixture.NewLatencyProxy(b, az.Endpoint, 20*time.Millisecond).Via(b, az.UploadPageBlob(b, "vhds", "debian.vhd", vhd))
+	defer func(n int) { remoteScanWorkers = n }(remoteScanWorkers)
+	p := plan.MustNew(plan.Choices{Profiles: []string{"azure-linux"}})
+	run := func(workers int) (time.Duration, int64) {
+		remoteScanWorkers = workers
+		start := time.Now()
+		r, err := Check(url, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if r.Content == nil || r.Content.Errors > 0 {
+			b.Fatalf("content scan incomplete: %+v", r.Content)
+		}
+		return time.Since(start), r.Image.Blob.Requests
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		perCPU, reqs := run(runtime.NumCPU())
+		blobWorkers, reqs2 := run(8)
+		b.ReportMetric(float64(blobWorkers)/float64(perCPU), "blob-workers/per-cpu")
+		b.Logf("20 ms per request: %d workers (one per CPU) %s with %d requests; 8 workers %s with %d requests (%.2f× the time)",
+			runtime.NumCPU(), perCPU.Round(time.Millisecond), reqs, blobWorkers.Round(time.Millisecond), reqs2, float64(blobWorkers)/float64(perCPU))
 	}
 }
 

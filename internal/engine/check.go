@@ -18,6 +18,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 	"github.com/marketready/packer-plugin-marketplace/internal/winreg"
 )
@@ -30,6 +31,10 @@ type InspectError struct {
 
 func (e *InspectError) Error() string { return fmt.Sprintf("cannot inspect %s: %v", e.Path, e.Err) }
 func (e *InspectError) Unwrap() error { return e.Err }
+
+// remoteScanWorkers is how many files the content pass reads at once from a blob: as many as the
+// blob reader's concurrent requests (blob.Options.Parallel, 8 by default, when it is not set).
+var remoteScanWorkers = 8
 
 // Check checks the image at path, a local file or an https:// URL of a blob in Azure Storage
 // (a SAS URL, or a URL the default Azure credential can read) read with range requests, as the
@@ -63,7 +68,16 @@ func CheckWithProgress(path string, p *plan.Plan, progress func(done, total int6
 		}
 	}
 	defer img.Close()
-	content, err := ScanContent(context.Background(), img, p, progress)
+	opts := scan.Options{Progress: progress}
+	if remote != nil {
+		// a remote read waits on the network far longer than on the CPU: more files in flight
+		// keep the blob reader's concurrent requests busy
+		opts.Workers = remoteScanWorkers
+		if n := p.Blob().Parallel; n > 0 {
+			opts.Workers = n
+		}
+	}
+	content, err := ScanContent(context.Background(), img, p, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -19,11 +19,11 @@ import (
 )
 
 // ScanContent runs the one streaming pass over every file with the scanners registered for the
-// kinds of content the plan needs (its rules' needs, and the integrity baseline when asked for);
-// progress, when set, is called with the bytes done and in all. It returns nil when no pass is
+// kinds of content the plan needs (its rules' needs, and the integrity baseline when asked for),
+// with opts (workers, progress). It returns nil when no pass is
 // needed. A scanner that cannot start (an unreachable clamd) is an error: a scan that was asked
 // for must not silently not run.
-func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, progress func(done, total int64)) (*rules.Content, error) {
+func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, opts scan.Options) (*rules.Content, error) {
 	if !p.NeedsContent() {
 		return nil, nil
 	}
@@ -45,7 +45,7 @@ func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, progress
 	if len(scanners) == 0 {
 		return content, nil
 	}
-	st, err := scan.Run(ctx, img, scan.Options{Progress: progress}, scanners...)
+	st, err := scan.Run(ctx, img, opts, scanners...)
 	if err != nil {
 		return nil, fmt.Errorf("content scan: %w", err)
 	}

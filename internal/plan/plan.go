@@ -82,7 +82,8 @@ type Plan struct {
 // New validates the choices and resolves them into a plan; every mistake is reported at once.
 func New(c Choices) (*Plan, error) {
 	var errs []error
-	p := &Plan{options: c.Options, sbom: c.SBOM, blob: c.Blob}
+	p := &Plan{sbom: c.SBOM, blob: c.Blob,
+		options: rules.Options{AllowedUsers: slices.Clone(c.Options.AllowedUsers), CleanPaths: slices.Clone(c.Options.CleanPaths)}}
 	p.profiles = slices.Clone(c.Profiles)
 	if len(p.profiles) == 0 {
 		p.profiles = []string{DefaultProfile}
@@ -220,8 +221,10 @@ func (p *Plan) Waiver(rule string) (report.Waiver, bool) {
 	return p.waivers[i], true
 }
 
-// Options are the rules' options.
-func (p *Plan) Options() rules.Options { return p.options }
+// Options are the rules' options (a copy).
+func (p *Plan) Options() rules.Options {
+	return rules.Options{AllowedUsers: slices.Clone(p.options.AllowedUsers), CleanPaths: slices.Clone(p.options.CleanPaths)}
+}
 
 // Content is what the content scanners are asked to do.
 func (p *Plan) Content() scan.Config { return p.content }

@@ -86,6 +86,13 @@ func TestDefaultsAndResolution(t *testing.T) {
 func TestImmutableAndPerImage(t *testing.T) {
 	p := plan.MustNew(plan.Choices{Profiles: []string{"azure-linux", "alibaba"}, SBOM: "sbom.json",
 		Reports: plan.Reports{JSON: "r/report.json"}, Content: plan.ContentChoices{Manifest: "m.json"}})
+	users := []string{"keeper"}
+	q0 := plan.MustNew(plan.Choices{Options: rules.Options{AllowedUsers: users}})
+	users[0] = "changed"
+	q0.Options().AllowedUsers[0] = "changed too"
+	if q0.Options().AllowedUsers[0] != "keeper" {
+		t.Error("the plan shares its options with the caller")
+	}
 	p.Profiles()[0] = "changed"
 	p.Rules()[0] = nil
 	if p.Profiles()[0] != "azure-linux" || p.Rules()[0] == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
@@ -18,7 +19,7 @@ import (
 // contextFor is what the check gives the rules: the image and the streaming pass's findings.
 func contextFor(t *testing.T, img *inspect.Image) *rules.Context {
 	t.Helper()
-	content, err := engine.ScanContent(context.Background(), img, plan.MustNew(plan.Choices{Profiles: []string{"azure-linux", "alibaba"}}), nil)
+	content, err := engine.ScanContent(context.Background(), img, plan.MustNew(plan.Choices{Profiles: []string{"azure-linux", "alibaba"}}), scan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 	"github.com/marketready/packer-plugin-marketplace/internal/winimage"
 )
@@ -25,7 +26,7 @@ func evaluateWindows(t *testing.T, path string) map[string]rules.Result {
 		t.Fatalf("Windows volume not found on partition 2 (notes %v)", img.Notes)
 	}
 	profiles := []string{"azure-windows", "alibaba-windows"}
-	content, err := engine.ScanContent(context.Background(), img, plan.MustNew(plan.Choices{Profiles: profiles}), nil)
+	content, err := engine.ScanContent(context.Background(), img, plan.MustNew(plan.Choices{Profiles: profiles}), scan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,3 +122,13 @@ func NewStallingProxy(t testing.TB, target string, reset bool) *FaultProxy {
 		return true
 	}, nil)
 }
+
+// NewLatencyProxy starts a proxy forwarding to target that holds every range GET for delay
+// before forwarding it, as a storage account far away does.
+func NewLatencyProxy(t testing.TB, target string, delay time.Duration) *FaultProxy {
+	return newProxy(t, target, func(*FaultProxy, http.ResponseWriter, *http.Request, int64, *http.Response) bool { return false },
+		func(*FaultProxy, http.ResponseWriter, int64) bool {
+			time.Sleep(delay)
+			return false
+		})
+}
