@@ -6,7 +6,8 @@
 // pieces). A read fetches only the pages it lacks, each contiguous run of them with one range
 // request, so a small file costs a small request and a large one a few large ones; a read smaller
 // than MinFetch is widened to MinFetch over the missing pages after it (metadata is read in
-// neighbouring pieces). Concurrent requests are bounded, and every request is retried with backoff on 5xx, throttling, connection resets,
+// neighbouring pieces). Concurrent requests are bounded, and every request is retried with
+// backoff on 5xx, throttling, connection resets,
 // stalls and short bodies, a bounded number of times. Every attempt has deadlines: one for the
 // whole attempt and one for silence while its body streams, so a connection that stops sending
 // fails the attempt instead of hanging the check. Requests and bytes are counted for the report.
@@ -266,6 +267,9 @@ func (r *Reader) Name() string { return r.name }
 // Size is the blob's length in bytes.
 func (r *Reader) Size() int64 { return r.size }
 
+// Parallel is how many range requests the reader makes at once.
+func (r *Reader) Parallel() int { return r.opts.Parallel }
+
 // Stats returns the request counters.
 func (r *Reader) Stats() Stats {
 	return Stats{Requests: r.requests.Load(), Retries: r.retries.Load(), Bytes: r.bytes.Load()}
@@ -346,7 +350,6 @@ func (r *Reader) readPages(p []byte, off int64) (int, error) {
 	for _, pg := range need {
 		<-pg.f.ready
 		if pg.f.err != nil {
-			r.forget(pg)
 			return n, pg.f.err
 		}
 		pos := off + int64(n)
@@ -359,13 +362,16 @@ func (r *Reader) readPages(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// forget drops a page whose fetch failed, so that a later read asks again.
-func (r *Reader) forget(pg *page) {
+// forget drops the pages of a failed fetch that are still cached, so that a later read asks
+// again instead of getting the failure from the cache.
+func (r *Reader) forget(run []*page) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.pages[pg.idx] == pg {
-		delete(r.pages, pg.idx)
-		r.lru.Remove(pg.elem)
+	for _, pg := range run {
+		if r.pages[pg.idx] == pg {
+			delete(r.pages, pg.idx)
+			r.lru.Remove(pg.elem)
+		}
 	}
 }
 
@@ -396,6 +402,7 @@ func (r *Reader) startLocked(run []*page) {
 		}
 		if err := r.fetchRange(off, bufs); err != nil {
 			f.err = err
+			r.forget(run)
 			return
 		}
 		for i, pg := range run {

@@ -3,12 +3,14 @@ package blob_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,4 +140,34 @@ func TestRequestsCoalesced(t *testing.T) {
 	// pages 1 MiB+16 KiB .. 2 MiB+100 are missing, then cached pages, then missing ones
 	step("a read over a cached run asks for the two runs around it", 1<<20, 1<<20+(308<<10), 2, (1<<20-(16<<10))+(4<<10))
 	step("a read larger than MaxFetch is split; its small tail is widened", 4<<20, 2<<20+10, 3, 2<<20+(16<<10))
+}
+
+// failingTransport fails the first n range GETs with a connection error, then passes requests on.
+type failingTransport struct{ n atomic.Int64 }
+
+func (f *failingTransport) Do(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && f.n.Add(-1) >= 0 {
+		return nil, errors.New("injected: connection reset")
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// A fetch that fails for good fails the read that asked, and none of its pages keep the
+// failure: a later read of a neighbouring page of the same request asks the service again.
+func TestFailedFetchIsNotCached(t *testing.T) {
+	want, _, sasURL := fixtureBlob(t, "fail.vhd")
+	tr := &failingTransport{}
+	tr.n.Store(2) // the first request and its one retry
+	r, err := blob.Open(context.Background(), sasURL, blob.Options{MinFetch: 64 << 10, MaxRetries: 1, RetryDelay: time.Millisecond, Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	if _, err := r.ReadAt(buf, 1<<20); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("first read: %v", err)
+	}
+	// the page after it was part of the failed (widened) request
+	if n, err := r.ReadAt(buf, 1<<20+8192); err != nil || n != len(buf) || !bytes.Equal(buf, want[1<<20+8192:1<<20+8192+100]) {
+		t.Fatalf("a neighbouring page of the failed request: %d, %v", n, err)
+	}
 }
