@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
@@ -258,10 +259,10 @@ func BenchmarkBlobLatency(b *testing.B) {
 	}
 	az := testfixture.AzuriteServer(b)
 	url := testfixture.NewLatencyProxy(b, az.Endpoint, 20*time.Millisecond).Via(b, az.UploadPageBlob(b, "vhds", "debian.vhd", vhd))
-	defer func(n int) { remoteScanWorkers = n }(remoteScanWorkers)
+	defer func(f func(*blob.Reader) int) { blobScanWorkers = f }(blobScanWorkers)
 	p := plan.MustNew(plan.Choices{Profiles: []string{"azure-linux"}})
 	run := func(workers int) (time.Duration, int64) {
-		remoteScanWorkers = workers
+		blobScanWorkers = func(*blob.Reader) int { return workers }
 		start := time.Now()
 		r, err := Check(url, p)
 		if err != nil {

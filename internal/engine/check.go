@@ -32,9 +32,9 @@ type InspectError struct {
 func (e *InspectError) Error() string { return fmt.Sprintf("cannot inspect %s: %v", e.Path, e.Err) }
 func (e *InspectError) Unwrap() error { return e.Err }
 
-// remoteScanWorkers is how many files the content pass reads at once from a blob: as many as the
-// blob reader's concurrent requests (blob.Options.Parallel, 8 by default, when it is not set).
-var remoteScanWorkers = 8
+// blobScanWorkers is how many files the content pass reads at once from a blob: as many as the
+// reader makes requests at once (a variable so that BenchmarkBlobLatency can compare).
+var blobScanWorkers = (*blob.Reader).Parallel
 
 // Check checks the image at path, a local file or an https:// URL of a blob in Azure Storage
 // (a SAS URL, or a URL the default Azure credential can read) read with range requests, as the
@@ -72,10 +72,7 @@ func CheckWithProgress(path string, p *plan.Plan, progress func(done, total int6
 	if remote != nil {
 		// a remote read waits on the network far longer than on the CPU: more files in flight
 		// keep the blob reader's concurrent requests busy
-		opts.Workers = remoteScanWorkers
-		if n := p.Blob().Parallel; n > 0 {
-			opts.Workers = n
-		}
+		opts.Workers = blobScanWorkers(remote)
 	}
 	content, err := ScanContent(context.Background(), img, p, opts)
 	if err != nil {

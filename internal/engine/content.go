@@ -20,15 +20,16 @@ import (
 
 // ScanContent runs the one streaming pass over every file with the scanners registered for the
 // kinds of content the plan needs (its rules' needs, and the integrity baseline when asked for),
-// with opts (workers, progress). It returns nil when no pass is
-// needed. A scanner that cannot start (an unreachable clamd) is an error: a scan that was asked
-// for must not silently not run.
+// with opts (workers, progress), and writes what the scanners make (the baseline). It returns nil
+// when no pass is needed. A scanner that cannot start (an unreachable clamd) is an error: a scan
+// that was asked for must not silently not run.
 func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, opts scan.Options) (*rules.Content, error) {
-	if !p.NeedsContent() {
+	kinds := p.ContentKinds()
+	if len(kinds) == 0 {
 		return nil, nil
 	}
 	var scanners []scan.Scanner
-	for _, k := range p.ContentKinds() {
+	for _, k := range kinds {
 		src, ok := scan.SourceOf(k)
 		if !ok {
 			return nil, fmt.Errorf("content scan: no scanner provides %q", k)
@@ -55,8 +56,8 @@ func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, opts sca
 			res := r.Result()
 			content.Results[res.Kind] = &res
 		}
-		if f, ok := s.(scan.Finisher); ok {
-			if err := f.Finish(img, st); err != nil {
+		if a, ok := s.(scan.Artifact); ok {
+			if err := writeFile(a.Artifact(img, st)); err != nil {
 				return nil, err
 			}
 		}

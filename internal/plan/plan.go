@@ -26,7 +26,7 @@ const (
 	DefaultProfile = profile.AzureLinux
 	DefaultFailOn  = "low"
 	// DefaultClamdMaxStreamMB is clamd's own default StreamMaxLength.
-	DefaultClamdMaxStreamMB = 25
+	DefaultClamdMaxStreamMB = clamd.DefaultMaxStream >> 20
 )
 
 // Choices are what a user chose; zero values take the defaults.
@@ -226,8 +226,16 @@ func (p *Plan) Options() rules.Options {
 	return rules.Options{AllowedUsers: slices.Clone(p.options.AllowedUsers), CleanPaths: slices.Clone(p.options.CleanPaths)}
 }
 
-// Content is what the content scanners are asked to do.
-func (p *Plan) Content() scan.Config { return p.content }
+// Content is what the content scanners are asked to do (a copy).
+func (p *Plan) Content() scan.Config {
+	c := p.content
+	c.SecretsAllowPaths, c.SecretsAllowFingerprints = slices.Clone(c.SecretsAllowPaths), slices.Clone(c.SecretsAllowFingerprints)
+	if c.Clamd != nil {
+		cl := *c.Clamd
+		c.Clamd = &cl
+	}
+	return c
+}
 
 // ContentOff reports content_scan = false: the rules that need file contents are not applicable.
 func (p *Plan) ContentOff() bool { return p.contentOff }
@@ -280,7 +288,10 @@ func (p *Plan) ForImage(image string, n int) *Plan {
 		base := filepath.Base(image)
 		return strings.TrimSuffix(path, ext) + "-" + strings.TrimSuffix(base, filepath.Ext(base)) + ext
 	}
-	q.reports.JSON, q.reports.JUnit, q.reports.MSCert, q.reports.SARIF = each(p.reports.JSON), each(p.reports.JUnit), each(p.reports.MSCert), each(p.reports.SARIF)
+	for _, f := range reportFormats {
+		path := f.path(&q.reports)
+		*path = each(*path)
+	}
 	q.sbom = each(p.sbom)
 	q.content.Manifest = each(p.content.Manifest)
 	return &q

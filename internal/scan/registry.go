@@ -2,7 +2,7 @@ package scan
 
 import (
 	"fmt"
-	"sort"
+	"io"
 	"sync"
 	"time"
 
@@ -69,28 +69,17 @@ func SourceOf(k Kind) (Source, bool) {
 	return s, ok
 }
 
-// Kinds lists the registered kinds, sorted.
-func Kinds() []Kind {
-	sourcesMu.Lock()
-	defer sourcesMu.Unlock()
-	var out []Kind
-	for k := range sources {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
 // Reporter is a Scanner that says what it found once the pass is over.
 type Reporter interface {
 	Scanner
 	Result() Result
 }
 
-// Finisher is a Scanner that writes what it made once the pass is over (the integrity baseline).
-type Finisher interface {
+// Artifact is a Scanner that makes a file once the pass is over (the integrity baseline): it
+// says where and how to write it, and the engine writes it as it writes the reports.
+type Artifact interface {
 	Scanner
-	Finish(img *inspect.Image, st *Stats) error
+	Artifact(img *inspect.Image, st *Stats) (path string, write func(io.Writer) error)
 }
 
 // Result is what a scanner reports to the rules: what it looked at and what it found. A rule

@@ -1,9 +1,7 @@
 package integrity
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
@@ -19,23 +17,12 @@ func init() {
 	}})
 }
 
-// Finish implements scan.Finisher: it writes the baseline where the configuration says, with
+// Artifact implements scan.Artifact: the baseline, written where the configuration says, with
 // complete = false and the unread paths when the pass did not read everything.
-func (s *Scanner) Finish(img *inspect.Image, st *scan.Stats) error {
+func (s *Scanner) Artifact(img *inspect.Image, st *scan.Stats) (string, func(io.Writer) error) {
 	m := s.Manifest(img.Source, time.Now())
 	if n, ex := st.Missed(s.Name()); n > 0 {
 		m.Complete, m.Unread, m.UnreadCount = false, ex, n
 	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(s.path)
-	if err != nil {
-		return err
-	}
-	if err := m.Write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", s.path, err)
-	}
-	return f.Close()
+	return s.path, m.Write
 }
