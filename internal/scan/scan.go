@@ -27,10 +27,14 @@ type File struct {
 	// Path is the file's path in the running system ("/etc/app.conf"); files of a filesystem that
 	// no fstab line mounts are named "partition N:/path".
 	Path string
-	Size int64
-	Mode fs.FileMode
-	UID  uint32
-	GID  uint32
+	// Location is where the file really lives: its path in its own filesystem, prefixed with
+	// "partition N:" unless that filesystem is the root. Allow lists and the vendor-digest skip
+	// match it, never Path, so that a partition mounted over an allowed directory is not allowed.
+	Location string
+	Size     int64
+	Mode     fs.FileMode
+	UID      uint32
+	GID      uint32
 	// FSSize is the size of the filesystem holding the file: a file larger than that is sparse
 	// (or its size field is corrupt), and most of it is holes.
 	FSSize int64
@@ -222,7 +226,7 @@ func (p *pass) walk(ctx context.Context, img *inspect.Image) ([]entry, error) {
 				p.addErr(FileError{Path: f.Prefix + path, Error: err.Error()})
 				return nil
 			}
-			fe := File{Path: f.Prefix + path, Size: info.Size(), Mode: info.Mode()}
+			fe := File{Path: f.Prefix + path, Location: f.Prefix + path, Size: info.Size(), Mode: info.Mode()}
 			if f.Partition != nil {
 				fe.FSSize = f.Partition.Size
 			}

@@ -308,13 +308,17 @@ type worker struct {
 func (w *worker) Close() error { return nil }
 
 func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
-	if f.Size == 0 || allowed(f.Path, w.s.opts.AllowPaths) {
+	loc := f.Location
+	if loc == "" {
+		loc = f.Path // a member of an archive, or a file a test made
+	}
+	if f.Size == 0 || allowed(loc, w.s.opts.AllowPaths) {
 		return nil, nil
 	}
 	w.frag = w.frag[:0]
 	k := &sink{w: w, f: f, seen: map[string]bool{}}
 	// only a file the package manager recorded can be skipped as unmodified: hash only those
-	if want, ok := w.s.opts.Vendor[f.Path]; ok {
+	if want, ok := w.s.opts.Vendor[loc]; ok {
 		if w.md5 == nil {
 			w.md5 = md5.New()
 		}
