@@ -64,6 +64,27 @@ type Sink interface {
 	End() error
 }
 
+// Outcome is what a sink did with a whole file, for the content ledger.
+type Outcome int
+
+const (
+	// Searched: every byte of the file was searched (as text, decoded UTF-16, or as the strings
+	// of a binary file).
+	Searched Outcome = iota
+	// Opened: the file was recognised as a container (archive, compressed stream, disk or
+	// filesystem image) and its members were searched as files of their own; a member that
+	// could not be opened is reported by End's error, naming it.
+	Opened
+	// Skipped: the file was not searched for a sound reason that the scanner states in its
+	// result (an unchanged distribution file, proven by the package database's digest).
+	Skipped
+)
+
+// Accounted is implemented by a Sink that says, after End, what it did with the file.
+type Accounted interface {
+	Outcome() Outcome
+}
+
 // ErrEnough is returned by Sink.Write when the sink has seen all it needs of a file.
 var ErrEnough = errors.New("scan: enough of this file")
 
