@@ -18,6 +18,10 @@ packer {
       version = ">= 1.4.5"
       source  = "github.com/hashicorp/azure"
     }
+    marketplace = {
+      version = ">= 0.1.0"
+      source  = "github.com/marketready/marketplace"
+    }
   }
 }
 

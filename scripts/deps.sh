@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Installs the system tools the tests and the demo use (Debian/Ubuntu): mke2fs, mkfs.xfs,
-# mkfs.vfat, mkswap, sfdisk, qemu-img, qemu-system-x86_64 (the end-to-end guest), mkntfs and
-# libntfs-3g (NTFS fixtures), hivexregedit (registry hive fixtures), cpio, zstd, xz and lz4
-# (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images), vmdb2 with parted and zerofree (a
-# Debian image made by Debian's builder). As root it runs apt-get; otherwise it prints the command.
+# Installs the system tools (Debian/Ubuntu) that a make target needs, and only those:
+#
+#   scripts/deps.sh demo   what `make demo` uses: mke2fs, mkfs.xfs, mkfs.vfat, mtools, sfdisk, mkswap,
+#                          qemu-img, python3, cpio, zstd, xz (the fixture images), mkntfs and
+#                          libntfs-3g with a C compiler, hivexregedit (the Windows images)
+#   scripts/deps.sh        (or `test`) everything the tests use besides: qemu-system-x86_64 (the
+#                          end-to-end guest), shellcheck, sshd, debootstrap, rpmbuild, clamd, npm, lz4
+#                          (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images),
+#                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2
+#
+# As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
+target="${1:-test}"
+case "$target" in demo|test) ;; *) echo "deps: unknown target $target (demo, test)" >&2; exit 2 ;; esac
 need=()
 command -v mke2fs    >/dev/null || need+=(e2fsprogs)
 command -v mkfs.xfs  >/dev/null || need+=(xfsprogs)
@@ -14,14 +22,14 @@ command -v mcopy     >/dev/null || need+=(mtools)
 command -v sfdisk    >/dev/null || need+=(fdisk)
 command -v mkswap    >/dev/null || need+=(util-linux)
 command -v qemu-img  >/dev/null || need+=(qemu-utils)
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ "$target" = demo ] || { command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86); }
 command -v python3   >/dev/null || need+=(python3)
-command -v shellcheck >/dev/null || need+=(shellcheck)
-[ -x /usr/sbin/sshd ]             || need+=(openssh-server)
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v rpmbuild  >/dev/null || need+=(rpm)
-[ -x /usr/sbin/clamd ]           || need+=(clamav-daemon)
-command -v npm       >/dev/null || need+=(npm)
+[ "$target" = demo ] || { command -v shellcheck >/dev/null || need+=(shellcheck); }
+[ "$target" = demo ] || { [ -x /usr/sbin/sshd ]             || need+=(openssh-server); }
+[ "$target" = demo ] || { command -v debootstrap >/dev/null || need+=(debootstrap); }
+[ "$target" = demo ] || { command -v rpmbuild  >/dev/null || need+=(rpm); }
+[ "$target" = demo ] || { [ -x /usr/sbin/clamd ]           || need+=(clamav-daemon); }
+[ "$target" = demo ] || { command -v npm       >/dev/null || need+=(npm); }
 command -v mkntfs    >/dev/null || need+=(ntfs-3g)
 [ -f /usr/include/ntfs-3g/volume.h ] || need+=(ntfs-3g-dev)
 command -v cc        >/dev/null || need+=(gcc libc6-dev)
@@ -30,12 +38,15 @@ command -v gawk >/dev/null || command -v awk >/dev/null || need+=(mawk)
 command -v cpio >/dev/null || need+=(cpio)      # initramfs fixtures
 command -v zstd >/dev/null || need+=(zstd)
 command -v xz   >/dev/null || need+=(xz-utils)
-command -v lz4  >/dev/null || need+=(lz4)
-command -v objcopy >/dev/null || need+=(binutils)  # unified kernel images (UKI) for the systemd-boot fixtures
-[ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || need+=(systemd-boot-efi)
-command -v vmdb2 >/dev/null || need+=(vmdb2)        # a real image from Debian's own image builder
-command -v parted >/dev/null || need+=(parted)
-command -v zerofree >/dev/null || need+=(zerofree)
+[ "$target" = demo ] || { command -v lz4  >/dev/null || need+=(lz4); }
+# objcopy: unified kernel images (UKI) for the systemd-boot fixtures
+[ "$target" = demo ] || { command -v objcopy >/dev/null || need+=(binutils); }
+[ "$target" = demo ] || { [ -f /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || need+=(systemd-boot-efi); }
+# vmdb2: a real image from Debian's own image builder
+[ "$target" = demo ] || { command -v vmdb2 >/dev/null || need+=(vmdb2); }
+[ "$target" = demo ] || { command -v parted >/dev/null || need+=(parted); }
+[ "$target" = demo ] || { command -v zerofree >/dev/null || need+=(zerofree); }
+[ "$target" = demo ] || { command -v bzip2 >/dev/null || need+=(bzip2); }
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
@@ -43,6 +54,6 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "missing tools; run: sudo apt-get install -y ${need[*]}" >&2
   exit 1
 fi
-echo "installing ${need[*]}"
+echo "installing ${need[*]} (for make $target)"
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
 #
-#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [azurite] [pscheck]
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [gremlins] [azurite] [pscheck]
 #   (no argument: packer only)
 #
 #   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
@@ -14,6 +14,8 @@
 #                        content-scan benchmark compares against the same rules as a command)
 #   actionlint           github.com/rhysd/actionlint               $ACTIONLINT_VERSION (v1.7.12): lints
 #                        .github/workflows (and their run: scripts with shellcheck when installed)
+#   gremlins             github.com/go-gremlins/gremlins          $GREMLINS_VERSION (v0.5.1): mutation
+#                        testing of the verdict path (make mutation)
 #   azurite              the Azure Storage emulator, from the npm registry, into .tools/azurite
 #                        ($AZURITE_VERSION, 3.37.0; needs node and npm)
 #   pscheck              a PowerShell syntax checker (scripts/ps-syntax-check.mjs) with the
@@ -37,6 +39,7 @@ build() {
   if [ -x "$bin/$name" ] && [ "$(cat "$bin/$name.version" 2>/dev/null)" = "$module $version" ]; then
     return 0
   fi
+  echo "get-tools: building $name ($module $version) from the Go module proxy into $bin (minutes on a cold cache)" >&2
   work="$(mktemp -d)"
   (
     cd "$work"
@@ -50,13 +53,13 @@ require $module $version
 replace github.com/zclconf/go-cty => github.com/nywilken/go-cty v1.13.3
 MOD
     printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > tools.go
-    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser,github.com/zricethezav,github.com/rhysd
+    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser,github.com/zricethezav,github.com/rhysd,github.com/go-gremlins
     GOFLAGS=-mod=mod go mod tidy >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
     go build -o "$bin/$name" "$pkg"
   )
   rm -rf "$work"
   echo "$module $version" > "$bin/$name.version"
-  echo "built $bin/$name ($module $version)" >&2
+  echo "get-tools: built $bin/$name ($module $version)" >&2
 }
 
 [ $# -gt 0 ] || set -- packer
@@ -67,6 +70,7 @@ for what in "$@"; do
     azure)  build packer-plugin-azure github.com/hashicorp/packer-plugin-azure "${AZURE_PLUGIN_VERSION:-v1.4.5}" ;;
     goreleaser) build goreleaser github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION:-v2.15.2}" ;;
     actionlint) build actionlint github.com/rhysd/actionlint "${ACTIONLINT_VERSION:-v1.7.12}" github.com/rhysd/actionlint/cmd/actionlint ;;
+    gremlins) build gremlins github.com/go-gremlins/gremlins "${GREMLINS_VERSION:-v0.5.1}" github.com/go-gremlins/gremlins/cmd/gremlins ;;
     gitleaks) build gitleaks github.com/zricethezav/gitleaks/v8 "$(cd "$root" && go list -m -f '{{.Version}}' github.com/zricethezav/gitleaks/v8)" ;;
     azurite)
       v="${AZURITE_VERSION:-3.37.0}"
@@ -90,6 +94,6 @@ for what in "$@"; do
       # next to its node_modules, where Node's module resolution finds them
       cp "$root/scripts/ps-syntax-check.mjs" "$root/.tools/pscheck/check.mjs"
       ;;
-    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, azurite, pscheck)" >&2; exit 2 ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, gremlins, azurite, pscheck)" >&2; exit 2 ;;
   esac
 done
