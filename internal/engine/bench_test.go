@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,8 +112,10 @@ func benchDebian(b *testing.B) (image, tree string) {
 // the image file; the check with its content scan (every file of the image; credentials need the
 // text files, the integrity baseline every byte); and gitleaks (the same version, as a command)
 // on the same tree unpacked to disk. It reports the ratios; the page cache is warm for all.
-// Two images: "os" is the debootstrap guest root alone (a realistic OS image, mostly small
-// text and binary files, no padding); "padded" adds 1.25 GiB of incompressible application data.
+// Three images: "os" is the debootstrap guest root alone (a realistic OS image, mostly small
+// text and binary files, no padding); "padded" adds 1.25 GiB of incompressible application data;
+// "text" adds six 32 MiB files of ordinary text (issue 24's mix, see writeTextMix), the worst
+// case for the credential search.
 func BenchmarkContentScan(b *testing.B) {
 	b.Run("os", func(b *testing.B) {
 		dir := makeBenchImage(b, "debian-os", func() string { return testfixture.GuestRoot(b) }, 0, 1100, 1200, true)
@@ -121,6 +125,99 @@ func BenchmarkContentScan(b *testing.B) {
 		img, tree := benchDebian(b)
 		benchContentScan(b, img, tree)
 	})
+	// issue 24's worst case for the credential search: the guest root plus six 32 MiB files of
+	// ordinary text full of generic keywords (a base64 blob, an application log, a JSON export,
+	// a minified JS bundle, a SQL dump, one long line) in /srv/data
+	b.Run("text", func(b *testing.B) {
+		tree := func() string {
+			root := testfixture.GuestRoot(b)
+			writeTextMix(b, filepath.Join(root, "srv", "data"), 32<<20)
+			return root
+		}
+		dir := makeBenchImage(b, "debian-text", tree, 0, 1400, 1500, true)
+		benchContentScan(b, filepath.Join(dir, "disk.raw"), filepath.Join(dir, "tree"))
+	})
+}
+
+// countingWriter counts what it passes on.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writeTextMix writes the six kinds of ordinary text of issue 24, size bytes each, into dir:
+// text with the generic keywords on every line (token=, apiKey, secret, password_policy) and
+// no credential, generated from a fixed seed.
+func writeTextMix(b *testing.B, dir string, size int) {
+	b.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	rng := rand.New(rand.NewSource(24))
+	an := func(n int) string {
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = b64[rng.Intn(62)]
+		}
+		return string(p)
+	}
+	kinds := []struct {
+		name string
+		line func(w *bufio.Writer)
+	}{
+		{"blob.b64", func(w *bufio.Writer) {
+			for i := 0; i < 76; i++ {
+				w.WriteByte(b64[rng.Intn(64)])
+			}
+			w.WriteByte('\n')
+		}},
+		{"app.log", func(w *bufio.Writer) {
+			fmt.Fprintf(w, "2024-05-%02dT10:%02d:%02d.%03dZ INFO http request_id=%s method=GET path=/api/v1/items/%d status=200 token=%s password_policy=strict apiKey=redacted secret_ref=vault:%s duration_ms=%d\n",
+				rng.Intn(28)+1, rng.Intn(60), rng.Intn(60), rng.Intn(1000), an(16), rng.Intn(1e5), an(6), an(8), rng.Intn(900))
+		}},
+		{"export.json", func(w *bufio.Writer) {
+			fmt.Fprintf(w, `{"id":%d,"name":"item %s","owner":"user%d","apiKey":null,"token_type":"bearer","secret":false,"created":"2024-05-01T10:00:00Z","tags":["a","b"],"password_policy":"strict"},`+"\n",
+				rng.Intn(1e7), an(8), rng.Intn(1e4))
+		}},
+		{"bundle.min.js", func(w *bufio.Writer) {
+			fmt.Fprintf(w, `function %s(t,e){var n=t.apiKey||e.token,r={secret:n,auth:"Bearer "+n,key:"%s"};return fetch("/api/"+t.id,{headers:r}).then(function(o){return o.json()})}`,
+				an(3), an(6))
+		}},
+		{"dump.sql", func(w *bufio.Writer) {
+			fmt.Fprintf(w, "INSERT INTO `sessions` (`id`,`user_id`,`token_hash`,`password_policy`,`created_at`) VALUES (%d,%d,'%s','default','2024-05-01 10:00:00');\n",
+				rng.Intn(1e7), rng.Intn(1e5), an(12))
+		}},
+		{"oneline.txt", func(w *bufio.Writer) {
+			fmt.Fprintf(w, "key=%s; token %s secret auth api %s ", an(5), an(9), an(20))
+		}},
+	}
+	for _, k := range kinds {
+		f, err := os.Create(filepath.Join(dir, k.name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cw := &countingWriter{w: f}
+		w := bufio.NewWriterSize(cw, 1<<20)
+		for cw.n+int64(w.Buffered()) < int64(size) {
+			k.line(w)
+		}
+		if err := w.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Truncate(int64(size)); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func benchContentScan(b *testing.B, img, tree string) {

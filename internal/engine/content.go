@@ -3,9 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
@@ -40,6 +37,9 @@ func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, opts sca
 		}
 		if s != nil {
 			scanners = append(scanners, s)
+			if k.SearchesXattrs() {
+				opts.Xattrs = append(opts.Xattrs, s.Name())
+			}
 		}
 	}
 	content := &rules.Content{Results: map[scan.Kind]*scan.Result{}}
@@ -57,7 +57,7 @@ func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, opts sca
 			content.Results[res.Kind] = &res
 		}
 		if a, ok := s.(scan.Artifact); ok {
-			if err := writeFile(a.Artifact(img, st)); err != nil {
+			if err := writeAtomic(a.Artifact(img, st)); err != nil {
 				return nil, err
 			}
 		}
@@ -74,21 +74,5 @@ func WriteSBOM(img *inspect.Image, path string) error {
 	rel := img.OSRelease()
 	osInfo := sbom.OS{ID: rel.ID, VersionID: rel.VersionID, Name: rel.PrettyName}
 	b := sbom.Build(inv, osInfo, img.Source, "packer-plugin-marketplace", version.PluginVersion.FormattedVersion(), time.Now())
-	return writeFile(path, b.Write)
-}
-
-// writeFile creates path (and its directory) and fills it with write.
-func writeFile(path string, write func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
+	return writeAtomic(path, b.Write)
 }

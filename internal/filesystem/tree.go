@@ -386,7 +386,24 @@ type file struct {
 	r    *io.SectionReader
 	ents []fs.DirEntry
 	read bool
+
+	// Read's read-ahead: pos is the next byte Read returns, ahead the bytes already read from
+	// pos on, window the size of the next refill
+	pos    int64
+	ahead  []byte
+	buf    []byte
+	window int
+	err    error // what the last refill ended with, returned once ahead is consumed
 }
+
+// Read-ahead of a file read sequentially (an initramfs gunzipped through a 4 KiB bufio): a
+// refill starts at minReadAhead and doubles up to maxReadAhead, as the kernel's does, so that a
+// stream of small reads becomes a few large ones (on a blob, a few range requests instead of one
+// per 64 KiB) while a small file is still read in one small piece. It never reads past the file.
+const (
+	minReadAhead = 64 << 10
+	maxReadAhead = 4 << 20
+)
 
 func (f *file) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *file) Close() error               { return nil }
@@ -394,7 +411,49 @@ func (f *file) Read(p []byte) (int, error) {
 	if f.r == nil {
 		return 0, &fs.PathError{Op: "read", Path: f.name, Err: errors.New("not a regular file")}
 	}
-	return f.r.Read(p)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(f.ahead) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		size := f.r.Size()
+		if f.pos >= size {
+			return 0, io.EOF
+		}
+		f.window = min(max(2*f.window, minReadAhead), maxReadAhead)
+		want := min(int64(f.window), size-f.pos)
+		if int64(len(p)) >= want {
+			// the caller's buffer is as large as a refill: no copy
+			n, err := f.r.ReadAt(p[:want], f.pos)
+			f.pos += int64(n)
+			if err == io.EOF && int64(n) == want {
+				err = nil
+			}
+			return n, err
+		}
+		if int64(cap(f.buf)) < want {
+			f.buf = make([]byte, f.window)
+		}
+		n, err := f.r.ReadAt(f.buf[:want], f.pos)
+		if err == io.EOF && int64(n) == want {
+			err = nil
+		}
+		f.ahead, f.err = f.buf[:n], err
+		if n == 0 {
+			// nothing came: the error now, and the next Read tries again
+			f.err = nil
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			return 0, err
+		}
+	}
+	n := copy(p, f.ahead)
+	f.ahead = f.ahead[n:]
+	f.pos += int64(n)
+	return n, nil
 }
 func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	if f.r == nil {
@@ -530,3 +589,96 @@ func (t *Tree) Walk(root string, fn WalkFunc) error {
 	}
 	return nil
 }
+
+// UnreadDir is a directory a Glob needed and could not read (corrupt, unreadable, or on a path
+// that could not be resolved): whatever it holds is unknown, not absent.
+type UnreadDir struct {
+	Path string // the io/fs path (no leading "/")
+	Err  error
+}
+
+func (u UnreadDir) Error() string { return "/" + u.Path + ": " + u.Err.Error() }
+
+// globSeparatorsLimit bounds the pattern's directory levels, as io/fs.Glob does.
+const globSeparatorsLimit = 10000
+
+// Glob is io/fs.Glob, except that it does not take a directory it cannot read for an empty
+// one: io/fs.Glob ignores I/O errors while reading directories by design, so a corrupt
+// directory would look as if it held no match. Glob returns such directories in unread,
+// beside the matches it could find elsewhere. A path that does not exist matches nothing
+// (as in io/fs.Glob); err is only path.ErrBadPattern.
+func Glob(fsys fs.FS, pattern string) (matches []string, unread []UnreadDir, err error) {
+	return glob(fsys, pattern, 0)
+}
+
+func glob(fsys fs.FS, pattern string, depth int) (matches []string, unread []UnreadDir, err error) {
+	if depth > globSeparatorsLimit {
+		return nil, nil, path.ErrBadPattern
+	}
+	if _, err := path.Match(pattern, ""); err != nil {
+		return nil, nil, err
+	}
+	if !hasGlobMeta(pattern) {
+		if _, err := fs.Stat(fsys, pattern); err != nil {
+			if notThere(err) {
+				return nil, nil, nil
+			}
+			return nil, []UnreadDir{{Path: path.Dir(pattern), Err: err}}, nil
+		}
+		return []string{pattern}, nil, nil
+	}
+	dir, file := path.Split(pattern)
+	if dir == "" {
+		dir = "."
+	} else {
+		dir = dir[:len(dir)-1] // as io/fs.Glob: "/x" looks in "", which is not a valid path
+	}
+	if !hasGlobMeta(dir) {
+		matches, unread = globDirInto(fsys, dir, file, nil, nil)
+		return matches, unread, nil
+	}
+	if dir == pattern {
+		return nil, nil, path.ErrBadPattern
+	}
+	dirs, unread, err := glob(fsys, dir, depth+1)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range dirs {
+		matches, unread = globDirInto(fsys, d, file, matches, unread)
+	}
+	return matches, unread, nil
+}
+
+// globDirInto adds the names in dir that match pattern (which has no "/"), or dir to unread.
+func globDirInto(fsys fs.FS, dir, pattern string, matches []string, unread []UnreadDir) ([]string, []UnreadDir) {
+	fi, err := fs.Stat(fsys, dir)
+	if notThere(err) {
+		return matches, unread
+	}
+	if err != nil {
+		return matches, append(unread, UnreadDir{Path: dir, Err: err})
+	}
+	if !fi.IsDir() {
+		return matches, unread
+	}
+	ents, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return matches, append(unread, UnreadDir{Path: dir, Err: err})
+	}
+	for _, e := range ents {
+		if ok, _ := path.Match(pattern, e.Name()); ok {
+			matches = append(matches, path.Join(dir, e.Name()))
+		}
+	}
+	return matches, unread
+}
+
+// notThere: a path that does not exist, or is not a valid io/fs path, matches nothing (as in
+// io/fs.Glob); any other error is a directory that could not be read.
+func notThere(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid)
+}
+
+// hasGlobMeta reports whether p holds any of the characters path.Match treats specially.
+func hasGlobMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }

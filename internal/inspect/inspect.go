@@ -159,6 +159,9 @@ func FromDisk(d *image.Disk) (*Image, error) {
 		return nil, err
 	}
 	img.Table = t
+	if t.Scheme == "none" && len(t.Partitions) == 1 && t.Partitions[0].Kind == partition.KindUnknown {
+		return nil, &NotDiskImageError{Name: d.Name, Format: d.Format, Size: d.Size()}
+	}
 	for _, p := range t.Partitions {
 		v, err := openVolume(d, p)
 		if err != nil {
@@ -180,6 +183,23 @@ func FromDisk(d *image.Disk) (*Image, error) {
 	img.findBoot()
 	img.findWindows()
 	return img, nil
+}
+
+// NotDiskImageError is an image with no partition table whose content is no filesystem either
+// (a file of random bytes, a document, an archive): there is nothing to check, and rules run on
+// it would only report that they could not run. Error does not repeat Name: callers say which
+// file they opened.
+type NotDiskImageError struct {
+	Name   string
+	Format string // the container the bytes were found in ("raw" when none was recognised)
+	Size   int64  // the size of the disk the container presents
+}
+
+func (e *NotDiskImageError) Error() string {
+	if e.Format == "" || e.Format == "raw" {
+		return fmt.Sprintf("not a disk image: no partition table, no filesystem and no known container format (qcow2, VHD, VHDX, VMDK) in its %d bytes", e.Size)
+	}
+	return fmt.Sprintf("not a disk image: its %s container holds %d bytes with no partition table and no filesystem", e.Format, e.Size)
 }
 
 func partName(d *image.Disk, p *partition.Partition) string {
@@ -227,7 +247,12 @@ func (img *Image) findRoot() error {
 		}
 		c := candidate{p: p, tree: tree}
 		if data, err := tree.ReadFile("etc/fstab", maxConfigBytes); err == nil {
-			c.fstab = sysconf.ParseFstab(data)
+			var err error
+			// a line over the reader's bound is not read: the mounts it names are unknown here
+			// (the rules that read fstab error on it themselves)
+			if c.fstab, err = sysconf.ReadFstab(data); err != nil {
+				img.Notes = append(img.Notes, fmt.Sprintf("partition %d: /etc/fstab: %v; the mounts it names are not known", p.Number, err))
+			}
 			for _, e := range c.fstab {
 				if e.Path == "/" && img.matches(e.Spec, p) {
 					c.self = true
@@ -431,37 +456,108 @@ func (img *Image) ReadFile(p string) ([]byte, error) {
 	return img.Root.ReadFile(strings.TrimPrefix(p, "/"), maxConfigBytes)
 }
 
-// Filesystem is one readable filesystem of the image as a tree to walk: the root with its fstab
-// mounts (Prefix "/"), or a filesystem no fstab line mounts (Prefix "partition N:/"), so that a
-// pass over every file sees each readable filesystem once.
+// Filesystem is one readable filesystem of the image, alone: its Tree has nothing mounted on
+// it, so that a pass over every file sees each filesystem once and whole, files that a mount
+// point hides included.
 type Filesystem struct {
 	Tree      *filesystem.Tree
-	Prefix    string
+	Volume    filesystem.Volume
 	Partition *partition.Partition
+	// Prefix is how the files' own locations start: "/" for the root filesystem, "C:/" for the
+	// Windows volume (when no Linux root mounts it), "partition N:/" for any other.
+	Prefix string
+	// MountedAt is where the running system sees this filesystem: "/" for the root, the
+	// mount point fstab (or the GPT type) gives it, "" when nothing mounts it.
+	MountedAt string
+	// Root is set for the Linux root filesystem.
+	Root bool
 }
 
-// Filesystems lists the readable filesystems: the mounted root first, then the others by
-// partition number.
+// Label names the filesystem for the content ledger: "partition 2 (ext4, mounted at /boot)".
+func (f Filesystem) Label() string {
+	kind, where := "", "not mounted"
+	if f.Partition != nil {
+		kind = string(f.Partition.Kind) + ", "
+	}
+	switch {
+	case f.Root:
+		where = "the root filesystem"
+	case f.Prefix == "C:/":
+		where = "the Windows volume"
+	case f.MountedAt != "":
+		where = "mounted at " + f.MountedAt
+	}
+	if f.Partition == nil {
+		return strings.TrimSuffix(kind, ", ") + where
+	}
+	if f.Partition.Number == 0 {
+		return fmt.Sprintf("whole disk (%s%s)", kind, where)
+	}
+	return fmt.Sprintf("partition %d (%s%s)", f.Partition.Number, kind, where)
+}
+
+// Filesystems lists the readable filesystems, each alone: the Linux root first, then the
+// Windows volume, then the others by partition number.
 func (img *Image) Filesystems() []Filesystem {
 	var out []Filesystem
-	mounted := map[*partition.Partition]bool{}
-	if img.Root != nil {
-		out = append(out, Filesystem{Tree: img.Root, Prefix: "/", Partition: img.RootPartition})
-		mounted[img.RootPartition] = true
-		for _, m := range img.Mounts {
-			mounted[m.Partition] = true
+	listed := map[*partition.Partition]bool{}
+	mountedAt := map[*partition.Partition]string{}
+	for _, m := range img.Mounts {
+		if _, ok := mountedAt[m.Partition]; !ok {
+			mountedAt[m.Partition] = m.Path
 		}
 	}
-	if img.Windows != nil && !mounted[img.WindowsPartition] {
-		out = append(out, Filesystem{Tree: img.Windows, Prefix: "C:/", Partition: img.WindowsPartition})
-		mounted[img.WindowsPartition] = true
+	if img.Root != nil {
+		if v, ok := img.volumes[img.RootPartition]; ok {
+			out = append(out, Filesystem{Tree: filesystem.NewTree(v), Volume: v, Partition: img.RootPartition, Prefix: "/", MountedAt: "/", Root: true})
+			listed[img.RootPartition] = true
+		}
+	}
+	if img.Windows != nil && !listed[img.WindowsPartition] && mountedAt[img.WindowsPartition] == "" {
+		v := img.volumes[img.WindowsPartition]
+		out = append(out, Filesystem{Tree: filesystem.NewTree(v), Volume: v, Partition: img.WindowsPartition, Prefix: "C:/"})
+		listed[img.WindowsPartition] = true
 	}
 	for _, p := range img.Table.Partitions {
-		if v, ok := img.volumes[p]; ok && !mounted[p] {
-			out = append(out, Filesystem{Tree: filesystem.NewTree(v), Prefix: fmt.Sprintf("partition %d:/", p.Number), Partition: p})
+		if v, ok := img.volumes[p]; ok && !listed[p] {
+			out = append(out, Filesystem{Tree: filesystem.NewTree(v), Volume: v, Partition: p,
+				Prefix: fmt.Sprintf("partition %d:/", p.Number), MountedAt: mountedAt[p]})
+			listed[p] = true
 		}
 	}
 	return out
+}
+
+// Location is where a file of f (p: its path in f, without a leading "/") really lives: f's
+// Prefix and p. Allow lists and the package-digest skip match it.
+func (f Filesystem) Location(p string) string { return f.Prefix + strings.TrimPrefix(p, "/") }
+
+// SeenAs names a file of f (p: its path in f) the way a user of the running system finds it:
+// its path under f's mount point when that is where the system sees it; otherwise (f is not
+// mounted, or a mount point of another filesystem hides the file) its partition and its path
+// in the partition, "partition N:/p", so that findings in hidden files can be found and are
+// never confused with the file that covers them. hidden says a mount point covers it.
+func (img *Image) SeenAs(f Filesystem, p string) (name string, hidden bool) {
+	p = strings.TrimPrefix(p, "/")
+	if f.MountedAt == "" {
+		return f.Location(p), false
+	}
+	full := path.Join(f.MountedAt, p)
+	// the deepest mount point at or above full is the filesystem the system shows there
+	best := "/"
+	for _, m := range img.Mounts {
+		if len(m.Path) > len(best) && (full == m.Path || strings.HasPrefix(full, m.Path+"/")) {
+			best = m.Path
+		}
+	}
+	if best == f.MountedAt {
+		return full, false
+	}
+	num := 0
+	if f.Partition != nil {
+		num = f.Partition.Number
+	}
+	return fmt.Sprintf("partition %d:/%s", num, p), true
 }
 
 // BootKernel is the release of the newest kernel in /boot (vmlinuz-RELEASE), the one a default

@@ -21,12 +21,22 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name       string           `xml:"name,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -51,6 +61,14 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 	out := junitSuites{Name: "marketplace-check " + r.Image.Path}
 	for _, prof := range r.Profiles {
 		s := junitSuite{Name: prof}
+		// the content ledger's totals, one property per scanner
+		if lines := r.Content.LedgerLines(); len(lines) > 0 {
+			s.Properties = &junitProperties{}
+			for _, l := range lines {
+				name, _, _ := strings.Cut(l, ":")
+				s.Properties.Property = append(s.Properties.Property, junitProperty{Name: "content.ledger." + name, Value: l})
+			}
+		}
 		for _, f := range r.Findings {
 			if !slices.Contains(f.Profiles, prof) {
 				continue

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 )
 
 // Report is the complete, documented output of one check. Its JSON form is stable: fields are
@@ -32,6 +33,27 @@ type ContentInfo struct {
 	Seconds     float64 `json:"seconds"`
 	Errors      int     `json:"unreadable_files"`
 	Summary     string  `json:"summary"`
+	// Ledger is what the pass did with every file, per filesystem and scanner: searched,
+	// opened as a container, skipped with the reason, unseen with the reason.
+	Ledger *scan.Ledger `json:"ledger,omitempty"`
+}
+
+// ContentFrom summarises a finished content pass for the report.
+func ContentFrom(st *scan.Stats) *ContentInfo {
+	return &ContentInfo{Filesystems: st.Filesystems, Files: st.Files, Bytes: st.Bytes, BytesRead: st.BytesRead,
+		Seconds: st.Duration.Seconds(), Errors: len(st.Errors), Summary: st.Summary(), Ledger: st.Ledger}
+}
+
+// LedgerLines is the ledger's totals, one line per scanner, for the text reports.
+func (c *ContentInfo) LedgerLines() []string {
+	if c == nil || c.Ledger == nil {
+		return nil
+	}
+	var out []string
+	for _, n := range c.Ledger.Scanners() {
+		out = append(out, c.Ledger.Totals(n).Line())
+	}
+	return out
 }
 
 // ImageInfo describes the inspected artifact.

@@ -95,6 +95,16 @@ type sarifSuppression struct {
 // partitionPath is how reports name a file of a filesystem that nothing mounts.
 var partitionPath = regexp.MustCompile(`^partition (\d+):/(.*)$`)
 
+// splitXattr parts "PATH [xattr NAME]" (an extended attribute, as the content scan names it)
+// into the file's path, which is the location, and the attribute's name, which the location's
+// message gives.
+func splitXattr(p string) (file, attr string) {
+	if i := strings.LastIndex(p, " [xattr "); i >= 0 && strings.HasSuffix(p, "]") {
+		return p[:i], p[i+len(" [xattr ") : len(p)-1]
+	}
+	return p, ""
+}
+
 func sarifLevel(s rules.Severity) string {
 	switch {
 	case s >= rules.High:
@@ -113,6 +123,11 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 		Results:    []sarifResult{},
 		Properties: map[string]any{"image": r.Image.Path, "profiles": r.Profiles, "compliant": r.Compliant},
 		Artifacts:  []sarifArtifact{{Location: sarifArtifactLocation{URI: r.Image.Path}}},
+	}
+	if r.Content != nil && r.Content.Ledger != nil {
+		// the content ledger, per filesystem and scanner, and one line per scanner
+		run.Properties["contentLedger"] = r.Content.Ledger
+		run.Properties["contentLedgerSummary"] = r.Content.LedgerLines()
 	}
 	for i, f := range r.Findings {
 		rule := sarifRule{ID: f.Rule, ShortDescription: sarifText{f.Title}, FullDescription: sarifText{f.Title + " (" + f.Source + ")"},
@@ -136,12 +151,13 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 			// paths from the image's root: "/etc/..." on Linux, "C:/Users/..." on Windows; a file
 			// of a filesystem nothing mounts, "partition N:/...", is relative to that partition
 			base := "IMAGEROOT"
-			rel, ok := strings.CutPrefix(e.Path, "/")
+			p, attr := splitXattr(e.Path)
+			rel, ok := strings.CutPrefix(p, "/")
 			if !ok {
-				rel, ok = strings.CutPrefix(e.Path, "C:/")
+				rel, ok = strings.CutPrefix(p, "C:/")
 			}
 			if !ok {
-				if m := partitionPath.FindStringSubmatch(e.Path); m != nil {
+				if m := partitionPath.FindStringSubmatch(p); m != nil {
 					base, rel, ok = "PARTITION"+m[1], m[2], true
 				}
 			}
@@ -152,7 +168,12 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 			if e.Line > 0 {
 				loc.PhysicalLocation.Region = &sarifRegion{StartLine: e.Line}
 			}
-			if e.Detail != "" {
+			switch {
+			case attr != "" && e.Detail != "":
+				loc.Message = &sarifText{"extended attribute " + attr + ": " + e.Detail}
+			case attr != "":
+				loc.Message = &sarifText{"extended attribute " + attr}
+			case e.Detail != "":
 				loc.Message = &sarifText{e.Detail}
 			}
 			res.Locations = append(res.Locations, loc)

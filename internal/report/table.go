@@ -85,6 +85,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(&b, "  fix: %s\n", f.Fix)
 		}
 	}
+	if c := r.Content; c != nil {
+		fmt.Fprintf(&b, "\ncontent scan: %s\n", c.Summary)
+		for _, l := range c.LedgerLines() {
+			fmt.Fprintf(&b, "  ledger: %s\n", l)
+		}
+	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "\nnote: %s", n)
 	}

@@ -21,10 +21,18 @@ const (
 	Integrity Kind = "integrity" // the file-integrity baseline (SHA-256 of every file)
 )
 
+// SearchesXattrs says whether the scanner of this kind also gets every extended attribute's
+// value as a file of its own (Options.Xattrs): a credential can be stored in one (setfattr -n
+// user.token); the malware verdict and the integrity baseline are about files' contents.
+func (k Kind) SearchesXattrs() bool { return k == Secrets }
+
 // Config is what the check's plan asks of the content scanners; each reads its own fields.
 type Config struct {
 	SecretsAllowPaths        []string
 	SecretsAllowFingerprints []string
+	// FingerprintKey keys the credential fingerprints (secrets.Options.FingerprintKey); empty:
+	// secrets.FingerprintKey(), the environment or the per-user key file.
+	FingerprintKey []byte
 	// Clamd is the malware scanner to stream files to; nil for none.
 	Clamd *ClamdConfig
 	// Manifest is where the integrity baseline is written ("" for none).

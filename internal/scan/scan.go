@@ -1,11 +1,14 @@
 // Package scan is the one streaming pass over the bytes of every regular file of every readable
-// filesystem in an image. Scanners (secrets, malware, integrity manifest) plug into it: each
-// gets a worker per goroutine and, per file, a sink that receives the file's bytes in order.
-// Files are read sequentially in large chunks; a file stops being read as soon as no sink wants
-// more of it (binary files are dropped by the secret scanner after their first block).
+// filesystem in an image, each filesystem walked alone (so that a file a mount point hides is
+// searched too), and over their extended attributes. Scanners (secrets, malware, integrity
+// manifest) plug into it: each gets a worker per goroutine and, per file, a sink that receives
+// the file's bytes in order. Files are read sequentially in large chunks; a file stops being
+// read as soon as no sink wants more of it. What each sink did with each file goes into the
+// pass's Ledger: searched, opened as a container, skipped with a reason, or unseen.
 package scan
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,8 +27,11 @@ import (
 
 // File is one regular file of the image.
 type File struct {
-	// Path is the file's path in the running system ("/etc/app.conf"); files of a filesystem that
-	// no fstab line mounts are named "partition N:/path".
+	// Path names the file the way a user of the running system finds it: its path there
+	// ("/etc/app.conf", "/boot/grub/grub.cfg" on a /boot partition); a file of a filesystem
+	// that nothing mounts, or one that a mount point of another filesystem hides (the root's own
+	// /boot/creds.ini under a /boot partition), is "partition N:/path", its path in its
+	// partition. An extended attribute is "PATH [xattr NAME]".
 	Path string
 	// Location is where the file really lives: its path in its own filesystem, prefixed with
 	// "partition N:" unless that filesystem is the root. Allow lists and the vendor-digest skip
@@ -41,6 +47,9 @@ type File struct {
 	// Data gives random access to the file's bytes, for a scanner that reads a file in its own
 	// order (an archive's directory is at its end); nil for a file inside an archive.
 	Data io.ReaderAt
+	// Xattr is the attribute's name ("user.comment") when the "file" is the value of an
+	// extended attribute of Path's inode; only scanners in Options.Xattrs get those.
+	Xattr string
 }
 
 // Scanner is one kind of content check.
@@ -80,9 +89,31 @@ const (
 	Skipped
 )
 
-// Accounted is implemented by a Sink that says, after End, what it did with the file.
+// Accounted is implemented by a Sink that says, after End, what it did with the file. A sink
+// that does not implement it counts as having searched a file it received whole; one that
+// stopped reading early (ErrEnough) without saying why leaves the rest of the file unseen.
 type Accounted interface {
 	Outcome() Outcome
+}
+
+// Explained is implemented by an Accounted sink that names why it skipped a file ("unchanged
+// distribution file (package digest)"), for the ledger.
+type Explained interface {
+	Reason() string
+}
+
+// HoleSink is implemented by a Sink that can be told of a run of zero bytes without receiving
+// them: Hole(n) stands for n zeros at the current offset, a hole of a sparse file (a range no
+// extent maps, or an unwritten one). When every sink still reading a file implements it, the
+// pass skips the file's holes of a chunk or more instead of reading them; the zeros count as
+// received for the ledger. A 1 TiB size field over a few blocks then costs the blocks.
+type HoleSink interface {
+	Hole(n int64) error
+}
+
+// dataFinder is a file reader that knows where its data is (filesystem.ExtentReader).
+type dataFinder interface {
+	DataAfter(off int64) int64
 }
 
 // ErrEnough is returned by Sink.Write when the sink has seen all it needs of a file.
@@ -94,8 +125,13 @@ type Options struct {
 	// FirstChunk is the size of a file's first read, so that binary files cost one small read
 	// (default 64 KiB); later reads are Chunk bytes (default 1 MiB).
 	FirstChunk, Chunk int
-	// Progress, when set, is called from the pass's goroutines with the bytes done and in all.
+	// Progress, when set, is called from the pass's goroutines with the bytes done and in all,
+	// after every chunk read (so that it moves on a large file too) and for what was not read.
 	Progress func(done, total int64)
+	// Xattrs names the scanners that also get every extended attribute of every inode (of the
+	// filesystems whose reader has them), each value as a file of its own named
+	// "PATH [xattr NAME]"; the others see only files.
+	Xattrs []string
 }
 
 // FileError is a file or directory that could not be read or scanned; the pass goes on, but
@@ -119,6 +155,8 @@ type Stats struct {
 	// ("" for what no scanner saw).
 	Errors []FileError      `json:"errors,omitempty"`
 	Unseen map[string]int64 `json:"unseen,omitempty"`
+	// Ledger is what the pass did with every file, per filesystem and scanner.
+	Ledger *Ledger `json:"ledger,omitempty"`
 }
 
 // Missed says what a scanner did not see: how many files or directories, and the first of
@@ -158,10 +196,15 @@ func MissedSummary(n int64, ex []FileError, max int) string {
 type job struct {
 	file File
 	r    io.ReaderAt
+	fs   int // the filesystem's index in the ledger
 }
 
 // maxErrors bounds the errors kept; a corrupt filesystem could otherwise produce one per file.
 const maxErrors = 200
+
+// skippedXattrs are attributes whose value is not searched as a file of its own: ext4 keeps
+// the tail of an inline file in system.data, and that is searched as the file's content.
+var skippedXattrs = map[string]bool{"system.data": true}
 
 // Run walks every filesystem of img and feeds every regular file to the scanners. An error is
 // returned only when the pass cannot run at all (a scanner cannot start, the context ends);
@@ -177,8 +220,14 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 	if opts.Chunk <= 0 {
 		opts.Chunk = 1 << 20
 	}
-	p := &pass{st: &Stats{Unseen: map[string]int64{}}}
-	files, err := p.walk(ctx, img)
+	p := &pass{st: &Stats{Unseen: map[string]int64{}, Ledger: &Ledger{}}, img: img, xattrs: map[string]bool{}}
+	for _, s := range scanners {
+		p.names = append(p.names, s.Name())
+	}
+	for _, n := range opts.Xattrs {
+		p.xattrs[n] = true
+	}
+	files, err := p.walk(ctx, img, opts.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -202,59 +251,169 @@ func Run(ctx context.Context, img *inspect.Image, opts Options, scanners ...Scan
 	return p.st, nil
 }
 
-// pass is one run's statistics and the errors its goroutines record.
+// pass is one run's statistics, ledger and the errors its goroutines record.
 type pass struct {
-	st    *Stats
-	errMu sync.Mutex
+	st     *Stats
+	img    *inspect.Image
+	fss    []inspect.Filesystem
+	names  []string        // the scanners' names
+	xattrs map[string]bool // the scanners that get extended attributes
+	mu     sync.Mutex      // st.Errors, st.Unseen and st.Ledger
 }
 
-// addErr records something a scanner (or, with Scanner "", every scanner) did not see.
-func (p *pass) addErr(e FileError) {
-	p.errMu.Lock()
-	defer p.errMu.Unlock()
+// addErr records something a scanner (or, with Scanner "", every scanner) did not see, on
+// filesystem fs of the ledger.
+func (p *pass) addErr(fs int, e FileError) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.st.Unseen[e.Scanner]++
 	if len(p.st.Errors) < maxErrors {
 		p.st.Errors = append(p.st.Errors, e)
 	}
+	fl := p.st.Ledger.Filesystems[fs]
+	for _, n := range p.names {
+		if e.Scanner == "" || e.Scanner == n {
+			fl.tally(n).unseen(e)
+		}
+	}
 }
 
-// entry is a regular file the walk found, to be opened and streamed.
+// account records in the ledger what a scanner did with a whole file.
+func (p *pass) account(fs int, scanner string, o Outcome, reason string, size int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.st.Ledger.Filesystems[fs].tally(scanner)
+	switch o {
+	case Searched:
+		t.Searched.Files++
+		t.Searched.Bytes += size
+	case Opened:
+		t.Opened.Files++
+		t.Opened.Bytes += size
+	default:
+		t.skip(reason, size)
+	}
+}
+
+// newLedger adds a filesystem's entry to the ledger, with a tally for every scanner, and
+// returns its index.
+func (p *pass) newLedger(fl *FilesystemLedger) int {
+	for _, n := range p.names {
+		fl.tally(n)
+	}
+	p.st.Ledger.Filesystems = append(p.st.Ledger.Filesystems, fl)
+	return len(p.st.Ledger.Filesystems) - 1
+}
+
+// entry is a regular file (or an extended attribute) the walk found, to be opened and streamed.
 type entry struct {
-	fs   inspect.Filesystem
-	path string
+	fs   int    // index into p.fss and the ledger
+	path string // the path in the filesystem's own tree
+	ino  uint64 // for an extended attribute: the inode that holds it
 	file File
 }
 
-// walk lists the regular files of every filesystem (metadata only, so that progress knows the
-// total before any content is read); partitions that could not be read and directories the walk
-// could not enter are recorded as unseen.
-func (p *pass) walk(ctx context.Context, img *inspect.Image) ([]entry, error) {
+// walk lists the regular files of every filesystem, each filesystem alone (metadata only, so
+// that progress knows the total before any content is read), and the extended attributes the
+// scanners that want them will read; partitions that could not be read and directories the walk
+// could not enter are recorded as unseen. Each filesystem's metadata is first read workers at a
+// time (Tree.Prefetch), so that the walk, one directory after another, finds it in the caches:
+// behind a blob's latency the walk otherwise waits one round trip per directory.
+func (p *pass) walk(ctx context.Context, img *inspect.Image, workers int) ([]entry, error) {
 	var files []entry
 	for _, u := range img.Unread {
-		p.addErr(FileError{Path: fmt.Sprintf("partition %d:/", u.Partition.Number), Error: u.Reason})
+		i := p.newLedger(&FilesystemLedger{Name: fmt.Sprintf("partition %d (%s)", u.Partition.Number, u.Partition.Kind), Partition: u.Partition.Number, Unread: u.Reason})
+		p.addErr(i, FileError{Path: fmt.Sprintf("partition %d:/", u.Partition.Number), Error: u.Reason})
 	}
-	for _, f := range img.Filesystems() {
+	wantXattrs := len(p.xattrs) > 0
+	p.fss = img.Filesystems()
+	for _, f := range p.fss {
+		fl := &FilesystemLedger{Name: f.Label(), MountedAt: f.MountedAt}
+		if f.Partition != nil {
+			fl.Partition = f.Partition.Number
+		}
+		li := p.newLedger(fl)
 		p.st.Filesystems++
+		xv, _ := f.Volume.(filesystem.XattrVolume)
+		if !wantXattrs {
+			xv = nil
+		}
+		// xattrGap records an inode whose attributes could not be listed
+		xattrGap := func(name string, err error) {
+			for n := range p.xattrs {
+				p.addErr(li, FileError{Path: name + " [xattrs]", Scanner: n, Error: "extended attributes not read: " + err.Error()})
+			}
+		}
+		seenIno := map[uint64]bool{}
+		// xattrs lists an inode's attributes (once per inode, whatever its hard links) as
+		// entries; an area that cannot be read is unseen by the scanners that search them
+		xattrs := func(p2 string, name string, ino uint64) {
+			if xv == nil || seenIno[ino] {
+				return
+			}
+			seenIno[ino] = true
+			xs, err := xv.Xattrs(ino)
+			if err != nil {
+				xattrGap(name, err)
+			}
+			for _, x := range xs {
+				if skippedXattrs[x.Name] {
+					continue
+				}
+				fe := File{Path: name + " [xattr " + x.Name + "]", Location: f.Location(p2) + " [xattr " + x.Name + "]", Size: int64(len(x.Value)), Xattr: x.Name}
+				files = append(files, entry{fs: li, path: p2, ino: ino, file: fe})
+				fl.Xattrs++
+				fl.XattrBytes += fe.Size
+				p.st.Bytes += fe.Size
+			}
+		}
+		if xv != nil {
+			name, _ := img.SeenAs(f, "")
+			if st, err := f.Tree.Stat("."); err != nil {
+				xattrGap(name, err)
+			} else if ino, ok := st.Sys().(*filesystem.Inode); ok {
+				xattrs("", name, ino.Ino)
+			}
+		}
+		f.Tree.Prefetch(ctx, "", workers)
 		err := f.Tree.Walk("", func(path string, d fs.DirEntry) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			if !d.Type().IsRegular() && xv == nil {
+				return nil
+			}
+			name, hidden := img.SeenAs(f, path)
+			info, err := d.Info()
+			if err != nil {
+				if d.Type().IsRegular() {
+					p.addErr(li, FileError{Path: name, Error: err.Error()})
+				} else {
+					xattrGap(name, err) // only its attributes are lost here
+				}
+				return nil
+			}
+			ino, _ := info.Sys().(*filesystem.Inode)
+			if ino != nil {
+				xattrs(path, name, ino.Ino)
+			}
 			if !d.Type().IsRegular() {
 				return nil
 			}
-			info, err := d.Info()
-			if err != nil {
-				p.addErr(FileError{Path: f.Prefix + path, Error: err.Error()})
-				return nil
-			}
-			fe := File{Path: f.Prefix + path, Location: f.Prefix + path, Size: info.Size(), Mode: info.Mode()}
+			fe := File{Path: name, Location: f.Location(path), Size: info.Size(), Mode: info.Mode()}
 			if f.Partition != nil {
 				fe.FSSize = f.Partition.Size
 			}
-			if ino, ok := info.Sys().(*filesystem.Inode); ok {
+			if ino != nil {
 				fe.UID, fe.GID = ino.UID, ino.GID
 			}
-			files = append(files, entry{fs: f, path: path, file: fe})
+			files = append(files, entry{fs: li, path: path, file: fe})
+			fl.Files++
+			fl.Bytes += fe.Size
+			if hidden {
+				fl.Hidden++
+			}
+			p.st.Files++
 			p.st.Bytes += fe.Size
 			return nil
 		})
@@ -266,14 +425,15 @@ func (p *pass) walk(ctx context.Context, img *inspect.Image) ([]entry, error) {
 			var inc *filesystem.IncompleteWalkError
 			if errors.As(err, &inc) {
 				for _, d := range inc.Dirs {
-					p.addErr(FileError{Path: f.Prefix + strings.TrimPrefix(d.Path, "/"), Error: "directory not read: " + d.Err.Error()})
+					name, _ := img.SeenAs(f, strings.TrimPrefix(d.Path, "/"))
+					p.addErr(li, FileError{Path: name, Error: "directory not read: " + d.Err.Error()})
 				}
 			} else {
-				p.addErr(FileError{Path: f.Prefix, Error: "walk stopped: " + err.Error()})
+				name, _ := img.SeenAs(f, "")
+				p.addErr(li, FileError{Path: name, Error: "walk stopped: " + err.Error()})
 			}
 		}
 	}
-	p.st.Files = int64(len(files))
 	return files, nil
 }
 
@@ -294,7 +454,7 @@ func startWorkers(scanners []Scanner, n int) ([][]Worker, error) {
 }
 
 // stream opens the files in order and hands them to the workers, which read each to the sinks
-// that want it; it records the bytes read and reports progress.
+// that want it; it records the bytes read and reports progress as every chunk is read.
 func (p *pass) stream(ctx context.Context, files []entry, workers [][]Worker, scanners []Scanner, opts Options) {
 	var done, read atomic.Int64
 	progress := func(n int64) {
@@ -312,53 +472,136 @@ func (p *pass) stream(ctx context.Context, files []entry, workers [][]Worker, sc
 			first := make([]byte, opts.FirstChunk)
 			buf := make([]byte, opts.Chunk)
 			for j := range jobs {
-				n := scanFile(ctx, j, ws, scanners, first, buf, p.addErr)
+				n := p.scanFile(ctx, j, ws, scanners, first, buf, progress)
 				read.Add(n)
-				progress(j.file.Size)
 			}
 		}(workers[i])
 	}
 	// The producer opens the files (resolving paths walks the tree's caches, which are not
-	// shared between goroutines); the workers only read.
+	// shared between goroutines) and reads the extended attributes; the workers only read.
+	// the attributes of one inode are consecutive entries: read once for all of them
+	type inode struct {
+		fs  int
+		ino uint64
+	}
+	var xKey inode
+	var xVals []filesystem.Xattr
+	var xErr error
 	for _, e := range files {
 		if ctx.Err() != nil {
 			break
 		}
-		r, _, err := e.fs.Tree.OpenReaderAt(e.path)
+		if e.file.Xattr != "" {
+			if k := (inode{e.fs, e.ino}); k != xKey {
+				xKey = k
+				xv := p.fss[p.fsIndex(e.fs)].Volume.(filesystem.XattrVolume)
+				xVals, xErr = xv.Xattrs(e.ino)
+			}
+			var val []byte
+			found := false
+			for _, x := range xVals {
+				if x.Name == e.file.Xattr {
+					val, found = x.Value, true
+					break
+				}
+			}
+			if !found || int64(len(val)) != e.file.Size {
+				for n := range p.xattrs {
+					p.addErr(e.fs, FileError{Path: e.file.Path, Scanner: n, Error: fmt.Sprintf("extended attribute changed between the walk and the read: %v", xErr)})
+				}
+				progress(e.file.Size)
+				continue
+			}
+			r := bytes.NewReader(val)
+			e.file.Data = r
+			jobs <- job{file: e.file, r: r, fs: e.fs}
+			continue
+		}
+		r, _, err := p.fss[p.fsIndex(e.fs)].Tree.OpenReaderAt(e.path)
 		if err != nil {
-			p.addErr(FileError{Path: e.file.Path, Error: err.Error()})
+			p.addErr(e.fs, FileError{Path: e.file.Path, Error: err.Error()})
 			progress(e.file.Size)
 			continue
 		}
 		e.file.Data = r
-		jobs <- job{file: e.file, r: r}
+		jobs <- job{file: e.file, r: r, fs: e.fs}
 	}
 	close(jobs)
 	wg.Wait()
 	p.st.BytesRead = read.Load()
 }
 
-// scanFile streams one file to the sinks that want it and returns the bytes read.
-func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first, buf []byte, addErr func(FileError)) int64 {
+// fsIndex maps a ledger index to the index of its filesystem in p.fss: the ledger lists the
+// unread partitions first.
+func (p *pass) fsIndex(ledger int) int { return ledger - len(p.img.Unread) }
+
+// scanFile streams one file to the sinks that want it, accounts for what each did with it, and
+// returns the bytes read; progress moves with every chunk.
+func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first, buf []byte, progress func(int64)) int64 {
 	type active struct {
 		name   string
 		sink   Sink
-		done   bool
-		failed bool // an error is recorded for this file and scanner
+		got    int64 // bytes the sink took
+		done   bool  // it wants no more
+		failed bool  // an error is recorded for this file and scanner
 	}
 	var sinks []*active
+	allHoleSinks := func(sinks []*active) bool {
+		for _, a := range sinks {
+			if _, ok := a.sink.(HoleSink); !ok && !a.done {
+				return false
+			}
+		}
+		return true
+	}
 	for i, w := range ws {
-		s, err := w.Begin(&j.file)
-		if err != nil {
-			addErr(FileError{Path: j.file.Path, Scanner: scanners[i].Name(), Error: err.Error()})
+		name := scanners[i].Name()
+		if j.file.Xattr != "" && !p.xattrs[name] {
 			continue
 		}
-		if s != nil {
-			sinks = append(sinks, &active{name: scanners[i].Name(), sink: s})
+		s, err := w.Begin(&j.file)
+		switch {
+		case err != nil:
+			p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: name, Error: err.Error()})
+		case s != nil:
+			sinks = append(sinks, &active{name: name, sink: s})
+		case j.file.Size == 0:
+			p.account(j.fs, name, Searched, "", 0) // nothing to search
+		default:
+			p.account(j.fs, name, Skipped, ReasonDeclined, j.file.Size)
 		}
 	}
+	df, _ := j.r.(dataFinder)
 	var off int64
 	for len(sinks) > 0 && off < j.file.Size && ctx.Err() == nil {
+		if df != nil && allHoleSinks(sinks) {
+			if n := df.DataAfter(off) - off; n >= int64(len(buf)) {
+				// a hole of a chunk or more: told, not read
+				off += n
+				progress(n)
+				wanting := 0
+				for _, a := range sinks {
+					if a.done {
+						continue
+					}
+					err := a.sink.(HoleSink).Hole(n)
+					a.got += n
+					if err != nil {
+						a.done = true
+						if !errors.Is(err, ErrEnough) && !a.failed {
+							a.failed = true
+							p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
+						}
+						continue
+					}
+					wanting++
+				}
+				if wanting == 0 {
+					break
+				}
+				continue
+			}
+		}
 		b := buf
 		if off == 0 {
 			b = first
@@ -376,22 +619,25 @@ func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first
 			for _, a := range sinks {
 				if !a.done {
 					a.failed = true
-					addErr(FileError{Path: j.file.Path, Scanner: a.name, Error: fmt.Sprintf("read at offset %d of %d: %v", off+int64(n), j.file.Size, err)})
+					p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: a.name, Error: fmt.Sprintf("read at offset %d of %d: %v", off+int64(n), j.file.Size, err)})
 				}
 			}
 			b = b[:n]
 		}
 		off += int64(len(b))
+		progress(int64(len(b)))
 		wanting := 0
 		for _, a := range sinks {
 			if a.done {
 				continue
 			}
-			if err := a.sink.Write(b); err != nil {
+			err := a.sink.Write(b)
+			a.got += int64(len(b))
+			if err != nil {
 				a.done = true
 				if !errors.Is(err, ErrEnough) && !a.failed {
 					a.failed = true
-					addErr(FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
+					p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
 				}
 				continue
 			}
@@ -401,9 +647,34 @@ func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first
 			break // nobody wants more, or the rest of the file cannot be read
 		}
 	}
+	if rest := j.file.Size - off; rest > 0 {
+		progress(rest) // not read: nobody wanted it, or it could not be read (recorded)
+	}
 	for _, a := range sinks {
 		if err := a.sink.End(); err != nil && !a.failed {
-			addErr(FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
+			a.failed = true
+			p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
+		}
+		acc, ok := a.sink.(Accounted)
+		switch {
+		case ok:
+			// an error recorded for a container names what inside it was not seen; the
+			// container itself was still opened
+			o := acc.Outcome()
+			if a.failed && o != Opened {
+				continue
+			}
+			reason := ReasonSkipped
+			if ex, ok := a.sink.(Explained); ok && o == Skipped {
+				reason = ex.Reason()
+			}
+			p.account(j.fs, a.name, o, reason, j.file.Size)
+		case a.failed:
+		case a.got == j.file.Size:
+			p.account(j.fs, a.name, Searched, "", j.file.Size)
+		default:
+			p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: a.name,
+				Error: fmt.Sprintf("the scanner stopped reading at byte %d of %d and did not account for the rest", a.got, j.file.Size)})
 		}
 	}
 	return off
@@ -413,6 +684,19 @@ func scanFile(ctx context.Context, j job, ws []Worker, scanners []Scanner, first
 func (s *Stats) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d files (%d bytes) in %d filesystem(s), %d bytes read, in %s", s.Files, s.Bytes, s.Filesystems, s.BytesRead, s.Duration.Round(time.Millisecond))
+	if s.Ledger != nil {
+		var hidden, xattrs int64
+		for _, f := range s.Ledger.Filesystems {
+			hidden += f.Hidden
+			xattrs += f.Xattrs
+		}
+		if hidden > 0 {
+			fmt.Fprintf(&b, "; %d file(s) under mount points (searched, named partition N:/path)", hidden)
+		}
+		if xattrs > 0 {
+			fmt.Fprintf(&b, "; %d extended attribute(s)", xattrs)
+		}
+	}
 	if len(s.Errors) > 0 {
 		fmt.Fprintf(&b, "; %d file(s) could not be read", len(s.Errors))
 	}

@@ -299,10 +299,10 @@ func (f *FS) mapInode(ri *rawInode) (io.ReaderAt, []byte, error) {
 	case fl&flagEncrypt != 0:
 		return nil, nil, byteio.Corrupt(f.name, ri.off+32, "inode %d is encrypted (fscrypt); its content cannot be read", ri.ino)
 	case fl&flagInlineData != 0:
-		if size < 0 || size > 60 {
-			return nil, nil, byteio.Corrupt(f.name, ri.off+40, "inode %d keeps %d bytes inline; only the first 60 are in the inode and extended-attribute inline data is not supported", ri.ino, size)
+		inline, err := f.inlineData(ri, size)
+		if err != nil {
+			return nil, nil, err
 		}
-		inline := append([]byte(nil), ri.b[40:40+size]...)
 		return filesystem.InlineReader(inline), inline, nil
 	case fl&flagExtents != 0:
 		var err error

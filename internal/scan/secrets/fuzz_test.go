@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bufio"
 	"bytes"
 	"testing"
 	"unicode/utf8"
@@ -94,13 +95,13 @@ func FuzzUTF16(f *testing.F) {
 	})
 }
 
-// Archives are untrusted bytes: whatever they hold, opening them returns (an error or not),
-// never panics, and unpacks no more than the limit.
+// Containers are untrusted bytes: whatever a file holds, searching it (recognising it, opening
+// it as zip, tar, cpio, ar, rpm, a compressed stream or a disk image, one container after
+// another) returns (an error or not), never panics, and unpacks no more than the limit.
 func FuzzArchive(f *testing.F) {
-	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
-	f.Add([]byte{0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0})
-	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x01, 0x00, 0x00})
-	f.Add([]byte{0xfd, '7', 'z', 'X', 'Z', 0, 0, 4, 0xe6, 0xd6, 0xb4, 0x46})
+	for _, seed := range fuzzSeeds(f) {
+		f.Add(seed)
+	}
 	s, err := New(Options{FingerprintKey: []byte("fuzz")})
 	if err != nil {
 		f.Fatal(err)
@@ -109,13 +110,15 @@ func FuzzArchive(f *testing.F) {
 	maxArchiveUnpacked = 4 << 20
 	defer func() { maxArchiveUnpacked = old }()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		kind := sniffArchive(data)
-		if kind == notArchive {
-			kind = tarArchive
-		}
 		w, _ := s.NewWorker()
 		u := &unpacking{top: "fuzz"}
-		w.(*worker).openArchive(u, "fuzz", kind, bytes.NewReader(data), bytes.NewReader(data), int64(len(data)), 1)
+		// as a file of the image (random access), and as a member of a stream
+		if kind := sniffContainer(data, bytes.NewReader(data), int64(len(data))); kind.recognised() {
+			w.(*worker).openTop(u, "fuzz", kind, bytes.NewReader(data), int64(len(data)))
+		}
+		w.(*worker).searchMember(u, "fuzz", -1, bytes.NewReader(data), nil, 0)
+		w.(*worker).openStream(u, "fuzz", bufio.NewReader(bytes.NewReader(data)), 1, 0)
+		zipLocate(bytes.NewReader(data), int64(len(data)))
 		if u.unpacked > maxArchiveUnpacked+(64<<10) {
 			t.Fatalf("unpacked %d bytes", u.unpacked)
 		}

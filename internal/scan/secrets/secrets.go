@@ -6,22 +6,27 @@
 // common tools (.netrc, .pgpass, .my.cnf, .git-credentials).
 //
 // Findings carry the path, line, rule and a redacted excerpt: a secret is never reported whole.
-// Binary files are skipped by content, files dpkg installed and that are unchanged are skipped
-// by digest (they are the distribution's, not the publisher's), encrypted private keys and
+// Every byte of every file is searched, or named as not seen: text as it is, UTF-16 text
+// decoded, and binary bytes as strings(1) sees them (strings.go); NULs and zero runs never end
+// the search. Containers are recognised by content and every member is searched as a file of
+// its own (archive.go); what is recognised but not opened is not seen, with its reason. Files
+// dpkg installed and that are unchanged are skipped by digest (they are the distribution's, not
+// the publisher's), and so is a container member identical to one; encrypted private keys and
 // obvious placeholders are not findings, and findings can be allowed by path or fingerprint.
 package secrets
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -62,6 +67,9 @@ type Options struct {
 	// Vendor maps in-image paths to the MD5 their package manager recorded (pkgdb.DpkgDigests):
 	// a file with that digest is skipped.
 	Vendor map[string]string
+	// PackageArchives maps in-image paths of downloaded packages (apt's cache) to the SHA-256
+	// their package index lists (AptArchiveDigests): an archive with that digest is skipped.
+	PackageArchives map[string]string
 	// FingerprintKey keys the fingerprints (default: FingerprintKey()).
 	FingerprintKey []byte
 }
@@ -126,14 +134,14 @@ var DefaultAllowPaths = []string{
 // Scanner is the secret scanner; it is a scan.Scanner.
 type Scanner struct {
 	opts     Options
-	det      *detect.Detector
+	det      *fastDetector // gitleaks' detector, searching by literals first (prefilter.go)
 	allowFP  map[string]bool
 	mu       sync.Mutex
 	findings []Finding
-	searched int64 // text files searched
+	searched int64 // files searched (members of containers included)
 	vendor   int64 // skipped as unmodified distribution files
-	binary   int64 // skipped as binary
-	archives int64 // opened as archives
+	binary   int64 // of the searched, those searched as the strings of binary bytes
+	archives int64 // opened as containers
 }
 
 // New builds the detector from gitleaks' default rules plus ours.
@@ -150,6 +158,7 @@ func New(opts Options) (*Scanner, error) {
 			cfg.Keywords[strings.ToLower(k)] = struct{}{}
 		}
 	}
+	searchEveryPath(&cfg)
 	det = detect.NewDetector(cfg)
 	if len(opts.FingerprintKey) == 0 {
 		key, _, err := FingerprintKey()
@@ -158,7 +167,7 @@ func New(opts Options) (*Scanner, error) {
 		}
 		opts.FingerprintKey = key
 	}
-	s := &Scanner{opts: opts, det: det, allowFP: map[string]bool{}}
+	s := &Scanner{opts: opts, det: newFastDetector(det), allowFP: map[string]bool{}}
 	for _, f := range opts.AllowFingerprints {
 		s.allowFP[f] = true
 	}
@@ -262,14 +271,15 @@ func (s *Scanner) Findings() []Finding {
 	return out
 }
 
-// Counts says how many files were searched and skipped, for the report.
+// Counts says how many files were searched (binary: of them, how many as the strings of binary
+// bytes) and skipped as unchanged distribution files, for the report.
 func (s *Scanner) Counts() (searched, vendor, binary int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.searched, s.vendor, s.binary
 }
 
-// Archives is how many archives were opened and searched.
+// Archives is how many containers were opened and their members searched.
 func (s *Scanner) Archives() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -303,6 +313,9 @@ type worker struct {
 	s    *Scanner
 	md5  hash.Hash
 	frag []byte // the unsearched tail of the current file (and the overlap before it)
+	sha  hash.Hash
+	buf  []byte // reads of a container's members
+	raw  []byte // the bytes of a vendor file held for its digest
 }
 
 func (w *worker) Close() error { return nil }
@@ -315,8 +328,7 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 	if f.Size == 0 || allowed(loc, w.s.opts.AllowPaths) {
 		return nil, nil
 	}
-	w.frag = w.frag[:0]
-	k := &sink{w: w, f: f, seen: map[string]bool{}}
+	k := w.begin(f)
 	// only a file the package manager recorded can be skipped as unmodified: hash only those
 	if want, ok := w.s.opts.Vendor[loc]; ok {
 		if w.md5 == nil {
@@ -325,17 +337,33 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 		w.md5.Reset()
 		k.vendorMD5 = want
 		k.holding = true
+		k.digest = w.md5
+	}
+	if want, ok := w.s.opts.PackageArchives[loc]; ok && k.vendorMD5 == "" {
+		// a package apt downloaded, with the digest its package index lists: unchanged, it is
+		// the distribution's archive
+		if w.sha == nil {
+			w.sha = sha256.New()
+		}
+		w.sha.Reset()
+		k.vendorMD5, k.digest, k.holding = want, w.sha, true
 	}
 	return k, nil
+}
+
+// begin starts the sink of a file, which may be a container.
+func (w *worker) begin(f *scan.File) *sink {
+	w.frag, w.raw = w.frag[:0], w.raw[:0]
+	return &sink{w: w, f: f, seen: map[string]bool{}, sniff: true, last: -1}
 }
 
 type sink struct {
 	w         *worker
 	f         *scan.File
-	n         int64 // bytes received
-	binary    bool  // the file is binary from its first block: not searched
-	vendorMD5 string
-	holding   bool // a vendor file not yet searched: its bytes wait in w.frag for the digest
+	n         int64     // bytes handed to the search so far (text, decoded UTF-16 or strings)
+	vendorMD5 string    // the digest the package manager recorded (MD5, or SHA-256 for a package archive)
+	digest    hash.Hash // and the hash that computes it
+	holding   bool      // a vendor file not yet searched: its bytes wait in w.raw for the digest
 	// line is the 0-based line number of w.frag[0]; overlap is how many bytes at the start of
 	// w.frag were already searched as the previous fragment's tail
 	line    int
@@ -349,69 +377,159 @@ type sink struct {
 	utf16 utf16Order
 	carry []byte
 	began bool
-	// archive is set when the file is an archive, opened (through f.Data) at End
-	archive archiveKind
+	// sniff: the file may be a container (false for what a container could not open: it is
+	// searched as bytes); container is what it is, opened (through f.Data) at End
+	sniff     bool
+	container containerKind
+	// strs is set once the file holds a byte text does not (NUL, a control character, a zero
+	// run, a UTF-16 code unit zero): from there on its bytes are searched as their strings, and
+	// the lines of the search from strsLine on are strings, not lines of the file
+	strs     *extractor
+	strsLine int
+	last     int    // the last byte searched as text, -1 none
+	rawRun   int    // UTF-16 files: the printable ASCII bytes that end the last read
+	rawTail  []byte // and the last bytes of that read
+	outcome  scan.Outcome
+	// holeHashed is how many zeros of holes the digest took (bounded by maxHoleHash); declined:
+	// the file was a package's, but a hole too large to hash made the sink give up the digest
+	// and search the file instead
+	holeHashed int64
+	declined   bool
 }
+
+// Outcome implements scan.Accounted: what End did with the file.
+func (k *sink) Outcome() scan.Outcome { return k.outcome }
 
 func (k *sink) Write(p []byte) error {
 	if !k.began {
 		k.began = true
-		if kind := sniffArchive(p); kind != notArchive {
-			if k.vendorMD5 != "" || k.f.Data == nil {
-				k.binary = true // a package's archive is not opened, like its other binary files
-				return scan.ErrEnough
+		if k.sniff {
+			// by its first bytes; and by its end (a zip's directory, a VHD footer) or its
+			// superblock, unless it is a package's file: that costs a read, and an unchanged one
+			// is skipped whatever it is (a changed one is looked at again at End)
+			kind := sniffHead(p)
+			if kind == notContainer && k.vendorMD5 == "" {
+				ra := k.f.Data
+				if int64(len(p)) >= k.f.Size {
+					ra = bytes.NewReader(p) // the whole file is here
+				}
+				kind = sniffContainer(p, ra, k.f.Size)
 			}
-			k.archive = kind
-			return scan.ErrEnough
+			if kind.recognised() {
+				k.container = kind
+				if k.vendorMD5 == "" {
+					return scan.ErrEnough // opened at End
+				}
+				// a package's container is opened only when its digest says it was changed
+			}
 		}
-		k.utf16 = detectUTF16(p)
-	}
-	if k.utf16 == notUTF16 {
-		return k.write(p, true)
+		if k.container == notContainer {
+			k.utf16 = detectUTF16(p)
+		}
 	}
 	if k.vendorMD5 != "" {
-		k.w.md5.Write(p) // the digest is of the file's bytes
+		k.digest.Write(p) // the digest is of the file's bytes
 	}
-	return k.write(k.decodeUTF16(p), false)
-}
-
-// write takes text (UTF-8 or ASCII-compatible) bytes; hash says they are the file's own bytes,
-// for the vendor digest.
-func (k *sink) write(p []byte, hash bool) error {
-	w := k.w
-	if i := bytes.IndexByte(p[:min(len(p), 8000)], 0); i >= 0 {
-		// text followed by nothing but zeros to the end of this read (a sparse tail, padding,
-		// a size field that claims more than was written) is text: searched up to the zeros
-		zeroTail := i > 0 && allZero(p[i:])
-		if k.n == 0 && !zeroTail {
-			k.binary = true // git's test: a NUL in the first 8000 bytes
-			return scan.ErrEnough
-		}
-		if zeroTail {
-			k.n += int64(i)
-			if k.vendorMD5 != "" && hash {
-				w.md5.Write(p)
-			}
-			w.frag = append(w.frag, p[:i]...)
-		}
-		// the rest of the file is zeros or binary: search the text part now
-		k.holding = false
-		k.flush(true)
-		return scan.ErrEnough
+	if k.container != notContainer {
+		return nil
 	}
-	k.n += int64(len(p))
-	if k.vendorMD5 != "" && hash {
-		w.md5.Write(p)
-	}
-	w.frag = append(w.frag, p...)
 	if k.holding {
-		if len(w.frag) <= vendorHold {
+		// a vendor file's bytes wait, unread, for the digest (most are unchanged)
+		if len(k.w.raw)+len(p) <= vendorHold {
+			k.w.raw = append(k.w.raw, p...)
 			return nil
 		}
-		k.holding = false // too large to hold: search as it streams, decide at the end
+		k.release() // too large to hold: search as it streams, decide at the end
 	}
-	k.flush(false)
+	k.take(p)
 	return nil
+}
+
+// take searches the next bytes of the file, as text, UTF-16 text or strings.
+func (k *sink) take(p []byte) {
+	switch {
+	case k.strs != nil:
+		k.put(k.strs.feed(k.w.frag, p))
+	case k.utf16 != notUTF16:
+		k.writeUTF16(p)
+	default:
+		k.writeText(p)
+	}
+}
+
+// release stops holding a vendor file's bytes and searches what was held.
+func (k *sink) release() {
+	k.holding = false
+	held := k.w.raw
+	k.w.raw = nil // take may not append to what it reads
+	k.take(held)
+	k.w.raw = held[:0]
+}
+
+// writeText takes bytes of a text file up to the first byte text does not hold; from there on
+// the file is searched as its strings.
+func (k *sink) writeText(p []byte) {
+	i := 0
+	for i < len(p) && !binaryByte(p[i]) {
+		i++
+	}
+	if i > 0 {
+		k.last = int(p[i-1])
+	}
+	k.put(append(k.w.frag, p[:i]...))
+	if i == len(p) {
+		return
+	}
+	k.toStrings()
+	if k.last >= 0 {
+		// the last text byte may begin a UTF-16 run ("A\0K\0..."): the extractor starts at it
+		k.strs.prev = k.last
+	}
+	k.put(k.strs.feed(k.w.frag, p[i:]))
+}
+
+// writeUTF16 takes bytes of a UTF-16 text file, decoded; a read that does not look like UTF-16
+// text (a code unit zero, or printable ASCII bytes in a row: ASCII text, or bytes that decode
+// as CJK characters and hide ASCII) switches the file to its strings, from the end of the
+// last read on.
+func (k *sink) writeUTF16(p []byte) {
+	text := k.decodeUTF16(p)
+	run, ascii := k.rawRun, false
+	for _, c := range p {
+		if textByte(c) {
+			run++
+			ascii = ascii || run >= minRun
+		} else {
+			run = 0
+		}
+	}
+	if !ascii && bytes.IndexByte(text, 0) < 0 {
+		k.rawRun = run
+		k.rawTail = append(k.rawTail[:0], p[max(0, len(p)-4*minRun):]...)
+		k.put(append(k.w.frag, text...))
+		return
+	}
+	k.toStrings()
+	dst := k.strs.feed(k.w.frag, k.rawTail)
+	k.put(k.strs.feed(dst, p))
+}
+
+// toStrings switches the file to strings mode: the text so far ends its line.
+func (k *sink) toStrings() {
+	w := k.w
+	if len(w.frag) > 0 && w.frag[len(w.frag)-1] != '\n' {
+		w.frag = append(w.frag, '\n')
+	}
+	k.strsLine = k.line + bytes.Count(w.frag, []byte{'\n'})
+	k.strs = newExtractor()
+}
+
+// put takes w.frag with new bytes appended, and searches its whole fragments.
+func (k *sink) put(frag []byte) {
+	w := k.w
+	k.n += int64(len(frag) - len(w.frag))
+	w.frag = frag
+	k.flush(false)
 }
 
 // utf16Order says whether and how a file is UTF-16 text.
@@ -423,8 +541,11 @@ const (
 	utf16BE
 )
 
-// detectUTF16 recognises UTF-16 text by its byte-order mark, or, without one, by its first
-// bytes: printable ASCII characters each followed (LE) or preceded (BE) by a zero byte.
+// detectUTF16 recognises UTF-16 text by its byte-order mark, or, without one, by the pattern of
+// the whole first read (a file's first 64 KiB, or all of a smaller one): no code unit zero, and
+// at least half the code units printable ASCII characters, each followed (LE) or preceded (BE)
+// by a zero byte, whatever the first character is. A file taken for UTF-16 that is not goes to
+// its strings at the first read that shows it (writeUTF16).
 func detectUTF16(p []byte) utf16Order {
 	switch {
 	case len(p) >= 2 && p[0] == 0xff && p[1] == 0xfe:
@@ -432,20 +553,25 @@ func detectUTF16(p []byte) utf16Order {
 	case len(p) >= 2 && p[0] == 0xfe && p[1] == 0xff:
 		return utf16BE
 	}
-	n := min(len(p), 512) &^ 1
-	if n < 32 {
+	n := len(p) &^ 1
+	if n < 16 {
 		return notUTF16
 	}
-	printable := func(c byte) bool { return c == '\t' || c == '\n' || c == '\r' || c >= 0x20 && c < 0x7f }
-	le, be := true, true
+	le, be := 0, 0
 	for i := 0; i < n; i += 2 {
-		le = le && printable(p[i]) && p[i+1] == 0
-		be = be && p[i] == 0 && printable(p[i+1])
+		switch {
+		case p[i] == 0 && p[i+1] == 0:
+			return notUTF16
+		case p[i+1] == 0 && textByte(p[i]):
+			le++
+		case p[i] == 0 && textByte(p[i+1]):
+			be++
+		}
 	}
-	switch {
-	case le:
+	switch units := n / 2; {
+	case le*2 >= units && le > be:
 		return utf16LE
-	case be:
+	case be*2 >= units && be > le:
 		return utf16BE
 	}
 	return notUTF16
@@ -501,7 +627,17 @@ func (k *sink) flush(last bool) {
 		// starts at line nextLine
 		ov := overlapStart(chunk)
 		nextLine := k.line + bytes.Count(chunk[:ov], []byte{'\n'})
+		before := len(k.found)
 		k.search(chunk, nextLine)
+		if k.strs != nil {
+			// a finding in the strings of binary bytes has no line of the file
+			for i := before; i < len(k.found); i++ {
+				if k.found[i].Line-1 >= k.strsLine {
+					k.found[i].Line = 0
+					k.found[i].Description += " (in binary data)"
+				}
+			}
+		}
 		k.line = nextLine
 		k.overlap = cut - ov
 		w.frag = append(w.frag[:0], w.frag[ov:]...)
@@ -578,11 +714,11 @@ func (k *sink) search(chunk []byte, nextLine int) {
 			k.found = append(k.found, fd)
 		}
 	}
-	for _, f := range s.det.DetectContext(context.Background(), detect.Fragment{Raw: string(chunk), FilePath: k.f.Path}) {
+	for _, f := range s.det.detect(string(chunk), k.f.Path) {
 		add(f, k.line+f.StartLine+1, "")
 	}
 	for _, d := range decodedValues(chunk) {
-		for _, f := range s.det.DetectContext(context.Background(), detect.Fragment{Raw: d.text, FilePath: k.f.Path}) {
+		for _, f := range s.det.detect(d.text, k.f.Path) {
 			add(f, k.line+d.line, " (base64-encoded)")
 		}
 	}
@@ -623,32 +759,88 @@ func decodedValues(chunk []byte) []decodedValue {
 	return out
 }
 
-func (k *sink) End() error {
+func (k *sink) End() (err error) {
 	s := k.w.s
-	if k.archive != notArchive {
-		s.count(&s.archives)
+	if k.container != notContainer {
+		if k.vendorMD5 != "" && k.vendorMD5 == hex.EncodeToString(k.digest.Sum(nil)) {
+			k.outcome = scan.Skipped
+			s.count(&s.vendor)
+			return nil
+		}
+		if k.f.Data == nil {
+			return fmt.Errorf("%s: a %s, but there is no random access to open it with", k.f.Path, k.container)
+		}
 		u := &unpacking{top: k.f.Path}
-		return k.w.openArchive(u, k.f.Path, k.archive, nil, k.f.Data, k.f.Size, 1)
+		err := k.w.openTop(u, k.f.Path, k.container, k.f.Data, k.f.Size)
+		if errors.Is(err, errNotContainer) {
+			// its first bytes only looked like a container: its bytes are searched
+			k.outcome = scan.Searched
+			return k.w.searchPlain(u, k.f.Path, k.f.Size, io.NewSectionReader(k.f.Data, 0, k.f.Size))
+		}
+		k.outcome = scan.Opened
+		s.count(&s.archives)
+		return errors.Join(err, u.err())
 	}
-	if k.binary {
-		s.count(&s.binary)
-		return nil
-	}
-	unmodified := k.vendorMD5 != "" && k.vendorMD5 == hex.EncodeToString(k.w.md5.Sum(nil))
+	unmodified := k.vendorMD5 != "" && k.vendorMD5 == hex.EncodeToString(k.digest.Sum(nil))
 	if unmodified {
-		k.w.frag = k.w.frag[:0]
+		k.w.frag, k.w.raw = k.w.frag[:0], k.w.raw[:0]
+		k.outcome = scan.Skipped
 		s.count(&s.vendor)
 		return nil
 	}
-	k.holding = false
+	if k.holding {
+		k.release()
+	}
+	if k.strs != nil {
+		k.put(k.strs.close(k.w.frag))
+	}
 	k.flush(true)
+	k.outcome = scan.Searched
 	s.count(&s.searched)
+	if k.strs != nil {
+		s.count(&s.binary)
+	}
+	var opened error
+	if (k.vendorMD5 != "" || k.declined) && k.sniff && k.f.Data != nil {
+		// a changed package file that its first bytes do not say is a container may say so by
+		// its end: its members are searched too
+		head := make([]byte, min(k.f.Size, sniffBytes))
+		if n, _ := k.f.Data.ReadAt(head, 0); n == len(head) {
+			if kind := sniffContainer(head, k.f.Data, k.f.Size); kind.recognised() {
+				u := &unpacking{top: k.f.Path}
+				if err := k.w.openTop(u, k.f.Path, kind, k.f.Data, k.f.Size); !errors.Is(err, errNotContainer) {
+					k.outcome = scan.Opened
+					s.count(&s.archives)
+					opened = errors.Join(err, u.err())
+				}
+			}
+		}
+	}
+	defer func() {
+		if opened != nil {
+			err = errors.Join(err, opened)
+		}
+	}()
 	if len(k.found) == 0 {
 		return nil
+	}
+	// a secret the strings of binary data repeat is reported once
+	named := map[string]bool{}
+	for _, f := range k.found {
+		if f.Line > 0 {
+			named[f.Rule+"\x00"+f.Fingerprint] = true
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, f := range k.found {
+		key := f.Rule + "\x00" + f.Fingerprint
+		if f.Line == 0 {
+			if named[key] {
+				continue
+			}
+			named[key] = true
+		}
 		if !s.allowFP[f.Fingerprint] {
 			s.findings = append(s.findings, f)
 		}
@@ -702,22 +894,6 @@ func Redact(s string) string {
 		return strings.Repeat("*", len(s))
 	}
 	return fmt.Sprintf("%s… (%d chars)", s[:show], len(s))
-}
-
-// allZero reports whether p holds only NUL bytes.
-func allZero(p []byte) bool {
-	for len(p) >= 8 {
-		if p[0]|p[1]|p[2]|p[3]|p[4]|p[5]|p[6]|p[7] != 0 {
-			return false
-		}
-		p = p[8:]
-	}
-	for _, c := range p {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // allowed reports whether p matches one of the allow patterns.

@@ -12,23 +12,26 @@ import (
 func init() { scan.Register(scan.Source{Kind: scan.Secrets, New: forImage}) }
 
 // forImage is the credential scanner of an image: the default allowed paths plus the
-// configured ones, and the files dpkg installed unchanged skipped by their recorded digest.
+// configured ones, the files dpkg installed unchanged skipped by their recorded digest, and
+// the packages in apt's cache by the digest apt's package index lists.
 func forImage(img *inspect.Image, cfg scan.Config) (scan.Scanner, error) {
-	var vendor map[string]string
+	var vendor, archives map[string]string
 	if img.Root != nil {
 		vendor = pkgdb.DpkgDigests(img.Root)
+		archives = AptArchiveDigests(img.Root)
 	}
 	return New(Options{AllowPaths: append(slices.Clone(DefaultAllowPaths), cfg.SecretsAllowPaths...),
-		AllowFingerprints: cfg.SecretsAllowFingerprints, Vendor: vendor})
+		AllowFingerprints: cfg.SecretsAllowFingerprints, Vendor: vendor, PackageArchives: archives,
+		FingerprintKey: cfg.FingerprintKey})
 }
 
 // Result implements scan.Reporter: every finding, redacted, and what was searched.
 func (s *Scanner) Result() scan.Result {
 	searched, vendor, binary := s.Counts()
-	scope := fmt.Sprintf("%d text files searched with %d rules (%d unchanged distribution files and %d binary files skipped)",
-		searched, s.RuleCount(), vendor, binary)
+	scope := fmt.Sprintf("%d files searched with %d rules (%d of them binary, searched as their strings; %d unchanged distribution files skipped by digest)",
+		searched, s.RuleCount(), binary, vendor)
 	if n := s.Archives(); n > 0 {
-		scope += fmt.Sprintf("; %d archive(s) opened", n)
+		scope += fmt.Sprintf("; %d container(s) opened (archives, compressed streams, disk images), their members counted as files", n)
 	}
 	r := scan.Result{Kind: scan.Secrets, Scanner: s.Name(), Scope: scope}
 	for _, f := range s.Findings() {

@@ -1,0 +1,181 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
+	"github.com/marketready/packer-plugin-marketplace/internal/report"
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+const (
+	walkRootUUID = "7e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+	walkBootUUID = "8f2a3b4c-5d6e-4f7a-9b0c-1d2e3f4a5b6c"
+	walkDocUUID  = "9a3b4c5d-6e7f-4a8b-8c1d-2e3f4a5b6c7d"
+)
+
+// walkTree is a copy of the compliant tree whose fstab mounts a /boot and, with doc, a
+// /usr/share/doc partition, by these tests' UUIDs.
+func walkTree(t *testing.T, doc bool) string {
+	t.Helper()
+	tree := filepath.Join(t.TempDir(), "root")
+	if b, err := exec.Command("cp", "-a", filepath.Join(testfixture.Dir(t), "trees", "clean"), tree).CombinedOutput(); err != nil {
+		t.Fatalf("copying the compliant tree: %v\n%s", err, b)
+	}
+	fstab := "UUID=" + walkRootUUID + " / ext4 defaults 0 1\nUUID=" + walkBootUUID + " /boot ext4 defaults 0 2\n"
+	if doc {
+		fstab += "UUID=" + walkDocUUID + " /usr/share/doc ext4 defaults 0 2\n"
+	}
+	writeTree(t, tree, map[string]string{"/etc/fstab": fstab})
+	return tree
+}
+
+// writeTree writes files (in-tree path → content) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, c := range files {
+		full := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(p, "/")))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// partitionedDisk makes an MBR disk of real ext4 filesystems (scripts/mkfs-from-dir.sh, that
+// is mke2fs -d), one per tree with its UUID, 64 MiB each from 1 MiB on.
+func partitionedDisk(t *testing.T, trees, uuids []string) string {
+	t.Helper()
+	disk := filepath.Join(t.TempDir(), "disk.raw")
+	script := "label: dos\n"
+	var imgs []string
+	for i, tree := range trees {
+		imgs = append(imgs, testfixture.Filesystem(t, "ext4", tree, "64M", "-U", uuids[i], "-b", "4096"))
+		script += fmt.Sprintf("start=%dMiB, size=64MiB, type=83\n", 1+64*i)
+	}
+	if err := os.WriteFile(disk, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(disk, int64(2+64*len(trees))<<20); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sfdisk", "-q", disk)
+	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	cmd.Stdin = strings.NewReader(script)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sfdisk: %v\n%s", err, b)
+	}
+	for i, img := range imgs {
+		if b, err := exec.Command("dd", "if="+img, "of="+disk, "bs=1M", fmt.Sprintf("seek=%d", 1+64*i), "conv=notrunc", "status=none").CombinedOutput(); err != nil {
+			t.Fatalf("dd: %v\n%s", err, b)
+		}
+	}
+	return disk
+}
+
+// credentialFinding checks that the credential rule failed naming path in its evidence.
+func credentialFinding(t *testing.T, r *report.Report, path string) {
+	t.Helper()
+	f := finding(t, r, "no-hardcoded-credentials")
+	if f.Status != rules.Fail || r.Compliant {
+		t.Fatalf("credential rule %s (compliant %v): %s", f.Status, r.Compliant, f.Message)
+	}
+	var paths []string
+	for _, e := range f.Evidence {
+		if e.Path == path {
+			return
+		}
+		paths = append(paths, e.Path)
+	}
+	t.Errorf("no evidence at %s: %q", path, paths)
+}
+
+var walkCfg = plan.Choices{Profiles: []string{"azure-linux"}}
+
+// Issue 24, case 8: a file of the root filesystem under a mount point (/boot/creds.ini on the
+// root while /boot is a partition of its own) was hidden by the merged tree and never searched.
+// Each filesystem is now walked alone: the credential rule fails, naming the file by its
+// partition (the path /boot/creds.ini is the /boot partition's, where it is not).
+func TestCase8FileUnderAMountPoint(t *testing.T) {
+	root := walkTree(t, false)
+	writeTree(t, root, map[string]string{"/boot/creds.ini": plantedSecrets})
+	boot := filepath.Join(t.TempDir(), "boot")
+	writeTree(t, boot, map[string]string{"/grub/grub.cfg": "set timeout=1\n"})
+	r := mustCheck(t, partitionedDisk(t, []string{root, boot}, []string{walkRootUUID, walkBootUUID}), walkCfg)
+	if len(r.Image.Mounts) != 1 || r.Image.Mounts[0].Path != "/boot" {
+		t.Fatalf("mounts %+v", r.Image.Mounts)
+	}
+	credentialFinding(t, r, "partition 1:/boot/creds.ini")
+}
+
+// Issue 24, case 9: a second partition mounted by fstab at /usr/share/doc was allowed whole,
+// because the default allow paths were matched after the fstab mapping. They match the file's
+// own location now (partition 3:/pkg/creds.txt): it is searched, and named where the system
+// shows it.
+func TestCase9PartitionMountedOnAnAllowedPath(t *testing.T) {
+	root := walkTree(t, true)
+	boot := filepath.Join(t.TempDir(), "boot")
+	writeTree(t, boot, map[string]string{"/grub/grub.cfg": "set timeout=1\n"})
+	doc := filepath.Join(t.TempDir(), "doc")
+	writeTree(t, doc, map[string]string{"/pkg/creds.txt": plantedSecrets})
+	r := mustCheck(t, partitionedDisk(t, []string{root, boot, doc}, []string{walkRootUUID, walkBootUUID, walkDocUUID}), walkCfg)
+	credentialFinding(t, r, "/usr/share/doc/pkg/creds.txt")
+
+	// the root's own /usr/share/doc is still allowed: that is where those files live
+	root = walkTree(t, true)
+	writeTree(t, root, map[string]string{"/usr/share/doc/pkg/example.conf": plantedSecrets})
+	doc = filepath.Join(t.TempDir(), "doc")
+	writeTree(t, doc, map[string]string{"/pkg/README": "nothing here\n"})
+	r = mustCheck(t, partitionedDisk(t, []string{root, boot, doc}, []string{walkRootUUID, walkBootUUID, walkDocUUID}), walkCfg)
+	if f := finding(t, r, "no-hardcoded-credentials"); f.Status != rules.Pass {
+		t.Errorf("an allowed file of the root's own /usr/share/doc: %s: %s", f.Status, f.Message)
+	}
+}
+
+// Issue 24, case 10a: the key in an ext4 extended attribute (user.*) is found, named
+// "PATH [xattr user.NAME]"; mke2fs -d copies the attribute from the source tree. An attribute
+// block that fails its checksum is unseen, and the rule is an error naming it.
+func TestCase10aKeyInAnExtendedAttribute(t *testing.T) {
+	root := walkTree(t, false)
+	writeTree(t, root, map[string]string{"/opt/app/app.conf": "name=app\n"})
+	value := plantedSecrets
+	// long enough to be stored in the external attribute block, not in the inode
+	value += strings.Repeat("# padding line of the attribute\n", 8)
+	if err := syscall.Setxattr(filepath.Join(root, "opt/app/app.conf"), "user.token", []byte(value), 0); err != nil {
+		t.Fatalf("setxattr on the source tree: %v", err)
+	}
+	boot := filepath.Join(t.TempDir(), "boot")
+	writeTree(t, boot, map[string]string{"/grub/grub.cfg": "set timeout=1\n"})
+	disk := partitionedDisk(t, []string{root, boot}, []string{walkRootUUID, walkBootUUID})
+	r := mustCheck(t, disk, walkCfg)
+	credentialFinding(t, r, "/opt/app/app.conf [xattr user.token]")
+
+	// flip a byte of the attribute block: its crc32c no longer matches (metadata_csum)
+	b, err := os.ReadFile(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), "# padding line of the attribute")
+	if i < 0 || strings.Count(string(b), "# padding line of the attribute\n# padding") < 1 {
+		t.Fatal("the attribute's value is not in the image")
+	}
+	b[i] = '%'
+	bad := filepath.Join(t.TempDir(), "bad.raw")
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = mustCheck(t, bad, walkCfg)
+	f := finding(t, r, "no-hardcoded-credentials")
+	if f.Status != rules.Error || r.Compliant || !strings.Contains(f.Message, "/opt/app/app.conf [xattrs]") || !strings.Contains(f.Message, "checksum") {
+		t.Errorf("corrupt attribute block: %s: %s", f.Status, f.Message)
+	}
+}
