@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -63,9 +65,15 @@ type Reader struct {
 	client *blob.Client
 	size   int64
 	opts   Options
+	// ctx ends when the caller's context does or Close is called: every attempt and every
+	// backoff waits on it
 	ctx    context.Context
+	cancel context.CancelFunc
 
 	sem chan struct{}
+	// fetches are the background fetches running; closed (under mu) stops new ones
+	fetches sync.WaitGroup
+	closed  bool
 
 	mu       sync.Mutex
 	pages    map[int64]*page
@@ -145,6 +153,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Reader, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("%s: not a blob URL", Redact(rawURL))
 	}
+	if u.Scheme == "http" && u.Query().Get("sig") != "" && !loopback(u.Hostname()) {
+		return nil, fmt.Errorf("%s: refusing a SAS URL over http://: its signature would travel in clear text; use https://", Redact(rawURL))
+	}
 	// the SDK does not retry: fetch and properties do, a bounded number of times (retries
 	// inside retries made a 5xx blob take minutes to fail)
 	copts := &blob.ClientOptions{ClientOptions: azcore.ClientOptions{
@@ -166,7 +177,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Redact(rawURL), err)
 	}
-	r := &Reader{name: Redact(rawURL), client: c, opts: opts, ctx: ctx,
+	rctx, cancel := context.WithCancel(ctx)
+	r := &Reader{name: Redact(rawURL), client: c, opts: opts, ctx: rctx, cancel: cancel,
 		sem: make(chan struct{}, opts.Parallel), pages: map[int64]*page{}, lru: list.New(),
 		maxPages: int(max(opts.CacheBytes/opts.PageSize, 1))}
 	var size *int64
@@ -178,9 +190,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Reader, error) {
 		return err
 	})
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("%s: reading the blob's properties: %w", r.name, err)
 	}
-	if size == nil {
+	if size == nil || *size < 0 {
+		cancel()
 		return nil, fmt.Errorf("%s: the service did not say how large the blob is", r.name)
 	}
 	r.size = *size
@@ -197,12 +211,17 @@ func (r *Reader) retry(attempt func(ctx context.Context, alive func()) error) er
 	for n := int32(0); n <= r.opts.MaxRetries; n++ {
 		if n > 0 {
 			r.retries.Add(1)
+			t := time.NewTimer(delay)
 			select {
-			case <-time.After(delay):
+			case <-t.C:
 			case <-r.ctx.Done():
+				t.Stop()
 				return r.ctx.Err()
 			}
 			delay = min(2*delay, 5*time.Second)
+		}
+		if err := r.ctx.Err(); err != nil {
+			return err // cancelled, or closed: no new request
 		}
 		actx, cancel := context.WithTimeout(r.ctx, r.opts.TryTimeout)
 		var stalled atomic.Bool
@@ -235,6 +254,10 @@ func (r *Reader) retry(attempt func(ctx context.Context, alive func()) error) er
 // retryable: a throttled, failed or timed-out request may succeed when tried again; an
 // answer such as 403 or 404 will not change.
 func retryable(err error) bool {
+	var ae *answerError
+	if errors.As(err, &ae) {
+		return false // a server that answered another range will do so again
+	}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
 		switch re.StatusCode {
@@ -389,9 +412,22 @@ func (r *Reader) startLocked(run []*page) {
 		r.lru.Remove(old.elem)
 		delete(r.pages, old.idx)
 	}
+	if r.closed {
+		f.err = fmt.Errorf("%s: %w", r.name, ErrClosed)
+		close(f.ready)
+		return
+	}
+	r.fetches.Add(1)
 	go func() {
+		defer r.fetches.Done()
 		defer close(f.ready)
-		r.sem <- struct{}{}
+		select {
+		case r.sem <- struct{}{}:
+		case <-r.ctx.Done():
+			f.err = fmt.Errorf("%s: %w", r.name, r.ctx.Err())
+			r.forget(run)
+			return
+		}
 		defer func() { <-r.sem }()
 		// each page has its own buffer: a page kept in the cache pins 4 KiB, not the request
 		ps := r.opts.PageSize
@@ -419,11 +455,15 @@ func (r *Reader) fetchRange(off int64, bufs [][]byte) error {
 		count += int64(len(b))
 	}
 	err := r.retry(func(ctx context.Context, alive func()) error {
-		resp, err := r.client.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: count}})
+		var raw *http.Response
+		resp, err := r.client.DownloadStream(policy.WithCaptureResponse(ctx, &raw), &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: count}})
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
+		if err := r.checkAnswer(raw, resp.ContentRange, off, count); err != nil {
+			return err
+		}
 		body := aliveReader{resp.Body, alive}
 		r.requests.Add(1)
 		var got int64
@@ -458,5 +498,109 @@ func (a aliveReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close releases nothing the caller must wait for; it exists so that a Reader is an io.Closer.
-func (r *Reader) Close() error { return nil }
+// ErrClosed is the error of a read of a closed Reader.
+var ErrClosed = errors.New("blob reader closed")
+
+// Close cancels the reader's requests in flight and their retries, and waits for them to end:
+// no request is made after Close returns, and later reads fail with ErrClosed (or the
+// cancellation).
+func (r *Reader) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.fetches.Wait()
+	return nil
+}
+
+// answerError is an answer that does not hold the bytes asked for: another attempt would get
+// the same answer.
+type answerError struct{ msg string }
+
+func (e *answerError) Error() string { return e.msg }
+
+// checkAnswer verifies that a response to a range request holds the range asked for: 206
+// Partial Content with a Content-Range of exactly the bytes off..off+count-1 of a blob of the
+// size Open read, or 200 OK when the range asked for is the whole blob. A server that ignores
+// Range answers 200 from byte 0; read as if it had answered, its bytes would land at the wrong
+// offset.
+func (r *Reader) checkAnswer(raw *http.Response, contentRange *string, off, count int64) error {
+	if raw == nil {
+		return &answerError{"no HTTP response to check"}
+	}
+	end := off + count - 1
+	switch raw.StatusCode {
+	case http.StatusPartialContent:
+	case http.StatusOK:
+		if off == 0 && count == r.size && raw.ContentLength == r.size {
+			return nil // the whole blob, as asked
+		}
+		return &answerError{fmt.Sprintf("the server answered HTTP 200 with the whole blob (Content-Length %d) to a request for bytes %d-%d: it ignores Range", raw.ContentLength, off, end)}
+	default:
+		return &answerError{fmt.Sprintf("the server answered HTTP %d to a range request", raw.StatusCode)}
+	}
+	cr := ""
+	if contentRange != nil {
+		cr = *contentRange
+	}
+	start, last, total, ok := parseContentRange(cr)
+	if !ok {
+		return &answerError{fmt.Sprintf("HTTP 206 without a valid Content-Range (%q)", cr)}
+	}
+	if start != off || last != end || total != r.size {
+		return &answerError{fmt.Sprintf("the server answered Content-Range %q, not bytes %d-%d/%d", cr, off, end, r.size)}
+	}
+	return nil
+}
+
+// parseContentRange parses a Content-Range of a satisfied byte range, "bytes START-END/TOTAL"
+// (RFC 9110, 14.4) with a known total, in its canonical form only (decimal, no sign, no leading
+// zeros, no spaces but the one after "bytes"), with START <= END < TOTAL.
+func parseContentRange(s string) (start, end, total int64, ok bool) {
+	rest, found := strings.CutPrefix(s, "bytes ")
+	if !found {
+		return 0, 0, 0, false
+	}
+	r, t, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, 0, 0, false
+	}
+	a, b, found := strings.Cut(r, "-")
+	if !found {
+		return 0, 0, 0, false
+	}
+	var okA, okB, okT bool
+	start, okA = decimal(a)
+	end, okB = decimal(b)
+	total, okT = decimal(t)
+	if !okA || !okB || !okT || start > end || end >= total {
+		return 0, 0, 0, false
+	}
+	return start, end, total, true
+}
+
+// decimal parses a non-negative decimal integer in canonical form (no sign, no leading zero)
+// that fits an int64.
+func decimal(s string) (int64, bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// loopback reports whether host is this machine (the Azurite emulator in tests): a signature
+// sent there in clear text does not cross a network.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand"
 	"net/http"
@@ -169,5 +170,196 @@ func TestFailedFetchIsNotCached(t *testing.T) {
 	// the page after it was part of the failed (widened) request
 	if n, err := r.ReadAt(buf, 1<<20+8192); err != nil || n != len(buf) || !bytes.Equal(buf, want[1<<20+8192:1<<20+8192+100]) {
 		t.Fatalf("a neighbouring page of the failed request: %d, %v", n, err)
+	}
+}
+
+// Close cancels what is in flight: a read waiting on a response that went silent (with an
+// IdleTimeout of a minute, it would wait that long and then retry) returns at once with the
+// cancellation, and no request is made after Close returns.
+func TestCloseCancelsInFlightAndRetries(t *testing.T) {
+	_, az, sasURL := fixtureBlob(t, "close.vhd")
+	proxy := testfixture.NewStallingProxy(t, az.Endpoint, false)
+	r, err := blob.Open(context.Background(), proxy.Via(t, sasURL), blob.Options{MaxFetch: 256 << 10, RetryDelay: 10 * time.Millisecond, IdleTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.ReadAt(make([]byte, 8<<20), 0)
+		done <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for proxy.Cuts.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if proxy.Cuts.Load() == 0 {
+		t.Fatal("no response stalled")
+	}
+	start := time.Now()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, blob.ErrClosed) {
+			t.Errorf("the read ended with %v, not the cancellation", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read did not return after Close")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close and the read took %s", d)
+	}
+	after := proxy.Requests.Load()
+	if _, err := r.ReadAt(make([]byte, 100), 5<<20); err == nil {
+		t.Error("a read after Close succeeded")
+	}
+	time.Sleep(300 * time.Millisecond) // thirty retry delays
+	if n := proxy.Requests.Load(); n != after {
+		t.Errorf("%d requests were made after Close", n-after)
+	}
+}
+
+// A context that ends cancels the reader as Close does: the read returns the context's error.
+func TestContextCancelsTheReader(t *testing.T) {
+	_, az, sasURL := fixtureBlob(t, "ctx.vhd")
+	proxy := testfixture.NewStallingProxy(t, az.Endpoint, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r, err := blob.Open(ctx, proxy.Via(t, sasURL), blob.Options{MaxFetch: 256 << 10, IdleTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() {
+		for proxy.Cuts.Load() == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	_, err = r.ReadAt(make([]byte, 8<<20), 0)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 20*time.Second {
+		t.Errorf("after %s: %v", time.Since(start), err)
+	}
+}
+
+// A server that ignores Range and answers 200 from byte 0, or that answers another range than
+// the one asked for, is an error naming the blob (without its SAS) and the range, never bytes
+// read as if they were the range asked for; it is not retried.
+func TestRangeAnswersAreVerified(t *testing.T) {
+	_, az, sasURL := fixtureBlob(t, "ranges.vhd")
+	for name, proxy := range map[string]*testfixture.FaultProxy{
+		"200 from byte 0":     testfixture.NewRangeIgnoringProxy(t, az.Endpoint),
+		"another range (206)": testfixture.NewWrongRangeProxy(t, az.Endpoint),
+	} {
+		r, err := blob.Open(context.Background(), proxy.Via(t, sasURL), blob.Options{RetryDelay: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.ReadAt(make([]byte, 100), 1<<20)
+		if err == nil || !strings.Contains(err.Error(), "ranges.vhd") || !strings.Contains(err.Error(), "bytes 1048576-1114111") || strings.Contains(err.Error(), "sig=") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if st := r.Stats(); st.Retries != 0 || st.Bytes != 0 {
+			t.Errorf("%s: an answer of the wrong range was retried or counted: %+v", name, st)
+		}
+		r.Close()
+	}
+}
+
+// fakeBlob serves a blob of size bytes: HEAD answers its size, a range GET what answer writes.
+func fakeBlob(t *testing.T, size int64, answer func(w http.ResponseWriter, start, end int64)) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			w.Header().Set("Content-Length", fmt.Sprint(size))
+			w.Header().Set("x-ms-blob-type", "PageBlob")
+			return
+		}
+		var start, end int64
+		fmt.Sscanf(r.Header.Get("x-ms-range"), "bytes=%d-%d", &start, &end)
+		answer(w, start, end)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/c/fake.vhd?sv=2021-08-06&sr=b&sp=r&sig=SECRETSIG"
+}
+
+// Every part of Content-Range is checked: start, end, the blob's total, the form; 200 is taken
+// only for the whole blob.
+func TestContentRangeChecked(t *testing.T) {
+	const size = 1 << 20
+	body := func(w http.ResponseWriter, status int, cr string, n int64) {
+		if cr != "" {
+			w.Header().Set("Content-Range", cr)
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(n))
+		w.WriteHeader(status)
+		w.Write(make([]byte, n))
+	}
+	cases := map[string]struct {
+		answer func(w http.ResponseWriter, start, end int64)
+		ok     bool
+	}{
+		"exact": {func(w http.ResponseWriter, s, e int64) {
+			body(w, 206, fmt.Sprintf("bytes %d-%d/%d", s, e, size), e-s+1)
+		}, true},
+		"start": {func(w http.ResponseWriter, s, e int64) {
+			body(w, 206, fmt.Sprintf("bytes %d-%d/%d", s+1, e, size), e-s+1)
+		}, false},
+		"end": {func(w http.ResponseWriter, s, e int64) {
+			body(w, 206, fmt.Sprintf("bytes %d-%d/%d", s, e+1, size), e-s+2)
+		}, false},
+		"total": {func(w http.ResponseWriter, s, e int64) {
+			body(w, 206, fmt.Sprintf("bytes %d-%d/%d", s, e, size*2), e-s+1)
+		}, false},
+		"none": {func(w http.ResponseWriter, s, e int64) { body(w, 206, "", e-s+1) }, false},
+		"form": {func(w http.ResponseWriter, s, e int64) { body(w, 206, fmt.Sprintf("bytes %d-%d/*", s, e), e-s+1) }, false},
+		"junk": {func(w http.ResponseWriter, s, e int64) {
+			body(w, 206, fmt.Sprintf("bytes %d-%d/%d;x", s, e, size), e-s+1)
+		}, false},
+		"200": {func(w http.ResponseWriter, s, e int64) { body(w, 200, "", e-s+1) }, false},
+	}
+	for name, c := range cases {
+		r, err := blob.Open(context.Background(), fakeBlob(t, size, c.answer), blob.Options{RetryDelay: time.Millisecond})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		_, err = r.ReadAt(make([]byte, 100), 4096)
+		if (err == nil) != c.ok || err != nil && (!strings.Contains(err.Error(), "bytes 4096-69631") || strings.Contains(err.Error(), "SECRETSIG")) {
+			t.Errorf("%s: %v", name, err)
+		}
+		r.Close()
+	}
+	// the whole blob asked for (it is smaller than one fetch) may come back as 200
+	whole := func(w http.ResponseWriter, s, e int64) { body(w, 200, "", 8192) }
+	r, err := blob.Open(context.Background(), fakeBlob(t, 8192, whole), blob.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadAt(make([]byte, 100), 0); err != nil {
+		t.Errorf("200 with the whole blob: %v", err)
+	}
+	r.Close()
+}
+
+// countingTransport counts the requests it is given and fails them.
+type countingTransport struct{ n atomic.Int64 }
+
+func (c *countingTransport) Do(*http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return nil, errors.New("no network in this test")
+}
+
+// A SAS URL over http:// is refused before any request: its signature would travel in clear
+// text. Loopback (the emulator) is this machine, and allowed.
+func TestHTTPSASRefused(t *testing.T) {
+	tr := &countingTransport{}
+	_, err := blob.Open(context.Background(), "http://acct.blob.core.windows.net/vhds/os.vhd?sv=2021-08-06&sr=b&sp=r&sig=SECRETSIG", blob.Options{Transport: tr, MaxRetries: 1})
+	if err == nil || !strings.Contains(err.Error(), "http://") || !strings.Contains(err.Error(), "clear text") || strings.Contains(err.Error(), "SECRETSIG") || tr.n.Load() != 0 {
+		t.Errorf("http SAS URL: %v, %d requests", err, tr.n.Load())
+	}
+	_, err = blob.Open(context.Background(), "https://acct.blob.core.windows.net/vhds/os.vhd?sv=2021-08-06&sr=b&sp=r&sig=SECRETSIG", blob.Options{Transport: tr, MaxRetries: 1, RetryDelay: time.Millisecond})
+	if err == nil || strings.Contains(err.Error(), "clear text") || tr.n.Load() == 0 {
+		t.Errorf("https SAS URL: %v, %d requests", err, tr.n.Load())
 	}
 }

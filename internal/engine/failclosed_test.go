@@ -172,7 +172,7 @@ func TestEvidenceNeverPrintsAPassword(t *testing.T) {
 	img := testfixture.Variant(t, testfixture.Change{
 		"/boot/grub/grub.cfg": "set default=0\nmenuentry 'Debian GNU/Linux' {\n" +
 			"\tlinux\t/vmlinuz-6.1.0-28-cloud-amd64 root=UUID=6d1c2b9e-5f3a-4c1e-9a7b-2f8e1d3c4b5a ro console=ttyS0 " +
-			"ds=nocloud-net;s=https://seed:Cmd1inePw@seed.example.com/ db=mysql://app:MyPw0rdX@db:3306/app\n" +
+			"ds=nocloud-net\\;s=https://seed:Cmd1inePw@seed.example.com/ db=mysql://app:MyPw0rdX@db:3306/app\n" +
 			"\tinitrd\t/initrd.img-6.1.0-28-cloud-amd64\n}\n",
 		"/etc/netplan/60-wifi.yaml": "network:\n  wifis: {wlan0: {match: {macaddress: \"00:15:5d:01:02:03\"}, access-points: {corp: {password: \"NetPl4nPw\"}}}}\n",
 	})

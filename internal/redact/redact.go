@@ -31,19 +31,15 @@ var (
 	assignment = regexp.MustCompile(`(?i)(\b[a-z0-9_.-]*` + assignKeys + `["']?[ \t]*[:=][ \t]*["']?|\b(?:password|psk)[ \t]+["']?)([^\s"',;&]+)`)
 )
 
-// Text returns s with every credential it recognises replaced by Mask.
+// Text returns s with every credential it recognises replaced by Mask. Use it on text taken
+// from an image or a user (a configuration line, a command line, a URL), before it enters a
+// sentence: its password-like assignment detector ("password VALUE", "psk: VALUE") cannot tell
+// a value from the words of a finished sentence that follow "password".
 func Text(s string) string {
 	if s == "" {
 		return s
 	}
-	s = userinfo.ReplaceAllString(s, "${1}:"+Mask+"@")
-	s = queryParam.ReplaceAllStringFunc(s, func(m string) string {
-		sub := queryParam.FindStringSubmatch(m)
-		if sub[2] == Mask {
-			return m
-		}
-		return sub[1] + Mask
-	})
+	s = URLs(s)
 	s = assignment.ReplaceAllStringFunc(s, func(m string) string {
 		sub := assignment.FindStringSubmatch(m)
 		if strings.HasPrefix(sub[2], Mask) || placeholder(sub[2]) {
@@ -52,6 +48,25 @@ func Text(s string) string {
 		return sub[1] + Mask
 	})
 	return s
+}
+
+// URLs returns s with the credentials of URLs replaced by Mask: the password of a
+// scheme://user:PASSWORD@host and the values of secret query parameters (?sig=, &token=, and
+// ;-separated ones). These shapes never occur in prose, so URLs is safe on a finished sentence
+// (a rule's message that may quote an image): it hides what a sentence quotes without
+// rewriting its words.
+func URLs(s string) string {
+	if s == "" {
+		return s
+	}
+	s = userinfo.ReplaceAllString(s, "${1}:"+Mask+"@")
+	return queryParam.ReplaceAllStringFunc(s, func(m string) string {
+		sub := queryParam.FindStringSubmatch(m)
+		if sub[2] == Mask {
+			return m
+		}
+		return sub[1] + Mask
+	})
 }
 
 // placeholder: values that are not credentials but the words around them ("password

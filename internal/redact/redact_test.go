@@ -46,3 +46,38 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+// URLs hides what only a URL can carry and leaves prose alone, even prose that says "password".
+func TestURLsLeavesSentencesAlone(t *testing.T) {
+	for _, c := range []struct{ in, secret, keep string }{
+		{"https://acct.blob.core.windows.net/vhds/os.vhd?sv=2021-08-06&sig=SECRETSIG%2B1", "SECRETSIG", "sv=2021-08-06"},
+		{"ds=nocloud-net;s=https://u:Cmd1inePw@seed.example.com/ console=ttyS0", "Cmd1inePw", "seed.example.com"},
+		{"missing earlyprintk in: root=/dev/sda1 db=mysql://app:MyPw0rdX@db:3306/app", "MyPw0rdX", "db:3306"},
+	} {
+		if got := URLs(c.in); strings.Contains(got, c.secret) || !strings.Contains(got, c.keep) || !strings.Contains(got, Mask) {
+			t.Errorf("URLs(%q) = %q", c.in, got)
+		}
+	}
+	for _, keep := range []string{
+		"1 account(s) can log in with a password (Microsoft's suite would pass it: it only fails a password hash in /etc/shadow)",
+		"account bob has an empty password", "psk files: 2", "password authentication is on",
+	} {
+		if got := URLs(keep); got != keep {
+			t.Errorf("URLs(%q) = %q: rewrote a sentence", keep, got)
+		}
+	}
+}
+
+func FuzzURLs(f *testing.F) {
+	f.Add("https://u:p@h/x?sig=s")
+	f.Add("a password Microsoft's")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := URLs(s)
+		if URLs(out) != out {
+			t.Errorf("not idempotent: %q -> %q -> %q", s, out, URLs(out))
+		}
+		if Text(out) != Text(s) {
+			t.Errorf("Text after URLs differs: %q vs %q", Text(out), Text(s))
+		}
+	})
+}

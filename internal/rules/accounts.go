@@ -25,14 +25,18 @@ var _ = register(&Rule{
 		}
 		var ev []Evidence
 		hashes := false // a password hash in /etc/shadow: what Microsoft's suite fails
-		for _, e := range sysconf.ParseShadow(data) {
+		sh, err := sysconf.ParseShadow(data)
+		if err != nil {
+			return errResult(fmt.Errorf("/etc/shadow %w", err))
+		}
+		for _, e := range sh {
 			if e.Status == sysconf.PasswordLocked {
 				continue
 			}
-			d := fmt.Sprintf("account %s has an %s", e.Name, e.Status)
+			d := fmt.Sprintf("account %s has an %s", Quote(e.Name), e.Status)
 			if e.Status == sysconf.PasswordUsable {
 				hashes = true
-				d = fmt.Sprintf("account %s has a usable password hash (%s)", e.Name, e.Scheme)
+				d = fmt.Sprintf("account %s has a usable password hash (%s)", Quote(e.Name), Quote(e.Scheme))
 			}
 			ev = append(ev, Evidence{Path: "/etc/shadow", Line: e.Line, Detail: d})
 		}
@@ -40,9 +44,13 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		for _, e := range sysconf.ParsePasswdPasswords(pw) {
+		pwe, err := sysconf.ParsePasswdPasswords(pw)
+		if err != nil {
+			return errResult(fmt.Errorf("/etc/passwd %w", err))
+		}
+		for _, e := range pwe {
 			if e.Status != sysconf.PasswordLocked {
-				ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s has an %s in /etc/passwd itself", e.Name, e.Status)})
+				ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s has an %s in /etc/passwd itself", Quote(e.Name), e.Status)})
 			}
 		}
 		if data == nil && pw == nil {
@@ -67,7 +75,7 @@ var _ = register(&Rule{
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  Critical,
 	Source:    "Azure Marketplace image security recommendations (Linux: no backdoors)",
-	Rationale: "A second UID 0 account is a classic backdoor: it is root under another name.",
+	Rationale: "A second UID 0 account is a classic backdoor: it is root under another name. /etc/passwd is read as glibc's files module reads it: a line with fewer than seven fields counts (`toor::0:0` is UID 0 with an empty password and /bin/sh), a UID is a number as strtoul reads it (`x: 0:` is UID 0), and a line over 64 KiB makes the rule an error.",
 	Fix:       "Delete the account (`userdel NAME`) or give it its own UID; list it in marketplace-harden's `remove_users`.",
 	Check: linux(func(c *Context) Result {
 		pw, err := c.passwd()
@@ -76,8 +84,8 @@ var _ = register(&Rule{
 		}
 		var ev []Evidence
 		for _, e := range pw {
-			if e.UID == 0 && e.Name != "root" {
-				ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s has UID 0", e.Name)})
+			if e.UID == 0 && e.Name != "root" && !e.Compat {
+				ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s has UID 0", Quote(e.Name))})
 			}
 		}
 		if len(ev) > 0 {
@@ -105,7 +113,7 @@ var _ = register(&Rule{
 			if e.UID < 1000 || e.UID == 65534 || slices.Contains(c.Options.AllowedUsers, e.Name) {
 				continue
 			}
-			ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s (UID %d, shell %s)", e.Name, e.UID, e.Shell)})
+			ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: Quotef("account %s (UID %d, shell %s)", e.Name, e.UID, e.Shell)})
 		}
 		if len(ev) > 0 {
 			return fail(fmt.Sprintf("%d human account(s) not in allowed_users", len(ev)), ev...)
@@ -152,7 +160,7 @@ var _ = register(&Rule{
 			}
 			for i, l := range strings.Split(string(data), "\n") {
 				if targetpwLine.MatchString(l) && !strings.Contains(l, "!targetpw") {
-					ev = append(ev, Evidence{Path: p, Line: i + 1, Detail: strings.TrimSpace(l)})
+					ev = append(ev, Evidence{Path: p, Line: i + 1, Detail: Quote(strings.TrimSpace(l))})
 				}
 			}
 		}

@@ -100,8 +100,8 @@ var _ = register(&Rule{
 			res.Status, res.Message, res.Actual = Pass, "AutoUpdate.Enabled=y", "AutoUpdate.Enabled=y"
 			res.Evidence = []Evidence{{Path: "/etc/waagent.conf", Line: s.Line, Detail: "AutoUpdate.Enabled=y"}}
 		default:
-			res.Status, res.Message, res.Actual = Fail, "the agent's auto-update is turned off", "AutoUpdate.Enabled="+s.Value
-			res.Evidence = []Evidence{{Path: "/etc/waagent.conf", Line: s.Line, Detail: "AutoUpdate.Enabled=" + s.Value + " (must be y or unset)"}}
+			res.Status, res.Message, res.Actual = Fail, "the agent's auto-update is turned off", Quote("AutoUpdate.Enabled="+s.Value)
+			res.Evidence = []Evidence{{Path: "/etc/waagent.conf", Line: s.Line, Detail: Quote("AutoUpdate.Enabled="+s.Value) + " (must be y or unset)"}}
 		}
 		return res
 	}),

@@ -11,10 +11,23 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
 
+// kernelParams are the parameters the kernel itself takes from a command line: the words
+// before a "--" (the kernel hands those after it to init, as its arguments). Only the
+// required parameters are read this way (console=ttyS0 after "--" is no console); forbidden
+// ones, root= and systemd.machine_id= are judged on the whole line, since the initramfs,
+// kmod and systemd read /proc/cmdline, "--" and all.
+func kernelParams(cmdline string) []string {
+	f := strings.Fields(cmdline)
+	if i := slices.Index(f, "--"); i >= 0 {
+		return f[:i]
+	}
+	return f
+}
+
 // missingParams returns the required parameters absent from a command line. console= and
 // earlyprintk= may carry options (console=ttyS0,115200n8).
 func missingParams(cmdline string) []string {
-	have := strings.Fields(cmdline)
+	have := kernelParams(cmdline)
 	var missing []string
 	for _, want := range requirements.KernelParams {
 		key, val, _ := strings.Cut(want, "=")
@@ -89,15 +102,22 @@ func (c *Context) readBootEntries() ([]bootEntry, error) {
 		}
 	}
 	read := map[string]bool{}
-	grubLines := func(where string, data []byte) {
+	// a GRUB script's linux commands, its words as GRUB's lexer makes them (a '#' that starts
+	// a word ends the line, quotes, escapes, ';')
+	grubLines := func(where string, data []byte) error {
 		read[where] = true
-		for i, line := range strings.Split(string(data), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) < 2 || (fields[0] != "linux" && fields[0] != "linuxefi" && fields[0] != "linux16") {
+		cmds, err := sysconf.GrubCommands(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		for _, cmd := range cmds {
+			w := cmd.Words
+			if len(w) < 2 || (w[0] != "linux" && w[0] != "linuxefi" && w[0] != "linux16") {
 				continue
 			}
-			out = append(out, bootEntry{path: where, line: i + 1, cmdline: strings.Join(fields[2:], " "), loader: "GRUB"})
+			out = append(out, bootEntry{path: where, line: cmd.Line, cmdline: strings.Join(w[2:], " "), loader: "GRUB"})
 		}
+		return nil
 	}
 	for _, pat := range grubConfigs[:3] {
 		files, err := c.glob(pat)
@@ -109,7 +129,9 @@ func (c *Context) readBootEntries() ([]bootEntry, error) {
 			if err != nil {
 				return nil, err
 			}
-			grubLines(f, data)
+			if err := grubLines(f, data); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, b := range c.Image.Boot {
@@ -128,7 +150,9 @@ func (c *Context) readBootEntries() ([]bootEntry, error) {
 			if err != nil {
 				return nil, err
 			}
-			grubLines(b.Where(f), data)
+			if err := grubLines(b.Where(f), data); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if !c.underBootPartition("/boot/loader/entries") {
@@ -206,7 +230,7 @@ func (c *Context) grubDefaults() (cmdline string, ev []Evidence, found bool, err
 	}
 	for _, k := range []string{"GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"} {
 		if s, ok := vals[k]; ok {
-			ev = append(ev, Evidence{Path: src[k], Line: s.Line, Detail: fmt.Sprintf("%s=%q", k, s.Value)})
+			ev = append(ev, Evidence{Path: src[k], Line: s.Line, Detail: Quote(fmt.Sprintf("%s=%q", k, s.Value))})
 		}
 	}
 	return strings.TrimSpace(vals["GRUB_CMDLINE_LINUX"].Value + " " + vals["GRUB_CMDLINE_LINUX_DEFAULT"].Value), ev, found, nil
@@ -218,7 +242,7 @@ var _ = register(&Rule{
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: kernel boot line parameters); the Boot Loader Specification (uapi-group.org/specifications/specs/boot_loader_specification: type #1 entries, type #2 unified kernel images, loader.conf's default); LISA AzureImageStandard verify_serial_console_is_enabled and verify_grub (forbidden libata.atapi_enabled=0, reserve=0x1f0,0x8); self-test 40 Required Kernel Parameters (a missing rootdelay=300 is a Warning)",
-	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. Where initramfs-tools makes the initramfs (Debian, Ubuntu), rootdelay=300 is a five-minute sleep at every boot, so its absence passes here while the prediction stays the self-test's Warning. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them.",
+	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. Where initramfs-tools makes the initramfs (Debian, Ubuntu), rootdelay=300 is a five-minute sleep at every boot, so its absence passes here while the prediction stays the self-test's Warning. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them. grub.cfg is read as GRUB's lexer reads it (a `#` that starts a word makes the rest of the line a comment, quotes, escapes, `;`), and the required parameters count only before a `--` (the kernel hands what follows to init).",
 	Fix: "Add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate the boot configuration (update-grub, grub2-mkconfig or grubby); " +
 		"on systemd-boot, to /etc/kernel/cmdline and the options line of the entries in loader/entries, and rebuild a unified kernel image with them " +
 		"(ukify build --cmdline, mkosi KernelCommandLine=). marketplace-harden's `kernel-cmdline` step does all but the UKI.",
@@ -340,15 +364,14 @@ func kernelCmdline(c *Context) Result {
 			return res
 		}
 		res.Evidence = defEv
-		for _, d := range defaults {
-			if m := missingParams(d.cmdline); len(m) > 0 {
-				res.Status, res.Message, res.Actual = cmdlineLevel(m), d.name+" lacks "+strings.Join(m, " ")+" (no generated boot entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
-				return res
-			}
+		if msg, m := defaultsLacking(defaults); len(msg) > 0 {
+			res.Status, res.Message, res.Actual = cmdlineLevel(m), strings.Join(msg, "; ")+" (no generated boot entry was found to check)", "Missing Parameter: "+strings.Join(m, " ")
+			return res
 		}
-		res.Status, res.Message, res.Actual = Warn, "the command-line defaults carry the parameters but no generated boot entry was found; regenerate it before capture", defaults[0].cmdline
+		res.Status, res.Message, res.Actual = Warn, "the command-line defaults carry the parameters but no generated boot entry was found; regenerate it before capture", Quote(defaults[0].cmdline)
 		return res
 	}
+	// every problem is named: forbidden parameters and missing ones, in every judged entry
 	var forbidden []Evidence
 	for _, e := range entries {
 		for _, f := range strings.Fields(e.cmdline) {
@@ -356,11 +379,6 @@ func kernelCmdline(c *Context) Result {
 				forbidden = append(forbidden, Evidence{Path: e.path, Line: e.line, Detail: f + " breaks Azure's virtual devices: remove it (" + e.describe() + ")"})
 			}
 		}
-	}
-	if len(forbidden) > 0 {
-		res.Status, res.Message, res.Actual = Fail, fmt.Sprintf("%d forbidden kernel parameter(s)", len(forbidden)), forbidden[0].Detail
-		res.Evidence = listing(forbidden, 10)
-		return res
 	}
 	var notes []Evidence
 	for _, e := range skipped {
@@ -375,44 +393,83 @@ func kernelCmdline(c *Context) Result {
 			for _, p := range m {
 				missingAny[p] = true
 			}
-			bad = append(bad, Evidence{Path: e.path, Line: e.line, Detail: "missing " + strings.Join(m, " ") + " in: " + e.cmdline + " (" + e.describe() + ")"})
+			bad = append(bad, Evidence{Path: e.path, Line: e.line, Detail: "missing " + strings.Join(m, " ") + " in: " + Quote(e.cmdline) + " (" + e.describe() + ")"})
 		}
 	}
-	if len(bad) > 0 {
-		var m []string
-		for _, p := range requirements.KernelParams {
-			if missingAny[p] {
-				m = append(m, p)
-			}
+	var missing []string
+	for _, p := range requirements.KernelParams {
+		if missingAny[p] {
+			missing = append(missing, p)
 		}
-		res.Status, res.Message, res.Actual = cmdlineLevel(m), fmt.Sprintf("%d of %d boot entries lack %s", len(bad), len(entries), strings.Join(m, " ")), "Missing Parameter: "+strings.Join(m, " ")
-		res.Evidence = listing(bad, 10)
-		for _, d := range defaults {
-			if len(missingParams(d.cmdline)) == 0 {
-				res.Evidence = append(res.Evidence, Evidence{Path: d.name, Detail: "carries all parameters: the generated configuration is stale (" + d.regen + ")"})
+	}
+	if len(forbidden) > 0 || len(bad) > 0 {
+		var msg, actual []string
+		if len(forbidden) > 0 {
+			var names []string
+			for _, e := range forbidden {
+				if n, _, _ := strings.Cut(e.Detail, " "); !slices.Contains(names, n) {
+					names = append(names, n)
+				}
+			}
+			msg = append(msg, fmt.Sprintf("%d forbidden kernel parameter(s) (%s)", len(forbidden), strings.Join(names, " ")))
+			actual = append(actual, "Forbidden Parameter: "+strings.Join(names, " "))
+		}
+		if len(bad) > 0 {
+			msg = append(msg, fmt.Sprintf("%d of %d boot entries lack %s", len(bad), len(entries), strings.Join(missing, " ")))
+			actual = append(actual, "Missing Parameter: "+strings.Join(missing, " "))
+		}
+		res.Status = cmdlineLevel(missing)
+		if len(forbidden) > 0 {
+			res.Status = Fail
+		}
+		res.Message, res.Actual = strings.Join(msg, "; "), strings.Join(actual, "; ")
+		res.Evidence = append(listing(forbidden, 10), listing(bad, 10)...)
+		if len(bad) > 0 {
+			for _, d := range defaults {
+				if len(missingParams(d.cmdline)) == 0 {
+					res.Evidence = append(res.Evidence, Evidence{Path: d.name, Detail: "carries all parameters: the generated configuration is stale (" + d.regen + ")"})
+				}
 			}
 		}
 		res.Evidence = append(append(res.Evidence, defEv...), notes...)
 		return res
 	}
-	res.Actual = entries[0].cmdline
+	res.Actual = Quote(entries[0].cmdline)
 	detail := fmt.Sprintf("all %d boot entries carry the parameters (%s)", len(entries), entries[0].describe())
 	if len(entries) == 1 && entries[0].sd != nil {
 		detail = "the default entry carries the parameters (" + entries[0].describe() + ")"
 	}
 	res.Evidence = append([]Evidence{{Path: entries[0].path, Line: entries[0].line, Detail: detail}}, notes...)
-	for _, d := range defaults {
-		if m := missingParams(d.cmdline); len(m) > 0 {
-			res.Status, res.Message = Warn, "the boot entries carry the parameters but "+d.name+" lacks "+strings.Join(m, " ")+": the next kernel update will drop them"
-			res.Evidence = append(res.Evidence, defEv...)
-			return res
-		}
+	if msg, _ := defaultsLacking(defaults); len(msg) > 0 {
+		res.Status, res.Message = Warn, "the boot entries carry the parameters but "+strings.Join(msg, "; ")+": the next kernel update will drop them"
+		res.Evidence = append(res.Evidence, defEv...)
+		return res
 	}
 	res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(requirements.KernelParams, " ")
 	if len(entries) == 1 && entries[0].sd != nil {
 		res.Message = "systemd-boot's default entry carries " + strings.Join(requirements.KernelParams, " ")
 	}
 	return res
+}
+
+// defaultsLacking names every command-line source that lacks a required parameter ("NAME
+// lacks P ..."), and the parameters any of them lacks, in the order of KernelParams.
+func defaultsLacking(defaults []cmdlineSource) (msg, missing []string) {
+	lacks := map[string]bool{}
+	for _, d := range defaults {
+		if m := missingParams(d.cmdline); len(m) > 0 {
+			msg = append(msg, d.name+" lacks "+strings.Join(m, " "))
+			for _, p := range m {
+				lacks[p] = true
+			}
+		}
+	}
+	for _, p := range requirements.KernelParams {
+		if lacks[p] {
+			missing = append(missing, p)
+		}
+	}
+	return msg, missing
 }
 
 // ForbiddenKernelParams are kernel parameters Microsoft's image suite fails.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
@@ -258,7 +259,7 @@ func globIn(b inspect.BootPartition, pattern string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range []string{pattern, strings.ToUpper(pattern)} {
-		m, err := fs.Glob(b.Tree, rel(p))
+		m, err := globFS(b.Tree, rel(p))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Where(p), err)
 		}
@@ -310,7 +311,7 @@ func (c *Context) kernelInstallCmdline() (cmdline string, ev Evidence, found boo
 			}
 		}
 		cmdline = strings.Join(parts, " ")
-		return cmdline, Evidence{Path: p, Line: 1, Detail: fmt.Sprintf("kernel-install's command line for new kernels: %q", cmdline)}, true, nil
+		return cmdline, Evidence{Path: p, Line: 1, Detail: "kernel-install's command line for new kernels: " + Quote(strconv.Quote(cmdline))}, true, nil
 	}
 	return "", Evidence{}, false, nil
 }

@@ -34,7 +34,7 @@ func (ct *Content) unseen(scanner string, res Result) Result {
 	if n == 0 {
 		return res
 	}
-	gap := scan.MissedSummary(n, ex, 5)
+	gap := Quote(scan.MissedSummary(n, ex, 5)) // the paths and errors of what was not read
 	if res.Status == Fail {
 		res.Message += "; also, " + gap
 		return res
@@ -44,7 +44,7 @@ func (ct *Content) unseen(scanner string, res Result) Result {
 		if i == 20 {
 			break
 		}
-		out.Evidence = append(out.Evidence, Evidence{Path: e.Path, Detail: "not read: " + e.Error})
+		out.Evidence = append(out.Evidence, Evidence{Path: e.Path, Detail: "not read: " + Quote(e.Error)})
 	}
 	return out
 }
@@ -60,15 +60,17 @@ var _ = register(&Rule{
 	Severity: Critical,
 	Needs:    []scan.Kind{scan.Secrets},
 	Source:   "Alibaba Cloud image best practices (no hard-coded credentials: DB passwords, API/Access keys, private keys); Azure Marketplace image security recommendations (remove keys and unneeded certificates)",
-	Rationale: "A credential in an image is handed to every customer and cannot be rotated per instance. Every text file " +
-		"of every filesystem is searched with gitleaks' rule set plus Azure, GCP, database-URL and config-file rules, and rules for what " +
+	Rationale: "A credential in an image is handed to every customer and cannot be rotated per instance. Every file " +
+		"of every filesystem, each walked by itself (so files under a mount point are searched), and every extended attribute, is searched " +
+		"with gitleaks' rule set plus Azure, GCP, database-URL and config-file rules, and rules for what " +
 		"a build and its first boot leave: the Azure agent's ovf-env.xml, cloud-init's instance data and chpasswd lists, installer " +
 		"answer files (preseed, debconf, Kickstart, Ignition), password hashes in shadow- backups, Wi-Fi and VPN secrets, PuTTY keys, " +
-		"PHP and Django settings, passwords on command lines (mysql -p, sshpass -p, curl -u). UTF-16 text is decoded; base64 values of " +
-		"Kubernetes Secrets and kubeconfigs are decoded; archives (zip, jar, war, tar, gzip, xz, zstd, lz4) are opened three levels " +
-		"deep, each finding named ARCHIVE!/MEMBER, and one past its limits (20,000 files, 1 GiB unpacked) or corrupt is not seen, " +
-		"so the rule cannot pass on it. Files the distribution installed and that are unchanged are skipped by their package digest; " +
-		"its archives and other binary files are not opened.",
+		"PHP and Django settings, passwords on command lines (mysql -p, sshpass -p, curl -u). Binary files are searched as their strings; " +
+		"UTF-16 text is decoded; base64 values of Kubernetes Secrets and kubeconfigs are decoded; containers are recognised by their " +
+		"content wherever they start (zip by its end record, tar, cpio, ar/.deb, rpm, gzip, bzip2, xz, zstd, lz4, concatenated streams as " +
+		"in an initramfs, disk and filesystem images) and opened three levels deep, each finding named ARCHIVE!/MEMBER; one past its " +
+		"limits, encrypted, of a format that is not opened (7z, rar) or corrupt is not seen, so the rule cannot pass on it. Files the " +
+		"distribution installed and that are unchanged, and container members identical to them, are skipped by their package digest.",
 	Fix: "Remove the credential and rotate it; have the application read secrets at deploy time (cloud-init, a key vault, RAM roles). " +
 		"A value that is not a secret can be accepted with secrets_allow_fingerprints, a path with secrets_allow_paths.",
 	Check: anyOS(func(c *Context) Result {

@@ -24,7 +24,7 @@ var _ = register(&Rule{
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: no swap partition on the OS disk); LISA AzureImageStandard verify_no_swap_on_osdisk; self-test 41 Swap Partition on OS Disk",
-	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit. Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
+	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit (linked from any *.wants or *.requires directory of systemd's unit path: /etc, /usr/lib, /lib, /usr/local/lib). /etc/fstab is read as libmount reads it for swapon -a and systemd: a '#' inside a field is not a comment (`/swap#1 none swap sw 0 0` is swap), and a line over 64 KiB makes the rule an error. Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
 	Fix:       "Delete swap partitions and fstab swap lines, drop cloud-init swap: settings and disable *.swap units; for swap, use the resource disk (ResourceDisk.EnableSwap=y in /etc/waagent.conf).",
 	Cert:      &CertTest{ID: "200.3.3.3", SelfTestID: "41", Name: "Swap Partition on OS Disk", Level: "Failed", LISA: "verify_no_swap_on_osdisk"},
 	Check: linux(func(c *Context) Result {
@@ -38,9 +38,13 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		for _, e := range sysconf.ParseFstab(fstab) {
+		entries, err := sysconf.ReadFstab(fstab)
+		if err != nil {
+			return errResult(fmt.Errorf("/etc/fstab %w", err))
+		}
+		for _, e := range entries {
 			if e.IsSwap() {
-				ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "swap entry for " + e.Spec})
+				ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "swap entry for " + Quote(e.Spec)})
 			}
 		}
 		wa, err := c.read("/etc/waagent.conf")
@@ -62,13 +66,15 @@ var _ = register(&Rule{
 			}
 			ev = append(ev, cloudInitSwap(f, data)...)
 		}
-		units, err := c.enabledUnits()
+		units, err := c.wantedUnits()
 		if err != nil {
 			return errResult(err)
 		}
 		for _, name := range slices.Sorted(maps.Keys(units)) {
 			if strings.HasSuffix(name, ".swap") {
-				ev = append(ev, Evidence{Path: units[name], Detail: "swap unit " + name + " enabled at boot"})
+				for _, link := range units[name] {
+					ev = append(ev, Evidence{Path: link, Detail: "swap unit " + name + " enabled at boot"})
+				}
 			}
 		}
 		if len(ev) > 0 {
@@ -169,9 +175,13 @@ var _ = register(&Rule{
 			if err != nil {
 				return errResult(err)
 			}
-			for _, e := range sysconf.ParseFstab(fstab) {
+			entries, err := sysconf.ReadFstab(fstab)
+			if err != nil {
+				return errResult(fmt.Errorf("/etc/fstab %w", err))
+			}
+			for _, e := range entries {
 				if strings.HasPrefix(e.Spec, "/dev/mapper/") && !strings.Contains(e.Spec, "luks") {
-					ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "device-mapper volume " + e.Spec + " on " + e.Path})
+					ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "device-mapper volume " + Quote(e.Spec) + " on " + Quote(e.Path)})
 				}
 			}
 		}

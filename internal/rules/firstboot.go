@@ -44,13 +44,13 @@ var _ = register(&Rule{
 			part := c.Image.Resolve(spec)
 			switch {
 			case buildDeviceName.MatchString(spec):
-				ev = append(ev, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is a device name of the build machine (a cloud VM names its disks otherwise)", what, spec)})
+				ev = append(ev, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is a device name of the build machine (a cloud VM names its disks otherwise)", what, Quote(spec))})
 			case part != nil:
-				ok = append(ok, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is partition %d", what, spec, part.Number)})
+				ok = append(ok, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is partition %d", what, Quote(spec), part.Number)})
 			case strings.HasPrefix(spec, "/dev/mapper/") || strings.HasPrefix(spec, "/dev/md") || strings.HasPrefix(spec, "ZFS=") || strings.HasPrefix(spec, "/dev/disk/by-id/"):
-				ok = append(ok, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is not a partition this check resolves", what, spec)})
+				ok = append(ok, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s is not a partition this check resolves", what, Quote(spec))})
 			default:
-				ev = append(ev, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s matches no partition or filesystem in the image", what, spec)})
+				ev = append(ev, Evidence{Path: path, Line: line, Detail: fmt.Sprintf("%s: %s matches no partition or filesystem in the image", what, Quote(spec))})
 			}
 		}
 		entries, _, err := c.bootedEntries()
@@ -73,7 +73,11 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		for _, e := range sysconf.ParseFstab(fstab) {
+		fsEntries, err := sysconf.ReadFstab(fstab)
+		if err != nil {
+			return errResult(fmt.Errorf("/etc/fstab %w", err))
+		}
+		for _, e := range fsEntries {
 			if e.IsSwap() || pseudoFS[e.Type] || e.HasOption("noauto") || e.HasOption("nofail") || e.HasOption("bind") || !strings.HasPrefix(e.Path, "/") {
 				continue
 			}
@@ -236,7 +240,7 @@ func (c *Context) cloudInitDatasources() (list []string, where Evidence, set boo
 					names = append(names, strings.Trim(strings.TrimSpace(item), `"'`))
 				}
 			}
-			list, where, set = names, Evidence{Path: f, Line: i + 1, Detail: "datasource_list: [" + strings.Join(names, ", ") + "]"}, true
+			list, where, set = names, Evidence{Path: f, Line: i + 1, Detail: "datasource_list: [" + Quote(strings.Join(names, ", ")) + "]"}, true
 		}
 	}
 	return list, where, set, nil
@@ -281,7 +285,7 @@ var _ = register(&Rule{
 			agentMode = "auto"
 			if s, ok := sysconf.Last(kv, "Provisioning.Agent"); ok {
 				agentMode = strings.ToLower(s.Value)
-				ev = append(ev, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "Provisioning.Agent=" + s.Value})
+				ev = append(ev, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: Quote("Provisioning.Agent=" + s.Value)})
 			} else if s, ok := sysconf.Last(kv, "Provisioning.Enabled"); ok && strings.EqualFold(s.Value, "n") {
 				agentMode = "disabled"
 				if u, ok := sysconf.Last(kv, "Provisioning.UseCloudInit"); ok && strings.EqualFold(u.Value, "y") {
@@ -455,7 +459,7 @@ func driversAtBoot(c *Context, family, cloud string, drivers []bootDriver) Resul
 			for _, ref := range bk.initrds {
 				n, fm, err := c.listInitrd(ref)
 				if err != nil {
-					return Result{Status: Error, Message: fmt.Sprintf("%s: %v", ref.where, err),
+					return Result{Status: Error, Message: Quotef("%s: %v", ref.where, err),
 						Evidence: []Evidence{{Path: ref.where, Detail: "could not be read to its end: whether the " + family + " drivers are in it is unknown"}}}
 				}
 				names, formats, where = append(names, n...), append(formats, fm...), append(where, ref.where)

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"sort"
@@ -65,9 +66,10 @@ func (c *Context) readDir(p string) ([]fs.DirEntry, error) {
 	return ents, err
 }
 
-// glob expands a pattern inside the image.
+// glob expands a pattern inside the image. A directory it could not read makes it an error
+// naming the directory: its matches are unknown, and a rule must not judge an empty list.
 func (c *Context) glob(pattern string) ([]string, error) {
-	m, err := fs.Glob(c.Image.Root, rel(pattern))
+	m, err := globFS(c.Image.Root, rel(pattern))
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +79,51 @@ func (c *Context) glob(pattern string) ([]string, error) {
 	return m, nil
 }
 
+// globFS is filesystem.Glob whose unreadable directories are an error (see UnreadDirsError).
+func globFS(fsys fs.FS, pattern string) ([]string, error) {
+	m, unread, err := filesystem.Glob(fsys, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pattern, err)
+	}
+	if len(unread) > 0 {
+		return nil, &UnreadDirsError{Pattern: "/" + strings.TrimPrefix(pattern, "/"), Dirs: unread}
+	}
+	return m, nil
+}
+
+// UnreadDirsError says which directories a pattern needed could not be read: what they hold
+// is unknown, so the rule that expanded the pattern is an error, never a pass.
+type UnreadDirsError struct {
+	Pattern string
+	Dirs    []filesystem.UnreadDir
+}
+
+func (e *UnreadDirsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "could not read what %s matches: ", e.Pattern)
+	for i, d := range e.Dirs {
+		if i == 5 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Dirs)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "directory /%s unreadable (%v)", d.Path, d.Err)
+	}
+	return b.String()
+}
+
 func (c *Context) passwd() ([]sysconf.PasswdEntry, error) {
 	b, err := c.read("/etc/passwd")
 	if err != nil {
 		return nil, err
 	}
-	return sysconf.ParsePasswd(b), nil
+	pw, err := sysconf.ParsePasswd(b)
+	if err != nil {
+		return nil, fmt.Errorf("/etc/passwd %w", err)
+	}
+	return pw, nil
 }
 
 // home is a home directory to look into, and whose it is.
@@ -91,8 +132,9 @@ type home struct {
 	Dir  string
 }
 
-// homes lists /root, every directory under /home, and the home of every account with
-// UID 0 or UID >= 1000 in /etc/passwd, without duplicates.
+// homes lists /root, every directory under /home, and the home of every account in
+// /etc/passwd with UID 0, UID >= 1000, or any UID and a shell a session can run in (a UID 998
+// account with /bin/bash is as much a login as a human one), without duplicates.
 func (c *Context) homes() ([]home, error) {
 	seen := map[string]bool{}
 	var out []home
@@ -113,7 +155,10 @@ func (c *Context) homes() ([]home, error) {
 		return nil, err
 	}
 	for _, e := range pw {
-		if e.UID == 0 || e.UID >= 1000 && e.UID != 65534 {
+		if e.Compat {
+			continue
+		}
+		if e.UID == 0 || e.UID >= 1000 && e.UID != 65534 || e.CanLogIn() {
 			add(e.Name, e.Home)
 		}
 	}
@@ -153,6 +198,38 @@ func regularFiles(t *filesystem.Tree, dir string, fn func(p string, fi fs.FileIn
 		}
 		return fn(p, fi)
 	})
+}
+
+// unitDirs is systemd's unit search path as it exists in an offline image, most specific first.
+var unitDirs = []string{"/etc/systemd/system.control", "/etc/systemd/system", "/etc/systemd/system.attached",
+	"/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
+
+// wantedUnits returns every unit linked from any *.wants or *.requires directory of any
+// directory of systemd's unit search path (vendor ones included: a .swap unit in
+// /usr/lib/systemd/system/swap.target.wants/ is started as much as one in /etc), keyed by unit
+// name, with every link path that names it.
+func (c *Context) wantedUnits() (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, base := range unitDirs {
+		var dirs []string
+		for _, suffix := range []string{"/*.wants", "/*.requires"} {
+			m, err := c.glob(base + suffix)
+			if err != nil {
+				return nil, err
+			}
+			dirs = append(dirs, m...)
+		}
+		for _, d := range dirs {
+			ents, err := c.readDir(d)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range ents {
+				out[e.Name()] = append(out[e.Name()], d+"/"+e.Name())
+			}
+		}
+	}
+	return out, nil
 }
 
 // enabledUnits returns the systemd units enabled for boot (links in /etc/systemd/system/*.wants

@@ -38,9 +38,9 @@ var _ = register(&Rule{
 				abs = path.Join("/etc", target)
 			}
 			if strings.HasPrefix(abs, "/run/") || strings.HasPrefix(abs, "/var/run/") {
-				return pass("/etc/resolv.conf links to "+target+", written at run time", Evidence{Path: "/etc/resolv.conf", Detail: "-> " + target})
+				return pass("/etc/resolv.conf links to "+Quote(target)+", written at run time", Evidence{Path: "/etc/resolv.conf", Detail: "-> " + Quote(target)})
 			}
-			return fail("/etc/resolv.conf links to a static file", Evidence{Path: "/etc/resolv.conf", Detail: "-> " + target})
+			return fail("/etc/resolv.conf links to a static file", Evidence{Path: "/etc/resolv.conf", Detail: "-> " + Quote(target)})
 		}
 		var ev []Evidence
 		data, err := c.read("/etc/resolv.conf")
@@ -49,7 +49,7 @@ var _ = register(&Rule{
 		}
 		for i, l := range strings.Split(string(data), "\n") {
 			if f := strings.Fields(l); len(f) >= 2 && (f[0] == "nameserver" || f[0] == "search" || f[0] == "domain") {
-				ev = append(ev, Evidence{Path: "/etc/resolv.conf", Line: i + 1, Detail: strings.Join(f, " ")})
+				ev = append(ev, Evidence{Path: "/etc/resolv.conf", Line: i + 1, Detail: Quote(strings.Join(f, " "))})
 			}
 		}
 		if len(ev) == 0 {
@@ -114,7 +114,7 @@ var _ = register(&Rule{
 					if strings.HasPrefix(t, "#") || !macLine.MatchString(l) {
 						continue
 					}
-					ev = append(ev, Evidence{Path: f, Line: i + 1, Detail: t})
+					ev = append(ev, Evidence{Path: f, Line: i + 1, Detail: Quote(t)})
 				}
 			}
 		}

@@ -41,9 +41,11 @@ func minPackageRule(id, what, min string, names, commands []string, sev Severity
 			}
 			res.Actual = what + " " + pkgdb.Upstream(best.Version)
 			res.Evidence = []Evidence{{Path: inv.Path, Detail: fmt.Sprintf("package %s %s", best.Name, best.Version)}}
+			// every problem is named: an old version and a missing command
+			var problems, actual []string
 			if min != "" && pkgdb.CompareVersions(pkgdb.Upstream(best.Version), min) < 0 {
-				res.Status, res.Message = Fail, fmt.Sprintf("%s %s is older than %s", what, best.Version, min)
-				return res
+				problems = append(problems, fmt.Sprintf("%s %s is older than %s", what, best.Version, min))
+				actual = append(actual, res.Actual)
 			}
 			if len(commands) > 0 {
 				found := false
@@ -55,11 +57,14 @@ func minPackageRule(id, what, min string, names, commands []string, sev Severity
 					found = found || fi != nil && fi.Mode().IsRegular()
 				}
 				if !found {
-					res.Status, res.Actual = Fail, what+" command not installed"
-					res.Message = fmt.Sprintf("%s %s is installed as a library, but the %s command is not: Microsoft's test runs it", best.Name, best.Version, path.Base(commands[0]))
+					problems = append(problems, fmt.Sprintf("%s %s is installed as a library, but the %s command is not: Microsoft's test runs it", best.Name, best.Version, path.Base(commands[0])))
+					actual = append(actual, what+" command not installed")
 					res.Evidence = append(res.Evidence, Evidence{Path: commands[0], Detail: "missing"})
-					return res
 				}
+			}
+			if len(problems) > 0 {
+				res.Status, res.Message, res.Actual = Fail, strings.Join(problems, "; "), strings.Join(actual, "; ")
+				return res
 			}
 			res.Status, res.Message = Pass, fmt.Sprintf("%s %s", best.Name, best.Version)
 			return res

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 )
 
@@ -227,7 +228,9 @@ func pass(msg string, ev ...Evidence) Result { return Result{Status: Pass, Messa
 func fail(msg string, ev ...Evidence) Result { return Result{Status: Fail, Message: msg, Evidence: ev} }
 func warn(msg string, ev ...Evidence) Result { return Result{Status: Warn, Message: msg, Evidence: ev} }
 func na(msg string) Result                   { return Result{Status: NotApplicable, Message: msg} }
-func errResult(err error) Result             { return Result{Status: Error, Message: err.Error()} }
+
+// errResult: an error's text may quote the image (a path, a line it could not parse): quoted.
+func errResult(err error) Result { return Result{Status: Error, Message: Quote(err.Error())} }
 
 // listing caps long evidence lists and says how many more there were.
 func listing(ev []Evidence, max int) []Evidence {
@@ -249,4 +252,31 @@ func SelfTestIDLess(a, b string) bool {
 		}
 	}
 	return len(x) < len(y)
+}
+
+// Quote is how a value taken from the image (a configuration line, a command line, a setting's
+// value, a device name) enters a message, Actual or evidence: with every credential the
+// redaction recognises replaced (internal/redact, the detectors of the credential rule's
+// reports). The rule knows which part of its sentence is image content; quoting only that
+// part keeps its own words intact, which a redaction of the finished sentence cannot (after
+// "password" it would take the next word for one).
+func Quote(s string) string { return redact.Text(s) }
+
+// Quotef is fmt.Sprintf whose arguments are image content: each string, error or Stringer
+// argument is quoted (see Quote) before it is formatted; the format is the rule's own text.
+func Quotef(format string, args ...any) string {
+	q := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			q[i] = Quote(v)
+		case error:
+			q[i] = Quote(v.Error())
+		case fmt.Stringer:
+			q[i] = Quote(v.String())
+		default:
+			q[i] = a
+		}
+	}
+	return fmt.Sprintf(format, q...)
 }

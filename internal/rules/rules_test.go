@@ -84,6 +84,16 @@ var variants = []struct {
 		"/boot/grub/grub.cfg":               testfixture.Remove,
 		"/boot/loader/entries/abc-6.1.conf": "title Linux\nlinux /vmlinuz\noptions root=UUID=x ro console=ttyS0 earlyprintk=ttyS0 rootdelay=300 libata.atapi_enabled=0\n"},
 		"kernel-cmdline", rules.Fail, "libata.atapi_enabled=0"},
+	{"forbidden and missing kernel parameters: both named", testfixture.Change{
+		"/boot/grub/grub.cfg":               testfixture.Remove,
+		"/boot/loader/entries/abc-6.1.conf": "title Linux\nlinux /vmlinuz\noptions root=UUID=x ro console=ttyS0 libata.atapi_enabled=0\n"},
+		"kernel-cmdline", rules.Fail, "forbidden kernel parameter(s) (libata.atapi_enabled=0); 1 of 1 boot entries lack earlyprintk=ttyS0 rootdelay=300"},
+	{"old OpenSSL without its command: both named", testfixture.Change{
+		"/var/lib/dpkg/status": "Package: openssl\nStatus: install ok installed\nVersion: 0.9.8o-4\n\n" +
+			"Package: python3\nStatus: install ok installed\nVersion: 3.11.2-1+b1\n\nPackage: python3-pyasn1\nStatus: install ok installed\nVersion: 0.4.8-3\n\n" +
+			"Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u3\n\nPackage: waagent\nStatus: install ok installed\nVersion: 2.9.0.4-2\n\n",
+		"/usr/bin/openssl": testfixture.Remove},
+		"openssl-version", rules.Fail, "OpenSSL 0.9.8o-4 is older than 1.0; openssl 0.9.8o-4 is installed as a library, but the openssl command is not"},
 	{"sudo asks for root's password", testfixture.Change{"/etc/sudoers": "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n",
 		"/etc/sudoers.d/90-build": "Defaults:%sudo targetpw\n"},
 		"sudo-no-targetpw", rules.Fail, "Defaults:%sudo targetpw"},

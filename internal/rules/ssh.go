@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,7 +48,7 @@ var _ = register(&Rule{
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: set ClientAliveInterval to 180); LISA AzureImageStandard verify_client_active_interval (sshd -T, fails unset or outside 1..235); self-test 46 Client Alive Interval (Warning for 120, recommended 180)",
-	Rationale: "Azure's load balancers drop idle TCP flows after 4 minutes; 180 s keep-alives hold the session. Microsoft's test reads the effective value as `sshd -T` computes it (Include files and the first value win), so a drop-in counts as much as the main file.",
+	Rationale: "Azure's load balancers drop idle TCP flows after 4 minutes; 180 s keep-alives hold the session. Microsoft's test reads the effective value as `sshd -T` computes it (Include files and the first value win), so a drop-in counts as much as the main file; the value is read in sshd's time format (`3m` is 180, `1m30s` 90).",
 	Fix:       "Set `ClientAliveInterval 180` in /etc/ssh/sshd_config or a drop-in it includes (and remove conflicting earlier values); marketplace-harden's `ssh-keepalive` step does this and validates with `sshd -t`.",
 	Cert:      &CertTest{ID: "200.3.3.1", SelfTestID: "46", Name: "Client Alive Interval", Level: "Failed", LISA: "verify_client_active_interval"},
 	Check: linux(func(c *Context) Result {
@@ -58,13 +60,17 @@ var _ = register(&Rule{
 		}
 		ds, errs := sysconf.ExpandSSHD(sshdConfig, sysconf.SSHDSource{Read: c.Image.ReadFile, Glob: c.glob})
 		if len(errs) > 0 {
-			return errResult(errs[0])
+			msgs := make([]string, len(errs)) // every one: each is a file sshd reads that was not read
+			for i, err := range errs {
+				msgs[i] = err.Error()
+			}
+			return errResult(errors.New(strings.Join(msgs, "; ")))
 		}
 		res := Result{Required: "ClientAliveInterval 180"}
 		eff, ok := sysconf.FirstGlobal(ds, "clientaliveinterval")
 		for _, d := range ds {
-			if d.Key == "clientaliveinterval" && d.Match != "" {
-				res.Evidence = append(res.Evidence, Evidence{Path: d.File, Line: d.Line, Detail: fmt.Sprintf("ClientAliveInterval %s inside Match %s (applies to those connections only)", d.Value, d.Match)})
+			if d.Key == "clientaliveinterval" && d.Match != "" && !sysconf.MatchesAll(d.Match) {
+				res.Evidence = append(res.Evidence, Evidence{Path: d.File, Line: d.Line, Detail: fmt.Sprintf("ClientAliveInterval %s inside Match %s (applies to those connections only)", Quote(d.Value), Quote(d.Match))})
 			}
 		}
 		if !ok {
@@ -72,20 +78,110 @@ var _ = register(&Rule{
 			res.Evidence = append([]Evidence{{Path: sshdConfig, Detail: "no global ClientAliveInterval in sshd_config or its Includes"}}, res.Evidence...)
 			return res
 		}
-		v, err := strconv.Atoi(strings.TrimSuffix(strings.ToLower(eff.Value), "s"))
-		res.Actual = "ClientAliveInterval " + eff.Value
-		res.Evidence = append([]Evidence{{Path: eff.File, Line: eff.Line, Detail: "effective value: ClientAliveInterval " + eff.Value}}, res.Evidence...)
+		v, err := sysconf.ParseSSHDTime(eff.Value) // sshd's time format: "3m" is 180
+		res.Actual = "ClientAliveInterval " + Quote(eff.Value)
+		res.Evidence = append([]Evidence{{Path: eff.File, Line: eff.Line, Detail: "effective value: ClientAliveInterval " + Quote(eff.Value)}}, res.Evidence...)
 		switch {
-		case err != nil || v < 1 || v > 235:
-			res.Status, res.Message = Fail, fmt.Sprintf("effective ClientAliveInterval %s is outside 1..235 (180 is recommended)", eff.Value)
+		case err != nil:
+			res.Status, res.Message = Fail, fmt.Sprintf("ClientAliveInterval %s is not a time value sshd accepts (%v): sshd refuses the configuration", Quote(eff.Value), err)
+		case v < 1 || v > 235:
+			res.Status, res.Message = Fail, fmt.Sprintf("effective ClientAliveInterval %s is outside 1..235 (180 is recommended)", Quote(eff.Value))
 		case v != 180:
 			res.Status, res.Message = Warn, fmt.Sprintf("effective ClientAliveInterval %d is accepted (1..235), but the certification report warns on any value other than the recommended 180", v)
 		default:
 			res.Status, res.Message = Pass, fmt.Sprintf("effective ClientAliveInterval 180 (%s:%d)", eff.File, eff.Line)
+			if eff.Value != "180" {
+				res.Message = fmt.Sprintf("effective ClientAliveInterval %s, 180 seconds (%s:%d)", Quote(eff.Value), eff.File, eff.Line)
+			}
 		}
 		return res
 	}),
 })
+
+// keyFile is a file sshd reads an account's authorized keys from, and the directive naming it.
+type keyFile struct {
+	User      string
+	Path      string
+	Directive sysconf.SSHDirective
+}
+
+// authorizedKeysFiles expands every AuthorizedKeysFile directive of the effective sshd
+// configuration (global or inside a Match: either lets some login in) for every account of
+// /etc/passwd, as sshd expands it: %% %h %u %U, and a relative path is under the home. An
+// sshd configuration file that could not be read is an error (its key files are unknown).
+func (c *Context) authorizedKeysFiles() ([]keyFile, error) {
+	if fi, err := c.stat(sshdConfig); err != nil {
+		return nil, err
+	} else if fi == nil {
+		return nil, nil
+	}
+	ds, errs := sysconf.ExpandSSHD(sshdConfig, sysconf.SSHDSource{Read: c.Image.ReadFile, Glob: c.glob})
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, err := range errs {
+			msgs[i] = err.Error()
+		}
+		return nil, errors.New(strings.Join(msgs, "; "))
+	}
+	var akf []sysconf.SSHDirective
+	for _, d := range ds {
+		if d.Key == "authorizedkeysfile" {
+			akf = append(akf, d)
+		}
+	}
+	if len(akf) == 0 {
+		return nil, nil
+	}
+	pw, err := c.passwd()
+	if err != nil {
+		return nil, err
+	}
+	var out []keyFile
+	for _, d := range akf {
+		for _, tmpl := range strings.Fields(d.Value) {
+			if strings.EqualFold(tmpl, "none") {
+				continue
+			}
+			for _, e := range pw {
+				if e.Compat || e.Name == "" {
+					continue
+				}
+				p := expandSSHDTokens(tmpl, e)
+				if !strings.HasPrefix(p, "/") {
+					p = path.Join(e.Home, p)
+				}
+				out = append(out, keyFile{User: e.Name, Path: path.Clean(p), Directive: d})
+			}
+		}
+	}
+	return out, nil
+}
+
+// expandSSHDTokens expands sshd_config's AuthorizedKeysFile tokens for an account.
+func expandSSHDTokens(s string, e sysconf.PasswdEntry) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++
+		switch s[i] {
+		case '%':
+			b.WriteByte('%')
+		case 'h':
+			b.WriteString(e.Home)
+		case 'u':
+			b.WriteString(e.Name)
+		case 'U':
+			b.WriteString(strconv.Itoa(e.UID))
+		default:
+			b.WriteByte('%')
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
 
 // loginRedirectOnly reports whether every key line of an authorized_keys file carries the
 // cloud images' forced command that only prints "Please login as the user ... rather than the
@@ -111,7 +207,7 @@ var _ = register(&Rule{
 	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: remove test SSH keys and known_hosts); Alibaba Cloud image best practices (clean .ssh); LISA AzureImageStandard verify_no_pre_exist_users (authorized_keys of any account but the deployer, unless it only redirects the login)",
-	Rationale: "An authorized_keys file left in an image is a key that opens every VM made from it; private keys and known_hosts leak the build environment.",
+	Rationale: "An authorized_keys file left in an image is a key that opens every VM made from it; private keys and known_hosts leak the build environment. The homes looked into are /root, /home/*, and the home of every account with UID 0, UID 1000 and above, or a shell a session runs in (a UID 998 account with /bin/bash counts); the files the effective sshd configuration's AuthorizedKeysFile names (`/etc/ssh/keys/%u`, global or inside a Match) are read for every account.",
 	Fix:       "Remove ~/.ssh/authorized_keys, id_*, known_hosts for root and every user (marketplace-harden `ssh-keys`).",
 	Cert:      &CertTest{Name: "No pre-existing users", Level: "Failed", LISA: "verify_no_pre_exist_users"},
 	Check: linux(func(c *Context) Result {
@@ -161,8 +257,50 @@ var _ = register(&Rule{
 				}
 			}
 		}
+		// the files sshd's AuthorizedKeysFile names (e.g. /etc/ssh/keys/%u), for every account
+		seen := map[string]bool{}
+		for _, e := range ev {
+			seen[e.Path] = true
+		}
+		for _, e := range accepted {
+			seen[e.Path] = true
+		}
+		configured := 0 // found only through AuthorizedKeysFile
+		extra, err := c.authorizedKeysFiles()
+		if err != nil {
+			return errResult(err)
+		}
+		for _, k := range extra {
+			if seen[k.Path] {
+				continue
+			}
+			seen[k.Path] = true
+			fi, err := c.stat(k.Path)
+			if err != nil {
+				return errResult(err)
+			}
+			if fi == nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			src := fmt.Sprintf("AuthorizedKeysFile %s at %s:%d", Quote(k.Directive.Value), k.Directive.File, k.Directive.Line)
+			if slices.Contains(c.Options.AllowedUsers, k.User) {
+				accepted = append(accepted, Evidence{Path: k.Path, Detail: fmt.Sprintf("authorized_keys of %s (%s), in allowed_users", k.User, src)})
+				continue
+			}
+			if data, err := c.read(k.Path); err == nil && loginRedirectOnly(data) {
+				accepted = append(accepted, Evidence{Path: k.Path, Detail: fmt.Sprintf("authorized_keys of %s (%s): only the \"Please login as the user\" redirect", k.User, src)})
+				continue
+			}
+			ev = append(ev, Evidence{Path: k.Path, Detail: fmt.Sprintf("authorized_keys of %s (%s)", k.User, src)})
+			authorized++
+			configured++
+		}
 		if len(ev) > 0 {
-			r := fail(fmt.Sprintf("%d SSH key file(s) in home directories", len(ev)), listing(ev, 30)...)
+			where := "in home directories"
+			if configured > 0 {
+				where += fmt.Sprintf(" or where sshd's AuthorizedKeysFile looks (%d)", configured)
+			}
+			r := fail(fmt.Sprintf("%d SSH key file(s) %s", len(ev), where), listing(ev, 30)...)
 			if authorized == 0 {
 				// stricter than LISA, by policy: it only fails an authorized_keys file
 				r.Predicted = "Passed"

@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,7 +158,7 @@ var _ = register(&Rule{
 		var ev []Evidence
 		for _, a := range acc {
 			if !a.Disabled && containsFold(RestrictedAccountNames, a.Name) {
-				ev = append(ev, Evidence{Path: winPath(windows.SAMHive), Detail: fmt.Sprintf("%s (RID %d) is enabled", a.Name, a.RID)})
+				ev = append(ev, Evidence{Path: winPath(windows.SAMHive), Detail: fmt.Sprintf("%s (RID %d) is enabled", Quote(a.Name), a.RID)})
 			}
 		}
 		if len(ev) > 0 {
@@ -203,7 +204,7 @@ var _ = register(&Rule{
 			if !a.HasPassword {
 				pw = "with an EMPTY password"
 			}
-			e := Evidence{Path: winPath(windows.SAMHive), Detail: fmt.Sprintf("%s (RID %d) is enabled %s", a.Name, a.RID, pw)}
+			e := Evidence{Path: winPath(windows.SAMHive), Detail: fmt.Sprintf("%s (RID %d) is enabled %s", Quote(a.Name), a.RID, pw)}
 			if a.RID == 500 {
 				builtin = append(builtin, e)
 			} else {
@@ -398,11 +399,11 @@ var _ = register(&Rule{
 		for _, fr := range rules {
 			if fr.Active && fr.Dir == "In" && fr.Action == "Allow" && !fr.Builtin() {
 				custom++
-				d := fmt.Sprintf("inbound allow rule %q enabled", fr.Name)
+				d := "inbound allow rule " + Quote(strconv.Quote(fr.Name)) + " enabled"
 				if fr.Ports != "" {
-					d += ", ports " + fr.Ports
+					d += ", ports " + Quote(fr.Ports)
 				}
-				ev = append(ev, Evidence{Path: winPath(windows.SystemHive), Detail: d + " (rule " + fr.ID + ")"})
+				ev = append(ev, Evidence{Path: winPath(windows.SystemHive), Detail: d + " (rule " + Quote(fr.ID) + ")"})
 			}
 		}
 		r := pass(fmt.Sprintf("firewall on; %d rules, none a custom enabled inbound allow rule", len(rules)))
@@ -434,7 +435,7 @@ var _ = register(&Rule{
 		var ev []Evidence
 		for i, line := range strings.Split(string(b), "\n") {
 			if s := strings.TrimSpace(line); s != "" && !strings.HasPrefix(s, "#") {
-				ev = append(ev, Evidence{Path: winPath(hosts), Line: i + 1, Detail: "entry for " + strings.Join(strings.Fields(s)[1:], " ")})
+				ev = append(ev, Evidence{Path: winPath(hosts), Line: i + 1, Detail: "entry for " + Quote(strings.Join(strings.Fields(s)[1:], " "))})
 			}
 		}
 		r := pass("the HOSTS file holds only comments")
@@ -553,7 +554,7 @@ var _ = register(&Rule{
 				}
 			}
 		}
-		ev := Evidence{Path: where, Detail: "ImageState=" + state}
+		ev := Evidence{Path: where, Detail: Quote("ImageState=" + state)}
 		var r Result
 		switch state {
 		case GeneralizedState:
@@ -618,7 +619,7 @@ func profileFiles(t *filesystem.Tree, subs []string, extra ...string) ([]Evidenc
 	var ev []Evidence
 	for _, d := range append(dirs, extra...) {
 		if strings.ContainsAny(d, "*?[") {
-			m, err := fs.Glob(t, d)
+			m, err := globFS(t, d)
 			if err != nil {
 				return nil, err
 			}

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/steps"
@@ -129,5 +130,76 @@ func TestKeepaliveValidatesWithoutHostKeys(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(etc); len(ents) != 1 {
 		t.Errorf("/etc/ssh holds %d files after the runs, want sshd_config alone", len(ents))
+	}
+}
+
+// Under MP_ROOT, a file of the tree hard-linked to a file outside it (a log, a configuration
+// file) is never truncated or written in place: that would change the outside file too. Its
+// name is unlinked and recreated, the step's result says so, and the outside file keeps its
+// bytes.
+func TestOfflineScriptNeverWritesThroughAHardLink(t *testing.T) {
+	root := testfixture.DirtyTree(t)
+	host := filepath.Join(filepath.Dir(root), "host")
+	os.MkdirAll(host, 0o755)
+	type linked struct{ inside, outside, content string }
+	links := []linked{
+		{"var/log/app.log", "app.log", "host log line 1\nhost log line 2\n"},       // logs: truncated
+		{"etc/machine-id", "machine-id", "0123456789abcdef0123456789abcdef\n"},     // machine-id: truncated
+		{"etc/waagent.conf", "waagent.conf", "AutoUpdate.Enabled=n\nHost.Own=1\n"}, // agent: edited
+	}
+	for _, l := range links {
+		out := filepath.Join(host, l.outside)
+		if err := os.WriteFile(out, []byte(l.content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		in := filepath.Join(root, l.inside)
+		os.Remove(in)
+		os.MkdirAll(filepath.Dir(in), 0o755)
+		if err := os.Link(out, in); err != nil {
+			t.Skipf("hard links between %s and %s: %v", host, root, err)
+		}
+	}
+	c := runScript(t, root, options())
+	for _, l := range links {
+		if b, err := os.ReadFile(filepath.Join(host, l.outside)); err != nil || string(b) != l.content {
+			t.Errorf("the outside file linked as /%s was changed: %q %v", l.inside, b, err)
+		}
+		in := filepath.Join(root, l.inside)
+		fi, err := os.Stat(in)
+		if err != nil {
+			t.Fatalf("/%s: %v", l.inside, err)
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink != 1 {
+			t.Errorf("/%s still has %d links", l.inside, st.Nlink)
+		}
+		if fi.Mode().Perm() != 0o640 {
+			t.Errorf("/%s: mode %v, want the old file's 0640", l.inside, fi.Mode().Perm())
+		}
+		said := false
+		for _, r := range c.Results {
+			for _, ch := range r.Changes {
+				if strings.Contains(ch, "/"+l.inside) && strings.Contains(ch, "unlinking and recreating") && strings.Contains(ch, "2 hard links") {
+					said = true
+				}
+			}
+		}
+		if !said {
+			t.Errorf("no step result says /%s was unlinked and recreated: %+v", l.inside, c.Results)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "var/log/app.log")); len(b) != 0 {
+		t.Errorf("the tree's /var/log/app.log was not emptied: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/waagent.conf")); !strings.Contains(string(b), "AutoUpdate.Enabled=y") {
+		t.Errorf("the tree's /etc/waagent.conf was not edited: %q", b)
+	}
+	// and nothing was left beside them
+	for _, d := range []string{"var/log", "etc"} {
+		ents, _ := os.ReadDir(filepath.Join(root, d))
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".mp-new.") {
+				t.Errorf("a temporary file was left: /%s/%s", d, e.Name())
+			}
+		}
 	}
 }

@@ -55,24 +55,99 @@ func (e FstabEntry) HasOption(opt string) bool {
 	return false
 }
 
-// ParseFstab parses fstab(5) text. Malformed lines are skipped.
-func ParseFstab(data []byte) []FstabEntry {
+// ReadFstab reads fstab(5) text as libmount (util-linux 2.38, mnt_table_parse_stream) reads
+// it, and with it mount -a, swapon -a and systemd-fstab-generator: a line whose first
+// non-blank is '#' is a comment, but a '#' inside a field is an ordinary character
+// ("/swap#1 none swap sw 0 0" is a swap line); fields are separated by spaces and tabs only;
+// \ooo (three octal digits) is an escape; source, target and type are required, options,
+// freq and passno optional, and a freq or passno that is not a number followed by a blank or
+// the end makes libmount ignore the line (it is left out here as well); text after passno
+// is ignored. A CR before the newline is dropped, a NUL ends the line. A line over maxLine
+// bytes is an error naming it.
+func ReadFstab(data []byte) ([]FstabEntry, error) {
 	var out []FstabEntry
-	lines(data, func(n int, line string) {
-		if i := strings.IndexByte(line, '#'); i >= 0 {
+	err := rawLines(data, func(n int, line string) {
+		if i := strings.IndexByte(line, 0); i >= 0 {
 			line = line[:i]
 		}
-		f := strings.Fields(line)
-		if len(f) < 3 {
+		line = strings.TrimSuffix(line, "\r")
+		s := strings.TrimLeft(line, " \t")
+		if s == "" || s[0] == '#' {
 			return
 		}
-		e := FstabEntry{Line: n, Spec: unescapeOctal(f[0]), Path: unescapeOctal(f[1]), Type: f[2]}
-		if len(f) > 3 {
-			e.Options = strings.Split(f[3], ",")
+		var f [4]string
+		nf := 0
+		for nf < 4 {
+			s = strings.TrimLeft(s, " \t")
+			if s == "" {
+				break
+			}
+			end := strings.IndexAny(s, " \t")
+			if end < 0 {
+				end = len(s)
+			}
+			f[nf], s = s[:end], s[end:]
+			nf++
+		}
+		if nf < 3 {
+			return // libmount: a parse error, the line is ignored
+		}
+		for i := 0; i < 2; i++ { // freq, passno
+			s = strings.TrimLeft(s, " \t")
+			if s == "" {
+				break
+			}
+			k := numberLen(s)
+			if k == 0 || k < len(s) && s[k] != ' ' && s[k] != '\t' {
+				return
+			}
+			s = s[k:]
+		}
+		e := FstabEntry{Line: n, Spec: unescapeOctal(f[0]), Path: unescapeOctal(f[1]), Type: unescapeOctal(f[2])}
+		if nf > 3 {
+			e.Options = strings.Split(unescapeOctal(f[3]), ",")
 		}
 		out = append(out, e)
 	})
-	return out
+	return out, err
+}
+
+// numberLen is how many bytes of s strtol(s, &end, 10) consumes (sign and digits; s has no
+// leading blank here), 0 when it has no digits.
+func numberLen(s string) int {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	if j == i {
+		return 0
+	}
+	return j
+}
+
+// rawLines calls fn with each line of data (numbered from 1, without its newline); a line
+// over maxLine bytes is an error naming it, never cut.
+func rawLines(data []byte, fn func(n int, line string)) error {
+	n := 0
+	for off := 0; off < len(data); {
+		n++
+		next := len(data)
+		end := len(data)
+		if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
+			end = off + i
+			next = end + 1
+		}
+		if next-off > maxLine {
+			return &LineTooLongError{Line: n, Offset: int64(off), Limit: maxLine}
+		}
+		fn(n, string(data[off:end]))
+		off = next
+	}
+	return nil
 }
 
 // unescapeOctal decodes fstab's \040-style escapes.

@@ -1,15 +1,37 @@
 package sysconf
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 func FuzzParsers(f *testing.F) {
 	f.Add([]byte("UUID=x / ext4 defaults 0 1\nroot:$6$a$b:1::\nroot:x:0:0::/root:/bin/sh\nA=\"b c\"\nk = v\n"))
+	f.Add([]byte("toor::0:0\nbad1:x: 0:0::/root:/bin/bash\n  +x\n-y:::\nz:x:-18446744073709551615:4294967296\n\x00a:x:1:1\n"))
+	f.Add([]byte("linux /vmlinuz ro # console=ttyS0\n\tlinux /v 'a b' \"c\\\"d\" e\\\n f; g -- console=ttyS0\n/swap#1 none swap sw 0 0\n1m30s"))
 	f.Add([]byte("Include *.conf\nMatch all\nClientAliveInterval=180\n\\040\\"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ParseFstab(data)
-		ParseShadow(data)
-		ParsePasswd(data)
-		ParsePasswdPasswords(data)
+		ReadFstab(data)
+		if sh, err := ParseShadow(data); err == nil && len(sh) > bytes.Count(data, []byte("\n"))+1 {
+			t.Fatalf("%d shadow entries from %d lines", len(sh), bytes.Count(data, []byte("\n"))+1)
+		}
+		if pw, err := ParsePasswd(data); err == nil {
+			for _, e := range pw {
+				if e.UID < 0 || e.UID > 0xFFFFFFFF || e.GID < 0 || e.GID > 0xFFFFFFFF {
+					t.Fatalf("id out of range: %+v", e)
+				}
+			}
+		}
+		_, _ = ParsePasswdPasswords(data)
+		_, _ = ReadFstab(data)
+		_, _ = ParseSSHDTime(string(data))
+		if cmds, err := GrubCommands(data); err == nil {
+			for _, c := range cmds {
+				if len(c.Words) == 0 || c.Line < 1 || c.Line > bytes.Count(data, []byte("\n"))+1 {
+					t.Fatalf("command %+v", c)
+				}
+			}
+		}
 		ParseShellVars(data)
 		ParseKeyValue(data)
 		// a config that includes itself through every directive must stop at the depth limit

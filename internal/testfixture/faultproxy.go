@@ -1,6 +1,7 @@
 package testfixture
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -32,7 +33,7 @@ func NewFaultProxy(t testing.TB, target string) *FaultProxy {
 		w.Write(body[:len(body)/2])
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler) // the connection is closed mid-body
-	}, func(p *FaultProxy, w http.ResponseWriter, n int64) bool {
+	}, func(p *FaultProxy, w http.ResponseWriter, _ *http.Request, n int64) bool {
 		if n%7 == 0 {
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -49,7 +50,7 @@ func NewFaultProxy(t testing.TB, target string) *FaultProxy {
 // 1: before forwarding, early may answer request n itself (returning true); once the upstream
 // answered with success, body may write the response itself (returning true).
 func newProxy(t testing.TB, target string, body func(p *FaultProxy, w http.ResponseWriter, r *http.Request, n int64, resp *http.Response) bool,
-	early func(p *FaultProxy, w http.ResponseWriter, n int64) bool) *FaultProxy {
+	early func(p *FaultProxy, w http.ResponseWriter, r *http.Request, n int64) bool) *FaultProxy {
 	t.Helper()
 	up, err := url.Parse(target)
 	if err != nil {
@@ -63,7 +64,7 @@ func newProxy(t testing.TB, target string, body func(p *FaultProxy, w http.Respo
 		n := int64(0)
 		if ranged {
 			n = p.Requests.Add(1)
-			if early != nil && early(p, w, n) {
+			if early != nil && early(p, w, r, n) {
 				return
 			}
 		}
@@ -80,7 +81,7 @@ func newProxy(t testing.TB, target string, body func(p *FaultProxy, w http.Respo
 			w.Header()[k] = v
 		}
 		w.WriteHeader(resp.StatusCode)
-		if ranged && resp.StatusCode/100 == 2 && body(p, w, r, n, resp) {
+		if ranged && resp.StatusCode/100 == 2 && body != nil && body(p, w, r, n, resp) {
 			return
 		}
 		io.Copy(w, resp.Body)
@@ -127,8 +128,76 @@ func NewStallingProxy(t testing.TB, target string, reset bool) *FaultProxy {
 // before forwarding it, as a storage account far away does.
 func NewLatencyProxy(t testing.TB, target string, delay time.Duration) *FaultProxy {
 	return newProxy(t, target, func(*FaultProxy, http.ResponseWriter, *http.Request, int64, *http.Response) bool { return false },
-		func(*FaultProxy, http.ResponseWriter, int64) bool {
+		func(*FaultProxy, http.ResponseWriter, *http.Request, int64) bool {
 			time.Sleep(delay)
 			return false
 		})
+}
+
+// NewRangeIgnoringProxy starts a proxy forwarding to target that answers every range GET as a
+// server that ignores Range does: 200 OK with the blob from byte 0 (as many bytes as were
+// asked for), no Content-Range.
+func NewRangeIgnoringProxy(t testing.TB, target string) *FaultProxy {
+	return newProxy(t, target, nil, func(p *FaultProxy, w http.ResponseWriter, r *http.Request, n int64) bool {
+		start, end, ok := requestedRange(r)
+		if !ok {
+			return false
+		}
+		p.Faults.Add(1)
+		forwardRange(t, w, r, target, 0, end-start, http.StatusOK, false)
+		return true
+	})
+}
+
+// NewWrongRangeProxy starts a proxy forwarding to target that answers every range GET with
+// the bytes 512 further on, and says so: 206 with the Content-Range of what it sent, not of
+// what was asked.
+func NewWrongRangeProxy(t testing.TB, target string) *FaultProxy {
+	return newProxy(t, target, nil, func(p *FaultProxy, w http.ResponseWriter, r *http.Request, n int64) bool {
+		start, end, ok := requestedRange(r)
+		if !ok {
+			return false
+		}
+		p.Faults.Add(1)
+		forwardRange(t, w, r, target, start+512, end+512, http.StatusPartialContent, true)
+		return true
+	})
+}
+
+// requestedRange is the byte range of a range GET (x-ms-range or Range: bytes=START-END).
+func requestedRange(r *http.Request) (start, end int64, ok bool) {
+	h := r.Header.Get("x-ms-range")
+	if h == "" {
+		h = r.Header.Get("Range")
+	}
+	if _, err := fmt.Sscanf(h, "bytes=%d-%d", &start, &end); err != nil || end < start {
+		return 0, 0, false
+	}
+	return start, end, true
+}
+
+// forwardRange asks target for bytes start..end of the request's blob and answers the client
+// with them under status; with contentRange the answer carries the upstream's Content-Range
+// (of the bytes sent), else none.
+func forwardRange(t testing.TB, w http.ResponseWriter, r *http.Request, target string, start, end int64, status int, contentRange bool) {
+	up, _ := url.Parse(target)
+	out := r.Clone(r.Context())
+	out.RequestURI = ""
+	out.URL.Scheme, out.URL.Host, out.Host = up.Scheme, up.Host, up.Host
+	out.Header.Del("Range")
+	out.Header.Set("x-ms-range", fmt.Sprintf("bytes=%d-%d", start, end))
+	resp, err := http.DefaultTransport.RoundTrip(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	if !contentRange {
+		w.Header().Del("Content-Range")
+	}
+	w.WriteHeader(status)
+	io.Copy(w, resp.Body)
 }

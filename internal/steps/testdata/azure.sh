@@ -105,7 +105,35 @@ mp_empty_dir() {
 	done
 }
 
-# mp_truncate FILE...: empties non-empty regular files.
+# mp_shared FILE: offline, true when FILE is a regular file with more than one hard link (or
+# whose link count cannot be read), and then mp_why says so. Its other names may lie outside
+# MP_ROOT (a build host's file linked into the tree), so it is never written or truncated in
+# place: mp_replace gives the name a new file instead.
+mp_shared() {
+	mp_live && return 1
+	[ -f "$1" ] && [ ! -L "$1" ] || return 1
+	mp_n=$(stat -c %h -- "$1" 2>/dev/null)
+	case "$mp_n" in
+	'' | *[!0-9]*) mp_why="its hard link count could not be read; any other link keeps the old content" ;;
+	1) return 1 ;;
+	*) mp_why="it had $mp_n hard links; the other $((mp_n - 1)) keep the old content" ;;
+	esac
+	return 0
+}
+
+# mp_replace FILE SOURCE: makes FILE a new file with SOURCE's content and FILE's mode and
+# owner, renamed over FILE: the name is unlinked from the shared inode, whose other links keep
+# their bytes.
+mp_replace() {
+	mp_new=$(mktemp "$(dirname -- "$1")/.mp-new.XXXXXX") || return 1
+	cat -- "$2" >"$mp_new" || { rm -f -- "$mp_new"; return 1; }
+	chmod "$(stat -c %a -- "$1")" "$mp_new" 2>/dev/null || true
+	chown "$(stat -c %u:%g -- "$1")" "$mp_new" 2>/dev/null || true
+	mv -f -- "$mp_new" "$1" || { rm -f -- "$mp_new"; return 1; }
+}
+
+# mp_truncate FILE...: empties non-empty regular files. Offline, a file with other hard links is
+# not truncated (that would empty the other names too): its name gets a new empty file.
 mp_truncate() {
 	for p in "$@"; do
 		if [ ! -f "$p" ] || [ -L "$p" ] || [ ! -s "$p" ]; then continue; fi
@@ -118,12 +146,21 @@ mp_truncate() {
 			mp_change "would truncate $(mp_show "$p")"
 			continue
 		fi
+		if mp_shared "$p"; then
+			if ! mp_replace "$p" /dev/null; then
+				echo "could not recreate $(mp_show "$p") empty ($mp_why); it was not truncated in place" >&2
+				return 1
+			fi
+			mp_change "truncated $(mp_show "$p") by unlinking and recreating it empty: $mp_why"
+			continue
+		fi
 		: >"$p" && mp_change "truncated $(mp_show "$p")"
 	done
 }
 
 # mp_write FILE: replaces FILE's content with standard input when it differs. The file keeps
-# its inode, mode and owner.
+# its inode, mode and owner; offline, a file with other hard links keeps its mode and owner but
+# not its inode (see mp_shared): the other links keep the old content.
 mp_write() {
 	mp_tmp="$MP_TMP/edit.tmp"
 	cat >"$mp_tmp"
@@ -148,6 +185,16 @@ mp_write() {
 	fi
 	if [ "$MP_DRY_RUN" = 1 ]; then
 		mp_change "would edit $(mp_show "$1")"
+		rm -f "$mp_tmp"
+		return 0
+	fi
+	if mp_shared "$1"; then
+		if ! mp_replace "$1" "$mp_tmp"; then
+			rm -f "$mp_tmp"
+			echo "could not recreate $(mp_show "$1") ($mp_why); it was not written in place" >&2
+			return 1
+		fi
+		mp_change "edited $(mp_show "$1") by unlinking and recreating it: $mp_why"
 		rm -f "$mp_tmp"
 		return 0
 	fi

@@ -1,0 +1,42 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
+	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+const factsSSHDBase = "PermitRootLogin no\nPasswordAuthentication no\n"
+
+// Issue 26, sshd values as sshd reads them: "ClientAliveInterval 3m" is 180 seconds (sshd -T
+// prints 180) and passes; "2m" is 120 and warns; "3x" is refused by sshd and fails.
+// internal/sysconf's TestSSHDTimeAgreesWithSshdT holds the time parser to sshd -T.
+func TestFactsSSHDTimeValues(t *testing.T) {
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}}
+	for value, want := range map[string]rules.Status{"3m": rules.Pass, "2m60s": rules.Pass, "2m": rules.Warn, "3x": rules.Fail, "1h": rules.Fail} {
+		r := mustCheck(t, testfixture.Variant(t, testfixture.Change{
+			"/etc/ssh/sshd_config": factsSSHDBase + "ClientAliveInterval " + value + "\n",
+		}), cfg)
+		f := finding(t, r, "ssh-client-alive-interval")
+		if f.Status != want || !hasEvidence(f, "/etc/ssh/sshd_config", 3, value) {
+			t.Errorf("ClientAliveInterval %s: %s, want %s: %s %+v", value, f.Status, want, f.Message, f.Evidence)
+		}
+	}
+}
+
+// An sshd_config line over the reader's bound is not cut into two lines: the rule errors,
+// naming the file and the line.
+func TestFactsSSHDLineOverBoundErrors(t *testing.T) {
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}}
+	long := "Banner /etc/issue" + strings.Repeat(" ", 70<<10) + "ClientAliveInterval 180\n"
+	r := mustCheck(t, testfixture.Variant(t, testfixture.Change{
+		"/etc/ssh/sshd_config": factsSSHDBase + "ClientAliveInterval 180\n" + long,
+	}), cfg)
+	f := finding(t, r, "ssh-client-alive-interval")
+	if f.Status != rules.Error || !strings.Contains(f.Message, "/etc/ssh/sshd_config") || !strings.Contains(f.Message, "line 4") || r.Compliant {
+		t.Errorf("ssh-client-alive-interval: %s: %s", f.Status, f.Message)
+	}
+}
