@@ -5,6 +5,7 @@
 //	packer-plugin-marketplace check [--profile NAME]... [--json PATH] [--junit PATH] IMAGE...
 //	packer-plugin-marketplace rules [--profile NAME]
 //	packer-plugin-marketplace harden --print-script [--profile azure-linux]
+//	packer-plugin-marketplace help [COMMAND]
 package main
 
 import (
@@ -20,15 +21,26 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case "check":
-			os.Exit(cli.Check(os.Args[2:], os.Stdout, os.Stderr))
-		case "rules":
-			os.Exit(cli.Rules(os.Args[2:], os.Stdout, os.Stderr))
-		case "harden":
-			os.Exit(cli.Harden(os.Args[2:], os.Stdout, os.Stderr))
+	// no arguments or a request for help: the help, on stdout (Packer always names a command)
+	if len(os.Args) < 2 || cli.IsHelp(os.Args[1]) {
+		var rest []string
+		if len(os.Args) > 2 && os.Args[1] == "help" {
+			rest = os.Args[2:]
 		}
+		os.Exit(cli.HelpCommand(rest, os.Stdout, os.Stderr))
+	}
+	switch os.Args[1] {
+	case "check":
+		os.Exit(cli.Check(os.Args[2:], os.Stdout, os.Stderr))
+	case "rules":
+		os.Exit(cli.Rules(os.Args[2:], os.Stdout, os.Stderr))
+	case "harden":
+		os.Exit(cli.Harden(os.Args[2:], os.Stdout, os.Stderr))
+	case "describe", "start":
+		// Packer's commands, served by the SDK below
+	default:
+		// an unknown command: named, with the help, on stderr (status 2)
+		os.Exit(cli.HelpCommand(os.Args[1:2], os.Stdout, os.Stderr))
 	}
 	pps := plugin.NewSet()
 	pps.RegisterProvisioner("harden", new(harden.Provisioner))

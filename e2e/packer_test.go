@@ -247,3 +247,99 @@ func TestExamplesValidate(t *testing.T) {
 		}
 	}
 }
+
+// `packer validate` refuses a report path that cannot be written, naming the option, before any
+// build: it used to pass validate, run the whole check, print COMPLIANT and then fail.
+func TestValidateChecksReportPaths(t *testing.T) {
+	bin, env := packer(t)
+	cmd := exec.Command(bin, "validate", "-var", "image=/dev/null", "-var", "reports=/proc/nope",
+		filepath.Join(testfixture.RepoRoot(), "example", "file-check.pkr.hcl"))
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "json_report") || !strings.Contains(string(out), "/proc/nope/marketplace.json") {
+		t.Errorf("packer validate accepted an unwritable json_report: %v\n%s", err, out)
+	}
+}
+
+// What a new user meets in a real packer build: a Windows image with no profile is checked
+// against azure-windows, and Packer's prefix is not repeated; with azure-linux it fails once,
+// naming the profile to use, not with an error row per rule.
+func TestWindowsImageProfileChosen(t *testing.T) {
+	img := testfixture.WindowsImage(t, winimage.Options{Format: "vpc"})
+	out, _, err := build(t, img, "profile=")
+	if err != nil || !strings.Contains(out, "checked against azure-windows") {
+		t.Fatalf("no profile on a clean Windows image: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "(marketplace-check): marketplace-check:") {
+		t.Errorf("the prefix is doubled:\n%s", out)
+	}
+	// the artifacts Packer lists: the file once, and the check's verdict
+	listed := map[string]int{}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "--> ") {
+			listed[l]++
+		}
+	}
+	verdict := false
+	for l, n := range listed {
+		verdict = verdict || strings.Contains(l, "checked by marketplace-check: compliant with azure-windows")
+		if n > 1 {
+			t.Errorf("listed %d times: %s", n, l)
+		}
+	}
+	if len(listed) != 2 || !verdict {
+		t.Errorf("artifacts listed: %v\n%s", listed, out)
+	}
+	out, _, err = build(t, img, "profile=azure-linux")
+	if err == nil || !strings.Contains(out, "profile azure-linux is for linux guests") || !strings.Contains(out, `profiles = ["azure-windows"]`) ||
+		strings.Count(out, "ERROR") > 0 {
+		t.Errorf("azure-linux on Windows: %v\n%s", err, out)
+	}
+}
+
+// packer validate refuses a clamd address that could not be dialled and a misspelled rule,
+// naming the option and suggesting the rule; fingerprint_key is accepted (and sensitive).
+func TestValidateClamdAddressAndSuggestions(t *testing.T) {
+	bin, env := packer(t)
+	dir := t.TempDir()
+	for addr, want := range map[string]string{"tcp://localhost": "missing port", "nonsense::::": "too many colons"} {
+		tpl := filepath.Join(dir, "t.pkr.hcl")
+		body := fmt.Sprintf(`packer {
+  required_plugins {
+    marketplace = { version = ">= 0.1.0", source = "github.com/marketready/marketplace" }
+  }
+}
+variable "fp_key" {
+  type      = string
+  default   = "a-key-from-ci-0123456789"
+  sensitive = true
+}
+source "file" "disk" {
+  source = "/dev/null"
+  target = "%s/disk.img"
+}
+build {
+  sources = ["source.file.disk"]
+  post-processor "marketplace-check" {
+    clamd_address   = %q
+    fingerprint_key = var.fp_key
+    waive {
+      rule   = "firewal-disabled"
+      reason = "the appliance filters its port"
+    }
+  }
+}
+`, dir, addr)
+		if err := os.WriteFile(tpl, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "validate", tpl)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		s := strings.Join(strings.Fields(string(out)), " ") // Packer wraps its error lines
+		if err == nil || !strings.Contains(s, "clamd_address: clamd address") || !strings.Contains(s, want) ||
+			!strings.Contains(s, `did you mean "firewall-disabled"?`) || !strings.Contains(s, "packer-plugin-marketplace rules") {
+			t.Errorf("packer validate with clamd_address %q: %v\n%s", addr, err, s)
+		}
+	}
+}

@@ -3,7 +3,7 @@
 #
 #   packer init example/file-check.pkr.hcl     # or: packer plugins install --path ./packer-plugin-marketplace github.com/marketready/marketplace
 #   packer build -var image=path/to/disk.qcow2 example/file-check.pkr.hcl
-#   packer build -var image=path/to/windows.vhd -var profile=azure-windows example/file-check.pkr.hcl
+#   packer build -var image=path/to/windows.vhd example/file-check.pkr.hcl   # profile: the guest's (azure-windows)
 packer {
   required_plugins {
     marketplace = {
@@ -20,8 +20,8 @@ variable "image" {
 
 variable "profile" {
   type        = string
-  default     = "azure-linux"
-  description = "The rule profile: azure-linux, alibaba, azure-windows or alibaba-windows."
+  default     = ""
+  description = "The rule profile: azure-linux, alibaba, azure-windows or alibaba-windows; empty takes the Azure profile of the guest OS found in the image."
 }
 
 variable "output" {

@@ -2,26 +2,36 @@
 //
 //	packer-plugin-marketplace check [flags] IMAGE...
 //	packer-plugin-marketplace rules [--profile NAME]
+//	packer-plugin-marketplace harden [flags]
+//	packer-plugin-marketplace help [COMMAND]
 //
 // It shares every step with the post-processor through internal/engine.
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
+	"time"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	"github.com/marketready/packer-plugin-marketplace/internal/engine"
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
+	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
 )
 
 // Exit statuses of `check`.
@@ -44,8 +54,26 @@ Exit status: 0 compliant, 1 rule violations, 2 an image could not be inspected.
 flags:
 `
 
-// Check runs the check command and returns the exit status.
+// progressEvery is how often a progress line is printed when stderr is not a terminal (tests
+// shorten it).
+var progressEvery = engine.ProgressEvery
+
+// Check runs the check command and returns the exit status. SIGINT and SIGTERM cancel the
+// check: its reads, content pass and blob requests stop, and it exits 2.
 func Check(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // the first signal cancels the check; a second one ends the process at once
+	}()
+	return CheckContext(ctx, args, stdout, stderr)
+}
+
+// CheckContext is Check under ctx: when ctx ends, the check in progress stops, no further
+// image is checked, and the status is 2.
+func CheckContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	terminal := isTerminal(stderr)
 	// an image argument may be a SAS URL, an error may quote it: nothing printed holds a secret
 	stderr = redact.Writer(stderr)
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
@@ -53,8 +81,11 @@ func Check(args []string, stdout, stderr io.Writer) int {
 	var c checkFlags
 	c.define(fs)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, checkUsage)
+		fmt.Fprint(fs.Output(), checkUsage)
 		fs.PrintDefaults()
+	}
+	if helpOnStdout(fs, args, stdout) {
+		return ExitCompliant
 	}
 	images, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -74,29 +105,69 @@ func Check(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "check: --format %q: want table, json, mscert or sarif\n", c.format)
 		return ExitCannot
 	}
+	if c.keyEnv != "" && os.Getenv(c.keyEnv) == "" {
+		fmt.Fprintf(stderr, "check: --fingerprint-key-env %s: $%s is not set or empty\n", c.keyEnv, c.keyEnv)
+		return ExitCannot
+	}
 	p, err := plan.New(c.choices())
 	if err != nil {
 		fmt.Fprintln(stderr, "check:", strings.ReplaceAll(err.Error(), "\n", "; "))
 		return ExitCannot
 	}
+	// no report may overwrite an image or another report, also across images (a/disk.raw and
+	// b/disk.raw both write r-disk.json): refused before anything is read
+	plans := make([]*plan.Plan, len(images))
+	var errs []error
+	for i, img := range images {
+		plans[i] = p.ForImage(img, len(images))
+		errs = append(errs, plans[i].CheckInputs(images...))
+	}
+	errs = append(errs, plan.CheckDistinct(plans...))
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintln(stderr, "check:", strings.ReplaceAll(err.Error(), "\n", "; "))
+		return ExitCannot
+	}
 	status := ExitCompliant
-	for _, img := range images {
-		status = max(status, c.checkOne(img, p.ForImage(img, len(images)), stdout, stderr))
+	for i, img := range images {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "check: %s: not checked: %v\n", redact.Text(img), context.Cause(ctx))
+			status = ExitCannot
+			continue
+		}
+		status = max(status, c.checkOne(ctx, img, plans[i], terminal, stdout, stderr))
 	}
 	return status
+}
+
+// displayName names an image in progress lines: a file's base name, a blob's without its SAS.
+func displayName(img string) string {
+	if blob.IsURL(img) {
+		img, _, _ = strings.Cut(img, "?")
+	}
+	return filepath.Base(img)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // checkFlags are the check command's flags.
 type checkFlags struct {
 	profiles, waivers, allowed, clean, allowPaths, allowFPs                   listFlag
 	jsonPath, junitPath, mscertPath, sarifPath, sbomPath, manifestPath, clamd string
-	format, failOn                                                            string
+	format, failOn, keyEnv                                                    string
 	clamdMaxMB                                                                int
 	noContent, progress, quiet                                                bool
 }
 
 func (c *checkFlags) define(fs *flag.FlagSet) {
-	fs.Var(&c.profiles, "profile", "rule profile (repeatable): "+strings.Join(rules.Profiles(), ", ")+" (default "+plan.DefaultProfile+")")
+	fs.Var(&c.profiles, "profile", "rule profile (repeatable): "+strings.Join(rules.Profiles(), ", ")+" (default: the Azure profile of the image's guest OS, azure-linux or azure-windows)")
 	fs.StringVar(&c.jsonPath, "json", "", "write the JSON report to `PATH`")
 	fs.StringVar(&c.junitPath, "junit", "", "write the JUnit XML report to `PATH`")
 	fs.StringVar(&c.mscertPath, "mscert", "", "write the certification-shaped JSON report (azure-linux) to `PATH`")
@@ -108,22 +179,26 @@ func (c *checkFlags) define(fs *flag.FlagSet) {
 	fs.IntVar(&c.clamdMaxMB, "clamd-max-stream-mb", plan.DefaultClamdMaxStreamMB, "clamd's StreamMaxLength in `MiB`; larger files are not scanned, which makes no-malware an error")
 	fs.Var(&c.allowPaths, "secrets-allow-path", "an in-image path glob or directory/ not searched for credentials (repeatable)")
 	fs.Var(&c.allowFPs, "secrets-allow-fingerprint", "a reported credential fingerprint that is not a secret (repeatable)")
-	fs.BoolVar(&c.progress, "progress", false, "print the content scan's progress to stderr")
+	fs.StringVar(&c.keyEnv, "fingerprint-key-env", "", "key credential fingerprints with the value of the environment variable `NAME` (default $"+secrets.FingerprintKeyEnv+", else a per-user key file), so that fingerprints from another machine's report match")
+	fs.BoolVar(&c.progress, "progress", false, "show the content scan's progress on stderr: a live line on a terminal; elsewhere a line every 10 s is printed anyway, and this adds the last one")
 	fs.StringVar(&c.format, "format", "table", "what to print: table, json, mscert or sarif")
 	fs.StringVar(&c.failOn, "fail-on", plan.DefaultFailOn, "lowest `SEVERITY` that fails: info, low, medium, high, critical")
 	fs.Var(&c.waivers, "waive", "waive a rule: `RULE=REASON` (repeatable; the reason is required)")
 	fs.Var(&c.allowed, "allowed-user", "an account (Linux UID >= 1000, or an enabled Windows local account) the image is meant to ship (repeatable)")
 	fs.Var(&c.clean, "clean-path", "a path that must be empty (repeatable; alibaba clean-paths rule)")
-	fs.BoolVar(&c.quiet, "quiet", false, "print only the verdict line (with --format table)")
+	fs.BoolVar(&c.quiet, "quiet", false, "print only the verdict line (with --format table), and no progress lines")
 }
 
 // choices are what the flags ask of the plan.
 func (c *checkFlags) choices() plan.Choices {
-	ch := plan.Choices{Profiles: c.profiles, FailOn: c.failOn, SBOM: c.sbomPath,
+	ch := plan.Choices{Profiles: c.profiles, FailOn: c.failOn, SBOM: c.sbomPath, Flags: true,
 		Options: rules.Options{AllowedUsers: c.allowed, CleanPaths: c.clean},
 		Content: plan.ContentChoices{Off: c.noContent, SecretsAllowPaths: c.allowPaths, SecretsAllowFingerprints: c.allowFPs,
 			ClamdAddress: c.clamd, ClamdMaxStreamMB: c.clamdMaxMB, Manifest: c.manifestPath},
 		Reports: plan.Reports{JSON: c.jsonPath, JUnit: c.junitPath, MSCert: c.mscertPath, SARIF: c.sarifPath}}
+	if c.keyEnv != "" {
+		ch.Content.FingerprintKey, ch.Content.FingerprintKeyFrom = os.Getenv(c.keyEnv), "$"+c.keyEnv+" (--fingerprint-key-env)"
+	}
 	for _, w := range c.waivers {
 		rule, reason, _ := strings.Cut(w, "=")
 		ch.Waivers = append(ch.Waivers, report.Waiver{Rule: rule, Reason: reason})
@@ -133,12 +208,21 @@ func (c *checkFlags) choices() plan.Choices {
 
 // checkOne checks one image, prints its verdict and writes its reports; it returns the image's
 // exit status.
-func (c *checkFlags) checkOne(img string, p *plan.Plan, stdout, stderr io.Writer) int {
+func (c *checkFlags) checkOne(ctx context.Context, img string, p *plan.Plan, terminal bool, stdout, stderr io.Writer) int {
 	var progress func(done, total int64)
-	if c.progress {
-		progress = progressPrinter(stderr, img)
+	endProgress := func() {}
+	switch {
+	case terminal && c.progress:
+		bar := &progressBar{w: stderr, name: displayName(img)}
+		progress, endProgress = bar.set, bar.stop
+	case !terminal && (c.progress || !c.quiet):
+		// a log (CI) gets a line every 10 s of a long pass, whether bytes move or not
+		l := &engine.ProgressLog{Print: func(s string) { fmt.Fprintln(stderr, s) }, Name: displayName(img),
+			Every: progressEvery, Final: c.progress}
+		progress, endProgress = l.Set, l.Stop
 	}
-	r, err := engine.CheckWithProgress(img, p, progress)
+	r, err := engine.CheckContext(ctx, img, p, progress)
+	endProgress() // the last progress line before the verdict
 	if err != nil {
 		fmt.Fprintln(stderr, "check:", err)
 		return ExitCannot
@@ -206,6 +290,13 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 	markdown := fs.Bool("markdown", false, "print the rule reference (docs/rules.md) instead of a list")
 	certification := fs.Bool("certification", false, "print the certification mapping (docs/certification.md)")
 	lisaRun := fs.String("lisa-run", "", "with --certification: include the LISA run `make lisa` recorded in `FILE` (docs/lisa-run.json)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: packer-plugin-marketplace rules [--profile NAME]... [--markdown | --certification [--lisa-run FILE]]\n\nLists the rules: ID, severity, profiles, title.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if helpOnStdout(fs, args, stdout) {
+		return ExitCompliant
+	}
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
 	}
@@ -231,6 +322,12 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 	}
 	rs := rules.All()
 	if len(profiles) > 0 {
+		for _, name := range profiles {
+			if !slices.Contains(rules.Profiles(), name) {
+				fmt.Fprintf(stderr, "rules: unknown profile %q%s (known: %s)\n", name, profile.DidYouMean(name, rules.Profiles()), strings.Join(rules.Profiles(), ", "))
+				return ExitCannot
+			}
+		}
 		var err error
 		if rs, err = rules.ForProfiles(profiles); err != nil {
 			fmt.Fprintln(stderr, "rules:", err)
@@ -243,23 +340,44 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 	return ExitCompliant
 }
 
-// progressPrinter prints the content scan's progress as a percentage, at most once per percent.
-func progressPrinter(w io.Writer, img string) func(done, total int64) {
-	var mu sync.Mutex
-	last := -1
-	return func(done, total int64) {
-		if total <= 0 {
-			return
-		}
-		pct := int(done * 100 / total)
-		mu.Lock()
-		defer mu.Unlock()
-		if pct != last {
-			last = pct
-			fmt.Fprintf(w, "\r%s: content scan %3d%% (%d of %d MiB)", filepath.Base(img), pct, done>>20, total>>20)
-			if pct == 100 {
-				fmt.Fprintln(w)
-			}
-		}
+// barRedraw is how often the live progress line on a terminal is redrawn while bytes move.
+const barRedraw = 100 * time.Millisecond
+
+// progressBar is the content scan's progress as one line redrawn in place on a terminal:
+// whenever bytes moved and barRedraw passed, so that it never stands still while the pass
+// reads (a percent of a large image can take minutes).
+type progressBar struct {
+	w    io.Writer
+	name string
+
+	mu          sync.Mutex
+	start, last time.Time
+	done, total int64
+	drawn       bool
+}
+
+func (b *progressBar) set(done, total int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if b.start.IsZero() {
+		b.start = now
+	}
+	if done <= b.done && b.drawn {
+		return
+	}
+	b.done, b.total = max(b.done, done), total
+	if b.drawn && now.Sub(b.last) < barRedraw && done < total {
+		return
+	}
+	b.last, b.drawn = now, true
+	fmt.Fprintf(b.w, "\r\x1b[K%s", engine.FormatProgress(b.name, b.done, b.total, now.Sub(b.start)))
+}
+
+func (b *progressBar) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.drawn {
+		fmt.Fprintf(b.w, "\r\x1b[K%s\n", engine.FormatProgress(b.name, b.done, b.total, time.Since(b.start)))
 	}
 }

@@ -33,6 +33,13 @@ func Harden(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&keep, "keep-path", "a path no step may touch (repeatable)")
 	fs.Var(&remove, "remove-user", "an account to delete (repeatable)")
 	fs.Var(&clean, "clean-path", "a data or cache path to empty (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: packer-plugin-marketplace harden [--os linux|windows] [--profile NAME] [--print-script] [flags]\n\nLists the hardening steps marketplace-harden runs, or prints its script, for review.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if helpOnStdout(fs, args, stdout) {
+		return 0
+	}
 	if err := fs.Parse(args); err != nil {
 		return ExitCannot
 	}

@@ -1,24 +1,32 @@
 // Package engine is the one path from an image to a verdict, shared by the post-processor and
 // the command line: open and inspect the image, run the content pass, evaluate the plan's rules,
 // apply its waivers and fail_on threshold, and write its reports. The plan (internal/plan) is
-// built before; the engine decides nothing about configuration.
+// built before; the engine decides nothing about configuration: the one choice that depends on
+// the image, the profile when none was given, is plan.ForGuest's rule, which the engine applies
+// to the guest OS it found.
 package engine
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
+	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
 	"github.com/marketready/packer-plugin-marketplace/internal/version"
 	"github.com/marketready/packer-plugin-marketplace/internal/winreg"
 )
@@ -40,19 +48,39 @@ var blobScanWorkers = (*blob.Reader).Parallel
 // (a SAS URL, or a URL the default Azure credential can read) read with range requests, as the
 // plan says.
 func Check(path string, p *plan.Plan) (*report.Report, error) {
-	return CheckWithProgress(path, p, nil)
+	return CheckContext(context.Background(), path, p, nil)
 }
 
 // CheckWithProgress is Check that calls progress with the bytes done and in all while the
 // content pass runs.
 func CheckWithProgress(path string, p *plan.Plan, progress func(done, total int64)) (*report.Report, error) {
+	return CheckContext(context.Background(), path, p, progress)
+}
+
+// CheckContext is CheckWithProgress under ctx: when ctx ends, every read of a blob, the content
+// pass and the blob reader's retries stop, and the check returns ctx's error (wrapped). A plan
+// that would write a file over the image is refused before the image is opened.
+func CheckContext(ctx context.Context, path string, p *plan.Plan, progress func(done, total int64)) (*report.Report, error) {
+	if err := p.CheckInputs(path); err != nil {
+		return nil, err
+	}
+	r, err := check(ctx, path, p, progress)
+	if ctx.Err() != nil {
+		// what failed because of the cancellation (a read, a rule) is not a verdict
+		return nil, fmt.Errorf("checking %s: %w", blob.Redact(path), context.Cause(ctx))
+	}
+	return r, err
+}
+
+func check(ctx context.Context, path string, p *plan.Plan, progress func(done, total int64)) (*report.Report, error) {
 	var img *inspect.Image
 	var remote *blob.Reader
 	if blob.IsURL(path) {
-		r, err := blob.Open(context.Background(), path, p.Blob())
+		r, err := blob.Open(ctx, path, p.Blob())
 		if err != nil {
 			return nil, &InspectError{Path: blob.Redact(path), Err: err}
 		}
+		defer r.Close()
 		d, err := image.New(r.Name(), r, r.Size())
 		if err == nil {
 			img, err = inspect.FromDisk(d)
@@ -68,17 +96,30 @@ func CheckWithProgress(path string, p *plan.Plan, progress func(done, total int6
 		}
 	}
 	defer img.Close()
+	// the one place where the image decides the profile (plan.ForGuest documents the rule)
+	p, guestNote, err := p.ForGuest(GuestOS(img))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", blob.Redact(path), err)
+	}
 	opts := scan.Options{Progress: progress}
 	if remote != nil {
 		// a remote read waits on the network far longer than on the CPU: more files in flight
 		// keep the blob reader's concurrent requests busy
 		opts.Workers = blobScanWorkers(remote)
 	}
-	content, err := ScanContent(context.Background(), img, p, opts)
+	content, err := ScanContent(ctx, img, p, opts)
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	fpNotes := allowFingerprints(content, p)
 	r := Evaluate(img, p, content)
+	if guestNote != "" {
+		r.Notes = append([]string{guestNote}, r.Notes...)
+	}
+	r.Notes = append(r.Notes, fpNotes...)
 	if remote != nil {
 		st := remote.Stats()
 		r.Image.Blob = &report.BlobInfo{URL: remote.Name(), Requests: st.Requests, Retries: st.Retries, Bytes: st.Bytes}
@@ -90,6 +131,70 @@ func CheckWithProgress(path string, p *plan.Plan, progress func(done, total int6
 		r.Notes = append(r.Notes, "CycloneDX SBOM of the installed packages written to "+sbom)
 	}
 	return r, nil
+}
+
+// fingerprintMark is how the credential scanner ends a finding's detail: "...; fingerprint
+// 0123456789abcdef".
+const fingerprintMark = "; fingerprint "
+
+// allowFingerprints applies the plan's secrets_allow_fingerprints to the credential findings
+// (the scanner is not given them, so that what matched nothing can be told), says in each
+// remaining finding how its fingerprint was keyed, and returns the notes: how the fingerprints
+// were keyed (where the key came from, never the key) and each allow-listed fingerprint that
+// matched nothing, which is what a fingerprint copied from a report made under another key does.
+func allowFingerprints(content *rules.Content, p *plan.Plan) []string {
+	res := content.Result(scan.Secrets)
+	if res == nil {
+		return nil
+	}
+	from := p.FingerprintKeyFrom()
+	if from == "" {
+		from = "the default key"
+		if _, note, err := secrets.FingerprintKey(); err == nil {
+			from = strings.TrimPrefix(note, "fingerprint key ")
+			from = "the key " + from
+		}
+	} else {
+		from = "the key from " + from
+	}
+	allow := map[string]bool{}
+	for _, fp := range p.AllowFingerprints() {
+		allow[fp] = false
+	}
+	kept := res.Findings[:0:0]
+	for _, f := range res.Findings {
+		i := strings.LastIndex(f.Detail, fingerprintMark)
+		if i >= 0 {
+			fp := f.Detail[i+len(fingerprintMark):]
+			if _, ok := allow[fp]; ok {
+				allow[fp] = true
+				continue
+			}
+			f.Detail += " (keyed with " + from + ")"
+		}
+		kept = append(kept, f)
+	}
+	res.Findings = kept
+	notes := []string{"credential fingerprints are keyed with " + from + ": a fingerprint in secrets_allow_fingerprints matches only under the same key"}
+	for _, fp := range p.AllowFingerprints() {
+		if !allow[fp] {
+			notes = append(notes, fmt.Sprintf("secrets_allow_fingerprints: %s matched no credential in the image; fingerprints are keyed with %s, and one copied from a report made under another key (another machine's per-user key file) never matches: give the same key with fingerprint_key, --fingerprint-key-env or $%s", fp, from, secrets.FingerprintKeyEnv))
+			allow[fp] = true // named once
+		}
+	}
+	return notes
+}
+
+// GuestOS is the guest OS the image holds: profile.Linux when a Linux root filesystem was found,
+// else profile.Windows when a Windows system volume was, else "".
+func GuestOS(img *inspect.Image) string {
+	switch {
+	case img.RootPartition != nil:
+		return profile.Linux
+	case img.WindowsPartition != nil:
+		return profile.Windows
+	}
+	return ""
 }
 
 // Evaluate runs the profiles' rules on an inspected image; content is what ScanContent found
@@ -117,9 +222,17 @@ func Evaluate(img *inspect.Image, p *plan.Plan, content *rules.Content) *report.
 		if f.Evidence == nil {
 			f.Evidence = []rules.Evidence{}
 		}
-		if w, ok := p.Waiver(rule.ID); ok && (res.Status == rules.Fail || res.Status == rules.Warn || res.Status == rules.Error) {
-			f.Status = rules.Waived
-			f.Waiver = &w
+		// A waiver accepts a known failure or warning. It never covers an error: a rule that
+		// could not be evaluated may hide any failure, including the one the waiver was not
+		// written for.
+		if w, ok := p.Waiver(rule.ID); ok {
+			switch res.Status {
+			case rules.Fail, rules.Warn:
+				f.Status = rules.Waived
+				f.Waiver = &w
+			case rules.Error:
+				r.Notes = append(r.Notes, fmt.Sprintf("the waiver for %s does not cover its error: a rule that could not be evaluated blocks, waived or not", rule.ID))
+			}
 		}
 		// A rule that could not be evaluated proves nothing: it blocks whatever its severity.
 		f.Blocking = f.Status == rules.Fail && rule.Severity >= p.FailOn() || f.Status == rules.Error
@@ -140,8 +253,7 @@ func Evaluate(img *inspect.Image, p *plan.Plan, content *rules.Content) *report.
 	}
 	if content != nil && content.Stats != nil {
 		st := content.Stats
-		r.Content = &report.ContentInfo{Filesystems: st.Filesystems, Files: st.Files, Bytes: st.Bytes, BytesRead: st.BytesRead,
-			Seconds: st.Duration.Seconds(), Errors: len(st.Errors), Summary: st.Summary()}
+		r.Content = report.ContentFrom(st)
 		for _, e := range st.Errors {
 			r.Notes = append(r.Notes, fmt.Sprintf("content scan: %s: %s", e.Path, e.Error))
 		}
@@ -153,16 +265,20 @@ func Evaluate(img *inspect.Image, p *plan.Plan, content *rules.Content) *report.
 	return r
 }
 
-// redactReport hides credentials in everything of the report that quotes the image (messages,
-// values, evidence, notes: a kernel command line or a network file may hold a password), as
-// the credential rule does for what it finds, so that no report format prints one whole.
+// redactReport hides credentials in what the report quotes and no rule attributed. A rule
+// quotes the image values it puts in its message, Actual and evidence with rules.Quote (the
+// full redaction, applied to the value before it enters the sentence); the finished sentences
+// here get only the URL detectors (a URL's password, a secret query parameter), which cannot
+// take a rule's own words for a credential, as a net for a value no rule quoted. What no rule
+// wrote (an evidence path: a file name in the image; the notes, which quote the image; the
+// image's path, a user's URL) gets the full redaction.
 func redactReport(r *report.Report) {
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		f.Message, f.Actual, f.Required = redact.Text(f.Message), redact.Text(f.Actual), redact.Text(f.Required)
+		f.Message, f.Actual, f.Required = redact.URLs(f.Message), redact.URLs(f.Actual), redact.URLs(f.Required)
 		for j := range f.Evidence {
 			e := &f.Evidence[j]
-			e.Path, e.Detail = redact.Text(e.Path), redact.Text(e.Detail)
+			e.Path, e.Detail = redact.Text(e.Path), redact.URLs(e.Detail)
 		}
 	}
 	for i := range r.Notes {
@@ -203,7 +319,9 @@ func imageInfo(img *inspect.Image) report.ImageInfo {
 	return info
 }
 
-// WriteReports writes the report files the plan names, creating parent directories.
+// WriteReports writes the report files the plan names, creating parent directories. Each is
+// written to a temporary file beside it and renamed into place, so that a failed write leaves
+// the previous file, never a truncated one.
 func WriteReports(r *report.Report, out plan.Reports) error {
 	for _, f := range []struct {
 		path  string
@@ -217,9 +335,161 @@ func WriteReports(r *report.Report, out plan.Reports) error {
 		if f.path == "" {
 			continue
 		}
-		if err := writeFile(f.path, func(w io.Writer) error { return f.write(r, w) }); err != nil {
+		if err := writeAtomic(f.path, func(w io.Writer) error { return f.write(r, w) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeAtomic creates path's directory and replaces path with what write writes: into a
+// temporary file in the same directory, synced, then renamed over path. A write that fails
+// removes the temporary file and leaves path as it was.
+func writeAtomic(path string, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := write(f); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// ProgressEvery is how often a ProgressLog prints a line unless told otherwise.
+const ProgressEvery = 10 * time.Second
+
+// ProgressLog prints the content pass's progress as lines, for output that is not a terminal
+// (a CI log): one every Every from the pass's first report until Stop, whether bytes moved or
+// not (a stalled pass says so by its unchanged figures), and a last one at Stop when it printed
+// any or Final is set. Set is the pass's scan.Options.Progress; it is safe for concurrent use.
+type ProgressLog struct {
+	Print func(line string)
+	Name  string        // the image, as messages name it
+	Every time.Duration // default ProgressEvery
+	Final bool          // print the last line even when the pass was too short for any other
+
+	mu          sync.Mutex
+	start       time.Time
+	done, total int64
+	printed     bool
+	stopped     bool
+	stop        chan struct{}
+	ended       chan struct{}
+}
+
+// Set records the bytes done and in all; the first call starts the clock and the lines.
+func (l *ProgressLog) Set(done, total int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stop == nil {
+		l.start = time.Now()
+		l.stop, l.ended = make(chan struct{}), make(chan struct{})
+		every := l.Every
+		if every <= 0 {
+			every = ProgressEvery
+		}
+		go l.tick(every)
+	}
+	l.done, l.total = max(l.done, done), total
+}
+
+func (l *ProgressLog) tick(every time.Duration) {
+	defer close(l.ended)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.line()
+		case <-l.stop:
+			return
+		}
+	}
+}
+
+func (l *ProgressLog) line() {
+	l.mu.Lock()
+	s := FormatProgress(l.Name, l.done, l.total, time.Since(l.start))
+	l.printed = true
+	l.mu.Unlock()
+	l.Print(s)
+}
+
+// Stop ends the lines (if they started) and prints the last one.
+func (l *ProgressLog) Stop() {
+	l.mu.Lock()
+	if l.stop == nil || l.stopped {
+		l.mu.Unlock()
+		return
+	}
+	l.stopped = true
+	stop, ended := l.stop, l.ended
+	l.mu.Unlock()
+	close(stop)
+	<-ended
+	l.mu.Lock()
+	last := l.printed || l.Final
+	l.mu.Unlock()
+	if last {
+		l.line()
+	}
+}
+
+// FormatProgress is one progress line: the share and bytes done, the rate so far and the time
+// left at that rate, e.g. "disk.raw: content scan 42% (1.4 of 3.3 GiB, 118.2 MiB/s, 17s left)".
+func FormatProgress(name string, done, total int64, elapsed time.Duration) string {
+	pct := int64(100)
+	if total > 0 {
+		pct = min(done*100/total, 100)
+	}
+	s := fmt.Sprintf("%s: content scan %3d%% (%s of %s", name, pct, sizeString(done), sizeString(total))
+	secs := elapsed.Seconds()
+	switch {
+	case done >= total:
+		s += fmt.Sprintf(", done in %s)", elapsed.Round(time.Second))
+	case done > 0 && secs > 0:
+		rate := float64(done) / secs
+		left := time.Duration(float64(total-done) / rate * float64(time.Second))
+		s += fmt.Sprintf(", %s/s, %s left)", sizeString(int64(rate)), left.Round(time.Second))
+	default:
+		s += ", nothing read yet)"
+	}
+	return s
+}
+
+// sizeString prints a byte count in the largest binary unit under which it is at least 1.
+func sizeString(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }

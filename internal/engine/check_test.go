@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
@@ -213,5 +215,57 @@ func TestCorruptImageIsAnInspectError(t *testing.T) {
 	var ie *InspectError
 	if err == nil || !errorsAs(err, &ie) || !strings.Contains(err.Error(), "truncated.qcow2") || !strings.Contains(err.Error(), "offset") {
 		t.Fatalf("truncated image: %v, want an InspectError naming the file and offset", err)
+	}
+}
+
+// A progress log prints a line every interval while the pass runs, also while no bytes move (a
+// stalled read shows as unchanged figures, not as silence), and a last line at Stop.
+func TestProgressLogPrintsWhileStalled(t *testing.T) {
+	var mu sync.Mutex
+	var lines []string
+	l := &ProgressLog{Print: func(s string) { mu.Lock(); lines = append(lines, s); mu.Unlock() }, Name: "disk.raw", Every: 10 * time.Millisecond}
+	l.Set(1<<20, 4<<20)
+	time.Sleep(75 * time.Millisecond) // no bytes move
+	l.Set(4<<20, 4<<20)
+	l.Stop()
+	l.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) < 4 {
+		t.Fatalf("%d lines in 75 ms at one per 10 ms: %q", len(lines), lines)
+	}
+	if !strings.HasPrefix(lines[0], "disk.raw: content scan  25% (1.0 MiB of 4.0 MiB, ") || !strings.Contains(lines[0], " left)") {
+		t.Errorf("first line %q", lines[0])
+	}
+	if last := lines[len(lines)-1]; !strings.Contains(last, "100% (4.0 MiB of 4.0 MiB, done in") {
+		t.Errorf("last line %q", last)
+	}
+	// a pass shorter than the interval prints nothing, unless the last line is asked for
+	var n int
+	quiet := &ProgressLog{Print: func(string) { n++ }, Every: time.Hour}
+	quiet.Set(1, 2)
+	quiet.Stop()
+	final := &ProgressLog{Print: func(string) { n += 10 }, Every: time.Hour, Final: true}
+	final.Set(2, 2)
+	final.Stop()
+	if n != 10 {
+		t.Errorf("short passes printed %d", n)
+	}
+}
+
+func TestFormatProgress(t *testing.T) {
+	for _, c := range []struct {
+		done, total int64
+		elapsed     time.Duration
+		want        string
+	}{
+		{0, 3 << 30, time.Second, "d: content scan   0% (0 B of 3.0 GiB, nothing read yet)"},
+		{1 << 30, 3 << 30, 10 * time.Second, "d: content scan  33% (1.0 GiB of 3.0 GiB, 102.4 MiB/s, 20s left)"},
+		{3 << 30, 3 << 30, 30 * time.Second, "d: content scan 100% (3.0 GiB of 3.0 GiB, done in 30s)"},
+		{512, 1000, time.Second, "d: content scan  51% (512 B of 1000 B, 512 B/s, 1s left)"},
+	} {
+		if got := FormatProgress("d", c.done, c.total, c.elapsed); got != c.want {
+			t.Errorf("FormatProgress(%d, %d, %s) = %q, want %q", c.done, c.total, c.elapsed, got, c.want)
+		}
 	}
 }

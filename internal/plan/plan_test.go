@@ -73,8 +73,12 @@ func TestDefaultsAndResolution(t *testing.T) {
 	if kinds := p.ContentKinds(); !p.NeedsContent() || len(kinds) != 2 || kinds[0] != scan.Secrets && kinds[1] != scan.Secrets {
 		t.Errorf("azure-linux needs the credential and malware scans: %v", kinds)
 	}
-	if off := plan.MustNew(plan.Choices{Content: plan.ContentChoices{Off: true, Manifest: "m.json"}}); off.NeedsContent() || !off.ContentOff() {
+	if off := plan.MustNew(plan.Choices{Content: plan.ContentChoices{Off: true}}); off.NeedsContent() || !off.ContentOff() {
 		t.Error("content_scan = false, yet the pass would run")
+	}
+	// a baseline that would never be written is a configuration error, not a silent no-op
+	if _, err := plan.New(plan.Choices{Content: plan.ContentChoices{Off: true, Manifest: "m.json"}}); err == nil || !strings.Contains(err.Error(), "integrity_manifest needs the content scan") {
+		t.Errorf("integrity_manifest with content_scan = false: %v", err)
 	}
 	if m := plan.MustNew(plan.Choices{Profiles: []string{"alibaba"}, Content: plan.ContentChoices{Manifest: "m.json"}}); !slices.Contains(m.ContentKinds(), scan.Integrity) {
 		t.Errorf("a manifest asks for the integrity baseline: %v", m.ContentKinds())

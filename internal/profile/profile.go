@@ -88,5 +88,5 @@ func ForGuest(name, os string) (p Profile, note string, err error) {
 	if p, ok := Lookup(name); ok {
 		return Profile{}, "", fmt.Errorf("profile %q is for %s guests, but the guest is %s", name, p.OS, os)
 	}
-	return Profile{}, "", fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(Names(), ", "))
+	return Profile{}, "", fmt.Errorf("unknown profile %q%s (known: %s)", name, DidYouMean(name, Names()), strings.Join(Names(), ", "))
 }

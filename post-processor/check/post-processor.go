@@ -29,12 +29,17 @@ import (
 )
 
 // Waiver accepts a failing rule for a documented reason. A waived finding has status `waived`
-// and does not fail the build. A waiver for an unknown rule, a waiver without a reason or two
-// waivers for one rule are configuration errors.
+// and does not fail the build. A waiver covers a `fail` or a `warn`, never an `error`: a rule
+// that could not be evaluated (something it needed could not be read) fails the build, waived
+// or not, and the report notes that the waiver did not cover it. There is no option to waive an
+// error. A waiver for an unknown rule, a waiver without a reason (or whose reason has no letter
+// or digit: spaces, punctuation and zero-width characters alone) or two waivers for one rule
+// are configuration errors.
 type Waiver struct {
 	// The rule ID to waive, e.g. `firewall-disabled`.
 	Rule string `mapstructure:"rule" required:"true"`
-	// Why the image ships this way. Required; it is printed in every report.
+	// Why the image ships this way. Required, with at least one letter or digit; it is printed
+	// in every report.
 	Reason string `mapstructure:"reason" required:"true"`
 }
 
@@ -42,8 +47,11 @@ type Waiver struct {
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
-	// The rule profile to check: `azure-linux` (the default), `azure-windows`, `alibaba` or
-	// `alibaba-windows`, the names `marketplace-harden` takes.
+	// The rule profile to check: `azure-linux`, `azure-windows`, `alibaba` or `alibaba-windows`,
+	// the names `marketplace-harden` takes. Default: the Azure profile of the guest OS found in the
+	// image (`azure-linux` for Linux, `azure-windows` for Windows), said in the UI and the report
+	// notes. A profile for the other OS than the image's fails the build once, naming the profile
+	// to use. A misspelled name fails `packer validate` with the closest names suggested.
 	Profile string `mapstructure:"profile"`
 	// Several profiles at once, e.g. `["azure-linux", "alibaba"]`; combined with `profile`. A
 	// rule in several profiles is evaluated once.
@@ -60,7 +68,11 @@ type Config struct {
 	// `critical`. Findings below it are still reported. A rule that could not be evaluated
 	// (status `error`) always fails the build: it proves nothing.
 	FailOn string `mapstructure:"fail_on"`
-	// Write the JSON report to this path (parent directories are created).
+	// Write the JSON report to this path (parent directories are created). This and every other
+	// output path (`junit_report`, `mscert_report`, `sarif_report`, `report_dir`, `sbom`,
+	// `integrity_manifest`) is checked by `packer validate`: it must not be the image checked
+	// or another output, and a file must be creatable there. Each is written to a temporary
+	// file beside it and renamed into place.
 	JSONReport string `mapstructure:"json_report"`
 	// Write a JUnit XML report to this path: one test suite per profile, one test case per rule,
 	// failures for blocking findings. CI systems show it next to unit tests.
@@ -108,14 +120,26 @@ type Config struct {
 	// Fingerprints of reported values that are not secrets (a test fixture, a public demo key).
 	// Each credential finding shows its fingerprint: an HMAC-SHA256 of the rule and the value
 	// under a fingerprint key, so that a report's reader cannot confirm a guessed password
-	// without the key. The key is `MARKETPLACE_FINGERPRINT_KEY` from the environment (set it from
-	// a CI secret so that fingerprints are the same on every runner), else a random key created
-	// once in your configuration directory (`~/.config/packer-plugin-marketplace/fingerprint.key`).
+	// without the key. The key is `fingerprint_key`, else `MARKETPLACE_FINGERPRINT_KEY` from the
+	// environment (set either from a CI secret so that fingerprints are the same on every
+	// runner), else a random key created once in your configuration directory
+	// (`~/.config/packer-plugin-marketplace/fingerprint.key`). An entry that matched no credential
+	// is named in the report notes (a fingerprint from a report made under another key never does).
 	SecretsAllowFingerprints []string `mapstructure:"secrets_allow_fingerprints"`
+	// The key the credential fingerprints are computed with (sensitive: set it from a variable
+	// marked `sensitive = true`, e.g. from a CI secret; Packer's logs hide it). With it,
+	// fingerprints are the same on every machine that builds the template, so that one copied
+	// from a report into `secrets_allow_fingerprints` keeps matching. Default
+	// `MARKETPLACE_FINGERPRINT_KEY` from the environment, else the per-user key file. The report
+	// notes say where the key came from (never the key), and an allow-listed fingerprint that
+	// matched nothing is named there.
+	FingerprintKey string `mapstructure:"fingerprint_key"`
 	// A running ClamAV daemon to stream every file to (`INSTREAM`, one connection per scan
 	// worker): `unix:///run/clamav/clamd.ctl`, `tcp://127.0.0.1:3310`, a socket path or
 	// `host:port`. Without it `no-malware` is not applicable. A malformed address fails
-	// `packer validate`; an address that does not answer fails the build with a message naming it.
+	// `packer validate`, naming this option: a TCP address needs a host and a port from 1 to 65535
+	// (`tcp://localhost` has none), a socket an absolute path of at most 107 bytes. An address that
+	// does not answer fails the build with a message naming it.
 	ClamdAddress string `mapstructure:"clamd_address"`
 	// clamd's `StreamMaxLength` in MiB (default 25, clamd's own default). Larger files are not
 	// sent, and `no-malware` is then an **error** listing them: a file clamd did not scan proves
@@ -155,12 +179,33 @@ func (p *PostProcessor) Configure(raws ...interface{}) error {
 	if err != nil {
 		return err
 	}
+	if p.config.FingerprintKey != "" {
+		packer.LogSecretFilter.Set(p.config.FingerprintKey)
+	}
 	pl, err := plan.New(p.config.Choices())
+	if err == nil && p.config.Image != "" {
+		err = pl.CheckInputs(p.config.Image)
+	}
 	if err != nil {
 		return fmt.Errorf("marketplace-check: %w", err)
 	}
 	p.plan = pl
 	return nil
+}
+
+// progressEvery is how often a progress line is said when Packer shows no progress bar (tests
+// shorten it).
+var progressEvery = engine.ProgressEvery
+
+// haveTerminal reports whether Packer draws its progress bar: as Packer does, whether a
+// terminal can be opened (without one, in CI, Packer's bar is a no-op).
+var haveTerminal = func() bool {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }
 
 // Choices are what the HCL configuration asks of the check's plan.
@@ -172,6 +217,9 @@ func (c *Config) Choices() plan.Choices {
 			ClamdMaxStreamMB: c.ClamdMaxStreamMB, Manifest: c.IntegrityManifest},
 		Reports: plan.Reports{JSON: c.JSONReport, JUnit: c.JUnitReport, MSCert: c.MSCertReport, SARIF: c.SARIFReport,
 			Formats: c.ReportFormats, Dir: c.ReportDir}}
+	if c.FingerprintKey != "" {
+		ch.Content.FingerprintKey, ch.Content.FingerprintKeyFrom = c.FingerprintKey, "fingerprint_key in the template"
+	}
 	if c.Profile != "" {
 		ch.Profiles = append([]string{c.Profile}, c.Profiles...)
 	}
@@ -191,43 +239,129 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packer.Ui, artifact 
 	if err != nil {
 		return artifact, true, true, err
 	}
-	ui.Say(fmt.Sprintf("marketplace-check: checking %s against %s", blob.Redact(path), strings.Join(p.plan.Profiles(), ", ")))
-	var progress func(done, total int64)
-	if p.plan.NeedsContent() {
-		ui.Say("marketplace-check: reading every file of the image (content scan)")
-		bar := newProgressBar(bare, shortName(path))
-		defer bar.Close()
-		progress = bar.Set
+	// Packer prefixes every line with the post-processor's name: the lines do not repeat it
+	if p.plan.ProfileGiven() {
+		ui.Say(fmt.Sprintf("checking %s against %s", blob.Redact(path), strings.Join(p.plan.Profiles(), ", ")))
+	} else {
+		ui.Say(fmt.Sprintf("checking %s against the Azure profile of the guest OS it holds (azure-linux or azure-windows: no profile given)", blob.Redact(path)))
 	}
-	r, err := engine.CheckWithProgress(path, p.plan, progress)
+	var progress func(done, total int64)
+	endProgress := func() {}
+	if p.plan.NeedsContent() {
+		ui.Say("reading every file of the image (content scan)")
+		if haveTerminal() {
+			bar := newProgressBar(bare, shortName(path), ui.Say)
+			defer bar.Close()
+			progress, endProgress = bar.Set, func() { bar.Close() }
+		} else {
+			// a CI log: a line every 10 s, whether bytes move or not
+			l := &engine.ProgressLog{Print: ui.Say, Name: shortName(path), Every: progressEvery}
+			defer l.Stop()
+			progress, endProgress = l.Set, l.Stop
+		}
+	}
+	// what the outputs were before, so that a file left by an earlier build is not taken for
+	// one this check wrote
+	before := map[string]os.FileInfo{}
+	for _, o := range p.plan.Outputs() {
+		if st, err := os.Stat(o.Path); err == nil {
+			before[o.Path] = st
+		}
+	}
+	r, err := engine.CheckContext(ctx, path, p.plan, progress)
+	endProgress() // the last progress line before the verdict
 	if err != nil {
 		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
 	}
+	if !p.plan.ProfileGiven() {
+		ui.Say(fmt.Sprintf("checked against %s, the profile for the guest OS found (%s)", strings.Join(r.Profiles, ", "), orUnknown(r.Image.OS)))
+	}
 	var table strings.Builder
 	r.WriteTable(&table)
-	ui.Message(table.String())
+	// the engine redacted every value the report quotes from the image where it entered the
+	// report; a second pass over the finished sentences would eat the rules' own words, so only
+	// URL credentials (which no rule prose contains) are hidden again
+	bare.Message(redact.URLs(table.String()))
 	out := p.plan.Reports()
 	if err := engine.WriteReports(r, out); err != nil {
 		return artifact, true, true, fmt.Errorf("marketplace-check: %w", err)
 	}
-	for _, f := range []string{out.JSON, out.JUnit, out.MSCert, out.SARIF, p.plan.SBOM(), p.plan.Content().Manifest} {
-		if f != "" {
-			ui.Say("marketplace-check: written " + f)
+	for _, o := range p.plan.Outputs() {
+		// said only of a file that is there, and new
+		if !rewritten(before[o.Path], o.Path) {
+			return artifact, true, true, fmt.Errorf("marketplace-check: %s %s was not written", o.Option, o.Path)
 		}
+		ui.Say("written " + o.Path)
 	}
 	if !r.Compliant {
-		var ids []string
-		for _, f := range r.Blocking() {
-			ids = append(ids, f.Rule)
-		}
-		return artifact, true, true, fmt.Errorf("marketplace-check: %s is not marketplace-ready: %d rule(s) violated: %s",
-			shortName(path), len(ids), strings.Join(ids, ", "))
+		return artifact, true, true, fmt.Errorf("marketplace-check: %s is not marketplace-ready: %s", shortName(path), BlockingSummary(r))
 	}
 	if b := r.Image.Blob; b != nil {
-		ui.Say(fmt.Sprintf("marketplace-check: read %d bytes of the %d-byte blob in %d range requests (%d retried)", b.Bytes, r.Image.FileSize, b.Requests, b.Retries))
+		ui.Say(fmt.Sprintf("read %d bytes of the %d-byte blob in %d range requests (%d retried)", b.Bytes, r.Image.FileSize, b.Requests, b.Retries))
 	}
-	ui.Say("marketplace-check: " + shortName(path) + " is compliant")
-	return artifact, true, true, nil
+	ui.Say(shortName(path) + " is compliant")
+	if artifact == nil {
+		return nil, true, true, nil
+	}
+	verdict := fmt.Sprintf("%s checked by marketplace-check: compliant with %s", shortName(path), strings.Join(r.Profiles, ", "))
+	if o := p.plan.Outputs(); len(o) > 0 {
+		var paths []string
+		for _, f := range o {
+			paths = append(paths, f.Path)
+		}
+		verdict += "; reports: " + strings.Join(paths, ", ")
+	}
+	return checkedArtifact{artifact, redact.Text(verdict)}, true, true, nil
+}
+
+// checkedArtifact is the artifact a check passes on: the input artifact itself for every
+// post-processor after it (its builder ID, ID, files, state; destroying it destroys the input),
+// told apart only in Packer's list of artifacts, which names the input once and this one by
+// the check's verdict (returning the input itself listed it twice, word for word).
+type checkedArtifact struct {
+	packer.Artifact
+	verdict string
+}
+
+func (a checkedArtifact) String() string { return a.verdict }
+
+// BlockingSummary says what blocks a report: the rules violated (failed at or above fail_on)
+// and, apart, the rules that could not be evaluated, e.g. "2 rule(s) violated: a, b; 1 rule(s)
+// could not be evaluated: c".
+func BlockingSummary(r *report.Report) string {
+	var failed, errored []string
+	for _, f := range r.Blocking() {
+		if f.Status == rules.Error {
+			errored = append(errored, f.Rule)
+		} else {
+			failed = append(failed, f.Rule)
+		}
+	}
+	var parts []string
+	if len(failed) > 0 {
+		parts = append(parts, fmt.Sprintf("%d rule(s) violated: %s", len(failed), strings.Join(failed, ", ")))
+	}
+	if len(errored) > 0 {
+		parts = append(parts, fmt.Sprintf("%d rule(s) could not be evaluated: %s", len(errored), strings.Join(errored, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "not identified"
+	}
+	return s
+}
+
+// rewritten reports whether path is a regular file that is not the one before (nil when there
+// was none): another file, or the same one changed.
+func rewritten(before os.FileInfo, path string) bool {
+	st, err := os.Stat(path)
+	if err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	return before == nil || !os.SameFile(before, st) || !st.ModTime().Equal(before.ModTime()) || st.Size() != before.Size()
 }
 
 // redactingUi hides credentials in everything said to Packer's UI.
@@ -300,7 +434,7 @@ func (p *PostProcessor) diskImage(ui packer.Ui, artifact packer.Artifact) (strin
 			builder, len(files), files)
 	}
 	if len(disks) > 1 {
-		ui.Message(fmt.Sprintf("marketplace-check: the artifact has %d disk images; checking the first (the OS disk): %s", len(disks), disks[0]))
+		ui.Message(fmt.Sprintf("the artifact has %d disk images; checking the first (the OS disk): %s", len(disks), disks[0]))
 	}
 	return disks[0], nil
 }

@@ -35,6 +35,7 @@ type FlatConfig struct {
 	ContentScan              *bool             `mapstructure:"content_scan" cty:"content_scan" hcl:"content_scan"`
 	SecretsAllowPaths        []string          `mapstructure:"secrets_allow_paths" cty:"secrets_allow_paths" hcl:"secrets_allow_paths"`
 	SecretsAllowFingerprints []string          `mapstructure:"secrets_allow_fingerprints" cty:"secrets_allow_fingerprints" hcl:"secrets_allow_fingerprints"`
+	FingerprintKey           *string           `mapstructure:"fingerprint_key" cty:"fingerprint_key" hcl:"fingerprint_key"`
 	ClamdAddress             *string           `mapstructure:"clamd_address" cty:"clamd_address" hcl:"clamd_address"`
 	ClamdMaxStreamMB         *int              `mapstructure:"clamd_max_stream_mb" cty:"clamd_max_stream_mb" hcl:"clamd_max_stream_mb"`
 	SBOM                     *string           `mapstructure:"sbom" cty:"sbom" hcl:"sbom"`
@@ -78,6 +79,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"content_scan":               &hcldec.AttrSpec{Name: "content_scan", Type: cty.Bool, Required: false},
 		"secrets_allow_paths":        &hcldec.AttrSpec{Name: "secrets_allow_paths", Type: cty.List(cty.String), Required: false},
 		"secrets_allow_fingerprints": &hcldec.AttrSpec{Name: "secrets_allow_fingerprints", Type: cty.List(cty.String), Required: false},
+		"fingerprint_key":            &hcldec.AttrSpec{Name: "fingerprint_key", Type: cty.String, Required: false},
 		"clamd_address":              &hcldec.AttrSpec{Name: "clamd_address", Type: cty.String, Required: false},
 		"clamd_max_stream_mb":        &hcldec.AttrSpec{Name: "clamd_max_stream_mb", Type: cty.Number, Required: false},
 		"sbom":                       &hcldec.AttrSpec{Name: "sbom", Type: cty.String, Required: false},

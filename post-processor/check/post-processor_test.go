@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/packer"
 
@@ -236,5 +237,104 @@ func TestURLSecretsNeverPrinted(t *testing.T) {
 				t.Errorf("%s: prints %s:\n%s", url, secret, all)
 			}
 		}
+	}
+}
+
+// Issue 25.3 at `packer validate` time: an output path that cannot be written, that is the
+// image checked, or that is another output fails Configure naming the option, before any
+// build (json_report = "/proc/nope/m.json" used to pass validate, run the whole check, print
+// COMPLIANT and then fail).
+func TestConfigureChecksOutputPaths(t *testing.T) {
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.raw")
+	os.WriteFile(img, []byte("not checked here"), 0o644)
+	os.Symlink(dir, filepath.Join(dir, "link"))
+	cases := map[string]struct {
+		raw  map[string]interface{}
+		want []string
+	}{
+		"not creatable":      {map[string]interface{}{"json_report": "/proc/nope/m.json"}, []string{"json_report", "/proc/nope/m.json"}},
+		"report_dir":         {map[string]interface{}{"report_formats": []string{"sarif"}, "report_dir": "/proc/nope"}, []string{"report_dir", "sarif"}},
+		"sbom under a file":  {map[string]interface{}{"sbom": filepath.Join(img, "sbom.json")}, []string{"sbom", "not a directory"}},
+		"the image":          {map[string]interface{}{"image": img, "junit_report": img}, []string{"junit_report", "destroy the image"}},
+		"the image via link": {map[string]interface{}{"image": img, "sarif_report": filepath.Join(dir, "link", "disk.raw")}, []string{"sarif_report", "destroy the image"}},
+		"two outputs":        {map[string]interface{}{"json_report": filepath.Join(dir, "r.json"), "integrity_manifest": filepath.Join(dir, "link", "r.json")}, []string{"integrity_manifest", "json_report"}},
+		"manifest, no scan":  {map[string]interface{}{"integrity_manifest": filepath.Join(dir, "m.json"), "content_scan": false}, []string{"integrity_manifest", "content_scan = false"}},
+		"invisible reason":   {map[string]interface{}{"waive": []map[string]interface{}{{"rule": "no-swap", "reason": "\u200b"}}}, []string{`"no-swap"`, "no visible letters"}},
+	}
+	for name, c := range cases {
+		var p PostProcessor
+		err := p.Configure(c.raw)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not say %q", name, err, w)
+			}
+		}
+	}
+	var p PostProcessor
+	if err := p.Configure(map[string]interface{}{"image": img, "json_report": filepath.Join(dir, "new", "r.json")}); err != nil {
+		t.Errorf("a report in a directory still to be created: %v", err)
+	}
+}
+
+// Issue 25.7: Packer's context reaches the check: a cancelled build stops the content pass and
+// the post-processor returns the cancellation, with no verdict.
+func TestPostProcessHonoursCancellation(t *testing.T) {
+	var p PostProcessor
+	if err := p.Configure(map[string]interface{}{"profile": "azure-linux"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ui, out := newUI()
+	_, _, _, err := p.PostProcess(ctx, ui, &packer.MockArtifact{FilesValue: []string{testfixture.Path(t, "dirty.raw")}})
+	if err == nil || !strings.Contains(err.Error(), "context canceled") || strings.Contains(out.String(), "COMPLIANT") {
+		t.Errorf("err %v\n%s", err, out)
+	}
+}
+
+// Without a terminal (Packer draws no progress bar then) the post-processor says a progress
+// line every interval of the content pass.
+func TestProgressLinesWithoutATerminal(t *testing.T) {
+	defer func(d time.Duration, f func() bool) { progressEvery, haveTerminal = d, f }(progressEvery, haveTerminal)
+	progressEvery, haveTerminal = time.Millisecond, func() bool { return false }
+	var p PostProcessor
+	if err := p.Configure(map[string]interface{}{"profile": "azure-linux"}); err != nil {
+		t.Fatal(err)
+	}
+	ui, out := newUI()
+	p.PostProcess(context.Background(), ui, &packer.MockArtifact{FilesValue: []string{testfixture.Path(t, "dirty.raw")}})
+	if n := strings.Count(out.String(), "\ndirty.raw: content scan "); n < 2 || !strings.Contains(out.String(), "content scan 100%") {
+		t.Errorf("%d progress lines:\n%s", n, out)
+	}
+}
+
+// "written" is said only of a file the check wrote: a file left there by an earlier build is
+// not one.
+func TestRewritten(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.json")
+	if rewritten(nil, path) {
+		t.Error("a missing file was written")
+	}
+	os.WriteFile(path, []byte("old"), 0o644)
+	before, _ := os.Stat(path)
+	if rewritten(before, path) {
+		t.Error("an untouched file was written")
+	}
+	if !rewritten(nil, path) {
+		t.Error("a new file was not written")
+	}
+	os.Remove(path)
+	os.WriteFile(path, []byte("new report"), 0o644)
+	if !rewritten(before, path) {
+		t.Error("a replaced file was not written")
+	}
+	if rewritten(nil, dir) {
+		t.Error("a directory was written")
 	}
 }

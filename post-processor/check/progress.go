@@ -3,8 +3,11 @@ package check
 import (
 	"io"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/engine"
 )
 
 // progressBar shows the content scan's progress with Packer's own bar (Ui.TrackProgress). The
@@ -13,6 +16,8 @@ import (
 type progressBar struct {
 	ui   packer.Ui
 	name string
+	// say prints the one line that replaces the bar for a pass under minBar bytes
+	say func(string)
 
 	once     sync.Once
 	mu       sync.Mutex
@@ -21,13 +26,21 @@ type progressBar struct {
 	fed      int64 // bytes handed to the bar
 	closed   bool
 	finished chan struct{}
+	// small: the pass is under minBar bytes, shown by one line at Close instead of the bar
+	small bool
+	total int64
+	start time.Time
 }
 
-func newProgressBar(ui packer.Ui, name string) *progressBar {
+// minBar is the smallest pass Packer's bar is drawn for: the bar counts whole MiB, and under
+// one it showed "(0 of 0 MiB)".
+const minBar = 1 << 20
+
+func newProgressBar(ui packer.Ui, name string, say func(string)) *progressBar {
 	if bu, ok := ui.(*packer.BasicUi); ok && bu.PB == nil {
 		ui = nil // a UI without a progress tracker (tests): no bar
 	}
-	b := &progressBar{ui: ui, name: name, finished: make(chan struct{})}
+	b := &progressBar{ui: ui, name: name, say: say, finished: make(chan struct{}), start: time.Now()}
 	b.cond = sync.NewCond(&b.mu)
 	return b
 }
@@ -35,7 +48,10 @@ func newProgressBar(ui packer.Ui, name string) *progressBar {
 // Set records progress; the first call, which knows the total, starts the bar.
 func (b *progressBar) Set(done, total int64) {
 	b.once.Do(func() {
-		if b.ui == nil {
+		b.mu.Lock()
+		b.total, b.small = total, total < minBar
+		b.mu.Unlock()
+		if b.ui == nil || total < minBar {
 			close(b.finished)
 			return
 		}
@@ -64,6 +80,13 @@ func (b *progressBar) Close() {
 	b.once.Do(func() { started = false; close(b.finished) })
 	if started {
 		<-b.finished
+	}
+	b.mu.Lock()
+	small, done, total := b.small, b.done, b.total
+	b.small = false // said once
+	b.mu.Unlock()
+	if small && b.say != nil {
+		b.say(engine.FormatProgress(b.name, done, total, time.Since(b.start)))
 	}
 }
 
