@@ -479,93 +479,78 @@ func mulBound(n, k int) int {
 
 // maxBytes is the longest match of re in bytes (invalid UTF-8 bytes match as one byte each).
 func maxBytes(re *syntax.Regexp) int {
-	switch re.Op {
-	case syntax.OpLiteral:
-		n := 0
-		for _, r := range re.Rune {
-			if re.Flags&syntax.FoldCase != 0 {
-				n += foldWidth(r)
-			} else {
-				n += utf8.RuneLen(r)
+	return maxOver(re, func(re *syntax.Regexp) (int, bool) {
+		switch re.Op {
+		case syntax.OpLiteral:
+			n := 0
+			for _, r := range re.Rune {
+				if re.Flags&syntax.FoldCase != 0 {
+					n += foldWidth(r)
+				} else {
+					n += utf8.RuneLen(r)
+				}
 			}
+			return n, true
+		case syntax.OpCharClass:
+			return classWidth(re.Rune), true
+		case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+			return utf8.UTFMax, true
 		}
-		return n
-	case syntax.OpCharClass:
-		return classWidth(re.Rune)
-	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		return utf8.UTFMax
-	case syntax.OpCapture, syntax.OpQuest:
-		return maxBytes(re.Sub[0])
-	case syntax.OpStar, syntax.OpPlus:
-		return mulBound(maxBytes(re.Sub[0]), unbounded)
-	case syntax.OpRepeat:
-		return mulBound(maxBytes(re.Sub[0]), re.Max)
-	case syntax.OpConcat:
-		t := 0
-		for _, s := range re.Sub {
-			n := maxBytes(s)
-			if n == unbounded {
-				return unbounded
-			}
-			t += n
-		}
-		return t
-	case syntax.OpAlternate:
-		t := 0
-		for _, s := range re.Sub {
-			n := maxBytes(s)
-			if n == unbounded {
-				return unbounded
-			}
-			t = max(t, n)
-		}
-		return t
-	}
-	return 0 // empty-width
+		return 0, false
+	})
 }
 
 // maxNL is the most newlines a match of re holds.
 func maxNL(re *syntax.Regexp) int {
+	return maxOver(re, func(re *syntax.Regexp) (int, bool) {
+		switch re.Op {
+		case syntax.OpLiteral:
+			return strings.Count(string(re.Rune), "\n"), true
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(re.Rune); i += 2 {
+				if re.Rune[i] <= '\n' && '\n' <= re.Rune[i+1] {
+					return 1, true
+				}
+			}
+			return 0, true
+		case syntax.OpAnyChar:
+			return 1, true
+		case syntax.OpAnyCharNotNL:
+			return 0, true
+		}
+		return 0, false
+	})
+}
+
+// maxOver is the most of a measure (bytes, newlines) a match of re holds, unbounded when
+// a repetition or a part of it is: leaf measures one literal, class or any-character node
+// (ok false for the other ops), and maxOver combines them through captures, optional parts,
+// repetitions, concatenations and alternations. Empty-width ops measure 0.
+func maxOver(re *syntax.Regexp, leaf func(*syntax.Regexp) (int, bool)) int {
+	if n, ok := leaf(re); ok {
+		return n
+	}
 	switch re.Op {
-	case syntax.OpLiteral:
-		return strings.Count(string(re.Rune), "\n")
-	case syntax.OpCharClass:
-		for i := 0; i+1 < len(re.Rune); i += 2 {
-			if re.Rune[i] <= '\n' && '\n' <= re.Rune[i+1] {
-				return 1
-			}
-		}
-		return 0
-	case syntax.OpAnyChar:
-		return 1
-	case syntax.OpAnyCharNotNL:
-		return 0
 	case syntax.OpCapture, syntax.OpQuest:
-		return maxNL(re.Sub[0])
+		return maxOver(re.Sub[0], leaf)
 	case syntax.OpStar, syntax.OpPlus:
-		return mulBound(maxNL(re.Sub[0]), unbounded)
+		return mulBound(maxOver(re.Sub[0], leaf), unbounded)
 	case syntax.OpRepeat:
-		return mulBound(maxNL(re.Sub[0]), re.Max)
-	case syntax.OpConcat:
+		return mulBound(maxOver(re.Sub[0], leaf), re.Max)
+	case syntax.OpConcat, syntax.OpAlternate:
 		t := 0
 		for _, s := range re.Sub {
-			n := maxNL(s)
+			n := maxOver(s, leaf)
 			if n == unbounded {
 				return unbounded
 			}
-			t += n
-		}
-		return t
-	case syntax.OpAlternate:
-		t := 0
-		for _, s := range re.Sub {
-			n := maxNL(s)
-			if n == unbounded {
-				return unbounded
+			if re.Op == syntax.OpConcat {
+				t += n
+			} else {
+				t = max(t, n)
 			}
-			t = max(t, n)
 		}
 		return t
 	}
-	return 0
+	return 0 // empty-width
 }
