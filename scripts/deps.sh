@@ -7,7 +7,7 @@
 #   scripts/deps.sh        (or `test`) everything the tests use besides: qemu-system-x86_64 (the
 #                          end-to-end guest), shellcheck, sshd, debootstrap, rpmbuild, clamd, npm, lz4
 #                          (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images),
-#                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2
+#                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2, zip
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -47,6 +47,7 @@ command -v xz   >/dev/null || need+=(xz-utils)
 [ "$target" = demo ] || { command -v parted >/dev/null || need+=(parted); }
 [ "$target" = demo ] || { command -v zerofree >/dev/null || need+=(zerofree); }
 [ "$target" = demo ] || { command -v bzip2 >/dev/null || need+=(bzip2); }
+[ "$target" = demo ] || { command -v zip >/dev/null || need+=(zip); }   # prefixed and encrypted zip fixtures
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
