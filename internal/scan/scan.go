@@ -571,6 +571,28 @@ func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scan
 			p.account(j.fs, name, Skipped, ReasonDeclined, j.file.Size)
 		}
 	}
+	// deliver hands the next n bytes of the file (send: written, or told as a hole) to every
+	// sink that still wants it and returns how many still do; a sink's error other than
+	// ErrEnough is recorded once
+	deliver := func(n int64, send func(Sink) error) (wanting int) {
+		for _, a := range sinks {
+			if a.done {
+				continue
+			}
+			err := send(a.sink)
+			a.got += n
+			if err != nil {
+				a.done = true
+				if !errors.Is(err, ErrEnough) && !a.failed {
+					a.failed = true
+					p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
+				}
+				continue
+			}
+			wanting++
+		}
+		return wanting
+	}
 	df, _ := j.r.(dataFinder)
 	var off int64
 	for len(sinks) > 0 && off < j.file.Size && ctx.Err() == nil {
@@ -579,24 +601,7 @@ func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scan
 				// a hole of a chunk or more: told, not read
 				off += n
 				progress(n)
-				wanting := 0
-				for _, a := range sinks {
-					if a.done {
-						continue
-					}
-					err := a.sink.(HoleSink).Hole(n)
-					a.got += n
-					if err != nil {
-						a.done = true
-						if !errors.Is(err, ErrEnough) && !a.failed {
-							a.failed = true
-							p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
-						}
-						continue
-					}
-					wanting++
-				}
-				if wanting == 0 {
+				if deliver(n, func(s Sink) error { return s.(HoleSink).Hole(n) }) == 0 {
 					break
 				}
 				continue
@@ -626,24 +631,7 @@ func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scan
 		}
 		off += int64(len(b))
 		progress(int64(len(b)))
-		wanting := 0
-		for _, a := range sinks {
-			if a.done {
-				continue
-			}
-			err := a.sink.Write(b)
-			a.got += int64(len(b))
-			if err != nil {
-				a.done = true
-				if !errors.Is(err, ErrEnough) && !a.failed {
-					a.failed = true
-					p.addErr(j.fs, FileError{Path: j.file.Path, Scanner: a.name, Error: err.Error()})
-				}
-				continue
-			}
-			wanting++
-		}
-		if wanting == 0 || short {
+		if deliver(int64(len(b)), func(s Sink) error { return s.Write(b) }) == 0 || short {
 			break // nobody wants more, or the rest of the file cannot be read
 		}
 	}
