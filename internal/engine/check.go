@@ -133,10 +133,6 @@ func check(ctx context.Context, path string, p *plan.Plan, progress func(done, t
 	return r, nil
 }
 
-// fingerprintMark is how the credential scanner ends a finding's detail: "...; fingerprint
-// 0123456789abcdef".
-const fingerprintMark = "; fingerprint "
-
 // allowFingerprints applies the plan's secrets_allow_fingerprints to the credential findings
 // (the scanner is not given them, so that what matched nothing can be told), says in each
 // remaining finding how its fingerprint was keyed, and returns the notes: how the fingerprints
@@ -163,9 +159,7 @@ func allowFingerprints(content *rules.Content, p *plan.Plan) []string {
 	}
 	kept := res.Findings[:0:0]
 	for _, f := range res.Findings {
-		i := strings.LastIndex(f.Detail, fingerprintMark)
-		if i >= 0 {
-			fp := f.Detail[i+len(fingerprintMark):]
+		if fp := f.Fingerprint; fp != "" {
 			if _, ok := allow[fp]; ok {
 				allow[fp] = true
 				continue

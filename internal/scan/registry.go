@@ -109,4 +109,7 @@ type Finding struct {
 	Path   string
 	Line   int
 	Detail string
+	// Fingerprint identifies the secret wherever it is, for an allow list (a keyed digest,
+	// never the secret); empty when the scanner has none.
+	Fingerprint string
 }

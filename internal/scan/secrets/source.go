@@ -36,7 +36,8 @@ func (s *Scanner) Result() scan.Result {
 	r := scan.Result{Kind: scan.Secrets, Scanner: s.Name(), Scope: scope}
 	for _, f := range s.Findings() {
 		r.Findings = append(r.Findings, scan.Finding{Path: f.Path, Line: f.Line,
-			Detail: fmt.Sprintf("%s (%s): %s; fingerprint %s", f.Description, f.Rule, f.Excerpt, f.Fingerprint)})
+			Detail:      fmt.Sprintf("%s (%s): %s; fingerprint %s", f.Description, f.Rule, f.Excerpt, f.Fingerprint),
+			Fingerprint: f.Fingerprint})
 	}
 	return r
 }
