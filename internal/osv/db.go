@@ -1,0 +1,185 @@
+package osv
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Filter picks the records a check needs: those with an affected entry of one of the
+// ecosystems (exact strings: "Debian:12", "Ubuntu:22.04:LTS") for a package Package accepts
+// (nil: every package).
+type Filter struct {
+	Ecosystems []string
+	Package    func(name string) bool
+}
+
+func (f Filter) keeps(a Affected) bool {
+	for _, e := range f.Ecosystems {
+		if a.Package.Ecosystem == e {
+			return f.Package == nil || f.Package(a.Package.Name)
+		}
+	}
+	return false
+}
+
+// mayMatch is a literal test on a record's raw bytes: a record that does not hold any of the
+// ecosystem strings (quoted, as JSON writes them) cannot match, and is not decoded.
+func (f Filter) mayMatch(data []byte) bool {
+	for _, e := range f.Ecosystems {
+		if bytes.Contains(data, []byte(`"`+e+`"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+// DB is the records kept from a source, by package name.
+type DB struct {
+	Source    string
+	Read      int       // records looked at
+	Decoded   int       // records that held an ecosystem string and were decoded
+	Kept      int       // records with an affected entry the filter keeps
+	Withdrawn int       // of those decoded, withdrawn (ignored, as the schema says)
+	Newest    time.Time // the newest "modified" among the records decoded
+	byPackage map[string][]*Record
+}
+
+// For returns the records that affect the named package in one of the filter's ecosystems,
+// ordered by ID.
+func (db *DB) For(pkg string) []*Record { return db.byPackage[pkg] }
+
+// Packages lists the packages some record affects.
+func (db *DB) Packages() []string {
+	out := make([]string, 0, len(db.byPackage))
+	for p := range db.byPackage {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func newDB(source string) *DB { return &DB{Source: source, byPackage: map[string][]*Record{}} }
+
+// add takes one record's bytes.
+func (db *DB) add(name string, data []byte, f Filter) error {
+	db.Read++
+	if !f.mayMatch(data) {
+		return nil
+	}
+	db.Decoded++
+	r, err := Parse(name, data)
+	if err != nil {
+		return err
+	}
+	if r.Modified.After(db.Newest) {
+		db.Newest = r.Modified
+	}
+	if r.Withdrawn != nil {
+		db.Withdrawn++
+		return nil
+	}
+	kept := false
+	seen := map[string]bool{}
+	for _, a := range r.Affected {
+		if !f.keeps(a) || seen[a.Package.Name] {
+			continue
+		}
+		seen[a.Package.Name] = true
+		db.byPackage[a.Package.Name] = append(db.byPackage[a.Package.Name], r)
+		kept = true
+	}
+	if kept {
+		db.Kept++
+	}
+	return nil
+}
+
+func (db *DB) sort() {
+	for _, rs := range db.byPackage {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	}
+}
+
+// ReadZip reads an OSV dump (an ecosystem's all.zip: one record per member) through random
+// access, member by member, keeping what the filter keeps. Memory holds one member at a time
+// and the records kept. A member that may match and cannot be read is an error naming
+// ARCHIVE!MEMBER; so is a member over MaxRecordBytes.
+func ReadZip(name string, ra io.ReaderAt, size int64, f Filter) (*DB, error) {
+	zr, err := zip.NewReader(ra, size)
+	if err != nil {
+		return nil, &Error{Name: name, Err: err}
+	}
+	db := newDB(name)
+	buf := new(bytes.Buffer)
+	for _, m := range zr.File {
+		if m.FileInfo().IsDir() || !strings.HasSuffix(m.Name, ".json") {
+			continue
+		}
+		where := name + "!" + m.Name
+		if m.UncompressedSize64 > MaxRecordBytes {
+			return nil, &Error{Name: where, Err: fmt.Errorf("record of %d bytes, more than %d", m.UncompressedSize64, MaxRecordBytes)}
+		}
+		rc, err := m.Open()
+		if err != nil {
+			return nil, &Error{Name: where, Err: err}
+		}
+		buf.Reset()
+		n, err := io.Copy(buf, io.LimitReader(rc, MaxRecordBytes+1))
+		rc.Close()
+		if err != nil {
+			return nil, &Error{Name: where, Offset: n, Err: err}
+		}
+		if n > MaxRecordBytes {
+			return nil, &Error{Name: where, Offset: MaxRecordBytes, Err: fmt.Errorf("record larger than %d bytes", MaxRecordBytes)}
+		}
+		if err := db.add(where, buf.Bytes(), f); err != nil {
+			return nil, err
+		}
+	}
+	db.sort()
+	return db, nil
+}
+
+// ReadDir reads every *.json file under dir (OSV's layout for a checkout of records, such as
+// Canonical's osv/ directory). Symbolic links are not followed.
+func ReadDir(dir string, f Filter) (*DB, error) {
+	db := newDB(dir)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !d.Type().IsRegular() || !strings.HasSuffix(p, ".json") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > MaxRecordBytes {
+			return &Error{Name: p, Offset: MaxRecordBytes, Err: fmt.Errorf("record of %d bytes, more than %d", info.Size(), MaxRecordBytes)}
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return db.add(p, data, f)
+	})
+	if err != nil {
+		var oe *Error
+		if !errors.As(err, &oe) {
+			err = fmt.Errorf("reading OSV records in %s: %w", dir, err)
+		}
+		return nil, err
+	}
+	db.sort()
+	return db, nil
+}
