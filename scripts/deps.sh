@@ -7,7 +7,8 @@
 #   scripts/deps.sh        (or `test`) everything the tests use besides: qemu-system-x86_64 (the
 #                          end-to-end guest), shellcheck, sshd, debootstrap, rpmbuild, clamd, npm, lz4
 #                          (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images),
-#                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2, zip
+#                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2, zip,
+#                          python3-apt and python3-yaml (oracles of the version orders and YAML)
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -48,6 +49,9 @@ command -v xz   >/dev/null || need+=(xz-utils)
 [ "$target" = demo ] || { command -v zerofree >/dev/null || need+=(zerofree); }
 [ "$target" = demo ] || { command -v bzip2 >/dev/null || need+=(bzip2); }
 [ "$target" = demo ] || { command -v zip >/dev/null || need+=(zip); }   # prefixed and encrypted zip fixtures
+# the version orders' and readers' oracles: apt's own version comparison, PyYAML
+[ "$target" = demo ] || { /usr/bin/python3 -c 'import apt_pkg' 2>/dev/null || need+=(python3-apt); }
+[ "$target" = demo ] || { /usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml); }
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

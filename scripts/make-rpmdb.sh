@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes a real rpm database with the real rpm tools (Debian package `rpm`): builds an empty
-# package for each NAME:EPOCH:VERSION:RELEASE with rpmbuild and records it with
-# `rpm -i --justdb` in DBDIR.
+# package for each NAME:EPOCH:VERSION:RELEASE[:SOURCE] with rpmbuild and records it with
+# `rpm -i --justdb` in DBDIR. With SOURCE, NAME is built as a subpackage of the source package
+# SOURCE (its SOURCERPM is SOURCE-VERSION-RELEASE.src.rpm), as openssl-libs is of openssl.
 #
-#   scripts/make-rpmdb.sh DBDIR NAME:EPOCH:VERSION:RELEASE...
+#   scripts/make-rpmdb.sh DBDIR NAME:EPOCH:VERSION:RELEASE[:SOURCE]...
 #
 # The database is SQLite, as on RHEL 9, Fedora and Azure Linux. (Debian's rpm cannot write the
 # NDB or Berkeley DB formats; the reader handles them, but they are not made here.)
@@ -16,8 +17,26 @@ mkdir -p "$db"
 db="$(cd "$db" && pwd)"
 rpms=()
 for spec in "$@"; do
-  IFS=: read -r name epoch version release <<<"$spec"
-  cat > "$work/$name.spec" <<SPEC
+  IFS=: read -r name epoch version release source <<<"$spec"
+  if [ -n "${source:-}" ]; then
+    cat > "$work/$name.spec" <<SPEC
+Name: $source
+Version: $version
+Release: $release
+Epoch: $epoch
+Summary: $source (test source package)
+License: MIT
+BuildArch: x86_64
+%description
+The source package of $name.
+%package -n $name
+Summary: $name (test package)
+%description -n $name
+An empty package that only exists in the database.
+%files -n $name
+SPEC
+  else
+    cat > "$work/$name.spec" <<SPEC
 Name: $name
 Version: $version
 Release: $release
@@ -29,6 +48,7 @@ BuildArch: x86_64
 An empty package that only exists in the database.
 %files
 SPEC
+  fi
   rpmbuild --quiet --define "_topdir $work/top" -bb "$work/$name.spec" >/dev/null 2>&1
   rpms+=("$(find "$work/top/RPMS" -name "$name-$version-*.rpm" | head -n1)")
 done

@@ -2,7 +2,8 @@ package pkgdb
 
 import "strings"
 
-// ParseApkInstalled parses Alpine's /lib/apk/db/installed (P: name, V: version, A: arch).
+// ParseApkInstalled parses Alpine's /lib/apk/db/installed (P: name, V: version, A: arch,
+// o: origin).
 func ParseApkInstalled(data []byte) []Package {
 	var out []Package
 	var p Package
@@ -27,6 +28,8 @@ func ParseApkInstalled(data []byte) []Package {
 			p.Version = line[2:]
 		case 'A':
 			p.Arch = line[2:]
+		case 'o':
+			p.Source = line[2:] // the origin: the APKBUILD the package was built from
 		}
 	}
 	flush()

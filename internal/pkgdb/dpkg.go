@@ -30,6 +30,15 @@ func ParseDpkgStatus(data []byte) ([]Package, error) {
 				p.Arch = v
 			case "Status":
 				status = v
+			case "Source":
+				// "Source: name" or "Source: name (version)" when the source's version
+				// differs (binNMUs, packages built from another version's source)
+				name, ver, _ := strings.Cut(v, " ")
+				p.Source = name
+				ver = strings.TrimSpace(ver)
+				if strings.HasPrefix(ver, "(") && strings.HasSuffix(ver, ")") {
+					p.SourceVersion = strings.TrimSpace(ver[1 : len(ver)-1])
+				}
 			}
 		}
 		if p.Name == "" {

@@ -4,6 +4,7 @@ package pkgdb
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
@@ -14,6 +15,29 @@ type Package struct {
 	Name    string `json:"name"`
 	Version string `json:"version"` // full version as the manager writes it (epoch:upstream-revision)
 	Arch    string `json:"arch,omitempty"`
+	// Source is the source package this binary package was built from (dpkg's Source:, the
+	// name in rpm's SOURCERPM, apk's origin o:), SourceVersion its version when it differs
+	// from Version (dpkg's "Source: name (version)"; rpm: the source rpm's version-release
+	// with the package's epoch). Distributions' advisories name source packages.
+	Source        string `json:"source,omitempty"`
+	SourceVersion string `json:"source_version,omitempty"`
+}
+
+// SourceName is the source package's name: Source, or the package's own name when none is
+// recorded (dpkg omits Source: when the names are the same).
+func (p Package) SourceName() string {
+	if p.Source != "" {
+		return p.Source
+	}
+	return p.Name
+}
+
+// SourceVer is the source package's version: SourceVersion, or the package's own version.
+func (p Package) SourceVer() string {
+	if p.SourceVersion != "" {
+		return p.SourceVersion
+	}
+	return p.Version
 }
 
 // Inventory is what one package manager says is installed.
@@ -71,13 +95,24 @@ func Read(fsys FS) (*Inventory, error) {
 			return nil, err
 		}
 		// distroless images keep one status file per package in status.d
-		if ents, err := fsys.ReadDir("var/lib/dpkg/status.d"); err == nil {
-			for _, e := range ents {
-				if d, err := fsys.ReadFile("var/lib/dpkg/status.d/"+e.Name(), maxDBBytes); err == nil {
-					more, _ := ParseDpkgStatus(d)
-					pkgs = append(pkgs, more...)
-				}
+		// (a file there that cannot be read leaves packages unknown: an error, not a gap)
+		ents, err := fsys.ReadDir("var/lib/dpkg/status.d")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("/var/lib/dpkg/status.d: %w", err)
+		}
+		for _, e := range ents {
+			if e.IsDir() {
+				continue
 			}
+			d, err := fsys.ReadFile("var/lib/dpkg/status.d/"+e.Name(), maxDBBytes)
+			if err != nil {
+				return nil, fmt.Errorf("/var/lib/dpkg/status.d/%s: %w", e.Name(), err)
+			}
+			more, err := ParseDpkgStatus(d)
+			if err != nil {
+				return nil, fmt.Errorf("/var/lib/dpkg/status.d/%s: %w", e.Name(), err)
+			}
+			pkgs = append(pkgs, more...)
 		}
 		return sorted(&Inventory{Manager: "dpkg", Path: "/var/lib/dpkg/status", Packages: pkgs}), nil
 	} else if !errors.Is(err, fs.ErrNotExist) {

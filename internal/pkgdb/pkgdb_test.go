@@ -3,7 +3,12 @@ package pkgdb
 import (
 	"testing"
 
+	"errors"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
 )
 
 func TestCompareVersions(t *testing.T) {
@@ -45,9 +50,22 @@ func TestParseDpkgStatus(t *testing.T) {
 }
 
 func TestParseApk(t *testing.T) {
-	got := ParseApkInstalled([]byte("C:Q1abc\nP:musl\nV:1.2.4-r2\nA:x86_64\n\nP:openssl\nV:3.1.4-r5\n"))
-	if len(got) != 2 || got[1].Name != "openssl" || got[1].Version != "3.1.4-r5" {
+	got := ParseApkInstalled([]byte("C:Q1abc\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n\nP:libssl3\nV:3.1.4-r5\no:openssl\n"))
+	if len(got) != 2 || got[1].Name != "libssl3" || got[1].Version != "3.1.4-r5" || got[1].SourceName() != "openssl" || got[1].SourceVer() != "3.1.4-r5" {
 		t.Errorf("%+v", got)
+	}
+}
+
+func TestDpkgSource(t *testing.T) {
+	in := "Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: 3.0.15-1~deb12u1\n\n" +
+		"Package: libgcc-s1\nStatus: install ok installed\nSource: gcc-12 (12.2.0-14)\nVersion: 12.2.0-14+b1\n\n" +
+		"Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b7\n"
+	got, _ := ParseDpkgStatus([]byte(in))
+	want := [][2]string{{"openssl", "3.0.15-1~deb12u1"}, {"gcc-12", "12.2.0-14"}, {"bash", "5.2.15-2+b7"}}
+	for i, p := range got {
+		if p.SourceName() != want[i][0] || p.SourceVer() != want[i][1] {
+			t.Errorf("%s: source %q %q, want %v", p.Name, p.SourceName(), p.SourceVer(), want[i])
+		}
 	}
 }
 
@@ -63,7 +81,7 @@ func TestFind(t *testing.T) {
 }
 
 func TestParseRPMDB(t *testing.T) {
-	db := testfixture.RPMDB(t, "openssl-libs:1:3.0.7:27.el9", "python3:0:3.9.18:3.el9", "WALinuxAgent:0:2.9.1.1:1.el9")
+	db := testfixture.RPMDB(t, "openssl-libs:1:3.0.7:27.el9:openssl", "python3:0:3.9.18:3.el9", "WALinuxAgent:0:2.9.1.1:1.el9")
 	pkgs, err := ParseRPMDB("rpmdb.sqlite", db, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -73,10 +91,72 @@ func TestParseRPMDB(t *testing.T) {
 	if !ok || ssl.Version != "1:3.0.7-27.el9" || ssl.Arch != "x86_64" {
 		t.Errorf("openssl-libs: %+v", ssl)
 	}
+	if ssl.SourceName() != "openssl" || ssl.SourceVer() != "1:3.0.7-27.el9" || ssl.SourceVersion != "" {
+		t.Errorf("openssl-libs' source: %q %q", ssl.SourceName(), ssl.SourceVer())
+	}
+	if py, _ := Newest(inv.Find("python3")); py.Source != "python3" || py.SourceVer() != "3.9.18-3.el9" {
+		t.Errorf("python3's source: %+v", py)
+	}
 	if len(inv.Find("WALinuxAgent")) != 1 || len(pkgs) != 3 {
 		t.Errorf("packages: %+v", pkgs)
 	}
 	if _, err := ParseRPMDB("rpmdb.sqlite", db[:4096], nil); err == nil {
 		t.Error("a truncated rpm database parsed")
+	}
+}
+
+// fakeFS is an image tree in memory; unreadable names fail to read.
+type fakeFS struct {
+	files      map[string]string
+	unreadable map[string]bool
+}
+
+func (f fakeFS) ReadFile(name string, limit int64) ([]byte, error) {
+	if f.unreadable[name] {
+		return nil, errors.New("damaged block")
+	}
+	if s, ok := f.files[name]; ok {
+		return []byte(s), nil
+	}
+	return nil, fs.ErrNotExist
+}
+
+func (f fakeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	var out []fs.DirEntry
+	for n := range f.files {
+		if dir, base := path.Split(n); strings.TrimSuffix(dir, "/") == name {
+			out = append(out, fs.FileInfoToDirEntry(fakeInfo(base)))
+		}
+	}
+	if out == nil {
+		return nil, fs.ErrNotExist
+	}
+	return out, nil
+}
+
+type fakeInfo string
+
+func (i fakeInfo) Name() string       { return string(i) }
+func (i fakeInfo) Size() int64        { return 0 }
+func (i fakeInfo) Mode() fs.FileMode  { return 0o644 }
+func (i fakeInfo) ModTime() time.Time { return time.Time{} }
+func (i fakeInfo) IsDir() bool        { return false }
+func (i fakeInfo) Sys() any           { return nil }
+
+// TestDistrolessStatusD: the packages of status.d count, and one that cannot be read is an
+// error (its packages would otherwise be silently unknown).
+func TestDistrolessStatusD(t *testing.T) {
+	f := fakeFS{files: map[string]string{
+		"var/lib/dpkg/status":           "",
+		"var/lib/dpkg/status.d/libc6":   "Package: libc6\nVersion: 2.36-9\nSource: glibc\n",
+		"var/lib/dpkg/status.d/openssl": "Package: libssl3\nVersion: 3.0.15-1\nSource: openssl\n",
+	}}
+	inv, err := Read(f)
+	if err != nil || len(inv.Packages) != 2 || inv.Packages[0].SourceName() != "glibc" {
+		t.Fatalf("%+v %v", inv, err)
+	}
+	f.unreadable = map[string]bool{"var/lib/dpkg/status.d/openssl": true}
+	if _, err := Read(f); err == nil || !strings.Contains(err.Error(), "status.d/openssl") {
+		t.Fatalf("an unreadable status.d file: %v", err)
 	}
 }

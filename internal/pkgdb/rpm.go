@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	_ "github.com/glebarez/go-sqlite" // the pure-Go SQLite driver go-rpmdb opens as "sqlite"
 	rpmdb "github.com/knqyf263/go-rpmdb/pkg"
@@ -91,7 +92,37 @@ func ParseRPMDB(name string, data, wal []byte) (pkgs []Package, err error) {
 		if p.Epoch != nil && *p.Epoch != 0 {
 			v = strconv.Itoa(*p.Epoch) + ":" + v
 		}
-		pkgs = append(pkgs, Package{Name: p.Name, Version: v, Arch: p.Arch})
+		pkg := Package{Name: p.Name, Version: v, Arch: p.Arch}
+		if name, ver, ok := splitSourceRPM(p.SourceRpm); ok {
+			pkg.Source = name
+			if p.Epoch != nil && *p.Epoch != 0 {
+				ver = strconv.Itoa(*p.Epoch) + ":" + ver
+			}
+			if ver != v {
+				pkg.SourceVersion = ver
+			}
+		}
+		pkgs = append(pkgs, pkg)
 	}
 	return pkgs, nil
+}
+
+// splitSourceRPM reads "openssl-3.0.7-27.el9.src.rpm" as the source package "openssl" at
+// "3.0.7-27.el9" (name-version-release: the last two dashes split it).
+func splitSourceRPM(s string) (name, version string, ok bool) {
+	s = strings.TrimSuffix(s, ".rpm")
+	if i := strings.LastIndexByte(s, '.'); i >= 0 && (s[i+1:] == "src" || s[i+1:] == "nosrc") {
+		s = s[:i]
+	} else {
+		return "", "", false
+	}
+	r := strings.LastIndexByte(s, '-')
+	if r <= 0 {
+		return "", "", false
+	}
+	v := strings.LastIndexByte(s[:r], '-')
+	if v <= 0 {
+		return "", "", false
+	}
+	return s[:v], s[v+1:], true
 }
