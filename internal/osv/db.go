@@ -15,27 +15,45 @@ import (
 )
 
 // Filter picks the records a check needs: those with an affected entry of one of the
-// ecosystems (exact strings: "Debian:12", "Ubuntu:22.04:LTS") for a package Package accepts
-// (nil: every package).
+// ecosystems (exact strings: "Debian:12", "Ubuntu:22.04:LTS"), or of an ecosystem that starts
+// with one of the prefixes ("Red Hat:enterprise_linux:9::", for all of a release's
+// repositories), for a package Package accepts (nil: every package).
 type Filter struct {
 	Ecosystems []string
+	Prefixes   []string
 	Package    func(name string) bool
 }
 
-func (f Filter) keeps(a Affected) bool {
-	for _, e := range f.Ecosystems {
-		if a.Package.Ecosystem == e {
-			return f.Package == nil || f.Package(a.Package.Name)
+// Ecosystem reports whether the filter takes an ecosystem string.
+func (f Filter) Ecosystem(e string) bool {
+	for _, x := range f.Ecosystems {
+		if e == x {
+			return true
+		}
+	}
+	for _, x := range f.Prefixes {
+		if strings.HasPrefix(e, x) {
+			return true
 		}
 	}
 	return false
 }
 
+func (f Filter) keeps(a Affected) bool {
+	return f.Ecosystem(a.Package.Ecosystem) && (f.Package == nil || f.Package(a.Package.Name))
+}
+
 // mayMatch is a literal test on a record's raw bytes: a record that does not hold any of the
-// ecosystem strings (quoted, as JSON writes them) cannot match, and is not decoded.
+// ecosystem strings (quoted, as JSON writes them) cannot match, and is not decoded. (An
+// ecosystem written with JSON escapes would be missed: OSV's exporters write them plainly.)
 func (f Filter) mayMatch(data []byte) bool {
 	for _, e := range f.Ecosystems {
 		if bytes.Contains(data, []byte(`"`+e+`"`)) {
+			return true
+		}
+	}
+	for _, e := range f.Prefixes {
+		if bytes.Contains(data, []byte(`"`+e)) {
 			return true
 		}
 	}

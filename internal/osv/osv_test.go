@@ -199,6 +199,24 @@ func TestReadDirErrorsNameTheFile(t *testing.T) {
 	}
 }
 
+func TestFilterPrefixes(t *testing.T) {
+	rec := `{"id": "RHSA-1", "modified": "2026-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "Red Hat:enterprise_linux:9::appstream", "name": "openssl"}}]}`
+	data := zipOf(t, map[string]string{"RHSA-1.json": rec})
+	for _, c := range []struct {
+		f    Filter
+		kept int
+	}{
+		{Filter{Prefixes: []string{"Red Hat:enterprise_linux:9::"}}, 1},
+		{Filter{Prefixes: []string{"Red Hat:enterprise_linux:8::"}}, 0},
+		{Filter{Ecosystems: []string{"Red Hat:enterprise_linux:9"}}, 0},
+	} {
+		db, err := ReadZip("all.zip", bytes.NewReader(data), int64(len(data)), c.f)
+		if err != nil || db.Kept != c.kept {
+			t.Errorf("%+v: kept %d, %v; want %d", c.f, db.Kept, err, c.kept)
+		}
+	}
+}
+
 func TestEcosystem(t *testing.T) {
 	for _, c := range []struct {
 		s      string
