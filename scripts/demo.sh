@@ -10,14 +10,28 @@ mkdir -p demo
 echo "==> building images (mke2fs -d, mkfs.xfs -p, sfdisk, qemu-img) into demo/"
 scripts/make-fixtures.sh demo/images >/dev/null
 echo
+# security-updates-installed downloads the release's OSV dump; here a local HTTPS server plays
+# OSV's bucket with a fixture dump (one advisory: openssl fixed in 3.0.11-1~deb12u2), trusted
+# through SSL_CERT_FILE, and the cache goes under demo/ instead of ~/.cache
+echo "==> serving the demo's OSV dump over HTTPS on 127.0.0.1 (internal/cmd/osv-demo-server)"
+go build -o demo/osv-demo-server ./internal/cmd/osv-demo-server
+rm -f demo/osv-url
+exec 3> >(demo/osv-demo-server -cert demo/osv-ca.pem -url demo/osv-url)
+for _ in $(seq 1 100); do [ -s demo/osv-url ] && break; sleep 0.1; done
+[ -s demo/osv-url ] || { echo "demo: the OSV demo server did not start" >&2; exit 1; }
+osv_url="$(cat demo/osv-url)"
+export SSL_CERT_FILE="$root/demo/osv-ca.pem" XDG_CACHE_HOME="$root/demo/cache"
+echo "    $osv_url"
+echo
 echo "==> checking demo/images/dirty.qcow2 (every rule broken once): expect NOT COMPLIANT"
 set +e
-$bin check --profile azure-linux --profile alibaba --json demo/dirty.json --junit demo/dirty-junit.xml demo/images/dirty.qcow2
+$bin check --profile azure-linux --profile alibaba --vulnerability-db "$osv_url" --json demo/dirty.json --junit demo/dirty-junit.xml demo/images/dirty.qcow2
 dirty=$?
 echo
 echo "==> checking demo/images/clean-fixed.vhd (ready for Azure): expect COMPLIANT"
-$bin check --profile azure-linux --json demo/clean.json demo/images/clean-fixed.vhd
+$bin check --profile azure-linux --vulnerability-db "$osv_url" --json demo/clean.json demo/images/clean-fixed.vhd
 clean=$?
+exec 3>&-   # the OSV demo server stops when its stdin closes
 set -e
 echo
 echo "==> building two Windows Server images (mkntfs, libntfs-3g, registry hives by hivexregedit) into demo/"

@@ -26,6 +26,7 @@ import (
 
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
 	"github.com/marketready/packer-plugin-marketplace/internal/engine"
+	"github.com/marketready/packer-plugin-marketplace/internal/osvdata"
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
@@ -164,6 +165,9 @@ type checkFlags struct {
 	format, failOn, keyEnv                                                    string
 	clamdMaxMB                                                                int
 	noContent, progress, quiet                                                bool
+	vulnDB, vulnFailOn                                                        string
+	vulnMaxAge                                                                time.Duration
+	noVulns                                                                   bool
 }
 
 func (c *checkFlags) define(fs *flag.FlagSet) {
@@ -187,6 +191,10 @@ func (c *checkFlags) define(fs *flag.FlagSet) {
 	fs.Var(&c.allowed, "allowed-user", "an account (Linux UID >= 1000, or an enabled Windows local account) the image is meant to ship (repeatable)")
 	fs.Var(&c.clean, "clean-path", "a path that must be empty (repeatable; alibaba clean-paths rule)")
 	fs.BoolVar(&c.quiet, "quiet", false, "print only the verdict line (with --format table), and no progress lines")
+	fs.StringVar(&c.vulnDB, "vulnerability-db", "", "the OSV data security-updates-installed judges with: an all.zip dump, a directory of OSV records, or an https `URL` of a dump (default $"+plan.VulnerabilityDBEnv+", else the release's dump from OSV's public bucket, cached)")
+	fs.DurationVar(&c.vulnMaxAge, "vulnerability-db-max-age", osvdata.DefaultMaxAge, "the oldest vulnerability data accepted (`DURATION`); older data that cannot be refreshed makes the rule an error")
+	fs.BoolVar(&c.noVulns, "no-vulnerability-scan", false, "do not judge security updates: security-updates-installed says \"not evaluated: turned off\"")
+	fs.StringVar(&c.vulnFailOn, "vulnerability-fail-on", "", "fail security-updates-installed only on advisories of this `SEVERITY` or above (low, medium, high, critical; unknown severities always fail); default any")
 }
 
 // choices are what the flags ask of the plan.
@@ -195,7 +203,8 @@ func (c *checkFlags) choices() plan.Choices {
 		Options: rules.Options{AllowedUsers: c.allowed, CleanPaths: c.clean},
 		Content: plan.ContentChoices{Off: c.noContent, SecretsAllowPaths: c.allowPaths, SecretsAllowFingerprints: c.allowFPs,
 			ClamdAddress: c.clamd, ClamdMaxStreamMB: c.clamdMaxMB, Manifest: c.manifestPath},
-		Reports: plan.Reports{JSON: c.jsonPath, JUnit: c.junitPath, MSCert: c.mscertPath, SARIF: c.sarifPath}}
+		Reports:         plan.Reports{JSON: c.jsonPath, JUnit: c.junitPath, MSCert: c.mscertPath, SARIF: c.sarifPath},
+		Vulnerabilities: plan.VulnChoices{Off: c.noVulns, DB: c.vulnDB, MaxAge: c.vulnMaxAge, FailOn: c.vulnFailOn}}
 	if c.keyEnv != "" {
 		ch.Content.FingerprintKey, ch.Content.FingerprintKeyFrom = os.Getenv(c.keyEnv), "$"+c.keyEnv+" (--fingerprint-key-env)"
 	}

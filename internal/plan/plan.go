@@ -17,6 +17,8 @@ import (
 	"unicode"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/blob"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/advisories"
+	"github.com/marketready/packer-plugin-marketplace/internal/osvdata"
 	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
@@ -44,6 +46,8 @@ type Choices struct {
 	SBOM string
 	// Blob tunes range reads when the image is a URL.
 	Blob blob.Options
+	// Vulnerabilities configure security-updates-installed.
+	Vulnerabilities VulnChoices
 	// Flags names the output options in errors by their command-line flags (--json) instead
 	// of their HCL names (json_report).
 	Flags bool
@@ -64,6 +68,31 @@ type ContentChoices struct {
 	// Manifest, when set, is where the file-integrity baseline is written (it makes the pass run).
 	Manifest string
 }
+
+// VulnChoices configure the advisories the security-updates-installed rule judges with.
+type VulnChoices struct {
+	Off bool // vulnerability_scan = false: the rule says "not evaluated: turned off"
+	// DB is vulnerability_db: a local OSV dump (all.zip), a directory of OSV records, or an
+	// https URL of a dump. Empty: $MARKETPLACE_VULNERABILITY_DB, else OSV's public bucket.
+	DB     string
+	MaxAge time.Duration // vulnerability_db_max_age (default 24h)
+	FailOn string        // vulnerability_fail_on: low, medium, high, critical (default: any)
+	// CacheDir holds downloaded dumps (default $XDG_CACHE_HOME/packer-plugin-marketplace/osv).
+	CacheDir string
+}
+
+// Vulns is the resolved VulnChoices.
+type Vulns struct {
+	Off      bool
+	DB       string
+	MaxAge   time.Duration
+	FailOn   advisories.Level
+	CacheDir string
+}
+
+// VulnerabilityDBEnv names the environment variable that gives vulnerability_db when the
+// configuration does not.
+const VulnerabilityDBEnv = "MARKETPLACE_VULNERABILITY_DB"
 
 // Reports are the report files to write; empty paths are not written. Formats names formats
 // to write into Dir (default ".") under their default names where no path is set.
@@ -93,6 +122,7 @@ type Plan struct {
 	reports  Reports
 	sbom     string
 	blob     blob.Options
+	vulns    Vulns
 	// names are the options that named each output file, by outputKinds key
 	names map[string]string
 }
@@ -184,6 +214,7 @@ func New(c Choices) (*Plan, error) {
 		errs = append(errs, fmt.Errorf("%s needs the content scan, which %s turns off: the baseline would not be written",
 			optionName("manifest", c.Flags), map[bool]string{false: "content_scan = false", true: "--no-content-scan"}[c.Flags]))
 	}
+	errs = append(errs, p.resolveVulns(c.Vulnerabilities, c.Flags)...)
 	var defaulted []string
 	if p.reports, defaulted, err = resolveReports(c.Reports); err != nil {
 		errs = append(errs, fmt.Errorf("report_formats: %w", err))
@@ -203,6 +234,43 @@ func New(c Choices) (*Plan, error) {
 	}
 	return p, nil
 }
+
+// resolveVulns validates the vulnerability options: a URL must be https (or loopback), the
+// maximum age positive, the threshold a severity.
+func (p *Plan) resolveVulns(v VulnChoices, flags bool) []error {
+	name := func(hcl, flag string) string {
+		if flags {
+			return flag
+		}
+		return hcl
+	}
+	var errs []error
+	p.vulns = Vulns{Off: v.Off, DB: strings.TrimSpace(v.DB), MaxAge: v.MaxAge, CacheDir: v.CacheDir}
+	if p.vulns.MaxAge < 0 {
+		errs = append(errs, fmt.Errorf("%s must be positive, not %s", name("vulnerability_db_max_age", "--vulnerability-db-max-age"), v.MaxAge))
+	}
+	if p.vulns.MaxAge == 0 {
+		p.vulns.MaxAge = osvdata.DefaultMaxAge
+	}
+	if v.FailOn != "" {
+		l, err := advisories.ParseLevel(v.FailOn)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name("vulnerability_fail_on", "--vulnerability-fail-on"), err))
+		}
+		p.vulns.FailOn = l
+	}
+	if osvdata.IsURL(p.vulns.DB) {
+		if err := osvdata.CheckURL(p.vulns.DB); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name("vulnerability_db", "--vulnerability-db"), err))
+		}
+	} else if strings.Contains(p.vulns.DB, "://") {
+		errs = append(errs, fmt.Errorf("%s %q: want a path or an https URL", name("vulnerability_db", "--vulnerability-db"), blob.Redact(p.vulns.DB)))
+	}
+	return errs
+}
+
+// Vulnerabilities are the resolved vulnerability options.
+func (p *Plan) Vulnerabilities() Vulns { return p.vulns }
 
 // MustNew is New for choices fixed in code (tests, examples); it panics on an error.
 func MustNew(c Choices) *Plan {

@@ -141,6 +141,9 @@ type Context struct {
 	Image   *inspect.Image
 	Options Options
 	Content *Content
+	// Vulnerabilities is the advisories fact the engine loaded (nil: not loaded, and the rule
+	// that needs it errors).
+	Vulnerabilities *Vulnerabilities
 }
 
 var catalogue []*Rule

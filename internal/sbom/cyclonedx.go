@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
@@ -27,6 +28,92 @@ type BOM struct {
 	Version      int         `json:"version"`
 	Metadata     Metadata    `json:"metadata"`
 	Components   []Component `json:"components"`
+	// Vulnerabilities are the advisories that security-updates-installed found (CycloneDX
+	// 1.5 vulnerabilities, each affecting the installed packages built from its source).
+	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
+}
+
+// Vulnerability is one advisory.
+type Vulnerability struct {
+	BOMRef         string      `json:"bom-ref"`
+	ID             string      `json:"id"`
+	Source         *VulnSource `json:"source,omitempty"`
+	References     []VulnRef   `json:"references,omitempty"`
+	Ratings        []Rating    `json:"ratings,omitempty"`
+	Recommendation string      `json:"recommendation,omitempty"`
+	Affects        []Affect    `json:"affects"`
+	Properties     []Property  `json:"properties,omitempty"`
+}
+
+// VulnSource names the database.
+type VulnSource struct {
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+// VulnRef is another ID of the same vulnerability (a CVE).
+type VulnRef struct {
+	ID     string     `json:"id"`
+	Source VulnSource `json:"source"`
+}
+
+// Rating is a severity.
+type Rating struct {
+	Severity string `json:"severity"`
+	Method   string `json:"method,omitempty"`
+	Vector   string `json:"vector,omitempty"`
+}
+
+// Affect points at a component by its bom-ref.
+type Affect struct {
+	Ref string `json:"ref"`
+}
+
+// Advisory is what the SBOM says of one finding of security-updates-installed.
+type Advisory struct {
+	ID, Source, Installed, Fixed, Severity, SeverityFrom string
+	Aliases, Packages                                    []string
+	Database                                             string // the OSV data's source
+}
+
+// AddVulnerabilities records advisories against the components of the installed packages they
+// name (by name; a package without a bom-ref is not linked).
+func (b *BOM) AddVulnerabilities(advs []Advisory) {
+	refs := map[string]string{}
+	for _, c := range b.Components {
+		if c.BOMRef != "" {
+			refs[c.Name] = c.BOMRef
+		}
+	}
+	for _, a := range advs {
+		v := Vulnerability{BOMRef: "vuln:" + a.ID + ":" + a.Source, ID: a.ID, Source: &VulnSource{Name: "OSV", URL: a.Database}, Affects: []Affect{}}
+		for _, id := range a.Aliases {
+			v.References = append(v.References, VulnRef{ID: id, Source: VulnSource{Name: "OSV"}})
+		}
+		if a.Severity != "" && a.Severity != "unknown" {
+			r := Rating{Severity: a.Severity, Method: "other"}
+			switch {
+			case strings.HasPrefix(a.SeverityFrom, "CVSS:3.1"):
+				r.Method = "CVSSv31"
+			case strings.HasPrefix(a.SeverityFrom, "CVSS:3.0"):
+				r.Method = "CVSSv3"
+			}
+			v.Ratings = []Rating{r}
+		}
+		if a.Fixed != "" {
+			v.Recommendation = fmt.Sprintf("upgrade the packages built from %s to %s or later", a.Source, a.Fixed)
+		}
+		for _, p := range a.Packages {
+			if ref, ok := refs[p]; ok {
+				v.Affects = append(v.Affects, Affect{Ref: ref})
+			}
+		}
+		v.Properties = []Property{{Name: "marketplace:source-package", Value: a.Source}, {Name: "marketplace:installed-version", Value: a.Installed}}
+		if a.Fixed != "" {
+			v.Properties = append(v.Properties, Property{Name: "marketplace:fixed-version", Value: a.Fixed})
+		}
+		b.Vulnerabilities = append(b.Vulnerabilities, v)
+	}
 }
 
 // Metadata says what the BOM describes and what made it.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/common"
@@ -155,6 +156,28 @@ type Config struct {
 	// false when the pass could not read everything, and `unread` names what it left out; a file
 	// without a digest says why (`not_hashed`).
 	IntegrityManifest string `mapstructure:"integrity_manifest"`
+	// Judge `security-updates-installed`: every installed package's source package against
+	// the distribution's advisories for the image's release (OSV data). Default `true`. With
+	// `false` the rule is `not-applicable` and says "not evaluated: turned off".
+	VulnerabilityScan *bool `mapstructure:"vulnerability_scan"`
+	// The OSV data to judge with: a local dump (an ecosystem's `all.zip` as OSV publishes it),
+	// a directory of OSV JSON records, or an `https://` URL of a dump (plain `http` only to a
+	// loopback address). Default `MARKETPLACE_VULNERABILITY_DB` from the environment, else the
+	// release's dump from OSV's public bucket
+	// (`https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip`), downloaded into
+	// `$XDG_CACHE_HOME/packer-plugin-marketplace/osv/` and reused while fresh (conditional
+	// requests, a deadline, retries). No data fresh enough and no way to refresh it makes the
+	// rule an **error** naming this option.
+	VulnerabilityDB string `mapstructure:"vulnerability_db"`
+	// The oldest vulnerability data accepted, as a duration (`"24h"`, the default; `"72h"`).
+	// A download is dated by the server's `Last-Modified`, a local file by its modification
+	// time.
+	VulnerabilityDBMaxAge time.Duration `mapstructure:"vulnerability_db_max_age"`
+	// Fail `security-updates-installed` only on advisories of this severity or above: `low`,
+	// `medium`, `high` or `critical` (from the record's CVSS v3 vector or the distribution's own
+	// scale). Below it a fixable advisory warns; an advisory whose severity is unknown always
+	// fails. Default: any fixable advisory fails.
+	VulnerabilityFailOn string `mapstructure:"vulnerability_fail_on"`
 
 	ctx interpolate.Context
 }
@@ -216,7 +239,9 @@ func (c *Config) Choices() plan.Choices {
 			SecretsAllowFingerprints: c.SecretsAllowFingerprints, ClamdAddress: c.ClamdAddress,
 			ClamdMaxStreamMB: c.ClamdMaxStreamMB, Manifest: c.IntegrityManifest},
 		Reports: plan.Reports{JSON: c.JSONReport, JUnit: c.JUnitReport, MSCert: c.MSCertReport, SARIF: c.SARIFReport,
-			Formats: c.ReportFormats, Dir: c.ReportDir}}
+			Formats: c.ReportFormats, Dir: c.ReportDir},
+		Vulnerabilities: plan.VulnChoices{Off: c.VulnerabilityScan != nil && !*c.VulnerabilityScan, DB: c.VulnerabilityDB,
+			MaxAge: c.VulnerabilityDBMaxAge, FailOn: c.VulnerabilityFailOn}}
 	if c.FingerprintKey != "" {
 		ch.Content.FingerprintKey, ch.Content.FingerprintKeyFrom = c.FingerprintKey, "fingerprint_key in the template"
 	}

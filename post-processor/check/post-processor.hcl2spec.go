@@ -40,6 +40,10 @@ type FlatConfig struct {
 	ClamdMaxStreamMB         *int              `mapstructure:"clamd_max_stream_mb" cty:"clamd_max_stream_mb" hcl:"clamd_max_stream_mb"`
 	SBOM                     *string           `mapstructure:"sbom" cty:"sbom" hcl:"sbom"`
 	IntegrityManifest        *string           `mapstructure:"integrity_manifest" cty:"integrity_manifest" hcl:"integrity_manifest"`
+	VulnerabilityScan        *bool             `mapstructure:"vulnerability_scan" cty:"vulnerability_scan" hcl:"vulnerability_scan"`
+	VulnerabilityDB          *string           `mapstructure:"vulnerability_db" cty:"vulnerability_db" hcl:"vulnerability_db"`
+	VulnerabilityDBMaxAge    *string           `mapstructure:"vulnerability_db_max_age" cty:"vulnerability_db_max_age" hcl:"vulnerability_db_max_age"`
+	VulnerabilityFailOn      *string           `mapstructure:"vulnerability_fail_on" cty:"vulnerability_fail_on" hcl:"vulnerability_fail_on"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -84,6 +88,10 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"clamd_max_stream_mb":        &hcldec.AttrSpec{Name: "clamd_max_stream_mb", Type: cty.Number, Required: false},
 		"sbom":                       &hcldec.AttrSpec{Name: "sbom", Type: cty.String, Required: false},
 		"integrity_manifest":         &hcldec.AttrSpec{Name: "integrity_manifest", Type: cty.String, Required: false},
+		"vulnerability_scan":         &hcldec.AttrSpec{Name: "vulnerability_scan", Type: cty.Bool, Required: false},
+		"vulnerability_db":           &hcldec.AttrSpec{Name: "vulnerability_db", Type: cty.String, Required: false},
+		"vulnerability_db_max_age":   &hcldec.AttrSpec{Name: "vulnerability_db_max_age", Type: cty.String, Required: false},
+		"vulnerability_fail_on":      &hcldec.AttrSpec{Name: "vulnerability_fail_on", Type: cty.String, Required: false},
 	}
 	return s
 }
