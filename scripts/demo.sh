@@ -16,7 +16,7 @@ echo
 echo "==> serving the demo's OSV dump over HTTPS on 127.0.0.1 (internal/cmd/osv-demo-server)"
 go build -o demo/osv-demo-server ./internal/cmd/osv-demo-server
 rm -f demo/osv-url
-exec 3> >(demo/osv-demo-server -cert demo/osv-ca.pem -url demo/osv-url)
+exec 3> >(demo/osv-demo-server -records testdata/osv -cert demo/osv-ca.pem -url demo/osv-url)
 for _ in $(seq 1 100); do [ -s demo/osv-url ] && break; sleep 0.1; done
 [ -s demo/osv-url ] || { echo "demo: the OSV demo server did not start" >&2; exit 1; }
 osv_url="$(cat demo/osv-url)"

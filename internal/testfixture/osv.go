@@ -66,13 +66,13 @@ func UseInertVulnerabilityDB() func() {
 	return func() { os.RemoveAll(dir) }
 }
 
-// DemoOpenSSLRecord is the fixture advisory of the demo and tests: openssl in Debian 12 fixed in
-// 3.0.11-1~deb12u2 (the clean fixture's 3.0.14 has it; the dirty fixture's 0.9.8o does not).
-// It is test data, not a real advisory.
+// DemoOpenSSLRecord is the fixture advisory of the demo and tests (testdata/osv/, which the
+// demo's server serves): openssl in Debian 12 fixed in 3.0.11-1~deb12u2 (the clean fixture's
+// 3.0.14 has the fix; the dirty fixture's 0.9.8o does not). It is test data, not a real advisory.
 func DemoOpenSSLRecord() string {
-	return `{"id": "DEMO-OPENSSL-1", "modified": "` + time.Now().UTC().Format(time.RFC3339) + `",
- "summary": "demo fixture record (not a real advisory)", "aliases": ["CVE-0000-0001"],
- "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
- "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"},
-  "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u2"}]}]}]}`
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), "testdata", "osv", "DEMO-OPENSSL-1.json"))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -22,22 +23,48 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
-
-	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
 func main() {
+	records := flag.String("records", "testdata/osv", "serve the OSV records (*.json) of this directory as the Debian dump")
 	certPath := flag.String("cert", "osv-ca.pem", "write the server's certificate (PEM) here")
 	urlPath := flag.String("url", "osv-url", "write the dump's URL here")
 	flag.Parse()
-	if err := run(*certPath, *urlPath); err != nil {
+	if err := run(*records, *certPath, *urlPath); err != nil {
 		fmt.Fprintln(os.Stderr, "osv-demo-server:", err)
 		os.Exit(1)
 	}
 }
 
-func run(certPath, urlPath string) error {
+// dump zips the records of dir, as OSV's all.zip holds one record per member.
+func dump(dir string) ([]byte, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no OSV records in %s", dir)
+	}
+	var b bytes.Buffer
+	w := zip.NewWriter(&b)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		m, err := w.Create(filepath.Base(f))
+		if err != nil {
+			return nil, err
+		}
+		m.Write(data)
+	}
+	return b.Bytes(), w.Close()
+}
+
+func run(records, certPath, urlPath string) error {
+	data, err := dump(records)
+	if err != nil {
+		return err
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -56,7 +83,6 @@ func run(certPath, urlPath string) error {
 	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
 		return err
 	}
-	dump := testfixture.OSVDump(testfixture.DemoOpenSSLRecord(), testfixture.InertOSVRecord())
 	modified := time.Now().UTC()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,7 +95,7 @@ func run(certPath, urlPath string) error {
 				return
 			}
 			w.Header().Set("Content-Type", "application/zip")
-			http.ServeContent(w, r, "all.zip", modified, bytes.NewReader(dump))
+			http.ServeContent(w, r, "all.zip", modified, bytes.NewReader(data))
 		}),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
 		ReadHeaderTimeout: 10 * time.Second,
