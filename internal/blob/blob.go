@@ -11,6 +11,11 @@
 // stalls and short bodies, a bounded number of times. Every attempt has deadlines: one for the
 // whole attempt and one for silence while its body streams, so a connection that stops sending
 // fails the attempt instead of hanging the check. Requests and bytes are counted for the report.
+//
+// A caller that knows what it will read next (the content pass, the data of the files its
+// workers open next) says so with Prefetch: the pages are fetched in the background, each run of
+// missing pages with one request, so that many small files cost a few large concurrent requests
+// instead of one round trip each. A prefetch is only a hint: its failure is never a read's error.
 package blob
 
 import (
@@ -81,7 +86,19 @@ type Reader struct {
 	maxPages int
 
 	requests, retries, bytes atomic.Int64
+	// prefetching is the bytes of prefetch fetches not finished yet (bounded by maxPrefetch)
+	prefetching atomic.Int64
+	// seq maps the page after a widened fetch to the widening it got (under mu), so that a
+	// small read that begins there is read ahead further: metadata read in order
+	seq map[int64]int64
 }
+
+// A small read that goes on where the last widened fetch ended is widened twice as far, up to
+// maxSeqFetch; seq remembers at most maxSeqStreams such places.
+const (
+	maxSeqFetch   = 1 << 20
+	maxSeqStreams = 64
+)
 
 // page is one PageSize piece of the blob, filled by the fetch that created it.
 type page struct {
@@ -95,7 +112,21 @@ type page struct {
 type fetch struct {
 	ready chan struct{}
 	err   error
+	// prefetch: started by Prefetch, not by a read; a read that finds it failed asks again
+	prefetch bool
 }
+
+// prefetchFailed is what readPages returns when a page it waited for was being fetched by a
+// failed prefetch: the pages are forgotten, and ReadAt asks for them again itself, so that the
+// error a read returns comes from a request made for it.
+type prefetchFailed struct{ err error }
+
+func (e *prefetchFailed) Error() string { return e.err.Error() }
+func (e *prefetchFailed) Unwrap() error { return e.err }
+
+// readTries bounds how many times ReadAt asks again for a chunk whose pages a failed prefetch
+// held (a prefetch made again meanwhile could fail again).
+const readTries = 3
 
 // IsURL reports whether s names a blob rather than a local file.
 func IsURL(s string) bool {
@@ -179,7 +210,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Reader, error) {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	r := &Reader{name: Redact(rawURL), client: c, opts: opts, ctx: rctx, cancel: cancel,
-		sem: make(chan struct{}, opts.Parallel), pages: map[int64]*page{}, lru: list.New(),
+		sem: make(chan struct{}, opts.Parallel), pages: map[int64]*page{}, lru: list.New(), seq: map[int64]int64{},
 		maxPages: int(max(opts.CacheBytes/opts.PageSize, 1))}
 	var size *int64
 	err = r.retry(func(actx context.Context, _ func()) error {
@@ -311,12 +342,20 @@ func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
 		want = want[:rest]
 	}
 	n := 0
+	tries := 0
 	// one pass per at most MaxFetch bytes: a huge p never pins more than that many pages
 	for n < len(want) {
 		chunk := want[n:min(len(want), n+int(r.opts.MaxFetch))]
 		got, err := r.readPages(chunk, off+int64(n))
 		n += got
 		if err != nil {
+			var pf *prefetchFailed
+			if errors.As(err, &pf) {
+				if tries++; tries < readTries {
+					continue // the failed prefetch's pages are forgotten: this read asks for them
+				}
+				err = pf.err
+			}
 			return n, err
 		}
 	}
@@ -357,14 +396,25 @@ func (r *Reader) readPages(p []byte, off int64) (int, error) {
 			startRun()
 		}
 	}
-	// widen a small read over the missing pages after it (neighbouring metadata)
+	// widen a small read over the missing pages after it (neighbouring metadata); a read that
+	// begins where an earlier widened fetch ended (an inode table read in order) gets twice
+	// that fetch's widening, up to maxSeqFetch
 	if len(run) > 0 && int64(len(p)) < r.opts.MinFetch {
-		for idx := last + 1; idx <= lastPage && int64(len(run))*ps < r.opts.MinFetch; idx++ {
+		widen := r.opts.MinFetch
+		if w, ok := r.seq[run[0].idx]; ok {
+			widen = max(min(2*w, maxSeqFetch, r.opts.MaxFetch), r.opts.MinFetch)
+			delete(r.seq, run[0].idx)
+		}
+		for idx := last + 1; idx <= lastPage && int64(len(run))*ps < widen; idx++ {
 			if _, ok := r.pages[idx]; ok {
 				break
 			}
 			run = append(run, &page{idx: idx})
 		}
+		if len(r.seq) >= maxSeqStreams {
+			clear(r.seq) // forget the old streams
+		}
+		r.seq[run[len(run)-1].idx+1] = widen
 	}
 	startRun()
 	r.mu.Unlock()
@@ -373,6 +423,9 @@ func (r *Reader) readPages(p []byte, off int64) (int, error) {
 	for _, pg := range need {
 		<-pg.f.ready
 		if pg.f.err != nil {
+			if pg.f.prefetch {
+				return n, &prefetchFailed{pg.f.err}
+			}
 			return n, pg.f.err
 		}
 		pos := off + int64(n)
@@ -398,10 +451,77 @@ func (r *Reader) forget(run []*page) {
 	}
 }
 
+// maxPrefetch bounds the bytes Prefetch has asked for and not yet received, a fraction of the
+// cache, so that prefetched pages are not evicted before they are read: a hint beyond it is
+// dropped (the read fetches those bytes itself).
+func (r *Reader) maxPrefetch() int64 { return max(r.opts.CacheBytes/4, r.opts.MaxFetch) }
+
+// Prefetch starts fetching the bytes [off, off+n) of the blob in the background, for reads
+// that will soon ask for them, and returns at once (true: the reader prefetches). The pages
+// already cached or being fetched are not asked for again; each run of the missing ones is one
+// request of at most MaxFetch bytes, made under the same bound on concurrent requests, retries,
+// deadlines and Content-Range verification as a read's. The bytes in flight are bounded (a
+// quarter of the cache): what would go past the bound is not prefetched. A failed prefetch
+// reports nothing: its pages are forgotten, and a read that wanted them asks again, so that the
+// error a read returns is its own. After Close, or once the reader's context ends, it does
+// nothing.
+func (r *Reader) Prefetch(off, n int64) bool {
+	end := min(off+max(n, 0), r.size)
+	off = max(off, 0)
+	if off >= end {
+		return true
+	}
+	ps := r.opts.PageSize
+	first, last := off/ps, (end-1)/ps
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || r.ctx.Err() != nil {
+		return true
+	}
+	budget := r.maxPrefetch() - r.prefetching.Load()
+	var run []*page
+	var runBytes int64
+	startRun := func() {
+		if len(run) > 0 {
+			r.prefetching.Add(runBytes)
+			r.startFetchLocked(run, true)
+		}
+		budget -= runBytes
+		run, runBytes = nil, 0
+	}
+	for idx := first; idx <= last; idx++ {
+		if _, ok := r.pages[idx]; ok {
+			startRun()
+			continue
+		}
+		sz := min(ps, r.size-idx*ps)
+		if runBytes+sz > budget {
+			break // over the bound: the rest is left to the reads
+		}
+		run = append(run, &page{idx: idx})
+		runBytes += sz
+		if runBytes >= r.opts.MaxFetch {
+			startRun()
+		}
+	}
+	startRun()
+	return true
+}
+
 // startLocked registers a run of consecutive missing pages and fetches them with one request
 // in the background; r.mu is held.
-func (r *Reader) startLocked(run []*page) {
-	f := &fetch{ready: make(chan struct{})}
+func (r *Reader) startLocked(run []*page) { r.startFetchLocked(run, false) }
+
+// startFetchLocked is startLocked for a read (prefetch false) or for Prefetch, whose bytes are
+// counted in r.prefetching until the fetch ends.
+func (r *Reader) startFetchLocked(run []*page, prefetch bool) {
+	f := &fetch{ready: make(chan struct{}), prefetch: prefetch}
+	var runBytes int64
+	if prefetch {
+		for _, pg := range run {
+			runBytes += min(r.opts.PageSize, r.size-pg.idx*r.opts.PageSize)
+		}
+	}
 	for _, pg := range run {
 		pg.f = f
 		pg.elem = r.lru.PushFront(pg)
@@ -414,6 +534,7 @@ func (r *Reader) startLocked(run []*page) {
 	}
 	if r.closed {
 		f.err = fmt.Errorf("%s: %w", r.name, ErrClosed)
+		r.prefetching.Add(-runBytes)
 		close(f.ready)
 		return
 	}
@@ -421,6 +542,7 @@ func (r *Reader) startLocked(run []*page) {
 	go func() {
 		defer r.fetches.Done()
 		defer close(f.ready)
+		defer r.prefetching.Add(-runBytes)
 		select {
 		case r.sem <- struct{}{}:
 		case <-r.ctx.Done():

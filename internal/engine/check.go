@@ -42,6 +42,11 @@ func (e *InspectError) Unwrap() error { return e.Err }
 // reader makes requests at once (a variable so that BenchmarkBlobLatency can compare).
 var blobScanWorkers = (*blob.Reader).Parallel
 
+// blobPrefetch: the content pass tells a blob's reader which files' data it reads next
+// (scan.Prefetcher), so that small files come in a few large concurrent requests; a variable so
+// that the latency benchmark can time the pass without it.
+var blobPrefetch = true
+
 // Check checks the image at path, a local file or an https:// URL of a blob in Azure Storage
 // (a SAS URL, or a URL the default Azure credential can read) read with range requests, as the
 // plan says.
@@ -104,6 +109,7 @@ func check(ctx context.Context, path string, p *plan.Plan, progress func(done, t
 		// a remote read waits on the network far longer than on the CPU: more files in flight
 		// keep the blob reader's concurrent requests busy
 		opts.Workers = blobScanWorkers(remote)
+		opts.NoPrefetch = !blobPrefetch
 	}
 	content, err := ScanContent(ctx, img, p, opts)
 	if err != nil {

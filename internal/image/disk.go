@@ -25,6 +25,27 @@ type Disk struct {
 	virt   io.ReaderAt
 	source *CountingReader
 	closer io.Closer
+	// direct: a guest byte is the container file's byte at the same offset (raw, fixed VHD),
+	// so a Prefetch hint passes to the file's reader unchanged
+	direct bool
+}
+
+// Prefetch tells the reader of the container file, when it can be told (a blob's reader) and
+// the format maps the disk's bytes to the file's one to one (raw, fixed VHD), that the guest
+// bytes [off, off+n) will be read soon; the range is clipped to the virtual disk. It reports
+// whether hints are used at all. qcow2, VHDX, VMDK and dynamic VHD map the disk through tables
+// (and may compress it): they take no hints (false), and their reads fetch as they go.
+func (d *Disk) Prefetch(off, n int64) bool {
+	pf, ok := d.source.R.(interface{ Prefetch(off, n int64) bool })
+	if !ok || !d.direct {
+		return false
+	}
+	end := min(off+max(n, 0), d.VirtualSize)
+	off = max(off, 0)
+	if off >= end {
+		return pf.Prefetch(0, 0)
+	}
+	return pf.Prefetch(off, end-off)
 }
 
 // ReadAt reads guest-visible bytes. Reads past VirtualSize return io.EOF.
@@ -118,6 +139,7 @@ func New(name string, r io.ReaderAt, size int64) (*Disk, error) {
 			err = openFixedVHD(d, src, tail)
 		} else {
 			d.Format, d.Variant, d.VirtualSize, d.virt = "raw", "", size, src
+			d.direct = true
 		}
 	}
 	if err != nil {

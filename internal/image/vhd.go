@@ -54,6 +54,7 @@ func openFixedVHD(d *Disk, src io.ReaderAt, footer []byte) error {
 	}
 	d.Format, d.Variant, d.VirtualSize = "vhd", "fixed", size
 	d.virt = &byteio.Section{R: src, Off: 0, N: size}
+	d.direct = true
 	return nil
 }
 

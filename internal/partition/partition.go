@@ -57,9 +57,30 @@ type Partition struct {
 	Warnings []string
 }
 
-// ReaderAt returns the partition's bytes.
+// ReaderAt returns the partition's bytes. The reader also passes a Prefetch hint (see
+// Section.Prefetch) on to the disk, at the disk's offsets.
 func (p *Partition) ReaderAt(disk io.ReaderAt) io.ReaderAt {
-	return &byteio.Section{R: disk, Off: p.Start, N: p.Size}
+	return &Section{byteio.Section{R: disk, Off: p.Start, N: p.Size}}
+}
+
+// Section is a partition's bytes on its disk.
+type Section struct{ byteio.Section }
+
+// Prefetch tells the disk under the section, when it can be told (a blob's reader, through a
+// raw or fixed VHD image), that the bytes [off, off+n) of the partition will be read soon; the
+// range is clipped to the partition. It reports whether the disk prefetches at all: false for a
+// local file, so that a caller can stop computing hints nobody uses.
+func (s *Section) Prefetch(off, n int64) bool {
+	pf, ok := s.R.(interface{ Prefetch(off, n int64) bool })
+	if !ok {
+		return false
+	}
+	end := min(off+max(n, 0), s.N)
+	off = max(off, 0)
+	if off >= end {
+		return pf.Prefetch(0, 0)
+	}
+	return pf.Prefetch(s.Off+off, end-off)
 }
 
 // Table is the disk's layout.

@@ -5,6 +5,12 @@
 // the file's bytes in order. Files are read sequentially in large chunks; a file stops being
 // read as soon as no sink wants more of it. What each sink did with each file goes into the
 // pass's Ledger: searched, opened as a container, skipped with a reason, or unseen.
+//
+// When a volume's reader takes hints (Prefetcher: a blob behind a raw or fixed VHD image), the
+// pass tells it, a batch of files ahead of the workers, where the data they read next lies, and
+// reads ahead of a file read on past that: behind a blob's latency, many small files then cost a
+// few large concurrent requests instead of a round trip each. A hint is never a read: a file
+// whose read fails is unseen, whatever became of its hint.
 package scan
 
 import (
@@ -116,6 +122,11 @@ type dataFinder interface {
 	DataAfter(off int64) int64
 }
 
+// deliverPiece is the most of a later chunk a sink is handed at once: progress is told between
+// pieces. The first read is handed whole (the credential scanner sniffs containers and
+// encodings from it).
+const deliverPiece = 128 << 10
+
 // ErrEnough is returned by Sink.Write when the sink has seen all it needs of a file.
 var ErrEnough = errors.New("scan: enough of this file")
 
@@ -132,6 +143,9 @@ type Options struct {
 	// filesystems whose reader has them), each value as a file of its own named
 	// "PATH [xattr NAME]"; the others see only files.
 	Xattrs []string
+	// NoPrefetch: the volumes' readers get no hints of the files read next (see Prefetcher);
+	// for measuring what the hints save.
+	NoPrefetch bool
 }
 
 // FileError is a file or directory that could not be read or scanned; the pass goes on, but
@@ -487,10 +501,8 @@ func (p *pass) stream(ctx context.Context, files []entry, workers [][]Worker, sc
 	var xKey inode
 	var xVals []filesystem.Xattr
 	var xErr error
-	for _, e := range files {
-		if ctx.Err() != nil {
-			break
-		}
+	// prepare opens one entry for the workers; what cannot be opened is recorded
+	prepare := func(e entry) (job, bool) {
 		if e.file.Xattr != "" {
 			if k := (inode{e.fs, e.ino}); k != xKey {
 				xKey = k
@@ -510,26 +522,234 @@ func (p *pass) stream(ctx context.Context, files []entry, workers [][]Worker, sc
 					p.addErr(e.fs, FileError{Path: e.file.Path, Scanner: n, Error: fmt.Sprintf("extended attribute changed between the walk and the read: %v", xErr)})
 				}
 				progress(e.file.Size)
-				continue
+				return job{}, false
 			}
 			r := bytes.NewReader(val)
 			e.file.Data = r
-			jobs <- job{file: e.file, r: r, fs: e.fs}
-			continue
+			return job{file: e.file, r: r, fs: e.fs}, true
 		}
 		r, _, err := p.fss[p.fsIndex(e.fs)].Tree.OpenReaderAt(e.path)
 		if err != nil {
 			p.addErr(e.fs, FileError{Path: e.file.Path, Error: err.Error()})
 			progress(e.file.Size)
-			continue
+			return job{}, false
 		}
 		e.file.Data = r
-		jobs <- job{file: e.file, r: r, fs: e.fs}
+		return job{file: e.file, r: r, fs: e.fs}, true
+	}
+	// The files are opened a batch at a time, and the first bytes the workers will read of each
+	// file of a batch (FirstChunk+Chunk, its first two reads) are hinted to its volume's reader
+	// (Prefetcher) coalesced, one batch ahead of the workers: on a blob the data of many small
+	// files then comes in a few large concurrent requests instead of one round trip per file.
+	ph := &prefetcher{perFile: int64(opts.FirstChunk + opts.Chunk), live: map[Prefetcher]bool{}}
+	next := 0
+	fill := func() []job {
+		var batch []job
+		var hinted, size int64
+		for next < len(files) && len(batch) < prefetchFiles && hinted < prefetchWindow && size < prefetchReadBytes && ctx.Err() == nil {
+			j, ok := prepare(files[next])
+			next++
+			if ok {
+				batch = append(batch, j)
+				hinted += min(j.file.Size, ph.perFile)
+				size += j.file.Size
+			}
+		}
+		if !opts.NoPrefetch {
+			ph.hint(batch)
+		}
+		return batch
+	}
+	for cur := fill(); len(cur) > 0 && ctx.Err() == nil; {
+		ahead := fill() // hinted while the workers read cur
+		for _, j := range cur {
+			if ctx.Err() != nil {
+				break
+			}
+			jobs <- j
+		}
+		cur = ahead
 	}
 	close(jobs)
 	wg.Wait()
 	p.st.BytesRead = read.Load()
 }
+
+// Prefetcher is implemented by a volume's reader that can be told which of its bytes will be
+// read soon: the partition of a blob's raw or fixed VHD image (partition.Section, then
+// image.Disk, then blob.Reader, each translating the offsets). Prefetch is a hint, never a
+// read: it returns at once, and a read of those bytes still returns its own error. It reports
+// whether hints are used at all (false for a local file, or a container format that maps the disk
+// through tables); Prefetch(0, 0) asks that alone.
+type Prefetcher interface {
+	Prefetch(off, n int64) bool
+}
+
+// The producer's batches: at most prefetchFiles files, prefetchWindow bytes hinted and
+// prefetchReadBytes bytes of the files' sizes (so that what the workers read of one batch before
+// they reach the next batch, hinted meanwhile, cannot push its pages out of a blob reader's
+// cache); hints closer than prefetchGap on the volume are one range.
+const (
+	prefetchFiles     = 1024
+	prefetchWindow    = 16 << 20
+	prefetchReadBytes = 64 << 20
+	prefetchGap       = 16 << 10
+)
+
+// prefetcher turns a batch of opened files into coalesced hints for their volumes' readers.
+type prefetcher struct {
+	perFile int64                // the bytes of a file hinted: its first reads
+	live    map[Prefetcher]bool  // whether a volume's reader uses hints
+	ranges  map[Prefetcher][]rng // reused between batches
+}
+
+type rng struct{ off, end int64 }
+
+// hint tells the volume readers of the files in batch where the first perFile bytes of each
+// file's data are (inline data, holes and unwritten extents need no read), merged into ranges on
+// each volume, and gives each such file a reader that hints what follows as it is read.
+func (h *prefetcher) hint(batch []job) {
+	if h.ranges == nil {
+		h.ranges = map[Prefetcher][]rng{}
+	}
+	for k := range h.ranges {
+		h.ranges[k] = h.ranges[k][:0]
+	}
+	for i := range batch {
+		j := &batch[i]
+		er, pf := h.hintable(j.r)
+		if er == nil {
+			continue
+		}
+		want := min(er.Size, h.perFile)
+		h.ranges[pf] = extentRanges(h.ranges[pf], er, 0, want)
+		a := &aheadReader{er: er, pf: pf, hinted: want}
+		j.r, j.file.Data = a, a
+	}
+	for pf, rs := range h.ranges {
+		hintMerged(pf, rs)
+	}
+}
+
+// hintable returns a file's extent reader and its volume's Prefetcher when the volume takes
+// hints.
+func (h *prefetcher) hintable(r io.ReaderAt) (*filesystem.ExtentReader, Prefetcher) {
+	er, ok := r.(*filesystem.ExtentReader)
+	if !ok || er.BlockSize <= 0 {
+		return nil, nil
+	}
+	pf, ok := er.R.(Prefetcher)
+	if !ok {
+		return nil, nil
+	}
+	live, seen := h.live[pf]
+	if !seen {
+		live = pf.Prefetch(0, 0)
+		h.live[pf] = live
+	}
+	if !live {
+		return nil, nil
+	}
+	return er, pf
+}
+
+// extentRanges appends to rs the volume ranges that hold the written data of the file bytes
+// [from, to) of er.
+func extentRanges(rs []rng, er *filesystem.ExtentReader, from, to int64) []rng {
+	to = min(to, er.Size)
+	bs := er.BlockSize
+	if from >= to || bs <= 0 {
+		return rs
+	}
+	lblk := uint64(from / bs)
+	i := sort.Search(len(er.Extents), func(i int) bool {
+		return er.Extents[i].Logical+er.Extents[i].Length > lblk
+	})
+	for _, e := range er.Extents[i:] {
+		if e.Logical > uint64(to/bs) {
+			break // sorted: the rest lies past what is hinted
+		}
+		ls := int64(e.Logical) * bs
+		if ls >= to {
+			break
+		}
+		if e.Unwritten || e.Physical < 0 || e.Physical >= er.VolSize {
+			continue // zeros, or data a read will find corrupt
+		}
+		// the extent's bytes within [from, to), in file offsets
+		a := max(ls, from)
+		blocks := min(e.Length, uint64((to-ls+bs-1)/bs))
+		b := min(ls+int64(blocks)*bs, to)
+		if a >= b {
+			continue
+		}
+		start := e.Physical + (a - ls)
+		if start >= er.VolSize {
+			continue
+		}
+		rs = append(rs, rng{start, min(start+(b-a), er.VolSize)})
+	}
+	return rs
+}
+
+// hintMerged sorts rs and hints them to pf, ranges closer than prefetchGap as one.
+func hintMerged(pf Prefetcher, rs []rng) {
+	if len(rs) == 0 {
+		return
+	}
+	sort.Slice(rs, func(a, b int) bool { return rs[a].off < rs[b].off })
+	cur := rs[0]
+	for _, r := range rs[1:] {
+		if r.off <= cur.end+prefetchGap {
+			cur.end = max(cur.end, r.end)
+			continue
+		}
+		pf.Prefetch(cur.off, cur.end-cur.off)
+		cur = r
+	}
+	pf.Prefetch(cur.off, cur.end-cur.off)
+}
+
+// The read-ahead of a file read past what its batch hinted: a window of aheadMin bytes,
+// doubling up to aheadMax.
+const (
+	aheadMin = 1 << 20
+	aheadMax = 4 << 20
+)
+
+// aheadReader is the reader of a file whose volume takes hints: a read that comes within half
+// a window of what is hinted (reading on sequentially: the workers' chunks of a large file, a
+// container decompressed through File.Data at End) hints the next window, so that those bytes
+// are on their way while the current ones are searched. A read past what is hinted (a jump to
+// an archive's directory at its end) hints nothing, and read-ahead starts again from there.
+type aheadReader struct {
+	er     *filesystem.ExtentReader
+	pf     Prefetcher
+	mu     sync.Mutex
+	hinted int64 // the file's bytes before this are hinted
+	window int64
+	rs     []rng
+}
+
+// ReadAt implements io.ReaderAt.
+func (a *aheadReader) ReadAt(p []byte, off int64) (int, error) {
+	end := off + int64(len(p))
+	a.mu.Lock()
+	if off > a.hinted {
+		a.hinted, a.window = end, 0 // a jump
+	} else if a.hinted < a.er.Size && end > a.hinted-max(a.window, aheadMin)/2 {
+		a.window = min(max(2*a.window, aheadMin), aheadMax)
+		from := max(a.hinted, end)
+		a.rs = extentRanges(a.rs[:0], a.er, from, from+a.window)
+		hintMerged(a.pf, a.rs)
+		a.hinted = min(from+a.window, a.er.Size)
+	}
+	a.mu.Unlock()
+	return a.er.ReadAt(p, off)
+}
+
+// DataAfter is the file's DataAfter (holes are told, not read).
+func (a *aheadReader) DataAfter(off int64) int64 { return a.er.DataAfter(off) }
 
 // fsIndex maps a ledger index to the index of its filesystem in p.fss: the ledger lists the
 // unread partitions first.
@@ -629,9 +849,21 @@ func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scan
 			}
 			b = b[:n]
 		}
-		off += int64(len(b))
-		progress(int64(len(b)))
-		if deliver(int64(len(b)), func(s Sink) error { return s.Write(b) }) == 0 || short {
+		// a chunk goes to the sinks in pieces, progress told before each, so that progress
+		// moves while a slow sink searches a chunk (a 1 MiB chunk of random base64 can take
+		// seconds on a loaded machine; a piece stays well under the 2 s the pass promises)
+		wanting, most := 1, deliverPiece
+		if off == 0 {
+			most = len(b) // the first read is seen whole, whatever its size
+		}
+		for rest := b; len(rest) > 0 && wanting > 0; {
+			piece := rest[:min(len(rest), most)]
+			rest = rest[len(piece):]
+			off += int64(len(piece))
+			progress(int64(len(piece)))
+			wanting = deliver(int64(len(piece)), func(s Sink) error { return s.Write(piece) })
+		}
+		if wanting == 0 || short {
 			break // nobody wants more, or the rest of the file cannot be read
 		}
 	}

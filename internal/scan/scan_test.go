@@ -15,12 +15,18 @@ type counter struct {
 	mu        sync.Mutex
 	got       map[string]int64
 	stopAfter int64
+	begin     func() // called as each file begins
 }
 
-func (c *counter) Name() string                          { return "counter" }
-func (c *counter) NewWorker() (scan.Worker, error)       { return c, nil }
-func (c *counter) Close() error                          { return nil }
-func (c *counter) Begin(f *scan.File) (scan.Sink, error) { return &sink{c: c, f: f}, nil }
+func (c *counter) Name() string                    { return "counter" }
+func (c *counter) NewWorker() (scan.Worker, error) { return c, nil }
+func (c *counter) Close() error                    { return nil }
+func (c *counter) Begin(f *scan.File) (scan.Sink, error) {
+	if c.begin != nil {
+		c.begin()
+	}
+	return &sink{c: c, f: f}, nil
+}
 
 type sink struct {
 	c *counter
