@@ -9,8 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -98,12 +101,18 @@ func (db *DB) add(name string, data []byte, f Filter) error {
 	if err != nil {
 		return err
 	}
+	db.take(r, f)
+	return nil
+}
+
+// take indexes a decoded record under each package of an ecosystem the filter keeps.
+func (db *DB) take(r *Record, f Filter) {
 	if r.Modified.After(db.Newest) {
 		db.Newest = r.Modified
 	}
 	if r.Withdrawn != nil {
 		db.Withdrawn++
-		return nil
+		return
 	}
 	kept := false
 	seen := map[string]bool{}
@@ -118,7 +127,6 @@ func (db *DB) add(name string, data []byte, f Filter) error {
 	if kept {
 		db.Kept++
 	}
-	return nil
 }
 
 func (db *DB) sort() {
@@ -128,43 +136,92 @@ func (db *DB) sort() {
 }
 
 // ReadZip reads an OSV dump (an ecosystem's all.zip: one record per member) through random
-// access, member by member, keeping what the filter keeps. Memory holds one member at a time
-// and the records kept. A member that may match and cannot be read is an error naming
-// ARCHIVE!MEMBER; so is a member over MaxRecordBytes.
+// access, keeping what the filter keeps. Members are inflated and filtered on every core, each
+// worker holding one member at a time; the records kept are added in the dump's order. A member
+// that may match and cannot be read is an error naming ARCHIVE!MEMBER; so is a member over
+// MaxRecordBytes.
 func ReadZip(name string, ra io.ReaderAt, size int64, f Filter) (*DB, error) {
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		return nil, &Error{Name: name, Err: err}
 	}
-	db := newDB(name)
-	buf := new(bytes.Buffer)
+	var members []*zip.File
 	for _, m := range zr.File {
-		if m.FileInfo().IsDir() || !strings.HasSuffix(m.Name, ".json") {
-			continue
+		if !m.FileInfo().IsDir() && strings.HasSuffix(m.Name, ".json") {
+			members = append(members, m)
 		}
-		where := name + "!" + m.Name
-		if m.UncompressedSize64 > MaxRecordBytes {
-			return nil, &Error{Name: where, Err: fmt.Errorf("record of %d bytes, more than %d", m.UncompressedSize64, MaxRecordBytes)}
+	}
+	// each member's outcome, decided by a worker; added below in order
+	type outcome struct {
+		matched bool // the literal test passed: the record was decoded
+		rec     *Record
+		err     error
+	}
+	out := make([]outcome, len(members))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(members)))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := new(bytes.Buffer)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(members) {
+					return
+				}
+				m := members[i]
+				where := name + "!" + m.Name
+				data, err := readMember(m, where, buf)
+				if err != nil {
+					out[i] = outcome{err: err}
+					continue
+				}
+				if !f.mayMatch(data) {
+					continue
+				}
+				r, err := Parse(where, data)
+				out[i] = outcome{matched: true, rec: r, err: err}
+			}
+		}()
+	}
+	wg.Wait()
+	db := newDB(name)
+	for i := range out {
+		db.Read++
+		o := out[i]
+		if o.err != nil {
+			return nil, o.err
 		}
-		rc, err := m.Open()
-		if err != nil {
-			return nil, &Error{Name: where, Err: err}
-		}
-		buf.Reset()
-		n, err := io.Copy(buf, io.LimitReader(rc, MaxRecordBytes+1))
-		rc.Close()
-		if err != nil {
-			return nil, &Error{Name: where, Offset: n, Err: err}
-		}
-		if n > MaxRecordBytes {
-			return nil, &Error{Name: where, Offset: MaxRecordBytes, Err: fmt.Errorf("record larger than %d bytes", MaxRecordBytes)}
-		}
-		if err := db.add(where, buf.Bytes(), f); err != nil {
-			return nil, err
+		if o.matched {
+			db.Decoded++
+			db.take(o.rec, f)
 		}
 	}
 	db.sort()
 	return db, nil
+}
+
+// readMember inflates one member into buf, bounded by MaxRecordBytes.
+func readMember(m *zip.File, where string, buf *bytes.Buffer) ([]byte, error) {
+	if m.UncompressedSize64 > MaxRecordBytes {
+		return nil, &Error{Name: where, Err: fmt.Errorf("record of %d bytes, more than %d", m.UncompressedSize64, MaxRecordBytes)}
+	}
+	rc, err := m.Open()
+	if err != nil {
+		return nil, &Error{Name: where, Err: err}
+	}
+	defer rc.Close()
+	buf.Reset()
+	n, err := io.Copy(buf, io.LimitReader(rc, MaxRecordBytes+1))
+	if err != nil {
+		return nil, &Error{Name: where, Offset: n, Err: err}
+	}
+	if n > MaxRecordBytes {
+		return nil, &Error{Name: where, Offset: MaxRecordBytes, Err: fmt.Errorf("record larger than %d bytes", MaxRecordBytes)}
+	}
+	return buf.Bytes(), nil
 }
 
 // ReadDir reads every *.json file under dir (OSV's layout for a checkout of records, such as
