@@ -8,7 +8,7 @@
 #                          end-to-end guest), shellcheck, sshd, debootstrap, rpmbuild, clamd, npm, lz4
 #                          (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images),
 #                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2, zip,
-#                          python3-apt and python3-yaml (oracles of the version orders and YAML)
+#                          python3-apt, python3-yaml and grub-common (oracles of the version orders, YAML, GRUB)
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -52,6 +52,8 @@ command -v xz   >/dev/null || need+=(xz-utils)
 # the version orders' and readers' oracles: apt's own version comparison, PyYAML
 [ "$target" = demo ] || { /usr/bin/python3 -c 'import apt_pkg' 2>/dev/null || need+=(python3-apt); }
 [ "$target" = demo ] || { /usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml); }
+# GRUB's own script checker and grubenv tool: the boot-chain facts' oracles
+[ "$target" = demo ] || { command -v grub-script-check >/dev/null || need+=(grub-common); }
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

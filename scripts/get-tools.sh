@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
 #
-#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [gremlins] [azurite] [pscheck]
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [gremlins] [osv-scanner] [cloud-init] [azurite] [pscheck]
 #   (no argument: packer only)
 #
 #   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
@@ -16,6 +16,11 @@
 #                        .github/workflows (and their run: scripts with shellcheck when installed)
 #   gremlins             github.com/go-gremlins/gremlins          $GREMLINS_VERSION (v0.5.1): mutation
 #                        testing of the verdict path (make mutation)
+#   osv-scanner          github.com/google/osv-scanner/v2          $OSV_SCANNER_VERSION (v2.2.4), static: the oracle
+#                        of security-updates-installed (the same dump, offline, run chrooted into
+#                        the unpacked package database: its dpkg extractor reads only from /)
+#   cloud-init           Debian's cloud-init package (apt-get download, unpacked, never installed) into
+#                        .tools/cloud-init: its own Python code is the oracle of the cloud-init facts
 #   azurite              the Azure Storage emulator, from the npm registry, into .tools/azurite
 #                        ($AZURITE_VERSION, 3.37.0; needs node and npm)
 #   pscheck              a PowerShell syntax checker (scripts/ps-syntax-check.mjs) with the
@@ -53,7 +58,7 @@ require $module $version
 replace github.com/zclconf/go-cty => github.com/nywilken/go-cty v1.13.3
 MOD
     printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$pkg" > tools.go
-    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser,github.com/zricethezav,github.com/rhysd,github.com/go-gremlins
+    export GONOSUMDB=github.com/hashicorp,github.com/goreleaser,github.com/zricethezav,github.com/rhysd,github.com/go-gremlins,github.com/google/osv-scanner
     GOFLAGS=-mod=mod go mod tidy >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
     go build -o "$bin/$name" "$pkg"
   )
@@ -71,7 +76,21 @@ for what in "$@"; do
     goreleaser) build goreleaser github.com/goreleaser/goreleaser/v2 "${GORELEASER_VERSION:-v2.15.2}" ;;
     actionlint) build actionlint github.com/rhysd/actionlint "${ACTIONLINT_VERSION:-v1.7.12}" github.com/rhysd/actionlint/cmd/actionlint ;;
     gremlins) build gremlins github.com/go-gremlins/gremlins "${GREMLINS_VERSION:-v0.5.1}" github.com/go-gremlins/gremlins/cmd/gremlins ;;
+    osv-scanner) CGO_ENABLED=0 build osv-scanner github.com/google/osv-scanner/v2 "${OSV_SCANNER_VERSION:-v2.2.4}" github.com/google/osv-scanner/v2/cmd/osv-scanner ;;
     gitleaks) build gitleaks github.com/zricethezav/gitleaks/v8 "$(cd "$root" && go list -m -f '{{.Version}}' github.com/zricethezav/gitleaks/v8)" ;;
+    cloud-init)
+      d="$root/.tools/cloud-init"
+      if [ ! -d "$d/usr/lib/python3/dist-packages/cloudinit" ]; then
+        command -v apt-get >/dev/null || { echo "get-tools: apt-get not found (cloud-init comes from Debian's archive)" >&2; exit 2; }
+        work="$(mktemp -d)"
+        (cd "$work" && apt-get download -q cloud-init >/dev/null 2>&1) || {
+          [ "$(id -u)" -eq 0 ] && apt-get update -qq && (cd "$work" && apt-get download -q cloud-init >/dev/null)
+        } || { echo "get-tools: apt-get download cloud-init failed" >&2; rm -rf "$work"; exit 1; }
+        mkdir -p "$d" && dpkg-deb -x "$work"/cloud-init_*.deb "$d"
+        basename "$work"/cloud-init_*.deb > "$d/version"
+        rm -rf "$work"
+        echo "get-tools: unpacked $(cat "$d/version") into $d" >&2
+      fi ;;
     azurite)
       v="${AZURITE_VERSION:-3.37.0}"
       if [ "$(cat "$root/.tools/azurite/version" 2>/dev/null)" != "$v" ]; then
@@ -94,6 +113,6 @@ for what in "$@"; do
       # next to its node_modules, where Node's module resolution finds them
       cp "$root/scripts/ps-syntax-check.mjs" "$root/.tools/pscheck/check.mjs"
       ;;
-    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, gremlins, azurite, pscheck)" >&2; exit 2 ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, gremlins, osv-scanner, cloud-init, azurite, pscheck)" >&2; exit 2 ;;
   esac
 done

@@ -40,3 +40,42 @@ func TestFactsSSHDLineOverBoundErrors(t *testing.T) {
 		t.Errorf("ssh-client-alive-interval: %s: %s", f.Status, f.Message)
 	}
 }
+
+// Issue 26, sshd's command line: "-o ClientAliveInterval=0" in the unit's ExecStart, in a
+// drop-in that resets ExecStart, and in /etc/default/ssh's SSHD_OPTS (EnvironmentFile=) wins
+// over sshd_config's 180, as sshd -T shows; the rule fails naming the file and line that holds it.
+func TestFactsSSHDCommandLine(t *testing.T) {
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}}
+	const unit = "[Unit]\nDescription=OpenBSD Secure Shell server\n\n[Service]\nEnvironmentFile=-/etc/default/ssh\nExecStartPre=/usr/sbin/sshd -t\n"
+	for _, tc := range []struct {
+		name   string
+		change testfixture.Change
+		path   string
+		line   int
+	}{
+		{"ExecStart", testfixture.Change{"/usr/lib/systemd/system/ssh.service": unit + "ExecStart=/usr/sbin/sshd -D -o ClientAliveInterval=0 $SSHD_OPTS\n"},
+			"/usr/lib/systemd/system/ssh.service", 7},
+		{"a drop-in resetting ExecStart", testfixture.Change{
+			"/usr/lib/systemd/system/ssh.service":             unit + "ExecStart=/usr/sbin/sshd -D $SSHD_OPTS\n",
+			"/etc/systemd/system/ssh.service.d/override.conf": "[Service]\nExecStart=\nExecStart=/usr/sbin/sshd -D -oClientAliveInterval=0\n",
+		}, "/etc/systemd/system/ssh.service.d/override.conf", 3},
+		{"SSHD_OPTS", testfixture.Change{
+			"/usr/lib/systemd/system/ssh.service": unit + "ExecStart=/usr/sbin/sshd -D $SSHD_OPTS\n",
+			"/etc/default/ssh":                    "# Options to pass to sshd\nSSHD_OPTS=\"-o ClientAliveInterval=0\"\n",
+		}, "/etc/default/ssh", 2},
+	} {
+		r := mustCheck(t, testfixture.Variant(t, tc.change), cfg)
+		f := finding(t, r, "ssh-client-alive-interval")
+		if f.Status != rules.Fail || r.Compliant || !hasEvidence(f, tc.path, tc.line, "sshd's command line") {
+			t.Errorf("%s: %s: %s %+v", tc.name, f.Status, f.Message, f.Evidence)
+		}
+	}
+	// a unit that passes nothing: sshd_config's 180 stands
+	r := mustCheck(t, testfixture.Variant(t, testfixture.Change{
+		"/usr/lib/systemd/system/ssh.service": unit + "ExecStart=/usr/sbin/sshd -D $SSHD_OPTS\n",
+		"/etc/default/ssh":                    "SSHD_OPTS=\n",
+	}), cfg)
+	if f := finding(t, r, "ssh-client-alive-interval"); f.Status != rules.Pass {
+		t.Errorf("no options: %s: %s %+v", f.Status, f.Message, f.Evidence)
+	}
+}

@@ -87,6 +87,7 @@ func open(br *bufio.Reader, magic []byte) (string, io.Reader, func(), error) {
 	case bytes.HasPrefix(magic, []byte("0707")):
 		return "none", br, nil, nil
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		decompressed.Add(1)
 		z, err := gzip.NewReader(br)
 		if err != nil {
 			return "gzip", nil, nil, err
@@ -94,15 +95,18 @@ func open(br *bufio.Reader, magic []byte) (string, io.Reader, func(), error) {
 		z.Multistream(false)
 		return "gzip", z, func() { z.Close() }, nil
 	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
+		decompressed.Add(1)
 		z, err := xz.NewReader(br)
 		return "xz", z, nil, err
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		decompressed.Add(1)
 		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
 		if err != nil {
 			return "zstd", nil, nil, err
 		}
 		return "zstd", z, z.Close, nil
 	case bytes.HasPrefix(magic, []byte{0x02, 0x21, 0x4c, 0x18}), bytes.HasPrefix(magic, []byte{0x04, 0x22, 0x4d, 0x18}):
+		decompressed.Add(1)
 		return "lz4", lz4.NewReader(br), nil, nil
 	}
 	return "", nil, nil, fmt.Errorf("not a cpio archive nor a known compression (starts %x)", magic)

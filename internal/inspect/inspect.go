@@ -1,6 +1,15 @@
 // Package inspect opens a disk image offline and gathers the facts the rules read: the container
 // format, the partition table, each partition's kind, the Linux root filesystem with the
 // other filesystems mounted where its /etc/fstab puts them, and the Windows system volume.
+//
+// Which root boots is not this package's to decide when several filesystems hold /etc: that
+// is the boot chain's (the default entry's root=), and the boot chain is read above this
+// package (internal/facts/boot), from the boot configuration as each candidate would see it.
+// The split: inspect lists the candidates (RootCandidates, each with its own fstab's mounts);
+// the fact layer decides, through the RootDecider hook it sets when it is linked in (the
+// engine links it through the rules); inspect applies the decision before anything reads the
+// root. No decider, or no decisive boot entry, leaves Root nil and RootErr naming the
+// candidates, so that every rule that reads the root errors: never a silent choice.
 package inspect
 
 import (
@@ -35,6 +44,10 @@ type Image struct {
 	Root          *filesystem.Tree
 	RootPartition *partition.Partition
 	Mounts        []Mount
+	// RootCandidates are the filesystems that hold /etc (see findRoot); RootErr is set, and
+	// Root nil, when there are several and the boot chain does not say which boots.
+	RootCandidates []RootCandidate
+	RootErr        error
 	// Boot are the partitions the firmware and the boot loader read whether or not Linux
 	// mounts them: EFI system partitions and extended boot loader partitions (XBOOTLDR).
 	Boot []BootPartition
@@ -57,7 +70,8 @@ type Image struct {
 	hivesOnce sync.Once
 	hives     *windows.Hives
 
-	memo sync.Map
+	memo  sync.Map
+	trees sync.Map // *partition.Partition => *filesystem.Tree (PartitionTree)
 }
 
 // Memo returns what fn computes for key, computed once per image: facts that several rules
@@ -225,16 +239,55 @@ func openVolume(d *image.Disk, p *partition.Partition) (filesystem.Volume, error
 	return nil, nil
 }
 
-// findRoot picks the partition that holds /etc (preferring one whose fstab mounts it on /),
-// then mounts the other fstab filesystems.
-func (img *Image) findRoot() error {
-	type candidate struct {
-		p     *partition.Partition
-		tree  *filesystem.Tree
-		fstab []sysconf.FstabEntry
-		self  bool
+// RootCandidate is a filesystem that could be the Linux root: it holds /etc. Tree is its view
+// with its own /etc/fstab's mounts applied (Mounts), as the system would see it were it the root.
+type RootCandidate struct {
+	Partition *partition.Partition
+	Tree      *filesystem.Tree
+	Mounts    []Mount
+	// SelfMounting says its fstab mounts it on /.
+	SelfMounting bool
+}
+
+// RootDecider chooses the root that boots when several filesystems hold /etc. inspect only lists
+// the candidates: the decision is the boot chain's (which loader boots, its default entry and the
+// root= that entry passes), read by a fact layer above this package, which sets RootDecider when
+// it is linked in (internal/facts/boot does, in its init). It returns the candidate chosen and
+// why, or an error naming the candidates when the boot chain does not decide.
+var RootDecider func(img *Image, cands []RootCandidate) (chosen *RootCandidate, why string, err error)
+
+// AmbiguousRootError says several filesystems could be the root and nothing decides which boots.
+type AmbiguousRootError struct {
+	Candidates []*partition.Partition
+	Reason     string
+}
+
+func (e *AmbiguousRootError) Error() string {
+	var names []string
+	for _, p := range e.Candidates {
+		names = append(names, fmt.Sprintf("partition %d", p.Number))
 	}
-	var cands []candidate
+	return fmt.Sprintf("%d filesystems could be the Linux root (%s hold /etc) and %s: which one boots is unknown, so nothing read from the root is judged",
+		len(e.Candidates), strings.Join(names, " and "), e.Reason)
+}
+
+// PartitionTree returns the filesystem of partition p alone (nothing mounted on it), nil when
+// it is not readable. It is made once per partition, so that its readers share what it has
+// read of the directories.
+func (img *Image) PartitionTree(p *partition.Partition) *filesystem.Tree {
+	v, ok := img.volumes[p]
+	if !ok {
+		return nil
+	}
+	t, _ := img.trees.LoadOrStore(p, filesystem.NewTree(v))
+	return t.(*filesystem.Tree)
+}
+
+// findRoot lists the partitions that hold /etc, each with its own fstab's mounts applied. One
+// is the root. Of several, the booted one is the one the boot chain's root= names, as
+// RootDecider decides; when it does not decide (or no decider is linked in) the root is
+// unknown: Root stays nil and RootErr names the candidates (rules that read the root error).
+func (img *Image) findRoot() error {
 	for _, p := range img.Table.Partitions {
 		v, ok := img.volumes[p]
 		if !ok {
@@ -245,36 +298,58 @@ func (img *Image) findRoot() error {
 		if err != nil || !st.IsDir() {
 			continue
 		}
-		c := candidate{p: p, tree: tree}
+		c := RootCandidate{Partition: p, Tree: tree}
+		var fstab []sysconf.FstabEntry
 		if data, err := tree.ReadFile("etc/fstab", maxConfigBytes); err == nil {
 			var err error
 			// a line over the reader's bound is not read: the mounts it names are unknown here
 			// (the rules that read fstab error on it themselves)
-			if c.fstab, err = sysconf.ReadFstab(data); err != nil {
+			if fstab, err = sysconf.ReadFstab(data); err != nil {
 				img.Notes = append(img.Notes, fmt.Sprintf("partition %d: /etc/fstab: %v; the mounts it names are not known", p.Number, err))
 			}
-			for _, e := range c.fstab {
+			for _, e := range fstab {
 				if e.Path == "/" && img.matches(e.Spec, p) {
-					c.self = true
+					c.SelfMounting = true
 				}
 			}
 		}
-		cands = append(cands, c)
+		c.Mounts = img.mountFstab(tree, fstab)
+		img.RootCandidates = append(img.RootCandidates, c)
 	}
+	cands := img.RootCandidates
 	if len(cands) == 0 {
 		return nil
 	}
-	best := cands[0]
-	for _, c := range cands {
-		if c.self && !best.self {
-			best = c
+	best := &cands[0]
+	if len(cands) > 1 {
+		var parts []*partition.Partition
+		for _, c := range cands {
+			parts = append(parts, c.Partition)
+		}
+		if RootDecider == nil {
+			img.RootErr = &AmbiguousRootError{Candidates: parts, Reason: "no boot-chain reader is linked in to decide"}
+		} else {
+			chosen, why, err := RootDecider(img, cands)
+			if err != nil {
+				img.RootErr = err
+			} else {
+				best = chosen
+				img.Notes = append(img.Notes, fmt.Sprintf("%d filesystems hold /etc; partition %d is the root: %s", len(cands), best.Partition.Number, why))
+			}
+		}
+		if img.RootErr != nil {
+			img.Notes = append(img.Notes, img.RootErr.Error())
+			return nil
 		}
 	}
-	if len(cands) > 1 {
-		img.Notes = append(img.Notes, fmt.Sprintf("%d filesystems hold /etc; partition %d was taken as the root", len(cands), best.p.Number))
-	}
-	img.Root, img.RootPartition = best.tree, best.p
-	for _, e := range best.fstab {
+	img.Root, img.RootPartition, img.Mounts = best.Tree, best.Partition, best.Mounts
+	return nil
+}
+
+// mountFstab mounts on tree the filesystems of the image that fstab's lines name.
+func (img *Image) mountFstab(tree *filesystem.Tree, fstab []sysconf.FstabEntry) []Mount {
+	var mounts []Mount
+	for _, e := range fstab {
 		if e.IsSwap() || e.Path == "/" || !strings.HasPrefix(e.Path, "/") || e.HasOption("bind") {
 			continue
 		}
@@ -292,10 +367,10 @@ func (img *Image) findRoot() error {
 		if !ok {
 			continue // already noted as identified but not read
 		}
-		img.Root.Mount(path.Clean(e.Path), v)
-		img.Mounts = append(img.Mounts, Mount{Path: path.Clean(e.Path), Spec: e.Spec, FstabLine: e.Line, Partition: target})
+		tree.Mount(path.Clean(e.Path), v)
+		mounts = append(mounts, Mount{Path: path.Clean(e.Path), Spec: e.Spec, FstabLine: e.Line, Partition: target})
 	}
-	return nil
+	return mounts
 }
 
 // findBoot lists the ESPs and XBOOTLDR partitions. On a GPT disk, one that no fstab line
@@ -335,7 +410,7 @@ func (img *Image) findBoot() {
 			if !ok || role != order || !readable {
 				continue
 			}
-			b := BootPartition{Role: role, Partition: p, Tree: filesystem.NewTree(v), MountedAt: mounted[p]}
+			b := BootPartition{Role: role, Partition: p, Tree: img.PartitionTree(p), MountedAt: mounted[p]}
 			if b.MountedAt == "" && p.Table == "gpt" && img.Root != nil {
 				at := ""
 				switch {
@@ -438,6 +513,9 @@ func (img *Image) Packages() (*pkgdb.Inventory, error) {
 	img.pkgOnce.Do(func() {
 		if img.Root == nil {
 			img.pkgErr = ErrNoLinuxRoot
+			if img.RootErr != nil {
+				img.pkgErr = img.RootErr
+			}
 			return
 		}
 		img.pkgs, img.pkgErr = pkgdb.Read(img.Root)
@@ -450,6 +528,9 @@ var ErrNoLinuxRoot = errors.New("no Linux root filesystem found (no readable ext
 
 // ReadFile reads a whole in-image file of at most maxConfigBytes. p may start with "/".
 func (img *Image) ReadFile(p string) ([]byte, error) {
+	if img.Root == nil && img.RootErr != nil {
+		return nil, img.RootErr
+	}
 	if img.Root == nil {
 		return nil, ErrNoLinuxRoot
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	accountfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/accounts"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
 
@@ -19,17 +21,16 @@ var _ = register(&Rule{
 	Rationale: "A password baked into an image is the same on every VM made from it; an empty one lets anyone in.",
 	Fix:       "Lock every password: `passwd -l USER` (or `usermod -p '*' USER`); marketplace-harden's `accounts` step does this.",
 	Check: linux(func(c *Context) Result {
-		data, err := c.read("/etc/shadow")
-		if err != nil {
-			return errResult(err)
+		facts := accountfacts.Of(c.Image)
+		if facts.ShadowErr != nil {
+			return errResult(facts.ShadowErr)
+		}
+		if facts.PasswdErr != nil {
+			return errResult(facts.PasswdErr)
 		}
 		var ev []Evidence
 		hashes := false // a password hash in /etc/shadow: what Microsoft's suite fails
-		sh, err := sysconf.ParseShadow(data)
-		if err != nil {
-			return errResult(fmt.Errorf("/etc/shadow %w", err))
-		}
-		for _, e := range sh {
+		for _, e := range facts.Shadow {
 			if e.Status == sysconf.PasswordLocked {
 				continue
 			}
@@ -40,20 +41,12 @@ var _ = register(&Rule{
 			}
 			ev = append(ev, Evidence{Path: "/etc/shadow", Line: e.Line, Detail: d})
 		}
-		pw, err := c.read("/etc/passwd")
-		if err != nil {
-			return errResult(err)
-		}
-		pwe, err := sysconf.ParsePasswdPasswords(pw)
-		if err != nil {
-			return errResult(fmt.Errorf("/etc/passwd %w", err))
-		}
-		for _, e := range pwe {
+		for _, e := range facts.PasswdPasswords {
 			if e.Status != sysconf.PasswordLocked {
 				ev = append(ev, Evidence{Path: "/etc/passwd", Line: e.Line, Detail: fmt.Sprintf("account %s has an %s in /etc/passwd itself", Quote(e.Name), e.Status)})
 			}
 		}
-		if data == nil && pw == nil {
+		if !facts.ShadowExists && !facts.PasswdExists {
 			return fail("neither /etc/shadow nor /etc/passwd exists", Evidence{Path: "/etc/shadow", Detail: "missing"})
 		}
 		if len(ev) > 0 {
@@ -137,30 +130,15 @@ var _ = register(&Rule{
 	Rationale: "With targetpw, sudo asks for root's password instead of the user's own; an Azure VM's root has no password, so the deploying user cannot use sudo. Microsoft's suite fails it. /etc/sudoers and the files it includes (@includedir, #includedir) are read: stricter than LISA, which reads /etc/sudoers alone.",
 	Fix:       "Remove or comment out `Defaults targetpw` in /etc/sudoers and /etc/sudoers.d/*; marketplace-harden never adds it.",
 	Check: linux(func(c *Context) Result {
-		files := []string{"/etc/sudoers"}
-		main, err := c.read("/etc/sudoers")
+		files, err := accountfacts.Sudoers(systemd.FromImage(c.Image))
 		if err != nil {
 			return errResult(err)
 		}
-		for _, l := range strings.Split(string(main), "\n") {
-			f := strings.Fields(l)
-			if len(f) == 2 && (f[0] == "@includedir" || f[0] == "#includedir") {
-				more, err := c.glob(strings.TrimSuffix(f[1], "/") + "/*")
-				if err != nil {
-					return errResult(err)
-				}
-				files = append(files, more...)
-			}
-		}
 		var ev []Evidence
-		for _, p := range files {
-			data, err := c.read(p)
-			if err != nil {
-				return errResult(err)
-			}
-			for i, l := range strings.Split(string(data), "\n") {
+		for _, f := range files {
+			for i, l := range f.Lines {
 				if targetpwLine.MatchString(l) && !strings.Contains(l, "!targetpw") {
-					ev = append(ev, Evidence{Path: p, Line: i + 1, Detail: Quote(strings.TrimSpace(l))})
+					ev = append(ev, Evidence{Path: f.Path, Line: i + 1, Detail: Quote(strings.TrimSpace(l))})
 				}
 			}
 		}

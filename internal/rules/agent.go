@@ -91,7 +91,11 @@ var _ = register(&Rule{
 			res.Status, res.Message, res.Actual = NotApplicable, "no /etc/waagent.conf: the azure-agent rule reports the agent", ""
 			return res
 		}
-		s, ok := sysconf.Last(sysconf.ParseKeyValue(conf), "AutoUpdate.Enabled")
+		kv, err := sysconf.ReadKeyValue(conf)
+		if err != nil {
+			return errResult(fmt.Errorf("/etc/waagent.conf: %w", err))
+		}
+		s, ok := sysconf.Last(kv, "AutoUpdate.Enabled")
 		switch {
 		case !ok:
 			res.Status, res.Message, res.Actual = Pass, "AutoUpdate.Enabled is not set: the agent's default (on) applies", "AutoUpdate.Enabled unset (default y)"

@@ -5,8 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
-	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+	"strconv"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/boot"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
@@ -48,192 +49,41 @@ func missingParams(cmdline string) []string {
 	return missing
 }
 
-// bootEntry is one kernel command line found in what the boot loader reads.
+// bootEntry is one kernel command line of the boot chain (internal/facts/boot), as the rules
+// here and in firstboot.go judge it.
 type bootEntry struct {
 	path    string
 	line    int
 	cmdline string
-	// loader says what reads it: "GRUB", or "systemd-boot" for an entry of the Boot Loader
-	// Specification on an ESP or XBOOTLDR (then sd says more).
-	loader string
-	sd     *loaderEntry
+	note    string // why it is not judged
+	e       boot.Entry
 }
 
 // describe names an entry's kind for evidence.
-func (e bootEntry) describe() string {
-	switch {
-	case e.sd == nil:
-		return e.loader
-	case e.sd.isUKI:
-		return fmt.Sprintf("systemd-boot, unified kernel image's .cmdline on the %s (partition %d)", e.sd.boot.Role, e.sd.boot.Partition.Number)
-	}
-	return fmt.Sprintf("systemd-boot entry on the %s (partition %d)", e.sd.boot.Role, e.sd.boot.Partition.Number)
+func (e bootEntry) describe() string { return e.e.Describe() }
+
+// bootChain is the image's boot chain, read once per image by internal/facts/boot.
+func (c *Context) bootChain() (*boot.Chain, error) {
+	ch := boot.Of(c.Image)
+	return ch, ch.Err
 }
 
-// grubConfigs are the generated GRUB configurations, in the order distributions use them.
-var grubConfigs = []string{"/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/efi/EFI/*/grub.cfg", "/boot/grub2/grubenv"}
-
-// bootEntries returns every kernel command line the image's boot loaders would start: GRUB's
-// menu entries, BLS entries GRUB reads from /boot/loader/entries, and systemd-boot's entries on
-// the ESP and XBOOTLDR (see bootedEntries for the one it starts by default).
-// They depend on the image only, and half the Linux rules ask: they are read once per image.
-func (c *Context) bootEntries() ([]bootEntry, error) {
-	type result struct {
-		entries []bootEntry
-		err     error
-	}
-	r := c.Image.Memo("boot entries", func() any {
-		entries, err := c.readBootEntries()
-		return result{entries, err}
-	}).(result)
-	return r.entries, r.err
-}
-
-func (c *Context) readBootEntries() ([]bootEntry, error) {
-	var out []bootEntry
-	kernelopts := ""
-	if env, err := c.read("/boot/grub2/grubenv"); err != nil {
-		return nil, err
-	} else if env != nil {
-		for _, s := range sysconf.ParseKeyValue(env) {
-			if s.Key == "kernelopts" {
-				kernelopts = s.Value
-			}
-		}
-	}
-	read := map[string]bool{}
-	// a GRUB script's linux commands, its words as GRUB's lexer makes them (a '#' that starts
-	// a word ends the line, quotes, escapes, ';')
-	grubLines := func(where string, data []byte) error {
-		read[where] = true
-		cmds, err := sysconf.GrubCommands(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		for _, cmd := range cmds {
-			w := cmd.Words
-			if len(w) < 2 || (w[0] != "linux" && w[0] != "linuxefi" && w[0] != "linux16") {
-				continue
-			}
-			out = append(out, bootEntry{path: where, line: cmd.Line, cmdline: strings.Join(w[2:], " "), loader: "GRUB"})
-		}
-		return nil
-	}
-	for _, pat := range grubConfigs[:3] {
-		files, err := c.glob(pat)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			data, err := c.read(f)
-			if err != nil {
-				return nil, err
-			}
-			if err := grubLines(f, data); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, b := range c.Image.Boot {
-		if b.Role != inspect.RoleESP {
-			continue
-		}
-		files, err := globIn(b, "/EFI/*/grub.cfg")
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			if read[b.Where(f)] {
-				continue // the same file, read through the root's mount of the ESP
-			}
-			data, err := readIn(b, f)
-			if err != nil {
-				return nil, err
-			}
-			if err := grubLines(b.Where(f), data); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if !c.underBootPartition("/boot/loader/entries") {
-		bls, err := c.glob("/boot/loader/entries/*.conf")
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range bls {
-			data, err := c.read(f)
-			if err != nil {
-				return nil, err
-			}
-			if e := parseBLS(data); e.line > 0 {
-				out = append(out, bootEntry{path: f, line: e.line, cmdline: strings.ReplaceAll(e.cmdline, "$kernelopts", kernelopts), loader: "GRUB (BLS entry)"})
-			}
-		}
-	}
-	sb, err := c.systemdBoot()
-	if err != nil {
-		return nil, err
-	}
-	for i := range sb.entries {
-		e := &sb.entries[i]
-		out = append(out, bootEntry{path: e.where, line: e.line, cmdline: e.cmdline, loader: "systemd-boot", sd: e})
-	}
-	return out, nil
-}
-
-// bootedEntries are the entries a VM may start without anyone at its console: every GRUB entry
-// (the menu's default can be changed by grub-reboot and saved_entry), and systemd-boot's
-// default entry only. skipped are systemd-boot's other entries.
+// bootedEntries are the entries a VM may start without anyone at its console (the loaders'
+// default entries, or every entry of a loader whose default is not decided offline); skipped
+// are the others (not the default, or dropped by systemd-boot).
 func (c *Context) bootedEntries() (booted, skipped []bootEntry, err error) {
-	all, err := c.bootEntries()
+	ch, err := c.bootChain()
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, e := range all {
-		if e.sd != nil && !e.sd.isDefault {
-			skipped = append(skipped, e)
-		} else {
-			booted = append(booted, e)
-		}
+	b, s := ch.Booted()
+	for _, e := range b {
+		booted = append(booted, bootEntry{path: e.Path, line: e.Line, cmdline: e.Cmdline, e: e})
+	}
+	for _, e := range s {
+		skipped = append(skipped, bootEntry{path: e.Path, line: e.Line, cmdline: e.Cmdline, note: e.Note, e: e})
 	}
 	return booted, skipped, nil
-}
-
-// grubDefaults returns GRUB_CMDLINE_LINUX and _DEFAULT as GRUB would assemble them from
-// /etc/default/grub and /etc/default/grub.d/*.cfg.
-func (c *Context) grubDefaults() (cmdline string, ev []Evidence, found bool, err error) {
-	files := []string{"/etc/default/grub"}
-	more, err := c.glob("/etc/default/grub.d/*.cfg")
-	if err != nil {
-		return "", nil, false, err
-	}
-	files = append(files, more...)
-	vals := map[string]sysconf.Setting{}
-	src := map[string]string{}
-	for _, f := range files {
-		data, err := c.read(f)
-		if err != nil {
-			return "", nil, false, err
-		}
-		if data == nil {
-			continue
-		}
-		found = true
-		for _, s := range sysconf.ParseShellVars(data) {
-			if s.Key == "GRUB_CMDLINE_LINUX" || s.Key == "GRUB_CMDLINE_LINUX_DEFAULT" {
-				// grub.d snippets commonly append: GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX ..."
-				s.Value = strings.ReplaceAll(s.Value, "$"+s.Key, vals[s.Key].Value)
-				s.Value = strings.ReplaceAll(s.Value, "${"+s.Key+"}", vals[s.Key].Value)
-				vals[s.Key], src[s.Key] = s, f
-			}
-		}
-	}
-	for _, k := range []string{"GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"} {
-		if s, ok := vals[k]; ok {
-			ev = append(ev, Evidence{Path: src[k], Line: s.Line, Detail: Quote(fmt.Sprintf("%s=%q", k, s.Value))})
-		}
-	}
-	return strings.TrimSpace(vals["GRUB_CMDLINE_LINUX"].Value + " " + vals["GRUB_CMDLINE_LINUX_DEFAULT"].Value), ev, found, nil
 }
 
 var _ = register(&Rule{
@@ -319,20 +169,21 @@ type cmdlineSource struct {
 // cmdlineDefaults returns GRUB's defaults (/etc/default/grub and grub.d) and kernel-install's
 // /etc/kernel/cmdline, those that exist.
 func (c *Context) cmdlineDefaults() ([]cmdlineSource, error) {
+	ch, err := c.bootChain()
+	if err != nil {
+		return nil, err
+	}
 	var out []cmdlineSource
-	grub, ev, found, err := c.grubDefaults()
-	if err != nil {
-		return nil, err
-	}
-	if found {
-		out = append(out, cmdlineSource{name: "/etc/default/grub", cmdline: grub, ev: ev, regen: "update-grub / grub2-mkconfig"})
-	}
-	ki, kev, found, err := c.kernelInstallCmdline()
-	if err != nil {
-		return nil, err
-	}
-	if found {
-		out = append(out, cmdlineSource{name: kev.Path, cmdline: ki, ev: []Evidence{kev}, regen: "kernel-install add, or rebuild the UKI"})
+	for _, src := range ch.Sources {
+		d := cmdlineSource{name: src.Name, cmdline: src.Cmdline, regen: src.Regen}
+		for _, st := range src.Settings {
+			if src.KernelInstall {
+				d.ev = append(d.ev, Evidence{Path: st.Path, Line: st.Line, Detail: "kernel-install's command line for new kernels: " + Quote(strconv.Quote(st.Value))})
+			} else {
+				d.ev = append(d.ev, Evidence{Path: st.Path, Line: st.Line, Detail: Quote(fmt.Sprintf("%s=%q", st.Key, st.Value))})
+			}
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }
@@ -383,7 +234,7 @@ func kernelCmdline(c *Context) Result {
 	var notes []Evidence
 	for _, e := range skipped {
 		if m := missingParams(e.cmdline); len(m) > 0 {
-			notes = append(notes, Evidence{Path: e.path, Line: e.line, Detail: "not the default entry (not judged); lacks " + strings.Join(m, " ")})
+			notes = append(notes, Evidence{Path: e.path, Line: e.line, Detail: e.note + "; lacks " + strings.Join(m, " ")})
 		}
 	}
 	missingAny := map[string]bool{}
@@ -436,7 +287,7 @@ func kernelCmdline(c *Context) Result {
 	}
 	res.Actual = Quote(entries[0].cmdline)
 	detail := fmt.Sprintf("all %d boot entries carry the parameters (%s)", len(entries), entries[0].describe())
-	if len(entries) == 1 && entries[0].sd != nil {
+	if len(entries) == 1 && entries[0].e.SD != nil {
 		detail = "the default entry carries the parameters (" + entries[0].describe() + ")"
 	}
 	res.Evidence = append([]Evidence{{Path: entries[0].path, Line: entries[0].line, Detail: detail}}, notes...)
@@ -446,7 +297,7 @@ func kernelCmdline(c *Context) Result {
 		return res
 	}
 	res.Status, res.Message = Pass, "every boot entry carries "+strings.Join(requirements.KernelParams, " ")
-	if len(entries) == 1 && entries[0].sd != nil {
+	if len(entries) == 1 && entries[0].e.SD != nil {
 		res.Message = "systemd-boot's default entry carries " + strings.Join(requirements.KernelParams, " ")
 	}
 	return res

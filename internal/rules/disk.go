@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
+	swapfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/swap"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
@@ -24,7 +23,7 @@ var _ = register(&Rule{
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: no swap partition on the OS disk); LISA AzureImageStandard verify_no_swap_on_osdisk; self-test 41 Swap Partition on OS Disk",
-	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit (linked from any *.wants or *.requires directory of systemd's unit path: /etc, /usr/lib, /lib, /usr/local/lib). /etc/fstab is read as libmount reads it for swapon -a and systemd: a '#' inside a field is not a comment (`/swap#1 none swap sw 0 0` is swap), and a line over 64 KiB makes the rule an error. Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
+	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit (linked from any *.wants or *.requires directory of systemd's unit path: /etc, /run, /usr/lib, /lib, /usr/local/lib), a unit boot starts that Wants=/Requires=/BindsTo= a .swap unit or runs swapon in ExecStart*= (directly, through sh -c, or in a script). cloud-init's configuration is read as cloud-init reads it: cloud.cfg and cloud.cfg.d/*.cfg merged in its order, YAML as PyYAML loads it (quoted keys such as \"swap\":, anchors, flow style, the last duplicate key winning); swap: creates a file unless its filename or size is null, 0 or empty (a filename containing \"null\" is a filename). /etc/fstab is read as libmount reads it for swapon -a and systemd: a '#' inside a field is not a comment (`/swap#1 none swap sw 0 0` is swap), and a line over 64 KiB makes the rule an error. Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
 	Fix:       "Delete swap partitions and fstab swap lines, drop cloud-init swap: settings and disable *.swap units; for swap, use the resource disk (ResourceDisk.EnableSwap=y in /etc/waagent.conf).",
 	Cert:      &CertTest{ID: "200.3.3.3", SelfTestID: "41", Name: "Swap Partition on OS Disk", Level: "Failed", LISA: "verify_no_swap_on_osdisk"},
 	Check: linux(func(c *Context) Result {
@@ -34,48 +33,35 @@ var _ = register(&Rule{
 				ev = append(ev, Evidence{Path: fmt.Sprintf("partition %d", p.Number), Detail: fmt.Sprintf("swap partition (%s, type %s, %d MiB)", p.Kind, p.TypeID, p.Size>>20)})
 			}
 		}
-		fstab, err := c.read("/etc/fstab")
-		if err != nil {
-			return errResult(err)
+		facts := swapfacts.Of(c.Image)
+		if err := facts.Err(); err != nil {
+			return errResult(err) // swap could be configured where we could not read
 		}
-		entries, err := sysconf.ReadFstab(fstab)
-		if err != nil {
-			return errResult(fmt.Errorf("/etc/fstab %w", err))
-		}
-		for _, e := range entries {
-			if e.IsSwap() {
-				ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "swap entry for " + Quote(e.Spec)})
-			}
-		}
-		wa, err := c.read("/etc/waagent.conf")
-		if err != nil {
-			return errResult(err)
+		for _, e := range facts.Fstab {
+			ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "swap entry for " + Quote(e.Spec)})
 		}
 		var resource []Evidence
-		if s, ok := sysconf.Last(sysconf.ParseKeyValue(wa), "ResourceDisk.EnableSwap"); ok && strings.EqualFold(s.Value, "y") {
+		if s := facts.ResourceDisk; s != nil {
 			resource = append(resource, Evidence{Path: "/etc/waagent.conf", Line: s.Line, Detail: "ResourceDisk.EnableSwap=y: swap on the resource disk, not the OS disk (passes)"})
 		}
-		cloud, err := c.cloudConfigFiles()
-		if err != nil {
-			return errResult(err)
+		if sw := facts.Cloud; sw.Creates {
+			ev = append(ev, Evidence{Path: sw.Where.File, Line: sw.Where.KeyLine, Detail: fmt.Sprintf("cloud-init swap: creates a swap file at first boot (filename %s, size %s)", Quote(sw.Filename), Quote(sw.Size))})
 		}
-		for _, f := range cloud {
-			data, err := c.read(f)
-			if err != nil {
-				return errResult(err)
+		for _, m := range facts.CloudMounts {
+			ev = append(ev, Evidence{Path: m.File, Line: m.Line, Detail: "cloud-init mounts: adds swap at first boot"})
+		}
+		for _, l := range facts.Links {
+			ev = append(ev, Evidence{Path: l.Path, Detail: "swap unit " + l.Unit + " enabled at boot"})
+		}
+		for _, d := range facts.Dependencies {
+			ev = append(ev, Evidence{Path: d.Setting.File, Line: d.Setting.Line, Detail: fmt.Sprintf("%s, started at boot, has %s=%s: swap unit %s is started with it", d.By, d.Setting.Key, d.Setting.Value, d.Swap)})
+		}
+		for _, x := range facts.Swapons {
+			if x.Script != "" {
+				ev = append(ev, Evidence{Path: x.Script, Line: x.Line, Detail: fmt.Sprintf("runs swapon; %s, started at boot, runs it (%s at %s:%d)", x.Unit, x.Setting.Key, x.Setting.File, x.Setting.Line)})
+				continue
 			}
-			ev = append(ev, cloudInitSwap(f, data)...)
-		}
-		units, err := c.wantedUnits()
-		if err != nil {
-			return errResult(err)
-		}
-		for _, name := range slices.Sorted(maps.Keys(units)) {
-			if strings.HasSuffix(name, ".swap") {
-				for _, link := range units[name] {
-					ev = append(ev, Evidence{Path: link, Detail: "swap unit " + name + " enabled at boot"})
-				}
-			}
+			ev = append(ev, Evidence{Path: x.Setting.File, Line: x.Setting.Line, Detail: fmt.Sprintf("%s, started at boot, runs swapon (%s=%s)", x.Unit, x.Setting.Key, Quote(x.Setting.Value))})
 		}
 		if len(ev) > 0 {
 			r := fail("swap is configured on the OS disk or at first boot", ev...)
@@ -87,33 +73,6 @@ var _ = register(&Rule{
 		return r
 	}),
 })
-
-// cloudInitSwap finds top-level "swap:" settings with a size and "mounts:" lists naming swap.
-func cloudInitSwap(file string, data []byte) []Evidence {
-	var ev []Evidence
-	inMounts := false
-	for i, line := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" || strings.HasPrefix(t, "#") {
-			continue
-		}
-		top := !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "-")
-		if top {
-			inMounts = strings.HasPrefix(t, "mounts:")
-			if strings.HasPrefix(t, "swap:") && !strings.Contains(strings.ToLower(t), "null") && !strings.Contains(t, "{}") {
-				ev = append(ev, Evidence{Path: file, Line: i + 1, Detail: "cloud-init swap: creates a swap file at first boot"})
-			}
-			if inMounts && strings.Contains(t, "swap") {
-				ev = append(ev, Evidence{Path: file, Line: i + 1, Detail: "cloud-init mounts: adds swap at first boot"})
-			}
-			continue
-		}
-		if inMounts && strings.Contains(t, "swap") {
-			ev = append(ev, Evidence{Path: file, Line: i + 1, Detail: "cloud-init mounts: adds swap at first boot"})
-		}
-	}
-	return ev
-}
 
 var _ = register(&Rule{
 	ID:        "single-root",

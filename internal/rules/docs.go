@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/lifecycle"
 	"sort"
 	"strings"
 )
@@ -54,7 +55,23 @@ func Markdown() string {
 			}
 		}
 		fmt.Fprintf(&b, "- **Why:** %s\n- **Fix:** %s\n\n", r.Rationale, r.Fix)
+		if r.ID == "supported-release" {
+			b.WriteString(releaseTable())
+		}
 	}
+	return b.String()
+}
+
+// releaseTable lists the release end dates supported-release judges with, each with its source.
+func releaseTable() string {
+	var b strings.Builder
+	b.WriteString("The release end dates (`internal/lifecycle`): the last day of security updates from the vendor\n" +
+		"without a paid subscription; a date published as a month is that month's last day.\n\n" +
+		"| Release | Security updates until | What ends | Source |\n|---|---|---|---|\n")
+	for _, r := range lifecycle.Releases {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.Name, r.End.Format("2006-01-02"), r.Support, r.Source)
+	}
+	b.WriteString("\n")
 	return b.String()
 }
 

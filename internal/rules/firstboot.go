@@ -1,16 +1,15 @@
 package rules
 
 import (
-	"path"
-
-	"github.com/marketready/packer-plugin-marketplace/internal/initrd"
-	"slices"
-
 	"fmt"
-	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
+	"path"
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/cloudinit"
+	"github.com/marketready/packer-plugin-marketplace/internal/initrd"
+	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
 
@@ -148,15 +147,6 @@ var _ = register(&Rule{
 	}),
 })
 
-// cloudConfigFiles are cloud.cfg and cloud.cfg.d/*.cfg, in the order cloud-init merges them.
-func (c *Context) cloudConfigFiles() ([]string, error) {
-	files, err := c.glob("/etc/cloud/cloud.cfg.d/*.cfg")
-	if err != nil {
-		return nil, err
-	}
-	return append([]string{"/etc/cloud/cloud.cfg"}, files...), nil
-}
-
 // cloudInit is what decides whether cloud-init runs at first boot and provisions on Azure.
 type cloudInit struct {
 	installed bool
@@ -192,6 +182,7 @@ func (c *Context) cloudInit(inv *pkgdb.Inventory) (cloudInit, error) {
 		return s, err
 	}
 	if set {
+		where.Detail = "datasource_list: [" + Quote(strings.Join(list, ", ")) + "]"
 		s.ev = append(s.ev, where)
 		if !slices.ContainsFunc(list, func(n string) bool { return strings.EqualFold(n, "Azure") }) {
 			s.azure = false
@@ -201,49 +192,18 @@ func (c *Context) cloudInit(inv *pkgdb.Inventory) (cloudInit, error) {
 	return s, nil
 }
 
-// cloudInitDatasources returns the last datasource_list of cloud.cfg and cloud.cfg.d/*.cfg (in
-// the order cloud-init merges them), where it was set, and whether any file sets one.
+// cloudInitDatasources returns datasource_list as cloud-init's merged configuration has it
+// (the last file by name that sets it), where it is set, and whether any file sets one.
 func (c *Context) cloudInitDatasources() (list []string, where Evidence, set bool, err error) {
-	files, err := c.cloudConfigFiles()
-	if err != nil {
+	ci := cloudinit.Of(c.Image)
+	if err := ci.Err(); err != nil {
 		return nil, Evidence{}, false, err
 	}
-	for _, f := range files {
-		data, err := c.read(f)
-		if err != nil {
-			return nil, Evidence{}, false, err
-		}
-		lines := strings.Split(string(data), "\n")
-		for i, line := range lines {
-			v, ok := strings.CutPrefix(line, "datasource_list:")
-			if !ok {
-				continue
-			}
-			var names []string
-			v = strings.TrimSpace(strings.SplitN(v, "#", 2)[0])
-			if strings.HasPrefix(v, "[") {
-				for _, n := range strings.Split(strings.Trim(v, "[]"), ",") {
-					if n = strings.Trim(strings.TrimSpace(n), `"'`); n != "" {
-						names = append(names, n)
-					}
-				}
-			} else {
-				for _, l := range lines[i+1:] {
-					t := strings.TrimSpace(l)
-					if t == "" || strings.HasPrefix(t, "#") {
-						continue
-					}
-					item, ok := strings.CutPrefix(t, "- ")
-					if !ok || !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "-") {
-						break
-					}
-					names = append(names, strings.Trim(strings.TrimSpace(item), `"'`))
-				}
-			}
-			list, where, set = names, Evidence{Path: f, Line: i + 1, Detail: "datasource_list: [" + Quote(strings.Join(names, ", ")) + "]"}, true
-		}
+	names, v, ok := ci.Config.Datasources()
+	if !ok {
+		return nil, Evidence{}, false, nil
 	}
-	return list, where, set, nil
+	return names, Evidence{Path: v.File, Line: v.KeyLine}, true, nil
 }
 
 var _ = register(&Rule{
@@ -281,7 +241,10 @@ var _ = register(&Rule{
 			if err != nil {
 				return errResult(err)
 			}
-			kv := sysconf.ParseKeyValue(conf)
+			kv, err := sysconf.ReadKeyValue(conf)
+			if err != nil {
+				return errResult(fmt.Errorf("/etc/waagent.conf %w", err))
+			}
 			agentMode = "auto"
 			if s, ok := sysconf.Last(kv, "Provisioning.Agent"); ok {
 				agentMode = strings.ToLower(s.Value)
@@ -383,24 +346,24 @@ var _ = register(&Rule{
 	}),
 })
 
-// initrdListing is an initramfs's file names and compressions.
-type initrdListing struct {
-	names, formats []string
-	err            error
-}
+// initrdListing is an initramfs's file names and compressions, as initrd.List makes them.
+type initrdListing = initrd.Listing
 
 // listInitrd lists an initramfs once per image (the Hyper-V and virtio rules read the same).
+// The content pass, which runs before the rules, decompresses every initramfs to search its
+// members and leaves the listing it made of a file under initrd.SharedKey(path): that listing
+// is taken when the file has the bytes it was made from (initrd.Shared.List checks their size
+// and SHA-256), so that the initramfs is decompressed once; else (no content pass, a file it
+// could not list, another file) initrd.List lists it.
 func (c *Context) listInitrd(ref initrdRef) ([]string, []string, error) {
 	l := c.Image.Memo(fmt.Sprintf("initrd %s %v", ref.where, ref.section), func() any {
-		f, err := ref.open()
-		if err != nil {
-			return initrdListing{err: err}
+		var shared *initrd.Shared
+		if !ref.section {
+			shared, _ = c.Image.Memo(initrd.SharedKey(ref.where), func() any { return (*initrd.Shared)(nil) }).(*initrd.Shared)
 		}
-		defer f.Close()
-		names, formats, err := initrd.List(f)
-		return initrdListing{names, formats, err}
+		return shared.List(ref.open)
 	}).(initrdListing)
-	return l.names, l.formats, l.err
+	return l.Names, l.Formats, l.Err
 }
 
 // driversAtBoot judges whether the kernel that boots has the drivers, built in or (the early ones)
@@ -430,7 +393,11 @@ func driversAtBoot(c *Context, family, cloud string, drivers []bootDriver) Resul
 		return errResult(err)
 	}
 	cfg := map[string]string{}
-	for _, s := range sysconf.ParseKeyValue(cfgData) {
+	kconf, err := sysconf.ReadKeyValue(cfgData)
+	if err != nil {
+		return errResult(fmt.Errorf("%s %w", cfgPath, err))
+	}
+	for _, s := range kconf {
 		cfg[s.Key] = s.Value
 	}
 	needInitrd := map[string]bool{} // module => must be in the initramfs
@@ -524,12 +491,11 @@ func nameMatchesEth0(globs string) bool {
 }
 
 var (
-	dhcpOn              = regexp.MustCompile(`(?i)^\s*DHCP\s*=\s*(yes|true|ipv4|both)\s*$`)
-	netplanEth0Key      = regexp.MustCompile(`(?m)^\s+eth0:\s*$`)
-	netplanMatchName    = regexp.MustCompile(`(?m)^\s+name:\s*(\S+)`)
-	netplanDHCP4        = regexp.MustCompile(`(?m)^\s+dhcp4:\s*(true|yes|on)\s*$`)
-	nmNoAutoDefault     = regexp.MustCompile(`(?m)^\s*no-auto-default\s*=\s*\*`)
-	cloudInitNetworkOff = regexp.MustCompile(`(?m)^network:\s*\{\s*config:\s*disabled\s*\}|^\s+config:\s*disabled`)
+	dhcpOn           = regexp.MustCompile(`(?i)^\s*DHCP\s*=\s*(yes|true|ipv4|both)\s*$`)
+	netplanEth0Key   = regexp.MustCompile(`(?m)^\s+eth0:\s*$`)
+	netplanMatchName = regexp.MustCompile(`(?m)^\s+name:\s*(\S+)`)
+	netplanDHCP4     = regexp.MustCompile(`(?m)^\s+dhcp4:\s*(true|yes|on)\s*$`)
+	nmNoAutoDefault  = regexp.MustCompile(`(?m)^\s*no-auto-default\s*=\s*\*`)
 )
 
 // pinsMAC says whether a network configuration file matches or sets a MAC address (macLine,
@@ -691,21 +657,13 @@ var _ = register(&Rule{
 			return errResult(err)
 		}
 		if ci.provisions() {
-			cfgs, err := c.cloudConfigFiles()
-			if err != nil {
+			// cloud-init's merged configuration: network: {config: disabled} in any file
+			// that wins for that key
+			facts := cloudinit.Of(c.Image)
+			if err := facts.Err(); err != nil {
 				return errResult(err)
 			}
-			netOff := ""
-			for _, f := range cfgs {
-				data, err := c.read(f)
-				if err != nil {
-					return errResult(err)
-				}
-				if cloudInitNetworkOff.Match(data) {
-					netOff = f
-				}
-			}
-			if netOff == "" {
+			if _, off := facts.Config.NetworkDisabled(); !off {
 				return pass("cloud-init writes the network configuration (DHCP on eth0) at first boot", Evidence{Path: inv.Path, Detail: "cloud-init installed, Azure datasource, network configuration not disabled"})
 			}
 		}

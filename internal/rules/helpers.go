@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
-	"sort"
 	"strings"
 
+	accountfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/accounts"
 	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
@@ -22,6 +21,10 @@ const (
 func linux(check func(*Context) Result) func(*Context) Result {
 	return func(c *Context) Result {
 		if c.Image.Root == nil {
+			if c.Image.RootErr != nil {
+				// two roots and no boot entry that says which boots: the error names both
+				return errResult(c.Image.RootErr)
+			}
 			return Result{Status: Error, Message: inspect.ErrNoLinuxRoot.Error()}
 		}
 		return check(c)
@@ -114,63 +117,18 @@ func (e *UnreadDirsError) Error() string {
 	return b.String()
 }
 
+// passwd is /etc/passwd as glibc reads it (facts/accounts), nil when absent.
 func (c *Context) passwd() ([]sysconf.PasswdEntry, error) {
-	b, err := c.read("/etc/passwd")
-	if err != nil {
-		return nil, err
+	f := accountfacts.Of(c.Image)
+	if f.PasswdErr != nil {
+		return nil, f.PasswdErr
 	}
-	pw, err := sysconf.ParsePasswd(b)
-	if err != nil {
-		return nil, fmt.Errorf("/etc/passwd %w", err)
-	}
-	return pw, nil
+	return f.Passwd, nil
 }
 
-// home is a home directory to look into, and whose it is.
-type home struct {
-	User string
-	Dir  string
-}
-
-// homes lists /root, every directory under /home, and the home of every account in
-// /etc/passwd with UID 0, UID >= 1000, or any UID and a shell a session can run in (a UID 998
-// account with /bin/bash is as much a login as a human one), without duplicates.
-func (c *Context) homes() ([]home, error) {
-	seen := map[string]bool{}
-	var out []home
-	add := func(user, dir string) {
-		dir = path.Clean(dir)
-		if dir == "/" || dir == "." || seen[dir] {
-			return
-		}
-		if fi, err := c.stat(dir); err != nil || fi == nil || !fi.IsDir() {
-			return
-		}
-		seen[dir] = true
-		out = append(out, home{user, dir})
-	}
-	add("root", "/root")
-	pw, err := c.passwd()
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range pw {
-		if e.Compat {
-			continue
-		}
-		if e.UID == 0 || e.UID >= 1000 && e.UID != 65534 || e.CanLogIn() {
-			add(e.Name, e.Home)
-		}
-	}
-	ents, err := c.readDir("/home")
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range ents {
-		add(e.Name(), "/home/"+e.Name())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
-	return out, nil
+// homes are the home directories a login may leave files in (facts/accounts).
+func (c *Context) homes() ([]accountfacts.Home, error) {
+	return accountfacts.Of(c.Image).Homes(c.stat, c.readDir)
 }
 
 // walkFiles calls fn for every regular file under dir (not following symlinks).
@@ -198,38 +156,6 @@ func regularFiles(t *filesystem.Tree, dir string, fn func(p string, fi fs.FileIn
 		}
 		return fn(p, fi)
 	})
-}
-
-// unitDirs is systemd's unit search path as it exists in an offline image, most specific first.
-var unitDirs = []string{"/etc/systemd/system.control", "/etc/systemd/system", "/etc/systemd/system.attached",
-	"/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"}
-
-// wantedUnits returns every unit linked from any *.wants or *.requires directory of any
-// directory of systemd's unit search path (vendor ones included: a .swap unit in
-// /usr/lib/systemd/system/swap.target.wants/ is started as much as one in /etc), keyed by unit
-// name, with every link path that names it.
-func (c *Context) wantedUnits() (map[string][]string, error) {
-	out := map[string][]string{}
-	for _, base := range unitDirs {
-		var dirs []string
-		for _, suffix := range []string{"/*.wants", "/*.requires"} {
-			m, err := c.glob(base + suffix)
-			if err != nil {
-				return nil, err
-			}
-			dirs = append(dirs, m...)
-		}
-		for _, d := range dirs {
-			ents, err := c.readDir(d)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range ents {
-				out[e.Name()] = append(out[e.Name()], d+"/"+e.Name())
-			}
-		}
-	}
-	return out, nil
 }
 
 // enabledUnits returns the systemd units enabled for boot (links in /etc/systemd/system/*.wants

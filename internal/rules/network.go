@@ -149,7 +149,11 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		if s, ok := sysconf.Last(sysconf.ParseShellVars(ufw), "ENABLED"); ok && strings.EqualFold(s.Value, "yes") {
+		ufwVars, err := sysconf.ReadShellVars(ufw)
+		if err != nil {
+			return errResult(fmt.Errorf("/etc/ufw/ufw.conf %w", err))
+		}
+		if s, ok := sysconf.Last(ufwVars, "ENABLED"); ok && strings.EqualFold(s.Value, "yes") {
 			ev = append(ev, Evidence{Path: "/etc/ufw/ufw.conf", Line: s.Line, Detail: "ENABLED=yes"})
 		}
 		for _, n := range []string{"ufw", "firewalld", "iptables", "netfilter-persistent"} {

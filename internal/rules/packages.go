@@ -152,7 +152,11 @@ var _ = register(&Rule{
 				Evidence{Path: p, Detail: "missing"})
 		}
 		set := map[string]string{}
-		for _, s := range sysconf.ParseKeyValue(data) {
+		kv, err := sysconf.ReadKeyValue(data)
+		if err != nil {
+			return errResult(fmt.Errorf("%s: %w", p, err))
+		}
+		for _, s := range kv {
 			set[s.Key] = s.Value
 		}
 		var missing []string

@@ -1,19 +1,15 @@
 package rules
 
 import (
-	"errors"
 	"fmt"
-	"path"
 	"slices"
-	"strconv"
 	"strings"
 
+	sshdfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/sshd"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
-
-const sshdConfig = "/etc/ssh/sshd_config"
 
 var _ = register(&Rule{
 	ID:        "sshd-installed",
@@ -48,139 +44,89 @@ var _ = register(&Rule{
 	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: set ClientAliveInterval to 180); LISA AzureImageStandard verify_client_active_interval (sshd -T, fails unset or outside 1..235); self-test 46 Client Alive Interval (Warning for 120, recommended 180)",
-	Rationale: "Azure's load balancers drop idle TCP flows after 4 minutes; 180 s keep-alives hold the session. Microsoft's test reads the effective value as `sshd -T` computes it (Include files and the first value win), so a drop-in counts as much as the main file; the value is read in sshd's time format (`3m` is 180, `1m30s` 90).",
+	Rationale: "Azure's load balancers drop idle TCP flows after 4 minutes; 180 s keep-alives hold the session. Microsoft's test reads the effective value as `sshd -T` computes it (Include files and the first value win), so a drop-in counts as much as the main file; the value is read in sshd's time format (`3m` is 180, `1m30s` 90). sshd's command line counts too: the ExecStart of ssh.service or sshd.service as systemd finds it (/etc over /run over /usr/lib, drop-ins resetting ExecStart=) with its EnvironmentFile= expanded (/etc/default/ssh's SSHD_OPTS), so `-o ClientAliveInterval=0` there wins over the file's global lines, as `sshd -T -o` shows.",
 	Fix:       "Set `ClientAliveInterval 180` in /etc/ssh/sshd_config or a drop-in it includes (and remove conflicting earlier values); marketplace-harden's `ssh-keepalive` step does this and validates with `sshd -t`.",
 	Cert:      &CertTest{ID: "200.3.3.1", SelfTestID: "46", Name: "Client Alive Interval", Level: "Failed", LISA: "verify_client_active_interval"},
 	Check: linux(func(c *Context) Result {
-		if fi, err := c.stat(sshdConfig); err != nil {
-			return errResult(err)
-		} else if fi == nil {
-			return Result{Status: Fail, Message: "no " + sshdConfig, Actual: "sshd_config missing", Required: "ClientAliveInterval 180",
-				Evidence: []Evidence{{Path: sshdConfig, Detail: "missing"}}}
+		facts := sshdfacts.Of(c.Image)
+		if err := facts.Err(); err != nil {
+			return errResult(err) // every file sshd reads that was not read, named
 		}
-		ds, errs := sysconf.ExpandSSHD(sshdConfig, sysconf.SSHDSource{Read: c.Image.ReadFile, Glob: c.glob})
-		if len(errs) > 0 {
-			msgs := make([]string, len(errs)) // every one: each is a file sshd reads that was not read
-			for i, err := range errs {
-				msgs[i] = err.Error()
-			}
-			return errResult(errors.New(strings.Join(msgs, "; ")))
-		}
-		res := Result{Required: "ClientAliveInterval 180"}
-		eff, ok := sysconf.FirstGlobal(ds, "clientaliveinterval")
-		for _, d := range ds {
-			if d.Key == "clientaliveinterval" && d.Match != "" && !sysconf.MatchesAll(d.Match) {
-				res.Evidence = append(res.Evidence, Evidence{Path: d.File, Line: d.Line, Detail: fmt.Sprintf("ClientAliveInterval %s inside Match %s (applies to those connections only)", Quote(d.Value), Quote(d.Match))})
+		var worst Result
+		for i, cfg := range facts.Configs {
+			r := clientAliveInterval(cfg)
+			if i == 0 || severityOf(r.Status) > severityOf(worst.Status) {
+				worst = r
 			}
 		}
-		if !ok {
-			res.Status, res.Message, res.Actual = Fail, "ClientAliveInterval is not set (sshd's default 0 sends no keep-alives)", "ClientAliveInterval not set"
-			res.Evidence = append([]Evidence{{Path: sshdConfig, Detail: "no global ClientAliveInterval in sshd_config or its Includes"}}, res.Evidence...)
-			return res
-		}
-		v, err := sysconf.ParseSSHDTime(eff.Value) // sshd's time format: "3m" is 180
-		res.Actual = "ClientAliveInterval " + Quote(eff.Value)
-		res.Evidence = append([]Evidence{{Path: eff.File, Line: eff.Line, Detail: "effective value: ClientAliveInterval " + Quote(eff.Value)}}, res.Evidence...)
-		switch {
-		case err != nil:
-			res.Status, res.Message = Fail, fmt.Sprintf("ClientAliveInterval %s is not a time value sshd accepts (%v): sshd refuses the configuration", Quote(eff.Value), err)
-		case v < 1 || v > 235:
-			res.Status, res.Message = Fail, fmt.Sprintf("effective ClientAliveInterval %s is outside 1..235 (180 is recommended)", Quote(eff.Value))
-		case v != 180:
-			res.Status, res.Message = Warn, fmt.Sprintf("effective ClientAliveInterval %d is accepted (1..235), but the certification report warns on any value other than the recommended 180", v)
-		default:
-			res.Status, res.Message = Pass, fmt.Sprintf("effective ClientAliveInterval 180 (%s:%d)", eff.File, eff.Line)
-			if eff.Value != "180" {
-				res.Message = fmt.Sprintf("effective ClientAliveInterval %s, 180 seconds (%s:%d)", Quote(eff.Value), eff.File, eff.Line)
-			}
-		}
-		return res
+		return worst
 	}),
 })
 
-// keyFile is a file sshd reads an account's authorized keys from, and the directive naming it.
-type keyFile struct {
-	User      string
-	Path      string
-	Directive sysconf.SSHDirective
+// severityOf orders the outcomes of one judgement over several facts: the worst is reported.
+func severityOf(s Status) int {
+	return map[Status]int{Pass: 0, NotApplicable: 0, Warn: 1, Fail: 2, Error: 3}[s]
 }
 
-// authorizedKeysFiles expands every AuthorizedKeysFile directive of the effective sshd
-// configuration (global or inside a Match: either lets some login in) for every account of
-// /etc/passwd, as sshd expands it: %% %h %u %U, and a relative path is under the home. An
-// sshd configuration file that could not be read is an error (its key files are unknown).
-func (c *Context) authorizedKeysFiles() ([]keyFile, error) {
-	if fi, err := c.stat(sshdConfig); err != nil {
+// clientAliveInterval judges the effective ClientAliveInterval of one way sshd is started.
+func clientAliveInterval(cfg *sshdfacts.Config) Result {
+	if cfg.Missing {
+		return Result{Status: Fail, Message: "no " + cfg.ConfigFile, Actual: "sshd_config missing", Required: "ClientAliveInterval 180",
+			Evidence: []Evidence{{Path: cfg.ConfigFile, Detail: "missing"}}}
+	}
+	res := Result{Required: "ClientAliveInterval 180"}
+	eff, ok := cfg.FirstGlobal("clientaliveinterval")
+	for _, d := range cfg.Directives {
+		if d.Key == "clientaliveinterval" && d.Match != "" && !sysconf.MatchesAll(d.Match) {
+			res.Evidence = append(res.Evidence, Evidence{Path: d.File, Line: d.Line, Detail: fmt.Sprintf("ClientAliveInterval %s inside Match %s (applies to those connections only)", Quote(d.Value), Quote(d.Match))})
+		}
+	}
+	if !ok {
+		res.Status, res.Message, res.Actual = Fail, "ClientAliveInterval is not set (sshd's default 0 sends no keep-alives)", "ClientAliveInterval not set"
+		res.Evidence = append([]Evidence{{Path: cfg.ConfigFile, Detail: "no global ClientAliveInterval in sshd_config or its Includes"}}, res.Evidence...)
+		return res
+	}
+	v, err := sysconf.ParseSSHDTime(eff.Value) // sshd's time format: "3m" is 180
+	res.Actual = "ClientAliveInterval " + Quote(eff.Value)
+	detail := "effective value: ClientAliveInterval " + Quote(eff.Value)
+	where := fmt.Sprintf("%s:%d", eff.File, eff.Line)
+	if cfg.FromCommandLine(eff) {
+		detail += fmt.Sprintf(" (-o on sshd's command line: ExecStart at %s:%d; it wins over %s)", cfg.ExecStart.File, cfg.ExecStart.Line, cfg.ConfigFile)
+		where = fmt.Sprintf("sshd -o, %s:%d", eff.File, eff.Line)
+	}
+	res.Evidence = append([]Evidence{{Path: eff.File, Line: eff.Line, Detail: detail}}, res.Evidence...)
+	switch {
+	case err != nil:
+		res.Status, res.Message = Fail, fmt.Sprintf("ClientAliveInterval %s is not a time value sshd accepts (%v): sshd refuses the configuration", Quote(eff.Value), err)
+	case v < 1 || v > 235:
+		res.Status, res.Message = Fail, fmt.Sprintf("effective ClientAliveInterval %s is outside 1..235 (180 is recommended)", Quote(eff.Value))
+		if cfg.FromCommandLine(eff) {
+			res.Message += fmt.Sprintf(" (set on sshd's command line, %s)", where)
+		}
+	case v != 180:
+		res.Status, res.Message = Warn, fmt.Sprintf("effective ClientAliveInterval %d is accepted (1..235), but the certification report warns on any value other than the recommended 180", v)
+	default:
+		res.Status, res.Message = Pass, fmt.Sprintf("effective ClientAliveInterval 180 (%s)", where)
+		if eff.Value != "180" {
+			res.Message = fmt.Sprintf("effective ClientAliveInterval %s, 180 seconds (%s)", Quote(eff.Value), where)
+		}
+	}
+	return res
+}
+
+// authorizedKeysFiles is every file the effective sshd configurations' AuthorizedKeysFile names
+// for every account of /etc/passwd. An sshd configuration file that could not be read is an
+// error (its key files are unknown).
+func (c *Context) authorizedKeysFiles() ([]sshdfacts.KeyFile, error) {
+	facts := sshdfacts.Of(c.Image)
+	if err := facts.Err(); err != nil {
 		return nil, err
-	} else if fi == nil {
-		return nil, nil
-	}
-	ds, errs := sysconf.ExpandSSHD(sshdConfig, sysconf.SSHDSource{Read: c.Image.ReadFile, Glob: c.glob})
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, err := range errs {
-			msgs[i] = err.Error()
-		}
-		return nil, errors.New(strings.Join(msgs, "; "))
-	}
-	var akf []sysconf.SSHDirective
-	for _, d := range ds {
-		if d.Key == "authorizedkeysfile" {
-			akf = append(akf, d)
-		}
-	}
-	if len(akf) == 0 {
-		return nil, nil
 	}
 	pw, err := c.passwd()
 	if err != nil {
 		return nil, err
 	}
-	var out []keyFile
-	for _, d := range akf {
-		for _, tmpl := range strings.Fields(d.Value) {
-			if strings.EqualFold(tmpl, "none") {
-				continue
-			}
-			for _, e := range pw {
-				if e.Compat || e.Name == "" {
-					continue
-				}
-				p := expandSSHDTokens(tmpl, e)
-				if !strings.HasPrefix(p, "/") {
-					p = path.Join(e.Home, p)
-				}
-				out = append(out, keyFile{User: e.Name, Path: path.Clean(p), Directive: d})
-			}
-		}
-	}
-	return out, nil
-}
-
-// expandSSHDTokens expands sshd_config's AuthorizedKeysFile tokens for an account.
-func expandSSHDTokens(s string, e sysconf.PasswdEntry) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		i++
-		switch s[i] {
-		case '%':
-			b.WriteByte('%')
-		case 'h':
-			b.WriteString(e.Home)
-		case 'u':
-			b.WriteString(e.Name)
-		case 'U':
-			b.WriteString(strconv.Itoa(e.UID))
-		default:
-			b.WriteByte('%')
-			b.WriteByte(s[i])
-		}
-	}
-	return b.String()
+	return facts.AuthorizedKeysFiles(pw), nil
 }
 
 // loginRedirectOnly reports whether every key line of an authorized_keys file carries the

@@ -547,7 +547,11 @@ var _ = register(&Rule{
 		if state == "" {
 			// older images record it only in State.ini
 			if b, err := t.ReadFile("Windows/Setup/State/State.ini", 1<<20); err == nil {
-				for _, v := range sysconf.ParseShellVars([]byte(strings.ReplaceAll(string(b), "\x00", ""))) {
+				vars, err := sysconf.ReadShellVars([]byte(strings.ReplaceAll(string(b), "\x00", "")))
+				if err != nil {
+					return errResult(fmt.Errorf("%s: %w", winPath("Windows/Setup/State/State.ini"), err))
+				}
+				for _, v := range vars {
 					if v.Key == "ImageState" {
 						state, where = v.Value, winPath("Windows/Setup/State/State.ini")
 					}

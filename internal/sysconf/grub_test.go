@@ -18,13 +18,13 @@ func TestGrubCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []GrubCommand{
-		{1, []string{"menuentry", "Debian", "{"}},
-		{2, []string{"linux", "/vmlinuz", "root=UUID=x", "ro", "quiet"}},
-		{3, []string{"linux", "/vmlinuz", "a#b", "c#d", "e"}},
-		{5, []string{"linux", "/vmlinuz", "x y", `p"q\n`, ""}},
-		{5, []string{"initrd", "/initrd.img"}},
-		{6, []string{"echo", "multi\nline", "$var", "${x}"}},
-		{8, []string{"}"}},
+		{Line: 1, Words: []string{"menuentry", "Debian", "{"}},
+		{Line: 2, Words: []string{"linux", "/vmlinuz", "root=UUID=x", "ro", "quiet"}},
+		{Line: 3, Words: []string{"linux", "/vmlinuz", "a#b", "c#d", "e"}},
+		{Line: 5, Words: []string{"linux", "/vmlinuz", "x y", `p"q\n`, ""}},
+		{Line: 5, Words: []string{"initrd", "/initrd.img"}},
+		{Line: 6, Words: []string{"echo", "multi\nline", "$var", "${x}"}},
+		{Line: 8, Words: []string{"}"}},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d commands, want %d: %+v", len(got), len(want), got)

@@ -11,24 +11,37 @@ type Setting struct {
 	Value string
 }
 
-// ParseShellVars parses shell-style assignments (/etc/default/grub, ufw.conf, os-release):
-// KEY=value, KEY="value", KEY='value', optionally prefixed by "export". Later lines win when
-// looked up with Last.
+// ParseShellVars is ReadShellVars for callers that have not moved to it yet: a line over the
+// reader's bound is cut there (Deprecated: use ReadShellVars, which makes it an error).
 func ParseShellVars(data []byte) []Setting {
 	var out []Setting
-	lines(data, func(n int, line string) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			return
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || !validShellName(k) {
-			return
-		}
-		out = append(out, Setting{Line: n, Key: k, Value: unquoteShell(v)})
-	})
+	lines(data, func(n int, line string) { out = shellVar(out, n, line) })
 	return out
+}
+
+// ReadShellVars parses shell-style assignments (/etc/default/grub, ufw.conf, os-release):
+// KEY=value, KEY="value", KEY='value', optionally prefixed by "export". Later lines win when
+// looked up with Last. A line over the reader's bound is an error naming it, never a cut.
+func ReadShellVars(data []byte) ([]Setting, error) {
+	var out []Setting
+	err := rawLines(data, func(n int, line string) { out = shellVar(out, n, strings.TrimRight(line, "\r")) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func shellVar(out []Setting, n int, line string) []Setting {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return out
+	}
+	line = strings.TrimPrefix(line, "export ")
+	k, v, ok := strings.Cut(line, "=")
+	if !ok || !validShellName(k) {
+		return out
+	}
+	return append(out, Setting{Line: n, Key: k, Value: unquoteShell(v)})
 }
 
 func validShellName(k string) bool {
@@ -81,28 +94,42 @@ func unquoteShell(v string) string {
 	return b.String()
 }
 
-// ParseKeyValue parses "Key=value" / "key = value" lines (waagent.conf, INI files), ignoring
-// comments (# and ;) and [sections].
+// ParseKeyValue is ReadKeyValue for callers that have not moved to it yet: a line over the
+// reader's bound is cut there (Deprecated: use ReadKeyValue, which makes it an error).
 func ParseKeyValue(data []byte) []Setting {
 	var out []Setting
-	lines(data, func(n int, line string) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' || line[0] == ';' || line[0] == '[' {
-			return
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return
-		}
-		k = strings.TrimSpace(k)
-		v = strings.TrimSpace(v)
-		if i := strings.Index(v, " #"); i >= 0 {
-			v = strings.TrimSpace(v[:i])
-		}
-		if k != "" {
-			out = append(out, Setting{Line: n, Key: k, Value: strings.Trim(v, `"'`)})
-		}
-	})
+	lines(data, func(n int, line string) { out = keyValue(out, n, line) })
+	return out
+}
+
+// ReadKeyValue parses "Key=value" / "key = value" lines (waagent.conf, INI files), ignoring
+// comments (# and ;) and [sections]. A line over the reader's bound is an error naming it.
+func ReadKeyValue(data []byte) ([]Setting, error) {
+	var out []Setting
+	err := rawLines(data, func(n int, line string) { out = keyValue(out, n, strings.TrimRight(line, "\r")) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func keyValue(out []Setting, n int, line string) []Setting {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' || line[0] == ';' || line[0] == '[' {
+		return out
+	}
+	k, v, ok := strings.Cut(line, "=")
+	if !ok {
+		return out
+	}
+	k = strings.TrimSpace(k)
+	v = strings.TrimSpace(v)
+	if i := strings.Index(v, " #"); i >= 0 {
+		v = strings.TrimSpace(v[:i])
+	}
+	if k != "" {
+		out = append(out, Setting{Line: n, Key: k, Value: strings.Trim(v, `"'`)})
+	}
 	return out
 }
 

@@ -117,6 +117,35 @@ func (img *Image) Find(name string) (Section, bool) {
 	return Section{}, false
 }
 
+// StubSection returns the section systemd-stub uses for name, as systemd 252 finds it
+// (src/boot/efi/pe.c, locate_sections): every entry of the section table is compared with
+// memcmp over the length of the name sought, and a later match overwrites an earlier one, so
+// of two ".cmdline" sections the stub takes the last; its size is the section's VirtualSize,
+// and src/boot/efi/stub.c uses a section only when that size is not 0 (a ".cmdline" of
+// VirtualSize 0 is absent to the stub). ok is false when the stub would find none.
+func (img *Image) StubSection(name string) (Section, bool) {
+	var found Section
+	ok := false
+	for _, s := range img.Sections {
+		if strings.HasPrefix(s.Name, name) {
+			found, ok = s, true
+		}
+	}
+	if !ok || found.VirtualSize == 0 {
+		return Section{}, false
+	}
+	return found, true
+}
+
+// StubText is Text of the section StubSection returns.
+func (img *Image) StubText(name string) (text string, ok bool, err error) {
+	s, found := img.StubSection(name)
+	if !found {
+		return "", false, nil
+	}
+	return img.text(name, s)
+}
+
 // Open returns a reader over the section's data: its virtual size, capped by what the file
 // holds (the rest of a section in memory is zeros).
 func (img *Image) Open(s Section) *io.SectionReader {
@@ -134,6 +163,10 @@ func (img *Image) Text(name string) (text string, ok bool, err error) {
 	if !found {
 		return "", false, nil
 	}
+	return img.text(name, s)
+}
+
+func (img *Image) text(name string, s Section) (text string, ok bool, err error) {
 	sr := img.Open(s)
 	if sr.Size() > MaxText {
 		return "", true, &Error{Name: img.name, Offset: int64(s.Offset), Err: fmt.Errorf("section %s holds %d bytes (at most %d are read)", name, sr.Size(), MaxText)}

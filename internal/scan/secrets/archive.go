@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"slices"
@@ -187,6 +188,14 @@ type unpacking struct {
 	unpacked int64
 	missed   []string
 	nMissed  int
+	// initrd, when set, makes the listing initrd.List would give of the file from this reading
+	// of it (initrd_listing.go)
+	initrd *initrdObs
+	// held are the buffers members are read into, one per level of searchMember calls in
+	// progress (level), reused from member to member; md5 digests members
+	held  [][]byte
+	level int
+	md5   hash.Hash
 }
 
 var (
@@ -243,10 +252,20 @@ func (c countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// openTop opens a file of the image recognised as a container of kind.
+// openTop opens a file of the image recognised as a container of kind. When the scanner hands
+// on initramfs listings (Options.Initramfs), a file that may be one is listed as it is read.
 func (w *worker) openTop(u *unpacking, name string, kind containerKind, ra io.ReaderAt, size int64) error {
-	br := bufio.NewReaderSize(io.NewSectionReader(ra, 0, size), 64<<10)
-	return w.open(u, name, kind, ra, size, br, 1, 0)
+	var src io.Reader = io.NewSectionReader(ra, 0, size)
+	if w.s.opts.Initramfs != nil && (kind == cpioArchive || kind.compressed()) {
+		u.initrd = newInitrdObs(src)
+		src = u.initrd.raw
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
+	err := w.open(u, name, kind, ra, size, br, 1, 0)
+	if u.initrd != nil && err == nil && u.nMissed == 0 {
+		u.initrd.publish(w.s.opts.Initramfs, name, ra, size, u.unpacked)
+	}
+	return err
 }
 
 // open searches the members of the container at name, of kind: ra and size give random access
@@ -278,18 +297,23 @@ func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.Reade
 // openStream searches a stream of containers one after another (an initramfs: a cpio, then a
 // compressed cpio), zero padding between them; what follows the last one is searched as data.
 func (w *worker) openStream(u *unpacking, name string, br *bufio.Reader, depth, layers int) error {
+	obs := u.initrd.at(depth) // the file's own stream: an initramfs listing may be made of it
 	for seg := 0; ; seg++ {
-		if err := skipZeros(br); err != nil {
+		zeros, err := skipZeros(br)
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		head, err := br.Peek(sniffBytes)
 		if len(head) == 0 {
 			if err == io.EOF {
+				obs.streamEnd(layers, zeros)
 				return nil
 			}
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		switch kind := sniffHead(head); {
+		kind := sniffHead(head)
+		obs.archive(layers, seg, zeros, kind)
+		switch {
 		case kind == tarArchive:
 			err = w.openTar(u, name, br, depth)
 		case kind == cpioArchive:
@@ -316,8 +340,9 @@ func (w *worker) openStream(u *unpacking, name string, br *bufio.Reader, depth, 
 	}
 }
 
-// skipZeros discards the zero bytes at the reader's position.
-func skipZeros(br *bufio.Reader) error {
+// skipZeros discards the zero bytes at the reader's position, and says how many.
+func skipZeros(br *bufio.Reader) (int64, error) {
+	var n int64
 	for {
 		b, err := br.Peek(4096)
 		i := 0
@@ -325,11 +350,12 @@ func skipZeros(br *bufio.Reader) error {
 			i++
 		}
 		br.Discard(i)
+		n += int64(i)
 		if i < len(b) || err == io.EOF || err == bufio.ErrBufferFull && i == 0 {
-			return nil
+			return n, nil
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return err
+			return n, err
 		}
 	}
 }
@@ -347,12 +373,14 @@ func (w *worker) openCompressed(u *unpacking, name string, kind containerKind, b
 		return fmt.Errorf("%s: %s: %w", name, kind, err)
 	}
 	defer closeFn()
+	obs := u.initrd.at(depth).compressed(layers, dec)
 	dbr := bufio.NewReaderSize(countingReader{dec, u}, 64<<10)
 	head, err := dbr.Peek(sniffBytes)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return fmt.Errorf("%s: %s: %w", name, kind, err)
 	}
-	if k := sniffHead(head); k == tarArchive || k == cpioArchive || k == arArchive || k == rpmPackage || k.compressed() {
+	k := sniffHead(head)
+	if k == tarArchive || k == cpioArchive || k == arArchive || k == rpmPackage || k.compressed() {
 		err = w.openStream(u, name, dbr, depth, layers)
 	} else if err = u.member(); err == nil {
 		inner := path.Base(name)
@@ -366,11 +394,16 @@ func (w *worker) openCompressed(u *unpacking, name string, kind containerKind, b
 		// a decoder that read nothing would find the same stream again: never loop on it
 		return fmt.Errorf("%s: %s stream: nothing could be read", name, kind)
 	}
+	if err == nil {
+		obs.compressedEnd(k)
+	}
 	return err
 }
 
 // consumed counts the bytes a decoder takes from the stream; it is an io.ByteReader, so that
-// gzip and bzip2 take no byte past their stream's end.
+// gzip and bzip2 take no byte past their stream's end. gzip takes br itself (flate decodes a
+// *bufio.Reader without a call through an interface per byte): the header it reads, and
+// gzipMembers, count for it.
 type consumed struct {
 	br *bufio.Reader
 	n  int64
@@ -393,12 +426,13 @@ func (c *consumed) ReadByte() (byte, error) {
 func decompressor(kind containerKind, br *consumed) (io.Reader, func(), error) {
 	switch kind {
 	case gzipStream:
-		z, err := gzip.NewReader(br)
+		z, err := gzip.NewReader(br.br)
 		if err != nil {
 			return nil, nil, err
 		}
+		br.n += 10 // a gzip header is at least 10 bytes: the stream moved on
 		z.Multistream(false)
-		return &gzipMembers{z: z, br: br}, func() { z.Close() }, nil
+		return &gzipMembers{z: z, br: br.br, first: -1}, func() { z.Close() }, nil
 	case bzip2Stream:
 		return bzip2.NewReader(br), func() {}, nil
 	case xzStream:
@@ -420,19 +454,26 @@ func decompressor(kind containerKind, br *consumed) (io.Reader, func(), error) {
 }
 
 // gzipMembers reads the members of a gzip stream that follow one another (as gunzip does), and
-// stops where the last ends: br is then at what follows.
+// stops where the last ends: br is then at what follows. n counts the bytes it gave, first
+// those of the first member (-1 until it ended).
 type gzipMembers struct {
-	z  *gzip.Reader
-	br *consumed
+	z     *gzip.Reader
+	br    *bufio.Reader
+	n     int64
+	first int64
 }
 
 func (g *gzipMembers) Read(p []byte) (int, error) {
 	for {
 		n, err := g.z.Read(p)
+		g.n += int64(n)
 		if err != io.EOF {
 			return n, err
 		}
-		if head, _ := g.br.br.Peek(3); !bytes.Equal(head, []byte{0x1f, 0x8b, 0x08}) {
+		if g.first < 0 {
+			g.first = g.n
+		}
+		if head, _ := g.br.Peek(3); !bytes.Equal(head, []byte{0x1f, 0x8b, 0x08}) {
 			return n, io.EOF
 		}
 		if err := g.z.Reset(g.br); err != nil {
@@ -475,27 +516,50 @@ func (w *worker) member(u *unpacking, name string, size int64, r io.Reader, ra i
 // searchMember searches one file of a container as a file of its own (size -1: unknown). A
 // member that is itself a container is opened in turn.
 func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader, ra io.ReaderAt, depth int) error {
+	var held []byte // the member's bytes, when they are all here
 	if ra == nil && size <= maxSniffedMember {
-		// small enough to hold: what is recognised by its end is recognised here too
-		b, err := io.ReadAll(io.LimitReader(r, maxSniffedMember+1))
+		// small enough to hold: what is recognised by its end is recognised here too. The
+		// buffer is this level's (a member of this member is read into the next level's),
+		// reused by the next member at this level
+		if u.level >= len(u.held) {
+			u.held = append(u.held, nil)
+		}
+		lvl := u.level
+		u.level++
+		defer func() { u.level-- }()
+		b, err := readHeld(u.held[lvl][:0], r, size, maxSniffedMember+1)
+		u.held[lvl] = b[:0]
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		if int64(len(b)) <= maxSniffedMember {
+			held = b
 			ra, size, r = bytes.NewReader(b), int64(len(b)), bytes.NewReader(b)
 		} else {
 			r = io.MultiReader(bytes.NewReader(b), r)
 		}
 	}
-	if want := w.vendorDigest(name); want != "" && ra != nil {
+	want := w.vendorDigest(name)
+	if want != "" && ra != nil {
 		// a member that is byte for byte a file the package manager installed unchanged (a
 		// package in apt's cache, a copy in an initramfs) is the distribution's: not searched,
 		// not opened
-		h := md5.New()
-		if _, err := io.Copy(h, io.NewSectionReader(ra, 0, size)); err == nil && hex.EncodeToString(h.Sum(nil)) == want {
+		if u.md5 == nil {
+			u.md5 = md5.New()
+		}
+		u.md5.Reset()
+		var err error
+		if held != nil {
+			u.md5.Write(held)
+		} else {
+			_, err = io.Copy(u.md5, io.NewSectionReader(ra, 0, size))
+		}
+		var sum [md5.Size]byte
+		if err == nil && hex.EncodeToString(u.md5.Sum(sum[:0])) == want {
 			w.s.count(&w.s.vendor)
 			return nil
 		}
+		want = "" // changed: its digest is known not to match, it is not computed again
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(sniffBytes)
@@ -507,16 +571,39 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 		kind = notContainer // too large to hold: its bytes are searched
 	}
 	if !kind.recognised() {
-		return w.searchPlain(u, name, size, br)
+		return w.searchBytes(u, name, size, br, want)
 	}
 	if depth+1 > maxArchiveDepth {
 		return fmt.Errorf("%s: nested more than %d archives deep", name, maxArchiveDepth)
 	}
 	err = w.open(u, name, kind, ra, size, br, depth+1, 0)
 	if errors.Is(err, errNotContainer) {
-		return w.searchPlain(u, name, size, io.NewSectionReader(ra, 0, size))
+		return w.searchBytes(u, name, size, io.NewSectionReader(ra, 0, size), want)
 	}
 	return err
+}
+
+// readHeld reads r to its end into buf (its capacity reused), at most limit bytes: what
+// io.ReadAll(io.LimitReader(r, limit)) reads, grown once to size when size is known.
+func readHeld(buf []byte, r io.Reader, size, limit int64) ([]byte, error) {
+	if want := min(max(size, 512)+1, limit); int64(cap(buf)) < want {
+		buf = make([]byte, 0, want)
+	}
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow (append's own policy)
+		}
+		room := buf[len(buf):min(int64(cap(buf)), limit)]
+		n, err := r.Read(room)
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // vendorDigest is the digest the package manager recorded for the file a container member's
@@ -534,13 +621,19 @@ func (w *worker) vendorDigest(name string) string {
 
 // searchPlain searches bytes as one file, never as a container.
 func (w *worker) searchPlain(u *unpacking, name string, size int64, r io.Reader) error {
+	return w.searchBytes(u, name, size, r, w.vendorDigest(name))
+}
+
+// searchBytes is searchPlain with the digest a member must have to be the distribution's
+// ("" when there is none, or when it is known not to match).
+func (w *worker) searchBytes(u *unpacking, name string, size int64, r io.Reader, want string) error {
 	s, err := w.Begin(&scan.File{Path: name, Size: size})
 	if err != nil || s == nil {
 		return err
 	}
 	k := s.(*sink)
 	k.sniff = false
-	if want := w.vendorDigest(name); want != "" && k.vendorMD5 == "" {
+	if want != "" && k.vendorMD5 == "" {
 		if w.md5 == nil {
 			w.md5 = md5.New()
 		}

@@ -467,10 +467,16 @@ func TestPackageArchiveByDigest(t *testing.T) {
 	index := "Package: login\nVersion: 1:4.13+dfsg1-1\nArchitecture: amd64\nFilename: pool/main/s/shadow/login_4.13+dfsg1-1_amd64.deb\nSHA256: " +
 		hex.EncodeToString(sum[:]) + "\n\nPackage: other\nVersion: 1\nArchitecture: all\nSHA256: short\n"
 	got := map[string]string{}
-	parsePackages(strings.NewReader(index), got)
+	parsePackages(strings.NewReader(index), nil, got)
 	p := "/var/cache/apt/archives/login_1%3a4.13+dfsg1-1_amd64.deb"
 	if got[p] != hex.EncodeToString(sum[:]) || len(got) != 2 {
 		t.Fatalf("index: %v", got)
+	}
+	// only what is in the cache is kept
+	cachedOnly := map[string]string{}
+	parsePackages(strings.NewReader(index), map[string]bool{"login_1%3a4.13+dfsg1-1_amd64.deb": true}, cachedOnly)
+	if cachedOnly[p] != got[p] || len(cachedOnly) != 1 {
+		t.Fatalf("index, the cached archive only: %v", cachedOnly)
 	}
 	if r := scanBytes(t, Options{PackageArchives: got}, p, deb); r.err != nil || len(r.found) != 0 || r.outcome != scan.Skipped {
 		t.Errorf("unchanged package: err %v, found %+v, outcome %v", r.err, r.found, r.outcome)

@@ -65,8 +65,9 @@ func (w *worker) openCpio(u *unpacking, name string, br *bufio.Reader, depth int
 			return corrupt("%v", unexpected(err))
 		}
 		var nameSize, dataSize int64
-		var pad int64 = 1 // newc pads header+name and data to 4 bytes
-		switch string(magic) {
+		var pad int64 = 1         // newc pads header+name and data to 4 bytes
+		hdrMagic := string(magic) // (the reads below may move what Peek returned)
+		switch hdrMagic {
 		case "070701", "070702":
 			h, err := s.read(110)
 			if err != nil {
@@ -102,8 +103,10 @@ func (w *worker) openCpio(u *unpacking, name string, br *bufio.Reader, depth int
 			return corrupt("name: %v", unexpected(err))
 		}
 		member := strings.TrimRight(string(nb), "\x00")
-		if err := s.skip(padding(s.off-start, pad)); err != nil && member != "TRAILER!!!" {
-			return corrupt("%v", unexpected(err))
+		perr := s.skip(padding(s.off-start, pad))
+		u.initrd.header(depth, hdrMagic, member, nameSize, dataSize, s.off, perr == nil)
+		if perr != nil && member != "TRAILER!!!" {
+			return corrupt("%v", unexpected(perr))
 		}
 		if member == "TRAILER!!!" {
 			return nil

@@ -4,8 +4,8 @@ package secrets
 // this package configures it: no decoding, no redaction, no baseline), but looks for literals
 // first. gitleaks runs a rule's regular expression over the whole fragment whenever one of the
 // rule's keywords occurs anywhere in it, which on ordinary text (logs, bundles, JSON) is nearly
-// always; here one Aho–Corasick pass over the fragment finds the occurrences of the literals each
-// rule's expression cannot match without (derived from the expression with regexp/syntax), a
+// always; here one pass over the fragment (prefilter_literal.go) finds the occurrences of the
+// literals each rule's expression cannot match without (derived from the expression with regexp/syntax), a
 // cheap gate checks, byte by byte, that what the expression requires right after the literal
 // (an assignment operator, a run of value characters) is there, and only the windows a match
 // could occupy around the surviving occurrences meet the expression. What is found in the
@@ -61,7 +61,10 @@ type fastDetector struct {
 	// decide, and its configuration is the rules
 	*detect.Detector
 	rules []*fastRule
-	trie  *ahocorasick.Trie
+	// lits is the literal pass (prefilter_literal.go); trie, the Aho–Corasick automaton of the
+	// same patterns, is what it is tested and measured against
+	lits *litScanner
+	trie *ahocorasick.Trie
 	// patText is each Aho–Corasick pattern's text (lower-case)
 	patText []string
 	// per Aho–Corasick pattern: whether it is one of the characters that force the reference,
@@ -96,7 +99,6 @@ type literal struct {
 
 // scratch is the per-call memory.
 type scratch struct {
-	lower []byte
 	occ   [][]int // occurrence positions by pattern
 	hit   []bool  // pattern occurred
 	spans []span
@@ -164,6 +166,7 @@ func newFastDetector(det *detect.Detector) *fastDetector {
 	}
 	fd.trie = ahocorasick.NewTrieBuilder().AddStrings(pats).Build()
 	fd.patText = pats
+	fd.lits = newLitScanner(pats)
 	n := len(pats)
 	fd.scratch.New = func() any { return &scratch{occ: make([][]int, n), hit: make([]bool, n)} }
 	return fd
@@ -212,21 +215,15 @@ func (fd *fastDetector) find(raw, path string) []report.Finding {
 		sc.occ[i] = sc.occ[i][:0]
 		sc.hit[i] = false
 	}
-	sc.lower = append(sc.lower[:0], raw...)
-	for i, c := range sc.lower {
-		if 'A' <= c && c <= 'Z' {
-			sc.lower[i] = c + 'a' - 'A'
-		}
-	}
 	special := false
-	fd.trie.Walk(sc.lower, func(end, n, p int64) bool {
+	fd.lits.scan(raw, func(start int, p int32) bool {
 		if fd.special[p] {
 			special = true
 			return false
 		}
 		sc.hit[p] = true
 		if len(fd.users[p]) > 0 {
-			sc.occ[p] = append(sc.occ[p], int(end-n+1))
+			sc.occ[p] = append(sc.occ[p], start)
 		}
 		return true
 	})

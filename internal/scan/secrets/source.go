@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/initrd"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
@@ -20,9 +21,14 @@ func forImage(img *inspect.Image, cfg scan.Config) (scan.Scanner, error) {
 		vendor = pkgdb.DpkgDigests(img.Root)
 		archives = AptArchiveDigests(img.Root)
 	}
+	// the listing of each initramfs the search reads whole is left in the image's memo, where
+	// the driver rules (which run after the content pass) find it: decompressed once
+	shared := func(path string, l *initrd.Shared) {
+		img.Memo(initrd.SharedKey(path), func() any { return l })
+	}
 	return New(Options{AllowPaths: append(slices.Clone(DefaultAllowPaths), cfg.SecretsAllowPaths...),
 		AllowFingerprints: cfg.SecretsAllowFingerprints, Vendor: vendor, PackageArchives: archives,
-		FingerprintKey: cfg.FingerprintKey})
+		FingerprintKey: cfg.FingerprintKey, Initramfs: shared})
 }
 
 // Result implements scan.Reporter: every finding, redacted, and what was searched.

@@ -1,0 +1,131 @@
+package secrets
+
+// The literal pass: every occurrence, overlapping ones included, of the detector's literals and
+// keywords in a fragment, ASCII letters compared without case. It finds exactly what the
+// Aho–Corasick automaton (fd.trie) finds in the fragment lower-cased (TestLiteralScanMatchesTrie
+// compares them), but without lower-casing a copy of the fragment and without walking the
+// automaton through every byte: ordinary text, and random base64 above all, holds few of the
+// literals' first bytes in a row. Each position's two bytes (folded) are looked up in a table that
+// says whether a literal of one byte, of two, or a longer one starts so; only a position that
+// passes is compared with the literals that start so (the longer ones found by a hash of their
+// first three bytes). For one literal, occurrences come in increasing order, as the automaton
+// reports them.
+
+// litHashBits is the size of the three-byte prefix table (in bits of the hash).
+const litHashBits = 12
+
+// foldASCII maps A-Z to a-z and every other byte to itself.
+var foldASCII = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] = byte(i) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// litScanner holds the tables of the literal pass.
+type litScanner struct {
+	pats []string
+	// pair has, for the two bytes b0<<8|b1 at a position (folded), the pairOne bit when b0 is
+	// a one-byte literal, pairTwo when b0 b1 is a two-byte literal, and pairLong when a longer
+	// literal starts with b0 b1
+	pair [1 << 16]uint8
+	// one lists, per byte, the one-byte literals that are it; two, per two bytes, the two-byte
+	// literals; three, per hashed three-byte prefix, the longer literals
+	one   [256][]int32
+	two   map[uint16][]int32
+	three [1 << litHashBits][]int32
+}
+
+const (
+	pairOne = 1 << iota
+	pairTwo
+	pairLong
+)
+
+func litHash(x uint32) uint32 { return (x * 0x9E3779B1) >> (32 - litHashBits) }
+
+// newLitScanner builds the tables for pats (lower-case for ASCII letters, as the automaton's).
+func newLitScanner(pats []string) *litScanner {
+	ls := &litScanner{pats: pats, two: map[uint16][]int32{}}
+	for i, p := range pats {
+		switch {
+		case len(p) == 0:
+		case len(p) == 1:
+			ls.one[p[0]] = append(ls.one[p[0]], int32(i))
+			for b1 := 0; b1 < 256; b1++ {
+				ls.pair[int(p[0])<<8|b1] |= pairOne
+			}
+		case len(p) == 2:
+			k := uint16(p[0])<<8 | uint16(p[1])
+			ls.two[k] = append(ls.two[k], int32(i))
+			ls.pair[k] |= pairTwo
+		default:
+			h := litHash(uint32(p[0])<<16 | uint32(p[1])<<8 | uint32(p[2]))
+			ls.three[h] = append(ls.three[h], int32(i))
+			ls.pair[uint16(p[0])<<8|uint16(p[1])] |= pairLong
+		}
+	}
+	return ls
+}
+
+// scan calls found(start, pattern) for every occurrence in raw, by increasing start for each
+// pattern; found returning false stops the pass.
+func (ls *litScanner) scan(raw string, found func(start int, p int32) bool) {
+	n := len(raw)
+	if n == 0 {
+		return
+	}
+	next := foldASCII[raw[0]]
+	for i := 0; i < n; i++ {
+		c := next
+		var f uint8
+		if i+1 < n {
+			next = foldASCII[raw[i+1]]
+			f = ls.pair[uint16(c)<<8|uint16(next)]
+		} else {
+			f = ls.pair[uint16(c)<<8] & pairOne // the last byte: one-byte literals only
+		}
+		if f == 0 {
+			continue
+		}
+		if f&pairOne != 0 {
+			for _, p := range ls.one[c] {
+				if !found(i, p) {
+					return
+				}
+			}
+		}
+		if f&pairTwo != 0 {
+			for _, p := range ls.two[uint16(c)<<8|uint16(next)] {
+				if !found(i, p) {
+					return
+				}
+			}
+		}
+		if f&pairLong == 0 || i+2 >= n {
+			continue
+		}
+		x := litHash(uint32(c)<<16 | uint32(next)<<8 | uint32(foldASCII[raw[i+2]]))
+		for _, p := range ls.three[x] {
+			if foldedPrefix(raw[i:], ls.pats[p]) && !found(i, p) {
+				return
+			}
+		}
+	}
+}
+
+// foldedPrefix says whether s, its ASCII letters lower-cased, starts with pat.
+func foldedPrefix(s, pat string) bool {
+	if len(s) < len(pat) {
+		return false
+	}
+	for i := 0; i < len(pat); i++ {
+		if foldASCII[s[i]] != pat[i] {
+			return false
+		}
+	}
+	return true
+}
