@@ -119,7 +119,11 @@ func check(ctx context.Context, path string, p *plan.Plan, progress func(done, t
 		return nil, err
 	}
 	fpNotes := allowFingerprints(content, p)
-	r := Evaluate(img, p, content)
+	vulns := LoadVulnerabilities(ctx, img, p)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := evaluate(img, p, content, vulns)
 	if guestNote != "" {
 		r.Notes = append([]string{guestNote}, r.Notes...)
 	}
@@ -129,7 +133,7 @@ func check(ctx context.Context, path string, p *plan.Plan, progress func(done, t
 		r.Image.Blob = &report.BlobInfo{URL: remote.Name(), Requests: st.Requests, Retries: st.Retries, Bytes: st.Bytes}
 	}
 	if sbom := p.SBOM(); sbom != "" {
-		if err := WriteSBOM(img, sbom); err != nil {
+		if err := WriteSBOM(img, sbom, sbomAdvisories(vulns)...); err != nil {
 			return nil, err
 		}
 		r.Notes = append(r.Notes, "CycloneDX SBOM of the installed packages written to "+sbom)
@@ -198,8 +202,13 @@ func GuestOS(img *inspect.Image) string {
 // Evaluate runs the profiles' rules on an inspected image; content is what ScanContent found
 // (nil when the pass did not run).
 func Evaluate(img *inspect.Image, p *plan.Plan, content *rules.Content) *report.Report {
+	return evaluate(img, p, content, LoadVulnerabilities(context.Background(), img, p))
+}
+
+// evaluate is Evaluate with the advisories fact loaded.
+func evaluate(img *inspect.Image, p *plan.Plan, content *rules.Content, vulns *rules.Vulnerabilities) *report.Report {
 	rs := p.Rules()
-	ctx := &rules.Context{Image: img, Options: p.Options(), Content: content}
+	ctx := &rules.Context{Image: img, Options: p.Options(), Content: content, Vulnerabilities: vulns}
 	r := &report.Report{
 		Tool:     "packer-plugin-marketplace",
 		Version:  version.PluginVersion.FormattedVersion(),

@@ -66,7 +66,7 @@ func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, opts sca
 }
 
 // WriteSBOM writes the CycloneDX SBOM of the image's installed packages.
-func WriteSBOM(img *inspect.Image, path string) error {
+func WriteSBOM(img *inspect.Image, path string, advisories ...sbom.Advisory) error {
 	inv, err := img.Packages()
 	if err != nil && err != pkgdb.ErrNoDatabase {
 		return fmt.Errorf("reading the package database for the SBOM: %w", err)
@@ -74,5 +74,6 @@ func WriteSBOM(img *inspect.Image, path string) error {
 	rel := img.OSRelease()
 	osInfo := sbom.OS{ID: rel.ID, VersionID: rel.VersionID, Name: rel.PrettyName}
 	b := sbom.Build(inv, osInfo, img.Source, "packer-plugin-marketplace", version.PluginVersion.FormattedVersion(), time.Now())
+	b.AddVulnerabilities(advisories)
 	return writeAtomic(path, b.Write)
 }

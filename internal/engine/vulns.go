@@ -11,6 +11,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/osvdata"
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
+	"github.com/marketready/packer-plugin-marketplace/internal/sbom"
 )
 
 // vulnRule is the rule that judges the advisories fact.
@@ -65,4 +66,17 @@ func LoadVulnerabilities(ctx context.Context, img *inspect.Image, p *plan.Plan) 
 	res.Data = advisories.Data{Source: l.Source, Date: l.Date, NewestRecord: l.DB.Newest, Records: l.DB.Kept}
 	v.Result = res
 	return v
+}
+
+// sbomAdvisories are the SBOM's vulnerabilities: the advisories found, fixable or not.
+func sbomAdvisories(v *rules.Vulnerabilities) []sbom.Advisory {
+	if v == nil || v.Result == nil {
+		return nil
+	}
+	var out []sbom.Advisory
+	for _, f := range append(append([]advisories.Finding(nil), v.Result.Fixable...), v.Result.Unfixed...) {
+		out = append(out, sbom.Advisory{ID: f.Advisory, Source: f.Source, Installed: f.Installed, Fixed: f.Fixed,
+			Severity: f.Severity.String(), SeverityFrom: f.SeverityFrom, Aliases: f.Aliases, Packages: f.Packages, Database: v.Result.Data.Source})
+	}
+	return out
 }

@@ -19,11 +19,12 @@ import (
 // contextFor is what the check gives the rules: the image and the streaming pass's findings.
 func contextFor(t *testing.T, img *inspect.Image) *rules.Context {
 	t.Helper()
-	content, err := engine.ScanContent(context.Background(), img, plan.MustNew(plan.Choices{Profiles: []string{"azure-linux", "alibaba"}}), scan.Options{})
+	p := plan.MustNew(plan.Choices{Profiles: []string{"azure-linux", "alibaba"}})
+	content, err := engine.ScanContent(context.Background(), img, p, scan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rules.Context{Image: img, Content: content}
+	return &rules.Context{Image: img, Content: content, Vulnerabilities: engine.LoadVulnerabilities(context.Background(), img, p)}
 }
 
 const cleanSSHD = "Include /etc/ssh/sshd_config.d/*.conf\nPasswordAuthentication no\n"

@@ -21,7 +21,7 @@ var (
 var linuxSteps = []*Step{
 	{
 		ID:      "patch",
-		Title:   "Install the latest security updates",
+		Title:   "Install the latest security updates (marketplace-check's security-updates-installed then proves none is missing)",
 		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
 		Touches: "the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)",
 		Body: `

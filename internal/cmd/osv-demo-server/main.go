@@ -57,7 +57,10 @@ func dump(dir string) ([]byte, error) {
 		}
 		m.Write(data)
 	}
-	return b.Bytes(), w.Close()
+	if err := w.Close(); err != nil { // writes the central directory
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func run(records, certPath, urlPath string) error {

@@ -341,7 +341,7 @@ mp_systemd_boot_cmdline() {
 	return 0
 }
 
-# patch: Install the latest security updates
+# patch: Install the latest security updates (marketplace-check's security-updates-installed then proves none is missing)
 # touches: the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)
 step_patch() {
 	if ! mp_live; then mp_skip "needs a running system (MP_ROOT is set)"; return 0; fi
