@@ -295,20 +295,6 @@ var virtioDrivers = []bootDriver{
 	{"virtio_net", "CONFIG_VIRTIO_NET", "drivers/net", true},
 }
 
-// initramfsOf returns the initramfs of kernel k, where the distributions put it; "" when none.
-func (c *Context) initramfsOf(k string) (string, error) {
-	for _, p := range []string{"/boot/initrd.img-" + k, "/boot/initramfs-" + k + ".img", "/boot/initrd-" + k} {
-		fi, err := c.stat(p)
-		if err != nil {
-			return "", err
-		}
-		if fi != nil && fi.Mode().IsRegular() {
-			return p, nil
-		}
-	}
-	return "", nil
-}
-
 var _ = register(&Rule{
 	ID:       "hyperv-drivers-at-boot",
 	Title:    "The kernel that boots reaches Azure's disk and network: Hyper-V drivers built in or in its initramfs",
@@ -337,7 +323,7 @@ var _ = register(&Rule{
 	Rationale: "ECS instances present their system disk and network through virtio. A kernel that has virtio_blk as a module but an initramfs " +
 		"without it (an image built on Hyper-V, VMware or Xen, or by dracut in host-only mode) cannot find its root disk and never boots; the " +
 		"import itself does not reject it. Read offline as for the Hyper-V rule: /boot/config-RELEASE, then the initramfs of the kernel that " +
-		"boots (GRUB's newest kernel, or systemd-boot's default entry and a UKI's .initrd); virtio_net may load from /lib/modules.",
+		"boots (GRUB's default entry's kernel, the newest one when that cannot be decided, or systemd-boot's default entry and a UKI's .initrd); virtio_net may load from /lib/modules.",
 	Fix: "Add the drivers to the initramfs and rebuild it: dracut (add_drivers+=\" virtio_blk virtio_pci virtio_net \" in " +
 		"/etc/dracut.conf.d/virtio.conf, then dracut -f --kver RELEASE); initramfs-tools (list them in /etc/initramfs-tools/modules, then " +
 		"update-initramfs -u -k RELEASE).",

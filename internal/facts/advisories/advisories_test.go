@@ -25,6 +25,9 @@ func TestReleaseOf(t *testing.T) {
 		{"almalinux", "8.10", "AlmaLinux:8", "AlmaLinux", pkgver.SchemeRPM},
 		{"azurelinux", "3.0", "Azure Linux:3.0", "Azure Linux", pkgver.SchemeRPM},
 		{"rhel", "9.4", "Red Hat:enterprise_linux:9", "Red Hat", pkgver.SchemeRPM},
+		{"sles", "15.5", "SUSE:Linux Enterprise Server 15 SP5", "SUSE", pkgver.SchemeRPM},
+		{"sles", "15", "SUSE:Linux Enterprise Server 15", "SUSE", pkgver.SchemeRPM},
+		{"opensuse-leap", "15.5", "openSUSE:Leap 15.5", "openSUSE", pkgver.SchemeRPM},
 	} {
 		r, err := ReleaseOf(c.id, c.v)
 		if err != nil || r.Name != c.name || r.Dump != c.dump || r.Scheme != c.scheme {

@@ -64,6 +64,16 @@ func ReleaseOf(id, versionID string) (Release, error) {
 		return exact("Mariner", "Mariner:"+v, pkgver.SchemeRPM), nil
 	case "azurelinux":
 		return exact("Azure Linux", "Azure Linux:"+v, pkgver.SchemeRPM), nil
+	case "sles", "sled":
+		// "SUSE:Linux Enterprise Server 15 SP5": the service pack is VERSION_ID's minor
+		maj, minor, _ := strings.Cut(v, ".")
+		eco := "SUSE:Linux Enterprise Server " + maj
+		if minor != "" && minor != "0" {
+			eco += " SP" + minor
+		}
+		return exact("SUSE", eco, pkgver.SchemeRPM), nil
+	case "opensuse-leap":
+		return exact("openSUSE", "openSUSE:Leap "+v, pkgver.SchemeRPM), nil
 	case "rhel":
 		pre := "Red Hat:enterprise_linux:" + major + "::"
 		return Release{Dump: "Red Hat", Filter: osv.Filter{Prefixes: []string{pre}}, Scheme: pkgver.SchemeRPM, Name: "Red Hat:enterprise_linux:" + major}, nil
