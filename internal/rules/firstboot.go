@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/network"
 	"path"
 	"regexp"
 	"slices"
@@ -465,154 +466,69 @@ func driversAtBoot(c *Context, family, cloud string, drivers []bootDriver) Resul
 	return pass(fmt.Sprintf("kernel %s has the %s drivers at boot", k, family), ev...)
 }
 
-// nameMatchesEth0 says whether a space-separated list of interface-name globs (systemd-networkd's
-// Name=, netplan's match name) takes eth0, the name Azure's first NIC gets.
-func nameMatchesEth0(globs string) bool {
-	for _, g := range strings.Fields(strings.Trim(globs, `"'`)) {
-		if ok, _ := path.Match(strings.Trim(g, `"'`), "eth0"); ok {
-			return true
-		}
-	}
-	return false
-}
-
-var (
-	dhcpOn           = regexp.MustCompile(`(?i)^\s*DHCP\s*=\s*(yes|true|ipv4|both)\s*$`)
-	netplanEth0Key   = regexp.MustCompile(`(?m)^\s+eth0:\s*$`)
-	netplanMatchName = regexp.MustCompile(`(?m)^\s+name:\s*(\S+)`)
-	netplanDHCP4     = regexp.MustCompile(`(?m)^\s+dhcp4:\s*(true|yes|on)\s*$`)
-	nmNoAutoDefault  = regexp.MustCompile(`(?m)^\s*no-auto-default\s*=\s*\*`)
-)
-
-// pinsMAC says whether a network configuration file matches or sets a MAC address (macLine,
-// the no-mac-pinned-network rule's pattern, on each line).
-func pinsMAC(data []byte) bool {
-	for _, l := range strings.Split(string(data), "\n") {
-		if macLine.MatchString(l) {
-			return true
-		}
-	}
-	return false
-}
-
-// firstNICByDHCP looks for a configuration that brings eth0 up by DHCP at boot, without a MAC
-// address; it returns where, or "".
+// firstNICByDHCP judges the network fact: a configuration that brings eth0 up by DHCP at boot,
+// without a MAC address; it returns where (Path "" when none does) and what was seen instead.
 func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
+	nf := network.Of(c.Image)
+	if err := nf.Err(); err != nil {
+		return Evidence{}, nil, err
+	}
 	var seen []Evidence
-	// ifupdown
-	ifaces, err := c.glob("/etc/network/interfaces.d/*")
-	if err != nil {
-		return Evidence{}, nil, err
-	}
-	for _, f := range append([]string{"/etc/network/interfaces"}, ifaces...) {
-		data, err := c.read(f)
-		if err != nil {
-			return Evidence{}, nil, err
-		}
-		auto, dhcpLine := false, 0
-		for i, l := range strings.Split(string(data), "\n") {
-			fl := strings.Fields(l)
-			if len(fl) >= 2 && (fl[0] == "auto" || fl[0] == "allow-hotplug") && slices.Contains(fl[1:], "eth0") {
-				auto = true
-			}
-			if len(fl) >= 4 && fl[0] == "iface" && fl[1] == "eth0" && fl[2] == "inet" && fl[3] == "dhcp" {
-				dhcpLine = i + 1
-			}
-		}
-		if dhcpLine > 0 && auto {
-			return Evidence{Path: f, Line: dhcpLine, Detail: "ifupdown: eth0 by DHCP at boot"}, seen, nil
-		}
-		if dhcpLine > 0 {
-			seen = append(seen, Evidence{Path: f, Line: dhcpLine, Detail: "iface eth0 inet dhcp, but no auto or allow-hotplug eth0"})
-		}
-	}
-	// netplan: an ethernets entry for eth0 (by key, name match or the Hyper-V driver) with dhcp4
-	plans, err := c.glob("/etc/netplan/*.yaml")
-	if err != nil {
-		return Evidence{}, nil, err
-	}
-	for _, f := range plans {
-		data, err := c.read(f)
-		if err != nil {
-			return Evidence{}, nil, err
-		}
-		text := string(data)
-		eth0 := netplanEth0Key.MatchString(text) || strings.Contains(text, "hv_netvsc")
-		for _, m := range netplanMatchName.FindAllStringSubmatch(text, -1) {
-			eth0 = eth0 || nameMatchesEth0(m[1])
-		}
-		dhcp := netplanDHCP4.MatchString(text)
+	for _, p := range nf.Ifupdown {
 		switch {
-		case eth0 && dhcp && pinsMAC(data):
-			seen = append(seen, Evidence{Path: f, Detail: "netplan: eth0 by DHCP, but matched by a MAC address that Azure's NIC will not have"})
-		case eth0 && dhcp:
-			return Evidence{Path: f, Detail: "netplan: eth0 by DHCP"}, seen, nil
+		case len(p.Pins) > 0:
+			seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "ifupdown: eth0 by DHCP, but " + p.Note})
+		case p.AtBoot:
+			return Evidence{Path: p.Path, Line: p.Line, Detail: "ifupdown: eth0 by DHCP at boot"}, seen, nil
+		default:
+			seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "iface eth0 inet dhcp, but no auto or allow-hotplug eth0"})
 		}
 	}
-	// systemd-networkd, when enabled
+	for _, p := range nf.Netplan {
+		switch {
+		case p.DHCP && len(p.Pins) > 0:
+			seen = append(seen, Evidence{Path: p.Path, Detail: "netplan: eth0 by DHCP, but " + p.Note})
+		case p.DHCP:
+			return Evidence{Path: p.Path, Detail: "netplan: eth0 by DHCP"}, seen, nil
+		}
+	}
 	units, err := c.enabledUnits()
 	if err != nil {
 		return Evidence{}, nil, err
 	}
-	nets, err := c.glob("/etc/systemd/network/*.network")
-	if err != nil {
-		return Evidence{}, nil, err
-	}
 	if _, on := units["systemd-networkd.service"]; on {
-		for _, f := range nets {
-			data, err := c.read(f)
-			if err != nil {
-				return Evidence{}, nil, err
-			}
-			name, mac, dhcp := false, pinsMAC(data), 0
-			for i, l := range strings.Split(string(data), "\n") {
-				if v, ok := strings.CutPrefix(strings.TrimSpace(l), "Name="); ok && nameMatchesEth0(v) {
-					name = true
-				}
-				if dhcpOn.MatchString(l) {
-					dhcp = i + 1
-				}
-			}
-			if name && dhcp > 0 && !mac {
-				return Evidence{Path: f, Line: dhcp, Detail: "systemd-networkd: eth0 by DHCP"}, seen, nil
-			}
-			if dhcp > 0 {
-				seen = append(seen, Evidence{Path: f, Line: dhcp, Detail: "DHCP, but not for eth0 (Name= does not match it, or a MACAddress= pins it)"})
+		for _, p := range nf.Networkd {
+			if p.DHCP && len(p.Pins) == 0 {
+				return Evidence{Path: p.Path, Line: p.Line, Detail: "systemd-networkd: eth0 by DHCP"}, seen, nil
 			}
 		}
-	} else if len(nets) > 0 {
-		seen = append(seen, Evidence{Path: nets[0], Detail: "a .network file, but systemd-networkd is not enabled"})
+		for _, p := range append(slices.Clone(nf.Networkd), nf.NetworkdOthers...) {
+			if p.DHCP {
+				seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "DHCP, but not for eth0 (Name= does not match it, or a MACAddress= pins it)"})
+			} else {
+				seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "systemd-networkd applies this file to eth0, and it does not turn DHCP on"})
+			}
+		}
+	} else {
+		for _, p := range nf.Networkd {
+			if p.DHCP {
+				seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "a .network file, but systemd-networkd is not enabled"})
+				break
+			}
+		}
 	}
-	// RHEL ifcfg
-	if data, err := c.read("/etc/sysconfig/network-scripts/ifcfg-eth0"); err != nil {
-		return Evidence{}, nil, err
-	} else if data != nil {
-		t := string(data)
-		if strings.Contains(t, "BOOTPROTO=dhcp") && strings.Contains(t, "ONBOOT=yes") && !pinsMAC(data) {
-			return Evidence{Path: "/etc/sysconfig/network-scripts/ifcfg-eth0", Detail: "ifcfg: eth0 by DHCP at boot"}, seen, nil
+	if p := nf.Ifcfg; p != nil {
+		if p.DHCP && p.AtBoot && len(p.Pins) == 0 {
+			return Evidence{Path: p.Path, Line: p.Line, Detail: "ifcfg: eth0 by DHCP at boot"}, seen, nil
 		}
-		seen = append(seen, Evidence{Path: "/etc/sysconfig/network-scripts/ifcfg-eth0", Detail: "not BOOTPROTO=dhcp with ONBOOT=yes, or pinned to a MAC"})
+		seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "not BOOTPROTO=dhcp with ONBOOT=yes, or pinned to a MAC"})
 	}
 	// NetworkManager connects a wired NIC by DHCP on its own unless told not to
 	if _, on := units["NetworkManager.service"]; on {
-		confs, err := c.glob("/etc/NetworkManager/conf.d/*.conf")
-		if err != nil {
-			return Evidence{}, nil, err
-		}
-		noAuto := ""
-		for _, f := range append([]string{"/etc/NetworkManager/NetworkManager.conf"}, confs...) {
-			data, err := c.read(f)
-			if err != nil {
-				return Evidence{}, nil, err
-			}
-			if nmNoAutoDefault.Match(data) {
-				noAuto = f
-			}
-		}
-		if noAuto == "" {
+		if nf.NoAutoDefault.Path == "" {
 			return Evidence{Path: "/etc/NetworkManager", Detail: "NetworkManager: a wired NIC without a profile is connected by DHCP"}, seen, nil
 		}
-		seen = append(seen, Evidence{Path: noAuto, Detail: "NetworkManager: no-auto-default=* (no automatic wired connection)"})
+		seen = append(seen, Evidence{Path: nf.NoAutoDefault.Path, Line: nf.NoAutoDefault.Line, Detail: "NetworkManager: no-auto-default=* (no automatic wired connection)"})
 	}
 	return Evidence{}, seen, nil
 }

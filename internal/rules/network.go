@@ -2,9 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/network"
 	"io/fs"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
@@ -59,8 +59,6 @@ var _ = register(&Rule{
 	}),
 })
 
-var macLine = regexp.MustCompile(`(?i)(ATTR\{address\}\s*==|macaddress\s*:|^\s*HWADDR\s*=|^\s*MACADDR\s*=|^\s*mac-address\s*=|^\s*MACAddress\s*=|^\s*PermanentMACAddress\s*=)`)
-
 var _ = register(&Rule{
 	ID:        "no-mac-pinned-network",
 	Title:     "No network configuration pinned to the build machine's MAC address",
@@ -90,33 +88,14 @@ var _ = register(&Rule{
 			generators = append(generators, Evidence{Path: p, Detail: "udev's persistent-net generator: it pins the first boot's MAC addresses"})
 			break // the first one found is the one udev uses
 		}
-		patterns := []string{
-			"/etc/udev/rules.d/*persistent-net*.rules",
-			"/etc/netplan/*.yaml", "/etc/netplan/*.yml",
-			"/etc/sysconfig/network-scripts/ifcfg-*", "/etc/sysconfig/network/ifcfg-*",
-			"/etc/NetworkManager/system-connections/*",
-			"/etc/systemd/network/*.network", "/etc/systemd/network/*.link",
-			"/etc/network/interfaces", "/etc/network/interfaces.d/*",
+		// MAC matches and settings in every stack's configuration, read as the stack reads it
+		nf := network.Of(c.Image)
+		if err := nf.Err(); err != nil {
+			return errResult(err)
 		}
 		var ev []Evidence
-		for _, pat := range patterns {
-			files, err := c.glob(pat)
-			if err != nil {
-				return errResult(err)
-			}
-			for _, f := range files {
-				data, err := c.read(f)
-				if err != nil {
-					return errResult(err)
-				}
-				for i, l := range strings.Split(string(data), "\n") {
-					t := strings.TrimSpace(l)
-					if strings.HasPrefix(t, "#") || !macLine.MatchString(l) {
-						continue
-					}
-					ev = append(ev, Evidence{Path: f, Line: i + 1, Detail: Quote(t)})
-				}
-			}
+		for _, p := range nf.Pins {
+			ev = append(ev, Evidence{Path: p.Path, Line: p.Line, Detail: Quote(p.Setting)})
 		}
 		ev = append(ev, generators...)
 		if len(ev) > 0 {

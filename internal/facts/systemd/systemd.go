@@ -252,27 +252,17 @@ func LoadUnit(src Source, name string) (*Unit, error) {
 		}
 		dirNames = append(dirNames, n+".d")
 	}
-	chosen := map[string]string{}
+	var globs []string
 	for _, d := range UnitDirs {
 		for _, dn := range dirNames {
-			m, err := src.Glob(d + "/" + dn + "/*.conf")
-			if err != nil {
-				return nil, err
-			}
-			for _, p := range m {
-				if _, ok := chosen[path.Base(p)]; !ok {
-					chosen[path.Base(p)] = p
-				}
-			}
+			globs = append(globs, d+"/"+dn+"/*.conf")
 		}
 	}
-	bases := make([]string, 0, len(chosen))
-	for b := range chosen {
-		bases = append(bases, b)
+	dropIns, err := src.Shadowed(globs...)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(bases)
-	for _, b := range bases {
-		p := chosen[b]
+	for _, p := range dropIns {
 		if _, masked, err := src.maskTarget(p); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		} else if masked {
@@ -463,4 +453,33 @@ func FromDir(root string) Source {
 			return head(f, fi.Size(), n)
 		},
 	}
+}
+
+// Shadowed lists the files the glob patterns match, given from the most specific place to the
+// least (/etc before /run before /usr/lib), in lexical order of their base names, a name found
+// by an earlier pattern shadowing the same name found by later ones: how systemd picks drop-ins
+// and .network files, and netplan its YAML files.
+func (src Source) Shadowed(globs ...string) ([]string, error) {
+	byName := map[string]string{}
+	for _, g := range globs {
+		found, err := src.Glob(g)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range found {
+			if _, ok := byName[path.Base(p)]; !ok {
+				byName[path.Base(p)] = p
+			}
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, byName[n])
+	}
+	return out, nil
 }
