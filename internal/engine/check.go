@@ -9,9 +9,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/atomicfile"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -342,45 +341,9 @@ func WriteReports(r *report.Report, out plan.Reports) error {
 		if f.path == "" {
 			continue
 		}
-		if err := writeAtomic(f.path, func(w io.Writer) error { return f.write(r, w) }); err != nil {
+		if err := atomicfile.Write(f.path, func(w io.Writer) error { return f.write(r, w) }); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// writeAtomic creates path's directory and replaces path with what write writes: into a
-// temporary file in the same directory, synced, then renamed over path. A write that fails
-// removes the temporary file and leaves path as it was.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := write(f); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/atomicfile"
 	"time"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
@@ -57,7 +58,7 @@ func ScanContent(ctx context.Context, img *inspect.Image, p *plan.Plan, opts sca
 			content.Results[res.Kind] = &res
 		}
 		if a, ok := s.(scan.Artifact); ok {
-			if err := writeAtomic(a.Artifact(img, st)); err != nil {
+			if err := atomicfile.Write(a.Artifact(img, st)); err != nil {
 				return nil, err
 			}
 		}
@@ -75,5 +76,5 @@ func WriteSBOM(img *inspect.Image, path string, advisories ...sbom.Advisory) err
 	osInfo := sbom.OS{ID: rel.ID, VersionID: rel.VersionID, Name: rel.PrettyName}
 	b := sbom.Build(inv, osInfo, img.Source, "packer-plugin-marketplace", version.PluginVersion.FormattedVersion(), time.Now())
 	b.AddVulnerabilities(advisories)
-	return writeAtomic(path, b.Write)
+	return atomicfile.Write(path, b.Write)
 }

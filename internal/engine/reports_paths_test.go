@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"github.com/marketready/packer-plugin-marketplace/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func TestReportsAreReplacedWhole(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "r.json")
 	os.WriteFile(path, []byte("the previous report\n"), 0o644)
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
 		w.Write([]byte("half a rep"))
 		return errors.New("disk full")
 	})

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/marketready/packer-plugin-marketplace/internal/atomicfile"
 	"io"
 	"io/fs"
 	"net"
@@ -244,7 +245,8 @@ func download(ctx context.Context, dump, raw string, f osv.Filter, o Options) (*
 		}
 		m = nm
 		if b, err := json.Marshal(m); err == nil {
-			writeAtomic(metaPath, b)
+			// a cache whose record could not be written is downloaded again next time
+			atomicfile.Write(metaPath, func(w io.Writer) error { _, err := w.Write(b); return err })
 		}
 		note = "downloaded"
 		if !changed {
@@ -338,26 +340,24 @@ func fetchOnce(ctx context.Context, raw, path string, conditional bool, m meta, 
 	if resp.ContentLength > MaxDownload {
 		return m, false, false, fmt.Errorf("the dump is %d bytes, more than %d", resp.ContentLength, int64(MaxDownload))
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".all.zip-*")
+	// the dump replaces the cached one whole, or not at all
+	retry := false
+	err = atomicfile.Write(path, func(w io.Writer) error {
+		n, err := io.Copy(w, &idleReader{r: io.LimitReader(resp.Body, MaxDownload+1), idle: idle, d: o.IdleTimeout})
+		switch {
+		case err != nil:
+			retry = true
+			return fmt.Errorf("after %d bytes: %w", n, redactErr(err, raw))
+		case n > MaxDownload:
+			return fmt.Errorf("the dump is more than %d bytes", int64(MaxDownload))
+		case resp.ContentLength >= 0 && n != resp.ContentLength:
+			retry = true
+			return fmt.Errorf("short body: %d of %d bytes", n, resp.ContentLength)
+		}
+		return nil
+	})
 	if err != nil {
-		return m, false, false, err
-	}
-	defer os.Remove(tmp.Name())
-	n, err := io.Copy(tmp, &idleReader{r: io.LimitReader(resp.Body, MaxDownload+1), idle: idle, d: o.IdleTimeout})
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return m, false, true, fmt.Errorf("after %d bytes: %w", n, redactErr(err, raw))
-	}
-	if n > MaxDownload {
-		return m, false, false, fmt.Errorf("the dump is more than %d bytes", int64(MaxDownload))
-	}
-	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return m, false, true, fmt.Errorf("short body: %d of %d bytes", n, resp.ContentLength)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return m, false, false, err
+		return m, false, retry, err
 	}
 	return meta{URL: raw, ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified"), Fetched: now}, true, false, nil
 }
@@ -387,20 +387,4 @@ func redactErr(err error, raw string) error {
 		return errors.New(strings.ReplaceAll(s, u.RawQuery, "<redacted>"))
 	}
 	return err
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
