@@ -51,9 +51,20 @@ func OSVDump(records ...string) []byte {
 	return b.Bytes()
 }
 
+// MainWithInertVulnerabilityDB is a TestMain for the packages that check the images they make:
+// it runs the tests with $MARKETPLACE_VULNERABILITY_DB pointing at fresh data that affects no
+// package (there is no network here), so that security-updates-installed passes on them; the
+// tests of that rule give their own data. It exits with the tests' status.
+func MainWithInertVulnerabilityDB(m *testing.M) {
+	done := UseInertVulnerabilityDB()
+	code := m.Run()
+	done()
+	os.Exit(code)
+}
+
 // UseInertVulnerabilityDB points $MARKETPLACE_VULNERABILITY_DB at fresh data that affects no
-// package, for a package's TestMain: the images the tests make are then judged up to date,
-// offline. It returns the cleanup.
+// package: the images the tests make are then judged up to date, offline. It returns the
+// cleanup.
 func UseInertVulnerabilityDB() func() {
 	dir, err := os.MkdirTemp("", "marketplace-osv-")
 	if err != nil {

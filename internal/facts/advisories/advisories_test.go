@@ -1,7 +1,6 @@
 package advisories
 
 import (
-	"archive/zip"
 	"bytes"
 	"fmt"
 	"testing"
@@ -9,6 +8,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/osv"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgver"
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
 
 func TestReleaseOf(t *testing.T) {
@@ -75,14 +75,8 @@ func TestCVSS3(t *testing.T) {
 }
 
 func dbOf(t *testing.T, f osv.Filter, records ...string) *osv.DB {
-	var b bytes.Buffer
-	w := zip.NewWriter(&b)
-	for i, r := range records {
-		m, _ := w.Create(fmt.Sprintf("r%d.json", i))
-		m.Write([]byte(r))
-	}
-	w.Close()
-	db, err := osv.ReadZip("all.zip", bytes.NewReader(b.Bytes()), int64(b.Len()), f)
+	dump := testfixture.OSVDump(records...)
+	db, err := osv.ReadZip("all.zip", bytes.NewReader(dump), int64(len(dump)), f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,5 +166,22 @@ func TestSeverityFromDatabases(t *testing.T) {
 		if got, _ := Severity(r, r.Affected[0]); got != c.want {
 			t.Errorf("%s: %v, want %v", c.rec, got, c.want)
 		}
+	}
+}
+
+// TestMatchByBinaryName: a database that names binary packages (as some RPM ones do) is
+// matched by the installed binary and its own version.
+func TestMatchByBinaryName(t *testing.T) {
+	rel, _ := ReleaseOf("rocky", "9.4")
+	db := dbOf(t, rel.Filter, `{"id": "RLSA-2026:1", "modified": "2026-01-01T00:00:00Z",
+	  "affected": [{"package": {"ecosystem": "Rocky Linux:9", "name": "openssl-libs"},
+	   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:3.0.7-28.el9"}]}]}]}`)
+	inv := &pkgdb.Inventory{Manager: "rpm", Packages: []pkgdb.Package{
+		{Name: "openssl-libs", Version: "1:3.0.7-27.el9", Source: "openssl"},
+		{Name: "openssl", Version: "1:3.0.7-29.el9"},
+	}}
+	res := Match(inv, rel, db)
+	if len(res.Fixable) != 1 || res.Fixable[0].Source != "openssl-libs" || res.Fixable[0].Installed != "1:3.0.7-27.el9" {
+		t.Fatalf("%+v", res)
 	}
 }

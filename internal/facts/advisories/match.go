@@ -55,6 +55,7 @@ func Match(inv *pkgdb.Inventory, rel Release, db *osv.DB) *Result {
 	type source struct {
 		name, version string
 		packages      []string
+		versions      []string // each package's own version, beside packages
 	}
 	bySource := map[string]*source{}
 	var order []string
@@ -67,6 +68,7 @@ func Match(inv *pkgdb.Inventory, rel Release, db *osv.DB) *Result {
 			order = append(order, key)
 		}
 		s.packages = append(s.packages, p.Name)
+		s.versions = append(s.versions, p.Version)
 	}
 	sort.Strings(order)
 	res := &Result{Release: rel.Name, Sources: len(order)}
@@ -78,9 +80,9 @@ func Match(inv *pkgdb.Inventory, rel Release, db *osv.DB) *Result {
 			name, version string
 		}
 		cands := []cand{{s.name, s.version}}
-		for _, b := range s.packages {
+		for i, b := range s.packages {
 			if b != s.name {
-				cands = append(cands, cand{b, binaryVersion(inv, b)})
+				cands = append(cands, cand{b, s.versions[i]})
 			}
 		}
 		for _, c := range cands {
@@ -117,15 +119,6 @@ func Match(inv *pkgdb.Inventory, rel Release, db *osv.DB) *Result {
 		}
 	}
 	return res
-}
-
-func binaryVersion(inv *pkgdb.Inventory, name string) string {
-	for _, p := range inv.Packages {
-		if p.Name == name {
-			return p.Version
-		}
-	}
-	return ""
 }
 
 // aliases: the CVE IDs a record covers, from aliases and (Ubuntu, Debian) upstream.
