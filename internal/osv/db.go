@@ -3,7 +3,6 @@ package osv
 import (
 	"archive/zip"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -224,36 +223,73 @@ func readMember(m *zip.File, where string, buf *bytes.Buffer) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// ReadDir reads every *.json file under dir (OSV's layout for a checkout of records, such as
-// Canonical's osv/ directory). Symbolic links are not followed.
-func ReadDir(dir string, f Filter) (*DB, error) {
-	db := newDB(dir)
+// recordInfo says whether a directory entry is a record file to read: a regular *.json file, or
+// a symbolic link to one (followed). A link to a directory, or a *.json that is not a regular
+// file, is an error: records there would go unread. Other entries are nil, nil.
+func recordInfo(p string, d fs.DirEntry) (fs.FileInfo, error) {
+	if d.Type()&fs.ModeSymlink != 0 {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("%s: a symbolic link to a directory is not followed: give its target", p)
+		}
+		if !strings.HasSuffix(p, ".json") {
+			return nil, nil
+		}
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: not a regular file", p)
+		}
+		return st, nil
+	}
+	if !strings.HasSuffix(p, ".json") {
+		return nil, nil
+	}
+	if !d.Type().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
+	return d.Info()
+}
+
+// RecordFiles lists the record files ReadDir reads under dir, with their file information
+// (for the data's date).
+func RecordFiles(dir string) ([]string, []fs.FileInfo, error) {
+	var paths []string
+	var infos []fs.FileInfo
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+		if err != nil || d.IsDir() {
 			return err
 		}
-		if d.IsDir() || !d.Type().IsRegular() || !strings.HasSuffix(p, ".json") {
-			return nil
+		info, err := recordInfo(p, d)
+		if err == nil && info != nil {
+			paths, infos = append(paths, p), append(infos, info)
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if info.Size() > MaxRecordBytes {
-			return &Error{Name: p, Offset: MaxRecordBytes, Err: fmt.Errorf("record of %d bytes, more than %d", info.Size(), MaxRecordBytes)}
+		return err
+	})
+	return paths, infos, err
+}
+
+// ReadDir reads every *.json file under dir (OSV's layout for a checkout of records, such as
+// Canonical's osv/ directory). A symbolic link to a record is followed; one to a directory is
+// an error.
+func ReadDir(dir string, f Filter) (*DB, error) {
+	paths, infos, err := RecordFiles(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading OSV records in %s: %w", dir, err)
+	}
+	db := newDB(dir)
+	for i, p := range paths {
+		if infos[i].Size() > MaxRecordBytes {
+			return nil, &Error{Name: p, Offset: MaxRecordBytes, Err: fmt.Errorf("record of %d bytes, more than %d", infos[i].Size(), MaxRecordBytes)}
 		}
 		data, err := os.ReadFile(p)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("reading OSV records in %s: %w", dir, err)
 		}
-		return db.add(p, data, f)
-	})
-	if err != nil {
-		var oe *Error
-		if !errors.As(err, &oe) {
-			err = fmt.Errorf("reading OSV records in %s: %w", dir, err)
+		if err := db.add(p, data, f); err != nil {
+			return nil, err
 		}
-		return nil, err
 	}
 	db.sort()
 	return db, nil

@@ -238,3 +238,19 @@ func TestEcosystem(t *testing.T) {
 		}
 	}
 }
+
+// TestReadDirFollowsLinkedRecords: a record reached by a symbolic link is read (its dump would
+// otherwise lose it silently); a link to a directory, whose records would go unread, is an error.
+func TestReadDirFollowsLinkedRecords(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(elsewhere, "DSA-1-1.json"), []byte(dsa), 0o644)
+	os.Symlink(filepath.Join(elsewhere, "DSA-1-1.json"), filepath.Join(dir, "DSA-1-1.json"))
+	db, err := ReadDir(dir, Filter{Ecosystems: []string{"Debian:12"}})
+	if err != nil || len(db.For("openssl")) != 1 {
+		t.Fatalf("linked record: %+v %v", db, err)
+	}
+	os.Symlink(elsewhere, filepath.Join(dir, "more"))
+	if _, err := ReadDir(dir, Filter{Ecosystems: []string{"Debian:12"}}); err == nil || !strings.Contains(err.Error(), "more") {
+		t.Fatalf("a linked directory: %v", err)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"github.com/marketready/packer-plugin-marketplace/internal/atomicfile"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -168,24 +167,16 @@ func readZipFile(p string, f osv.Filter) (*osv.DB, error) {
 	return osv.ReadZip(p, fh, st.Size(), f)
 }
 
-// newestFile is the latest modification time of the JSON files under dir.
+// newestFile is the latest modification time of the record files under dir (osv.RecordFiles,
+// the files osv.ReadDir reads).
 func newestFile(dir string) (time.Time, error) {
+	_, infos, err := osv.RecordFiles(dir)
 	var newest time.Time
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	for _, info := range infos {
+		if info.ModTime().After(newest) {
+			newest = info.ModTime()
 		}
-		if d.Type().IsRegular() && strings.HasSuffix(p, ".json") {
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			if info.ModTime().After(newest) {
-				newest = info.ModTime()
-			}
-		}
-		return nil
-	})
+	}
 	return newest, err
 }
 
