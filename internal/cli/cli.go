@@ -300,7 +300,7 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 	certification := fs.Bool("certification", false, "print the certification mapping (docs/certification.md)")
 	lisaRun := fs.String("lisa-run", "", "with --certification: include the LISA run `make lisa` recorded in `FILE` (docs/lisa-run.json)")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: packer-plugin-marketplace rules [--profile NAME]... [--markdown | --certification [--lisa-run FILE]]\n\nLists the rules: ID, severity, profiles, title.\n\nflags:\n")
+		fmt.Fprint(fs.Output(), "usage: packer-plugin-marketplace rules [--profile NAME]... [--markdown | --certification [--lisa-run FILE]]\n\nLists the rules: ID, severity, profiles, title; with --profile, under each rule the profile's level for it and the marketplace's own check ID and name.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if helpOnStdout(fs, args, stdout) {
@@ -344,7 +344,24 @@ func Rules(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, r := range rs {
-		fmt.Fprintf(stdout, "%-26s %-8s %-24s %s\n", r.ID, r.Severity, strings.Join(r.Profiles, ","), r.Title)
+		fmt.Fprintf(stdout, "%-35s %-8s %-24s %s\n", r.ID, r.Severity, strings.Join(r.Profiles(), ","), r.Title)
+		// With --profile, each selected marketplace's own name for the check and its level.
+		for _, c := range rules.ChecksOf(r.ID, profiles) {
+			if c.ID == "" && c.Name == "" && c.Level == profile.Required && !c.Running {
+				continue
+			}
+			fmt.Fprintf(stdout, "    %s: %s", c.Profile, c.Level)
+			if c.ID != "" {
+				fmt.Fprintf(stdout, ", %s", c.ID)
+			}
+			if c.Name != "" {
+				fmt.Fprintf(stdout, " %q", c.Name)
+			}
+			if c.Running {
+				fmt.Fprint(stdout, " (the marketplace checks a running machine; decided here from the disk)")
+			}
+			fmt.Fprintln(stdout)
+		}
 	}
 	return ExitCompliant
 }

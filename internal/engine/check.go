@@ -221,12 +221,24 @@ func evaluate(img *inspect.Image, p *plan.Plan, content *rules.Content, vulns *r
 		res := rule.Run(ctx)
 		f := report.Finding{
 			Rule: rule.ID, Title: rule.Title, Status: res.Status, Severity: rule.Severity,
-			Profiles: rule.Profiles, Source: rule.Source, Certification: rule.Cert,
+			Profiles: rule.Profiles(), Source: rule.Source, Certification: rule.Cert,
 			Message: res.Message, Actual: res.Actual, Required: res.Required,
 			Evidence: res.Evidence, Fix: rule.Fix, PredictedCertification: rules.Predict(rule.Cert, res),
 		}
 		if f.Evidence == nil {
 			f.Evidence = []rules.Evidence{}
+		}
+		checks := rules.ChecksOf(rule.ID, p.Profiles())
+		var judging []string
+		for _, c := range checks {
+			f.Checks = append(f.Checks, report.MarketCheck{Profile: c.Profile, Level: c.Level.String(), ID: c.ID, Name: c.Name, Source: c.Source, Running: c.Running})
+			judging = append(judging, c.Profile)
+		}
+		// A violation that every selected profile counts as advisory is a warning: the
+		// marketplace only warns. An error stays an error.
+		if res.Status == rules.Fail && rules.Advisory(checks) {
+			f.Status = rules.Warn
+			f.Message = "advisory in " + strings.Join(judging, ", ") + ": " + f.Message
 		}
 		// A waiver accepts a known failure or warning. It never covers an error: a rule that
 		// could not be evaluated may hide any failure, including the one the waiver was not

@@ -5,6 +5,7 @@ package profile
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -14,12 +15,19 @@ const (
 	AzureWindows   = "azure-windows"
 	Alibaba        = "alibaba"
 	AlibabaWindows = "alibaba-windows"
+	AWS            = "aws"
+	AWSWindows     = "aws-windows"
+	DigitalOcean   = "digitalocean"
+	Oracle         = "oracle"
 )
 
 // The marketplaces.
 const (
 	MarketAzure   = "azure"
 	MarketAlibaba = "alibaba"
+	MarketAWS     = "aws"
+	MarketDO      = "digitalocean"
+	MarketOracle  = "oracle"
 )
 
 // The guest operating systems.
@@ -28,19 +36,95 @@ const (
 	Windows = "windows"
 )
 
-// Profile is a marketplace's requirements for one guest OS.
+// Level is how a profile counts a rule's violation.
+type Level int
+
+const (
+	// Required: the marketplace rejects an image that violates the rule; a violation fails.
+	Required Level = iota
+	// Advisory: the marketplace only warns; a violation is reported as a warning and never
+	// blocks on this profile's account.
+	Advisory
+)
+
+func (l Level) String() string {
+	if l == Advisory {
+		return "advisory"
+	}
+	return "required"
+}
+
+// MarshalText writes the level's name.
+func (l Level) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// Check is one rule as a marketplace judges it: the rule (by ID), how much a violation counts,
+// and the marketplace's own name for the check.
+type Check struct {
+	Rule  string // the rule's ID in the catalogue (internal/rules)
+	Level Level
+	// ID and Name are the marketplace's own identifier and name for what it checks
+	// ("GUESTOS.Fstab", "S14", a script's check message); empty where it publishes none. Azure's
+	// certification test IDs travel with the rules themselves (rules.CertTest), as Microsoft's
+	// report keys them.
+	ID   string
+	Name string
+	// Source is where the marketplace states the check ("" when it is the rule's own source).
+	Source string
+	// Running: the marketplace checks this on a running machine; the checker decides it from
+	// the disk, as the running system would.
+	Running bool
+}
+
+// Profile is a marketplace's requirements for one guest OS: which rules, at what level, under
+// the marketplace's own names. The data lives in one file per marketplace.
 type Profile struct {
 	Name        string
 	Marketplace string
 	OS          string
+	Title       string // e.g. "Azure Marketplace, Linux"
+	Source      string // the marketplace's documents the profile follows
+	Checks      []Check
 }
 
-var all = []Profile{
-	{AzureLinux, MarketAzure, Linux},
-	{AzureWindows, MarketAzure, Windows},
-	{Alibaba, MarketAlibaba, Linux},
-	{AlibabaWindows, MarketAlibaba, Windows},
+// Check finds the profile's check of a rule.
+func (p Profile) Check(rule string) (Check, bool) {
+	for _, c := range p.Checks {
+		if c.Rule == rule {
+			return c, true
+		}
+	}
+	return Check{}, false
 }
+
+// order is the order profiles are listed in.
+var order = []string{AzureLinux, AzureWindows, Alibaba, AlibabaWindows, AWS, AWSWindows, DigitalOcean, Oracle}
+
+var all []Profile
+
+// register adds a marketplace's profiles (called from the data files' variable declarations).
+func register(ps ...Profile) bool {
+	for _, p := range ps {
+		for _, o := range all {
+			if o.Name == p.Name {
+				panic("profile: duplicate profile " + p.Name)
+			}
+		}
+		all = append(all, p)
+	}
+	rank := func(name string) int {
+		for i, n := range order {
+			if n == name {
+				return i
+			}
+		}
+		return len(order)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return rank(all[i].Name) < rank(all[j].Name) })
+	return true
+}
+
+// All lists the profiles, in their listing order.
+func All() []Profile { return append([]Profile(nil), all...) }
 
 // Names lists the profiles.
 func Names() []string {

@@ -125,6 +125,19 @@ type Finding struct {
 	Evidence               []rules.Evidence `json:"evidence"`
 	Fix                    string           `json:"fix,omitempty"`
 	Waiver                 *Waiver          `json:"waiver,omitempty"`
+	// Checks are the selected profiles' checks of the rule: each marketplace's own ID and name
+	// for it and how much it counts there.
+	Checks []MarketCheck `json:"checks,omitempty"`
+}
+
+// MarketCheck is one profile's check of a rule.
+type MarketCheck struct {
+	Profile string `json:"profile"`
+	Level   string `json:"level"` // required or advisory
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Source  string `json:"source,omitempty"`
+	Running bool   `json:"running_machine,omitempty"` // the marketplace checks it on a running machine
 }
 
 // Waiver is a publisher's documented decision to accept a failing rule.

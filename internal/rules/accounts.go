@@ -14,7 +14,6 @@ import (
 var _ = register(&Rule{
 	ID:        "locked-accounts",
 	Title:     "No account has a usable or empty password",
-	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: only required, locked accounts); Alibaba Cloud image best practices (no default passwords); LISA AzureImageStandard verify_no_pre_exist_users (a password hash in /etc/shadow)",
 	Cert:      &CertTest{Name: "No pre-existing users", Level: "Failed", LISA: "verify_no_pre_exist_users"},
@@ -65,7 +64,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "single-uid0",
 	Title:     "Only root has UID 0",
-	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  Critical,
 	Source:    "Azure Marketplace image security recommendations (Linux: no backdoors)",
 	Rationale: "A second UID 0 account is a classic backdoor: it is root under another name. /etc/passwd is read as glibc's files module reads it: a line with fewer than seven fields counts (`toor::0:0` is UID 0 with an empty password and /bin/sh), a UID is a number as strtoul reads it (`x: 0:` is UID 0), and a line over 64 KiB makes the rule an error.",
@@ -91,7 +89,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "no-extra-users",
 	Title:     "No login accounts beyond the ones the image is meant to ship",
-	Profiles:  []string{profAlibaba},
 	Severity:  Medium,
 	Source:    "Alibaba Cloud image best practices (remove unneeded users from /etc/passwd and /etc/shadow)",
 	Rationale: "Build and test accounts left in an image become accounts on every instance.",
@@ -123,7 +120,6 @@ var lisaTargetpw = regexp.MustCompile(`^Defaults\s+targetpw`)
 var _ = register(&Rule{
 	ID:        "sudo-no-targetpw",
 	Title:     "sudo does not ask for the target user's password (no `Defaults targetpw`)",
-	Profiles:  []string{profAzureLinux},
 	Severity:  Medium,
 	Source:    "LISA AzureImageStandard verify_default_targetpw",
 	Cert:      &CertTest{Name: "Defaults targetpw", Level: "Failed", LISA: "verify_default_targetpw"},

@@ -17,7 +17,6 @@ const agentMinVersion = "2.2.41" // the self-test (test 39) requires 2.2.41 or l
 var _ = register(&Rule{
 	ID:        "azure-agent",
 	Title:     "Azure Linux agent installed from the distribution package, recent and enabled at boot",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: latest Azure Linux agent from the distribution package) and the certification notes (service enabled at boot)",
 	Rationale: "Provisioning, extensions and the certification's own probe depend on the agent; an agent that is installed but not enabled never starts.",
@@ -75,7 +74,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "agent-auto-update",
 	Title:     "The Azure Linux agent updates itself (AutoUpdate.Enabled is not turned off)",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: latest Azure Linux agent); self-test 51 Auto Update (passes with the setting commented out: the agent's default is on)",
 	Rationale: "An agent that does not update itself falls behind the platform's extensions and fixes; the self-test fails an explicit AutoUpdate.Enabled=n. Left unset or commented out, the agent's default (on) applies and the test passes.",

@@ -89,7 +89,6 @@ func (c *Context) bootedEntries() (booted, skipped []bootEntry, err error) {
 var _ = register(&Rule{
 	ID:        "kernel-cmdline",
 	Title:     "The kernel boots with console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: kernel boot line parameters); the Boot Loader Specification (uapi-group.org/specifications/specs/boot_loader_specification: type #1 entries, type #2 unified kernel images, loader.conf's default); LISA AzureImageStandard verify_serial_console_is_enabled and verify_grub (forbidden libata.atapi_enabled=0, reserve=0x1f0,0x8); self-test 40 Required Kernel Parameters (a missing rootdelay=300 is a Warning)",
 	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. Where initramfs-tools makes the initramfs (Debian, Ubuntu), rootdelay=300 is a five-minute sleep at every boot, so its absence passes here while the prediction stays the self-test's Warning. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them. grub.cfg is read as GRUB's lexer reads it (a `#` that starts a word makes the rest of the line a comment, quotes, escapes, `;`), and the required parameters count only before a `--` (the kernel hands what follows to init).",

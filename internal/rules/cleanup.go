@@ -23,7 +23,6 @@ func shellHistory(name string) bool {
 var _ = register(&Rule{
 	ID:        "no-shell-history",
 	Title:     "No shell or REPL history files for root or any user",
-	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: clear bash/shell history); Alibaba Cloud image best practices (clear history); LISA AzureImageStandard verify_bash_history_is_empty (fails a non-empty history); self-test 48 Bash History",
 	Rationale: "Histories leak commands, hosts and sometimes passwords typed during the build. Microsoft's test fails a history file with content; an empty one passes (LISA reads the size), so an empty file is reported and passes.",
@@ -78,7 +77,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "empty-logs",
 	Title:     "/var/log holds no non-empty files",
-	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Linux: remove log files) and Alibaba Cloud image best practices (review and clear /var/log)",
 	Rationale: "Build logs reveal the build environment (hosts, users, IPs) and confuse customers' first troubleshooting.",
@@ -106,7 +104,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "empty-tmp",
 	Title:     "/tmp and /var/tmp are empty",
-	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  Medium,
 	Source:    "Alibaba Cloud image best practices (clear /tmp and /var/tmp)",
 	Rationale: "Temporary files from the build (installers, credentials, caches) ship to every customer.",
@@ -135,7 +132,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "clean-paths",
 	Title:     "Business data and application caches listed in clean_paths are empty",
-	Profiles:  []string{profAlibaba},
 	Severity:  Medium,
 	Source:    "Alibaba Cloud image best practices (clear business data and application caches)",
 	Rationale: "Application data from the build machine (databases, uploads, caches) must not ship to customers.",

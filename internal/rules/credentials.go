@@ -56,7 +56,6 @@ func contentOff(what string) Result {
 var _ = register(&Rule{
 	ID:       "no-hardcoded-credentials",
 	Title:    "No hard-coded credentials (private keys, cloud AccessKeys, tokens, passwords) in any file",
-	Profiles: []string{profAzureLinux, profAlibaba, profAzureWindows, profAlibabaWindows},
 	Severity: Critical,
 	Needs:    []scan.Kind{scan.Secrets},
 	Source:   "Alibaba Cloud image best practices (no hard-coded credentials: DB passwords, API/Access keys, private keys); Azure Marketplace image security recommendations (remove keys and unneeded certificates)",
@@ -101,7 +100,6 @@ func findingsEvidence(r *scan.Result) []Evidence {
 var _ = register(&Rule{
 	ID:       "no-malware",
 	Title:    "No malware: every file scanned by ClamAV (clamd) comes back clean",
-	Profiles: []string{profAzureLinux, profAzureWindows},
 	Severity: Critical,
 	Needs:    []scan.Kind{scan.Malware},
 	Source:   "Azure Marketplace image security recommendations (malware scan of the image)",

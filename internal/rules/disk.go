@@ -20,7 +20,6 @@ var (
 var _ = register(&Rule{
 	ID:        "no-swap",
 	Title:     "No swap on the OS disk, now or after first boot",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: no swap partition on the OS disk); LISA AzureImageStandard verify_no_swap_on_osdisk; self-test 41 Swap Partition on OS Disk",
 	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit (linked from any *.wants or *.requires directory of systemd's unit path: /etc, /run, /usr/lib, /lib, /usr/local/lib), a unit boot starts that Wants=/Requires=/BindsTo= a .swap unit or runs swapon in ExecStart*= (directly, through sh -c, or in a script). cloud-init's configuration is read as cloud-init reads it: cloud.cfg and cloud.cfg.d/*.cfg merged in its order, YAML as PyYAML loads it (quoted keys such as \"swap\":, anchors, flow style, the last duplicate key winning); swap: creates a file unless its filename or size is null, 0 or empty (a filename containing \"null\" is a filename). /etc/fstab is read as libmount reads it for swapon -a and systemd: a '#' inside a field is not a comment (`/swap#1 none swap sw 0 0` is swap), and a line over 64 KiB makes the rule an error. Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
@@ -77,7 +76,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "single-root",
 	Title:     "A single root filesystem on the OS disk (boot and EFI partitions allowed)",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: single root partition on the OS disk)",
 	Rationale: "Azure resizes and provisions the OS disk assuming one root filesystem; data belongs on data disks.",
@@ -117,7 +115,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "no-lvm",
 	Title:     "No LVM on the OS disk",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: avoid LVM)",
 	Rationale: "An LVM OS disk collides with identically named volume groups when attached to another VM for recovery, and cannot be resized the way Azure expects.",
@@ -154,7 +151,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "vhd-fixed-aligned",
 	Title:     "The disk is a fixed VHD whose virtual size is a whole number of MiB",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace VHD requirements (fixed-format VHD, virtual size aligned to 1 MiB)",
 	Rationale: "Azure accepts only fixed VHDs with MiB-aligned virtual sizes; anything else is refused at upload or import.",
@@ -181,7 +177,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "userland-64bit",
 	Title:     "64-bit operating system",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: 64-bit OS only)",
 	Rationale: "Azure runs 64-bit guests only.",

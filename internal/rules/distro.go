@@ -68,7 +68,6 @@ type distroFinding struct {
 var _ = register(&Rule{
 	ID:       "distro-image-config",
 	Title:    "The distribution's network, DHCP and yum files are as Microsoft's suite reads them (RHEL family, SUSE, CBL-Mariner)",
-	Profiles: []string{profAzureLinux},
 	Severity: High,
 	Source: "LISA AzureImageStandard verify_network_manager_not_installed, verify_network_file_configuration, verify_ifcfg_eth0, " +
 		"verify_dhcp_file_configuration, verify_yum_conf; Microsoft's RHEL and SLES preparation guides (learn.microsoft.com/azure/virtual-machines/linux/redhat-create-upload-vhd, suse-create-upload-vhd)",

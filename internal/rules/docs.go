@@ -2,9 +2,11 @@ package rules
 
 import (
 	"fmt"
-	"github.com/marketready/packer-plugin-marketplace/internal/lifecycle"
 	"sort"
 	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/lifecycle"
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 )
 
 // SourceDocuments are the public documents the rules' Source fields cite by name.
@@ -31,15 +33,30 @@ func Markdown() string {
 		fmt.Fprintf(&b, "- **%s**: %s\n", d.Name, d.Where)
 	}
 	b.WriteString("\n")
-	for _, p := range Profiles() {
-		rs, _ := ForProfiles([]string{p})
-		fmt.Fprintf(&b, "## Profile `%s`\n\n| Rule | Severity | Certification test | Title |\n|---|---|---|---|\n", p)
+	for _, p := range profile.All() {
+		fmt.Fprintf(&b, "## Profile `%s`\n\n%s.", p.Name, p.Title)
+		if p.Source != "" {
+			fmt.Fprintf(&b, " Follows: %s.", p.Source)
+		}
+		b.WriteString(" A *required* rule's violation fails; an *advisory* one warns. The marketplace check is the\n" +
+			"marketplace's own ID and name for what it checks, where it publishes one.\n\n" +
+			"| Rule | Severity | Level | Marketplace check | Certification test | Title |\n|---|---|---|---|---|---|\n")
+		rs, err := ForProfiles([]string{p.Name})
+		if err != nil {
+			fmt.Fprintf(&b, "\n(%s)\n\n", err)
+			continue
+		}
 		for _, r := range rs {
 			cert := ""
 			if r.Cert != nil {
 				cert = certName(r.Cert)
 			}
-			fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s |\n", r.ID, r.ID, r.Severity, cert, r.Title)
+			c, _ := p.Check(r.ID)
+			check := strings.TrimSpace(strings.Join([]string{code(c.ID), c.Name}, " "))
+			if c.Running {
+				check += " (checked on a running machine; decided here from the disk)"
+			}
+			fmt.Fprintf(&b, "| [`%s`](#%s) | %s | %s | %s | %s | %s |\n", r.ID, r.ID, r.Severity, c.Level, check, cert, r.Title)
 		}
 		b.WriteString("\n")
 	}
@@ -47,7 +64,7 @@ func Markdown() string {
 	b.WriteString("## Rules\n\n")
 	for _, r := range All() {
 		fmt.Fprintf(&b, "### %s\n\n%s.\n\n", r.ID, r.Title)
-		fmt.Fprintf(&b, "- **Profiles:** %s\n- **Severity:** %s\n- **Source:** %s\n", strings.Join(r.Profiles, ", "), r.Severity, r.Source)
+		fmt.Fprintf(&b, "- **Profiles:** %s\n- **Severity:** %s\n- **Source:** %s\n", strings.Join(r.Profiles(), ", "), r.Severity, r.Source)
 		if r.Cert != nil {
 			fmt.Fprintf(&b, "- **Certification:** %s (reported as %s)\n", certName(r.Cert), r.Cert.Level)
 			if r.Cert.LISA != "" {
@@ -60,6 +77,14 @@ func Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// code quotes s as inline code, or is empty.
+func code(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + s + "`"
 }
 
 // releaseTable lists the release end dates supported-release judges with, each with its source.

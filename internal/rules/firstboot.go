@@ -26,7 +26,6 @@ var pseudoFS = map[string]bool{"tmpfs": true, "proc": true, "sysfs": true, "devp
 var _ = register(&Rule{
 	ID:       "boot-devices-resolve",
 	Title:    "The root filesystem and every filesystem mounted at boot are named by a UUID or label found in the image",
-	Profiles: []string{profAzureLinux, profAlibaba},
 	Severity: Critical,
 	Source: "Microsoft's generic Linux image preparation (learn.microsoft.com/azure/virtual-machines/linux/create-upload-generic: use UUIDs, device names change); " +
 		"Alibaba Cloud image import requirements (fstab and GRUB by UUID)",
@@ -103,7 +102,6 @@ var machineIDLine = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 var _ = register(&Rule{
 	ID:       "unique-machine-id",
 	Title:    "No machine ID baked into the image: every VM makes its own at first boot",
-	Profiles: []string{profAzureLinux, profAlibaba},
 	Severity: High,
 	Source: "systemd's machine-id(5) (\"the machine ID ... should be generated on first boot\"; an empty or \"uninitialized\" /etc/machine-id makes systemd do so); " +
 		"Microsoft's generic Linux image preparation (generalize the image before capture)",
@@ -210,7 +208,6 @@ func (c *Context) cloudInitDatasources() (list []string, where Evidence, set boo
 var _ = register(&Rule{
 	ID:       "one-provisioning-agent",
 	Title:    "Exactly one provisioning agent handles first boot: cloud-init with the Azure datasource, or the Azure agent",
-	Profiles: []string{profAzureLinux},
 	Severity: High,
 	Source: "Microsoft's Linux provisioning documentation (learn.microsoft.com/azure/virtual-machines/linux/provisioning: cloud-init or the Azure " +
 		"Linux agent provisions, Provisioning.Agent in /etc/waagent.conf chooses); the Azure agent's waagent.conf reference",
@@ -299,7 +296,6 @@ var virtioDrivers = []bootDriver{
 var _ = register(&Rule{
 	ID:       "hyperv-drivers-at-boot",
 	Title:    "The kernel that boots reaches Azure's disk and network: Hyper-V drivers built in or in its initramfs",
-	Profiles: []string{profAzureLinux},
 	Severity: Critical,
 	Source: "Microsoft's Linux image preparation for non-endorsed distributions (learn.microsoft.com/azure/virtual-machines/linux/create-upload-generic: " +
 		"the Hyper-V drivers hv_vmbus, hv_storvsc and hv_netvsc must be in the initramfs; \"Rebuild the initrd\")",
@@ -316,7 +312,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:       "virtio-drivers-at-boot",
 	Title:    "The kernel that boots reaches a KVM disk and network: virtio drivers built in or in its initramfs",
-	Profiles: []string{profAlibaba},
 	Severity: Critical,
 	Source: "Alibaba Cloud ECS documentation on importing custom images (\"Install the virtio driver\": an imported image must carry " +
 		"virtio_blk, virtio_pci and virtio_net, and its initramfs must contain them, checked with lsinitrd ... | grep virtio); ECS instances " +
@@ -536,7 +531,6 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 var _ = register(&Rule{
 	ID:       "first-nic-dhcp",
 	Title:    "The first NIC (eth0 on Azure) comes up by DHCP at first boot, without a pinned MAC address",
-	Profiles: []string{profAzureLinux, profAlibaba},
 	Severity: Critical,
 	Source: "Microsoft's generic Linux image preparation (learn.microsoft.com/azure/virtual-machines/linux/create-upload-generic: the network " +
 		"interface must use DHCP); Alibaba Cloud image import requirements (DHCP on the network interface)",

@@ -12,11 +12,6 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
 
-const (
-	profAzureLinux = "azure-linux"
-	profAlibaba    = "alibaba"
-)
-
 // linux wraps a check that needs the Linux root filesystem.
 func linux(check func(*Context) Result) func(*Context) Result {
 	return func(c *Context) Result {

@@ -14,7 +14,6 @@ var today = time.Now
 var _ = register(&Rule{
 	ID:       "supported-release",
 	Title:    "The operating system release still gets security updates from its vendor",
-	Profiles: []string{profAzureLinux, profAlibaba, profAzureWindows, profAlibabaWindows},
 	Severity: High,
 	Source: "Alibaba Cloud image best practices (no end-of-life release); AWS Marketplace product policies (no end-of-life operating system); " +
 		"the vendors' published end dates (internal/lifecycle: Debian LTS, Ubuntu's release cycle, Alpine, Red Hat and its rebuilds, " +

@@ -15,7 +15,6 @@ import (
 var _ = register(&Rule{
 	ID:        "no-resolv-conf",
 	Title:     "/etc/resolv.conf is absent or a link into /run",
-	Profiles:  []string{profAzureLinux},
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Linux: remove /etc/resolv.conf)",
 	Rationale: "A static resolv.conf pins the build network's DNS servers into every VM.",
@@ -62,7 +61,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "no-mac-pinned-network",
 	Title:     "No network configuration pinned to the build machine's MAC address",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: remove custom network configuration); LISA AzureImageStandard verify_udev_rules_moved (no 75-persistent-net-generator.rules, no 70-persistent-net.rules)",
 	Rationale: "Configuration matched on the build VM's MAC address does not apply to new VMs, which then boot without network. udev's persistent-net generator writes such rules at first boot; Microsoft's suite fails both files (it checks Fedora, CoreOS and Mariner; the generator pins MACs on any distribution).",
@@ -108,7 +106,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "firewall-disabled",
 	Title:     "No host firewall enabled at boot (unless the application needs it)",
-	Profiles:  []string{profAzureLinux},
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Linux: firewall rules disabled unless the application depends on them)",
 	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. Waive this rule with a reason for appliances that need it.",

@@ -19,7 +19,6 @@ func minPackageRule(id, what, min string, names, commands []string, sev Severity
 	return &Rule{
 		ID:        id,
 		Title:     minTitle(what, min),
-		Profiles:  []string{profAzureLinux},
 		Severity:  sev,
 		Source:    source,
 		Rationale: "The Azure Linux agent and the platform's provisioning need " + what + ".",
@@ -96,7 +95,6 @@ const omiMinVersion = "1.6.8.1"
 var _ = register(&Rule{
 	ID:        "omi-version",
 	Title:     "OMI, if installed, is " + omiMinVersion + " or later (no OMIGOD)",
-	Profiles:  []string{profAzureLinux},
 	Severity:  Critical,
 	Source:    "LISA AzureImageStandard verify_omi_version",
 	Rationale: "OMI before 1.6.8.1 lets anyone on the network run code as root (OMIGOD, CVE-2021-38647 and others); Microsoft's suite fails it. Not installed passes.",
@@ -128,7 +126,6 @@ var essentialKernelConfig = []string{"CONFIG_WATCHDOG", "CONFIG_CIFS"}
 var _ = register(&Rule{
 	ID:        "kernel-essential-config",
 	Title:     "The kernel that boots enables the watchdog and CIFS (CONFIG_WATCHDOG, CONFIG_CIFS)",
-	Profiles:  []string{profAzureLinux},
 	Severity:  Medium,
 	Source:    "LISA AzureImageStandard verify_essential_kernel_modules",
 	Rationale: "Microsoft's suite fails a kernel without the watchdog framework or CIFS (Azure Files mounts). The boot kernel's /boot/config-RELEASE says how it was built; without that file it cannot be decided offline, which is a warning.",

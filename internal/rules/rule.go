@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 )
@@ -114,7 +115,6 @@ type CertTest struct {
 type Rule struct {
 	ID        string
 	Title     string
-	Profiles  []string
 	Severity  Severity
 	Source    string // the public documents the rule comes from (see SourceDocuments)
 	Rationale string
@@ -175,45 +175,79 @@ func ByID(id string) (*Rule, bool) {
 	return nil, false
 }
 
-// Profiles lists the known profile names, sorted.
-func Profiles() []string {
-	seen := map[string]bool{}
-	for _, r := range catalogue {
-		for _, p := range r.Profiles {
-			seen[p] = true
+// Profiles lists the known profile names, in their listing order (internal/profile).
+func Profiles() []string { return profile.Names() }
+
+// Profiles lists the profiles that judge the rule (the profile data names it), in their
+// listing order.
+func (r *Rule) Profiles() []string {
+	var out []string
+	for _, p := range profile.All() {
+		if _, ok := p.Check(r.ID); ok {
+			out = append(out, p.Name)
 		}
 	}
-	var out []string
-	for p := range seen {
-		out = append(out, p)
-	}
-	sort.Strings(out)
 	return out
 }
 
-// ForProfiles returns the rules in any of the profiles, sorted by ID; an unknown profile is an error.
+// ForProfiles returns the rules in any of the profiles, sorted by ID. An unknown profile is an
+// error, and so is a profile naming a rule the catalogue does not have: the profile would
+// silently judge less than it says.
 func ForProfiles(profiles []string) ([]*Rule, error) {
-	known := map[string]bool{}
-	for _, p := range Profiles() {
-		known[p] = true
-	}
 	want := map[string]bool{}
-	for _, p := range profiles {
-		if !known[p] {
-			return nil, fmt.Errorf("unknown profile %q (known: %s)", p, strings.Join(Profiles(), ", "))
+	for _, name := range profiles {
+		p, ok := profile.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("unknown profile %q (known: %s)", name, strings.Join(Profiles(), ", "))
 		}
-		want[p] = true
+		if len(p.Checks) == 0 {
+			return nil, fmt.Errorf("profile %q judges no rule", name)
+		}
+		for _, c := range p.Checks {
+			if _, ok := ByID(c.Rule); !ok {
+				return nil, fmt.Errorf("profile %q names rule %q, which the catalogue does not have", name, c.Rule)
+			}
+			want[c.Rule] = true
+		}
 	}
 	var out []*Rule
 	for _, r := range All() {
-		for _, p := range r.Profiles {
-			if want[p] {
-				out = append(out, r)
-				break
-			}
+		if want[r.ID] {
+			out = append(out, r)
 		}
 	}
 	return out, nil
+}
+
+// ChecksOf are the selected profiles' checks of a rule, in the profiles' order, each with the
+// profile's name.
+func ChecksOf(rule string, profiles []string) []ProfileCheck {
+	var out []ProfileCheck
+	for _, name := range profiles {
+		if p, ok := profile.Lookup(name); ok {
+			if c, ok := p.Check(rule); ok {
+				out = append(out, ProfileCheck{Profile: p.Name, Check: c})
+			}
+		}
+	}
+	return out
+}
+
+// ProfileCheck is a profile's check of a rule, with the profile's name.
+type ProfileCheck struct {
+	Profile string
+	profile.Check
+}
+
+// Advisory reports whether every one of the checks is advisory: a violation then warns.
+// No checks at all is not advisory.
+func Advisory(checks []ProfileCheck) bool {
+	for _, c := range checks {
+		if c.Level != profile.Advisory {
+			return false
+		}
+	}
+	return len(checks) > 0
 }
 
 // Run evaluates one rule, turning a panic in a check into an error result so that one bad

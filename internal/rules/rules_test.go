@@ -176,7 +176,7 @@ func TestEachTrapAloneOnACompliantImage(t *testing.T) {
 
 func TestCatalogueIsComplete(t *testing.T) {
 	for _, r := range rules.All() {
-		if r.ID == "" || r.Title == "" || r.Source == "" || r.Rationale == "" || r.Fix == "" || len(r.Profiles) == 0 || r.Check == nil {
+		if r.ID == "" || r.Title == "" || r.Source == "" || r.Rationale == "" || r.Fix == "" || len(r.Profiles()) == 0 || r.Check == nil {
 			t.Errorf("rule %q lacks metadata", r.ID)
 		}
 	}

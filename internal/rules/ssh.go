@@ -14,7 +14,6 @@ import (
 var _ = register(&Rule{
 	ID:        "sshd-installed",
 	Title:     "An SSH server is installed",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: include an SSH server by default)",
 	Rationale: "Azure's provisioning and customers' first login go through SSH.",
@@ -41,7 +40,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "ssh-client-alive-interval",
 	Title:     "sshd sends keep-alives: the effective ClientAliveInterval is 180",
-	Profiles:  []string{profAzureLinux},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: set ClientAliveInterval to 180); LISA AzureImageStandard verify_client_active_interval (sshd -T, fails unset or outside 1..235); self-test 46 Client Alive Interval (Warning for 120, recommended 180)",
 	Rationale: "Azure's load balancers drop idle TCP flows after 4 minutes; 180 s keep-alives hold the session. Microsoft's test reads the effective value as `sshd -T` computes it (Include files and the first value win), so a drop-in counts as much as the main file; the value is read in sshd's time format (`3m` is 180, `1m30s` 90). sshd's command line counts too: the ExecStart of ssh.service or sshd.service as systemd finds it (/etc over /run over /usr/lib, drop-ins resetting ExecStart=) with its EnvironmentFile= expanded (/etc/default/ssh's SSHD_OPTS), so `-o ClientAliveInterval=0` there wins over the file's global lines, as `sshd -T -o` shows.",
@@ -150,7 +148,6 @@ func loginRedirectOnly(data []byte) bool {
 var _ = register(&Rule{
 	ID:        "no-ssh-keys",
 	Title:     "No SSH keys or known_hosts in any home directory",
-	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: remove test SSH keys and known_hosts); Alibaba Cloud image best practices (clean .ssh); LISA AzureImageStandard verify_no_pre_exist_users (authorized_keys of any account but the deployer, unless it only redirects the login)",
 	Rationale: "An authorized_keys file left in an image is a key that opens every VM made from it; private keys and known_hosts leak the build environment. The homes looked into are /root, /home/*, and the home of every account with UID 0, UID 1000 and above, or a shell a session runs in (a UID 998 account with /bin/bash counts); the files the effective sshd configuration's AuthorizedKeysFile names (`/etc/ssh/keys/%u`, global or inside a Match) are read for every account.",
@@ -261,7 +258,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "no-ssh-host-keys",
 	Title:     "No SSH host keys baked into the image",
-	Profiles:  []string{profAzureLinux, profAlibaba},
 	Severity:  Medium,
 	Source:    "Microsoft's Linux generalization (waagent -deprovision removes the SSH host keys; they are regenerated at first boot)",
 	Rationale: "Every VM made from an image with host keys shares them, so one compromised VM can impersonate all others.",

@@ -114,7 +114,6 @@ func sackVerdict(kernel string) (Status, string) {
 var _ = register(&Rule{
 	ID:       "kernel-sack-patched",
 	Title:    "The kernel that boots carries the TCP SACK fix (CVE-2019-11477, -11478, -11479)",
-	Profiles: []string{profAzureLinux},
 	Severity: High,
 	Source:   "self-test 52 SACK Vulnerability patch verification; certification FAQ, \"SACK vulnerability patch verification\" (learn.microsoft.com/azure/marketplace/azure-vm-certification-faq)",
 	Rationale: "The certification checks that the kernel has the SACK panic fix, against the FAQ's table of approved kernels per distribution; " +
@@ -153,7 +152,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:       "glibc-ghost",
 	Title:    "glibc is not a release exposed to GHOST (CVE-2015-0235)",
-	Profiles: []string{profAzureLinux},
 	Severity: Low,
 	Source:   "self-test 50 Security threats (\"Identifies OS with recent high profile vulnerability that may need patching. Ignore warning if system was patched as appropriate.\", required value \"OS impacted by GHOSTS\")",
 	Rationale: "The self-test's Security threats case names GHOST, the glibc gethostbyname overflow fixed upstream in glibc 2.18, and reports " +

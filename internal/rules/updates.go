@@ -12,7 +12,6 @@ import (
 var _ = register(&Rule{
 	ID:       "security-updates-installed",
 	Title:    "Every security fix the distribution has published is installed",
-	Profiles: []string{profAzureLinux, profAlibaba},
 	Severity: High,
 	Source: "Azure Marketplace image security recommendations (Linux: install all the latest security patches for the distribution); " +
 		"Alibaba Cloud image best practices (no vulnerabilities that have a fix); the distributions' advisories as OSV publishes them " +

@@ -20,11 +20,6 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
 )
 
-const (
-	profAzureWindows   = "azure-windows"
-	profAlibabaWindows = "alibaba-windows"
-)
-
 // Windows evidence paths are shown from the drive the volume is in a running VM.
 func winPath(p string) string { return "C:/" + strings.TrimPrefix(p, "/") }
 
@@ -68,7 +63,6 @@ var windowsServerReleases = map[int]string{14393: "2016", 17763: "2019", 20348: 
 var _ = register(&Rule{
 	ID:        "windows-server-edition",
 	Title:     "Windows Server, a release Azure offers as a base image (2016 or later)",
-	Profiles:  []string{profAzureWindows},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Windows: base the image on an Azure-provided Windows Server image)",
 	Rationale: "Marketplace Windows images must derive from a Windows Server image Azure provides; client editions and retired releases are refused.",
@@ -104,7 +98,6 @@ const MaxUpdateAge = 45 * 24 * time.Hour
 var _ = register(&Rule{
 	ID:        "windows-updates-current",
 	Title:     "Security updates installed within the last 45 days",
-	Profiles:  []string{profAzureWindows},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Windows: all latest security updates installed)",
 	Rationale: "Microsoft publishes security updates monthly; an image whose newest installed update is older than a cycle misses at least one.",
@@ -145,7 +138,6 @@ func accounts(h *windows.Hives) ([]windows.Account, Result, bool) {
 var _ = register(&Rule{
 	ID:        "windows-no-restricted-account-names",
 	Title:     "No enabled local account named administrator, admin or root",
-	Profiles:  []string{profAzureWindows},
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Windows: applications must not rely on restricted user names)",
 	Rationale: "Azure does not allow these names for the account it creates at deployment; an image whose software expects them breaks, and an enabled well-known name invites password guessing.",
@@ -183,7 +175,6 @@ func containsFold(list []string, s string) bool {
 var _ = register(&Rule{
 	ID:       "windows-accounts-locked",
 	Title:    "Local accounts are disabled (no account with a password ships enabled)",
-	Profiles: []string{profAzureWindows},
 	Severity: High,
 	Source:   "Azure Marketplace image security recommendations (Windows: only locked accounts, no default passwords)",
 	Rationale: "Every deployment of the image would share an enabled account's password. Azure creates the administrator at deployment " +
@@ -227,7 +218,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "windows-os-volume-not-encrypted",
 	Title:     "No BitLocker-encrypted volume in the image (encryption is applied at deployment)",
-	Profiles:  []string{profAzureWindows},
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations and Azure VM security practices (BitLocker on OS and data drives, through Azure Disk Encryption at deploy time); certification FAQ, Windows test case 10 BitLocker Drive Encryption (not supported on the OS disk)",
 	Cert:      &CertTest{Name: "BitLocker Drive Encryption", Level: "Failed"},
@@ -273,7 +263,6 @@ var UnsupportedFeatures = map[string]string{
 var _ = register(&Rule{
 	ID:       "windows-no-failover-clustering",
 	Title:    "The Failover Clustering feature is not installed",
-	Profiles: []string{profAzureWindows},
 	Severity: Low,
 	Source: "self-test 1.1.6 Failover Cluster (required value \"Failover Clustering feature is disabled\"); certification FAQ, Windows test cases " +
 		"(learn.microsoft.com/azure/marketplace/azure-vm-certification-faq)",
@@ -302,7 +291,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:       "windows-supported-roles",
 	Title:    "No Windows Server role or feature that Azure does not support",
-	Profiles: []string{profAzureWindows},
 	Severity: Medium,
 	Source:   "Azure Marketplace image security recommendations (Windows: minimal roles, features, services and ports); certification FAQ, Windows test cases 5 to 17 (DHCP, Hyper-V, Remote Access, RMS, WDS, iSNS, MPIO, NLB, PNRP, SNMP, WINS, Wireless LAN)",
 	Cert:     &CertTest{Name: "Windows test cases: unsupported server roles and features", Level: "Failed"},
@@ -338,7 +326,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "windows-automatic-updates",
 	Title:     "Automatic updates on (AUOptions 3 or 4, NoAutoUpdate not set)",
-	Profiles:  []string{profAzureWindows},
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Windows: security updates set to automatic)",
 	Rationale: "Customers' VMs must keep installing security updates; an image that turns automatic updates off leaves every deployment behind.",
@@ -368,7 +355,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:       "windows-firewall",
 	Title:    "Firewall on for every profile, no custom inbound allow rule enabled",
-	Profiles: []string{profAzureWindows},
 	Severity: Medium,
 	Source:   "Azure Marketplace image security recommendations (Windows: firewall rules disabled unless needed)",
 	Rationale: "Inbound rules the build added (test ports, tools) stay open on every deployment. Windows' own rules (named by a resource " +
@@ -418,7 +404,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "windows-hosts-default",
 	Title:     "The HOSTS file holds no entries",
-	Profiles:  []string{profAzureWindows},
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Windows: remove HOSTS entries)",
 	Rationale: "Entries added during the build (test servers, internal names) would redirect customers' traffic.",
@@ -454,7 +439,6 @@ const MaxEventLogRecords = 200
 var _ = register(&Rule{
 	ID:       "windows-event-logs-cleared",
 	Title:    "Event logs cleared during the build (no log over 200 records)",
-	Profiles: []string{profAzureWindows, profAlibabaWindows},
 	Severity: Medium,
 	Source:   "Azure Marketplace image security recommendations (Windows: remove log files) and Alibaba Cloud image best practices (wevtutil cl)",
 	Rationale: "Event logs record the build: user names, IPs, commands. A log cleared at the end of the build holds its clear " +
@@ -485,7 +469,6 @@ var _ = register(&Rule{
 var _ = register(&Rule{
 	ID:        "windows-64-bit",
 	Title:     "64-bit Windows (machine type of the kernel and system DLLs)",
-	Profiles:  []string{profAzureWindows},
 	Severity:  Critical,
 	Source:    "Azure Marketplace image security recommendations (Windows: 64-bit only); self-test 1.1.4 OS Architecture",
 	Rationale: "Azure Marketplace accepts 64-bit images only.",
@@ -529,7 +512,6 @@ const GeneralizedState = "IMAGE_STATE_GENERALIZE_RESEAL_TO_OOBE"
 var _ = register(&Rule{
 	ID:        "windows-generalized",
 	Title:     "Image generalized with sysprep (" + GeneralizedState + ")",
-	Profiles:  []string{profAzureWindows, profAlibabaWindows},
 	Severity:  Critical,
 	Source:    "Alibaba Cloud image best practices (sysprep /generalize /oobe); Azure requires generalized images",
 	Rationale: "A specialized image keeps the build VM's machine SID, computer name and accounts; Azure cannot provision it as a new VM.",
@@ -643,9 +625,9 @@ func profileFiles(t *filesystem.Tree, subs []string, extra ...string) ([]Evidenc
 	return ev, nil
 }
 
-func noFilesRule(id, title string, profiles []string, sev Severity, source, rationale, fix, what string, subs []string, extra ...string) *Rule {
+func noFilesRule(id, title string, sev Severity, source, rationale, fix, what string, subs []string, extra ...string) *Rule {
 	return register(&Rule{
-		ID: id, Title: title, Profiles: profiles, Severity: sev, Source: source, Rationale: rationale, Fix: fix,
+		ID: id, Title: title, Severity: sev, Source: source, Rationale: rationale, Fix: fix,
 		Check: windowsCheck(func(c *Context, t *filesystem.Tree) Result {
 			ev, err := profileFiles(t, subs, extra...)
 			if err != nil {
@@ -662,28 +644,28 @@ func noFilesRule(id, title string, profiles []string, sev Severity, source, rati
 }
 
 var _ = noFilesRule("windows-no-ssh-keys", "No OpenSSH keys in any profile or in ProgramData\\ssh",
-	[]string{profAzureWindows, profAlibabaWindows}, High,
+	High,
 	"Alibaba Cloud image best practices (remove .ssh keys under C:\\Users\\*) and the Azure guidance on test keys",
 	"Authorized keys left in the image let their owner into every deployment; host keys would be shared by all of them.",
 	"Delete the .ssh directories of every profile and ProgramData\\ssh's keys (marketplace-harden `ssh-keys`); sshd makes new host keys at first start.",
 	"SSH key file(s)", requirements.WindowsSSHKeyProfilePaths, requirements.WindowsSSHKeyMachinePaths...)
 
 var _ = noFilesRule("windows-no-cached-credentials", "No saved credentials (cmdkey / Credential Manager) in any profile",
-	[]string{profAzureWindows, profAlibabaWindows}, High,
+	High,
 	"Alibaba Cloud image best practices (remove cached credentials, cmdkey)",
 	"Saved credentials of the build (file shares, registries, remote hosts) would ship to every customer.",
 	"Delete them with `cmdkey /delete` for each entry of `cmdkey /list` and remove the Credentials folders (marketplace-harden `credentials`).",
 	"saved credential file(s)", requirements.WindowsCredentialPaths)
 
 var _ = noFilesRule("windows-no-powershell-history", "No PSReadLine history (ConsoleHost_history.txt) in any profile",
-	[]string{profAzureWindows, profAlibabaWindows}, High,
+	High,
 	"Alibaba Cloud image best practices (Clear-History and delete ConsoleHost_history.txt for every user)",
 	"PowerShell histories keep every command typed during the build, often with passwords and keys.",
 	"Delete the PSReadLine folder's *_history.txt of every profile as the last step (marketplace-harden `history`).",
 	"PowerShell history file(s)", requirements.WindowsHistoryPaths)
 
 var _ = noFilesRule("windows-temp-empty", "Temp folders empty (Windows\\Temp and every profile's AppData\\Local\\Temp)",
-	[]string{profAzureWindows, profAlibabaWindows}, Low,
+	Low,
 	"Alibaba Cloud image best practices (temp files, cleanmgr)",
 	"Installers and scripts leave files in the temp folders: size, and sometimes secrets, shipped to every customer.",
 	"Empty the folders as a late step (marketplace-harden `temp`).",
