@@ -30,7 +30,6 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/profile"
 	"github.com/marketready/packer-plugin-marketplace/internal/redact"
-	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan/secrets"
 )
@@ -210,7 +209,7 @@ func (c *checkFlags) choices() plan.Choices {
 	}
 	for _, w := range c.waivers {
 		rule, reason, _ := strings.Cut(w, "=")
-		ch.Waivers = append(ch.Waivers, report.Waiver{Rule: rule, Reason: reason})
+		ch.Waivers = append(ch.Waivers, plan.Waiver{Rule: rule, Reason: reason})
 	}
 	return ch
 }

@@ -121,7 +121,7 @@ func TestWaiverTurnsAFailureIntoAReportedWaiver(t *testing.T) {
 	if r := mustCheck(t, img, cfg); r.Compliant {
 		t.Fatal("enabled ufw should fail without a waiver")
 	}
-	cfg.Waivers = []report.Waiver{{Rule: "firewall-disabled", Reason: "appliance filters its own management port"}}
+	cfg.Waivers = []plan.Waiver{{Rule: "firewall-disabled", Reason: "appliance filters its own management port"}}
 	r := mustCheck(t, img, cfg)
 	if !r.Compliant {
 		t.Fatalf("waived report not compliant: %+v", r.Blocking())

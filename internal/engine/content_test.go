@@ -27,7 +27,7 @@ func TestContentScanArtifacts(t *testing.T) {
 	img := testfixture.Path(t, "dirty.qcow2")
 	cfg := plan.Choices{Profiles: []string{"azure-linux"}, SBOM: filepath.Join(dir, "sbom.cdx.json"),
 		Content: plan.ContentChoices{ClamdAddress: testfixture.DirtyClamd(t).Address, Manifest: filepath.Join(dir, "manifest.json")},
-		Waivers: []report.Waiver{{Rule: "firewall-disabled", Reason: "the appliance filters its own port"}}}
+		Waivers: []plan.Waiver{{Rule: "firewall-disabled", Reason: "the appliance filters its own port"}}}
 	var progressed int64
 	progress := func(done, total int64) {
 		if done > total {

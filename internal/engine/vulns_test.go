@@ -77,7 +77,7 @@ func TestSecurityUpdatesOnTheFixtures(t *testing.T) {
 	// a waiver does not cover the error of missing data
 	p := plan.MustNew(plan.Choices{Profiles: []string{"azure-linux"}, Content: plan.ContentChoices{Off: true},
 		Vulnerabilities: plan.VulnChoices{DB: filepath.Join(t.TempDir(), "missing.zip")},
-		Waivers:         []report.Waiver{{Rule: "security-updates-installed", Reason: "we patch at boot"}}})
+		Waivers:         []plan.Waiver{{Rule: "security-updates-installed", Reason: "we patch at boot"}}})
 	r, err := engine.Check(testfixture.Path(t, "clean-fixed.vhd"), p)
 	if err != nil {
 		t.Fatal(err)

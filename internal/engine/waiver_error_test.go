@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
-	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
 )
@@ -17,7 +16,7 @@ import (
 func TestWaiverNeverCoversAnError(t *testing.T) {
 	deep := "/srv/" + strings.Repeat("d/", 140)
 	img := testfixture.Variant(t, testfixture.Change{deep + "app.env": plantedSecrets, "/etc/ufw/ufw.conf": "ENABLED=yes\n"})
-	cfg := plan.Choices{Profiles: []string{"azure-linux"}, Waivers: []report.Waiver{
+	cfg := plan.Choices{Profiles: []string{"azure-linux"}, Waivers: []plan.Waiver{
 		{Rule: "no-hardcoded-credentials", Reason: "the test key in /opt/app is a public demo key"},
 		{Rule: "firewall-disabled", Reason: "the appliance filters its own management port"},
 	}}
@@ -50,7 +49,7 @@ func TestWaiverCoversAWarning(t *testing.T) {
 	if f := finding(t, mustCheck(t, img, cfg), "kernel-cmdline"); f.Status != rules.Warn {
 		t.Skipf("kernel-cmdline is %s on this fixture, not a warning: %s", f.Status, f.Message)
 	}
-	cfg.Waivers = []report.Waiver{{Rule: "kernel-cmdline", Reason: "the serial console is configured by the platform"}}
+	cfg.Waivers = []plan.Waiver{{Rule: "kernel-cmdline", Reason: "the serial console is configured by the platform"}}
 	if f := finding(t, mustCheck(t, img, cfg), "kernel-cmdline"); f.Status != rules.Waived || f.Waiver == nil {
 		t.Errorf("a waived warning: %s", f.Status)
 	}

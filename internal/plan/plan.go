@@ -20,7 +20,6 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/advisories"
 	"github.com/marketready/packer-plugin-marketplace/internal/osvdata"
 	"github.com/marketready/packer-plugin-marketplace/internal/profile"
-	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan/clamd"
@@ -34,11 +33,18 @@ const (
 	DefaultClamdMaxStreamMB = clamd.DefaultMaxStream >> 20
 )
 
+// Waiver is a publisher's documented decision to accept a failing rule: the rule's ID and why.
+// A waiver turns a failure or a warning of that rule into "waived"; it never covers an error.
+type Waiver struct {
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+}
+
 // Choices are what a user chose; zero values take the defaults.
 type Choices struct {
 	Profiles []string // default azure-linux
 	FailOn   string   // the lowest severity that fails (default low)
-	Waivers  []report.Waiver
+	Waivers  []Waiver
 	Options  rules.Options
 	Content  ContentChoices
 	Reports  Reports
@@ -110,7 +116,7 @@ type Plan struct {
 	auto    bool
 	rules   []*rules.Rule
 	failOn  rules.Severity
-	waivers []report.Waiver
+	waivers []Waiver
 	options rules.Options
 	// contentOff: content_scan = false
 	contentOff bool
@@ -421,13 +427,13 @@ func (p *Plan) HasRule(id string) bool {
 func (p *Plan) FailOn() rules.Severity { return p.failOn }
 
 // Waivers are the waivers, validated, in the order given.
-func (p *Plan) Waivers() []report.Waiver { return slices.Clone(p.waivers) }
+func (p *Plan) Waivers() []Waiver { return slices.Clone(p.waivers) }
 
 // Waiver returns the waiver of a rule.
-func (p *Plan) Waiver(rule string) (report.Waiver, bool) {
-	i := slices.IndexFunc(p.waivers, func(w report.Waiver) bool { return w.Rule == rule })
+func (p *Plan) Waiver(rule string) (Waiver, bool) {
+	i := slices.IndexFunc(p.waivers, func(w Waiver) bool { return w.Rule == rule })
 	if i < 0 {
-		return report.Waiver{}, false
+		return Waiver{}, false
 	}
 	return p.waivers[i], true
 }

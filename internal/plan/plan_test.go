@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
-	"github.com/marketready/packer-plugin-marketplace/internal/report"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 )
@@ -19,9 +18,9 @@ func TestNewRejects(t *testing.T) {
 		want []string
 	}{
 		"unknown profile":  {plan.Choices{Profiles: []string{"gcp"}}, []string{`unknown profile "gcp"`}},
-		"no reason":        {plan.Choices{Waivers: []report.Waiver{{Rule: "no-swap", Reason: "  "}}}, []string{"has no reason"}},
-		"unknown rule":     {plan.Choices{Waivers: []report.Waiver{{Rule: "no-such-rule", Reason: "x"}}}, []string{`unknown rule "no-such-rule"`}},
-		"waived twice":     {plan.Choices{Waivers: []report.Waiver{{Rule: "no-swap", Reason: "x"}, {Rule: "no-swap", Reason: "y"}}}, []string{"waived twice"}},
+		"no reason":        {plan.Choices{Waivers: []plan.Waiver{{Rule: "no-swap", Reason: "  "}}}, []string{"has no reason"}},
+		"unknown rule":     {plan.Choices{Waivers: []plan.Waiver{{Rule: "no-such-rule", Reason: "x"}}}, []string{`unknown rule "no-such-rule"`}},
+		"waived twice":     {plan.Choices{Waivers: []plan.Waiver{{Rule: "no-swap", Reason: "x"}, {Rule: "no-swap", Reason: "y"}}}, []string{"waived twice"}},
 		"severity":         {plan.Choices{FailOn: "severe"}, []string{"fail_on"}},
 		"clamd address":    {plan.Choices{Content: plan.ContentChoices{ClamdAddress: "clamd"}}, []string{"clamd_address", "want unix://"}},
 		"clamd stream":     {plan.Choices{Content: plan.ContentChoices{ClamdMaxStreamMB: -1}}, []string{"clamd_max_stream_mb"}},
@@ -46,7 +45,7 @@ func TestNewRejects(t *testing.T) {
 // The defaults are applied in one place: azure-linux, fail on low, clamd's 25 MiB stream.
 func TestDefaultsAndResolution(t *testing.T) {
 	p, err := plan.New(plan.Choices{
-		Waivers: []report.Waiver{{Rule: " no-swap ", Reason: " swap is on the data disk "}},
+		Waivers: []plan.Waiver{{Rule: " no-swap ", Reason: " swap is on the data disk "}},
 		Content: plan.ContentChoices{ClamdAddress: "tcp://av:3310"},
 		Reports: plan.Reports{Formats: []string{"json", "sarif"}, Dir: "out", SARIF: "custom.sarif"},
 	})

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/plan"
-	"github.com/marketready/packer-plugin-marketplace/internal/report"
 )
 
 // A reason must say something: one letter or digit at least. Invisible characters (zero-width
@@ -13,13 +12,13 @@ import (
 // the rule named; any script's letters and digits are a reason.
 func TestReasonNeedsVisibleLettersOrDigits(t *testing.T) {
 	for _, reason := range []string{"\u200b", "\u200b\u200c\u200d", "\ufeff", "\u00ad", " \u2060 ", "...", "- / -", "\u200b!?\u200b", "\u3000"} {
-		_, err := plan.New(plan.Choices{Waivers: []report.Waiver{{Rule: "no-swap", Reason: reason}}})
+		_, err := plan.New(plan.Choices{Waivers: []plan.Waiver{{Rule: "no-swap", Reason: reason}}})
 		if err == nil || !strings.Contains(err.Error(), `"no-swap"`) || !strings.Contains(err.Error(), "no visible letters or digits") && !strings.Contains(err.Error(), "has no reason") {
 			t.Errorf("reason %+q: %v", reason, err)
 		}
 	}
 	for _, reason := range []string{"x", "7", "swap is on the data disk", "\u200bok", "データディスク", "Ω"} {
-		if _, err := plan.New(plan.Choices{Waivers: []report.Waiver{{Rule: "no-swap", Reason: reason}}}); err != nil {
+		if _, err := plan.New(plan.Choices{Waivers: []plan.Waiver{{Rule: "no-swap", Reason: reason}}}); err != nil {
 			t.Errorf("reason %+q refused: %v", reason, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/plan"
 	"github.com/marketready/packer-plugin-marketplace/internal/rules"
 	"github.com/marketready/packer-plugin-marketplace/internal/scan"
 )
@@ -124,7 +125,7 @@ type Finding struct {
 	Required               string           `json:"required,omitempty"`
 	Evidence               []rules.Evidence `json:"evidence"`
 	Fix                    string           `json:"fix,omitempty"`
-	Waiver                 *Waiver          `json:"waiver,omitempty"`
+	Waiver                 *plan.Waiver     `json:"waiver,omitempty"`
 	// Checks are the selected profiles' checks of the rule: each marketplace's own ID and name
 	// for it and how much it counts there.
 	Checks []MarketCheck `json:"checks,omitempty"`
@@ -138,12 +139,6 @@ type MarketCheck struct {
 	Name    string `json:"name,omitempty"`
 	Source  string `json:"source,omitempty"`
 	Running bool   `json:"running_machine,omitempty"` // the marketplace checks it on a running machine
-}
-
-// Waiver is a publisher's documented decision to accept a failing rule.
-type Waiver struct {
-	Rule   string `json:"rule"`
-	Reason string `json:"reason"`
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -133,6 +133,9 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 		rule := sarifRule{ID: f.Rule, ShortDescription: sarifText{f.Title}, FullDescription: sarifText{f.Title + " (" + f.Source + ")"},
 			Help: sarifText{f.Fix}, DefaultConfiguration: sarifConfig{Level: sarifLevel(f.Severity)},
 			Properties: map[string]any{"severity": f.Severity.String(), "profiles": f.Profiles}}
+		if len(f.Checks) > 0 {
+			rule.Properties["marketplace_checks"] = f.Checks
+		}
 		if f.Certification != nil {
 			rule.Properties["certification"] = strings.TrimSpace(f.Certification.ID + " " + f.Certification.Name)
 		}

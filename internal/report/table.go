@@ -63,6 +63,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if f.Certification != nil {
 			fmt.Fprintf(&b, "  certification: %s (%s)\n", strings.TrimSpace(f.Certification.ID+" "+f.Certification.Name), f.Certification.Level)
 		}
+		for _, c := range f.Checks {
+			if c.ID == "" && c.Name == "" {
+				continue
+			}
+			name := strings.TrimSpace(c.ID + " " + c.Name)
+			if c.ID != "" && c.Name != "" {
+				name = c.ID + " (" + c.Name + ")"
+			}
+			fmt.Fprintf(&b, "  %s check: %s, %s\n", c.Profile, name, c.Level)
+		}
 		for i, e := range f.Evidence {
 			if i == maxTableEvidence && len(f.Evidence) > maxTableEvidence+1 {
 				fmt.Fprintf(&b, "  - ... and %d more (every one is in the JSON, SARIF and JUnit reports)\n", len(f.Evidence)-i)

@@ -5,10 +5,12 @@
 package testfixture
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -123,7 +125,10 @@ func variantTree(t testing.TB, changes Change) string {
 	if b, err := exec.Command("cp", "-a", base, tree).CombinedOutput(); err != nil {
 		t.Fatalf("copying the compliant tree: %v\n%s", err, b)
 	}
-	for p, v := range changes {
+	// In path order, so that a change under a removed or replaced directory ("/boot/grub"
+	// removed, "/boot/grub/grub.cfg" written) applies after it whatever the map's order.
+	for _, p := range slices.Sorted(maps.Keys(changes)) {
+		v := changes[p]
 		full := filepath.Join(tree, filepath.FromSlash(strings.TrimPrefix(p, "/")))
 		if err := os.RemoveAll(full); err != nil {
 			t.Fatal(err)

@@ -249,7 +249,7 @@ func (c *Config) Choices() plan.Choices {
 		ch.Profiles = append([]string{c.Profile}, c.Profiles...)
 	}
 	for _, w := range c.Waivers {
-		ch.Waivers = append(ch.Waivers, report.Waiver{Rule: w.Rule, Reason: w.Reason})
+		ch.Waivers = append(ch.Waivers, plan.Waiver{Rule: w.Rule, Reason: w.Reason})
 	}
 	return ch
 }
