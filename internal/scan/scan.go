@@ -867,9 +867,23 @@ func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scan
 			break // nobody wants more, or the rest of the file cannot be read
 		}
 	}
+	// What was not read (nobody wanted it, or it could not be read: recorded) is done once the
+	// sinks have ended; a sink that reads the file itself at End (a container opened there, a
+	// .tar.gz unpacked and searched) moves progress through it as it reads (endReader).
+	var er *endReader
 	if rest := j.file.Size - off; rest > 0 {
-		progress(rest) // not read: nobody wanted it, or it could not be read (recorded)
+		if j.file.Data != nil && len(sinks) > 0 {
+			er = &endReader{r: j.file.Data, size: j.file.Size, held: rest, progress: progress}
+			j.file.Data = er
+		} else {
+			progress(rest)
+		}
 	}
+	defer func() {
+		if er != nil {
+			er.release()
+		}
+	}()
 	for _, a := range sinks {
 		if err := a.sink.End(); err != nil && !a.failed {
 			a.failed = true
@@ -921,4 +935,43 @@ func (s *Stats) Summary() string {
 		fmt.Fprintf(&b, "; %d file(s) could not be read", len(s.Errors))
 	}
 	return b.String()
+}
+
+// endReader is a file's Data while its sinks end: each read moves the pass's progress by its
+// share of the part the pass did not read (held × read ÷ size; reads beyond size in all move
+// nothing more), so that progress goes on while a sink unpacks and searches a container at End
+// instead of standing still until it is done. release counts what is left.
+type endReader struct {
+	r          io.ReaderAt
+	size, held int64
+	progress   func(int64)
+	mu         sync.Mutex
+	read, told int64
+}
+
+func (e *endReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := e.r.ReadAt(p, off)
+	if n > 0 {
+		e.mu.Lock()
+		e.read = min(e.size, e.read+int64(n))
+		share := int64(float64(e.held) * float64(e.read) / float64(e.size))
+		d := min(share, e.held) - e.told
+		e.told += max(d, 0)
+		e.mu.Unlock()
+		if d > 0 {
+			e.progress(d)
+		}
+	}
+	return n, err
+}
+
+// release counts what the reads did not.
+func (e *endReader) release() {
+	e.mu.Lock()
+	d := e.held - e.told
+	e.told = e.held
+	e.mu.Unlock()
+	if d > 0 {
+		e.progress(d)
+	}
 }

@@ -35,6 +35,8 @@ func (k *sink) Hole(n int64) error {
 			return nil
 		}
 	}
+	before := k.at
+	k.at += n
 	if k.vendorMD5 != "" {
 		if k.holeHashed+n <= maxHoleHash {
 			k.holeHashed += n
@@ -53,6 +55,16 @@ func (k *sink) Hole(n int64) error {
 	}
 	if k.container != notContainer {
 		return nil // a package's container, its digest still to decide
+	}
+	if k.deferred {
+		if k.vendorMD5 != "" {
+			return nil // hashed: still deferred
+		}
+		// the digest was given up: what was only hashed is searched now, and the rest as it
+		// streams
+		if err := k.catchUp(before); err != nil {
+			return err
+		}
 	}
 	if k.holding {
 		// searched from here on as it streams; the findings are dropped at End if the digest

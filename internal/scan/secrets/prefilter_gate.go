@@ -215,11 +215,24 @@ func gateOf(re *syntax.Regexp) (gateNode, bool) {
 }
 
 // quickGate is a cheap first test of a gate whose outline starts with optional runs (min 0,
-// bounded) and then something that needs a byte of first: from the start, within skipMax bytes
-// of skip, a byte of first must come. A position that fails it fails the gate.
+// bounded) and then something that needs a byte of first (the anchor): from the start, within
+// skipMax bytes of skip, a byte of first must come. A position that fails it fails the gate.
+//
+// When no byte is in both skip and first, the anchor can only start at that first byte, p; and
+// when the anchor is bounded (at most anchorMax bytes) and is followed by bounded optional runs
+// (gap bytes in all) and then by something that takes at least runMin bytes of run in a row
+// (the value of an assignment: "[\w.=-]{10,150}"), a second test follows: a run of runMin
+// bytes of run must start in [p+1, p+anchorMax+gap], after bytes the anchor and those runs can
+// take. Both are implied by the gate (and so by
+// the expression), and both look at a few dozen bytes in one loop each, where the gate follows
+// every way the outline can go.
 type quickGate struct {
 	skip, first [256]bool
 	skipMax     int
+	// the second test, when runMin > 0: pre are the bytes the anchor and the optional runs
+	// after it can take
+	pre, run               [256]bool
+	runMin, anchorMax, gap int
 }
 
 // quickOf derives the quick test of g, or nil.
@@ -229,7 +242,7 @@ func quickOf(g gateNode) *quickGate {
 		return nil
 	}
 	q := &quickGate{}
-	for _, it := range seq.items {
+	for i, it := range seq.items {
 		if gi, ok := it.(*gateItem); ok && gi.min == 0 && gi.max != unbounded {
 			for b, in := range gi.set {
 				q.skip[b] = q.skip[b] || in
@@ -240,9 +253,127 @@ func quickOf(g gateNode) *quickGate {
 		if !firstBytes(it, &q.first) {
 			return nil
 		}
+		q.second(it, seq.items[i+1:])
 		return q
 	}
 	return nil
+}
+
+// second sets up the second test for the anchor and the items after it, when it applies.
+func (q *quickGate) second(anchor gateNode, rest []gateNode) {
+	for b := range q.skip {
+		if q.skip[b] && q.first[b] {
+			return // the anchor may start at a later first byte: p does not pin it
+		}
+	}
+	amax := maxGateLen(anchor)
+	if amax == unbounded {
+		return
+	}
+	// the bytes the anchor can take after its first, and those of the optional runs after it
+	var pre [256]bool
+	anchorBytes(anchor, &pre)
+	gap := 0
+	for j, it := range rest {
+		if gi, ok := it.(*gateItem); ok && gi.min == 0 && gi.max != unbounded {
+			for b, in := range gi.set {
+				pre[b] = pre[b] || in
+			}
+			gap += gi.max
+			continue
+		}
+		var run [256]bool
+		n, _ := leadingRun(rest[j:], &run)
+		if n < 2 || q.skipMax+amax+gap+n >= maxGateReach {
+			return // nothing worth testing, or the gate's overflow rule could pass first
+		}
+		q.pre, q.run, q.runMin, q.anchorMax, q.gap = pre, run, n, amax, gap
+		return
+	}
+}
+
+// maxGateLen is the most bytes an outline can take, or unbounded.
+func maxGateLen(g gateNode) int {
+	switch n := g.(type) {
+	case *gateItem:
+		return n.max
+	case *gateSeqNode:
+		if n.stop {
+			return unbounded
+		}
+		t := 0
+		for _, it := range n.items {
+			m := maxGateLen(it)
+			if m == unbounded {
+				return unbounded
+			}
+			t += m
+		}
+		return t
+	case *gateAltNode:
+		t := 0
+		for _, a := range n.alts {
+			m := maxGateLen(a)
+			if m == unbounded {
+				return unbounded
+			}
+			t = max(t, m)
+		}
+		return t
+	}
+	return unbounded
+}
+
+// leadingRun adds to set the bytes of the run every match of the sequence nodes starts with
+// and returns the run's least length: consecutive parts take consecutive bytes, so the parts
+// that must take bytes, from the first on, make one run of their sets' union at least as long
+// as their minimums together (of alternatives: the union, and the least of their runs). It
+// stops before the first part that may take none; whole says it took every node.
+func leadingRun(nodes []gateNode, set *[256]bool) (n int, whole bool) {
+	for _, g := range nodes {
+		var m int
+		complete := true
+		switch x := g.(type) {
+		case *gateItem:
+			if x.min == 0 {
+				return n, false
+			}
+			for b, in := range x.set {
+				set[b] = set[b] || in
+			}
+			m = x.min
+		case *gateSeqNode:
+			var all bool
+			m, all = leadingRun(x.items, set)
+			complete = all && !x.stop
+		case *gateAltNode:
+			m = unbounded
+			var alts [256]bool
+			for _, a := range x.alts {
+				am, all := leadingRun([]gateNode{a}, &alts)
+				if am == 0 {
+					return n, false
+				}
+				if m == unbounded || am < m {
+					m = am
+				}
+				complete = complete && all
+			}
+			if m == unbounded {
+				return n, false
+			}
+			for b, in := range alts {
+				set[b] = set[b] || in
+			}
+		default:
+			return n, false
+		}
+		n += m
+		if !complete || m == 0 {
+			return n, false
+		}
+	}
+	return n, true
 }
 
 // firstBytes adds to set the bytes a match of g can start with; false when g can match the
@@ -275,13 +406,55 @@ func (q *quickGate) pass(raw string, at int) bool {
 	for j := 0; j <= q.skipMax && at+j < len(raw); j++ {
 		c := raw[at+j]
 		if q.first[c] {
-			return true
+			return q.runMin == 0 || q.runAfter(raw, at+j)
 		}
 		if !q.skip[c] {
 			return false
 		}
 	}
 	return false
+}
+
+// runAfter is the second test for an anchor at p: a run of runMin bytes of run that starts in
+// [p+1, p+anchorMax+gap] after bytes of pre only (the anchor's, then the optional runs').
+func (q *quickGate) runAfter(raw string, p int) bool {
+	last := p + q.anchorMax + q.gap // the last start the run may have
+	n := 0
+	for i := p + 1; i < len(raw); i++ {
+		c := raw[i]
+		if !q.pre[c] && i < last {
+			last = i // what follows a byte the anchor and the gap cannot take is past them
+		}
+		if q.run[c] {
+			if n++; n >= q.runMin {
+				return true
+			}
+			continue
+		}
+		n = 0
+		if i >= last {
+			return false
+		}
+	}
+	return false
+}
+
+// anchorBytes adds to set every byte g can take.
+func anchorBytes(g gateNode, set *[256]bool) {
+	switch n := g.(type) {
+	case *gateItem:
+		for b, in := range n.set {
+			set[b] = set[b] || in
+		}
+	case *gateSeqNode:
+		for _, it := range n.items {
+			anchorBytes(it, set)
+		}
+	case *gateAltNode:
+		for _, a := range n.alts {
+			anchorBytes(a, set)
+		}
+	}
 }
 
 // ivl is a range [lo, hi] of offsets from the gate's start.

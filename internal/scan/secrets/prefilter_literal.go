@@ -32,6 +32,9 @@ type litScanner struct {
 	// a one-byte literal, pairTwo when b0 b1 is a two-byte literal, and pairLong when a longer
 	// literal starts with b0 b1
 	pair [1 << 16]uint8
+	// rawPair is pair indexed by the two bytes as they are: rawPair[b0<<8|b1] is
+	// pair[fold(b0)<<8|fold(b1)], so the loop over the text folds only where a literal may start
+	rawPair [1 << 16]uint8
 	// one lists, per byte, the one-byte literals that are it; two, per two bytes, the two-byte
 	// literals; three, per hashed three-byte prefix, the longer literals
 	one   [256][]int32
@@ -68,6 +71,11 @@ func newLitScanner(pats []string) *litScanner {
 			ls.pair[uint16(p[0])<<8|uint16(p[1])] |= pairLong
 		}
 	}
+	for b0 := 0; b0 < 256; b0++ {
+		for b1 := 0; b1 < 256; b1++ {
+			ls.rawPair[b0<<8|b1] = ls.pair[uint16(foldASCII[b0])<<8|uint16(foldASCII[b1])]
+		}
+	}
 	return ls
 }
 
@@ -78,18 +86,19 @@ func (ls *litScanner) scan(raw string, found func(start int, p int32) bool) {
 	if n == 0 {
 		return
 	}
-	next := foldASCII[raw[0]]
 	for i := 0; i < n; i++ {
-		c := next
 		var f uint8
 		if i+1 < n {
-			next = foldASCII[raw[i+1]]
-			f = ls.pair[uint16(c)<<8|uint16(next)]
+			f = ls.rawPair[uint16(raw[i])<<8|uint16(raw[i+1])]
 		} else {
-			f = ls.pair[uint16(c)<<8] & pairOne // the last byte: one-byte literals only
+			f = ls.rawPair[uint16(raw[i])<<8] & pairOne // the last byte: one-byte literals only
 		}
 		if f == 0 {
 			continue
+		}
+		c, next := foldASCII[raw[i]], byte(0)
+		if i+1 < n {
+			next = foldASCII[raw[i+1]]
 		}
 		if f&pairOne != 0 {
 			for _, p := range ls.one[c] {

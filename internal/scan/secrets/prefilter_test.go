@@ -490,3 +490,103 @@ func TestPrefilterNonASCIIKeyword(t *testing.T) {
 		t.Fatalf("found %v", got)
 	}
 }
+
+// quickCheck says, for one gated literal of one rule at every position of raw, whether the
+// quick test rejects a position the gate passes (it must never: it is implied by the gate).
+func quickCheck(fd *fastDetector, raw string) string {
+	var arena []ivl
+	for _, fr := range fd.rules {
+		for li := range fr.lits {
+			l := &fr.lits[li]
+			if l.quick == nil || l.gate == nil {
+				continue
+			}
+			for at := 0; at <= len(raw); at++ {
+				var pass bool
+				if pass, arena = gateMatch(l.gate, raw, at, arena); pass && !l.quick.pass(raw, at) {
+					return fmt.Sprintf("%s: the gate passes at %d, the quick test does not: %q", fr.r.RuleID, at, clip(raw[at:]))
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// TestQuickGateImpliedByGate: wherever a rule's gate passes, its quick test passes too (the
+// quick test only saves the gate's work), on the differential corpus, the issue's text, and the
+// assignments the generic rules are written for; and the generic rule's second test does
+// reject the keyword followed by a short value, which the first test lets through.
+func TestQuickGateImpliedByGate(t *testing.T) {
+	fd := testDetector(t)
+	c := newCorpus(t, 25)
+	n := 80
+	if testing.Short() {
+		n = 10
+	}
+	var texts []string
+	for i := 0; i < n; i++ {
+		texts = append(texts, c.fragment())
+	}
+	for _, kind := range benchKinds {
+		texts = append(texts, benchText(kind, 4<<10))
+	}
+	for _, f := range fixedCases {
+		texts = append(texts, f.raw)
+	}
+	for _, v := range []string{"a8Fk2mQp9L", "a8Fk2mQp9", "ab+cdefghijk", "ab+cdefghij", "\"a8Fk2mQp\"", "\"a8Fk2mQ\"", "==a8Fk2mQp9L", "x"} {
+		for _, op := range []string{"=", ":", ":::=", "||", "=>", "?=", ",", ">", " = ", "\" : \"", "'=`"} {
+			for _, pre := range []string{"", "_for_service", "  ", "\"", strings.Repeat("x", 20), strings.Repeat("x", 21)} {
+				texts = append(texts, "password"+pre+op+v+"\n", "token"+pre+op+"  '"+v+"'", "key"+pre+op+"\t\t"+v)
+			}
+		}
+	}
+	for _, raw := range texts {
+		if d := quickCheck(fd, raw); d != "" {
+			t.Fatal(d)
+		}
+	}
+	var q *quickGate
+	for _, fr := range fd.rules {
+		if fr.r.RuleID == "generic-api-key" {
+			q = fr.lits[0].quick
+		}
+	}
+	if q == nil || q.runMin != 10 {
+		t.Fatalf("the generic rule has no second quick test: %+v", q)
+	}
+	for _, c := range []struct {
+		text string
+		want bool
+	}{
+		{"token=XXXXXX password_policy=strict", false}, // the value is short; a long word follows after a space
+		{"token=vault:XXXXXXXX duration_ms=1", false},
+		{"token=a8Fk2mQp9L ", true},
+		{"token=a8Fk2mQp9 ", false},
+		{"token:::= \"a8Fk2mQp9L\"", true},
+		// the value may start up to anchorMax+gap (4+5) bytes after the operator's first byte
+		{"token =" + strings.Repeat(" ", 8) + "a8Fk2mQp9L", true},
+		{"token =" + strings.Repeat(" ", 9) + "a8Fk2mQp9L", false},
+		{"token =" + strings.Repeat(" ", 7) + "a8Fk2mQp9", false},
+	} {
+		if got := q.pass(c.text, len("token")); got != c.want {
+			t.Errorf("quick test on %q = %v, want %v", c.text, got, c.want)
+		}
+	}
+}
+
+// FuzzQuickGate: on arbitrary text, no quick test rejects a position its gate passes.
+func FuzzQuickGate(f *testing.F) {
+	c := newCorpus(f, 8)
+	for i := 0; i < 10; i++ {
+		f.Add(c.fragment())
+	}
+	f.Add("password_policy = \"a8Fk2mQp9L\" token=XXXXXX password_policy=strict")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if len(raw) > 2<<10 {
+			raw = raw[:2<<10]
+		}
+		if d := quickCheck(testDetector(t), raw); d != "" {
+			t.Fatal(d)
+		}
+	})
+}

@@ -318,8 +318,10 @@ const (
 )
 
 // vendorHold is how much of a file the package manager recorded is held, unsearched, until its
-// digest says whether it is unmodified; a larger one is searched as it streams and its findings
-// dropped at the end if the digest matches.
+// digest says whether it is unmodified. A larger one is only hashed as it streams and, if its
+// digest does not match, read again from the file's Data at End and searched then (an unchanged
+// one, the usual case, costs its digest only; a changed one two reads); without Data it is
+// searched as it streams and its findings dropped at End if the digest matches.
 const vendorHold = 16 << 20
 
 type worker struct {
@@ -329,6 +331,7 @@ type worker struct {
 	sha  hash.Hash
 	buf  []byte // reads of a container's members
 	raw  []byte // the bytes of a vendor file held for its digest
+	back []byte // reads of a changed vendor file read again at End (catchUp)
 }
 
 func (w *worker) Close() error { return nil }
@@ -377,6 +380,10 @@ type sink struct {
 	vendorMD5 string    // the digest the package manager recorded (MD5, or SHA-256 for a package archive)
 	digest    hash.Hash // and the hash that computes it
 	holding   bool      // a vendor file not yet searched: its bytes wait in w.raw for the digest
+	// deferred: a vendor file too large to hold, only hashed so far; its first at bytes are
+	// read again from f.Data and searched if it turns out changed (catchUp)
+	deferred bool
+	at       int64
 	// line is the 0-based line number of w.frag[0]; overlap is how many bytes at the start of
 	// w.frag were already searched as the previous fragment's tail
 	line    int
@@ -444,10 +451,11 @@ func (k *sink) Write(p []byte) error {
 			k.utf16 = detectUTF16(p)
 		}
 	}
+	k.at += int64(len(p))
 	if k.vendorMD5 != "" {
 		k.digest.Write(p) // the digest is of the file's bytes
 	}
-	if k.container != notContainer {
+	if k.container != notContainer || k.deferred {
 		return nil
 	}
 	if k.holding {
@@ -456,7 +464,13 @@ func (k *sink) Write(p []byte) error {
 			k.w.raw = append(k.w.raw, p...)
 			return nil
 		}
-		k.release() // too large to hold: search as it streams, decide at the end
+		if k.f.Data != nil {
+			// too large to hold: hashed to its end, and searched at End only if changed
+			k.holding, k.deferred = false, true
+			k.w.raw = k.w.raw[:0]
+			return nil
+		}
+		k.release() // no random access: search as it streams, decide at the end
 	}
 	k.take(p)
 	return nil
@@ -472,6 +486,31 @@ func (k *sink) take(p []byte) {
 	default:
 		k.writeText(p)
 	}
+}
+
+// catchUp ends the deferral of a vendor file: its first end bytes, only hashed so far, are read
+// again from f.Data and searched, as the pass handed them (a read that fails is an error: the
+// file is then not seen).
+func (k *sink) catchUp(end int64) error {
+	k.deferred = false
+	if k.w.back == nil {
+		k.w.back = make([]byte, 1<<20)
+	}
+	for off := int64(0); off < end; {
+		b := k.w.back[:min(int64(len(k.w.back)), end-off)]
+		n, err := k.f.Data.ReadAt(b, off)
+		if n > 0 {
+			k.take(b[:n])
+			off += int64(n)
+		}
+		if n < len(b) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("%s: reading the changed package file again to search it, at offset %d of %d: %w", k.f.Path, off, k.f.Size, err)
+		}
+	}
+	return nil
 }
 
 // release stops holding a vendor file's bytes and searches what was held.
@@ -761,6 +800,13 @@ func (k *sink) End() (err error) {
 		k.outcome = scan.Skipped
 		s.count(&s.vendor)
 		return nil
+	}
+	if k.deferred {
+		if err := k.catchUp(k.at); err != nil {
+			k.drain()
+			k.w.frag = k.w.frag[:0]
+			return err
+		}
 	}
 	if k.holding {
 		k.release()
