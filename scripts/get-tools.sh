@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
 #
-#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [gremlins] [osv-scanner] [cloud-init] [azurite] [pscheck]
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [gremlins] [osv-scanner] [cloud-init] [systemd-boot] [azurite] [pscheck]
 #   (no argument: packer only)
 #
 #   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
@@ -19,6 +19,8 @@
 #   osv-scanner          github.com/google/osv-scanner/v2          $OSV_SCANNER_VERSION (v2.2.4), static: the oracle
 #                        of security-updates-installed (the same dump, offline, run chrooted into
 #                        the unpacked package database: its dpkg extractor reads only from /)
+#   systemd-boot         Debian's systemd-boot package (apt-get download, unpacked, never installed) into
+#                        .tools/systemd-boot: its bootctl is the oracle of the systemd-boot facts
 #   cloud-init           Debian's cloud-init package (apt-get download, unpacked, never installed) into
 #                        .tools/cloud-init: its own Python code is the oracle of the cloud-init facts
 #   azurite              the Azure Storage emulator, from the npm registry, into .tools/azurite
@@ -91,6 +93,19 @@ for what in "$@"; do
         rm -rf "$work"
         echo "get-tools: unpacked $(cat "$d/version") into $d" >&2
       fi ;;
+    systemd-boot)
+      d="$root/.tools/systemd-boot"
+      if [ ! -x "$d/usr/bin/bootctl" ]; then
+        command -v apt-get >/dev/null || { echo "get-tools: apt-get not found (systemd-boot comes from Debian's archive)" >&2; exit 2; }
+        work="$(mktemp -d)"
+        (cd "$work" && apt-get download -q systemd-boot >/dev/null 2>&1) || {
+          [ "$(id -u)" -eq 0 ] && apt-get update -qq && (cd "$work" && apt-get download -q systemd-boot >/dev/null)
+        } || { echo "get-tools: apt-get download systemd-boot failed" >&2; rm -rf "$work"; exit 1; }
+        mkdir -p "$d" && dpkg-deb -x "$work"/systemd-boot_*.deb "$d"
+        basename "$work"/systemd-boot_*.deb > "$d/version"
+        rm -rf "$work"
+        echo "get-tools: unpacked $(cat "$d/version") into $d" >&2
+      fi ;;
     azurite)
       v="${AZURITE_VERSION:-3.37.0}"
       if [ "$(cat "$root/.tools/azurite/version" 2>/dev/null)" != "$v" ]; then
@@ -113,6 +128,6 @@ for what in "$@"; do
       # next to its node_modules, where Node's module resolution finds them
       cp "$root/scripts/ps-syntax-check.mjs" "$root/.tools/pscheck/check.mjs"
       ;;
-    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, gremlins, osv-scanner, cloud-init, azurite, pscheck)" >&2; exit 2 ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, gremlins, osv-scanner, cloud-init, systemd-boot, azurite, pscheck)" >&2; exit 2 ;;
   esac
 done

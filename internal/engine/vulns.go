@@ -38,6 +38,10 @@ func LoadVulnerabilities(ctx context.Context, img *inspect.Image, p *plan.Plan) 
 	}
 	v.Database = inv.Path
 	osr := img.OSRelease()
+	if osr.Err != nil {
+		v.Err = osr.Err
+		return v
+	}
 	rel, err := advisories.ReleaseOf(osr.ID, osr.VersionID)
 	if err != nil {
 		v.Err = err

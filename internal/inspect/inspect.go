@@ -660,20 +660,48 @@ func (img *Image) BootKernel() string {
 	return best
 }
 
-// OSRelease is what the image's /etc/os-release says of its distribution; fields are empty when
-// the file or the key is missing.
+// OSRelease is what the image's os-release file says of its distribution; fields are empty when
+// the file or the key is missing. Err is set when the file could not be read or has a line over
+// sysconf's bound (64 KiB): the fields are then empty, and what needs them is unknown (a rule
+// that judges the release must ERROR on it, never take it for an unknown distribution).
 type OSRelease struct {
 	ID, IDLike, Name, VersionID, PrettyName string
+	Path                                    string // the file read ("" when neither exists)
+	Err                                     error
 }
 
-// OSRelease reads /etc/os-release.
+// OSReleaseFiles are read as os-release(5) says: /etc/os-release, else /usr/lib/os-release.
+var OSReleaseFiles = []string{"/etc/os-release", "/usr/lib/os-release"}
+
+// OSRelease reads the os-release file, once per image.
 func (img *Image) OSRelease() OSRelease {
+	return img.Memo("inspect/os-release", func() any { return img.readOSRelease() }).(OSRelease)
+}
+
+func (img *Image) readOSRelease() OSRelease {
 	var o OSRelease
-	data, err := img.ReadFile("/etc/os-release")
-	if err != nil {
+	if img.Root == nil && img.RootErr == nil {
+		return o // no Linux root (a Windows image): no os-release
+	}
+	var data []byte
+	for _, p := range OSReleaseFiles {
+		b, err := img.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return OSRelease{Path: p, Err: fmt.Errorf("%s: %w", p, err)}
+		}
+		data, o.Path = b, p
+		break
+	}
+	if o.Path == "" {
 		return o
 	}
-	vars := sysconf.ParseShellVars(data)
+	vars, err := sysconf.ReadShellVars(data)
+	if err != nil {
+		return OSRelease{Path: o.Path, Err: fmt.Errorf("%s %w", o.Path, err)}
+	}
 	for key, field := range map[string]*string{"ID": &o.ID, "ID_LIKE": &o.IDLike, "NAME": &o.Name, "VERSION_ID": &o.VersionID, "PRETTY_NAME": &o.PrettyName} {
 		if v, ok := sysconf.Last(vars, key); ok {
 			*field = v.Value

@@ -118,8 +118,9 @@ func (c *Context) agentEnabled() (string, error) {
 	}
 	enabled := ""
 	for _, u := range []string{"walinuxagent.service", "waagent.service"} {
-		if l, ok := units[u]; ok {
-			enabled = l
+		// started at boot, and a unit file systemd can start (a link to nothing starts nothing)
+		if st, ok := units[u]; ok && st.Found {
+			enabled = startedWhere(st)
 		}
 	}
 	if enabled != "" {

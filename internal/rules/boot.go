@@ -91,7 +91,7 @@ var _ = register(&Rule{
 	Title:     "The kernel boots with console=ttyS0 earlyprintk=ttyS0 rootdelay=300",
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: kernel boot line parameters); the Boot Loader Specification (uapi-group.org/specifications/specs/boot_loader_specification: type #1 entries, type #2 unified kernel images, loader.conf's default); LISA AzureImageStandard verify_serial_console_is_enabled and verify_grub (forbidden libata.atapi_enabled=0, reserve=0x1f0,0x8); self-test 40 Required Kernel Parameters (a missing rootdelay=300 is a Warning)",
-	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. Where initramfs-tools makes the initramfs (Debian, Ubuntu), rootdelay=300 is a five-minute sleep at every boot, so its absence passes here while the prediction stays the self-test's Warning. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them. grub.cfg is read as GRUB's lexer reads it (a `#` that starts a word makes the rest of the line a comment, quotes, escapes, `;`), and the required parameters count only before a `--` (the kernel hands what follows to init).",
+	Rationale: "Azure's serial console and boot diagnostics read ttyS0: without console=ttyS0 certification fails. earlyprintk=ttyS0 and rootdelay=300 are recommended; the certification report warns when they are missing. Where initramfs-tools makes the initramfs (Debian, Ubuntu), rootdelay=300 is a five-minute sleep at every boot, so its absence passes here while the prediction stays the self-test's Warning. libata.atapi_enabled=0 and reserve=0x1f0,0x8 break Azure's virtual DVD and IDE emulation, and Microsoft's suite fails them. grub.cfg is read as GRUB's lexer reads it (a `#` that starts a word makes the rest of the line a comment, quotes, escapes, `;`), and the required parameters count only before a `--` (the kernel hands what follows to init). GRUB's booted entry must load a kernel that exists where GRUB reads it ($root as `set root=` and `search` leave it): a missing one boots nothing, so the rule fails naming it, unless GRUB's `fallback` names an entry that boots (that entry is then the one judged).",
 	Fix: "Add the parameters to GRUB_CMDLINE_LINUX in /etc/default/grub and regenerate the boot configuration (update-grub, grub2-mkconfig or grubby); " +
 		"on systemd-boot, to /etc/kernel/cmdline and the options line of the entries in loader/entries, and rebuild a unified kernel image with them " +
 		"(ukify build --cmdline, mkosi KernelCommandLine=). marketplace-harden's `kernel-cmdline` step does all but the UKI.",
@@ -220,6 +220,25 @@ func kernelCmdline(c *Context) Result {
 		}
 		res.Status, res.Message, res.Actual = Warn, "the command-line defaults carry the parameters but no generated boot entry was found; regenerate it before capture", Quote(defaults[0].cmdline)
 		return res
+	}
+	// an entry GRUB boots whose kernel does not exist where GRUB reads it boots nothing (GRUB's
+	// fallback entry, when one boots, is the judged entry instead: see internal/facts/boot)
+	var unbootable []Evidence
+	var lost []string
+	for _, e := range entries {
+		if e.e.KernelMissing {
+			unbootable = append(unbootable, Evidence{Path: e.path, Line: e.line, Detail: "loads kernel " + e.e.KernelFile + ", which does not exist where GRUB reads it: the entry does not boot (" + e.describe() + ")"})
+			lost = append(lost, e.e.KernelFile)
+		}
+	}
+	if len(unbootable) > 0 {
+		ch, _ := c.bootChain()
+		for _, d := range ch.GRUBDecision {
+			unbootable = append(unbootable, Evidence{Path: d[:max(strings.Index(d, ": "), 0)], Detail: d})
+		}
+		r := fail(fmt.Sprintf("%d of %d boot entries GRUB may start load a kernel that does not exist: %s", len(lost), len(entries), strings.Join(lost, ", ")), listing(unbootable, 10)...)
+		r.Actual, r.Required = "kernel missing: "+strings.Join(lost, ", "), "the booted entry's kernel, with "+strings.Join(requirements.KernelParams, " ")
+		return r
 	}
 	// every problem is named: forbidden parameters and missing ones, in every judged entry
 	var forbidden []Evidence

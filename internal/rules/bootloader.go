@@ -21,6 +21,10 @@ type bootKernel struct {
 	initrds []initrdRef
 	// uki is set when the kernel is a unified kernel image (its initramfs is inside it).
 	uki string
+	// missing are the files GRUB's booted entry loads that do not exist where GRUB reads them;
+	// kernelMissing says the kernel is one (the entry does not boot).
+	missing       []string
+	kernelMissing bool
 }
 
 // initrdRef is one initramfs to list.
@@ -41,7 +45,7 @@ func (c *Context) bootKernel() (bootKernel, error) {
 }
 
 func kernelOf(k boot.Kernel) bootKernel {
-	bk := bootKernel{release: k.Release, from: k.From, sdDefault: k.SDDefault, uki: k.UKI}
+	bk := bootKernel{release: k.Release, from: k.From, sdDefault: k.SDDefault, uki: k.UKI, missing: k.Missing, kernelMissing: k.KernelMissing}
 	for _, r := range k.Initrds {
 		bk.initrds = append(bk.initrds, initrdRef{where: r.Where, section: r.Section, open: r.Open})
 	}

@@ -82,6 +82,9 @@ var _ = register(&Rule{
 		"DHCLIENT_SET_HOSTNAME=\"no\" in /etc/sysconfig/network/dhcp. CBL-Mariner: keep the distribution's networkd.conf and DHCP client configuration.",
 	Check: linux(func(c *Context) Result {
 		o := c.Image.OSRelease()
+		if o.Err != nil {
+			return errResult(o.Err)
+		}
 		fam := familyOf(o)
 		if fam == otherDistro {
 			return na(fmt.Sprintf("%s: Microsoft's distribution-specific cases cover the RHEL family, SUSE and CBL-Mariner", strings.TrimSpace(o.ID+" "+o.VersionID)))

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/network"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
 	"path"
 	"regexp"
 	"slices"
@@ -355,11 +356,21 @@ func driversAtBoot(c *Context, family, cloud string, drivers []bootDriver) Resul
 	if err != nil {
 		return errResult(err)
 	}
+	if bk.kernelMissing {
+		// GRUB's linux fails: no kernel boots, with or without the drivers
+		r := fail("GRUB's booted entry loads kernel "+bk.from+", which does not exist where GRUB reads it: the VM does not boot", Evidence{Path: bk.from, Detail: "missing: the booted GRUB entry's kernel"})
+		r.Actual, r.Required = "kernel "+bk.from+" missing", "the booted kernel and its "+family+" drivers"
+		return r
+	}
 	k := bk.release
 	if k == "" {
 		return na("no kernel in /boot and no systemd-boot entry: the image does not boot a kernel of its own")
 	}
 	var ev, problems []Evidence
+	for _, m := range bk.missing {
+		// GRUB's initrd fails: the kernel boots without an initramfs
+		problems = append(problems, Evidence{Path: m, Detail: "missing: GRUB's initrd command fails on it and the kernel boots without an initramfs"})
+	}
 	if bk.sdDefault {
 		ev = append(ev, Evidence{Path: bk.from, Detail: "systemd-boot's default entry: kernel " + k})
 	}
@@ -463,35 +474,47 @@ func driversAtBoot(c *Context, family, cloud string, drivers []bootDriver) Resul
 
 // firstNICByDHCP judges the network fact: a configuration that brings eth0 up by DHCP at boot,
 // without a MAC address; it returns where (Path "" when none does) and what was seen instead.
+// One stack that was read and brings eth0 up is enough; when none does, a stack the judgement
+// needed and could not read (systemd-networkd's and NetworkManager's only when enabled) is
+// the error: what it would do is unknown.
 func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 	nf := network.Of(c.Image)
-	if err := nf.Err(); err != nil {
-		return Evidence{}, nil, err
-	}
 	var seen []Evidence
-	for _, p := range nf.Ifupdown {
-		switch {
-		case len(p.Pins) > 0:
-			seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "ifupdown: eth0 by DHCP, but " + p.Note})
-		case p.AtBoot:
-			return Evidence{Path: p.Path, Line: p.Line, Detail: "ifupdown: eth0 by DHCP at boot"}, seen, nil
-		default:
-			seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "iface eth0 inet dhcp, but no auto or allow-hotplug eth0"})
+	var unread problems.List
+	readable := func(n network.Need) bool {
+		if err := nf.ErrOf(n); err != nil {
+			unread = append(unread, err)
+			return false
+		}
+		return true
+	}
+	if readable(network.NeedIfupdown) {
+		for _, p := range nf.Ifupdown {
+			switch {
+			case len(p.Pins) > 0:
+				seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "ifupdown: eth0 by DHCP, but " + p.Note})
+			case p.AtBoot:
+				return Evidence{Path: p.Path, Line: p.Line, Detail: "ifupdown: eth0 by DHCP at boot"}, seen, nil
+			default:
+				seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "iface eth0 inet dhcp, but no auto or allow-hotplug eth0"})
+			}
 		}
 	}
-	for _, p := range nf.Netplan {
-		switch {
-		case p.DHCP && len(p.Pins) > 0:
-			seen = append(seen, Evidence{Path: p.Path, Detail: "netplan: eth0 by DHCP, but " + p.Note})
-		case p.DHCP:
-			return Evidence{Path: p.Path, Detail: "netplan: eth0 by DHCP"}, seen, nil
+	if readable(network.NeedNetplan) {
+		for _, p := range nf.Netplan {
+			switch {
+			case p.DHCP && len(p.Pins) > 0:
+				seen = append(seen, Evidence{Path: p.Path, Detail: "netplan: eth0 by DHCP, but " + p.Note})
+			case p.DHCP:
+				return Evidence{Path: p.Path, Detail: "netplan: eth0 by DHCP"}, seen, nil
+			}
 		}
 	}
 	units, err := c.enabledUnits()
 	if err != nil {
 		return Evidence{}, nil, err
 	}
-	if _, on := units["systemd-networkd.service"]; on {
+	if _, on := units["systemd-networkd.service"]; on && readable(network.NeedNetworkd) {
 		for _, p := range nf.Networkd {
 			if p.DHCP && len(p.Pins) == 0 {
 				return Evidence{Path: p.Path, Line: p.Line, Detail: "systemd-networkd: eth0 by DHCP"}, seen, nil
@@ -504,7 +527,7 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 				seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "systemd-networkd applies this file to eth0, and it does not turn DHCP on"})
 			}
 		}
-	} else {
+	} else if !on {
 		for _, p := range nf.Networkd {
 			if p.DHCP {
 				seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "a .network file, but systemd-networkd is not enabled"})
@@ -512,18 +535,23 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 			}
 		}
 	}
-	if p := nf.Ifcfg; p != nil {
-		if p.DHCP && p.AtBoot && len(p.Pins) == 0 {
-			return Evidence{Path: p.Path, Line: p.Line, Detail: "ifcfg: eth0 by DHCP at boot"}, seen, nil
+	if readable(network.NeedIfcfg) {
+		if p := nf.Ifcfg; p != nil {
+			if p.DHCP && p.AtBoot && len(p.Pins) == 0 {
+				return Evidence{Path: p.Path, Line: p.Line, Detail: "ifcfg: eth0 by DHCP at boot"}, seen, nil
+			}
+			seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "not BOOTPROTO=dhcp with ONBOOT=yes, or pinned to a MAC"})
 		}
-		seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "not BOOTPROTO=dhcp with ONBOOT=yes, or pinned to a MAC"})
 	}
 	// NetworkManager connects a wired NIC by DHCP on its own unless told not to
-	if _, on := units["NetworkManager.service"]; on {
+	if _, on := units["NetworkManager.service"]; on && readable(network.NeedNetworkManager) {
 		if nf.NoAutoDefault.Path == "" {
 			return Evidence{Path: "/etc/NetworkManager", Detail: "NetworkManager: a wired NIC without a profile is connected by DHCP"}, seen, nil
 		}
 		seen = append(seen, Evidence{Path: nf.NoAutoDefault.Path, Line: nf.NoAutoDefault.Line, Detail: "NetworkManager: no-auto-default=* (no automatic wired connection)"})
+	}
+	if err := unread.Err(); err != nil {
+		return Evidence{}, nil, err
 	}
 	return Evidence{}, seen, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	accountfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/accounts"
+	systemdfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
 	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
@@ -153,35 +154,25 @@ func regularFiles(t *filesystem.Tree, dir string, fn func(p string, fi fs.FileIn
 	})
 }
 
-// enabledUnits returns the systemd units enabled for boot (links in /etc/systemd/system/*.wants
-// and *.requires), keyed by unit name, with the link path as value.
-func (c *Context) enabledUnits() (map[string]string, error) {
-	out := map[string]string{}
-	for _, base := range []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
-		dirs, err := c.glob(base + "/*.wants")
-		if err != nil {
-			return nil, err
-		}
-		req, err := c.glob(base + "/*.requires")
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range append(dirs, req...) {
-			if base != "/etc/systemd/system" && !strings.HasSuffix(d, "/multi-user.target.wants") {
-				continue // vendor directories: only what the distro wires into boot unconditionally
-			}
-			ents, err := c.readDir(d)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range ents {
-				if _, ok := out[e.Name()]; !ok {
-					out[e.Name()] = d + "/" + e.Name()
-				}
-			}
-		}
+// enabledUnits returns the units systemd starts at boot (facts/systemd.Boot: from the default
+// target through every .wants/.requires directory of the unit path and Wants=/Requires=/
+// BindsTo=..., masked units left out, no presets), keyed by unit name; each value says why it
+// is started (Where names the link or the setting). A unit directory or unit file that could not
+// be read is an error: what boot starts is then unknown.
+func (c *Context) enabledUnits() (map[string]systemdfacts.Started, error) {
+	b := systemdfacts.BootOf(c.Image)
+	if err := b.Err(); err != nil {
+		return nil, err
 	}
-	return out, nil
+	return b.Units, nil
+}
+
+// startedWhere names, for evidence, what starts a unit at boot.
+func startedWhere(s systemdfacts.Started) string {
+	if s.Path == "" {
+		return "/etc/systemd/system"
+	}
+	return s.Path
 }
 
 // sysvEnabled reports a SysV init start link (/etc/rc[2-5].d/S??name) that starts name at

@@ -23,6 +23,9 @@ var _ = register(&Rule{
 	Check: anyOS(func(c *Context) Result {
 		if c.Image.Root != nil {
 			osr := c.Image.OSRelease()
+			if osr.Err != nil {
+				return errResult(osr.Err)
+			}
 			where := Evidence{Path: "/etc/os-release", Detail: Quotef("ID=%s VERSION_ID=%s", osr.ID, osr.VersionID)}
 			rel, ok := lifecycle.Linux(osr.ID, osr.VersionID)
 			if !ok {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	sshdfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/sshd"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/sshkeys"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
@@ -127,22 +129,17 @@ func (c *Context) authorizedKeysFiles() ([]sshdfacts.KeyFile, error) {
 	return facts.AuthorizedKeysFiles(pw), nil
 }
 
-// loginRedirectOnly reports whether every key line of an authorized_keys file carries the
-// cloud images' forced command that only prints "Please login as the user ... rather than the
-// user root" and exits: such a file lets nobody in (LISA accepts it too).
-func loginRedirectOnly(data []byte) bool {
-	n := 0
-	for _, l := range strings.Split(string(data), "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		if !strings.Contains(l, `command="echo 'Please login as the user \"`) || !strings.Contains(l, `rather than the user \"root\".'`) {
-			return false
-		}
-		n++
+// loginRedirectOnly reads an authorized_keys file as sshd reads it (facts/sshkeys) and says
+// whether its keys only redirect the login: every key sshd would take carries the cloud images'
+// forced command that prints "Please login as the user ... rather than the user root" and ends
+// the session, and forwards no ports. Such a file lets nobody in (LISA accepts it too). A file
+// that could not be read, or past the reader's bounds, is an error.
+func (c *Context) loginRedirectOnly(p string) (bool, error) {
+	f, err := sshkeys.Read(systemd.FromImage(c.Image), p)
+	if err != nil || f == nil {
+		return false, err
 	}
-	return n > 0
+	return f.RedirectOnly(), nil
 }
 
 var _ = register(&Rule{
@@ -150,7 +147,7 @@ var _ = register(&Rule{
 	Title:     "No SSH keys or known_hosts in any home directory",
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: remove test SSH keys and known_hosts); Alibaba Cloud image best practices (clean .ssh); LISA AzureImageStandard verify_no_pre_exist_users (authorized_keys of any account but the deployer, unless it only redirects the login)",
-	Rationale: "An authorized_keys file left in an image is a key that opens every VM made from it; private keys and known_hosts leak the build environment. The homes looked into are /root, /home/*, and the home of every account with UID 0, UID 1000 and above, or a shell a session runs in (a UID 998 account with /bin/bash counts); the files the effective sshd configuration's AuthorizedKeysFile names (`/etc/ssh/keys/%u`, global or inside a Match) are read for every account.",
+	Rationale: "An authorized_keys file left in an image is a key that opens every VM made from it; private keys and known_hosts leak the build environment. The homes looked into are /root, /home/*, and the home of every account with UID 0, UID 1000 and above, or a shell a session runs in (a UID 998 account with /bin/bash counts); the files the effective sshd configuration's AuthorizedKeysFile names (`/etc/ssh/keys/%u`, global or inside a Match) are read for every account. A file whose every key only redirects the login is accepted; keys are read as sshd 9.2 reads the file (options before the key, their quoting, `#` only at a line's start, so a redirect written in a key's comment is no option), and the redirect must be the forced command alone (cloud-init's `echo 'Please login as the user ...';echo;sleep 10;exit 142`) with port forwarding off. A key file that could not be read or has a line over 64 KiB is an error.",
 	Fix:       "Remove ~/.ssh/authorized_keys, id_*, known_hosts for root and every user (marketplace-harden `ssh-keys`).",
 	Cert:      &CertTest{Name: "No pre-existing users", Level: "Failed", LISA: "verify_no_pre_exist_users"},
 	Check: linux(func(c *Context) Result {
@@ -189,7 +186,9 @@ var _ = register(&Rule{
 						accepted = append(accepted, Evidence{Path: p, Detail: fmt.Sprintf("%s of %s, in allowed_users", kind, h.User)})
 						continue
 					}
-					if data, err := c.read(p); err == nil && loginRedirectOnly(data) {
+					if redirect, err := c.loginRedirectOnly(p); err != nil {
+						return errResult(err)
+					} else if redirect {
 						accepted = append(accepted, Evidence{Path: p, Detail: fmt.Sprintf("%s of %s: only the \"Please login as the user\" redirect", kind, h.User)})
 						continue
 					}
@@ -230,7 +229,9 @@ var _ = register(&Rule{
 				accepted = append(accepted, Evidence{Path: k.Path, Detail: fmt.Sprintf("authorized_keys of %s (%s), in allowed_users", k.User, src)})
 				continue
 			}
-			if data, err := c.read(k.Path); err == nil && loginRedirectOnly(data) {
+			if redirect, err := c.loginRedirectOnly(k.Path); err != nil {
+				return errResult(err)
+			} else if redirect {
 				accepted = append(accepted, Evidence{Path: k.Path, Detail: fmt.Sprintf("authorized_keys of %s (%s): only the \"Please login as the user\" redirect", k.User, src)})
 				continue
 			}

@@ -14,7 +14,6 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
 	"github.com/marketready/packer-plugin-marketplace/internal/partition"
-	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 	"github.com/marketready/packer-plugin-marketplace/internal/windows"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
@@ -525,22 +524,18 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
-		where := winPath(windows.SoftwareHive)
+		ev := Evidence{Path: winPath(windows.SoftwareHive)}
 		if state == "" {
-			// older images record it only in State.ini
-			if b, err := t.ReadFile("Windows/Setup/State/State.ini", 1<<20); err == nil {
-				vars, err := sysconf.ReadShellVars([]byte(strings.ReplaceAll(string(b), "\x00", "")))
-				if err != nil {
-					return errResult(fmt.Errorf("%s: %w", winPath("Windows/Setup/State/State.ini"), err))
-				}
-				for _, v := range vars {
-					if v.Key == "ImageState" {
-						state, where = v.Value, winPath("Windows/Setup/State/State.ini")
-					}
-				}
+			// older images record it only in State.ini, read as GetPrivateProfileString reads it
+			ini, err := windows.ReadImageStateINI(t)
+			if err != nil {
+				return errResult(err)
+			}
+			if ini.Found {
+				state, ev = ini.Value, Evidence{Path: winPath(windows.StateINI), Line: ini.Line}
 			}
 		}
-		ev := Evidence{Path: where, Detail: Quote("ImageState=" + state)}
+		ev.Detail = Quote("ImageState=" + state)
 		var r Result
 		switch state {
 		case GeneralizedState:

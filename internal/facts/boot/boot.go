@@ -54,6 +54,22 @@ type Entry struct {
 	// Kernel is the kernel file as the loader names it (GRUB: "(hd0,gpt2)/vmlinuz-...").
 	Kernel string
 	Initrd []string
+	// KernelFile and InitrdFiles are the files a GRUB entry loads, named as reports name files,
+	// found where GRUB reads them: the device its (dev) prefix names, else $root as set or
+	// search found it when the entry runs ("" when not known offline, see Unresolved).
+	KernelFile  string
+	InitrdFiles []string
+	// Missing are those files that do not exist there (or are not regular files). A missing
+	// kernel fails GRUB's linux command: the entry does not boot (GRUB tries `fallback`); a
+	// missing initramfs fails the initrd command, and the kernel boots without any.
+	Missing []string
+	// KernelMissing says the kernel is among Missing.
+	KernelMissing bool
+	// Unresolved are the files whose device is not known offline ($root with several possible
+	// values, a device that is not a partition of this disk such as LVM or another disk).
+	Unresolved []string
+	// initrdRefs open the initramfs files found, in order.
+	initrdRefs []InitrdRef
 	// Booted says the VM may start it unattended: the loader's default entry, or every entry
 	// of a loader whose default is not decided offline. Note says why an entry is not.
 	Booted bool
@@ -405,6 +421,10 @@ type Kernel struct {
 	Initrds []InitrdRef
 	// UKI is set when the kernel is a unified kernel image (its initramfs is inside it).
 	UKI string
+	// Missing are the files GRUB's booted entry loads that do not exist where GRUB reads them
+	// (Entry.Missing); KernelMissing says its kernel is one: that entry does not boot.
+	Missing       []string
+	KernelMissing bool
 }
 
 // InitrdRef is one initramfs to list.
@@ -448,10 +468,11 @@ func (v *view) newestKernel() string {
 // GRUB's default is decided and that file is in /boot; else the newest /boot/vmlinuz-RELEASE.
 func (v *view) kernel(ch *Chain) (Kernel, error) {
 	var def *LoaderEntry
+	var grubEntry *Entry
 	grub := false
 	grubRelease := ""
 	grubDefaults := 0
-	for _, e := range ch.Entries {
+	for i, e := range ch.Entries {
 		switch {
 		case e.SD != nil && e.SD.IsDefault && e.Booted:
 			def = e.SD
@@ -459,6 +480,7 @@ func (v *view) kernel(ch *Chain) (Kernel, error) {
 			grub = true
 			if e.Loader == LoaderGRUB {
 				grubDefaults++
+				grubEntry = &ch.Entries[i]
 				grubRelease, _ = strings.CutPrefix(path.Base(e.Kernel), "vmlinuz-")
 			}
 		case e.SD == nil:
@@ -466,6 +488,15 @@ func (v *view) kernel(ch *Chain) (Kernel, error) {
 		}
 	}
 	if def == nil || grub {
+		// GRUB's one booted entry, its kernel found where GRUB reads it: the files it loads
+		if grubDefaults == 1 && grubEntry.KernelFile != "" && len(grubEntry.Unresolved) == 0 {
+			e := grubEntry
+			release, named := strings.CutPrefix(path.Base(e.KernelFile), "vmlinuz-")
+			if !named {
+				release = v.newestKernel() // "/vmlinuz", a link: the release /boot shows
+			}
+			return Kernel{Release: release, From: e.KernelFile, Initrds: e.initrdRefs, Missing: e.Missing, KernelMissing: e.KernelMissing}, nil
+		}
 		k := ""
 		if grubDefaults == 1 && grubRelease != "" {
 			if fi, err := v.stat("/boot/vmlinuz-" + grubRelease); err == nil && fi != nil {

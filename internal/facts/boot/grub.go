@@ -3,8 +3,10 @@ package boot
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -152,7 +154,12 @@ func (s *gscope) set(name string, v vals) {
 		v = v[:maxGrubAlts]
 	}
 	s.vars[name] = v
+	delete(s.vars, missedKey(name))
 }
+
+// missedKey is the scope's note that the search meant to set name found nothing on this disk
+// (a key no GRUB variable name can be); an assignment clears it.
+func missedKey(name string) string { return "\x00search missed " + name }
 
 func (s *gscope) child(copyAll bool) *gscope {
 	c := &gscope{vars: map[string]vals{}, exported: map[string]bool{}, funcs: map[string]*gnode{}}
@@ -703,9 +710,95 @@ func (r *grubRun) start(f gfile) (*gresult, error) {
 		res.decision = r.name(f) + ": GRUB's default entry " + strconv.Quote(def.path) + " boots no Linux kernel read here: every entry is judged"
 	} else {
 		res.decision = r.name(f) + ": GRUB boots " + strconv.Quote(def.path) + " (" + why + ")"
+		if fb := fallback(menu, s, entries, def.path); fb != "" {
+			res.decision = r.name(f) + ": " + fb
+		}
 	}
 	res.entries = entries
 	return res, nil
+}
+
+// bootable says whether an entry titled title can boot: one of its forms loads a kernel that
+// exists (or whose device is not known offline).
+func bootable(entries []Entry, title string) bool {
+	for _, e := range entries {
+		if e.Title == title && !e.KernelMissing {
+			return true
+		}
+	}
+	return false
+}
+
+// fallback is what GRUB does when its default entry def cannot boot because its kernel is
+// missing (2.06, menu.c grub_menu_execute_with_fallback): the linux command fails, nothing is
+// loaded, the entry returns, and GRUB tries the entries `fallback` names in turn, a
+// space-separated list of top-level entry numbers (get_and_remove_first_entry_number: a word
+// that is not a number ends the list; no titles in 2.06); the first that loads its kernel
+// boots. That entry is then the booted one and the default is not; when none boots (or the
+// fallback is not decided offline) the default stays the booted entry, so that the rules judge
+// its missing kernel. A fallback that is a submenu shows that submenu: every entry in it is
+// judged. It returns the decision, "" when the default boots.
+func fallback(menu *gmenu, s *gscope, entries []Entry, def string) string {
+	if bootable(entries, def) {
+		return ""
+	}
+	missing := ""
+	for _, e := range entries {
+		if e.Title == def && e.KernelFile != "" {
+			missing = e.KernelFile
+			break
+		}
+	}
+	head := "GRUB's default entry " + strconv.Quote(def) + " cannot boot (its kernel " + missing + " does not exist)"
+	if _, set := s.vars["fallback"]; !set {
+		return head + " and no fallback is set: the default entry is judged, and nothing boots"
+	}
+	fbs := s.get("fallback")
+	if len(fbs) != 1 {
+		return head + fmt.Sprintf("; fallback may be any of %q: the default entry is judged", []string(fbs))
+	}
+	rest := fbs[0]
+	for {
+		n, after, ok := strtoul(strings.TrimLeft(rest, " \t\n\r\v\f"))
+		if !ok {
+			break
+		}
+		rest = after
+		for i, e := range menu.entries {
+			if e.maybe && i <= n {
+				return head + "; fallback entry " + strconv.Itoa(n) + " depends on an entry defined under a condition not known offline: the default entry is judged"
+			}
+		}
+		if n >= len(menu.entries) {
+			continue // no such entry: nothing boots from it
+		}
+		e := menu.entries[n]
+		if e.submenu {
+			for i := range entries {
+				in := strings.HasPrefix(entries[i].Title, e.title+">")
+				entries[i].Booted = in
+				if !in {
+					entries[i].Note = "not the entries of GRUB's fallback submenu (not judged)"
+				}
+			}
+			return head + "; GRUB falls back to entry " + strconv.Itoa(n) + ", the submenu " + strconv.Quote(e.title) + ": every entry in it is judged"
+		}
+		if !bootable(entries, e.title) {
+			continue
+		}
+		for i := range entries {
+			switch entries[i].Title {
+			case e.title:
+				entries[i].Booted, entries[i].Note = true, ""
+			case def:
+				entries[i].Booted, entries[i].Note = false, "GRUB's default entry, whose kernel does not exist: GRUB falls back to entry "+strconv.Itoa(n)
+			default:
+				entries[i].Booted = false
+			}
+		}
+		return head + "; GRUB falls back to entry " + strconv.Itoa(n) + " " + strconv.Quote(e.title)
+	}
+	return head + " and no fallback entry boots: the default entry is judged, and nothing boots"
 }
 
 type chosen struct {
@@ -1344,14 +1437,50 @@ func (r *grubRun) command(s *gscope, n *gnode, depth int, entry *[]Entry) error 
 			if kf, ok := r.resolve(s, kernel); ok {
 				kernel = "(" + kf.dev.name + ")" + kf.path
 			}
-			*entry = append(*entry, Entry{Path: n.file, Line: n.line, Cmdline: strings.Join(f[2:], " "), Loader: LoaderGRUB, Kernel: kernel})
+			e := Entry{Path: n.file, Line: n.line, Cmdline: strings.Join(f[2:], " "), Loader: LoaderGRUB, Kernel: kernel}
+			l, err := r.loads(s, f[1])
+			if err != nil {
+				return fmt.Errorf("%s: line %d: %w", n.file, n.line, err)
+			}
+			switch {
+			case l.unresolved:
+				e.Unresolved = append(e.Unresolved, l.name)
+			case l.missing:
+				e.KernelFile, e.KernelMissing = l.name, true
+				e.Missing = append(e.Missing, l.name)
+			default:
+				e.KernelFile = l.name
+			}
+			*entry = append(*entry, e)
 		}
 	case "initrd", "initrdefi", "initrd16":
 		if entry == nil {
 			return nil
 		}
+		var found []loaded
+		for _, a := range args[1:] {
+			l, err := r.loads(s, a)
+			if err != nil {
+				return fmt.Errorf("%s: line %d: %w", n.file, n.line, err)
+			}
+			found = append(found, l)
+		}
+		// one missing file fails the whole command (grub_initrd_init opens them all first)
+		failed := slices.ContainsFunc(found, func(l loaded) bool { return l.missing })
 		for i := range *entry {
-			(*entry)[i].Initrd = append((*entry)[i].Initrd, args[1:]...)
+			e := &(*entry)[i]
+			e.Initrd = append(e.Initrd, args[1:]...)
+			for _, l := range found {
+				switch {
+				case l.unresolved:
+					e.Unresolved = append(e.Unresolved, l.name)
+				case l.missing:
+					e.Missing = append(e.Missing, l.name)
+				case !failed:
+					e.InitrdFiles = append(e.InitrdFiles, l.name)
+					e.initrdRefs = append(e.initrdRefs, l.ref)
+				}
+			}
 		}
 	default:
 		if fn, ok := s.funcs[w0]; ok {
@@ -1368,6 +1497,88 @@ func (r *grubRun) command(s *gscope, n *gnode, depth int, entry *[]Entry) error 
 		}
 	}
 	return nil
+}
+
+// loaded is a file an entry loads, as GRUB finds it.
+type loaded struct {
+	name       string // as reports name files (as written when unresolved)
+	missing    bool
+	unresolved bool
+	ref        InitrdRef // opens it, when it exists
+}
+
+// loads finds a file linux or initrd loads where GRUB reads it: on the device its "(dev)"
+// prefix names or on $root, in that device's filesystem alone (GRUB follows a symbolic link
+// inside the filesystem, never into another partition that Linux mounts there). A device of
+// this disk that does not exist ("(hd0,gpt9)") makes the file missing; a device that is not a
+// partition of this disk (LVM, another disk) leaves it unresolved, and so does a file absent
+// from a $root that a search found nothing for (the filesystem searched for may be on a disk
+// this image is not) or from a filesystem on the whole disk (no partition table: no GRUB core
+// image of this disk boots it). When $root may have several
+// values, the file is found (the first one, for its contents) or missing when it is on every
+// one of them or on none, unresolved otherwise. A file that exists but could not be checked is an error.
+func (r *grubRun) loads(s *gscope, name string) (loaded, error) {
+	roots := s.get("root")
+	if strings.HasPrefix(name, "(") || len(roots) <= 1 {
+		return r.loadsOn(s, name)
+	}
+	var first loaded
+	for i, root := range roots {
+		c := s.child(true)
+		c.set("root", one(root))
+		l, err := r.loadsOn(c, name)
+		if err != nil {
+			return loaded{}, err
+		}
+		if i == 0 {
+			first = l
+			continue
+		}
+		if l.missing != first.missing || l.unresolved || first.unresolved {
+			return loaded{name: name, unresolved: true}, nil
+		}
+	}
+	return first, nil // on every device, or on none
+}
+
+func (r *grubRun) loadsOn(s *gscope, name string) (loaded, error) {
+	f, ok := r.resolve(s, name)
+	if !ok {
+		dev := ""
+		if strings.HasPrefix(name, "(") {
+			dev, _, _ = strings.Cut(name[1:], ")")
+		} else if roots := s.get("root"); len(roots) == 1 {
+			dev = roots[0]
+		}
+		if dev == "hd0" || strings.HasPrefix(dev, "hd0,") {
+			return loaded{name: name, missing: true}, nil
+		}
+		return loaded{name: name, unresolved: true}, nil
+	}
+	named := r.name(f)
+	t, p := f.dev.tree, rel(f.path)
+	fi, err := t.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		if f.dev.part.Number == 0 {
+			// a filesystem on the whole disk leaves no room for GRUB's core image: what boots
+			// it (a platform's loader reading grub.cfg with a root of its own) is not GRUB on
+			// this disk, and where it reads the kernel from is not known here
+			return loaded{name: named + " (a filesystem on the whole disk: no GRUB of this disk reads it)", unresolved: true}, nil
+		}
+		if m := s.vars[missedKey("root")]; len(m) == 1 && !strings.HasPrefix(name, "(") {
+			// $root is what it was before a search that found nothing here: GRUB searches
+			// every disk the firmware shows, and a disk not in this image may hold it
+			return loaded{name: fmt.Sprintf("%s (search by %s found no filesystem of this disk)", named, m[0]), unresolved: true}, nil
+		}
+		return loaded{name: named, missing: true}, nil
+	}
+	if err != nil {
+		return loaded{}, fmt.Errorf("%s: %w", named, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return loaded{name: named, missing: true}, nil
+	}
+	return loaded{name: named, ref: InitrdRef{Where: named, Open: func() (io.ReadCloser, error) { return t.Open(p) }}}, nil
 }
 
 // search sets a variable (--set=VAR, root by default) to the device that holds a filesystem
@@ -1425,6 +1636,7 @@ func (r *grubRun) search(s *gscope, cmd string, args []string) {
 			return
 		}
 	}
+	s.vars[missedKey(varName)] = one(kind + " " + pos[0])
 }
 
 // loadEnv sets the variables of a GRUB environment block: load_env [-f FILE] [NAME...]; the

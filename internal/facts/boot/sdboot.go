@@ -205,7 +205,10 @@ func (v *view) systemdBoot() (*systemdBoot, error) {
 	chosen := -1
 	if havePattern && pattern != "" {
 		for i, e := range sb.entries {
-			if e.Dropped == "" && (matchFold(pattern, e.ID) || matchFold(pattern, strings.TrimSuffix(strings.TrimSuffix(e.ID, ".conf"), ".CONF"))) {
+			// the whole file name, ".conf" and all: 252 matches the pattern against the entry's
+			// ID, its file name (boot.c config_entry_find; bootctl's boot_config_find), and
+			// "default arch" does not take arch.conf (TestSystemdBootAgreesWithBootctl)
+			if e.Dropped == "" && matchFold(pattern, e.ID) {
 				chosen = i
 				break
 			}

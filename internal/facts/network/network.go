@@ -58,10 +58,38 @@ type Facts struct {
 	NoAutoDefault Pin
 	Pins          []Pin // every MAC pin found in the configurations read
 	Problems      problems.List
+	// ByNeed is Problems by the reader that met them: a rule errs only on the readers it needs.
+	ByNeed map[Need]problems.List
 }
 
-// Err joins the problems.
+// Need is one reader of the fact: what a judgement can depend on.
+type Need string
+
+// The readers. NeedIfcfg is ifcfg-eth0's plan; NeedOtherPins the files read only for their MAC
+// pins (udev's persistent-net rules, every ifcfg file, NetworkManager's keyfiles, .link files).
+const (
+	NeedIfupdown       Need = "ifupdown"
+	NeedNetplan        Need = "netplan"
+	NeedNetworkd       Need = "systemd-networkd"
+	NeedIfcfg          Need = "ifcfg"
+	NeedNetworkManager Need = "NetworkManager" // NetworkManager.conf and conf.d: no-auto-default
+	NeedOtherPins      Need = "pins"
+)
+
+// PinNeeds are the readers every MAC pin comes from (Pins).
+var PinNeeds = []Need{NeedIfupdown, NeedNetplan, NeedNetworkd, NeedIfcfg, NeedOtherPins}
+
+// Err joins every problem.
 func (f *Facts) Err() error { return f.Problems.Err() }
+
+// ErrOf joins the problems of the readers named, nil when they read everything.
+func (f *Facts) ErrOf(needs ...Need) error {
+	var l problems.List
+	for _, n := range needs {
+		l = append(l, f.ByNeed[n]...)
+	}
+	return l.Err()
+}
 
 // Of returns the image's network facts, read once per image.
 func Of(img *inspect.Image) *Facts {
@@ -70,13 +98,20 @@ func Of(img *inspect.Image) *Facts {
 
 // Read reads the facts from a source.
 func Read(src systemd.Source) *Facts {
-	f := &Facts{}
-	f.readIfupdown(src)
-	f.readNetplan(src)
-	f.readNetworkd(src)
-	f.readIfcfg(src)
-	f.readNetworkManager(src)
-	f.readOtherPins(src)
+	f := &Facts{ByNeed: map[Need]problems.List{}}
+	for _, r := range []struct {
+		need Need
+		read func(systemd.Source)
+	}{
+		{NeedIfupdown, f.readIfupdown}, {NeedNetplan, f.readNetplan}, {NeedNetworkd, f.readNetworkd},
+		{NeedIfcfg, f.readIfcfg}, {NeedNetworkManager, f.readNetworkManager}, {NeedOtherPins, f.readOtherPins},
+	} {
+		n := len(f.Problems)
+		r.read(src)
+		if len(f.Problems) > n {
+			f.ByNeed[r.need] = slices.Clone(f.Problems[n:])
+		}
+	}
 	slices.SortStableFunc(f.Pins, func(a, b Pin) int { return pinOrder[a.Stack] - pinOrder[b.Stack] })
 	return f
 }

@@ -317,3 +317,40 @@ func FuzzReadNetplan(f *testing.F) {
 		nf.readNetplan(memSource(map[string][]byte{"/etc/netplan/10.yaml": a, "/lib/netplan/20.yaml": b}))
 	})
 }
+
+// Each problem is recorded under the reader that met it, so that a rule errs only on the
+// readers it needs: a broken .link file is a pins problem only, a broken NetworkManager.conf a
+// NetworkManager one, a broken netplan file a netplan one.
+func TestProblemsByNeed(t *testing.T) {
+	long := strings.Repeat("x", 70<<10)
+	for _, c := range []struct {
+		file, body string
+		need       Need
+	}{
+		{"etc/systemd/network/10-a.link", "", NeedOtherPins},
+		{"etc/udev/rules.d/70-persistent-net.rules", "", NeedOtherPins},
+		{"etc/NetworkManager/NetworkManager.conf", "", NeedNetworkManager},
+		{"etc/netplan/50.yaml", "network: [\n", NeedNetplan},
+		{"etc/systemd/network/10-eth0.network", "", NeedNetworkd},
+		{"etc/network/interfaces", "", NeedIfupdown},
+		{"etc/sysconfig/network-scripts/ifcfg-eth0", "", NeedIfcfg},
+	} {
+		if c.body == "" {
+			c.body = "# " + long + "\n"
+		}
+		f := readTree(t, map[string]string{c.file: c.body})
+		if f.Err() == nil {
+			t.Errorf("%s: a line over 64 KiB is no problem", c.file)
+			continue
+		}
+		for _, n := range []Need{NeedIfupdown, NeedNetplan, NeedNetworkd, NeedIfcfg, NeedNetworkManager, NeedOtherPins} {
+			err := f.ErrOf(n)
+			switch {
+			case n == c.need && (err == nil || !strings.Contains(err.Error(), "/"+c.file)):
+				t.Errorf("%s: %s's problems %v", c.file, n, err)
+			case n != c.need && err != nil && !(n == NeedOtherPins && c.need == NeedIfcfg): // every ifcfg file is read for pins
+				t.Errorf("%s: also a problem of %s: %v", c.file, n, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package systemd
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+)
+
+// Started is a unit boot starts, and the first reason found for it.
+type Started struct {
+	Name string
+	// Path is the link or the unit file (with Line) that pulls it in; By the unit that does.
+	Path string
+	Line int
+	By   string
+	How  string // "linked from multi-user.target.wants", "Wants= of x.service"
+	// Found says the unit has a file in the image (a unit without one fails to start; its
+	// .wants links are still followed, as if the image were a partial tree).
+	Found bool
+}
+
+// Boot is the units systemd starts at boot, as systemd 252 builds the transaction for its
+// default target offline: default.target as the unit path resolves it (/etc over /run over
+// /usr/lib; a link names the target), then, for every unit pulled in and each of its names
+// (an alias's too), the links in its .wants and .requires directories in every directory of the
+// unit path (vendor ones included) and its Wants=, Requires=, Requisite=, BindsTo= and Upholds=
+// (drop-ins included; an empty assignment resets the list). A masked unit (linked to /dev/null
+// or empty, in the most specific directory that has it) is never started, nor is what only it
+// would pull in. An instance without a file of its own is loaded through its template. Presets
+// are not applied: offline, nothing runs `systemctl preset`, so a unit is started only by a
+// link or a dependency. The standard targets keep systemd's own dependencies when their unit
+// files are not in the image (a partial tree): multi-user.target requires basic.target, basic
+// sysinit.target and wants sockets, timers, paths and slices; sysinit wants local-fs and swap;
+// graphical requires multi-user; and any unit without a file is followed through its .wants
+// and .requires links all the same (systemd would not load a target it cannot find, but an image
+// whose targets are all missing is a partial tree, and its links say what it means to start).
+// What generators add at boot (fstab, SysV scripts, getty) is not here.
+type Boot struct {
+	Default     string // the default target's name, as default.target resolves
+	DefaultFrom string // the file or link default.target is found at ("" when none)
+	Units       map[string]Started
+	Problems    problems.List
+}
+
+// Err joins the problems: what depended on them is unknown.
+func (b *Boot) Err() error { return b.Problems.Err() }
+
+// Has reports whether boot starts the unit.
+func (b *Boot) Has(name string) (Started, bool) {
+	s, ok := b.Units[name]
+	return s, ok
+}
+
+// BootOf returns the image's boot units, read once per image.
+func BootOf(img *inspect.Image) *Boot {
+	return img.Memo("facts/systemd boot", func() any { return ReadBoot(FromImage(img)) }).(*Boot)
+}
+
+// maxBootUnits bounds the units followed; past it the fact is a problem, not a cut list.
+const maxBootUnits = 8192
+
+// standardDeps are systemd 252's dependencies of its standard targets (units/*.target), used
+// when the image does not have the target's file.
+var standardDeps = map[string][]string{
+	"graphical.target":  {"multi-user.target"},
+	"multi-user.target": {"basic.target"},
+	"basic.target":      {"sysinit.target", "sockets.target", "timers.target", "paths.target", "slices.target"},
+	"sysinit.target":    {"local-fs.target", "swap.target"},
+}
+
+// DependencyKeys are the [Unit] settings that start the named units with the unit.
+var DependencyKeys = []string{"Wants", "Requires", "Requisite", "BindsTo", "Upholds"}
+
+// ReadBoot reads which units boot starts.
+func ReadBoot(src Source) *Boot {
+	b := &Boot{Units: map[string]Started{}}
+	def, from, err := resolveAlias(src, "default.target")
+	if err != nil {
+		b.Problems = append(b.Problems, err)
+		return b
+	}
+	if def == "" {
+		def = "multi-user.target" // no default.target in the image: what a server image boots
+	}
+	b.Default, b.DefaultFrom = def, from
+	type item struct {
+		name string
+		why  Started
+	}
+	queue := []item{{def, Started{Name: def, Path: from, How: "the default target"}}}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		if _, seen := b.Units[it.name]; seen {
+			continue
+		}
+		if len(b.Units) >= maxBootUnits {
+			b.Problems = append(b.Problems, fmt.Errorf("more than %d units started at boot: not all were read", maxBootUnits))
+			return b
+		}
+		u, err := loadInstance(src, it.name)
+		if err != nil {
+			b.Problems = append(b.Problems, err)
+			continue
+		}
+		if u.Masked {
+			continue
+		}
+		it.why.Name, it.why.Found = it.name, u.Path != ""
+		b.Units[it.name] = it.why
+		names := []string{it.name}
+		if u.Path != "" {
+			if alias, _, err := resolveAlias(src, it.name); err == nil && alias != "" && alias != it.name {
+				names = append(names, alias)
+			}
+		}
+		if at := strings.IndexByte(it.name, '@'); at > 0 {
+			if dot := strings.LastIndexByte(it.name, '.'); dot > at+1 {
+				names = append(names, it.name[:at+1]+it.name[dot:]) // the template's directories
+			}
+		}
+		for _, n := range names {
+			for _, suffix := range []string{".wants", ".requires"} {
+				for _, d := range UnitDirs {
+					dir := d + "/" + n + suffix
+					ents, err := src.ReadDir(dir)
+					if err != nil {
+						b.Problems = append(b.Problems, fmt.Errorf("%s: %w", dir, err))
+						continue
+					}
+					for _, e := range ents {
+						queue = append(queue, item{e.Name(), Started{Path: dir + "/" + e.Name(), By: it.name, How: "linked from " + n + suffix}})
+					}
+				}
+			}
+		}
+		if u.Path == "" {
+			for _, dep := range standardDeps[it.name] {
+				queue = append(queue, item{dep, Started{By: it.name, How: "systemd's " + it.name + " (its file is not in the image)"}})
+			}
+			continue
+		}
+		for _, key := range DependencyKeys {
+			for _, s := range u.Values("Unit", key) {
+				for _, dep := range strings.Fields(s.Value) {
+					queue = append(queue, item{dep, Started{Path: s.File, Line: s.Line, By: it.name, How: key + "= of " + it.name}})
+				}
+			}
+		}
+	}
+	return b
+}
+
+// resolveAlias finds name in the unit path: the name a link there points at (a link to
+// /dev/null: ""), or name itself for a file; "" when no directory has it. from is where it was
+// found.
+func resolveAlias(src Source, name string) (target, from string, err error) {
+	for _, d := range UnitDirs {
+		p := d + "/" + name
+		fi, err := src.Lstat(p)
+		if err != nil {
+			return "", "", fmt.Errorf("%s: %w", p, err)
+		}
+		if fi == nil {
+			continue
+		}
+		t, masked, err := src.maskTarget(p)
+		if err != nil {
+			return "", "", fmt.Errorf("%s: %w", p, err)
+		}
+		switch {
+		case masked:
+			return "", p, nil
+		case t != "":
+			return path.Base(t), p, nil
+		}
+		return name, p, nil
+	}
+	return "", "", nil
+}
+
+// loadInstance loads a unit, an instance through its template when it has no file of its own.
+func loadInstance(src Source, name string) (*Unit, error) {
+	u, err := LoadUnit(src, name)
+	if err != nil || u.Path != "" {
+		return u, err
+	}
+	if at := strings.IndexByte(name, '@'); at > 0 {
+		if dot := strings.LastIndexByte(name, '.'); dot > at+1 {
+			t, err := LoadUnit(src, name[:at+1]+name[dot:])
+			if err != nil || t.Path == "" {
+				return u, err
+			}
+			t.Name = name
+			return t, nil
+		}
+	}
+	return u, nil
+}
+
+// Names lists the units boot starts, sorted.
+func (b *Boot) Names() []string {
+	out := make([]string, 0, len(b.Units))
+	for n := range b.Units {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
