@@ -226,6 +226,7 @@ func TestExamplesValidate(t *testing.T) {
 	azure := []string{"subscription_id=00000000-0000-0000-0000-000000000000", "resource_group=images", "storage_account=marketimages"}
 	templates := map[string][]string{
 		"file-check.pkr.hcl":           {"image=/dev/null"},
+		"several-marketplaces.pkr.hcl": {"image=/dev/null"},
 		"harden-existing-host.pkr.hcl": {"host=192.0.2.1", "user=azureuser", "key=" + key},
 		"qemu-debian.pkr.hcl":          {"guest_dir=" + guest},
 		"azure-linux.pkr.hcl":          azure,

@@ -21,7 +21,7 @@ variable "image" {
 variable "profile" {
   type        = string
   default     = ""
-  description = "The rule profile: azure-linux, alibaba, azure-windows or alibaba-windows; empty takes the Azure profile of the guest OS found in the image."
+  description = "The rule profile: azure-linux, azure-windows, alibaba, alibaba-windows, aws, aws-windows, digitalocean or oracle; empty takes the Azure profile of the guest OS found in the image."
 }
 
 variable "output" {

@@ -143,6 +143,10 @@ menuentry 'Debian GNU/Linux' {
 }
 CFG
 head -c 300000 /dev/urandom > "$cboot/vmlinuz-6.1.0-28-cloud-amd64"
+# an x86-64 kernel's header as the boot protocol lays it out (Documentation/arch/x86/boot.rst):
+# the boot sector's 55 AA, "HdrS", protocol 2.15, and XLF_KERNEL_64 in xloadflags
+bzhdr() { printf "$2" | dd of="$cboot/vmlinuz-6.1.0-28-cloud-amd64" bs=1 seek=$(($1)) conv=notrunc status=none; }
+bzhdr 0x1fe '\125\252'; bzhdr 0x202 'HdrS'; bzhdr 0x206 '\017\002'; bzhdr 0x236 '\001'
 printf 'CONFIG_WATCHDOG=y\nCONFIG_CIFS=m\nCONFIG_HYPERV=m\nCONFIG_HYPERV_STORAGE=m\nCONFIG_HYPERV_NET=m\nCONFIG_VIRTIO_PCI=m\nCONFIG_VIRTIO_BLK=m\nCONFIG_VIRTIO_NET=m\n' > "$cboot/config-6.1.0-28-cloud-amd64"
 # the initramfs as Debian makes it: an uncompressed early-microcode cpio, then a zstd cpio with
 # the Hyper-V and virtio drivers; and the kernel's modules directory
@@ -167,6 +171,10 @@ head -c 4096 /dev/zero >> "$dirty/usr/bin/sh"; chmod 755 "$dirty/usr/bin/sh"
 } > "$dirty/var/lib/dpkg/status"
 rm "$dirty/usr/sbin/sshd"   # sshd_config left behind, no SSH server
 printf '4f0c1e2d3b4a59687766554433221100\n' > "$dirty/etc/machine-id"   # the build VM's ID
+# the hardware clock in local time, and SELinux enforcing with no policy installed (the boot stops)
+printf '0.0 0 0.0\n0\nLOCAL\n' > "$dirty/etc/adjtime"
+mkdir -p "$dirty/etc/selinux"
+printf 'SELINUX=enforcing\nSELINUXTYPE=default\n' > "$dirty/etc/selinux/config"
 cat >> "$dirty/etc/passwd" <<'PW'
 toor:x:0:0:backdoor:/root:/bin/bash
 tester:x:1001:1001:Test User:/home/tester:/bin/bash
@@ -292,6 +300,9 @@ start=2MiB, size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=esp
 start=18MiB, size=32MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=boot
 start=50MiB, size=300MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=root" \
   "$work/clean-esp.img:2" "$work/clean-boot.img:18" "$work/clean-root.img:50"
+# GRUB's boot code in the protective MBR, as grub-install writes it for the BIOS boot partition
+# (what a boot sector starts with: a jump over the parameter area); dirty.raw has none
+printf '\353\143\220' | dd of="$work/clean.raw" bs=1 conv=notrunc status=none
 assemble "$work/dirty.raw" 234 "label: dos
 start=1MiB, size=200MiB, type=83, bootable
 start=201MiB, size=16MiB, type=82

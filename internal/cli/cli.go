@@ -100,9 +100,9 @@ func CheckContext(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return ExitCannot
 	}
 	switch c.format {
-	case "table", "json", "mscert", "sarif":
+	case "table", "json", "mscert", "sarif", "alibaba-detection":
 	default:
-		fmt.Fprintf(stderr, "check: --format %q: want table, json, mscert or sarif\n", c.format)
+		fmt.Fprintf(stderr, "check: --format %q: want table, json, mscert, sarif or alibaba-detection\n", c.format)
 		return ExitCannot
 	}
 	if c.keyEnv != "" && os.Getenv(c.keyEnv) == "" {
@@ -161,6 +161,7 @@ func isTerminal(w io.Writer) bool {
 type checkFlags struct {
 	profiles, waivers, allowed, clean, allowPaths, allowFPs                   listFlag
 	jsonPath, junitPath, mscertPath, sarifPath, sbomPath, manifestPath, clamd string
+	alibabaPath                                                               string
 	format, failOn, keyEnv                                                    string
 	clamdMaxMB                                                                int
 	noContent, progress, quiet                                                bool
@@ -175,6 +176,7 @@ func (c *checkFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&c.junitPath, "junit", "", "write the JUnit XML report to `PATH`")
 	fs.StringVar(&c.mscertPath, "mscert", "", "write the certification-shaped JSON report (azure-linux) to `PATH`")
 	fs.StringVar(&c.sarifPath, "sarif", "", "write the SARIF 2.1.0 report to `PATH`")
+	fs.StringVar(&c.alibabaPath, "alibaba-detection", "", "write the report shaped like Alibaba Cloud's image check results (DescribeImages DetectionOptions; alibaba) to `PATH`")
 	fs.StringVar(&c.sbomPath, "sbom", "", "write a CycloneDX SBOM of the installed packages to `PATH`")
 	fs.StringVar(&c.manifestPath, "integrity-manifest", "", "write a file-integrity baseline (path, size, mode, SHA-256 of every file) to `PATH`")
 	fs.BoolVar(&c.noContent, "no-content-scan", false, "do not read file contents: no credential or malware scan")
@@ -184,7 +186,7 @@ func (c *checkFlags) define(fs *flag.FlagSet) {
 	fs.Var(&c.allowFPs, "secrets-allow-fingerprint", "a reported credential fingerprint that is not a secret (repeatable)")
 	fs.StringVar(&c.keyEnv, "fingerprint-key-env", "", "key credential fingerprints with the value of the environment variable `NAME` (default $"+secrets.FingerprintKeyEnv+", else a per-user key file), so that fingerprints from another machine's report match")
 	fs.BoolVar(&c.progress, "progress", false, "show the content scan's progress on stderr: a live line on a terminal; elsewhere a line every 10 s is printed anyway, and this adds the last one")
-	fs.StringVar(&c.format, "format", "table", "what to print: table, json, mscert or sarif")
+	fs.StringVar(&c.format, "format", "table", "what to print: table, json, mscert, sarif or alibaba-detection")
 	fs.StringVar(&c.failOn, "fail-on", plan.DefaultFailOn, "lowest `SEVERITY` that fails: info, low, medium, high, critical")
 	fs.Var(&c.waivers, "waive", "waive a rule: `RULE=REASON` (repeatable; the reason is required)")
 	fs.Var(&c.allowed, "allowed-user", "an account (Linux UID >= 1000, or an enabled Windows local account) the image is meant to ship (repeatable)")
@@ -202,7 +204,7 @@ func (c *checkFlags) choices() plan.Choices {
 		Options: rules.Options{AllowedUsers: c.allowed, CleanPaths: c.clean},
 		Content: plan.ContentChoices{Off: c.noContent, SecretsAllowPaths: c.allowPaths, SecretsAllowFingerprints: c.allowFPs,
 			ClamdAddress: c.clamd, ClamdMaxStreamMB: c.clamdMaxMB, Manifest: c.manifestPath},
-		Reports:         plan.Reports{JSON: c.jsonPath, JUnit: c.junitPath, MSCert: c.mscertPath, SARIF: c.sarifPath},
+		Reports:         plan.Reports{JSON: c.jsonPath, JUnit: c.junitPath, MSCert: c.mscertPath, SARIF: c.sarifPath, AlibabaDetection: c.alibabaPath},
 		Vulnerabilities: plan.VulnChoices{Off: c.noVulns, DB: c.vulnDB, MaxAge: c.vulnMaxAge, FailOn: c.vulnFailOn}}
 	if c.keyEnv != "" {
 		ch.Content.FingerprintKey, ch.Content.FingerprintKeyFrom = os.Getenv(c.keyEnv), "$"+c.keyEnv+" (--fingerprint-key-env)"
@@ -242,6 +244,8 @@ func (c *checkFlags) checkOne(ctx context.Context, img string, p *plan.Plan, ter
 		r.WriteMSCert(stdout)
 	case c.format == "sarif":
 		r.WriteSARIF(stdout)
+	case c.format == "alibaba-detection":
+		r.WriteAlibabaDetection(stdout)
 	case c.quiet:
 		verdict := "COMPLIANT"
 		if !r.Compliant {

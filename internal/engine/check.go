@@ -348,6 +348,7 @@ func WriteReports(r *report.Report, out plan.Reports) error {
 		{out.JSON, (*report.Report).WriteJSON},
 		{out.JUnit, (*report.Report).WriteJUnit},
 		{out.MSCert, (*report.Report).WriteMSCert},
+		{out.AlibabaDetection, (*report.Report).WriteAlibabaDetection},
 		{out.SARIF, (*report.Report).WriteSARIF},
 	} {
 		if f.path == "" {

@@ -43,8 +43,12 @@ func TestCleanImageIsCompliantInEveryFormat(t *testing.T) {
 			if r.Image.Format != f.Format || r.Image.Variant != f.Variant {
 				t.Errorf("format %s/%s, want %s/%s", r.Image.Format, r.Image.Variant, f.Format, f.Variant)
 			}
+			// clean.raw is built for Azure: the alibaba rules it is not built for block as listed
 			var blocking []string
 			for _, b := range r.Blocking() {
+				if testfixture.NotBuiltForAlibaba[b.Rule] == string(b.Status) {
+					continue
+				}
 				blocking = append(blocking, b.Rule+": "+b.Message)
 			}
 			if f.Variant == "dynamic" {
@@ -54,12 +58,18 @@ func TestCleanImageIsCompliantInEveryFormat(t *testing.T) {
 				}
 				return
 			}
-			if !r.Compliant || len(blocking) > 0 {
+			if len(blocking) > 0 {
 				var buf bytes.Buffer
 				r.WriteTable(&buf)
 				t.Fatalf("clean image not compliant: %v\n%s", blocking, buf.String())
 			}
 			for id, st := range statuses(r) {
+				if want, ok := testfixture.NotBuiltForAlibaba[id]; ok {
+					if string(st) != want {
+						t.Errorf("rule %s, which clean.raw is not built for, is %s, want %s", id, st, want)
+					}
+					continue
+				}
 				if st == rules.Warn || st == rules.Error {
 					t.Errorf("rule %s is %s on the clean image", id, st)
 				}
@@ -83,6 +93,11 @@ func TestDirtyImageViolatesEveryRuleInEveryFormat(t *testing.T) {
 			"distro-image-config": rules.NotApplicable, // RHEL family, SUSE and CBL-Mariner only
 			"glibc-ghost":         rules.Warn,          // the self-test only warns: so does the rule
 			"supported-release":   rules.Pass,          // Debian 12 is supported; the rules tests judge other releases
+			// advisory in alibaba, or a rule that only warns below its bound: a violation warns
+			"hardware-clock-utc":              rules.Warn, // /etc/adjtime says LOCAL
+			"cloud-assistant-installed":       rules.Warn,
+			"security-center-agent-installed": rules.Warn,
+			"system-disk-size":                rules.Warn, // under 20 GiB: import with a larger DiskImageSize
 		}[rule.ID]; ok {
 			if st != exempt {
 				t.Errorf("%s on the dirty image is %s, want %s", rule.ID, st, exempt)

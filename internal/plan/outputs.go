@@ -21,6 +21,7 @@ var outputKinds = []struct{ key, hcl, flag string }{
 	{"junit", "junit_report", "--junit"},
 	{"mscert", "mscert_report", "--mscert"},
 	{"sarif", "sarif_report", "--sarif"},
+	{"alibaba-detection", "alibaba_detection_report", "--alibaba-detection"},
 	{"sbom", "sbom", "--sbom"},
 	{"manifest", "integrity_manifest", "--integrity-manifest"},
 }
@@ -51,6 +52,8 @@ func (p *Plan) Outputs() []Output {
 			path = p.reports.MSCert
 		case "sarif":
 			path = p.reports.SARIF
+		case "alibaba-detection":
+			path = p.reports.AlibabaDetection
 		case "sbom":
 			path = p.sbom
 		case "manifest":

@@ -104,8 +104,11 @@ const VulnerabilityDBEnv = "MARKETPLACE_VULNERABILITY_DB"
 // to write into Dir (default ".") under their default names where no path is set.
 type Reports struct {
 	JSON, JUnit, MSCert, SARIF string
-	Formats                    []string
-	Dir                        string
+	// AlibabaDetection is the report shaped like Alibaba Cloud's image check results
+	// (DescribeImages' DetectionOptions).
+	AlibabaDetection string
+	Formats          []string
+	Dir              string
 }
 
 // Plan is a validated, resolved check configuration. It is never changed after New; ForImage
@@ -299,6 +302,7 @@ var reportFormats = []reportFormat{
 	{"junit", "marketplace-check-junit.xml", func(r *Reports) *string { return &r.JUnit }},
 	{"mscert", "marketplace-check-mscert.json", func(r *Reports) *string { return &r.MSCert }},
 	{"sarif", "marketplace-check.sarif", func(r *Reports) *string { return &r.SARIF }},
+	{"alibaba-detection", "marketplace-check-alibaba-detection.json", func(r *Reports) *string { return &r.AlibabaDetection }},
 }
 
 // ReportFormats names the formats report_formats accepts.
@@ -312,7 +316,7 @@ func ReportFormats() []string {
 
 // resolveReports fills in default paths in Dir for the named formats where no path is set:
 // marketplace-check.json, marketplace-check-junit.xml, marketplace-check-mscert.json,
-// marketplace-check.sarif.
+// marketplace-check.sarif, marketplace-check-alibaba-detection.json.
 // It also returns the formats whose path it filled in.
 func resolveReports(r Reports) (Reports, []string, error) {
 	dir := r.Dir

@@ -167,7 +167,10 @@ func ForGuest(name, os string) (p Profile, note string, err error) {
 		return p, "", nil
 	}
 	if p, ok := For(name, os); ok {
-		return p, fmt.Sprintf("profile %q is the old spelling: write %q (profiles name a marketplace and a guest OS: %s)", name, p.Name, strings.Join(Names(), ", ")), nil
+		if name == MarketAzure || name == MarketAlibaba {
+			return p, fmt.Sprintf("profile %q is the old spelling: write %q (profiles name a marketplace and a guest OS: %s)", name, p.Name, strings.Join(Names(), ", ")), nil
+		}
+		return p, fmt.Sprintf("profile %q is %s's profile for %s guests; for this %s guest %q is used: write it (profiles name a marketplace and a guest OS: %s)", name, name, Linux, os, p.Name, strings.Join(Names(), ", ")), nil
 	}
 	if p, ok := Lookup(name); ok {
 		return Profile{}, "", fmt.Errorf("profile %q is for %s guests, but the guest is %s", name, p.OS, os)

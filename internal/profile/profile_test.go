@@ -18,6 +18,9 @@ func TestForGuest(t *testing.T) {
 		{"azure", "windows", "azure-windows", `write "azure-windows"`, ""},
 		{"alibaba", "windows", "alibaba-windows", `write "alibaba-windows"`, ""},
 		{"azure-windows", "linux", "", "", "for windows guests, but the guest is linux"},
+		{"aws", "windows", "aws-windows", `for this windows guest "aws-windows" is used`, ""},
+		{"aws", "linux", "aws", "", ""},
+		{"digitalocean", "windows", "", "", "for linux guests, but the guest is windows"},
 		{"gcp", "", "", "", `unknown profile "gcp"`},
 	}
 	for _, c := range cases {

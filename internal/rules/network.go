@@ -87,17 +87,23 @@ var _ = register(&Rule{
 			break // the first one found is the one udev uses
 		}
 		// MAC matches and settings in every stack's configuration, read as the stack reads it
+		// (only the readers pins come from: a broken NetworkManager.conf is first-nic-dhcp's)
 		nf := network.Of(c.Image)
-		if err := nf.Err(); err != nil {
-			return errResult(err)
-		}
+		unread := nf.ErrOf(network.PinNeeds...)
 		var ev []Evidence
 		for _, p := range nf.Pins {
 			ev = append(ev, Evidence{Path: p.Path, Line: p.Line, Detail: Quote(p.Setting)})
 		}
 		ev = append(ev, generators...)
 		if len(ev) > 0 {
-			return fail(fmt.Sprintf("%d MAC-pinned network setting(s)", len(ev)), listing(ev, 20)...)
+			r := fail(fmt.Sprintf("%d MAC-pinned network setting(s)", len(ev)), listing(ev, 20)...)
+			if unread != nil {
+				r.Message += fmt.Sprintf(" (and not read, so possibly more: %v)", unread)
+			}
+			return r
+		}
+		if unread != nil {
+			return errResult(unread)
 		}
 		return pass("no MAC-pinned network configuration")
 	}),
@@ -108,7 +114,7 @@ var _ = register(&Rule{
 	Title:     "No host firewall enabled at boot (unless the application needs it)",
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Linux: firewall rules disabled unless the application depends on them)",
-	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. Waive this rule with a reason for appliances that need it.",
+	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. A firewall service counts when boot starts it: reached from default.target through any .wants/.requires directory (vendor ones too, such as nftables' sysinit.target.wants) or another started unit's Wants=/Requires=/BindsTo=, and not masked. Waive this rule with a reason for appliances that need it.",
 	Fix:       "Disable ufw / firewalld / nftables / iptables persistence (marketplace-harden `firewall`), or waive the rule: waive { rule = \"firewall-disabled\" reason = \"...\" }.",
 	Check: linux(func(c *Context) Result {
 		var ev []Evidence
@@ -117,8 +123,8 @@ var _ = register(&Rule{
 			return errResult(err)
 		}
 		for _, u := range requirements.FirewallUnits {
-			if l, ok := units[u]; ok {
-				ev = append(ev, Evidence{Path: l, Detail: u + " enabled at boot"})
+			if st, ok := units[u]; ok {
+				ev = append(ev, Evidence{Path: startedWhere(st), Line: st.Line, Detail: u + " enabled at boot"})
 			}
 		}
 		ufw, err := c.read("/etc/ufw/ufw.conf")

@@ -32,17 +32,28 @@ func catalogue(b *strings.Builder, heading, suffix, os string, list []*Step, opt
 		return id + strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(strings.ToLower(suffix))
 	}
 	fmt.Fprintf(b, "## %s\n\n", heading)
-	azure, _ := profile.For(profile.MarketAzure, os)
-	alibaba, _ := profile.For(profile.MarketAlibaba, os)
-	fmt.Fprintf(b, "| Step | %s | %s | What it does |\n|---|---|---|---|\n", azure.Name, alibaba.Name)
-	for _, s := range list {
-		mark := func(market string) string {
-			if slices.Contains(s.Markets, market) {
-				return "yes"
-			}
-			return optIn[s.ID]
+	// a column per marketplace that has a profile for this OS, in the profiles' listing order
+	var profs []profile.Profile
+	for _, p := range profile.All() {
+		if p.OS == os {
+			profs = append(profs, p)
 		}
-		fmt.Fprintf(b, "| [`%s`](#%s) | %s | %s | %s |\n", s.ID, anchor(s.ID), mark(profile.MarketAzure), mark(profile.MarketAlibaba), s.Title)
+	}
+	b.WriteString("| Step |")
+	for _, p := range profs {
+		fmt.Fprintf(b, " %s |", p.Name)
+	}
+	b.WriteString(" What it does |\n|---|" + strings.Repeat("---|", len(profs)) + "---|\n")
+	for _, s := range list {
+		fmt.Fprintf(b, "| [`%s`](#%s) |", s.ID, anchor(s.ID))
+		for _, p := range profs {
+			mark := optIn[s.ID]
+			if slices.Contains(s.Markets, p.Marketplace) {
+				mark = "yes"
+			}
+			fmt.Fprintf(b, " %s |", mark)
+		}
+		fmt.Fprintf(b, " %s |\n", s.Title)
 	}
 	b.WriteString("\n")
 	for _, s := range list {

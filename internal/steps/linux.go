@@ -16,13 +16,27 @@ var (
 	keyGlobs     = `"$d"/` + strings.Join(requirements.UserKeyFiles, ` "$d"/`) + ` "$d"/id_*`
 )
 
+// credentialFiles are where command-line tools keep a user's credentials, relative to the home
+// directory; the credentials step removes exactly these. None of them is a glob.
+var credentialFiles = []string{
+	".aws/credentials", ".aliyun/config.json", ".azure/accessTokens.json", ".azure/msal_token_cache.json",
+	".config/gcloud/credentials.db", ".config/gcloud/access_tokens.db", ".docker/config.json",
+	".git-credentials", ".netrc", ".pgpass",
+}
+
+var credentialList = strings.Join(credentialFiles, " ")
+
+// sshAuthDropIn is the file the ssh-auth step writes in /etc/ssh/sshd_config.d: its name sorts
+// before the distributions' and cloud-init's (50-cloud-init.conf, 60-cloudimg-settings.conf).
+const sshAuthDropIn = "00-marketplace-harden.conf"
+
 // The Linux steps, in the order they run. Each body is a POSIX sh function body; "$R" prefixes
 // every guest path so the same script works on a running guest and on a mounted tree.
 var linuxSteps = []*Step{
 	{
 		ID:      "patch",
 		Title:   "Install the latest security updates (marketplace-check's security-updates-installed then proves none is missing)",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "the package database and installed packages (apt-get upgrade; dnf/yum/tdnf upgrade --security; zypper patch --category security; apk upgrade)",
 		Body: `
 	if ! mp_live; then mp_skip "needs a running system (MP_ROOT is set)"; return 0; fi
@@ -96,6 +110,28 @@ var linuxSteps = []*Step{
 	mp_note "no walinuxagent.service or waagent.service unit found to enable"`,
 	},
 	{
+		ID:      "droplet-agent",
+		Title:   "Remove DigitalOcean's droplet and monitoring agents and /opt/digitalocean, left from the build droplet",
+		Markets: []string{profile.MarketDO},
+		Touches: "the packages droplet-agent and do-agent (apt-get purge, dnf/yum remove; needs a running system); the directory /opt/digitalocean (removed)",
+		Body: `
+	for p in droplet-agent do-agent; do
+		mp_installed "$p" || continue
+		if ! mp_live; then echo "$p is installed and packages cannot be removed offline" >&2; return 1; fi
+		if mp_has apt-get; then
+			mp_run "purged $p" env DEBIAN_FRONTEND=noninteractive apt-get -q -y purge "$p"
+		elif mp_has dnf; then
+			mp_run "removed $p" dnf -y -q remove "$p"
+		elif mp_has yum; then
+			mp_run "removed $p" yum -y -q remove "$p"
+		else
+			echo "no package manager to remove $p with" >&2
+			return 1
+		fi
+	done
+	mp_rm "$R/opt/digitalocean"`,
+	},
+	{
 		ID:      "ssh-keepalive",
 		Title:   "Set ClientAliveInterval 180 in the main sshd_config",
 		Markets: []string{profile.MarketAzure},
@@ -139,6 +175,107 @@ var linuxSteps = []*Step{
 	elif ! mp_live; then
 		mp_note "not validated with sshd -t (offline tree)"
 	fi`,
+	},
+	{
+		ID:      "ssh-auth",
+		Title:   "Turn off password and keyboard-interactive logins in sshd and root's password login (PermitRootLogin prohibit-password; Oracle: no) with a drop-in read first",
+		Markets: []string{profile.MarketAWS, profile.MarketOracle},
+		Touches: "/etc/ssh/sshd_config.d/" + sshAuthDropIn + " (written: PasswordAuthentication no, KbdInteractiveAuthentication no, ChallengeResponseAuthentication no, PermitRootLogin prohibit-password, on the oracle profile no); " +
+			"in /etc/ssh/sshd_config and /etc/ssh/sshd_config.d/*.conf, the lines, global or in a Match block, that set one of these keywords to a weaker value (commented out); " +
+			"a first line `Include /etc/ssh/sshd_config.d/*.conf` in /etc/ssh/sshd_config when it does not include that directory before its first Match; " +
+			"on a running system validated with sshd -t and sshd -T, every edited file restored if invalid",
+		Body: `
+	f="$R/etc/ssh/sshd_config"
+	if [ ! -f "$f" ]; then mp_skip "no /etc/ssh/sshd_config"; return 0; fi
+	d="$R/etc/ssh/sshd_config.d"
+	drop="$d/` + sshAuthDropIn + `"
+	# what may be edited is saved first, to be restored if sshd rejects the result
+	: >"$MP_TMP/sshauth.list"
+	n=0
+	for c in "$f" "$d"/*.conf; do
+		[ -f "$c" ] || continue
+		n=$((n + 1))
+		cp -p "$c" "$MP_TMP/sshauth.$n"
+		printf '%s\n' "$c" >>"$MP_TMP/sshauth.list"
+	done
+	created=0
+	[ -e "$drop" ] || created=1
+	# sshd keeps the first value it reads of a keyword, and a Match block can set another for the
+	# connections it selects: every weaker line, wherever it is, is commented out, so that what is
+	# left (the drop-in, read first) is the effective value for every connection.
+	for c in "$f" "$d"/*.conf; do
+		[ -f "$c" ] || continue
+		[ "$c" = "$drop" ] && continue
+		awk -v rl="$MP_ROOT_LOGIN" '
+			function weak(k, v) {
+				if (k == "passwordauthentication" || k == "kbdinteractiveauthentication" || k == "challengeresponseauthentication") return v != "no"
+				if (k != "permitrootlogin") return 0
+				if (rl == "no") return v != "no"
+				return v != "no" && v != "prohibit-password" && v != "without-password" && v != "forced-commands-only"
+			}
+			{
+				line = $0
+				sub(/^[ \t]+/, "", line)
+				k = line
+				sub(/[ \t=].*$/, "", k)
+				v = substr(line, length(k) + 1)
+				sub(/^[ \t]*=?[ \t]*/, "", v)
+				gsub(/"/, "", v)
+				sub(/[ \t].*$/, "", v)
+				if (weak(tolower(k), tolower(v))) { print "# marketplace-harden (ssh-auth): " $0; next }
+				print
+			}' "$c" | mp_write "$c"
+	done
+	# the drop-in directory must be read before the main file's own lines and its first Match
+	if ! awk '
+		tolower($1) == "match" { inmatch = 1 }
+		!inmatch && tolower($1) == "include" {
+			for (i = 2; i <= NF; i++) {
+				a = $i
+				gsub(/"/, "", a)
+				if (a == "/etc/ssh/sshd_config.d/*.conf" || a == "sshd_config.d/*.conf") found = 1
+			}
+		}
+		END { exit !found }' "$f"; then
+		{ echo "Include /etc/ssh/sshd_config.d/*.conf"; cat "$f"; } | mp_write "$f"
+	fi
+	if [ ! -d "$d" ]; then
+		if mp_refused "$d"; then return 1; fi
+		if [ "$MP_DRY_RUN" = 1 ]; then
+			mp_change "would create $(mp_show "$d")"
+			return 0
+		fi
+		mkdir -p "$d"
+	fi
+	printf '# marketplace-harden (ssh-auth): read first, so these are the effective values\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nChallengeResponseAuthentication no\nPermitRootLogin %s\n' "$MP_ROOT_LOGIN" | mp_write "$drop"
+	if [ "$MP_DRY_RUN" = 1 ]; then return 0; fi
+	if ! mp_live; then
+		mp_note "not validated with sshd -t (offline tree)"
+		return 0
+	fi
+	mp_has sshd || { mp_note "sshd is not installed: not validated"; return 0; }
+	set -- -f "$f"
+	if mp_has ssh-keygen && ssh-keygen -q -t ed25519 -N '' -f "$MP_TMP/sshauth-hostkey" >/dev/null 2>&1; then
+		set -- "$@" -h "$MP_TMP/sshauth-hostkey"
+	fi
+	why=""
+	if ! sshd -t "$@"; then
+		why="sshd -t rejected the edited configuration"
+	else
+		eff=$(sshd -T "$@" 2>/dev/null | tr '[:upper:]' '[:lower:]')
+		printf '%s\n' "$eff" | grep -qx 'passwordauthentication no' || why="sshd -T does not resolve PasswordAuthentication to no"
+		if printf '%s\n' "$eff" | grep -qx 'permitrootlogin yes'; then why="sshd -T resolves PermitRootLogin to yes"; fi
+		if [ "$MP_ROOT_LOGIN" = no ] && ! printf '%s\n' "$eff" | grep -qx 'permitrootlogin no'; then why="sshd -T does not resolve PermitRootLogin to no"; fi
+	fi
+	[ -z "$why" ] && return 0
+	n=0
+	while IFS= read -r c; do
+		n=$((n + 1))
+		cat "$MP_TMP/sshauth.$n" >"$c"
+	done <"$MP_TMP/sshauth.list"
+	if [ "$created" = 1 ]; then rm -f -- "$drop"; fi
+	echo "$why; the original files are restored" >&2
+	return 1`,
 	},
 	{
 		ID:      "kernel-cmdline",
@@ -260,7 +397,7 @@ var linuxSteps = []*Step{
 	{
 		ID:      "accounts",
 		Title:   "Lock every password and delete the accounts in remove_users",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "the password field of /etc/shadow entries with a usable or empty password (prefixed with !); the accounts in remove_users and their home directories (userdel -r; when a keep_paths entry lies in the home, the account is deleted without -r and the home emptied around the kept paths); the backups /etc/passwd-, /etc/shadow-, /etc/group- and /etc/gshadow- (removed)",
 		Body: `
 	s="$R/etc/shadow"
@@ -294,9 +431,24 @@ var linuxSteps = []*Step{
 	mp_rm "$R/etc/passwd-" "$R/etc/shadow-" "$R/etc/group-" "$R/etc/gshadow-"`,
 	},
 	{
+		ID:      "password-hashes",
+		Title:   "Remove every password hash: a locked account keeps no hash (a hash is a hard-coded secret, and checkers accept only !, !! or *)",
+		Markets: []string{profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
+		Touches: "the password field of /etc/shadow entries that hold anything but *, ! or !! (a hash, locked or not, or an empty field: set to !); the password field of /etc/passwd entries that hold anything but x, * or ! (set to *); NIS compat lines (+, -) are left alone",
+		Body: `
+	s="$R/etc/shadow"
+	if [ -f "$s" ]; then
+		awk -F: -v OFS=: 'NF > 1 && $1 !~ /^[+-]/ && $2 != "*" && $2 != "!" && $2 != "!!" { $2 = "!" } { print }' "$s" | mp_write "$s"
+	fi
+	p="$R/etc/passwd"
+	if [ -f "$p" ]; then
+		awk -F: -v OFS=: 'NF > 1 && $1 !~ /^[+-]/ && $2 != "x" && $2 != "*" && $2 != "!" { $2 = "*" } { print }' "$p" | mp_write "$p"
+	fi`,
+	},
+	{
 		ID:      "ssh-keys",
 		Title:   "Remove SSH keys and known_hosts from every home, and the host keys",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "~/.ssh/" + strings.Join(requirements.UserKeyFiles, ", ") + ", id_* of /root, /home/* and every account with UID 0 or >= 1000; /etc/ssh/ssh_host_*key* when cloud-init or the Azure agent will regenerate them at first boot",
 		Body: `
 	mp_homes > "$MP_TMP/homes"
@@ -314,9 +466,22 @@ var linuxSteps = []*Step{
 	fi`,
 	},
 	{
+		ID:      "credentials",
+		Title:   "Remove the credential files command-line tools leave in a home (cloud CLIs, git, netrc, pgpass, docker)",
+		Markets: []string{profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
+		Touches: "in /root, /home/* and the home of every account with UID 0 or >= 1000: " + strings.Join(credentialFiles, ", "),
+		Body: `
+	mp_homes > "$MP_TMP/homes"
+	while IFS= read -r h; do
+		for f in ` + credentialList + `; do
+			mp_rm "$R$h/$f"
+		done
+	done < "$MP_TMP/homes"`,
+	},
+	{
 		ID:      "network",
 		Title:   "Remove build-network configuration: a static resolv.conf, persistent-net rules, MAC matches",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "/etc/resolv.conf when it is a regular file; /etc/udev/rules.d/*persistent-net*.rules (the /dev/null mask of the generator is kept); /etc/udev/rules.d/75-persistent-net-generator.rules (made a link to /dev/null) when udev ships the generator; netplan files written by cloud-init that match a MAC address (others lose their macaddress lines); HWADDR/MACADDR lines of ifcfg files; mac-address lines of NetworkManager connections; MACAddress lines of systemd-networkd .network files",
 		Body: `
 	r="$R/etc/resolv.conf"
@@ -431,7 +596,7 @@ var linuxSteps = []*Step{
 	{
 		ID:      "machine-id",
 		Title:   "Empty the machine ID so that every VM gets its own",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "/etc/machine-id (emptied); /var/lib/dbus/machine-id when it is a regular file",
 		Body: `
 	mp_truncate "$R/etc/machine-id"
@@ -441,7 +606,7 @@ var linuxSteps = []*Step{
 	{
 		ID:      "cloud-init",
 		Title:   "Reset cloud-init so it runs again on first boot",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "cloud-init clean --logs (/var/lib/cloud instance data, /var/log/cloud-init*.log); offline: the same files directly",
 		Body: `
 	if [ ! -x "$R/usr/bin/cloud-init" ]; then mp_skip "cloud-init is not installed"; return 0; fi
@@ -456,7 +621,7 @@ var linuxSteps = []*Step{
 	{
 		ID:      "package-cache",
 		Title:   "Empty the package manager's download cache",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "apt-get clean, dnf/yum/tdnf clean all, zypper clean --all, apk cache clean; offline: /var/cache/apt/archives/*.deb, /var/cache/dnf, /var/cache/yum contents",
 		Body: `
 	if mp_live; then
@@ -476,7 +641,7 @@ var linuxSteps = []*Step{
 	{
 		ID:      "logs",
 		Title:   "Empty /var/log: truncate logs, remove rotated ones, keep the rest of the build's journal out of the image",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "every regular file under /var/log (rotated and compressed ones removed, the others truncated); the systemd journal files " +
 			"(removed; on a running system journald is first moved to /run/log/journal for the rest of the boot with journalctl " +
 			"--relinquish-var, so the build's last messages and its shutdown never reach the image; older journald: rotated and vacuumed); " +
@@ -510,7 +675,7 @@ var linuxSteps = []*Step{
 	{
 		ID:      "tmp",
 		Title:   "Empty /tmp and /var/tmp",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "everything inside /tmp and /var/tmp except this script's own directory and keep_paths",
 		Body: `
 	mp_empty_dir "$R/tmp"
@@ -531,7 +696,7 @@ var linuxSteps = []*Step{
 	{
 		ID:      "history",
 		Title:   "Remove every shell and REPL history of every user",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS, profile.MarketDO, profile.MarketOracle},
 		Touches: "the history files of /root, /home/* and every account with UID 0 or >= 1000: " + strings.Join(requirements.HistoryFiles, ", "),
 		Body: `
 	mp_homes > "$MP_TMP/homes"

@@ -31,7 +31,7 @@ var windowsSteps = []*Step{
 	{
 		ID:      "windows-update",
 		Title:   "Install the missing security, critical, rollup and definition updates from Windows Update, restarting as often as they need",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS},
 		Touches: "installed Windows updates (Windows Update Agent API); the guest restarts when an update asks for it (at most `windows_update_max_reboots` times)",
 		Body: `
 	$categories = @(
@@ -158,7 +158,7 @@ var windowsSteps = []*Step{
 	{
 		ID:      "ssh-keys",
 		Title:   "Remove the OpenSSH keys of every profile and the machine's authorized and host keys",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS},
 		Touches: `C:\Users\*\.ssh and the SYSTEM profile's .ssh; C:\ProgramData\ssh\administrators_authorized_keys and ssh_host_* (sshd makes new host keys when it next starts)`,
 		Body: `
 	foreach ($profile in @(Mp-Profiles)) {
@@ -173,7 +173,7 @@ var windowsSteps = []*Step{
 	{
 		ID:      "credentials",
 		Title:   "Delete saved credentials: cmdkey entries of the account running the script and the Credentials folders of every profile",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS},
 		Touches: `Credential Manager entries listed by cmdkey /list; the files in AppData\Local\Microsoft\Credentials and AppData\Roaming\Microsoft\Credentials of every profile`,
 		Body: `
 	foreach ($line in @(& cmdkey.exe /list)) {
@@ -230,7 +230,7 @@ var windowsSteps = []*Step{
 	{
 		ID:      "temp",
 		Title:   "Empty C:\\Windows\\Temp and every profile's AppData\\Local\\Temp (files Windows holds open are left and reported)",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS},
 		Touches: `the contents of C:\Windows\Temp and of AppData\Local\Temp in every profile (this script's own folder stays until the provisioner removes it)`,
 		Body: `
 	Mp-EmptyDir (Join-Path $env:SystemRoot 'Temp') 'temp file' -BestEffort
@@ -241,7 +241,7 @@ var windowsSteps = []*Step{
 	{
 		ID:      "history",
 		Title:   "Clear the session history and delete the PSReadLine history (ConsoleHost_history.txt) of every profile",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS},
 		Touches: `the files in AppData\Roaming\Microsoft\Windows\PowerShell\PSReadLine of every profile`,
 		Body: `
 	Clear-History
@@ -252,7 +252,7 @@ var windowsSteps = []*Step{
 	{
 		ID:      "event-logs",
 		Title:   "Clear every event log that holds records, Security and then System last",
-		Markets: []string{profile.MarketAzure, profile.MarketAlibaba},
+		Markets: []string{profile.MarketAzure, profile.MarketAlibaba, profile.MarketAWS},
 		Touches: "the records of every event log (wevtutil cl); clearing writes one record to Security (1102) and System (104)",
 		Body: `
 	$logs = @(Get-WinEvent -ListLog * -Force -ErrorAction SilentlyContinue | Where-Object { $_.RecordCount -gt 0 })

@@ -48,8 +48,8 @@ type Waiver struct {
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
-	// The rule profile to check: `azure-linux`, `azure-windows`, `alibaba` or `alibaba-windows`,
-	// the names `marketplace-harden` takes. Default: the Azure profile of the guest OS found in the
+	// The rule profile to check: `azure-linux`, `azure-windows`, `alibaba`, `alibaba-windows`,
+	// `aws`, `aws-windows`, `digitalocean` or `oracle`, the names `marketplace-harden` takes. Default: the Azure profile of the guest OS found in the
 	// image (`azure-linux` for Linux, `azure-windows` for Windows), said in the UI and the report
 	// notes. A profile for the other OS than the image's fails the build once, naming the profile
 	// to use. A misspelled name fails `packer validate` with the closest names suggested.
@@ -70,7 +70,7 @@ type Config struct {
 	// (status `error`) always fails the build: it proves nothing.
 	FailOn string `mapstructure:"fail_on"`
 	// Write the JSON report to this path (parent directories are created). This and every other
-	// output path (`junit_report`, `mscert_report`, `sarif_report`, `report_dir`, `sbom`,
+	// output path (`junit_report`, `mscert_report`, `sarif_report`, `alibaba_detection_report`, `report_dir`, `sbom`,
 	// `integrity_manifest`) is checked by `packer validate`: it must not be the image checked
 	// or another output, and a file must be creatable there. Each is written to a temporary
 	// file beside it and renamed into place.
@@ -88,10 +88,19 @@ type Config struct {
 	// such). `Result` is the predicted certification result, which can differ from the rule's
 	// status (see `predicted_certification` under Reports).
 	MSCertReport string `mapstructure:"mscert_report"`
+	// Write the `alibaba` findings as a JSON report shaped like the results of Alibaba Cloud's
+	// image check (DescribeImages' `DetectionOptions`, after CreateImage or ImportImage with
+	// `DetectionStrategy=Standard`): `Status`, `Items` holding `Item`, a list of `Name`
+	// (`Nvme`, `BootMode`, ...), `RiskCode`, `RiskLevel` (`High` or `Medium`, only on an item at
+	// risk) and `Value`, plus one `MarketplaceCheck` section with the rules behind each item and
+	// the profile's other rules, to this path.
+	AlibabaDetectionReport string `mapstructure:"alibaba_detection_report"`
 	// Report formats to write into `report_dir` without naming each path: `json`
 	// (`marketplace-check.json`), `junit` (`marketplace-check-junit.xml`), `mscert`
-	// (`marketplace-check-mscert.json`), `sarif` (`marketplace-check.sarif`). An explicit
-	// `json_report`, `junit_report`, `mscert_report` or `sarif_report` path wins.
+	// (`marketplace-check-mscert.json`), `sarif` (`marketplace-check.sarif`),
+	// `alibaba-detection` (`marketplace-check-alibaba-detection.json`). An explicit
+	// `json_report`, `junit_report`, `mscert_report`, `sarif_report` or
+	// `alibaba_detection_report` path wins.
 	ReportFormats []string `mapstructure:"report_formats"`
 	// The directory for `report_formats`; default the current directory.
 	ReportDir string `mapstructure:"report_dir"`
@@ -239,7 +248,7 @@ func (c *Config) Choices() plan.Choices {
 			SecretsAllowFingerprints: c.SecretsAllowFingerprints, ClamdAddress: c.ClamdAddress,
 			ClamdMaxStreamMB: c.ClamdMaxStreamMB, Manifest: c.IntegrityManifest},
 		Reports: plan.Reports{JSON: c.JSONReport, JUnit: c.JUnitReport, MSCert: c.MSCertReport, SARIF: c.SARIFReport,
-			Formats: c.ReportFormats, Dir: c.ReportDir},
+			AlibabaDetection: c.AlibabaDetectionReport, Formats: c.ReportFormats, Dir: c.ReportDir},
 		Vulnerabilities: plan.VulnChoices{Off: c.VulnerabilityScan != nil && !*c.VulnerabilityScan, DB: c.VulnerabilityDB,
 			MaxAge: c.VulnerabilityDBMaxAge, FailOn: c.VulnerabilityFailOn}}
 	if c.FingerprintKey != "" {

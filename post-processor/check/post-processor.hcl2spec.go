@@ -26,6 +26,7 @@ type FlatConfig struct {
 	JSONReport               *string           `mapstructure:"json_report" cty:"json_report" hcl:"json_report"`
 	JUnitReport              *string           `mapstructure:"junit_report" cty:"junit_report" hcl:"junit_report"`
 	MSCertReport             *string           `mapstructure:"mscert_report" cty:"mscert_report" hcl:"mscert_report"`
+	AlibabaDetectionReport   *string           `mapstructure:"alibaba_detection_report" cty:"alibaba_detection_report" hcl:"alibaba_detection_report"`
 	ReportFormats            []string          `mapstructure:"report_formats" cty:"report_formats" hcl:"report_formats"`
 	ReportDir                *string           `mapstructure:"report_dir" cty:"report_dir" hcl:"report_dir"`
 	Waivers                  []FlatWaiver      `mapstructure:"waive" cty:"waive" hcl:"waive"`
@@ -74,6 +75,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"json_report":                &hcldec.AttrSpec{Name: "json_report", Type: cty.String, Required: false},
 		"junit_report":               &hcldec.AttrSpec{Name: "junit_report", Type: cty.String, Required: false},
 		"mscert_report":              &hcldec.AttrSpec{Name: "mscert_report", Type: cty.String, Required: false},
+		"alibaba_detection_report":   &hcldec.AttrSpec{Name: "alibaba_detection_report", Type: cty.String, Required: false},
 		"report_formats":             &hcldec.AttrSpec{Name: "report_formats", Type: cty.List(cty.String), Required: false},
 		"report_dir":                 &hcldec.AttrSpec{Name: "report_dir", Type: cty.String, Required: false},
 		"waive":                      &hcldec.BlockListSpec{TypeName: "waive", Nested: hcldec.ObjectSpec((*FlatWaiver)(nil).HCL2Spec())},

@@ -46,7 +46,8 @@ type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
 	// The profile whose steps run by default, in the vocabulary `marketplace-check` uses:
-	// `azure-linux`, `azure-windows`, `alibaba` or `alibaba-windows`. Default: Azure's profile for
+	// `azure-linux`, `azure-windows`, `alibaba`, `alibaba-windows`, `aws`, `aws-windows`,
+	// `digitalocean` or `oracle`. Default: Azure's profile for
 	// the guest OS. A Windows profile sets `os = "windows"`, `azure-linux` sets `os = "linux"`. The
 	// old spelling `azure` (and `alibaba` for a Windows guest) still works and is reported as
 	// deprecated.

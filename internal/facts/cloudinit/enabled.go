@@ -1,0 +1,280 @@
+package cloudinit
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/boot"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+)
+
+// DisabledFile is the file whose existence makes cloud-init's generator leave cloud-init off.
+const DisabledFile = "/etc/cloud/cloud-init.disabled"
+
+// Binaries are where cloud-init's command is installed.
+var Binaries = []string{"/usr/bin/cloud-init", "/bin/cloud-init", "/usr/local/bin/cloud-init"}
+
+// Stages are cloud-init's boot stages as systemd units, in boot order: each alternative names the
+// same stage in another release (cloud-init.service became cloud-init-network.service in 24.3;
+// cloud-init-main.service is new in 24.3 and absent before).
+var Stages = [][]string{
+	{"cloud-init-local.service"},
+	{"cloud-init-network.service", "cloud-init.service"},
+	{"cloud-config.service"},
+	{"cloud-final.service"},
+}
+
+// GeneratorDirs are systemd's system generator directories, most specific first (a file of the
+// same name in an earlier one, or a link to /dev/null, replaces or masks a later one).
+var GeneratorDirs = []string{"/run/systemd/system-generators", "/etc/systemd/system-generators", "/usr/local/lib/systemd/system-generators", "/usr/lib/systemd/system-generators", "/lib/systemd/system-generators"}
+
+// Cmdline is a kernel command line the image boots with, and where it is written.
+type Cmdline struct {
+	Where string // the file (and line) naming the entry
+	Line  int
+	Value string
+}
+
+// Why is one reason for the decision: a file, a line, what it says.
+type Why struct {
+	Path   string
+	Line   int
+	Detail string
+}
+
+// Enablement is whether cloud-init runs at boot, decided as the booting system decides it:
+// cloud-init's systemd generator (the last cloud-init=enabled|disabled on the kernel command
+// line wins, else /etc/cloud/cloud-init.disabled disables, else it is enabled and links
+// cloud-init.target into the boot), then systemd (each stage's unit found, not masked, wanted
+// by cloud-init.target or by a target the boot reaches). Without systemd, SysV start links or
+// OpenRC runlevels decide.
+type Enablement struct {
+	Installed bool
+	Enabled   bool
+	Why       []Why // the evidence of the decision: what enables it, or each thing that turns it off
+	Problems  problems.List
+}
+
+// Err joins the problems: the decision depends on what they name.
+func (e *Enablement) Err() error { return e.Problems.Err() }
+
+// EnablementOf decides for an image: its root and the kernel command lines of the boot entries
+// the VM may start unattended (internal/facts/boot); a boot chain that could not be read is a
+// problem.
+func EnablementOf(img *inspect.Image) *Enablement {
+	return img.Memo("facts/cloudinit/enabled", func() any {
+		ch := boot.Of(img)
+		var cmdlines []Cmdline
+		booted, _ := ch.Booted()
+		for _, b := range booted {
+			cmdlines = append(cmdlines, Cmdline{Where: b.Path, Line: b.Line, Value: b.Cmdline})
+		}
+		e := ReadEnablement(systemd.FromImage(img), cmdlines)
+		if ch.Err != nil {
+			e.Problems = append(e.Problems, fmt.Errorf("boot chain (the kernel command line decides cloud-init=disabled): %w", ch.Err))
+		}
+		return e
+	}).(*Enablement)
+}
+
+// CmdlineSetting is the generator's reading of a command line: the value of the last
+// cloud-init= word ("" when there is none).
+func CmdlineSetting(cmdline string) string {
+	v := ""
+	for _, w := range strings.Fields(cmdline) {
+		if s, ok := strings.CutPrefix(w, "cloud-init="); ok {
+			v = s
+		}
+	}
+	return v
+}
+
+// ReadEnablement decides from a source and the booted command lines.
+func ReadEnablement(src systemd.Source, cmdlines []Cmdline) *Enablement {
+	e := &Enablement{}
+	fail := func(err error) *Enablement { e.Problems = append(e.Problems, err); return e }
+	for _, b := range Binaries {
+		fi, err := src.Lstat(b)
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", b, err))
+		}
+		if fi != nil {
+			e.Installed = true
+			e.Why = append(e.Why, Why{Path: b, Detail: "cloud-init installed"})
+			break
+		}
+	}
+	if !e.Installed {
+		e.Why = append(e.Why, Why{Path: Binaries[0], Detail: "cloud-init is not installed"})
+		return e
+	}
+	off := false
+	// the generator: the kernel command line first, then the file
+	decided := map[string]bool{}
+	for _, c := range cmdlines {
+		switch CmdlineSetting(c.Value) {
+		case "disabled":
+			off = true
+			e.Why = append(e.Why, Why{Path: c.Where, Line: c.Line, Detail: "the kernel command line says cloud-init=disabled"})
+		case "enabled":
+			decided[c.Where] = true
+		}
+	}
+	fi, err := src.Lstat(DisabledFile)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", DisabledFile, err))
+	}
+	if fi != nil {
+		if len(cmdlines) > 0 && len(decided) == len(cmdlines) {
+			e.Why = append(e.Why, Why{Path: DisabledFile, Detail: "exists, but every booted kernel command line says cloud-init=enabled, which wins"})
+		} else {
+			off = true
+			e.Why = append(e.Why, Why{Path: DisabledFile, Detail: "exists: cloud-init's generator leaves cloud-init off"})
+		}
+	}
+	hasSystemd := false
+	for _, p := range []string{"/lib/systemd/systemd", "/usr/lib/systemd/systemd"} {
+		fi, err := src.Lstat(p)
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", p, err))
+		}
+		hasSystemd = hasSystemd || fi != nil
+	}
+	var ok bool
+	if hasSystemd {
+		ok, err = e.systemdStarts(src)
+	} else {
+		ok, err = e.initStarts(src)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	e.Enabled = ok && !off
+	return e
+}
+
+// systemdStarts decides whether systemd starts every stage.
+func (e *Enablement) systemdStarts(src systemd.Source) (bool, error) {
+	links, err := systemd.WantedLinks(src)
+	if err != nil {
+		return false, err
+	}
+	// cloud-init.target: pulled in by the generator or linked from a target's wants
+	target, err := systemd.LoadUnit(src, "cloud-init.target")
+	if err != nil {
+		return false, err
+	}
+	targetOn := false
+	switch {
+	case target.Masked:
+		e.Why = append(e.Why, Why{Path: target.Path, Detail: "cloud-init.target is masked"})
+	case len(links["cloud-init.target"]) > 0:
+		targetOn = true
+	default:
+		gen, masked, err := generator(src)
+		if err != nil {
+			return false, err
+		}
+		switch {
+		case masked:
+			e.Why = append(e.Why, Why{Path: gen, Detail: "cloud-init's generator is masked: nothing pulls cloud-init.target into the boot"})
+		case gen != "":
+			targetOn = target.Found()
+		}
+	}
+	all := true
+	for _, alts := range Stages {
+		var u *systemd.Unit
+		for _, name := range alts {
+			x, err := systemd.LoadUnit(src, name)
+			if err != nil {
+				return false, err
+			}
+			if x.Path != "" {
+				u = x
+				break
+			}
+		}
+		if u == nil {
+			e.Why = append(e.Why, Why{Path: "/usr/lib/systemd/system/" + alts[0], Detail: "no unit for cloud-init's stage " + strings.Join(alts, " or ")})
+			all = false
+			continue
+		}
+		if u.Masked {
+			e.Why = append(e.Why, Why{Path: u.Path, Detail: u.Name + " is masked"})
+			all = false
+			continue
+		}
+		started := false
+		for _, l := range links[u.Name] {
+			wants := path.Base(path.Dir(l))
+			if wants == "cloud-init.target.wants" && !targetOn {
+				continue
+			}
+			started = true
+			e.Why = append(e.Why, Why{Path: l, Detail: u.Name + " started at boot"})
+			break
+		}
+		if !started {
+			d := u.Name + " is not enabled (no .wants link from a target the boot reaches)"
+			if len(links[u.Name]) > 0 {
+				d = u.Name + " is wanted by cloud-init.target only, and nothing starts cloud-init.target"
+			}
+			e.Why = append(e.Why, Why{Path: u.Path, Detail: d})
+			all = false
+		}
+	}
+	return all, nil
+}
+
+// generator finds cloud-init's generator as systemd does: the first directory holding the name;
+// a link to /dev/null masks it.
+func generator(src systemd.Source) (string, bool, error) {
+	for _, d := range GeneratorDirs {
+		p := d + "/cloud-init-generator"
+		fi, err := src.Lstat(p)
+		if err != nil {
+			return "", false, fmt.Errorf("%s: %w", p, err)
+		}
+		if fi == nil {
+			continue
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			t, err := src.ReadLink(p)
+			if err != nil {
+				return "", false, fmt.Errorf("%s: %w", p, err)
+			}
+			if path.Clean(t) == "/dev/null" {
+				return p, true, nil
+			}
+		}
+		return p, false, nil
+	}
+	return "", false, nil
+}
+
+// initStarts decides for SysV init and OpenRC: every stage's script is started in a runlevel.
+func (e *Enablement) initStarts(src systemd.Source) (bool, error) {
+	all := true
+	for _, n := range []string{"cloud-init-local", "cloud-init", "cloud-config", "cloud-final"} {
+		var found []string
+		for _, pat := range []string{"/etc/rc2.d/S??" + n, "/etc/rc3.d/S??" + n, "/etc/rc5.d/S??" + n, "/etc/runlevels/*/" + n} {
+			m, err := src.Glob(pat)
+			if err != nil {
+				return false, err
+			}
+			found = append(found, m...)
+		}
+		if len(found) == 0 {
+			e.Why = append(e.Why, Why{Path: "/etc/init.d/" + n, Detail: n + " is started in no runlevel"})
+			all = false
+			continue
+		}
+		e.Why = append(e.Why, Why{Path: found[0], Detail: n + " started at boot"})
+	}
+	return all, nil
+}

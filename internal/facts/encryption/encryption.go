@@ -1,0 +1,265 @@
+// Package encryption finds the encrypted volumes of a disk image as cryptsetup, blkid and the
+// booting system find them: a LUKS1 or LUKS2 header at the start of a partition (or of the
+// whole disk), a LUKS2 secondary header at one of the offsets cryptsetup looks at when the
+// primary is damaged or wiped, a BitLocker volume's boot sector, the volumes /etc/crypttab opens
+// at boot, and the LUKS volumes the kernel command line asks systemd-cryptsetup-generator or
+// dracut to open (rd.luks.uuid=, rd.luks.name=, luks.uuid=, luks.name=). It reads only the
+// header sectors of each partition.
+package encryption
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/boot"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+)
+
+// The kinds of encrypted volume.
+const (
+	LUKS1     = "LUKS1"
+	LUKS2     = "LUKS2"
+	LUKS      = "LUKS" // a LUKS magic with a version cryptsetup does not know
+	BitLocker = "BitLocker"
+)
+
+// HeaderSize is how many bytes of a header sector are read.
+const HeaderSize = 512
+
+// SecondaryOffsets are where cryptsetup looks for a LUKS2 secondary header (the primary's
+// header size picks one; lib/luks2/luks2_disk_metadata.c hdr2_offsets).
+var SecondaryOffsets = []int64{0x4000, 0x8000, 0x10000, 0x20000, 0x40000, 0x80000, 0x100000, 0x200000, 0x400000}
+
+// Crypttab is the file systemd-cryptsetup-generator and Debian's cryptdisks read.
+const Crypttab = "/etc/crypttab"
+
+// Header is what a header sector says.
+type Header struct {
+	Kind    string
+	Version int    // LUKS version
+	UUID    string // LUKS UUID
+	Label   string // LUKS2 label
+	Offset  int64  // where in the partition the header was found (a secondary's offset)
+}
+
+// ParseHeader reads one header sector found at off of a partition: a LUKS primary header
+// ("LUKS\xba\xbe", big-endian version), a LUKS2 secondary header ("SKUL\xba\xbe", version 2,
+// whose hdr_offset field is off), or a BitLocker boot sector ("-FVE-FS-" at byte 3). ok is
+// false for anything else.
+func ParseHeader(b []byte, off int64) (h Header, ok bool) {
+	switch {
+	case len(b) >= 11 && string(b[3:11]) == "-FVE-FS-" && off == 0:
+		return Header{Kind: BitLocker}, true
+	case len(b) >= 8 && (string(b[:6]) == "LUKS\xba\xbe" && off == 0 || string(b[:6]) == "SKUL\xba\xbe"):
+	default:
+		return Header{}, false
+	}
+	h = Header{Version: int(binary.BigEndian.Uint16(b[6:8])), Offset: off}
+	secondary := b[0] == 'S'
+	if len(b) >= 208 {
+		h.UUID = cstr(b[168:208])
+	}
+	switch h.Version {
+	case 1:
+		if secondary {
+			return Header{}, false // LUKS1 has no secondary header
+		}
+		h.Kind = LUKS1
+	case 2:
+		h.Kind = LUKS2
+		if len(b) >= 72 {
+			h.Label = cstr(b[24:72])
+		}
+		if secondary && (len(b) < 264 || int64(binary.BigEndian.Uint64(b[256:264])) != off) {
+			return Header{}, false // not a secondary header at its own offset: chance bytes
+		}
+	default:
+		if secondary {
+			return Header{}, false
+		}
+		h.Kind = LUKS
+	}
+	return h, true
+}
+
+func cstr(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return strings.ToValidUTF8(string(b), "?")
+}
+
+// Volume is an encrypted partition.
+type Volume struct {
+	Partition int    // 1-based; 0 for the whole disk
+	Where     string // e.g. "partition 2 at offset 0x100000"
+	Header
+}
+
+// CrypttabEntry is one line of /etc/crypttab the generator acts on.
+type CrypttabEntry struct {
+	Line                           int
+	Name, Device, KeyFile, Options string
+}
+
+// NoAuto says the volume is not opened at boot unattended (only on request).
+func (e CrypttabEntry) NoAuto() bool {
+	for _, o := range strings.Split(e.Options, ",") {
+		if o == "noauto" {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseCrypttab reads crypttab as systemd-cryptsetup-generator does: blank lines and lines
+// starting with # are skipped, fields are separated by blanks, a line with fewer than two or
+// more than four fields is ignored (the generator logs and skips it). Lines are returned with
+// their numbers; a line longer than maxLine is an error naming it (its fields are unknown).
+func ParseCrypttab(data []byte) ([]CrypttabEntry, error) {
+	const maxLine = 4096
+	var out []CrypttabEntry
+	for i, l := range strings.Split(string(data), "\n") {
+		if len(l) > maxLine {
+			return out, fmt.Errorf("line %d: longer than %d bytes", i+1, maxLine)
+		}
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) < 2 || len(f) > 4 {
+			continue
+		}
+		e := CrypttabEntry{Line: i + 1, Name: f[0], Device: f[1]}
+		if len(f) > 2 {
+			e.KeyFile = f[2]
+		}
+		if len(f) > 3 {
+			e.Options = f[3]
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// CmdlineLUKS are the words of a kernel command line that make the initramfs or systemd open a
+// LUKS volume at boot; none when rd.luks=0 / luks=no turns that off.
+func CmdlineLUKS(cmdline string) []string {
+	var out []string
+	off := false
+	for _, w := range strings.Fields(cmdline) {
+		k, v, _ := strings.Cut(w, "=")
+		switch k {
+		case "rd.luks.uuid", "rd.luks.name", "luks.uuid", "luks.name":
+			out = append(out, w)
+		case "rd.luks", "luks":
+			off = v == "0" || v == "no" || v == "false"
+		}
+	}
+	if off {
+		return nil
+	}
+	return out
+}
+
+// BootParam is a kernel command line word that opens a LUKS volume, and the entry passing it.
+type BootParam struct {
+	Where string
+	Line  int
+	Word  string
+}
+
+// Facts are an image's encrypted volumes.
+type Facts struct {
+	Volumes  []Volume
+	Crypttab []CrypttabEntry // nil when there is no /etc/crypttab (or no Linux root)
+	Boot     []BootParam
+	Problems problems.List
+}
+
+// Err joins the problems: what they name was not read.
+func (f *Facts) Err() error { return f.Problems.Err() }
+
+// Of returns the image's encryption facts, read once per image.
+func Of(img *inspect.Image) *Facts {
+	return img.Memo("facts/encryption", func() any { return read(img) }).(*Facts)
+}
+
+func read(img *inspect.Image) *Facts {
+	f := &Facts{}
+	if img.Table != nil {
+		for _, p := range img.Table.Partitions {
+			where := fmt.Sprintf("partition %d", p.Number)
+			if p.Number == 0 {
+				where = "the whole disk"
+			}
+			v, ok, err := Probe(p.ReaderAt(img.Disk), p.Size)
+			if err != nil {
+				f.Problems = append(f.Problems, fmt.Errorf("%s: %s: %w", img.Source, where, err))
+				continue
+			}
+			if ok {
+				f.Volumes = append(f.Volumes, Volume{Partition: p.Number, Where: fmt.Sprintf("%s, header at offset %#x", where, p.Start+v.Offset), Header: v})
+			}
+		}
+	}
+	if img.Root == nil {
+		return f // a disk without a Linux root has no crypttab (the volumes above still count)
+	}
+	data, err := img.ReadFile(Crypttab)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		f.Problems = append(f.Problems, fmt.Errorf("%s: %w", Crypttab, err))
+	default:
+		ents, err := ParseCrypttab(data)
+		f.Crypttab = ents
+		if err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("%s: %w", Crypttab, err))
+		}
+	}
+	ch := boot.Of(img)
+	if ch.Err != nil {
+		f.Problems = append(f.Problems, fmt.Errorf("boot chain (its command line may open LUKS volumes): %w", ch.Err))
+	}
+	booted, _ := ch.Booted()
+	for _, e := range booted {
+		for _, w := range CmdlineLUKS(e.Cmdline) {
+			f.Boot = append(f.Boot, BootParam{Where: e.Path, Line: e.Line, Word: w})
+		}
+	}
+	return f
+}
+
+// Probe reads a partition's header sectors: the first, and, when it is no header, each LUKS2
+// secondary header offset inside the partition. A read error is returned with the offset.
+func Probe(ra io.ReaderAt, size int64) (Header, bool, error) {
+	buf := make([]byte, HeaderSize)
+	for _, off := range append([]int64{0}, SecondaryOffsets...) {
+		if off+8 > size {
+			break
+		}
+		n := int64(HeaderSize)
+		if off+n > size {
+			n = size - off
+		}
+		got, err := ra.ReadAt(buf[:n], off)
+		if int64(got) < n {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return Header{}, false, fmt.Errorf("offset %#x: reading %d bytes: %w", off, n, err)
+		}
+		if h, ok := ParseHeader(buf[:n], off); ok {
+			return h, true, nil
+		}
+	}
+	return Header{}, false, nil
+}

@@ -1,0 +1,107 @@
+package firewall
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
+)
+
+// tree writes files (a value "-> X" is a symlink to X) under a new root.
+func tree(t *testing.T, files map[string]string) systemd.Source {
+	t.Helper()
+	root := t.TempDir()
+	for p, body := range files {
+		h := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(h), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if target, ok := strings.CutPrefix(body, "-> "); ok {
+			err = os.Symlink(target, h)
+		} else {
+			err = os.WriteFile(h, []byte(body), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return systemd.FromDir(root)
+}
+
+const unit = "[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n"
+
+func TestSignals(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		files    map[string]string
+		signals  int
+		starting []string
+	}{
+		{"nothing", map[string]string{"/usr/lib/systemd/systemd": ""}, 0, nil},
+		{"ufw on and started", map[string]string{
+			"/usr/lib/systemd/systemd":                                "",
+			"/lib/systemd/system/ufw.service":                         unit,
+			"/etc/systemd/system/multi-user.target.wants/ufw.service": "-> /lib/systemd/system/ufw.service",
+			UFWConf: "ENABLED=yes\n"}, 2, []string{"ufw", "ufw"}},
+		{"ufw started, switch off", map[string]string{
+			"/usr/lib/systemd/systemd":                                "",
+			"/lib/systemd/system/ufw.service":                         unit,
+			"/etc/systemd/system/multi-user.target.wants/ufw.service": "-> /lib/systemd/system/ufw.service",
+			UFWConf: "ENABLED=no\n"}, 1, nil},
+		{"ufw switch on, service not started", map[string]string{
+			"/usr/lib/systemd/systemd":        "",
+			"/lib/systemd/system/ufw.service": unit,
+			UFWConf:                           "ENABLED=yes\n"}, 1, nil},
+		{"firewalld wanted from a vendor directory", map[string]string{
+			"/usr/lib/systemd/systemd":                                          "",
+			"/usr/lib/systemd/system/firewalld.service":                         unit,
+			"/usr/lib/systemd/system/multi-user.target.wants/firewalld.service": "-> ../firewalld.service"}, 1, []string{"firewalld"}},
+		{"nftables enabled but masked", map[string]string{
+			"/usr/lib/systemd/systemd":                                  "",
+			"/lib/systemd/system/nftables.service":                      unit,
+			"/etc/systemd/system/nftables.service":                      "-> /dev/null",
+			"/etc/systemd/system/sysinit.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, 0, nil},
+		{"link to a missing unit", map[string]string{
+			"/usr/lib/systemd/systemd":                                     "",
+			"/etc/systemd/system/multi-user.target.wants/iptables.service": "-> /usr/lib/systemd/system/iptables.service"}, 0, nil},
+		{"SysV script without systemd", map[string]string{
+			"/etc/init.d/netfilter-persistent":   "#!/bin/sh\n",
+			"/etc/rc2.d/S01netfilter-persistent": "-> ../init.d/netfilter-persistent"}, 1, []string{"netfilter-persistent"}},
+		{"SysV link shadowed by a native unit", map[string]string{
+			"/usr/lib/systemd/systemd":                         "",
+			"/lib/systemd/system/netfilter-persistent.service": unit,
+			"/etc/rc3.d/S01netfilter-persistent":               "-> ../init.d/netfilter-persistent"}, 0, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := Read(tree(t, c.files))
+			if err := f.Err(); err != nil {
+				t.Fatal(err)
+			}
+			var starting []string
+			for _, s := range f.Starting() {
+				starting = append(starting, s.Firewall)
+			}
+			if len(f.Signals) != c.signals || strings.Join(starting, ",") != strings.Join(c.starting, ",") {
+				t.Errorf("signals %+v; starting %v, want %d signals, starting %v", f.Signals, starting, c.signals, c.starting)
+			}
+		})
+	}
+}
+
+// An unreadable ufw.conf is a problem, never "no firewall".
+func TestUnreadableIsAProblem(t *testing.T) {
+	src := tree(t, map[string]string{"/usr/lib/systemd/systemd": ""})
+	read := src.ReadFile
+	src.ReadFile = func(p string) ([]byte, error) {
+		if p == UFWConf {
+			return nil, os.ErrPermission
+		}
+		return read(p)
+	}
+	if f := Read(src); f.Err() == nil || !strings.Contains(f.Err().Error(), UFWConf) {
+		t.Errorf("problems %v", f.Err())
+	}
+}
