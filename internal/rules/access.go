@@ -14,6 +14,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/encryption"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/firewall"
 	sshdfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/sshd"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/sshkeys"
 	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 )
 
@@ -200,76 +201,22 @@ var _ = register(&Rule{
 // nologinShells are the shells that refuse a login session.
 var nologinShells = []string{"/sbin/nologin", "/usr/sbin/nologin", "/bin/false", "/usr/bin/false"}
 
-// rootKeysRestricted says whether every key of root's authorized_keys carries the options
-// Oracle names (no-port-forwarding, no-agent-forwarding, no-X11-forwarding) and a forced
-// command: the file cloud-init writes for root at launch. The options are the line's first
-// field (quotes keep blanks inside it) when that field is not a key type, as sshd reads it.
-func rootKeysRestricted(data []byte) (keys int, restricted bool) {
-	for _, l := range strings.Split(string(data), "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		keys++
-		opts := ""
-		if first := authorizedKeysOptions(l); !isKeyType(first) {
-			opts = first
-		}
-		set := map[string]bool{}
-		for _, o := range splitOptions(opts) {
-			name, _, _ := strings.Cut(o, "=")
-			set[strings.ToLower(name)] = true
-		}
-		for _, o := range []string{"no-port-forwarding", "no-agent-forwarding", "no-x11-forwarding", "command"} {
-			if !set[o] {
-				return keys, false
-			}
+// rootKeysRestricted says whether every key of root's authorized_keys, read as sshd reads it
+// (facts/sshkeys), carries the restrictions Oracle names (no port, agent or X11 forwarding, by
+// the no-* options or restrict) and a forced command: the file cloud-init writes for root at
+// launch. A file with no key restricts nothing.
+func rootKeysRestricted(path string, data []byte) (keys int, restricted bool, err error) {
+	f, err := sshkeys.Parse(path, data)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, k := range f.Keys {
+		o := k.Options
+		if o.PortForwarding || o.AgentForwarding || o.X11Forwarding || !o.HasCommand {
+			return len(f.Keys), false, nil
 		}
 	}
-	return keys, keys > 0
-}
-
-// authorizedKeysOptions is a line's first field: up to the first blank outside double quotes.
-func authorizedKeysOptions(l string) string {
-	quoted := false
-	for i := 0; i < len(l); i++ {
-		switch c := l[i]; {
-		case c == '\\' && quoted && i+1 < len(l):
-			i++
-		case c == '"':
-			quoted = !quoted
-		case (c == ' ' || c == '\t') && !quoted:
-			return l[:i]
-		}
-	}
-	return l
-}
-
-// splitOptions splits an options field at the commas outside double quotes.
-func splitOptions(opts string) []string {
-	var out []string
-	quoted, start := false, 0
-	for i := 0; i < len(opts); i++ {
-		switch c := opts[i]; {
-		case c == '\\' && quoted && i+1 < len(opts):
-			i++
-		case c == '"':
-			quoted = !quoted
-		case c == ',' && !quoted:
-			out = append(out, opts[start:i])
-			start = i + 1
-		}
-	}
-	if opts != "" {
-		out = append(out, opts[start:])
-	}
-	return out
-}
-
-// isKeyType says whether a field is an SSH public key's type (ssh-ed25519, ecdsa-sha2-nistp256,
-// sk-ssh-ed25519@openssh.com, their -cert-v01 forms).
-func isKeyType(f string) bool {
-	return strings.HasPrefix(f, "ssh-") || strings.HasPrefix(f, "ecdsa-sha2-") || strings.HasPrefix(f, "sk-")
+	return len(f.Keys), len(f.Keys) > 0, nil
 }
 
 var _ = register(&Rule{
@@ -334,7 +281,12 @@ var _ = register(&Rule{
 				continue
 			}
 			found = true
-			if n, ok := rootKeysRestricted(data); ok {
+			n, ok, err := rootKeysRestricted(p, data)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			if ok {
 				return pass(fmt.Sprintf("every one of root's %d key(s) in %s is restricted (no forwarding, forced command)", n, p), Evidence{Path: p, Detail: "no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command=..."})
 			}
 			unmet = append(unmet, Evidence{Path: p, Detail: "root's authorized_keys has a key without no-port-forwarding, no-agent-forwarding, no-X11-forwarding and a forced command"})
@@ -382,7 +334,7 @@ var _ = register(&Rule{
 	Title:     "cloud-init is installed and runs at boot",
 	Severity:  High,
 	Source:    oracleImages + ": S08 images must ingest an SSH public key provided by a customer as part of the instance launch process (ensure the image is cloud-init enabled); " + doImageCheck + " (cloud-init installed); Alibaba Cloud ECS image check GUESTOS.CloudInit",
-	Rationale: "The customer's key, hostname and network reach the VM through cloud-init. It runs only if every stage's unit is started (found, not masked, wanted by cloud-init.target, which cloud-init's generator pulls into the boot, or by a target the boot reaches) and the generator does not turn it off: the last cloud-init= word on the booted kernel command line decides (disabled, or enabled which wins over the file), else /etc/cloud/cloud-init.disabled disables it. Each reason it does not run is named with its file. Whether ds-identify then finds a datasource is decided on the running machine and is not judged.",
+	Rationale: "The customer's key, hostname and network reach the VM through cloud-init. It runs only if every stage's unit is started (found, not masked, reached from default.target as systemd builds the boot, or named by cloud-init.target, which cloud-init's generator pulls into the boot) and the generator does not turn it off: the last cloud-init= word on the booted kernel command line decides (disabled, or enabled which wins over the file), else /etc/cloud/cloud-init.disabled disables it. Each reason it does not run is named with its file. Whether ds-identify then finds a datasource is decided on the running machine and is not judged.",
 	Fix:       "Install the distribution's cloud-init, `systemctl enable cloud-init-local cloud-init cloud-config cloud-final` (and unmask them), remove /etc/cloud/cloud-init.disabled and any cloud-init=disabled from the kernel command line.",
 	Check: linux(func(c *Context) Result {
 		e := cloudinit.EnablementOf(c.Image)
@@ -408,7 +360,7 @@ var _ = register(&Rule{
 	Title:     "A host firewall loads its rules at boot",
 	Severity:  Low,
 	Source:    doImageCheck + " (checks that a firewall such as ufw is active, and warns when none is)",
-	Rationale: "DigitalOcean's image check warns when no firewall is active on the droplet. A firewall loads its rules at boot when its service is started (ufw, firewalld, nftables, netfilter-persistent, iptables: linked from a target's .wants/ directory, found and not masked, or a SysV start link where no native unit exists) and, for ufw, when /etc/ufw/ufw.conf says ENABLED=yes (ufw's boot script loads nothing otherwise). Azure wants the opposite (firewall-disabled); the profile decides which applies.",
+	Rationale: "DigitalOcean's image check warns when no firewall is active on the droplet. A firewall loads its rules at boot when its service is started (ufw, firewalld, nftables, netfilter-persistent, iptables: reached from default.target as systemd builds the boot: any .wants/.requires directory, vendor ones too, or another started unit's Wants=/Requires=/BindsTo=, found and not masked; or a SysV start link where no native unit exists) and, for ufw, when /etc/ufw/ufw.conf says ENABLED=yes (ufw's boot script loads nothing otherwise). Azure wants the opposite (firewall-disabled); the profile decides which applies.",
 	Fix:       "Enable a firewall with the ports the application needs: `ufw allow OpenSSH && ufw --force enable` (sets ENABLED=yes, enables ufw.service), or enable firewalld/nftables.",
 	Check: linux(func(c *Context) Result {
 		f := firewall.Of(c.Image)

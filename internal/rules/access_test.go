@@ -216,3 +216,42 @@ func TestSupportedArchitecture(t *testing.T) {
 		{"no ELF userland is an error", testfixture.Change{"/usr/bin/dash": "#!/bin/busybox sh\n", "/usr/sbin/sshd": "x"}, rules.Error, "no ELF program"},
 	})
 }
+
+// firewall-disabled and firewall-enabled judge one fact (internal/facts/firewall on
+// facts/systemd's Boot), so on every image exactly one of them passes. Before, a firewall linked
+// from a target boot never reaches (halt.target.wants) passed both: firewall-disabled followed
+// the boot, firewall-enabled counted any .wants link.
+func TestFirewallRulesAgree(t *testing.T) {
+	const nft = "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n"
+	disabled, _ := rules.ByID("firewall-disabled")
+	enabled, _ := rules.ByID("firewall-enabled")
+	for _, c := range []struct {
+		name    string
+		change  testfixture.Change
+		started bool
+		detail  string
+	}{
+		{"none", nil, false, "no firewall service enabled at boot"},
+		{"nftables linked from a target boot never reaches", testfixture.Change{"/lib/systemd/system/nftables.service": nft,
+			"/etc/systemd/system/halt.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, false, "no firewall service enabled at boot"},
+		{"nftables pulled in by Wants= of a started unit", testfixture.Change{"/lib/systemd/system/nftables.service": nft,
+			"/lib/systemd/system/app.service":                         "[Unit]\nWants=nftables.service\n[Service]\nExecStart=/bin/true\n",
+			"/etc/systemd/system/multi-user.target.wants/app.service": "-> /lib/systemd/system/app.service"}, true, "/lib/systemd/system/app.service:2 nftables.service enabled at boot"},
+		{"nftables linked from multi-user.target.wants", testfixture.Change{"/lib/systemd/system/nftables.service": nft,
+			"/etc/systemd/system/multi-user.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, true, "/etc/systemd/system/multi-user.target.wants/nftables.service:0 nftables.service enabled at boot"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img, err := inspect.Open(testfixture.DiskVariant(t, testfixture.With(accessBase(), c.change), accessRootUUID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			wantD, wantE := rules.Pass, rules.Fail
+			if c.started {
+				wantD, wantE = rules.Fail, rules.Pass
+			}
+			checkAccess(t, disabled, img, accessCase{c.name, c.change, wantD, c.detail})
+			checkAccess(t, enabled, img, accessCase{c.name, c.change, wantE, ""})
+		})
+	}
+}

@@ -7,9 +7,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
-
-	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/firewall"
 )
 
 var _ = register(&Rule{
@@ -114,38 +112,27 @@ var _ = register(&Rule{
 	Title:     "No host firewall enabled at boot (unless the application needs it)",
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Linux: firewall rules disabled unless the application depends on them)",
-	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. A firewall service counts when boot starts it: reached from default.target through any .wants/.requires directory (vendor ones too, such as nftables' sysinit.target.wants) or another started unit's Wants=/Requires=/BindsTo=, and not masked. Waive this rule with a reason for appliances that need it.",
+	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. A firewall service counts when boot starts it: reached from default.target through any .wants/.requires directory (vendor ones too, such as nftables' sysinit.target.wants) or another started unit's Wants=/Requires=/BindsTo=, and not masked; ufw.conf ENABLED=yes and SysV start links count too. It reads the same firewall fact as firewall-enabled, so one of the two always passes. Waive this rule with a reason for appliances that need it.",
 	Fix:       "Disable ufw / firewalld / nftables / iptables persistence (marketplace-harden `firewall`), or waive the rule: waive { rule = \"firewall-disabled\" reason = \"...\" }.",
 	Check: linux(func(c *Context) Result {
+		// the firewall fact (internal/facts/firewall, on facts/systemd's Boot) that
+		// firewall-enabled judges too: any sign that a firewall is switched on fails here
+		f := firewall.Of(c.Image)
+		if err := f.Err(); err != nil {
+			return errResult(err)
+		}
 		var ev []Evidence
-		units, err := c.enabledUnits()
-		if err != nil {
-			return errResult(err)
-		}
-		for _, u := range requirements.FirewallUnits {
-			if st, ok := units[u]; ok {
-				ev = append(ev, Evidence{Path: startedWhere(st), Line: st.Line, Detail: u + " enabled at boot"})
+		for _, s := range f.Signals {
+			d := s.Detail
+			switch s.Kind {
+			case firewall.Service:
+				d = s.Unit + " enabled at boot"
+			case firewall.SysV:
+				d = s.Firewall + " started by SysV init"
+			case firewall.Switch:
+				d = "ENABLED=yes"
 			}
-		}
-		ufw, err := c.read("/etc/ufw/ufw.conf")
-		if err != nil {
-			return errResult(err)
-		}
-		ufwVars, err := sysconf.ReadShellVars(ufw)
-		if err != nil {
-			return errResult(fmt.Errorf("/etc/ufw/ufw.conf %w", err))
-		}
-		if s, ok := sysconf.Last(ufwVars, "ENABLED"); ok && strings.EqualFold(s.Value, "yes") {
-			ev = append(ev, Evidence{Path: "/etc/ufw/ufw.conf", Line: s.Line, Detail: "ENABLED=yes"})
-		}
-		for _, n := range []string{"ufw", "firewalld", "iptables", "netfilter-persistent"} {
-			l, err := c.sysvEnabled(n)
-			if err != nil {
-				return errResult(err)
-			}
-			if l != "" {
-				ev = append(ev, Evidence{Path: l, Detail: n + " started by SysV init"})
-			}
+			ev = append(ev, Evidence{Path: s.Path, Line: s.Line, Detail: d})
 		}
 		if len(ev) > 0 {
 			return fail("a host firewall is enabled", ev...)

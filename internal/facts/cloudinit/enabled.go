@@ -49,8 +49,9 @@ type Why struct {
 // Enablement is whether cloud-init runs at boot, decided as the booting system decides it:
 // cloud-init's systemd generator (the last cloud-init=enabled|disabled on the kernel command
 // line wins, else /etc/cloud/cloud-init.disabled disables, else it is enabled and links
-// cloud-init.target into the boot), then systemd (each stage's unit found, not masked, wanted
-// by cloud-init.target or by a target the boot reaches). Without systemd, SysV start links or
+// cloud-init.target into the boot), then systemd (each stage's unit found, not masked, reached
+// from default.target as internal/facts/systemd's Boot follows it, or named by cloud-init.target
+// when the generator pulls that in). Without systemd, SysV start links or
 // OpenRC runlevels decide.
 type Enablement struct {
 	Installed bool
@@ -73,7 +74,7 @@ func EnablementOf(img *inspect.Image) *Enablement {
 		for _, b := range booted {
 			cmdlines = append(cmdlines, Cmdline{Where: b.Path, Line: b.Line, Value: b.Cmdline})
 		}
-		e := ReadEnablement(systemd.FromImage(img), cmdlines)
+		e := readEnablement(systemd.FromImage(img), systemd.BootOf(img), cmdlines)
 		if ch.Err != nil {
 			e.Problems = append(e.Problems, fmt.Errorf("boot chain (the kernel command line decides cloud-init=disabled): %w", ch.Err))
 		}
@@ -95,6 +96,11 @@ func CmdlineSetting(cmdline string) string {
 
 // ReadEnablement decides from a source and the booted command lines.
 func ReadEnablement(src systemd.Source, cmdlines []Cmdline) *Enablement {
+	return readEnablement(src, nil, cmdlines)
+}
+
+// readEnablement decides with the units boot starts (read from src when nil).
+func readEnablement(src systemd.Source, boot *systemd.Boot, cmdlines []Cmdline) *Enablement {
 	e := &Enablement{}
 	fail := func(err error) *Enablement { e.Problems = append(e.Problems, err); return e }
 	for _, b := range Binaries {
@@ -146,7 +152,10 @@ func ReadEnablement(src systemd.Source, cmdlines []Cmdline) *Enablement {
 	}
 	var ok bool
 	if hasSystemd {
-		ok, err = e.systemdStarts(src)
+		if boot == nil {
+			boot = systemd.ReadBoot(src)
+		}
+		ok, err = e.systemdStarts(src, boot)
 	} else {
 		ok, err = e.initStarts(src)
 	}
@@ -157,23 +166,28 @@ func ReadEnablement(src systemd.Source, cmdlines []Cmdline) *Enablement {
 	return e
 }
 
-// systemdStarts decides whether systemd starts every stage.
-func (e *Enablement) systemdStarts(src systemd.Source) (bool, error) {
-	links, err := systemd.WantedLinks(src)
-	if err != nil {
-		return false, err
+// systemdStarts decides whether systemd starts every stage: each reached from the default target
+// as facts/systemd's Boot follows it, or, when cloud-init's generator pulls cloud-init.target
+// into the boot (at boot, so not in the image's links), named by cloud-init.target itself.
+func (e *Enablement) systemdStarts(src systemd.Source, boot *systemd.Boot) (bool, error) {
+	if err := boot.Err(); err != nil {
+		return false, fmt.Errorf("units started at boot: %w", err)
 	}
-	// cloud-init.target: pulled in by the generator or linked from a target's wants
+	// cloud-init.target: reached from the default target, or pulled in by the generator
 	target, err := systemd.LoadUnit(src, "cloud-init.target")
 	if err != nil {
 		return false, err
 	}
-	targetOn := false
+	wantedByTarget, err := targetWants(src, target)
+	if err != nil {
+		return false, err
+	}
+	targetOn, targetInBoot := false, false
 	switch {
 	case target.Masked:
 		e.Why = append(e.Why, Why{Path: target.Path, Detail: "cloud-init.target is masked"})
-	case len(links["cloud-init.target"]) > 0:
-		targetOn = true
+	case func() bool { st, ok := boot.Has("cloud-init.target"); return ok && st.Found }():
+		targetOn, targetInBoot = true, true
 	default:
 		gen, masked, err := generator(src)
 		if err != nil {
@@ -210,18 +224,20 @@ func (e *Enablement) systemdStarts(src systemd.Source) (bool, error) {
 			continue
 		}
 		started := false
-		for _, l := range links[u.Name] {
-			wants := path.Base(path.Dir(l))
-			if wants == "cloud-init.target.wants" && !targetOn {
-				continue
-			}
+		if st, ok := boot.Has(u.Name); ok {
 			started = true
-			e.Why = append(e.Why, Why{Path: l, Detail: u.Name + " started at boot"})
-			break
+			where := st.Path
+			if where == "" {
+				where = u.Path
+			}
+			e.Why = append(e.Why, Why{Path: where, Line: st.Line, Detail: u.Name + " started at boot (" + st.How + ")"})
+		} else if w, ok := wantedByTarget[u.Name]; ok && targetOn && !targetInBoot {
+			started = true
+			e.Why = append(e.Why, Why{Path: w.Path, Line: w.Line, Detail: u.Name + " started at boot (" + w.Detail + ", which cloud-init's generator pulls into the boot)"})
 		}
 		if !started {
-			d := u.Name + " is not enabled (no .wants link from a target the boot reaches)"
-			if len(links[u.Name]) > 0 {
+			d := u.Name + " is not enabled (not reached from the default target " + boot.Default + ")"
+			if _, ok := wantedByTarget[u.Name]; ok && !targetOn {
 				d = u.Name + " is wanted by cloud-init.target only, and nothing starts cloud-init.target"
 			}
 			e.Why = append(e.Why, Why{Path: u.Path, Detail: d})
@@ -229,6 +245,44 @@ func (e *Enablement) systemdStarts(src systemd.Source) (bool, error) {
 		}
 	}
 	return all, nil
+}
+
+// targetWants lists the units cloud-init.target pulls in itself: the links in its .wants and
+// .requires directories of every unit directory and its Wants=/Requires=/... settings, each with
+// where it is named. What those units pull in further is not followed: cloud-init's stages are
+// named by the target directly.
+func targetWants(src systemd.Source, target *systemd.Unit) (map[string]Why, error) {
+	out := map[string]Why{}
+	if target.Masked {
+		return out, nil
+	}
+	for _, suffix := range []string{".wants", ".requires"} {
+		for _, d := range systemd.UnitDirs {
+			dir := d + "/cloud-init.target" + suffix
+			ents, err := src.ReadDir(dir)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", dir, err)
+			}
+			for _, ent := range ents {
+				if _, seen := out[ent.Name()]; !seen {
+					out[ent.Name()] = Why{Path: dir + "/" + ent.Name(), Detail: "linked from cloud-init.target" + suffix}
+				}
+			}
+		}
+	}
+	if target.Path == "" {
+		return out, nil
+	}
+	for _, key := range systemd.DependencyKeys {
+		for _, st := range target.Values("Unit", key) {
+			for _, dep := range strings.Fields(st.Value) {
+				if _, seen := out[dep]; !seen {
+					out[dep] = Why{Path: st.File, Line: st.Line, Detail: key + "= of cloud-init.target"}
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // generator finds cloud-init's generator as systemd does: the first directory holding the name;

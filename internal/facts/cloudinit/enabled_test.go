@@ -75,6 +75,15 @@ func TestEnablement(t *testing.T) {
 			"/etc/systemd/system/multi-user.target.wants/cloud-config.service":     "-> /lib/systemd/system/cloud-config.service",
 			"/etc/systemd/system/cloud-init.target.wants/cloud-final.service":      testfixture.Remove,
 			"/etc/systemd/system/multi-user.target.wants/cloud-final.service":      "-> /lib/systemd/system/cloud-final.service"}), boot, true, true, ""},
+		{"a stage linked from a target boot never reaches", testfixture.With(debian, testfixture.Change{
+			"/etc/systemd/system/cloud-init.target.wants/cloud-final.service": testfixture.Remove,
+			"/etc/systemd/system/halt.target.wants/cloud-final.service":       "-> /lib/systemd/system/cloud-final.service"}), boot, true, false, "cloud-final.service is not enabled (not reached from the default target"},
+		{"no generator, a stage wanted by a started unit", testfixture.With(debian, testfixture.Change{
+			"/lib/systemd/system-generators/cloud-init-generator":             testfixture.Remove,
+			"/etc/systemd/system/multi-user.target.wants/cloud-init.target":   "-> /lib/systemd/system/cloud-init.target",
+			"/etc/systemd/system/cloud-init.target.wants/cloud-final.service": testfixture.Remove,
+			"/lib/systemd/system/app.service":                                 "[Unit]\nWants=cloud-final.service\n[Service]\nExecStart=/bin/true\n",
+			"/etc/systemd/system/multi-user.target.wants/app.service":         "-> /lib/systemd/system/app.service"}), boot, true, true, "/lib/systemd/system/app.service cloud-final.service started at boot (Wants= of app.service)"},
 		{"SysV init", testfixture.Change{"/usr/bin/cloud-init": "", "/etc/rc2.d/S01cloud-init-local": "", "/etc/rc2.d/S02cloud-init": "", "/etc/rc2.d/S03cloud-config": "", "/etc/rc2.d/S04cloud-final": ""}, boot, true, true, "S04cloud-final"},
 		{"SysV init, a stage missing", testfixture.Change{"/usr/bin/cloud-init": "", "/etc/rc2.d/S01cloud-init-local": "", "/etc/rc2.d/S02cloud-init": "", "/etc/rc2.d/S03cloud-config": ""}, boot, true, false, "cloud-final is started in no runlevel"},
 	} {

@@ -1,6 +1,7 @@
 // Package firewall finds the host firewalls of an offline image as the booting system starts
-// them: the firewall services systemd starts (linked from a .wants/ or .requires/ directory of
-// any unit directory, the unit file found and not masked, as internal/facts/systemd finds it),
+// them: the firewall services systemd starts (reached from default.target as
+// internal/facts/systemd's Boot follows it: .wants/ and .requires/ directories of every unit
+// directory, Wants=/Requires=/BindsTo=..., masks honoured; the unit file found),
 // ufw's own switch (/etc/ufw/ufw.conf ENABLED=yes, which ufw's boot script obeys), and SysV
 // start links (/etc/rc[235].d/S??NAME), which systemd runs only when no native unit of that
 // name exists. Both the rule that wants no firewall (Azure) and the one that wants one
@@ -25,10 +26,24 @@ const UFWConf = "/etc/ufw/ufw.conf"
 // SysVNames are the init scripts that load firewall rules at boot.
 var SysVNames = []string{"ufw", "firewalld", "iptables", "netfilter-persistent"}
 
+// Kind is what a signal is.
+type Kind int
+
+const (
+	// Service is a firewall unit systemd starts at boot.
+	Service Kind = iota
+	// SysV is a SysV start link systemd's generator (or SysV init) runs.
+	SysV
+	// Switch is ufw.conf's ENABLED=yes.
+	Switch
+)
+
 // Signal is one sign of a host firewall.
 type Signal struct {
 	Firewall string // ufw, firewalld, nftables, iptables, netfilter-persistent, ...
-	Path     string // the link, the file or the setting's file
+	Kind     Kind
+	Unit     string // the unit's name, for a Service
+	Path     string // the link, the unit file with the dependency (Line), or the setting's file
 	Line     int
 	Detail   string
 	// Starts says the firewall loads its rules at boot: its service is started (and, for ufw,
@@ -59,15 +74,18 @@ func (f *Facts) Starting() []Signal {
 
 // Of returns the image's firewall facts, read once per image.
 func Of(img *inspect.Image) *Facts {
-	return img.Memo("facts/firewall", func() any { return Read(systemd.FromImage(img)) }).(*Facts)
+	return img.Memo("facts/firewall", func() any { return ReadBoot(systemd.FromImage(img), systemd.BootOf(img)) }).(*Facts)
 }
 
-// Read reads the facts from a source.
-func Read(src systemd.Source) *Facts {
+// Read reads the facts from a source, boot's units read from it too.
+func Read(src systemd.Source) *Facts { return ReadBoot(src, systemd.ReadBoot(src)) }
+
+// ReadBoot reads the facts from a source and the units its boot starts (read from the same
+// source). What boot starts not being known is a problem: no firewall is then "not started".
+func ReadBoot(src systemd.Source, boot *systemd.Boot) *Facts {
 	f := &Facts{}
-	links, err := systemd.WantedLinks(src)
-	if err != nil {
-		f.Problems = append(f.Problems, err)
+	if err := boot.Err(); err != nil {
+		f.Problems = append(f.Problems, fmt.Errorf("units started at boot: %w", err))
 		return f
 	}
 	hasSystemd := false
@@ -100,9 +118,9 @@ func Read(src systemd.Source) *Facts {
 	var ufwSignals []int // indexes of ufw service signals, whose Starts waits for the switch
 	// services systemd starts
 	for _, name := range requirements.FirewallUnits {
-		ls := links[name]
-		if len(ls) == 0 {
-			continue
+		st, ok := boot.Has(name)
+		if !ok || !st.Found {
+			continue // not reached from the default target, masked, or without a unit file
 		}
 		u, err := systemd.LoadUnit(src, name)
 		if err != nil {
@@ -110,10 +128,14 @@ func Read(src systemd.Source) *Facts {
 			return f
 		}
 		if !u.Found() {
-			continue // masked, or the links dangle: systemd starts nothing
+			continue
 		}
 		fw := strings.TrimSuffix(name, ".service")
-		s := Signal{Firewall: fw, Path: ls[0], Detail: fmt.Sprintf("%s started at boot (%s, unit %s)", name, ls[0], u.Path), Starts: true}
+		where := st.Path
+		if where == "" {
+			where = u.Path
+		}
+		s := Signal{Firewall: fw, Kind: Service, Unit: name, Path: where, Line: st.Line, Detail: fmt.Sprintf("%s started at boot (%s, unit %s)", name, st.How, u.Path), Starts: true}
 		if fw == "ufw" {
 			ufwStarted = true
 			ufwSignals = append(ufwSignals, len(f.Signals))
@@ -147,7 +169,7 @@ func Read(src systemd.Source) *Facts {
 					ufwStarted = true
 					ufwSignals = append(ufwSignals, len(f.Signals))
 				}
-				f.Signals = append(f.Signals, Signal{Firewall: n, Path: m[0], Detail: n + " started by SysV init (" + path.Base(m[0]) + ")", Starts: true})
+				f.Signals = append(f.Signals, Signal{Firewall: n, Kind: SysV, Path: m[0], Detail: n + " started by SysV init (" + path.Base(m[0]) + ")", Starts: true})
 				break
 			}
 		}
@@ -159,7 +181,7 @@ func Read(src systemd.Source) *Facts {
 		}
 	}
 	if ufwOn {
-		s := Signal{Firewall: "ufw", Path: UFWConf, Line: ufwLine, Detail: "ENABLED=yes", Starts: ufwStarted}
+		s := Signal{Firewall: "ufw", Kind: Switch, Path: UFWConf, Line: ufwLine, Detail: "ENABLED=yes", Starts: ufwStarted}
 		if !ufwStarted {
 			s.Detail += " (ufw's service is not started at boot)"
 		}

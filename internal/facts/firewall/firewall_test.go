@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,15 @@ func TestSignals(t *testing.T) {
 		{"link to a missing unit", map[string]string{
 			"/usr/lib/systemd/systemd":                                     "",
 			"/etc/systemd/system/multi-user.target.wants/iptables.service": "-> /usr/lib/systemd/system/iptables.service"}, 0, nil},
+		{"nftables linked from a target boot never reaches", map[string]string{
+			"/usr/lib/systemd/systemd":                               "",
+			"/lib/systemd/system/nftables.service":                   unit,
+			"/etc/systemd/system/halt.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, 0, nil},
+		{"nftables required by a started unit", map[string]string{
+			"/usr/lib/systemd/system/systemd":                         "",
+			"/lib/systemd/system/nftables.service":                    unit,
+			"/lib/systemd/system/app.service":                         "[Unit]\nRequires=nftables.service\n[Service]\nExecStart=/bin/true\n",
+			"/etc/systemd/system/multi-user.target.wants/app.service": "-> /lib/systemd/system/app.service"}, 1, []string{"nftables"}},
 		{"SysV script without systemd", map[string]string{
 			"/etc/init.d/netfilter-persistent":   "#!/bin/sh\n",
 			"/etc/rc2.d/S01netfilter-persistent": "-> ../init.d/netfilter-persistent"}, 1, []string{"netfilter-persistent"}},
@@ -103,5 +113,20 @@ func TestUnreadableIsAProblem(t *testing.T) {
 	}
 	if f := Read(src); f.Err() == nil || !strings.Contains(f.Err().Error(), UFWConf) {
 		t.Errorf("problems %v", f.Err())
+	}
+}
+
+// What boot starts not being known is a problem, never "no firewall".
+func TestUnreadableBootIsAProblem(t *testing.T) {
+	src := tree(t, map[string]string{"/usr/lib/systemd/systemd": ""})
+	readDir := src.ReadDir
+	src.ReadDir = func(p string) ([]fs.DirEntry, error) {
+		if p == "/etc/systemd/system/multi-user.target.wants" {
+			return nil, os.ErrPermission
+		}
+		return readDir(p)
+	}
+	if f := Read(src); f.Err() == nil || !strings.Contains(f.Err().Error(), "multi-user.target.wants") || len(f.Signals) != 0 {
+		t.Errorf("problems %v, signals %+v", f.Err(), f.Signals)
 	}
 }
