@@ -132,11 +132,29 @@ func splitSSHDLine(line string) (key, val string, ok bool) {
 	key = strings.ToLower(line[:i])
 	val = strings.TrimLeft(line[i:], " \t")
 	val = strings.TrimPrefix(val, "=")
-	val = strings.TrimSpace(val)
+	val = strings.TrimSpace(stripSSHDComment(val))
 	if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
 		val = val[1 : len(val)-1]
 	}
 	return key, val, true
+}
+
+// stripSSHDComment cuts a value at a '#' that starts a word outside double quotes: sshd splits
+// each line with argv_split's terminate-on-comment (OpenSSH 8.7 and later), so
+// "PasswordAuthentication no # hardened" is "no", while "no#x" keeps its '#'.
+func stripSSHDComment(val string) string {
+	quoted := false
+	for i := 0; i < len(val); i++ {
+		switch c := val[i]; {
+		case c == '\\' && i+1 < len(val):
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '#' && !quoted && (i == 0 || val[i-1] == ' ' || val[i-1] == '\t'):
+			return val[:i]
+		}
+	}
+	return val
 }
 
 // FirstGlobal returns the value sshd uses for key on a connection that no Match criterion

@@ -45,17 +45,32 @@ func genAccessLine(rng *rand.Rand, invalid bool) (string, bool) {
 	return "PermitRootLogin" + sep + v, invalid
 }
 
+// trailingComment is, now and then, a comment after a line's words, which sshd (8.7 and later)
+// drops, or a '#' glued to the last word, which it keeps.
+func trailingComment(rng *rand.Rand) string {
+	switch rng.IntN(8) {
+	case 0:
+		return " # hardened"
+	case 1:
+		return "\t#x"
+	case 2:
+		return "#glued"
+	}
+	return ""
+}
+
 func genAccessBody(rng *rand.Rand, b *strings.Builder, invalid *bool) {
 	for range rng.IntN(8) {
 		switch r := rng.IntN(10); {
 		case r < 3:
-			fmt.Fprintf(b, "Match %s\n", accessMatches[rng.IntN(len(accessMatches))])
+			// a comment after the criteria (a '#' glued to a criterion is a bad criterion to sshd)
+			fmt.Fprintf(b, "Match %s%s\n", accessMatches[rng.IntN(len(accessMatches))], strings.TrimSuffix(trailingComment(rng), "#glued"))
 		case r == 3:
 			b.WriteString("# comment\n\n")
 		default:
 			line, bad := genAccessLine(rng, rng.IntN(12) == 0)
 			*invalid = *invalid || bad
-			fmt.Fprintf(b, "%s%s\n", []string{"", "  ", "\t"}[rng.IntN(3)], line)
+			fmt.Fprintf(b, "%s%s%s\n", []string{"", "  ", "\t"}[rng.IntN(3)], line, trailingComment(rng))
 		}
 	}
 }

@@ -9,9 +9,11 @@ package sshd
 
 import (
 	"fmt"
-	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
 	"path"
+	"slices"
 	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
@@ -60,7 +62,7 @@ func Of(img *inspect.Image) *Facts {
 func Read(src systemd.Source) *Facts {
 	f := &Facts{}
 	seen := map[string]bool{}
-	for _, name := range Units {
+	for _, name := range startedUnits(src, f) {
 		u, err := systemd.LoadUnit(src, name)
 		if err != nil {
 			f.Problems = append(f.Problems, err)
@@ -76,6 +78,28 @@ func Read(src systemd.Source) *Facts {
 		f.Configs = append(f.Configs, f.config(src, &Config{ConfigFile: DefaultConfig}))
 	}
 	return f
+}
+
+// startedUnits are the units whose sshd is judged: ssh.service and sshd.service, the
+// per-connection template of a socket boot starts (ssh.socket with Accept=yes runs
+// ssh@.service), and every other service boot starts (systemd.ReadBoot), whose ExecStart may
+// run an sshd of its own (fromUnit skips the ones that do not). A boot that could not be read
+// is a problem: an sshd started from an unread unit would go unjudged.
+func startedUnits(src systemd.Source, f *Facts) []string {
+	names := append([]string(nil), Units...)
+	boot := systemd.ReadBoot(src)
+	f.Problems = append(f.Problems, boot.Problems...)
+	for _, sock := range []string{"ssh.socket", "sshd.socket"} {
+		if _, ok := boot.Has(sock); ok {
+			names = append(names, strings.TrimSuffix(sock, ".socket")+"@.service")
+		}
+	}
+	for _, n := range boot.Names() {
+		if strings.HasSuffix(n, ".service") && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 func (f *Facts) fromUnit(src systemd.Source, u *systemd.Unit) {
