@@ -481,7 +481,9 @@ func (img *Image) matches(spec string, p *partition.Partition) bool {
 	key, val, ok := strings.Cut(spec, "=")
 	if ok {
 		val = strings.Trim(val, `"`)
-		switch strings.ToUpper(key) {
+		// the tag names are case-sensitive, as libmount, the kernel and the initramfs read them:
+		// uuid=… names no device
+		switch key {
 		case "UUID":
 			return p.FSUUID != "" && eq(val, p.FSUUID)
 		case "LABEL":

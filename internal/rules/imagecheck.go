@@ -332,23 +332,16 @@ var _ = register(&Rule{
 		if c.Image.Table == nil || c.Image.Table.Scheme == "none" {
 			return na("the image is a bare filesystem: no partition table, no boot code and no EFI system partition to start from")
 		}
-		f := bootmode.Of(c.Image)
-		if f.Err != nil {
-			return errResult(f.Err)
+		all := bootmode.Of(c.Image)
+		if all.Err != nil {
+			return errResult(all.Err)
 		}
 		var ev []Evidence
-		if f.BootCode {
+		if all.BootCode {
 			ev = append(ev, Evidence{Path: "sector 0", Detail: "boot code (bytes 0-439 are not all zero): a BIOS starts it"})
 		}
-		if f.BIOSBootPartition > 0 {
-			ev = append(ev, Evidence{Path: fmt.Sprintf("partition %d", f.BIOSBootPartition), Detail: "BIOS boot partition (where grub-install embeds GRUB's core image)"})
-		}
-		for _, l := range f.Loaders {
-			d := "EFI application (vendor path: starts only through a boot entry)"
-			if l.Fallback {
-				d = "EFI application at the removable-media path: UEFI starts it"
-			}
-			ev = append(ev, Evidence{Path: l.Where, Detail: d})
+		if all.BIOSBootPartition > 0 {
+			ev = append(ev, Evidence{Path: fmt.Sprintf("partition %d", all.BIOSBootPartition), Detail: "BIOS boot partition (where grub-install embeds GRUB's core image)"})
 		}
 		arm := false
 		if c.Image.Root != nil {
@@ -369,6 +362,25 @@ var _ = register(&Rule{
 				arm = true
 				ev = append(ev, Evidence{Path: "/boot/config-" + bk.release, Line: s.Line, Detail: "CONFIG_ARM64=y: an arm64 kernel"})
 			}
+		}
+		// a firmware starts only loaders of its own architecture, from a FAT ESP
+		arch := "x86-64"
+		if arm {
+			arch = "arm64"
+		}
+		f := all.For(arch)
+		for _, n := range all.NotFAT {
+			ev = append(ev, Evidence{Path: fmt.Sprintf("partition %d", n), Detail: "an EFI system partition whose filesystem is not FAT: UEFI firmware does not read it"})
+		}
+		for _, l := range all.Loaders {
+			d := "EFI application (vendor path: starts only through a boot entry)"
+			switch {
+			case l.Arch != arch:
+				d = "EFI application for " + l.Arch + ": an " + arch + " firmware does not start it"
+			case l.Fallback:
+				d = "EFI application at the removable-media path: UEFI starts it"
+			}
+			ev = append(ev, Evidence{Path: l.Where, Detail: d})
 		}
 		v := f.Value()
 		res := Result{Actual: v, Required: "BIOS boot code or an EFI loader (UEFI on arm64)", Evidence: ev}
@@ -395,7 +407,9 @@ var _ = register(&Rule{
 // device-mapper or MD name.
 func persistentRoot(spec string) bool {
 	for _, p := range []string{"UUID=", "PARTUUID=", "LABEL=", "PARTLABEL=", "/dev/disk/by-uuid/", "/dev/disk/by-partuuid/", "/dev/disk/by-label/", "/dev/disk/by-partlabel/", "/dev/mapper/", "/dev/md", "ZFS="} {
-		if len(spec) >= len(p) && strings.EqualFold(spec[:len(p)], p) {
+		// case-sensitive, as initramfs-tools' resolve_device, dracut and the kernel match them:
+		// root=uuid=… is waited on as a device path that never appears
+		if strings.HasPrefix(spec, p) {
 			return true
 		}
 	}

@@ -159,8 +159,19 @@ func TestHardwareClockUTC(t *testing.T) {
 	})
 }
 
-// efiApp is the start of a PE file, what the firmware starts.
-var efiApp = []byte("MZ\x90\x00 an EFI application")
+// pe is the start of a PE file for a machine, what a firmware of that machine starts: "MZ", the
+// PE header's offset at 0x3c, "PE\0\0" there and the machine.
+func pe(machine uint16) []byte {
+	b := make([]byte, 0x80)
+	copy(b, "MZ")
+	b[0x3c] = 0x40
+	copy(b[0x40:], "PE\x00\x00")
+	b[0x44], b[0x45] = byte(machine), byte(machine>>8)
+	return b
+}
+
+// efiApp is an x86-64 EFI application, efiARM an arm64 one.
+var efiApp, efiARM = pe(0x8664), pe(0xaa64)
 
 func TestBootModeConsistent(t *testing.T) {
 	disk := func(d testfixture.CheckDisk) testfixture.CheckDisk {
@@ -184,7 +195,12 @@ func TestBootModeConsistent(t *testing.T) {
 		{"an .efi that is no PE file", disk(testfixture.CheckDisk{ESP: map[string][]byte{"/EFI/BOOT/BOOTX64.EFI": []byte("not a PE file")}}), rules.Fail, "starts neither"},
 		{"vendor path only", disk(testfixture.CheckDisk{ESP: map[string][]byte{"/EFI/debian/shimx64.efi": efiApp}}), rules.Warn, "vendor path"},
 		{"arm64 by BIOS", disk(testfixture.CheckDisk{BootCode: true, RootChanges: arm}), rules.Fail, "arm64 image must start by UEFI"},
-		{"arm64 by UEFI", disk(testfixture.CheckDisk{RootChanges: arm, ESP: map[string][]byte{"/EFI/BOOT/BOOTAA64.EFI": efiApp}}), rules.Pass, "CONFIG_ARM64=y"},
+		{"arm64 by UEFI", disk(testfixture.CheckDisk{RootChanges: arm, ESP: map[string][]byte{"/EFI/BOOT/BOOTAA64.EFI": efiARM}}), rules.Pass, "CONFIG_ARM64=y"},
+		// a firmware starts only its own architecture's program (an outside review)
+		{"x86-64 with only an arm64 loader", disk(testfixture.CheckDisk{ESP: map[string][]byte{"/EFI/BOOT/BOOTAA64.EFI": efiARM}}), rules.Fail, "an x86-64 firmware does not start it"},
+		{"arm64 with only an x86-64 loader", disk(testfixture.CheckDisk{RootChanges: arm, ESP: map[string][]byte{"/EFI/BOOT/BOOTX64.EFI": efiApp}}), rules.Fail, "an arm64 firmware does not start it"},
+		{"an arm64 program named BOOTX64.EFI", disk(testfixture.CheckDisk{ESP: map[string][]byte{"/EFI/BOOT/BOOTX64.EFI": efiARM}}), rules.Fail, "for arm64"},
+		{"a PE header past the file", disk(testfixture.CheckDisk{ESP: map[string][]byte{"/EFI/BOOT/BOOTX64.EFI": efiApp[:0x42]}}), rules.Fail, "starts neither"},
 		{"MBR boot code", testfixture.CheckDisk{Label: "dos", Size: "100M", RootUUID: cleanRootUUID, BootCode: true}, rules.Pass, "sector 0"},
 		// sfdisk writes a disk signature at byte 440: that is not boot code
 		{"MBR without boot code", testfixture.CheckDisk{Label: "dos", Size: "100M", RootUUID: cleanRootUUID}, rules.Fail, "starts neither"},
@@ -219,6 +235,8 @@ func TestGrubBootsByUUID(t *testing.T) {
 		{"by UUID", root("UUID=" + cleanRootUUID), rules.Pass, "root=UUID=" + cleanRootUUID},
 		{"by label", root("LABEL=root"), rules.Pass, "root=LABEL=root"},
 		{"by device name", root("/dev/vda1"), rules.Fail, "is a device name"},
+		// the prefixes are case-sensitive to the initramfs and the kernel (an outside review)
+		{"by a lowercase uuid=", root("uuid=" + cleanRootUUID), rules.Fail, "root=uuid=" + cleanRootUUID},
 		{"by an unknown UUID", root("UUID=00000000-0000-4000-8000-000000000000"), rules.Fail, "matches no partition"},
 		{"no root=", root(""), rules.Fail, "no Discoverable Partitions root type"},
 		// the compliant grub.cfg searches for a /boot partition this one-partition disk lacks

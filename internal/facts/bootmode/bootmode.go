@@ -11,6 +11,7 @@ package bootmode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,8 +25,23 @@ import (
 
 // Loader is an EFI application on an EFI system partition.
 type Loader struct {
-	Where    string // as reports name files: "/boot/efi/EFI/BOOT/BOOTX64.EFI" or "partition 2:/EFI/..."
-	Fallback bool   // the removable-media path \EFI\BOOT\BOOT*.EFI
+	Where string // as reports name files: "/boot/efi/EFI/BOOT/BOOTX64.EFI" or "partition 2:/EFI/..."
+	// Arch is the machine its PE header names ("x86-64", "arm64", "ia32", "arm", "riscv64", or
+	// "machine 0xNNNN"); a firmware starts only its own.
+	Arch string
+	// Fallback: the removable-media path of its own architecture, \EFI\BOOT\BOOT<arch>.EFI
+	// (BOOTX64.EFI holding an x86-64 program), which a firmware with empty boot variables starts.
+	Fallback bool
+}
+
+// peMachines are the PE machine types of the UEFI architectures, with their removable-media
+// file names (UEFI 2.10, 3.5.1.1).
+var peMachines = map[uint16]struct{ arch, file string }{
+	0x8664: {"x86-64", "BOOTX64.EFI"},
+	0xaa64: {"arm64", "BOOTAA64.EFI"},
+	0x014c: {"ia32", "BOOTIA32.EFI"},
+	0x01c2: {"arm", "BOOTARM.EFI"},
+	0x5064: {"riscv64", "BOOTRISCV64.EFI"},
 }
 
 // Facts is what the disk offers each firmware.
@@ -39,9 +55,24 @@ type Facts struct {
 	// ESPs are the numbers of the EFI system partitions; Loaders the EFI applications on them.
 	ESPs    []int
 	Loaders []Loader
+	// NotFAT are the ESPs whose filesystem is not FAT: UEFI firmware reads only FAT, so what
+	// they hold never starts.
+	NotFAT []int
 	// Err is what could not be read (sector 0, an ESP's filesystem or directories): the mode is
 	// then not decided.
 	Err error
+}
+
+// For is the facts as a firmware of arch sees them: only the loaders built for it.
+func (f *Facts) For(arch string) *Facts {
+	g := *f
+	g.Loaders = nil
+	for _, l := range f.Loaders {
+		if l.Arch == arch {
+			g.Loaders = append(g.Loaders, l)
+		}
+	}
+	return &g
 }
 
 // BIOS: a BIOS finds boot code to run.
@@ -118,6 +149,10 @@ func read(img *inspect.Image) *Facts {
 			continue
 		}
 		f.ESPs = append(f.ESPs, p.Number)
+		if p.Kind != partition.KindVFAT && p.Kind.IsFilesystem() {
+			f.NotFAT = append(f.NotFAT, p.Number)
+			continue
+		}
 		tree := readable[p]
 		if tree == nil {
 			errs = append(errs, fmt.Errorf("EFI system partition %d (%s) could not be read: whether it holds an EFI loader is unknown", p.Number, p.Kind))
@@ -134,7 +169,7 @@ func read(img *inspect.Image) *Facts {
 			errs = append(errs, fmt.Errorf("EFI system partition %d: %w", p.Number, err))
 		}
 		for _, l := range ls {
-			f.Loaders = append(f.Loaders, Loader{Where: where(l.Where), Fallback: l.Fallback})
+			f.Loaders = append(f.Loaders, Loader{Where: where(l.Where), Arch: l.Arch, Fallback: l.Fallback})
 		}
 	}
 	f.Err = errors.Join(errs...)
@@ -179,34 +214,55 @@ func loaders(t *filesystem.Tree) ([]Loader, error) {
 				continue
 			}
 			p := path.Join(efi, d.Name(), fe.Name())
-			pe, err := isPE(t, p)
+			machine, pe, err := peMachine(t, p)
 			if err != nil {
 				return out, fmt.Errorf("/%s could not be read: %w", p, err)
 			}
 			if !pe {
 				continue
 			}
-			name := strings.ToUpper(fe.Name())
-			out = append(out, Loader{Where: "/" + p, Fallback: strings.EqualFold(d.Name(), "BOOT") && strings.HasPrefix(name, "BOOT")})
+			l := Loader{Where: "/" + p, Arch: fmt.Sprintf("machine 0x%04x", machine)}
+			if m, ok := peMachines[machine]; ok {
+				l.Arch = m.arch
+				l.Fallback = strings.EqualFold(d.Name(), "BOOT") && strings.EqualFold(fe.Name(), m.file)
+			}
+			out = append(out, l)
 		}
 	}
 	return out, nil
 }
 
-func isPE(t *filesystem.Tree, p string) (bool, error) {
+// peMachine reads an EFI application's machine type: "MZ", the PE header's offset at 0x3c,
+// "PE\0\0" there, then the machine (a little-endian uint16); false when the file is not a PE
+// program.
+func peMachine(t *filesystem.Tree, p string) (uint16, bool, error) {
 	ra, size, err := t.OpenReaderAt(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
-	if size < 2 {
-		return false, nil
+	if size < 0x40 {
+		return 0, false, nil
 	}
-	b := make([]byte, 2)
+	b := make([]byte, 0x40)
 	if _, err := ra.ReadAt(b, 0); err != nil {
-		return false, err
+		return 0, false, err
 	}
-	return string(b) == "MZ", nil
+	if string(b[:2]) != "MZ" {
+		return 0, false, nil
+	}
+	off := int64(binary.LittleEndian.Uint32(b[0x3c:]))
+	if off < 0x40 || off > size-6 {
+		return 0, false, nil
+	}
+	h := make([]byte, 6)
+	if _, err := ra.ReadAt(h, off); err != nil {
+		return 0, false, err
+	}
+	if string(h[:4]) != "PE\x00\x00" {
+		return 0, false, nil
+	}
+	return binary.LittleEndian.Uint16(h[4:]), true, nil
 }

@@ -114,10 +114,18 @@ func modeOf(v string) (Mode, bool) {
 type Cmdline struct {
 	// Off: selinux=0 (the last selinux= whose value the kernel reads is 0).
 	Off bool
-	// Enforcing is the first word-starting "enforcing=" value as atoi reads it; Set says one is there.
+	// Enforcing is the "enforcing=" value as released libselinux (3.x, selinux_init_load_policy)
+	// reads it: the first occurrence of "enforcing=" on the line (strstr), honoured only when it
+	// starts a word, then atoi; EnforcingSet says it was honoured. "xenforcing=1 enforcing=0"
+	// sets nothing: the first occurrence is inside another word.
 	Enforcing    int
 	EnforcingSet bool
-	Words        []string // the words that decided it
+	// LastEnforcing is the last word-starting "enforcing=" value, as a later libselinux reads it
+	// (looping to the last one); LastSet says there is one. Decide takes the worse of the two
+	// readings when they differ.
+	LastEnforcing int
+	LastSet       bool
+	Words         []string // the words that decided it
 }
 
 // ParseCmdline reads a kernel command line.
@@ -131,7 +139,7 @@ func ParseCmdline(cmdline string) Cmdline {
 			}
 		}
 	}
-	// selinux_init_load_policy: strstr of "enforcing=" at the line's start or after a blank
+	first := true
 	for i := 0; ; {
 		j := strings.Index(cmdline[i:], "enforcing=")
 		if j < 0 {
@@ -139,11 +147,14 @@ func ParseCmdline(cmdline string) Cmdline {
 		}
 		at := i + j
 		if at == 0 || strings.ContainsRune(" \t\n\v\f\r", rune(cmdline[at-1])) {
-			rest := cmdline[at+len("enforcing="):]
-			c.Enforcing, c.EnforcingSet = atoi(rest), true
+			v := atoi(cmdline[at+len("enforcing="):])
+			if first {
+				c.Enforcing, c.EnforcingSet = v, true
+			}
+			c.LastEnforcing, c.LastSet = v, true
 			c.Words = append(c.Words, strings.Fields(cmdline[at:])[0])
-			break
 		}
+		first = false
 		i = at + len("enforcing=")
 	}
 	return c
@@ -220,13 +231,29 @@ func Decide(cfg *Config, cmd Cmdline, policyInstalled bool) Boot {
 	if cfg == nil {
 		why = "no " + ConfigPath
 	}
-	switch {
-	case cmd.EnforcingSet:
-		enforcing, why = cmd.Enforcing != 0, fmt.Sprintf("enforcing=%d on the kernel command line", cmd.Enforcing)
-	case cfg != nil && cfg.Mode == Enforcing:
-		enforcing, why = true, fmt.Sprintf("%s line %d: SELINUX=enforcing", ConfigPath, cfg.ModeLine)
-	case cfg != nil && cfg.Mode == Permissive:
-		why = fmt.Sprintf("%s line %d: SELINUX=permissive", ConfigPath, cfg.ModeLine)
+	fromConfig := func() (bool, string) {
+		switch {
+		case cfg != nil && cfg.Mode == Enforcing:
+			return true, fmt.Sprintf("%s line %d: SELINUX=enforcing", ConfigPath, cfg.ModeLine)
+		case cfg != nil && cfg.Mode == Permissive:
+			return false, fmt.Sprintf("%s line %d: SELINUX=permissive", ConfigPath, cfg.ModeLine)
+		}
+		return false, why
+	}
+	// the two libselinux readings of the command line; where they differ, the worse one
+	released, whyReleased := fromConfig()
+	if cmd.EnforcingSet {
+		released, whyReleased = cmd.Enforcing != 0, fmt.Sprintf("enforcing=%d on the kernel command line", cmd.Enforcing)
+	}
+	later, whyLater := fromConfig()
+	if cmd.LastSet {
+		later, whyLater = cmd.LastEnforcing != 0, fmt.Sprintf("the last enforcing=%d on the kernel command line", cmd.LastEnforcing)
+	}
+	enforcing, why = released, whyReleased
+	if later && !released {
+		enforcing, why = true, whyLater+" (a libselinux that reads the last enforcing= enforces; the released one reads "+whyReleased+")"
+	} else if released && !later {
+		why = whyReleased + " (the released libselinux reads the first occurrence of enforcing=; a later one reads " + whyLater + ")"
 	}
 	if !policyInstalled {
 		if enforcing {

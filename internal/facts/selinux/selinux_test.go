@@ -73,7 +73,7 @@ func TestParseCmdline(t *testing.T) {
 		{"selinux=00", true, 0, false},
 		{"selinux=08", false, 0, false}, // not octal: ignored, SELinux stays on
 		{"enforcing=1 enforcing=0", false, 1, true},
-		{"noenforcing=1 enforcing=0", false, 0, true}, // only at a word's start
+		{"noenforcing=1 enforcing=0", false, 0, false}, // released libselinux: the first occurrence is inside a word, so none counts
 		{"enforcing=abc", false, 0, true},
 		{"enforcing=12x", false, 12, true},
 		{"quiet", false, 0, false},
@@ -82,6 +82,36 @@ func TestParseCmdline(t *testing.T) {
 		if got.Off != c.off || got.Enforcing != c.enforcing || got.EnforcingSet != c.enforcingSet {
 			t.Errorf("%q: %+v", c.in, got)
 		}
+	}
+}
+
+// The two libselinux readings of several enforcing= (an outside review): the released one takes
+// the first occurrence of the text, honoured only at a word's start; a later one the last
+// word-starting one. Decide takes the worse.
+func TestEnforcingReadings(t *testing.T) {
+	enf := &Config{Mode: Enforcing, ModeLine: 1}
+	perm := &Config{Mode: Permissive, ModeLine: 1}
+	for _, c := range []struct {
+		cfg     *Config
+		cmdline string
+		policy  bool
+		want    Mode
+		freezes bool
+	}{
+		{enf, "ro xenforcing=1 enforcing=0", false, Enforcing, true}, // released: no override, the file enforces, no policy
+		{enf, "ro xenforcing=1 enforcing=0", true, Enforcing, false},
+		{perm, "ro enforcing=0 enforcing=1", true, Enforcing, false}, // a later libselinux enforces
+		{perm, "ro enforcing=1 enforcing=0", true, Enforcing, false}, // the released one enforces
+		{enf, "ro enforcing=0", true, Permissive, false},
+		{perm, "ro enforcing=0 enforcing=0", true, Permissive, false},
+	} {
+		b := Decide(c.cfg, ParseCmdline(c.cmdline), c.policy)
+		if b.Mode != c.want || b.Freezes != c.freezes {
+			t.Errorf("%+v %q policy %v: %+v", c.cfg, c.cmdline, c.policy, b)
+		}
+	}
+	if c := ParseCmdline("enforcing=1 x enforcing=0"); !c.EnforcingSet || c.Enforcing != 1 || !c.LastSet || c.LastEnforcing != 0 {
+		t.Errorf("readings: %+v", c)
 	}
 }
 
