@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned tools the tests and the release use from the Go module proxy into .tools/bin:
 #
-#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [gremlins] [osv-scanner] [cloud-init] [systemd-boot] [azurite] [pscheck]
+#   scripts/get-tools.sh [packer] [qemu] [azure] [goreleaser] [gitleaks] [actionlint] [gremlins] [osv-scanner] [cloud-init] [systemd-boot] [netplan] [ifupdown] [azurite] [pscheck]
 #   (no argument: packer only)
 #
 #   packer               github.com/hashicorp/packer           $PACKER_VERSION (v1.14.3)
@@ -23,6 +23,11 @@
 #                        .tools/systemd-boot: its bootctl is the oracle of the systemd-boot facts
 #   cloud-init           Debian's cloud-init package (apt-get download, unpacked, never installed) into
 #                        .tools/cloud-init: its own Python code is the oracle of the cloud-init facts
+#   netplan              Debian's netplan.io and libnetplan0 packages (apt-get download, unpacked, never
+#                        installed) into .tools/netplan: its usr/libexec/netplan/generate (LD_LIBRARY_PATH=usr/lib/<multiarch>
+#                        for libnetplan.so.0.0) is the oracle of the netplan facts
+#   ifupdown             Debian's ifupdown package (apt-get download, unpacked, never installed) into
+#                        .tools/ifupdown: its ifquery (ifup) is the oracle of the ifupdown facts
 #   azurite              the Azure Storage emulator, from the npm registry, into .tools/azurite
 #                        ($AZURITE_VERSION, 3.37.0; needs node and npm)
 #   pscheck              a PowerShell syntax checker (scripts/ps-syntax-check.mjs) with the
@@ -106,6 +111,26 @@ for what in "$@"; do
         rm -rf "$work"
         echo "get-tools: unpacked $(cat "$d/version") into $d" >&2
       fi ;;
+    netplan | ifupdown)
+      # deb PACKAGE...: the packages of this target, unpacked into .tools/$what
+      d="$root/.tools/$what"
+      case "$what" in
+        netplan) pkgs="netplan.io libnetplan0" check="$d/usr/libexec/netplan/generate" ;;
+        ifupdown) pkgs="ifupdown" check="$d/sbin/ifquery" ;;
+      esac
+      if [ ! -e "$check" ]; then
+        command -v apt-get >/dev/null || { echo "get-tools: apt-get not found ($what comes from Debian's archive)" >&2; exit 2; }
+        work="$(mktemp -d)"
+        # shellcheck disable=SC2086 # pkgs is a list of package names
+        (cd "$work" && apt-get download -q $pkgs >/dev/null 2>&1) || {
+          [ "$(id -u)" -eq 0 ] && apt-get update -qq && (cd "$work" && apt-get download -q $pkgs >/dev/null)
+        } || { echo "get-tools: apt-get download $pkgs failed" >&2; rm -rf "$work"; exit 1; }
+        mkdir -p "$d"
+        for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$d"; done
+        for deb in "$work"/*.deb; do basename "$deb"; done > "$d/version"
+        rm -rf "$work"
+        echo "get-tools: unpacked $(tr '\n' ' ' < "$d/version")into $d" >&2
+      fi ;;
     azurite)
       v="${AZURITE_VERSION:-3.37.0}"
       if [ "$(cat "$root/.tools/azurite/version" 2>/dev/null)" != "$v" ]; then
@@ -128,6 +153,6 @@ for what in "$@"; do
       # next to its node_modules, where Node's module resolution finds them
       cp "$root/scripts/ps-syntax-check.mjs" "$root/.tools/pscheck/check.mjs"
       ;;
-    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, gremlins, osv-scanner, cloud-init, systemd-boot, azurite, pscheck)" >&2; exit 2 ;;
+    *) echo "get-tools: unknown $what (packer, qemu, azure, goreleaser, gitleaks, actionlint, gremlins, osv-scanner, cloud-init, systemd-boot, netplan, ifupdown, azurite, pscheck)" >&2; exit 2 ;;
   esac
 done

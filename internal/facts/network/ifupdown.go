@@ -35,6 +35,9 @@ type Stanza struct {
 type Interfaces struct {
 	Auto    map[string]Origin // auto and allow-* interfaces
 	Stanzas []Stanza
+	// Skipped are the errors of sourced files, each of which ends that file's reading only (what
+	// came before it stays read), as ifup reads past them.
+	Skipped []error
 }
 
 // Origin is the file and line of a setting.
@@ -43,11 +46,27 @@ type Origin struct {
 	Line int
 }
 
+// ifupdownMethods are the address families and their methods ifupdown 0.8.41 knows (inet.defn,
+// inet6.defn, ipx.defn, can.defn), case-sensitive: an iface line naming another is refused ("unknown
+// or no method"), the whole file with it.
+var ifupdownMethods = map[string][]string{
+	"inet":  {"loopback", "static", "manual", "dhcp", "bootp", "tunnel", "ppp", "wvdial", "ipv4ll"},
+	"inet6": {"auto", "loopback", "static", "manual", "dhcp", "v4tunnel", "6to4", "tunnel"},
+	"ipx":   {"static", "dynamic"},
+	"can":   {"static"},
+}
+
 // sourceDirName is run-parts' naming rule, which source-directory follows.
 var sourceDirName = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
+// cSpace is isspace(3) in the C locale, ifupdown's blank (a line of "\v" is empty to it).
+func cSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r'
+}
+
 // ParseInterfaces reads one file's lines: "\" continuations, '#' comment lines, stanzas; source
-// and source-directory lines are returned for the caller to follow (with the line).
+// and source-directory lines are returned for the caller to follow (with the line). On an error
+// what came before it stays read (in ifs, and the sources returned), as ifup keeps it.
 func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origin, dirs []Origin, err error) {
 	if ifs.Auto == nil {
 		ifs.Auto = map[string]Origin{}
@@ -66,18 +85,25 @@ func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origi
 			}
 		}
 		if len(l) > maxIfupdownLine {
-			return nil, nil, fmt.Errorf("%s: line %d: longer than %d bytes (not read)", file, n, maxIfupdownLine)
+			return sources, dirs, fmt.Errorf("%s: line %d: longer than %d bytes (not read)", file, n, maxIfupdownLine)
 		}
-		t := strings.TrimLeft(l, " \t")
+		t := strings.TrimLeftFunc(l, cSpace)
 		if t == "" || t[0] == '#' {
 			continue
 		}
-		fl := strings.Fields(t)
+		fl := strings.FieldsFunc(t, cSpace)
 		switch kw := fl[0]; {
 		case kw == "iface":
 			cur = -1
 			if len(fl) < 4 {
-				return nil, nil, fmt.Errorf("%s: line %d: iface needs a name, a family and a method (ifup refuses the file)", file, n)
+				return sources, dirs, fmt.Errorf("%s: line %d: iface needs a name, a family and a method (ifup refuses the file)", file, n)
+			}
+			methods, ok := ifupdownMethods[fl[2]]
+			if !ok {
+				return sources, dirs, fmt.Errorf("%s: line %d: iface %s: unknown address family %q (ifup refuses the file)", file, n, fl[1], fl[2])
+			}
+			if !slices.Contains(methods, fl[3]) {
+				return sources, dirs, fmt.Errorf("%s: line %d: iface %s: unknown %s method %q (ifup refuses the file)", file, n, fl[1], fl[2], fl[3])
 			}
 			ifs.Stanzas = append(ifs.Stanzas, Stanza{File: file, Line: n, Name: fl[1], Family: fl[2], Method: fl[3]})
 			cur = len(ifs.Stanzas) - 1
@@ -96,7 +122,7 @@ func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origi
 		case kw == "source" || kw == "source-directory":
 			cur = -1
 			if len(fl) < 2 {
-				return nil, nil, fmt.Errorf("%s: line %d: %s without a path", file, n, kw)
+				return sources, dirs, fmt.Errorf("%s: line %d: %s without a path", file, n, kw)
 			}
 			p := strings.TrimSpace(strings.TrimPrefix(t, kw))
 			if !path.IsAbs(p) {
@@ -114,7 +140,7 @@ func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origi
 				continue // a mapping's script and map lines
 			}
 			if cur < 0 {
-				return nil, nil, fmt.Errorf("%s: line %d: option %q outside an iface stanza (ifup refuses the file)", file, n, kw)
+				return sources, dirs, fmt.Errorf("%s: line %d: option %q outside an iface stanza (ifup refuses the file)", file, n, kw)
 			}
 			st := &ifs.Stanzas[cur]
 			st.Options = append(st.Options, [2]string{kw, strings.TrimSpace(strings.TrimPrefix(t, kw))})
@@ -124,13 +150,42 @@ func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origi
 	return sources, dirs, nil
 }
 
+// globHidden says whether glob(3) without GLOB_PERIOD would not have matched name for pattern:
+// a component of name that starts with '.' is matched only by one of pattern that does.
+func globHidden(pattern, name string) bool {
+	pc, nc := strings.Split(pattern, "/"), strings.Split(name, "/")
+	if len(pc) != len(nc) {
+		return false
+	}
+	for i := range nc {
+		if strings.HasPrefix(nc[i], ".") && !strings.HasPrefix(pc[i], ".") {
+			return true
+		}
+	}
+	return false
+}
+
 // ReadInterfaces reads /etc/network/interfaces with what it sources.
 func ReadInterfaces(src systemd.Source) (*Interfaces, []error) {
 	ifs := &Interfaces{Auto: map[string]Origin{}}
 	var errs []error
 	count := 0
+	reading := map[string]bool{} // the files being read, the sourcing chain down to this one
 	var walk func(file string, depth int)
 	walk = func(file string, depth int) {
+		if reading[file] {
+			// ifup reads it again, and again, until the path it builds (sub/../sub/…) is too
+			// long to open, an error it reads past: every pass adds the same stanzas and
+			// classes, nothing the first pass did not
+			ifs.Skipped = append(ifs.Skipped, fmt.Errorf("%s: sources itself (ifup rereads it until the path is too long; nothing new)", file))
+			return
+		}
+		if depth > 0 {
+			if fi, err := src.Lstat(file); err == nil && fi != nil && fi.IsDir() {
+				ifs.Skipped = append(ifs.Skipped, fmt.Errorf("%s: a directory (ifup cannot read it and goes on)", file))
+				return
+			}
+		}
 		if count++; count > maxIfupdownFiles {
 			if count == maxIfupdownFiles+1 {
 				errs = append(errs, fmt.Errorf("%s: more than %d files sourced (not all were read)", InterfacesFile, maxIfupdownFiles))
@@ -149,10 +204,18 @@ func ReadInterfaces(src systemd.Source) (*Interfaces, []error) {
 		if data == nil {
 			return
 		}
+		reading[file] = true
+		defer delete(reading, file)
 		sources, dirs, err := ParseInterfaces(file, data, ifs)
 		if err != nil {
-			errs = append(errs, err)
-			return
+			if depth == 0 {
+				errs = append(errs, err) // ifup refuses the whole configuration
+				return
+			}
+			// a sourced file's error ends that file only: ifup keeps what came before it and
+			// goes on with the file that sourced it (ifupdown 0.8.41, compared by
+			// TestIfupdownOracle)
+			ifs.Skipped = append(ifs.Skipped, err)
 		}
 		for _, s := range sources {
 			found, err := src.Glob(s.File)
@@ -162,7 +225,9 @@ func ReadInterfaces(src systemd.Source) (*Interfaces, []error) {
 			}
 			slices.Sort(found)
 			for _, p := range found {
-				walk(p, depth+1)
+				if !globHidden(s.File, p) {
+					walk(p, depth+1)
+				}
 			}
 		}
 		for _, d := range dirs {
@@ -186,6 +251,7 @@ func ReadInterfaces(src systemd.Source) (*Interfaces, []error) {
 func (f *Facts) readIfupdown(src systemd.Source) {
 	ifs, errs := ReadInterfaces(src)
 	f.Problems = append(f.Problems, errs...)
+	f.ReadPast = append(f.ReadPast, ifs.Skipped...)
 	_, auto := ifs.Auto[Eth0]
 	for _, s := range ifs.Stanzas {
 		var pins []Pin

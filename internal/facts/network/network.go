@@ -41,12 +41,19 @@ type Plan struct {
 	AtBoot bool   // brought up at boot (ifupdown auto/allow-hotplug, ifcfg ONBOOT)
 	Pins   []Pin  // MAC matches or settings of this configuration: it does not take Azure's NIC
 	Note   string // why it does not apply, when it does not
+	// ID and Renderer are a netplan device's id and the renderer netplan generates its
+	// configuration for ("networkd" or "NetworkManager"); NetplanFile names that file.
+	ID, Renderer string
 }
 
 // Facts is the first NIC's network plan.
 type Facts struct {
 	Ifupdown []Plan // iface eth0 inet dhcp stanzas
-	Netplan  []Plan // ethernets entries that take eth0 by id, name or driver
+	// Netplan are the ethernets entries that take eth0 by id, name or driver, in the order of the
+	// files netplan generates for them, up to the one systemd-networkd applies (after those that
+	// take it only by a MAC address); NetplanOthers those after it, which it does not apply.
+	Netplan       []Plan
+	NetplanOthers []Plan
 	// Networkd is the .network file systemd-networkd applies to eth0, after those that take it
 	// only by a MAC address (which Azure's NIC will not have); NetworkdOthers the files with
 	// DHCPv4 on that do not apply to it.
@@ -57,7 +64,10 @@ type Facts struct {
 	// Path "" when it does not.
 	NoAutoDefault Pin
 	Pins          []Pin // every MAC pin found in the configurations read
-	Problems      problems.List
+	// ReadPast are the errors the stack itself reads past, each of which ends the reading of one
+	// sourced ifupdown file only: what ifup makes of the rest is known, so they are not Problems.
+	ReadPast []error
+	Problems problems.List
 	// ByNeed is Problems by the reader that met them: a rule errs only on the readers it needs.
 	ByNeed map[Need]problems.List
 }

@@ -117,7 +117,7 @@ func (f *Facts) readNetworkd(src systemd.Source) {
 		case other != "":
 			plan.Note = "matched by " + other + ", which is not known to take eth0"
 		case len(plan.Pins) > 0:
-			plan.Note = "matched by a MAC address that Azure's NIC will not have"
+			plan.Note = "matched by a MAC address that a new VM's NIC will not have"
 		}
 		if other != "" {
 			if plan.DHCP {
