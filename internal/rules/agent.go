@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	systemdfacts "github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
@@ -127,7 +128,7 @@ func (c *Context) agentEnabled() (string, error) {
 		return enabled, nil
 	}
 	for _, n := range []string{"walinuxagent", "waagent"} {
-		l, err := c.sysvEnabled(n)
+		l, err := systemdfacts.SysVStart(systemdfacts.FromImage(c.Image), n)
 		if err != nil {
 			return "", err
 		}

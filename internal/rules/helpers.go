@@ -174,37 +174,3 @@ func startedWhere(s systemdfacts.Started) string {
 	}
 	return s.Path
 }
-
-// sysvEnabled reports a SysV init start link (/etc/rc[2-5].d/S??name) that starts name at
-// boot. Under systemd a SysV script is started only when no native unit of the same name
-// exists (systemd-sysv-generator skips it): then the native unit's links decide, and the rc
-// link is not reported.
-func (c *Context) sysvEnabled(name string) (string, error) {
-	systemd := false
-	for _, p := range []string{"/lib/systemd/systemd", "/usr/lib/systemd/systemd"} {
-		if fi, err := c.stat(p); err != nil {
-			return "", err
-		} else if fi != nil {
-			systemd = true
-		}
-	}
-	if systemd {
-		for _, d := range []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
-			if fi, err := c.lstat(d + "/" + name + ".service"); err != nil {
-				return "", err
-			} else if fi != nil {
-				return "", nil
-			}
-		}
-	}
-	for _, lvl := range []string{"2", "3", "5"} {
-		m, err := c.glob("/etc/rc" + lvl + ".d/S??" + name)
-		if err != nil {
-			return "", err
-		}
-		if len(m) > 0 {
-			return m[0], nil
-		}
-	}
-	return "", nil
-}

@@ -144,34 +144,17 @@ func ReadBoot(src systemd.Source, boot *systemd.Boot) *Facts {
 	}
 	// SysV start links, which systemd-sysv-generator runs only without a native unit
 	for _, n := range SysVNames {
-		if hasSystemd {
-			native := false
-			for _, d := range systemd.UnitDirs {
-				fi, err := src.Lstat(d + "/" + n + ".service")
-				if err != nil {
-					f.Problems = append(f.Problems, fmt.Errorf("%s/%s.service: %w", d, n, err))
-					return f
-				}
-				native = native || fi != nil
-			}
-			if native {
-				continue
-			}
+		l, err := systemd.SysVStart(src, n)
+		if err != nil {
+			f.Problems = append(f.Problems, err)
+			return f
 		}
-		for _, lvl := range []string{"2", "3", "5"} {
-			m, err := src.Glob("/etc/rc" + lvl + ".d/S??" + n)
-			if err != nil {
-				f.Problems = append(f.Problems, err)
-				return f
+		if l != "" {
+			if n == "ufw" {
+				ufwStarted = true
+				ufwSignals = append(ufwSignals, len(f.Signals))
 			}
-			if len(m) > 0 {
-				if n == "ufw" {
-					ufwStarted = true
-					ufwSignals = append(ufwSignals, len(f.Signals))
-				}
-				f.Signals = append(f.Signals, Signal{Firewall: n, Kind: SysV, Path: m[0], Detail: n + " started by SysV init (" + path.Base(m[0]) + ")", Starts: true})
-				break
-			}
+			f.Signals = append(f.Signals, Signal{Firewall: n, Kind: SysV, Path: l, Detail: n + " started by SysV init (" + path.Base(l) + ")", Starts: true})
 		}
 	}
 	for _, i := range ufwSignals {
