@@ -409,18 +409,20 @@ var _ = register(&Rule{
 	Fix:       "Reset the file to Windows' comment-only default (marketplace-harden's `hosts` step).",
 	Check: windowsCheck(func(c *Context, t *filesystem.Tree) Result {
 		const hosts = "Windows/System32/drivers/etc/hosts"
-		b, err := t.ReadFile(hosts, 8<<20)
+		b, err := t.ReadFile(hosts, windows.MaxHostsFile)
 		if errors.Is(err, fs.ErrNotExist) {
 			return pass("no HOSTS file")
 		}
 		if err != nil {
 			return errResult(err)
 		}
+		entries, err := windows.ParseHosts(winPath(hosts), b)
+		if err != nil {
+			return errResult(err)
+		}
 		var ev []Evidence
-		for i, line := range strings.Split(string(b), "\n") {
-			if s := strings.TrimSpace(line); s != "" && !strings.HasPrefix(s, "#") {
-				ev = append(ev, Evidence{Path: winPath(hosts), Line: i + 1, Detail: "entry for " + Quote(strings.Join(strings.Fields(s)[1:], " "))})
-			}
+		for _, e := range entries {
+			ev = append(ev, Evidence{Path: winPath(hosts), Line: e.Line, Detail: "entry for " + Quote(e.Names)})
 		}
 		r := pass("the HOSTS file holds only comments")
 		if len(ev) > 0 {

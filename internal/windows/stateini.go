@@ -198,3 +198,28 @@ func cstring(s string) string {
 	}
 	return s
 }
+
+// HostsEntry is a line of the HOSTS file that maps an address to names.
+type HostsEntry struct {
+	Line  int
+	Names string // the names after the address, as written (blanks folded)
+}
+
+// MaxHostsFile bounds the HOSTS file read.
+const MaxHostsFile = 8 << 20
+
+// ParseHosts reads the HOSTS file as Windows' resolver reads it: a line whose first non-blank
+// character is '#' is a comment, any other non-blank line an entry. Over MaxHostsFile bytes is
+// an error naming the file.
+func ParseHosts(name string, b []byte) ([]HostsEntry, error) {
+	if len(b) > MaxHostsFile {
+		return nil, fmt.Errorf("%s: %d bytes, over the %d this reader reads", name, len(b), MaxHostsFile)
+	}
+	var out []HostsEntry
+	for i, line := range strings.Split(string(b), "\n") {
+		if s := strings.TrimSpace(line); s != "" && !strings.HasPrefix(s, "#") {
+			out = append(out, HostsEntry{Line: i + 1, Names: strings.Join(strings.Fields(s)[1:], " ")})
+		}
+	}
+	return out, nil
+}

@@ -93,3 +93,16 @@ func FuzzParseINIValue(f *testing.F) {
 		}
 	})
 }
+
+func TestParseHosts(t *testing.T) {
+	got, err := ParseHosts("hosts", []byte("# comment\r\n  # indented comment\r\n\r\n10.0.0.5   build.internal  ci\r\n127.0.0.1\n"))
+	if err != nil || len(got) != 2 || got[0].Line != 4 || got[0].Names != "build.internal ci" || got[1].Line != 5 || got[1].Names != "" {
+		t.Errorf("ParseHosts = %+v, %v", got, err)
+	}
+	if _, err := ParseHosts("hosts", make([]byte, MaxHostsFile+1)); err == nil {
+		t.Error("a HOSTS file over the bound was read")
+	}
+	if _, err := ParseHosts("hosts", make([]byte, MaxHostsFile)); err != nil {
+		t.Errorf("a HOSTS file at the bound: %v", err)
+	}
+}
