@@ -55,14 +55,18 @@ func (f *Facts) Err() error { return f.Problems.Err() }
 
 // Of returns the image's sshd facts, read once per image.
 func Of(img *inspect.Image) *Facts {
-	return img.Memo("facts/sshd", func() any { return Read(systemd.FromImage(img)) }).(*Facts)
+	return img.Memo("facts/sshd", func() any { return ReadBoot(systemd.FromImage(img), systemd.BootOf(img)) }).(*Facts)
 }
 
 // Read reads the facts from a source.
-func Read(src systemd.Source) *Facts {
+func Read(src systemd.Source) *Facts { return ReadBoot(src, systemd.ReadBoot(src)) }
+
+// ReadBoot reads the facts from a source whose boot units are already known (Of passes the
+// image's memoized systemd.BootOf, so the boot is not walked twice).
+func ReadBoot(src systemd.Source, boot *systemd.Boot) *Facts {
 	f := &Facts{}
 	seen := map[string]bool{}
-	for _, name := range startedUnits(src, f) {
+	for _, name := range startedUnits(boot, f) {
 		u, err := systemd.LoadUnit(src, name)
 		if err != nil {
 			f.Problems = append(f.Problems, err)
@@ -85,9 +89,8 @@ func Read(src systemd.Source) *Facts {
 // ssh@.service), and every other service boot starts (systemd.ReadBoot), whose ExecStart may
 // run an sshd of its own (fromUnit skips the ones that do not). A boot that could not be read
 // is a problem: an sshd started from an unread unit would go unjudged.
-func startedUnits(src systemd.Source, f *Facts) []string {
+func startedUnits(boot *systemd.Boot, f *Facts) []string {
 	names := append([]string(nil), Units...)
-	boot := systemd.ReadBoot(src)
 	f.Problems = append(f.Problems, boot.Problems...)
 	for _, sock := range []string{"ssh.socket", "sshd.socket"} {
 		if _, ok := boot.Has(sock); ok {
