@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/distro"
 	"github.com/marketready/packer-plugin-marketplace/internal/requirements"
-	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
 
 // The checks of DigitalOcean's Marketplace image validation script that no other rule covers.
@@ -22,72 +22,19 @@ const doScript = "DigitalOcean Marketplace image validation script (digitalocean
 // "cleared" (the script passes a size below 200).
 const BashHistoryLimit = 200
 
-// doDistribution is how DigitalOcean's script names the running distribution (its getDistro):
-// NAME and VERSION_ID of /etc/os-release when that is a file; else DISTRIB_ID and
-// DISTRIB_RELEASE of /etc/lsb-release; else "Debian" and the text of /etc/debian_version; else
-// /etc/redhat-release's first word (only "CentOS" is named) and its third, up to the first dot.
-// ok is false when none of them names it (the script then falls back to uname, "Linux").
-type doDistribution struct {
-	Name, Version string
-	From          Evidence
-}
-
-// doDistro reads the files the script reads, in its order. A file that exists and could not
-// be read is an error: what the script would have named is unknown.
-func (c *Context) doDistro() (d doDistribution, ok bool, err error) {
-	vars := func(p, name, version string) (bool, error) {
-		fi, err := c.stat(p)
-		if err != nil || fi == nil || !fi.Mode().IsRegular() {
-			return false, err
-		}
-		data, err := c.read(p)
-		if err != nil {
-			return false, err
-		}
-		s, err := sysconf.ReadShellVars(data)
-		if err != nil {
-			return false, fmt.Errorf("%s %w", p, err)
-		}
-		n, _ := sysconf.Last(s, name)
-		v, _ := sysconf.Last(s, version)
-		d = doDistribution{Name: n.Value, Version: v.Value, From: Evidence{Path: p, Detail: Quotef("%s=%s %s=%s", name, n.Value, version, v.Value)}}
-		return true, nil
+// doDistro is the distribution as DigitalOcean's script names it (internal/facts/distro), with
+// the evidence of where it was read; ok is false when no file or lsb_release named it (the script
+// then falls back to uname, "Linux"), err when what the script would name is unknown.
+func (c *Context) doDistro() (d *distro.Facts, from Evidence, ok bool, err error) {
+	d = distro.Of(c.Image)
+	if err := d.Err(); err != nil {
+		return d, Evidence{}, false, err
 	}
-	if found, err := vars("/etc/os-release", "NAME", "VERSION_ID"); found || err != nil {
-		return d, found, err
+	from = Evidence{Path: d.Path, Detail: Quote(d.Detail)}
+	if d.From == distro.LSBRelease {
+		from = Evidence{Path: d.Command, Detail: Quote("lsb_release -si, -sr: " + d.Detail)}
 	}
-	if found, err := vars("/etc/lsb-release", "DISTRIB_ID", "DISTRIB_RELEASE"); found || err != nil {
-		return d, found, err
-	}
-	for _, p := range []string{"/etc/debian_version", "/etc/redhat-release"} {
-		fi, err := c.stat(p)
-		if err != nil {
-			return d, false, err
-		}
-		if fi == nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		data, err := c.read(p)
-		if err != nil {
-			return d, false, err
-		}
-		text := strings.TrimSpace(string(data))
-		if p == "/etc/debian_version" {
-			return doDistribution{Name: "Debian", Version: text, From: Evidence{Path: p, Detail: Quote(text)}}, true, nil
-		}
-		// "CentOS release 6.10 (Final)": the first word names it, the third (to its first dot) is
-		// the version; any other first word leaves the name unset, as the script does
-		f := strings.Fields(strings.SplitN(text, "\n", 2)[0])
-		d = doDistribution{From: Evidence{Path: p, Detail: Quote(text)}}
-		if len(f) > 0 && strings.SplitN(f[0], ".", 2)[0] == "CentOS" {
-			d.Name = "CentOS Linux"
-		}
-		if len(f) > 2 {
-			d.Version = strings.SplitN(f[2], ".", 2)[0]
-		}
-		return d, true, nil
-	}
-	return doDistribution{}, false, nil
+	return d, from, d.Named(), nil
 }
 
 // doRelease is one distribution DigitalOcean's script accepts and the versions it accepts.
@@ -151,20 +98,23 @@ var _ = register(&Rule{
 	Source:   doScript + ": the supported operating systems",
 	Rationale: "DigitalOcean's Marketplace takes images of a fixed list of distributions: Ubuntu, Debian, CentOS Linux, CentOS Stream, Rocky Linux, " +
 		"AlmaLinux and CloudLinux. The distribution is named as the script names it: NAME of /etc/os-release when that is a file, else " +
-		"DISTRIB_ID of /etc/lsb-release, else Debian for /etc/debian_version, else CentOS Linux for a /etc/redhat-release whose first word is CentOS; " +
-		"a Debian is any NAME containing \"Debian\", as the script matches it. An image none of these files names fails, as the script fails " +
-		"the `Linux` its uname fallback gives.",
+		"what `lsb_release -si` prints when bash's `type` finds the command on root's PATH (Debian's lsb-release-minimal: ID of /usr/lib/os-release, " +
+		"capitalised, or its NAME when the two differ only in case; a file of that name that cannot run prints nothing; any other lsb_release cannot " +
+		"be run offline and makes the rule an error), else " +
+		"DISTRIB_ID of /etc/lsb-release, else Debian for /etc/debian_version, else nothing for /etc/SuSe-release, else CentOS Linux for a " +
+		"/etc/redhat-release whose first word is CentOS; a Debian is any NAME containing \"Debian\", as the script matches it. An image none of " +
+		"these names fails, as the script fails the `Linux` its uname fallback gives.",
 	Fix: "Build the image on one of the distributions DigitalOcean lists (do-supported-version lists the releases).",
 	Check: linux(func(c *Context) Result {
-		d, ok, err := c.doDistro()
+		d, from, ok, err := c.doDistro()
 		if err != nil {
 			return errResult(err)
 		}
 		if !ok {
-			return fail("no /etc/os-release, /etc/lsb-release, /etc/debian_version or /etc/redhat-release names the distribution",
+			return fail("no /etc/os-release, lsb_release, /etc/lsb-release, /etc/debian_version, /etc/SuSe-release or /etc/redhat-release names the distribution (the script's uname gives \"Linux\")",
 				Evidence{Path: "/etc/os-release", Detail: "missing"})
 		}
-		r := Result{Actual: Quote(d.Name), Required: "Ubuntu, Debian, CentOS Linux, CentOS Stream, Rocky Linux, AlmaLinux or CloudLinux", Evidence: []Evidence{d.From}}
+		r := Result{Actual: Quote(d.Name), Required: "Ubuntu, Debian, CentOS Linux, CentOS Stream, Rocky Linux, AlmaLinux or CloudLinux", Evidence: []Evidence{from}}
 		if _, ok := doSupported(d.Name); !ok {
 			r.Status, r.Message = Fail, Quotef("%q is not a distribution DigitalOcean's Marketplace accepts", d.Name)
 			return r
@@ -180,20 +130,20 @@ var _ = register(&Rule{
 	Severity: High,
 	Source:   doScript + ": the supported releases",
 	Rationale: "DigitalOcean's Marketplace takes these releases (commit 65b85d4): " + doDistributionNames() + ". The version is VERSION_ID of " +
-		"/etc/os-release (or DISTRIB_RELEASE, /etc/debian_version, /etc/redhat-release's, as for do-supported-distribution), compared as the script " +
+		"/etc/os-release (or `lsb_release -sr`, DISTRIB_RELEASE, /etc/debian_version, /etc/redhat-release's, as for do-supported-distribution), compared as the script " +
 		"compares it: exactly, except Rocky Linux, AlmaLinux and CloudLinux, whose major version decides (`9.5` is 9). The list still holds releases " +
 		"past their vendor's end (Ubuntu 16.04, 18.04, 22.10, Debian 9, 10, CentOS Linux 6 to 8): supported-release fails those.",
 	Fix: "Rebuild the image on a release DigitalOcean lists that its vendor still supports.",
 	Check: linux(func(c *Context) Result {
-		d, ok, err := c.doDistro()
+		d, from, ok, err := c.doDistro()
 		if err != nil {
 			return errResult(err)
 		}
 		if !ok {
-			return fail("no /etc/os-release, /etc/lsb-release, /etc/debian_version or /etc/redhat-release names the release",
+			return fail("no /etc/os-release, lsb_release, /etc/lsb-release, /etc/debian_version, /etc/SuSe-release or /etc/redhat-release names the release (the script's uname gives \"Linux\")",
 				Evidence{Path: "/etc/os-release", Detail: "missing"})
 		}
-		r := Result{Actual: Quote(strings.TrimSpace(d.Name + " " + d.Version)), Evidence: []Evidence{d.From}}
+		r := Result{Actual: Quote(strings.TrimSpace(d.Name + " " + d.Version)), Evidence: []Evidence{from}}
 		rel, ok := doSupported(d.Name)
 		if !ok {
 			r.Status, r.Message, r.Required = Fail, Quotef("%q is not a distribution DigitalOcean's Marketplace accepts: no release of it is", d.Name), "a release DigitalOcean lists"

@@ -99,6 +99,17 @@ func TestDOSupportedDistribution(t *testing.T) {
 		// a line longer than the reader takes: what the script would name is unknown
 		{"an os-release line over the bound fails closed", testfixture.Change{"/etc/os-release": "NAME=\"" + strings.Repeat("x", 70<<10) + "\"\n"}, Error, "/etc/os-release"},
 		{"os-release that is a directory is not read", testfixture.Change{"/etc/os-release": "-> /etc", "/etc/debian_version": "12.5\n"}, Pass, "/etc/debian_version 12.5"},
+		// the lsb_release branch: the command runs only when /etc/os-release is not a file; one
+		// that is not Debian's lsb-release-minimal (here an executable of another kind) cannot be
+		// run offline: what it prints is unknown
+		{"an lsb_release that cannot be modelled fails closed", testfixture.Change{"/etc/os-release": testfixture.Remove, "/usr/bin/lsb_release": "-> dash",
+			"/etc/lsb-release": "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\n"}, Error, "/usr/bin/lsb_release"},
+		{"lsb_release is not run while os-release is a file", testfixture.Change{"/usr/bin/lsb_release": "-> dash"}, Pass, "/etc/os-release"},
+		// bash's `type` finds a file it cannot run; the script then names nothing and fails
+		{"a non-executable lsb_release: the script names nothing", testfixture.Change{"/etc/os-release": testfixture.Remove, "/usr/bin/lsb_release": "#!/bin/sh\n",
+			"/etc/lsb-release": "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\n"}, Fail, "/usr/bin/lsb_release lsb_release -si, -sr: /usr/bin/lsb_release is not executable"},
+		{"SuSe-release names nothing, before redhat-release", testfixture.Change{"/etc/os-release": testfixture.Remove, "/etc/SuSe-release": "SUSE Linux Enterprise Server 11\n",
+			"/etc/redhat-release": "CentOS release 6.10 (Final)\n"}, Fail, `"" is not a distribution`},
 	})
 	runCases(t, "do-supported-version", []doCase{
 		{"the fixture's Debian 12", nil, Pass, "Debian GNU/Linux 12 is a release"},

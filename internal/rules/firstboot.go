@@ -595,14 +595,17 @@ var _ = register(&Rule{
 		if err != nil {
 			return errResult(err)
 		}
+		// the errors ifup read past decide nothing (its reading is followed), but are shown
+		notes := readPastNotes(network.Of(c.Image))
 		if found.Path != "" {
-			return pass("eth0 comes up by DHCP at boot", append([]Evidence{found}, seen...)...)
+			return pass("eth0 comes up by DHCP at boot", append(append([]Evidence{found}, seen...), notes...)...)
 		}
 		r := fail("nothing brings eth0 up by DHCP at boot: the VM would have no network in the cloud", seen...)
 		if len(seen) == 0 {
 			r.Evidence = []Evidence{{Path: "/etc", Detail: "no ifupdown, netplan, systemd-networkd, ifcfg or NetworkManager configuration for eth0, and no cloud-init to write one"}}
 		}
 		r.Actual, r.Required = r.Evidence[0].Detail, "eth0 by DHCP, not matched by MAC address"
+		r.Evidence = append(r.Evidence, notes...)
 		return r
 	}),
 })

@@ -28,7 +28,7 @@ type Check struct {
 // Checks are the script's checks at ScriptCommit, in the order it runs them.
 var Checks = []Check{
 	{Key: "os", Name: "Supported Operating System Detected", Levels: "FAIL, PASS",
-		Reads: "`NAME` of /etc/os-release (sourced as shell), else lsb_release, /etc/lsb-release, /etc/debian_version, /etc/redhat-release, uname; compared with Ubuntu, Debian (any NAME containing it), CentOS Linux, CentOS Stream, Rocky Linux, AlmaLinux, CloudLinux",
+		Reads: "`NAME` of /etc/os-release (sourced as shell) when it is a file, else `lsb_release -si` when `type` finds the command on PATH (Debian's lsb-release-minimal prints /usr/lib/os-release's ID, capitalised; a file that cannot run prints nothing; decided from the disk the same way, any other lsb_release is an error here), else /etc/lsb-release, /etc/debian_version, /etc/SuSe-release (names nothing), /etc/redhat-release, uname; compared with Ubuntu, Debian (any NAME containing it), CentOS Linux, CentOS Stream, Rocky Linux, AlmaLinux, CloudLinux",
 		Rules: []string{"do-supported-distribution"}},
 	{Key: "release", Name: "Supported Release Detected", Levels: "FAIL, PASS",
 		Reads: "`VERSION_ID` from the same files, compared with the script's list per distribution (Ubuntu 16.04 to 24.04, Debian 9 to 13, CentOS Linux 6 to 8, CentOS Stream 8 and 9, Rocky/Alma/CloudLinux 8 and 9)",

@@ -37,7 +37,29 @@ type Interfaces struct {
 	Stanzas []Stanza
 	// Skipped are the errors of sourced files, each of which ends that file's reading only (what
 	// came before it stays read), as ifup reads past them.
-	Skipped []error
+	Skipped []*InterfacesError
+}
+
+// InterfacesError is an error in one file of ifupdown's configuration, at a line (0: the file
+// as a whole).
+type InterfacesError struct {
+	File string
+	Line int
+	Msg  string
+	// OverBound: the line is longer than this reader takes (ifup has no bound): what ifup
+	// makes of the file is unknown, a problem even in a sourced file.
+	OverBound bool
+}
+
+func (e *InterfacesError) Error() string {
+	if e.Line == 0 {
+		return e.File + ": " + e.Msg
+	}
+	return fmt.Sprintf("%s: line %d: %s", e.File, e.Line, e.Msg)
+}
+
+func lineError(file string, line int, format string, args ...any) *InterfacesError {
+	return &InterfacesError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Origin is the file and line of a setting.
@@ -85,7 +107,9 @@ func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origi
 			}
 		}
 		if len(l) > maxIfupdownLine {
-			return sources, dirs, fmt.Errorf("%s: line %d: longer than %d bytes (not read)", file, n, maxIfupdownLine)
+			e := lineError(file, n, "longer than %d bytes (not read)", maxIfupdownLine)
+			e.OverBound = true
+			return sources, dirs, e
 		}
 		t := strings.TrimLeftFunc(l, cSpace)
 		if t == "" || t[0] == '#' {
@@ -96,14 +120,14 @@ func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origi
 		case kw == "iface":
 			cur = -1
 			if len(fl) < 4 {
-				return sources, dirs, fmt.Errorf("%s: line %d: iface needs a name, a family and a method (ifup refuses the file)", file, n)
+				return sources, dirs, lineError(file, n, "iface needs a name, a family and a method (ifup refuses the file)")
 			}
 			methods, ok := ifupdownMethods[fl[2]]
 			if !ok {
-				return sources, dirs, fmt.Errorf("%s: line %d: iface %s: unknown address family %q (ifup refuses the file)", file, n, fl[1], fl[2])
+				return sources, dirs, lineError(file, n, "iface %s: unknown address family %q (ifup refuses the file)", fl[1], fl[2])
 			}
 			if !slices.Contains(methods, fl[3]) {
-				return sources, dirs, fmt.Errorf("%s: line %d: iface %s: unknown %s method %q (ifup refuses the file)", file, n, fl[1], fl[2], fl[3])
+				return sources, dirs, lineError(file, n, "iface %s: unknown %s method %q (ifup refuses the file)", fl[1], fl[2], fl[3])
 			}
 			ifs.Stanzas = append(ifs.Stanzas, Stanza{File: file, Line: n, Name: fl[1], Family: fl[2], Method: fl[3]})
 			cur = len(ifs.Stanzas) - 1
@@ -122,7 +146,7 @@ func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origi
 		case kw == "source" || kw == "source-directory":
 			cur = -1
 			if len(fl) < 2 {
-				return sources, dirs, fmt.Errorf("%s: line %d: %s without a path", file, n, kw)
+				return sources, dirs, lineError(file, n, "%s without a path", kw)
 			}
 			p := strings.TrimSpace(strings.TrimPrefix(t, kw))
 			if !path.IsAbs(p) {
@@ -140,7 +164,7 @@ func ParseInterfaces(file string, data []byte, ifs *Interfaces) (sources []Origi
 				continue // a mapping's script and map lines
 			}
 			if cur < 0 {
-				return sources, dirs, fmt.Errorf("%s: line %d: option %q outside an iface stanza (ifup refuses the file)", file, n, kw)
+				return sources, dirs, lineError(file, n, "option %q outside an iface stanza (ifup refuses the file)", kw)
 			}
 			st := &ifs.Stanzas[cur]
 			st.Options = append(st.Options, [2]string{kw, strings.TrimSpace(strings.TrimPrefix(t, kw))})
@@ -177,12 +201,12 @@ func ReadInterfaces(src systemd.Source) (*Interfaces, []error) {
 			// ifup reads it again, and again, until the path it builds (sub/../sub/…) is too
 			// long to open, an error it reads past: every pass adds the same stanzas and
 			// classes, nothing the first pass did not
-			ifs.Skipped = append(ifs.Skipped, fmt.Errorf("%s: sources itself (ifup rereads it until the path is too long; nothing new)", file))
+			ifs.Skipped = append(ifs.Skipped, lineError(file, 0, "sources itself (ifup rereads it until the path is too long; nothing new)"))
 			return
 		}
 		if depth > 0 {
 			if fi, err := src.Lstat(file); err == nil && fi != nil && fi.IsDir() {
-				ifs.Skipped = append(ifs.Skipped, fmt.Errorf("%s: a directory (ifup cannot read it and goes on)", file))
+				ifs.Skipped = append(ifs.Skipped, lineError(file, 0, "a directory (ifup cannot read it and goes on)"))
 				return
 			}
 		}
@@ -208,14 +232,19 @@ func ReadInterfaces(src systemd.Source) (*Interfaces, []error) {
 		defer delete(reading, file)
 		sources, dirs, err := ParseInterfaces(file, data, ifs)
 		if err != nil {
-			if depth == 0 {
-				errs = append(errs, err) // ifup refuses the whole configuration
+			if ie, ok := err.(*InterfacesError); depth == 0 || ok && ie.OverBound {
+				// ifup refuses the whole configuration, or the file is past this reader's bound
+				errs = append(errs, err)
 				return
 			}
 			// a sourced file's error ends that file only: ifup keeps what came before it and
 			// goes on with the file that sourced it (ifupdown 0.8.41, compared by
 			// TestIfupdownOracle)
-			ifs.Skipped = append(ifs.Skipped, err)
+			ie, ok := err.(*InterfacesError)
+			if !ok {
+				ie = &InterfacesError{File: file, Msg: err.Error()}
+			}
+			ifs.Skipped = append(ifs.Skipped, ie)
 		}
 		for _, s := range sources {
 			found, err := src.Glob(s.File)

@@ -65,8 +65,9 @@ type Facts struct {
 	NoAutoDefault Pin
 	Pins          []Pin // every MAC pin found in the configurations read
 	// ReadPast are the errors the stack itself reads past, each of which ends the reading of one
-	// sourced ifupdown file only: what ifup makes of the rest is known, so they are not Problems.
-	ReadPast []error
+	// sourced ifupdown file only: what ifup makes of the rest is known, so they are not Problems
+	// (the rules show them as notes, with the file and line).
+	ReadPast []*InterfacesError
 	Problems problems.List
 	// ByNeed is Problems by the reader that met them: a rule errs only on the readers it needs.
 	ByNeed map[Need]problems.List

@@ -359,3 +359,20 @@ func TestProblemsByNeed(t *testing.T) {
 		}
 	}
 }
+
+// A sourced file's line over this reader's bound is a problem, not an error ifup reads past:
+// ifup has no bound, so what it makes of the file is unknown. An error ifup does read past is
+// ReadPast, with its file and line.
+func TestIfupdownSourcedOverBound(t *testing.T) {
+	main := "source interfaces.d/*\n"
+	f := readTree(t, map[string]string{"etc/network/interfaces": main,
+		"etc/network/interfaces.d/a": "# " + strings.Repeat("x", maxIfupdownLine) + "\nauto eth0\niface eth0 inet dhcp\n"})
+	if err := f.ErrOf(NeedIfupdown); err == nil || !strings.Contains(err.Error(), "/etc/network/interfaces.d/a: line 1: longer than") || len(f.ReadPast) != 0 {
+		t.Errorf("over the bound: problems %v, read past %v", err, f.ReadPast)
+	}
+	f = readTree(t, map[string]string{"etc/network/interfaces": main,
+		"etc/network/interfaces.d/a": "auto eth0\niface eth0 inet dhcp\niface eth1 inet bogus\n"})
+	if err := f.ErrOf(NeedIfupdown); err != nil || len(f.ReadPast) != 1 || f.ReadPast[0].File != "/etc/network/interfaces.d/a" || f.ReadPast[0].Line != 3 || len(f.Ifupdown) != 1 {
+		t.Errorf("read past: problems %v, read past %+v, plans %+v", err, f.ReadPast, f.Ifupdown)
+	}
+}
