@@ -8,7 +8,8 @@
 #                          end-to-end guest), shellcheck, sshd, debootstrap, rpmbuild, clamd, npm, lz4
 #                          (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images),
 #                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2, zip,
-#                          python3-apt, python3-yaml and grub-common (oracles of the version orders, YAML, GRUB)
+#                          python3-apt, python3-yaml, grub-common, cloud-guest-utils and lsb-release (oracles of
+#                          the version orders, YAML, GRUB, growpart, lsb_release)
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -54,6 +55,10 @@ command -v xz   >/dev/null || need+=(xz-utils)
 [ "$target" = demo ] || { /usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml); }
 # GRUB's own script checker and grubenv tool: the boot-chain facts' oracles
 [ "$target" = demo ] || { command -v grub-script-check >/dev/null || need+=(grub-common); }
+# growpart: root-partition-last's oracle (differential on generated MBR and GPT layouts)
+[ "$target" = demo ] || { command -v growpart >/dev/null || need+=(cloud-guest-utils); }
+# Debian's lsb_release: the oracle of the DigitalOcean distribution fact's lsb_release branch
+[ "$target" = demo ] || { command -v lsb_release >/dev/null || need+=(lsb-release); }
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -32,5 +32,6 @@ var _ = register(
 		{Rule: "windows-64-bit", Name: "AMIs must use 64-bit or 64-bit ARM architecture", Source: awsPolicies},
 		{Rule: "windows-accounts-locked", Name: "Remove guest accounts and remote desktop users, none of which are allowed", Source: awsPolicies + "; " + awsWinShared},
 		{Rule: "no-encrypted-volumes", Name: "AMIs must not use encrypted file systems", Source: awsPolicies},
+		{Rule: "ec2-launch-agent", Name: "For instances launched from current generation AMIs, ensure that the latest launch agent is installed", Source: awsWinShared},
 	}},
 )

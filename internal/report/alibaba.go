@@ -50,12 +50,14 @@ type AlibabaExtra struct {
 	AdditionalChecks []AlibabaResult `json:"AdditionalChecks"`
 }
 
-// AlibabaItemSource ties an item to a rule.
+// AlibabaItemSource ties an item to a rule. Actual is what the rule found, in this plugin's
+// words (the item's Value is in the check's vocabulary).
 type AlibabaItemSource struct {
 	Name    string       `json:"Name"`
 	Rule    string       `json:"Rule"`
 	Status  rules.Status `json:"Status"`
 	Level   string       `json:"Level"`
+	Actual  string       `json:"Actual,omitempty"`
 	Message string       `json:"Message"`
 	Waiver  string       `json:"Waiver,omitempty"`
 }
@@ -85,6 +87,80 @@ const alibabaProfile = "alibaba"
 // is spelt as documented.
 var documentedRiskCodes = map[string]string{"Nvme": "NVMe.NotInstallded"}
 
+// Values an item takes, in the check's vocabulary. Alibaba documents an item's Value as "the
+// result of the check item" with the example "Supported" (DescribeImagesResponseBody
+// ...DetectionOptions.Items.Item.Value in its SDKs, e.g. aliyun/alibabacloud-php-sdk
+// ecs-20140526), and, per item, what the check reads: the RTC time standard "UTC or local", the
+// boot mode "LEGACY or UEFI", the architecture "x86_64, arm64, i386", the kernel and OS versions
+// (https://www.alibabacloud.com/help/en/ecs/user-guide/detect-custom-images-and-repair, "Image
+// check items and repair suggestions"; https://www.alibabacloud.com/help/en/smc/user-guide/image-check-items).
+// An image that starts by both is UEFI-Preferred, ImportImage's documented BootMode for it.
+// An item with no value of its own is Supported or Unsupported; what no value could be decided
+// for is Unknown (this plugin's word: Alibaba's check has no image it cannot read) and an item a
+// rule found not applicable is NotApplicable.
+const (
+	alibabaSupported     = "Supported"
+	alibabaUnsupported   = "Unsupported"
+	alibabaUnknown       = "Unknown"
+	alibabaNotApplicable = "NotApplicable"
+)
+
+// AlibabaItemValues are, per item that has values of its own, the values the check reports for
+// it; any other item's Value is one of AlibabaResultValues. Platform, OSVersion and KernelVersion
+// carry the image's own strings.
+var AlibabaItemValues = map[string][]string{
+	"RtcTimeMode":  {"UTC", "LOCAL"},
+	"BootMode":     {"LEGACY", "UEFI", "UEFI-Preferred"},
+	"Architecture": {"x86_64", "arm64", "i386"},
+	"Platform":     {"Linux", "Windows"},
+}
+
+// AlibabaResultValues are the values of an item that has none of its own.
+var AlibabaResultValues = []string{alibabaSupported, alibabaUnsupported, alibabaUnknown, alibabaNotApplicable}
+
+// alibabaValue is an item's Value from the verdict on it and what its deciding rule found (the
+// rule's Actual: the boot mode, the RTC standard, the machine names).
+func alibabaValue(name string, status rules.Status, actual string) string {
+	switch status {
+	case rules.Error:
+		return alibabaUnknown
+	case rules.NotApplicable:
+		return alibabaNotApplicable
+	}
+	generic := alibabaUnsupported
+	if status == rules.Pass {
+		generic = alibabaSupported
+	}
+	switch name {
+	case "RtcTimeMode":
+		if slices.Contains(AlibabaItemValues[name], actual) {
+			return actual
+		}
+	case "BootMode":
+		if v, ok := map[string]string{"BIOS": "LEGACY", "UEFI": "UEFI", "UEFI-Preferred": "UEFI-Preferred"}[actual]; ok {
+			return v
+		}
+	case "Architecture":
+		// the machine names found (userland and kernel), as the check spells them: aarch64 is arm64
+		var names []string
+		for _, m := range strings.Split(actual, ", ") {
+			if m == "aarch64" {
+				m = "arm64"
+			}
+			if !slices.Contains(AlibabaItemValues[name], m) {
+				return generic // a machine the check has no name for
+			}
+			if !slices.Contains(names, m) {
+				names = append(names, m)
+			}
+		}
+		if len(names) == 1 {
+			return names[0]
+		}
+	}
+	return generic
+}
+
 // itemRank orders statuses for an item several rules decide: the worst is reported.
 func itemRank(s rules.Status) int {
 	return map[rules.Status]int{rules.NotApplicable: 0, rules.Pass: 1, rules.Warn: 2, rules.Waived: 3, rules.Fail: 3, rules.Error: 4}[s]
@@ -98,7 +174,7 @@ func (r *Report) AlibabaDetection() *AlibabaDetection {
 	type decided struct {
 		status  rules.Status
 		level   string
-		value   string
+		actual  string // the deciding rule's Actual
 		sources []AlibabaItemSource
 	}
 	byItem := map[string]*decided{}
@@ -123,24 +199,18 @@ func (r *Report) AlibabaDetection() *AlibabaDetection {
 				byItem[name] = d
 			}
 			if d.sources == nil || itemRank(f.Status) > itemRank(d.status) || itemRank(f.Status) == itemRank(d.status) && c.Level == "required" {
-				d.status, d.level, d.value = f.Status, c.Level, f.Actual
+				d.status, d.level, d.actual = f.Status, c.Level, f.Actual
 			}
-			d.sources = append(d.sources, AlibabaItemSource{Name: name, Rule: f.Rule, Status: f.Status, Level: c.Level, Message: f.Message, Waiver: waiver})
+			d.sources = append(d.sources, AlibabaItemSource{Name: name, Rule: f.Rule, Status: f.Status, Level: c.Level, Actual: f.Actual, Message: f.Message, Waiver: waiver})
 		}
 	}
 	// render is an item as the check reports it: a value, and a risk when it is at risk
 	render := func(name string, d *decided) AlibabaDetectionItem {
-		it := AlibabaDetectionItem{Name: name, Value: d.value}
+		it := AlibabaDetectionItem{Name: name, Value: alibabaValue(name, d.status, d.actual)}
 		switch d.status {
 		case rules.Pass, rules.NotApplicable:
-			if it.Value == "" {
-				it.Value = map[rules.Status]string{rules.Pass: "Passed", rules.NotApplicable: "NotApplicable"}[d.status]
-			}
 		case rules.Error:
 			it.RiskCode, it.RiskLevel = name+".Undetermined", "High"
-			if it.Value == "" {
-				it.Value = "Unknown"
-			}
 		default:
 			// a failure, a warning, or a waived failure (the check knows nothing of waivers)
 			it.RiskCode, it.RiskLevel = name+".NotCompliant", "High"
@@ -149,9 +219,6 @@ func (r *Report) AlibabaDetection() *AlibabaDetection {
 			}
 			if d.status == rules.Warn || d.level == "advisory" {
 				it.RiskLevel = "Medium"
-			}
-			if it.Value == "" {
-				it.Value = "Unsupported"
 			}
 		}
 		return it
@@ -175,7 +242,7 @@ func (r *Report) AlibabaDetection() *AlibabaDetection {
 				continue
 			case v == "":
 				// what the check reads was not found: the item is at risk, never passed
-				out.Items.Item = append(out.Items.Item, AlibabaDetectionItem{Name: name, RiskCode: name + ".Undetermined", RiskLevel: "High", Value: "Unknown"})
+				out.Items.Item = append(out.Items.Item, AlibabaDetectionItem{Name: name, RiskCode: name + ".Undetermined", RiskLevel: "High", Value: alibabaUnknown})
 			default:
 				out.Items.Item = append(out.Items.Item, AlibabaDetectionItem{Name: name, Value: v})
 			}

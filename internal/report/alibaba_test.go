@@ -87,8 +87,12 @@ func detectionErrors(b []byte) (out []map[string]any, errs []string) {
 				bad("item %d: %s is %T, want a string", i, k, it[k])
 			}
 		}
-		if n, _ := it["Name"].(string); n == "" || it["Value"] == nil {
+		n, _ := it["Name"].(string)
+		if n == "" || it["Value"] == nil {
 			bad("item %d lacks Name or Value: %v", i, it)
+		}
+		if v, _ := it["Value"].(string); !documentedValue(n, v) {
+			bad("item %d: %s's Value %q is not one the check reports", i, n, v)
 		}
 		lvl, hasLevel := it["RiskLevel"].(string)
 		_, hasCode := it["RiskCode"]
@@ -103,6 +107,19 @@ func detectionErrors(b []byte) (out []map[string]any, errs []string) {
 	return out, errs
 }
 
+// freeValues are the items whose Value is the image's own string (a version).
+var freeValues = []string{"OSVersion", "KernelVersion"}
+
+// documentedValue reports whether v is a Value Alibaba documents for the item: the item's own
+// values (AlibabaItemValues) or the result of the check (AlibabaResultValues); an OS or kernel
+// version is the image's string.
+func documentedValue(name, v string) bool {
+	if slices.Contains(freeValues, name) {
+		return v != ""
+	}
+	return slices.Contains(AlibabaItemValues[name], v) || slices.Contains(AlibabaResultValues, v)
+}
+
 func check(profile, level, id string) []MarketCheck {
 	return []MarketCheck{{Profile: profile, Level: level, ID: id}}
 }
@@ -111,12 +128,14 @@ func TestAlibabaDetectionShape(t *testing.T) {
 	r := &Report{Tool: "marketplace-check", Version: "1.2.3",
 		Image: ImageInfo{Path: "img.qcow2", Root: "partition 4 (xfs)", OSName: "Debian GNU/Linux", OSVersion: "12", Kernel: "6.1.0-28-cloud-amd64"},
 		Findings: []Finding{
-			{Rule: "virtio-drivers-at-boot", Status: rules.Pass, Message: "virtio at boot", Checks: check("alibaba", "required", "GUESTOS.Virtio")},
+			{Rule: "virtio-drivers-at-boot", Status: rules.Pass, Actual: "virtio_blk is in the initramfs", Message: "virtio at boot", Checks: check("alibaba", "required", "GUESTOS.Virtio")},
 			{Rule: "nvme-driver-at-boot", Status: rules.Fail, Actual: "Unsupported", Message: "no nvme", Checks: check("alibaba", "required", "GUESTOS.Nvme")},
 			{Rule: "hardware-clock-utc", Status: rules.Fail, Actual: "LOCAL", Message: "local", Checks: check("alibaba", "advisory", "GUESTOS.RtcTimeMode")},
+			{Rule: "first-nic-dhcp", Status: rules.Fail, Actual: "/etc/network/interfaces: eth0 is static", Message: "static", Checks: check("alibaba", "required", "GUESTOS.Dhcp")},
+			{Rule: "cloud-init-enabled", Status: rules.NotApplicable, Message: "n/a", Checks: check("alibaba", "required", "GUESTOS.CloudInit")},
 			{Rule: "selinux-disabled", Status: rules.Warn, Actual: "enforcing", Message: "enforcing", Checks: check("alibaba", "required", "GUESTOS.Selinux")},
 			{Rule: "boot-mode-consistent", Status: rules.Error, Message: "ESP unreadable", Checks: check("alibaba", "required", "GUESTOS.BootMode")},
-			{Rule: "supported-architecture", Status: rules.Pass, Actual: "x86_64", Checks: check("alibaba", "required", "GUESTOS.Architecture")},
+			{Rule: "supported-architecture", Status: rules.Pass, Actual: "aarch64", Checks: check("alibaba", "required", "GUESTOS.Architecture")},
 			// two rules decide one item: the worse is reported, both are named
 			{Rule: "boot-devices-resolve", Status: rules.Pass, Checks: check("alibaba", "required", "GUESTOS.Fstab")},
 			{Rule: "no-mac-pinned-network", Status: rules.Fail, Actual: "pinned", Message: "MAC", Checks: check("alibaba", "required", "GUESTOS.Fstab"),
@@ -143,14 +162,16 @@ func TestAlibabaDetectionShape(t *testing.T) {
 	want := map[string]string{
 		"Platform":      "Linux",
 		"OSVersion":     "Debian GNU/Linux 12",
-		"Architecture":  "x86_64",
+		"Architecture":  "arm64", // aarch64 as the check spells it
 		"KernelVersion": "6.1.0-28-cloud-amd64",
-		"Virtio":        "Passed",
+		"Virtio":        "Supported",                           // not our sentence: that is in MarketplaceCheck
 		"Nvme":          "Unsupported High NVMe.NotInstallded", // the documented code
 		"RtcTimeMode":   "LOCAL Medium RtcTimeMode.NotCompliant",
-		"Selinux":       "enforcing Medium Selinux.NotCompliant",
+		"Selinux":       "Unsupported Medium Selinux.NotCompliant",
 		"BootMode":      "Unknown High BootMode.Undetermined",
-		"Fstab":         "pinned High Fstab.NotCompliant", // a waiver does not change what the check sees
+		"Fstab":         "Unsupported High Fstab.NotCompliant", // a waiver does not change what the check sees
+		"Dhcp":          "Unsupported High Dhcp.NotCompliant",
+		"CloudInit":     "NotApplicable",
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -175,6 +196,14 @@ func TestAlibabaDetectionShape(t *testing.T) {
 	}
 	if strings.Join(fstab, ",") != "boot-devices-resolve:,no-mac-pinned-network:known" {
 		t.Errorf("Fstab sources %v", fstab)
+	}
+	// our explanation stays, beside the item, in our section
+	explained := map[string]string{}
+	for _, s := range d.MarketplaceCheck.Items {
+		explained[s.Rule] = s.Actual
+	}
+	if explained["virtio-drivers-at-boot"] != "virtio_blk is in the initramfs" || explained["first-nic-dhcp"] != "/etc/network/interfaces: eth0 is static" {
+		t.Errorf("MarketplaceCheck.Items lost the rules' Actual: %v", explained)
 	}
 	for _, n := range []string{"GUESTOS.Grub", "GUESTOS.SecurityCenterAgent"} {
 		if !slices.Contains(d.MarketplaceCheck.NotModelled, n) {
@@ -205,9 +234,50 @@ func TestDetectionSchemaRejects(t *testing.T) {
 		`{"Status":"Finished","Items":{"Item":[{"Name":"Nvme","Value":"x","RiskCode":"c"}]}}`,
 		`{"Status":"Finished","Items":{"Item":[{"Name":"Nvme","Value":"x","Severity":"High"}]}}`,
 		`{"Status":"Finished","Extra":1,"Items":{"Item":[]}}`,
+		// our sentence, or our spelling, where the check has its own vocabulary
+		`{"Status":"Finished","Items":{"Item":[{"Name":"Virtio","Value":"virtio_blk is a module and not in the initramfs"}]}}`,
+		`{"Status":"Finished","Items":{"Item":[{"Name":"BootMode","Value":"BIOS"}]}}`,
+		`{"Status":"Finished","Items":{"Item":[{"Name":"Architecture","Value":"aarch64"}]}}`,
+		`{"Status":"Finished","Items":{"Item":[{"Name":"Selinux","Value":"Passed"}]}}`,
 	} {
 		if _, errs := detectionErrors([]byte(bad)); len(errs) == 0 {
 			t.Errorf("the schema accepts %s", bad)
+		}
+	}
+}
+
+// The check's vocabulary from a rule's verdict and Actual.
+func TestAlibabaValue(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		status rules.Status
+		actual string
+		want   string
+	}{
+		{"BootMode", rules.Pass, "BIOS", "LEGACY"},
+		{"BootMode", rules.Pass, "UEFI", "UEFI"},
+		{"BootMode", rules.Pass, "UEFI-Preferred", "UEFI-Preferred"},
+		{"BootMode", rules.Warn, "UEFI", "UEFI"},
+		{"BootMode", rules.Fail, "none", "Unsupported"},
+		{"BootMode", rules.Error, "UEFI", "Unknown"},
+		{"RtcTimeMode", rules.Pass, "UTC", "UTC"},
+		{"RtcTimeMode", rules.Warn, "UTC", "UTC"}, // an unrecognised third line: systemd reads UTC
+		{"RtcTimeMode", rules.Fail, "LOCAL", "LOCAL"},
+		{"Architecture", rules.Pass, "x86_64", "x86_64"},
+		{"Architecture", rules.Pass, "aarch64", "arm64"},
+		{"Architecture", rules.Fail, "i386", "i386"},
+		{"Architecture", rules.Fail, "x86_64, aarch64", "Unsupported"}, // userland and kernel differ
+		{"Architecture", rules.Fail, "EM_SPARCV9", "Unsupported"},
+		{"Architecture", rules.Fail, "riscv64", "Unsupported"}, // a machine Alibaba's check names no value for
+		{"Virtio", rules.Pass, "virtio_blk is built in", "Supported"},
+		{"Virtio", rules.Waived, "virtio_blk is a module", "Unsupported"},
+		{"Nvme", rules.NotApplicable, "", "NotApplicable"},
+	} {
+		if got := alibabaValue(c.name, c.status, c.actual); got != c.want {
+			t.Errorf("%s %s %q: %q, want %q", c.name, c.status, c.actual, got, c.want)
+		}
+		if got := alibabaValue(c.name, c.status, c.actual); !documentedValue(c.name, got) {
+			t.Errorf("%s: %q is not documented", c.name, got)
 		}
 	}
 }

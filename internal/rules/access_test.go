@@ -223,6 +223,7 @@ func TestSupportedArchitecture(t *testing.T) {
 // the boot, firewall-enabled counted any .wants link.
 func TestFirewallRulesAgree(t *testing.T) {
 	const nft = "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n"
+	const ufwUnit = "[Service]\nExecStart=/lib/ufw/ufw-init start quiet\n[Install]\nWantedBy=multi-user.target\n"
 	disabled, _ := rules.ByID("firewall-disabled")
 	enabled, _ := rules.ByID("firewall-enabled")
 	for _, c := range []struct {
@@ -239,6 +240,17 @@ func TestFirewallRulesAgree(t *testing.T) {
 			"/etc/systemd/system/multi-user.target.wants/app.service": "-> /lib/systemd/system/app.service"}, true, "/lib/systemd/system/app.service:2 nftables.service enabled at boot"},
 		{"nftables linked from multi-user.target.wants", testfixture.Change{"/lib/systemd/system/nftables.service": nft,
 			"/etc/systemd/system/multi-user.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, true, "/etc/systemd/system/multi-user.target.wants/nftables.service:0 nftables.service enabled at boot"},
+		// ufw's boot script loads nothing unless ufw.conf says ENABLED=yes, and ENABLED=yes loads
+		// nothing unless the service starts (Ubuntu's images ship the first: ufw.service enabled,
+		// ENABLED=no)
+		{"ufw.service started, ENABLED=no", testfixture.Change{"/lib/systemd/system/ufw.service": ufwUnit, "/etc/ufw/ufw.conf": "ENABLED=no\n",
+			"/etc/systemd/system/multi-user.target.wants/ufw.service": "-> /lib/systemd/system/ufw.service"}, false, "ufw.conf does not say ENABLED=yes"},
+		{"ENABLED=yes, ufw.service not started", testfixture.Change{"/lib/systemd/system/ufw.service": ufwUnit, "/etc/ufw/ufw.conf": "ENABLED=yes\n"}, false, "ufw's service is not started at boot"},
+		{"ENABLED=Yes, which ufw-init does not take for yes", testfixture.Change{"/lib/systemd/system/ufw.service": ufwUnit, "/etc/ufw/ufw.conf": "ENABLED=Yes\n",
+			"/etc/systemd/system/multi-user.target.wants/ufw.service": "-> /lib/systemd/system/ufw.service"}, false, "ufw.conf does not say ENABLED=yes"},
+		{"ENABLED=yes in /etc/default/ufw, none in ufw.conf", testfixture.Change{"/lib/systemd/system/ufw.service": ufwUnit, "/etc/ufw/ufw.conf": "LOGLEVEL=low\n", "/etc/default/ufw": "ENABLED=yes\n",
+			"/etc/systemd/system/multi-user.target.wants/ufw.service": "-> /lib/systemd/system/ufw.service"}, true, "ufw.service enabled at boot"},
+		{"iptables started from rc4.d", testfixture.Change{"/etc/init.d/iptables": "#!/bin/sh\n", "/etc/rc4.d/S01iptables": "-> ../init.d/iptables"}, true, "iptables started by SysV init"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			img, err := inspect.Open(testfixture.DiskVariant(t, testfixture.With(accessBase(), c.change), accessRootUUID))

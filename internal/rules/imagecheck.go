@@ -9,8 +9,8 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/bootmode"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/clock"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/cloudinit"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/extended"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/selinux"
-	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
@@ -509,10 +509,15 @@ var _ = register(&Rule{
 	Title:    "The root partition is the last partition on the disk, so that it can grow",
 	Severity: High,
 	Source:   aliImageSpec + " (\"the root partition is the last partition\": otherwise growing the system disk fails)",
-	Rationale: "growpart grows a partition into the free space after it: a root partition followed by another partition (swap, data, a " +
-		"second root) cannot take the larger system disk's space. Decided from the partition table by start offset (logical partitions " +
-		"included): the partition holding the root filesystem must start after every other partition.",
-	Fix: "Rebuild the disk with the root partition last (boot, ESP and BIOS boot partitions before it); move any data partition to a data disk.",
+	Rationale: "growpart grows a partition into the free space after it, up to the next entry of the partition table that starts " +
+		"after it: a root partition followed by another partition (swap, data, a second root) or by an MBR extended partition (even " +
+		"an empty one) cannot take the larger system disk's space. A logical root (MBR partition 5 or above) cannot either: growpart " +
+		"(cloud-guest-utils 0.33) extends it to the disk's new end and sfdisk refuses a logical partition that leaves its extended " +
+		"container, or, with a partition after the container, it grows only inside the container. Decided from the partition table " +
+		"by start offset, extended containers, logical partitions and partitions holding nothing included, as growpart decides it (a differential test runs " +
+		"growpart on generated MBR and GPT layouts).",
+	Fix: "Rebuild the disk with the root partition last (boot, ESP and BIOS boot partitions before it), as a primary MBR partition " +
+		"or a GPT partition; move any data partition to a data disk.",
 	Check: linux(func(c *Context) Result {
 		t := c.Image.Table
 		if t == nil || t.Scheme == "none" {
@@ -522,16 +527,44 @@ var _ = register(&Rule{
 		if root == nil {
 			return Result{Status: Error, Message: "the partition holding the root filesystem is not known"}
 		}
+		var containers []extended.Container
+		if t.Scheme == "mbr" {
+			d := c.Image.Disk
+			if d == nil {
+				return Result{Status: Error, Message: "the disk's MBR could not be read: its extended partitions are unknown"}
+			}
+			var err error
+			if containers, err = extended.Read(d.Name, d, d.VirtualSize); err != nil {
+				return errResult(err)
+			}
+		}
+		res := Result{Required: "root partition last", Actual: fmt.Sprintf("root is partition %d", root.Number)}
+		if t.Scheme == "mbr" && root.Number >= 5 {
+			res.Status, res.Actual = Fail, fmt.Sprintf("root is logical partition %d", root.Number)
+			res.Message = fmt.Sprintf("the root is logical partition %d: growpart cannot grow it into a larger system disk (a logical partition stays inside its extended container)", root.Number)
+			for _, ct := range containers {
+				if ct.Start <= root.Start && root.Start < ct.End() {
+					res.Evidence = append(res.Evidence, Evidence{Path: fmt.Sprintf("partition %d", ct.Number),
+						Detail: fmt.Sprintf("extended partition from %d MiB to %d MiB, holding the root (partition %d at %d MiB)", ct.Start>>20, ct.End()>>20, root.Number, root.Start>>20)})
+				}
+			}
+			return res
+		}
 		var after []Evidence
 		for _, p := range t.Partitions {
-			if p == root || p.Kind == partition.KindEmpty {
+			// an entry whose bytes are all zero still bounds growpart: only the table counts
+			if p == root {
 				continue
 			}
 			if p.Start > root.Start {
 				after = append(after, Evidence{Path: fmt.Sprintf("partition %d", p.Number), Detail: fmt.Sprintf("%s partition at %d MiB, after the root (partition %d at %d MiB)", p.Kind, p.Start>>20, root.Number, root.Start>>20)})
 			}
 		}
-		res := Result{Required: "root partition last", Actual: fmt.Sprintf("root is partition %d", root.Number)}
+		for _, ct := range containers {
+			if ct.Start > root.Start {
+				after = append(after, Evidence{Path: fmt.Sprintf("partition %d", ct.Number), Detail: fmt.Sprintf("extended partition at %d MiB, after the root (partition %d at %d MiB): growpart stops at it", ct.Start>>20, root.Number, root.Start>>20)})
+			}
+		}
 		if len(after) > 0 {
 			res.Status, res.Evidence = Fail, after
 			res.Message = fmt.Sprintf("%d partition(s) follow the root partition: it cannot grow into a larger system disk", len(after))

@@ -3,6 +3,7 @@ package rules_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -310,6 +311,39 @@ func TestAlibabaAgentsInstalled(t *testing.T) {
 		{"install path", testfixture.Change{"/usr/local/aegis/aegis_client/aegis_11_91/AliYunDun": "\x7fELF"}, rules.Pass, "/usr/local/aegis/aegis_client"},
 		{"absent", testfixture.Change{}, rules.Warn, "not installed"},
 	})
+}
+
+// alibabaValueDocumented reports whether an item's Value is in the check's vocabulary.
+func alibabaValueDocumented(name, v string) bool {
+	if name == "OSVersion" || name == "KernelVersion" {
+		return v != ""
+	}
+	return slices.Contains(report.AlibabaItemValues[name], v) || slices.Contains(report.AlibabaResultValues, v)
+}
+
+// The Values of real checks, of the clean image and of the one that breaks every rule, are in
+// the check's vocabulary (never our sentences), and the clean image's boot mode, clock and
+// architecture are the check's own words for them.
+func TestAlibabaDetectionValuesOfChecks(t *testing.T) {
+	p := plan.MustNew(plan.Choices{Profiles: []string{"alibaba"}})
+	for _, fixture := range []string{"clean.raw", "dirty.raw"} {
+		r, err := engine.Check(testfixture.Path(t, fixture), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values := map[string]string{}
+		for _, it := range r.AlibabaDetection().Items.Item {
+			values[it.Name] = it.Value
+			if !alibabaValueDocumented(it.Name, it.Value) {
+				t.Errorf("%s: %s = %q is not a value Alibaba's check reports", fixture, it.Name, it.Value)
+			}
+		}
+		if fixture == "clean.raw" && (values["Architecture"] != "x86_64" || values["RtcTimeMode"] != "UTC" ||
+			!slices.Contains([]string{"LEGACY", "UEFI", "UEFI-Preferred"}, values["BootMode"]) || values["Virtio"] != "Supported") {
+			t.Errorf("clean image's items %v", values)
+		}
+		t.Logf("%s: %v", fixture, values)
+	}
 }
 
 // The alibaba-detection report of a real check: the image facts fill Platform, OSVersion and

@@ -2,12 +2,12 @@ package rules
 
 import (
 	"fmt"
-	"github.com/marketready/packer-plugin-marketplace/internal/facts/network"
 	"io/fs"
-	"path"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/firewall"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/network"
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/resolvconf"
 )
 
 var _ = register(&Rule{
@@ -15,46 +15,75 @@ var _ = register(&Rule{
 	Title:     "/etc/resolv.conf is absent or a link into /run",
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Linux: remove /etc/resolv.conf)",
-	Rationale: "A static resolv.conf pins the build network's DNS servers into every VM.",
+	Rationale: "A static resolv.conf pins the build network's DNS servers into every VM. The link is followed as the kernel follows it (every link on the way, /var/run -> /run too, up to 40): it passes when it ends under /run or /var/run, which boot writes. A static file fails, with what glibc's resolver reads from it as evidence (each nameserver it accepts, the line that sets the search list), read as glibc 2.36 reads it.",
 	Fix:       "Remove /etc/resolv.conf (or leave the distribution's symlink to /run/...); marketplace-harden's `network` step does this.",
 	Check: linux(func(c *Context) Result {
-		fi, err := c.lstat("/etc/resolv.conf")
-		if err != nil {
-			return errResult(err)
-		}
-		if fi == nil {
-			return pass("/etc/resolv.conf is absent")
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			target, err := c.Image.Root.ReadLink("etc/resolv.conf")
-			if err != nil {
-				return errResult(err)
+		// the resolvconf fact (internal/facts/resolvconf): the path as the kernel follows it,
+		// the file as glibc's resolver reads it
+		f := resolvconf.Of(c.Image)
+		const p = resolvconf.Path
+		link := Evidence{Path: p, Detail: "-> " + Quote(f.Target)}
+		switch {
+		case f.Kind == resolvconf.Unknown, f.Kind == resolvconf.Link && (f.Target == "" || f.Resolved == ""):
+			return errResult(f.Err()) // the path, the link or where it ends could not be read
+		case f.Kind == resolvconf.Absent:
+			return pass(p + " is absent")
+		case f.Kind == resolvconf.Link && f.Loops:
+			return fail(p+" is a loop of symbolic links: the resolver reads no file, and nothing written at run time reaches it", link)
+		case f.Kind == resolvconf.Link && !f.Static:
+			if f.Resolved != f.Target {
+				link.Detail += ", ending at " + Quote(f.Resolved)
 			}
-			abs := target
-			if !strings.HasPrefix(abs, "/") {
-				abs = path.Join("/etc", target)
-			}
-			if strings.HasPrefix(abs, "/run/") || strings.HasPrefix(abs, "/var/run/") {
-				return pass("/etc/resolv.conf links to "+Quote(target)+", written at run time", Evidence{Path: "/etc/resolv.conf", Detail: "-> " + Quote(target)})
-			}
-			return fail("/etc/resolv.conf links to a static file", Evidence{Path: "/etc/resolv.conf", Detail: "-> " + Quote(target)})
+			return pass(p+" links to "+Quote(f.Target)+", written at run time", link)
+		case f.Kind == resolvconf.Other:
+			return fail(p+" is neither a file nor a link: the resolver reads nothing and nothing can replace it at run time", Evidence{Path: p, Detail: "not a regular file"})
 		}
+		// a static file: the verdict is decided; what glibc would read from it is the evidence
 		var ev []Evidence
-		data, err := c.read("/etc/resolv.conf")
-		if err != nil {
-			return errResult(err)
-		}
-		for i, l := range strings.Split(string(data), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && (f[0] == "nameserver" || f[0] == "search" || f[0] == "domain") {
-				ev = append(ev, Evidence{Path: "/etc/resolv.conf", Line: i + 1, Detail: Quote(strings.Join(f, " "))})
+		msg := p + " is a static file"
+		if f.Kind == resolvconf.Link {
+			msg = p + " links to a static file"
+			link.Detail += ", ending at " + Quote(f.Resolved)
+			if f.Read == "" {
+				link.Detail += " (no file there in the image to read)"
 			}
+			ev = append(ev, link)
 		}
+		ev = append(ev, resolvConfEvidence(f)...)
 		if len(ev) == 0 {
-			ev = []Evidence{{Path: "/etc/resolv.conf", Detail: fmt.Sprintf("regular file, %d bytes", fi.Size())}}
+			ev = []Evidence{{Path: p, Detail: fmt.Sprintf("regular file, %d bytes, no nameserver, search or domain line glibc reads", f.Size)}}
 		}
-		return fail("/etc/resolv.conf is a static file", listing(ev, 10)...)
+		r := fail(msg, listing(ev, 12)...)
+		if err := f.Err(); err != nil {
+			r.Message += fmt.Sprintf(" (not all of it read, so possibly more: %v)", err)
+		}
+		return r
 	}),
 })
+
+// resolvConfEvidence is what the resolver takes from the file: the name servers it accepts
+// (noting those past the MAXNS it queries) and the line that sets the search list.
+func resolvConfEvidence(f *resolvconf.Facts) []Evidence {
+	if f.Conf == nil {
+		return nil
+	}
+	var ev []Evidence
+	for i, s := range f.Conf.Servers {
+		d := Quote(s.Text)
+		if i >= resolvconf.MaxNS {
+			d += fmt.Sprintf(" (kept, not queried: the resolver asks the first %d)", resolvconf.MaxNS)
+		}
+		ev = append(ev, Evidence{Path: f.Read, Line: s.Line, Detail: d})
+	}
+	if s := f.Conf.SearchFrom; s != nil {
+		d := Quote(s.Text)
+		if list := strings.Join(f.Conf.Search, " "); list != strings.Join(strings.Fields(s.Text)[1:], " ") {
+			d += " (search list " + Quote(list) + ")" // a domain line's first word only
+		}
+		ev = append(ev, Evidence{Path: f.Read, Line: s.Line, Detail: d})
+	}
+	return ev
+}
 
 var _ = register(&Rule{
 	ID:        "no-mac-pinned-network",
@@ -93,8 +122,9 @@ var _ = register(&Rule{
 			ev = append(ev, Evidence{Path: p.Path, Line: p.Line, Detail: Quote(p.Setting)})
 		}
 		ev = append(ev, generators...)
+		notes := readPastNotes(nf)
 		if len(ev) > 0 {
-			r := fail(fmt.Sprintf("%d MAC-pinned network setting(s)", len(ev)), listing(ev, 20)...)
+			r := fail(fmt.Sprintf("%d MAC-pinned network setting(s)", len(ev)), append(listing(ev, 20), notes...)...)
 			if unread != nil {
 				r.Message += fmt.Sprintf(" (and not read, so possibly more: %v)", unread)
 			}
@@ -103,7 +133,7 @@ var _ = register(&Rule{
 		if unread != nil {
 			return errResult(unread)
 		}
-		return pass("no MAC-pinned network configuration")
+		return pass("no MAC-pinned network configuration", notes...)
 	}),
 })
 
@@ -112,7 +142,7 @@ var _ = register(&Rule{
 	Title:     "No host firewall enabled at boot (unless the application needs it)",
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Linux: firewall rules disabled unless the application depends on them)",
-	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. A firewall service counts when boot starts it: reached from default.target through any .wants/.requires directory (vendor ones too, such as nftables' sysinit.target.wants) or another started unit's Wants=/Requires=/BindsTo=, and not masked; ufw.conf ENABLED=yes and SysV start links count too. It reads the same firewall fact as firewall-enabled, so one of the two always passes. Waive this rule with a reason for appliances that need it.",
+	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. A firewall service counts when boot starts it: reached from default.target through any .wants/.requires directory (vendor ones too, such as nftables' sysinit.target.wants) or another started unit's Wants=/Requires=/BindsTo=, and not masked; SysV start links count too. ufw counts only when both its service starts and its switch is on (ENABLED=yes or YES in ufw.conf, else in /etc/default/ufw, as ufw's boot script reads them): Ubuntu's ufw.service with ENABLED=no loads nothing and is listed, not failed. It judges the same firewall fact as firewall-enabled (what loads rules at boot), so exactly one of the two passes. Waive this rule with a reason for appliances that need it.",
 	Fix:       "Disable ufw / firewalld / nftables / iptables persistence (marketplace-harden `firewall`), or waive the rule: waive { rule = \"firewall-disabled\" reason = \"...\" }.",
 	Check: linux(func(c *Context) Result {
 		// the firewall fact (internal/facts/firewall, on facts/systemd's Boot) that
@@ -121,7 +151,10 @@ var _ = register(&Rule{
 		if err := f.Err(); err != nil {
 			return errResult(err)
 		}
-		var ev []Evidence
+		// only what loads rules counts (the fact's Starting, which firewall-enabled judges
+		// too): a ufw.service whose ufw.conf says ENABLED=no, or ENABLED=yes with no ufw
+		// service started, filters nothing (ufw-init exits at "start quiet" when ENABLED=no)
+		var ev, inert []Evidence
 		for _, s := range f.Signals {
 			d := s.Detail
 			switch s.Kind {
@@ -132,11 +165,33 @@ var _ = register(&Rule{
 			case firewall.Switch:
 				d = "ENABLED=yes"
 			}
+			if !s.Starts {
+				inert = append(inert, Evidence{Path: s.Path, Line: s.Line, Detail: Quote(s.Detail)})
+				continue
+			}
 			ev = append(ev, Evidence{Path: s.Path, Line: s.Line, Detail: d})
 		}
 		if len(ev) > 0 {
-			return fail("a host firewall is enabled", ev...)
+			return fail("a host firewall is enabled", append(ev, inert...)...)
+		}
+		if len(inert) > 0 {
+			return pass("no host firewall loads rules at boot (configuration only)", inert...)
 		}
 		return pass("no firewall service enabled at boot")
 	}),
 })
+
+// readPastNotes are the errors ifup itself reads past (each ends the reading of one sourced
+// file, and ifup goes on): they decide nothing, since what ifup makes of the rest is known, but
+// what comes after one in its file is not configuration, whatever it says.
+func readPastNotes(nf *network.Facts) []Evidence {
+	var ev []Evidence
+	for _, e := range nf.ReadPast {
+		d := "note: ifup reads past this and ignores the rest of the file: "
+		if e.Line == 0 {
+			d = "note: ifup reads past this file: "
+		}
+		ev = append(ev, Evidence{Path: e.File, Line: e.Line, Detail: d + Quote(e.Msg)})
+	}
+	return listing(ev, 10)
+}

@@ -33,13 +33,44 @@ type Options struct {
 	// RandomMiB adds this many MiB of incompressible data (files of 32 MiB under
 	// ProgramData/App/data) for benchmarks; the C: volume grows to fit.
 	RandomMiB int
+	// NoEC2Launch leaves out of the compliant image the EC2Launch v2 agent it otherwise has
+	// (the EC2Launch service, Automatic, and its program); the dirty image never has it.
+	NoEC2Launch bool
+	// SystemReg and SoftwareReg are .reg text (keys under HivePrefix) merged into the SYSTEM
+	// and SOFTWARE hives after the image's own keys: a test's services or changed values.
+	SystemReg, SoftwareReg string
+}
+
+// EC2LaunchProgram is where EC2Launch v2 installs its program (AWS, "Install the latest version
+// of EC2Launch v2": C:\Program Files\Amazon\EC2Launch\EC2Launch.exe), on the C: volume.
+const EC2LaunchProgram = "Program Files/Amazon/EC2Launch/EC2Launch.exe"
+
+// ServiceReg is the .reg text of a service key under ControlSet001\Services: its start type
+// (2 automatic, 3 manual, 4 disabled; a negative start leaves the Start value out), its
+// ImagePath as a REG_EXPAND_SZ, and a Win32 own-process type.
+func ServiceReg(name string, start int, imagePath string) string {
+	s := fmt.Sprintf("[%s\\ControlSet001\\Services\\%s]\n\"Type\"=dword:00000010\n\"ImagePath\"=%s\n", HivePrefix, name, regExpand(imagePath))
+	if start >= 0 {
+		s += fmt.Sprintf("\"Start\"=dword:%08x\n", start)
+	}
+	return s + "\n"
+}
+
+// regExpand is a REG_EXPAND_SZ value: hex(2): and the UTF-16LE string with its terminator.
+func regExpand(s string) string {
+	var parts []string
+	for _, u := range utf16.Encode([]rune(s + "\x00")) {
+		parts = append(parts, fmt.Sprintf("%02x,%02x", u&0xff, u>>8))
+	}
+	return "hex(2):" + strings.Join(parts, ",")
 }
 
 // Build makes, in the directory work, an MBR disk like an Azure Windows Server image: a small
 // "System Reserved" NTFS partition and the C: NTFS volume, built without mounting (mkntfs and the
 // libntfs-3g copier of scripts/mkfs-from-dir.sh), with SOFTWARE, SYSTEM and SAM hives written by
 // hivexregedit from .reg text, small PE headers for the kernel and kernel32, EVTX event logs
-// and user profiles. The dirty variant has an enabled "admin" account with a password, a
+// and user profiles; the compliant one also has the EC2Launch v2 launch agent (a service that
+// starts at boot, and its program). The dirty variant has no launch agent, an enabled "admin" account with a password, a
 // disabled firewall profile and a custom inbound rule, automatic updates off, no sysprep, an
 // old last update, the DHCP role, .ssh keys, saved credentials, a PSReadLine history, temp
 // files, a HOSTS entry and uncleared event logs. It returns the image's path.
@@ -62,12 +93,18 @@ func Build(work string, o Options) (path string, err error) {
 		}
 	}
 	d := o.Dirty
-	software := readFile(e, hive(e, softwareReg(d)))
+	software := readFile(e, hive(e, softwareReg(d)+"\n"+o.SoftwareReg))
 	if o.UnflushedSoftware {
 		binary.LittleEndian.PutUint32(software[4:], binary.LittleEndian.Uint32(software[8:])+1)
 	}
 	write("Windows/System32/config/SOFTWARE", software)
-	write("Windows/System32/config/SYSTEM", readFile(e, hive(e, systemReg(d))))
+	ec2launch := !d && !o.NoEC2Launch
+	system := systemReg(d)
+	if ec2launch {
+		system += "\n" + ServiceReg("EC2Launch", 2, `"%ProgramFiles%\Amazon\EC2Launch\EC2Launch.exe" service`)
+		write(EC2LaunchProgram, PEHeader(0x8664))
+	}
+	write("Windows/System32/config/SYSTEM", readFile(e, hive(e, system+"\n"+o.SystemReg)))
 	write("Windows/System32/config/SAM", readFile(e, hive(e, samReg(d))))
 	write("Windows/System32/ntoskrnl.exe", PEHeader(0x8664))
 	write("Windows/System32/kernel32.dll", PEHeader(0x8664))

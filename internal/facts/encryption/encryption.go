@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/boot"
@@ -28,6 +29,9 @@ const (
 	LUKS      = "LUKS" // a LUKS magic with a version cryptsetup does not know
 	BitLocker = "BitLocker"
 )
+
+// bitLockerToGoGUID is the GUID a BitLocker To Go boot sector carries at byte 424.
+var bitLockerToGoGUID = []byte{0x3b, 0xd6, 0x67, 0x49, 0x29, 0x2e, 0xd8, 0x4a, 0x83, 0x99, 0xf6, 0xa3, 0x39, 0xe3, 0xd0, 0x01}
 
 // HeaderSize is how many bytes of a header sector are read.
 const HeaderSize = 512
@@ -55,6 +59,12 @@ type Header struct {
 func ParseHeader(b []byte, off int64) (h Header, ok bool) {
 	switch {
 	case len(b) >= 11 && string(b[3:11]) == "-FVE-FS-" && off == 0:
+		return Header{Kind: BitLocker}, true
+	case len(b) >= 448 && string(b[:11]) == "\xeb\x58\x90MSWIN4.1" && off == 0 && bytes.Equal(b[424:440], bitLockerToGoGUID):
+		// BitLocker To Go: a FAT "discovery volume" whose boot code area holds the BitLocker
+		// GUID (4967D63B-2E29-4AD8-8399-F6A339E3D001, on disk in GUID byte order) and the FVE
+		// metadata offset (libblkid/src/superblocks/bitlocker.c, util-linux@47afae0caaa2,
+		// which also checks "-FVE-FS-" at that offset)
 		return Header{Kind: BitLocker}, true
 	case len(b) >= 8 && (string(b[:6]) == "LUKS\xba\xbe" && off == 0 || string(b[:6]) == "SKUL\xba\xbe"):
 	default:
@@ -119,8 +129,11 @@ func (e CrypttabEntry) NoAuto() bool {
 }
 
 // ParseCrypttab reads crypttab as systemd-cryptsetup-generator does: blank lines and lines
-// starting with # are skipped, fields are separated by blanks, a line with fewer than two or
-// more than four fields is ignored (the generator logs and skips it). Lines are returned with
+// starting with # are skipped, fields are separated by blanks, a line with fewer than two
+// fields is ignored (the generator logs and skips it), and of a longer line the first four are
+// used: the generator reads them with sscanf("%ms %ms %ms %ms"), which stops after four, so a
+// fifth word (a trailing "# comment") does not keep the volume from being opened
+// (src/cryptsetup/cryptsetup-generator.c add_crypttab_devices, systemd@008fd4f9d46c). Lines are returned with
 // their numbers; a line longer than maxLine is an error naming it (its fields are unknown).
 func ParseCrypttab(data []byte) ([]CrypttabEntry, error) {
 	const maxLine = 4096
@@ -134,7 +147,7 @@ func ParseCrypttab(data []byte) ([]CrypttabEntry, error) {
 			continue
 		}
 		f := strings.Fields(l)
-		if len(f) < 2 || len(f) > 4 {
+		if len(f) < 2 {
 			continue
 		}
 		e := CrypttabEntry{Line: i + 1, Name: f[0], Device: f[1]}
@@ -150,23 +163,58 @@ func ParseCrypttab(data []byte) ([]CrypttabEntry, error) {
 }
 
 // CmdlineLUKS are the words of a kernel command line that make the initramfs or systemd open a
-// LUKS volume at boot; none when rd.luks=0 / luks=no turns that off.
+// LUKS volume at boot. The generator runs twice, in the initrd and in the booted system, and
+// reads the line differently in each (systemd-cryptsetup-generator(8)): rd.luks.* words only in
+// the initrd, luks.* words in both; rd.luks=/luks= turn it off there (the last of them read
+// in that stage wins). A word counts when either stage acts on it.
 func CmdlineLUKS(cmdline string) []string {
+	words := strings.Fields(cmdline)
 	var out []string
-	off := false
-	for _, w := range strings.Fields(cmdline) {
-		k, v, _ := strings.Cut(w, "=")
-		switch k {
-		case "rd.luks.uuid", "rd.luks.name", "luks.uuid", "luks.name":
-			out = append(out, w)
-		case "rd.luks", "luks":
-			off = v == "0" || v == "no" || v == "false"
+	for _, initrd := range []bool{true, false} {
+		on := true
+		var opens []string
+		for _, w := range words {
+			k, v, hasValue := strings.Cut(w, "=")
+			if strings.HasPrefix(k, "rd.") {
+				if !initrd {
+					continue
+				}
+				k = strings.TrimPrefix(k, "rd.")
+			}
+			switch k {
+			case "luks.uuid", "luks.name":
+				if hasValue && v != "" {
+					opens = append(opens, w)
+				}
+			case "luks":
+				if !hasValue {
+					on = true
+				} else if b, ok := systemdBool(v); ok {
+					on = b
+				}
+			}
+		}
+		if !on {
+			continue
+		}
+		for _, w := range opens {
+			if !slices.Contains(out, w) {
+				out = append(out, w)
+			}
 		}
 	}
-	if off {
-		return nil
-	}
 	return out
+}
+
+// systemdBool parses a boolean as systemd's parse_boolean does (src/basic/parse-util.c).
+func systemdBool(v string) (value, ok bool) {
+	switch strings.ToLower(v) {
+	case "1", "yes", "y", "true", "t", "on":
+		return true, true
+	case "0", "no", "n", "false", "f", "off":
+		return false, true
+	}
+	return false, false
 }
 
 // BootParam is a kernel command line word that opens a LUKS volume, and the entry passing it.

@@ -28,6 +28,8 @@ func TestParseHeader(t *testing.T) {
 		{"unknown LUKS version", append([]byte("LUKS\xba\xbe\x00\x07"), make([]byte, 504)...), 0, LUKS, ""},
 		{"BitLocker", testfixture.BitLockerBootSector(), 0, BitLocker, ""},
 		{"BitLocker magic inside a partition", testfixture.BitLockerBootSector(), 0x4000, "", ""},
+		{"BitLocker To Go", bitLockerToGo(bitLockerToGoGUID), 0, BitLocker, ""},
+		{"a FAT boot sector named MSWIN4.1 without the GUID", bitLockerToGo(make([]byte, 16)), 0, "", ""},
 		{"zeros", wiped, 0, "", ""},
 		{"short", []byte("LUKS\xba"), 0, "", ""},
 	} {
@@ -45,7 +47,9 @@ func TestParseCrypttab(t *testing.T) {
 	data := "# <target> <source> <key> <options>\n\ncryptroot UUID=" + uuid + " none luks,discard\n" +
 		"swap /dev/sda3 /dev/urandom swap,noauto\nbroken\nfive a b c d\n"
 	ents, err := ParseCrypttab([]byte(data))
-	if err != nil || len(ents) != 2 || ents[0].Line != 3 || ents[0].Name != "cryptroot" || ents[0].NoAuto() || !ents[1].NoAuto() || ents[1].Line != 4 {
+	// "five a b c d": the generator's sscanf takes the first four fields and opens it
+	if err != nil || len(ents) != 3 || ents[0].Line != 3 || ents[0].Name != "cryptroot" || ents[0].NoAuto() || !ents[1].NoAuto() || ents[1].Line != 4 ||
+		ents[2].Line != 6 || ents[2].Name != "five" || ents[2].Options != "c" {
 		t.Errorf("%+v, %v", ents, err)
 	}
 	if _, err := ParseCrypttab([]byte("a b\n" + strings.Repeat("x", 5000))); err == nil || !strings.Contains(err.Error(), "line 2") {
@@ -57,6 +61,10 @@ func TestCmdlineLUKS(t *testing.T) {
 	for in, want := range map[string]string{
 		"ro quiet": "", "rd.luks.uuid=" + uuid + " ro": "rd.luks.uuid=" + uuid, "luks.name=" + uuid + "=root": "luks.name=" + uuid + "=root",
 		"rd.luks.uuid=x rd.luks=0": "", "rd.luks.options=discard": "",
+		// rd.luks= turns off the initrd's generator only; luks.uuid= is read by the booted system's too
+		"rd.luks=0 luks.uuid=x": "luks.uuid=x", "luks=0 luks.uuid=x": "", "luks=no rd.luks=1 rd.luks.uuid=x": "rd.luks.uuid=x",
+		"rd.luks=1 luks=0 rd.luks.uuid=x": "", "rd.luks=off rd.luks.uuid=x": "", "luks=n luks.uuid=x": "",
+		"rd.luks=maybe rd.luks.uuid=x": "rd.luks.uuid=x", "rd.luks rd.luks.uuid=x": "rd.luks.uuid=x", "rd.luks.uuid=": "",
 	} {
 		if got := strings.Join(CmdlineLUKS(in), " "); got != want {
 			t.Errorf("CmdlineLUKS(%q) = %q, want %q", in, got, want)
@@ -143,4 +151,14 @@ func FuzzParseCrypttab(f *testing.F) {
 			}
 		}
 	})
+}
+
+// bitLockerToGo is a BitLocker To Go boot sector as libblkid recognises one: "\xeb\x58\x90MSWIN4.1"
+// and guid at byte 424 (libblkid/src/superblocks/bitlocker.c, util-linux@47afae0caaa2).
+func bitLockerToGo(guid []byte) []byte {
+	b := make([]byte, 512)
+	copy(b, "\xeb\x58\x90MSWIN4.1")
+	copy(b[424:], guid)
+	b[510], b[511] = 0x55, 0xaa
+	return b
 }

@@ -2,9 +2,9 @@
 // them: the firewall services systemd starts (reached from default.target as
 // internal/facts/systemd's Boot follows it: .wants/ and .requires/ directories of every unit
 // directory, Wants=/Requires=/BindsTo=..., masks honoured; the unit file found),
-// ufw's own switch (/etc/ufw/ufw.conf ENABLED=yes, which ufw's boot script obeys), and SysV
-// start links (/etc/rc[235].d/S??NAME), which systemd runs only when no native unit of that
-// name exists. Both the rule that wants no firewall (Azure) and the one that wants one
+// ufw's own switch (ENABLED=yes in /etc/ufw/ufw.conf, else /etc/default/ufw, which ufw's boot
+// script obeys), and SysV start links (systemd.SysVStart), which systemd runs only when no
+// native unit of that name exists. Both the rule that wants no firewall (Azure) and the one that wants one
 // (DigitalOcean) judge these signals.
 package firewall
 
@@ -22,6 +22,9 @@ import (
 
 // UFWConf is ufw's configuration file.
 const UFWConf = "/etc/ufw/ufw.conf"
+
+// UFWDefaults is the file ufw's boot script sources before ufw.conf.
+const UFWDefaults = "/etc/default/ufw"
 
 // SysVNames are the init scripts that load firewall rules at boot.
 var SysVNames = []string{"ufw", "firewalld", "iptables", "netfilter-persistent"}
@@ -97,21 +100,27 @@ func ReadBoot(src systemd.Source, boot *systemd.Boot) *Facts {
 		}
 		hasSystemd = hasSystemd || fi != nil
 	}
-	// ufw's switch
-	ufwOn, ufwLine := false, 0
-	data, err := src.ReadFile(UFWConf)
-	if err != nil {
-		f.Problems = append(f.Problems, fmt.Errorf("%s: %w", UFWConf, err))
-		return f
-	}
-	if data != nil {
-		vars, err := sysconf.ReadShellVars(data)
+	// ufw's switch: ufw-init sources ufw.conf, and ufw-init-functions then sources
+	// /etc/default/ufw and ufw.conf again, so ENABLED is ufw.conf's, else /etc/default/ufw's;
+	// ufw_start loads rules only when it is "yes" or "YES" (ufw 0.36.2 src/ufw-init,
+	// src/ufw-init-functions ufw_start)
+	ufwOn, ufwLine, ufwFile := false, 0, UFWConf
+	for _, p := range []string{UFWDefaults, UFWConf} {
+		data, err := src.ReadFile(p)
 		if err != nil {
-			f.Problems = append(f.Problems, fmt.Errorf("%s %w", UFWConf, err))
+			f.Problems = append(f.Problems, fmt.Errorf("%s: %w", p, err))
 			return f
 		}
-		if s, ok := sysconf.Last(vars, "ENABLED"); ok && strings.EqualFold(s.Value, "yes") {
-			ufwOn, ufwLine = true, s.Line
+		if data == nil {
+			continue
+		}
+		vars, err := sysconf.ReadShellVars(data)
+		if err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("%s %w", p, err))
+			return f
+		}
+		if s, ok := sysconf.Last(vars, "ENABLED"); ok {
+			ufwOn, ufwLine, ufwFile = s.Value == "yes" || s.Value == "YES", s.Line, p
 		}
 	}
 	ufwStarted := false
@@ -164,7 +173,7 @@ func ReadBoot(src systemd.Source, boot *systemd.Boot) *Facts {
 		}
 	}
 	if ufwOn {
-		s := Signal{Firewall: "ufw", Kind: Switch, Path: UFWConf, Line: ufwLine, Detail: "ENABLED=yes", Starts: ufwStarted}
+		s := Signal{Firewall: "ufw", Kind: Switch, Path: ufwFile, Line: ufwLine, Detail: "ENABLED=yes", Starts: ufwStarted}
 		if !ufwStarted {
 			s.Detail += " (ufw's service is not started at boot)"
 		}

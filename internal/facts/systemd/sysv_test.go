@@ -15,12 +15,15 @@ func TestSysVStart(t *testing.T) {
 		want  string
 	}{
 		{"no link", nil, ""},
-		{"a link, no systemd", []string{"etc/rc2.d/S01iptables"}, "/etc/rc2.d/S01iptables"},
-		{"a link at runlevel 5 only", []string{"etc/rc5.d/S20iptables"}, "/etc/rc5.d/S20iptables"},
-		{"a stop link", []string{"etc/rc2.d/K01iptables"}, ""},
-		{"a link under systemd", []string{"usr/lib/systemd/systemd", "etc/rc3.d/S01iptables"}, "/etc/rc3.d/S01iptables"},
-		{"a native unit under systemd", []string{"usr/lib/systemd/systemd", "etc/rc3.d/S01iptables", "usr/lib/systemd/system/iptables.service"}, ""},
-		{"a native unit without systemd", []string{"etc/rc3.d/S01iptables", "usr/lib/systemd/system/iptables.service"}, "/etc/rc3.d/S01iptables"},
+		{"a link, no systemd", []string{"etc/init.d/iptables", "etc/rc2.d/S01iptables"}, "/etc/rc2.d/S01iptables"},
+		{"a link at runlevel 5 only", []string{"etc/init.d/iptables", "etc/rc5.d/S20iptables"}, "/etc/rc5.d/S20iptables"},
+		{"a link at runlevel 4 only (multi-user.target)", []string{"etc/init.d/iptables", "etc/rc4.d/S20iptables"}, "/etc/rc4.d/S20iptables"},
+		{"a stop link", []string{"etc/init.d/iptables", "etc/rc2.d/K01iptables"}, ""},
+		{"a link whose script is gone", []string{"etc/rc2.d/S01iptables"}, ""},
+		{"a link without two digits", []string{"etc/init.d/iptables", "etc/rc2.d/Sx1iptables"}, ""},
+		{"a link under systemd", []string{"usr/lib/systemd/systemd", "etc/init.d/iptables", "etc/rc3.d/S01iptables"}, "/etc/rc3.d/S01iptables"},
+		{"a native unit under systemd", []string{"usr/lib/systemd/systemd", "etc/init.d/iptables", "etc/rc3.d/S01iptables", "usr/lib/systemd/system/iptables.service"}, ""},
+		{"a native unit without systemd", []string{"etc/init.d/iptables", "etc/rc3.d/S01iptables", "usr/lib/systemd/system/iptables.service"}, "/etc/rc3.d/S01iptables"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := t.TempDir()
