@@ -160,7 +160,7 @@ func TestWindowsImageCheck(t *testing.T) {
 }
 
 func TestWaiverInHCL(t *testing.T) {
-	img := testfixture.Variant(t, testfixture.Change{"/etc/ufw/ufw.conf": "ENABLED=yes\n"})
+	img := testfixture.Variant(t, testfixture.UFW())
 	if out, _, err := build(t, img); err == nil || !strings.Contains(out, "firewall-disabled") {
 		t.Fatalf("enabled firewall passed without a waiver:\n%s", out)
 	}

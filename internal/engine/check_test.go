@@ -131,7 +131,7 @@ func TestDirtyImageViolatesEveryRuleInEveryFormat(t *testing.T) {
 }
 
 func TestWaiverTurnsAFailureIntoAReportedWaiver(t *testing.T) {
-	img := testfixture.Variant(t, testfixture.Change{"/usr/lib/systemd/system/ufw.service": "[Service]\nExecStart=/lib/ufw/ufw-init start quiet\n[Install]\nWantedBy=multi-user.target\n", "/etc/systemd/system/multi-user.target.wants/ufw.service": "-> /usr/lib/systemd/system/ufw.service", "/etc/ufw/ufw.conf": "ENABLED=yes\n"})
+	img := testfixture.Variant(t, testfixture.UFW())
 	cfg := plan.Choices{Profiles: []string{"azure-linux"}}
 	if r := mustCheck(t, img, cfg); r.Compliant {
 		t.Fatal("enabled ufw should fail without a waiver")

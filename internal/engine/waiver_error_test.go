@@ -15,7 +15,7 @@ import (
 // error, blocks, carries no waiver, and a note says the waiver did not cover it.
 func TestWaiverNeverCoversAnError(t *testing.T) {
 	deep := "/srv/" + strings.Repeat("d/", 140)
-	img := testfixture.Variant(t, testfixture.Change{deep + "app.env": plantedSecrets, "/usr/lib/systemd/system/ufw.service": "[Service]\nExecStart=/lib/ufw/ufw-init start quiet\n[Install]\nWantedBy=multi-user.target\n", "/etc/systemd/system/multi-user.target.wants/ufw.service": "-> /usr/lib/systemd/system/ufw.service", "/etc/ufw/ufw.conf": "ENABLED=yes\n"})
+	img := testfixture.Variant(t, testfixture.With(testfixture.UFW(), testfixture.Change{deep + "app.env": plantedSecrets}))
 	cfg := plan.Choices{Profiles: []string{"azure-linux"}, Waivers: []plan.Waiver{
 		{Rule: "no-hardcoded-credentials", Reason: "the test key in /opt/app is a public demo key"},
 		{Rule: "firewall-disabled", Reason: "the appliance filters its own management port"},

@@ -28,6 +28,16 @@ func CloudInit() Change {
 	return c
 }
 
+// UFW is ufw as Ubuntu's package installs it and `ufw --force enable` leaves it: the service
+// wanted by multi-user.target and the switch in ufw.conf on, so its boot script loads rules.
+func UFW() Change {
+	return Change{
+		"/usr/lib/systemd/system/ufw.service":                     "[Service]\nExecStart=/lib/ufw/ufw-init start quiet\n[Install]\nWantedBy=multi-user.target\n",
+		"/etc/systemd/system/multi-user.target.wants/ufw.service": "-> /usr/lib/systemd/system/ufw.service",
+		"/etc/ufw/ufw.conf":                                       "ENABLED=yes\n",
+	}
+}
+
 // With is c with the changes of more applied over it (a later map's value wins).
 func With(c Change, more ...Change) Change {
 	out := Change{}
