@@ -9,7 +9,8 @@
 #                          (initramfs fixtures), objcopy and systemd's EFI stub (unified kernel images),
 #                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2, zip,
 #                          python3-apt, python3-yaml, grub-common, cloud-guest-utils and lsb-release (oracles of
-#                          the version orders, YAML, GRUB, growpart, lsb_release)
+#                          the version orders, YAML, GRUB, growpart, lsb_release), squashfs-tools (a squashfs
+#                          partition and file, which the checker names as not read)
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -59,6 +60,8 @@ command -v xz   >/dev/null || need+=(xz-utils)
 [ "$target" = demo ] || { command -v growpart >/dev/null || need+=(cloud-guest-utils); }
 # Debian's lsb_release: the oracle of the DigitalOcean distribution fact's lsb_release branch
 [ "$target" = demo ] || { command -v lsb_release >/dev/null || need+=(lsb-release); }
+# mksquashfs: a partition and a file holding squashfs, which the checker does not read and names
+[ "$target" = demo ] || { command -v mksquashfs >/dev/null || need+=(squashfs-tools); }
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -29,6 +29,13 @@ func exercise(v filesystem.Volume) error {
 			_, err := t.ReadLink(p)
 			return err
 		case d.Type().IsRegular():
+			if xv, ok := v.(filesystem.XattrVolume); ok {
+				if info, err := d.Info(); err == nil {
+					if ino, ok := info.Sys().(*filesystem.Inode); ok {
+						xv.Xattrs(ino.Ino) // an error is fine; a panic or a hang is not
+					}
+				}
+			}
 			ra, size, err := t.OpenReaderAt(p)
 			if err != nil {
 				return err

@@ -136,6 +136,14 @@ func FuzzNTFS(f *testing.F) {
 	os.MkdirAll(filepath.Join(dir, "compressed-x"), 0o755)
 	os.WriteFile(filepath.Join(dir, "compressed-x", "log"), bytes.Repeat([]byte("GET /index.html 200\r\n"), 600), 0o644)
 	img := testfixture.Filesystem(f, "ntfs", dir, "2M", "-c", "512", "-s", "512")
+	// a named $DATA stream (an alternate data stream), read by Xattrs
+	stream := filepath.Join(f.TempDir(), "stream")
+	os.WriteFile(stream, []byte("password = in-a-stream\n"), 0o644)
+	cmd := exec.Command("ntfscp", "-f", "-N", "creds", img, stream, "Windows/hosts")
+	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		f.Fatalf("ntfscp: %v\n%s", err, out)
+	}
 	b, err := os.ReadFile(img)
 	if err != nil {
 		f.Fatal(err)

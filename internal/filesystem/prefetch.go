@@ -22,7 +22,7 @@ func (t *Tree) Prefetch(ctx context.Context, root string, workers int) {
 	if root == "" {
 		root = "."
 	}
-	l, err := t.resolve("walk", root, true)
+	l, err := t.resolvePath("walk", root, true, true)
 	if err != nil {
 		return
 	}

@@ -108,7 +108,17 @@ func foldLookup(v Volume, d map[string]Dirent, name string) (Dirent, bool) {
 
 // resolve walks name (an io/fs path, or absolute) from /. follow says whether a symlink in the
 // last component is followed. Symlinks are resolved against the image's root: ".." stops at /.
+// name must be a valid io/fs path (fs.ValidPath: valid UTF-8 among other things), as the io/fs
+// interfaces the tree implements require.
 func (t *Tree) resolve(op, name string, follow bool) (loc, error) {
+	return t.resolvePath(op, name, follow, false)
+}
+
+// resolvePath is resolve; with anyBytes, name's elements may be any bytes a directory entry
+// holds (a Latin-1 "caf\xe9.txt" on ext4 or XFS, whose names are bytes, not text), as the walk
+// lists them: Walk, OpenReaderAt and ReadFile take them, so that a file the walk found can be
+// read. Empty, "." and ".." elements are refused either way (ValidPathBytes).
+func (t *Tree) resolvePath(op, name string, follow, anyBytes bool) (loc, error) {
 	if name == "" {
 		name = "."
 	}
@@ -116,7 +126,7 @@ func (t *Tree) resolve(op, name string, follow bool) (loc, error) {
 	if rel == "" {
 		rel = "."
 	}
-	if !fs.ValidPath(rel) {
+	if !fs.ValidPath(rel) && (!anyBytes || !ValidPathBytes(rel)) {
 		return loc{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	links := 0
@@ -237,9 +247,36 @@ func (t *Tree) ReadLink(name string) (string, error) {
 	return s, nil
 }
 
+// ValidPathBytes is fs.ValidPath without its requirement that name be valid UTF-8: the names
+// of ext4, XFS and the other Unix filesystems are byte strings, and a name that is not UTF-8 (a
+// Latin-1 é) names a file all the same. "." alone is valid; otherwise no element is empty, "."
+// or "..", and name neither starts nor ends with "/".
+func ValidPathBytes(name string) bool {
+	if name == "." {
+		return true
+	}
+	for {
+		i := strings.IndexByte(name, '/')
+		elem := name
+		if i >= 0 {
+			elem = name[:i]
+		}
+		if elem == "" || elem == "." || elem == ".." {
+			return false
+		}
+		if i < 0 {
+			return true
+		}
+		name = name[i+1:]
+	}
+}
+
 // ReadDir lists a directory sorted by name, with mount points shown as directories.
-func (t *Tree) ReadDir(name string) ([]fs.DirEntry, error) {
-	l, err := t.resolve("readdir", name, true)
+func (t *Tree) ReadDir(name string) ([]fs.DirEntry, error) { return t.readDir(name, false) }
+
+// readDir is ReadDir; anyBytes as resolvePath's.
+func (t *Tree) readDir(name string, anyBytes bool) ([]fs.DirEntry, error) {
+	l, err := t.resolvePath("readdir", name, true, anyBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -293,9 +330,10 @@ func (t *Tree) Open(name string) (fs.File, error) {
 	return f, nil
 }
 
-// OpenReaderAt returns random access to a regular file's contents and its size.
+// OpenReaderAt returns random access to a regular file's contents and its size. name may hold
+// any bytes a directory entry does (ValidPathBytes): it opens whatever Walk lists.
 func (t *Tree) OpenReaderAt(name string) (io.ReaderAt, int64, error) {
-	l, err := t.resolve("open", name, true)
+	l, err := t.resolvePath("open", name, true, true)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -524,7 +562,9 @@ func (e *IncompleteWalkError) Error() string {
 	return b.String()
 }
 
-// Walk visits root and everything below it in lexical order without following symlinks. Unlike
+// Walk visits root and everything below it in lexical order without following symlinks. The
+// paths it gives are the names as the directories store them, bytes that are not UTF-8 included
+// (ValidPathBytes); OpenReaderAt and ReadFile take them. Unlike
 // io/fs.WalkDir it survives corrupt filesystems: a directory seen twice (a cycle of hard links)
 // is visited once, and a directory that cannot be read (corrupt, or nested deeper than
 // maxWalkDepth) is skipped while the walk goes on with its siblings; Walk then returns an
@@ -550,7 +590,7 @@ func (t *Tree) Walk(root string, fn WalkFunc) error {
 			skip(p, &fs.PathError{Op: "walk", Path: p, Err: fmt.Errorf("directories nested deeper than %d", maxWalkDepth)})
 			return nil
 		}
-		l, err := t.resolve("walk", p, true)
+		l, err := t.resolvePath("walk", p, true, true)
 		if err != nil {
 			skip(p, err)
 			return nil
@@ -559,7 +599,7 @@ func (t *Tree) Walk(root string, fn WalkFunc) error {
 			return nil
 		}
 		seen[dirKey{l.vol, l.ino}] = true
-		ents, err := t.ReadDir(p)
+		ents, err := t.readDir(p, true)
 		if err != nil {
 			skip(p, err)
 			return nil

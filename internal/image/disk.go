@@ -5,11 +5,14 @@ package image
 import (
 	"bytes"
 	"container/list"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/byteio"
 )
@@ -22,9 +25,16 @@ type Disk struct {
 	VirtualSize int64  // size of the virtual disk in bytes
 	FileSize    int64  // size of the container file in bytes
 
+	// Snapshots are the container's internal snapshots (qcow2: qemu-img snapshot -c): each is a
+	// whole disk as it was when taken, whose bytes ReadAt does not show.
+	Snapshots []Snapshot
+
 	virt   io.ReaderAt
 	source *CountingReader
-	closer io.Closer
+	// dataAfter, when the format maps the disk through tables (qcow2), says where the next
+	// allocated cluster at or after off is (size when none is)
+	dataAfter func(off, size int64) int64
+	closer    io.Closer
 	// direct: a guest byte is the container file's byte at the same offset (raw, fixed VHD),
 	// so a Prefetch hint passes to the file's reader unchanged
 	direct bool
@@ -46,6 +56,46 @@ func (d *Disk) Prefetch(off, n int64) bool {
 		return pf.Prefetch(0, 0)
 	}
 	return pf.Prefetch(off, end-off)
+}
+
+// Snapshot is an internal snapshot of a container (qcow2): a disk state other than the one the
+// container presents, stored in the same file.
+type Snapshot struct {
+	ID, Name    string
+	DiskSize    int64 // the virtual disk's size when the snapshot was taken (0 when not recorded)
+	VMStateSize int64 // bytes of saved VM state (RAM, devices) beside the disk; 0 for a disk-only snapshot
+	Offset      int64 // where its entry of the snapshot table is in the file
+}
+
+// seekData is lseek(2)'s SEEK_DATA whence on Linux (linux/fs.h: SEEK_DATA 3).
+const seekData = 3
+
+// DataAfter returns the first guest offset at or after off that may hold bytes other than
+// zeros, as far as the container proves without reading them: a raw image's holes (lseek
+// SEEK_DATA on the local file) and qcow2 clusters that are not allocated or are marked zero are
+// skipped. It is a bound, never a read: off itself when the format proves nothing there, and
+// VirtualSize when nothing after off can hold data.
+func (d *Disk) DataAfter(off int64) int64 {
+	if off >= d.VirtualSize {
+		return d.VirtualSize
+	}
+	off = max(off, 0)
+	if d.dataAfter != nil {
+		return min(max(d.dataAfter(off, d.VirtualSize), off), d.VirtualSize)
+	}
+	f, ok := d.source.R.(*os.File)
+	if !ok || !d.direct || d.Format != "raw" {
+		return off
+	}
+	// Seek moves the file's offset, which ReadAt (pread) does not use
+	n, err := f.Seek(off, seekData)
+	switch {
+	case errors.Is(err, syscall.ENXIO):
+		return d.VirtualSize // no data at or after off
+	case err != nil || n < off:
+		return off
+	}
+	return min(n, d.VirtualSize)
 }
 
 // ReadAt reads guest-visible bytes. Reads past VirtualSize return io.EOF.
@@ -279,4 +329,10 @@ func (c *inflatedCache) put(k int64, b []byte) {
 		delete(c.items, ent.key)
 		c.size -= int64(len(ent.data))
 	}
+}
+
+// Label names the snapshot for reports: `qcow2 internal snapshot 1 "before-cleanup"`, its ID and
+// name quoted as Go quotes them, so that bytes of a name that are not printable show escaped.
+func (s Snapshot) Label() string {
+	return fmt.Sprintf("qcow2 internal snapshot %s %s", strconv.Quote(s.ID), strconv.Quote(s.Name))
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/image"
@@ -28,10 +30,30 @@ func FuzzOpen(f *testing.F) {
 	binary.LittleEndian.PutUint32(vmdk[44:], 512)   // grain table entries
 	binary.LittleEndian.PutUint64(vmdk[56:], 1)     // grain directory sector
 	f.Add(vmdk)
+	// a qcow2 with an internal snapshot: the snapshot table is parsed at open
+	q := filepath.Join(f.TempDir(), "snap.qcow2")
+	for _, c := range [][]string{{"qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=4096", q, "1M"}, {"qemu-img", "snapshot", "-c", "before-cleanup", q}} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			f.Fatalf("%v: %v\n%s", c, err, out)
+		}
+	}
+	if b, err := os.ReadFile(q); err != nil {
+		f.Fatal(err)
+	} else {
+		f.Add(b[:min(len(b), 96<<10)])
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := image.New("fuzz.img", bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return
+		}
+		for off := int64(0); off < d.Size(); off += 1 << 20 {
+			if at := d.DataAfter(off); at < off || at > d.Size() {
+				t.Fatalf("DataAfter(%d) = %d outside [%d, %d]", off, at, off, d.Size())
+			}
+			if off > 64<<20 {
+				break
+			}
 		}
 		buf := make([]byte, 64<<10)
 		// read a bounded prefix: the virtual size may legitimately be huge and sparse

@@ -58,6 +58,10 @@ func openQcow2(d *Disk, src io.ReaderAt) error {
 	}
 	l1Size := be.Uint32(h[36:])
 	l1Off := int64(be.Uint64(h[40:]))
+	snapshots, err := qcow2Snapshots(d.Name, src, d.FileSize, be.Uint32(h[60:]), int64(be.Uint64(h[64:])))
+	if err != nil {
+		return err
+	}
 	if version == 3 {
 		incompat := be.Uint64(h[72:])
 		if incompat&1 != 0 {
@@ -90,8 +94,97 @@ func openQcow2(d *Disk, src io.ReaderAt) error {
 		q.l1[i] = be.Uint64(raw[i*8:])
 	}
 	d.Format, d.Variant, d.VirtualSize = "qcow2", fmt.Sprintf("v%d", version), size
+	d.Snapshots = snapshots
 	d.virt = &blockReader{size: size, blockSize: cs, readBlock: q.readCluster}
+	d.dataAfter = q.dataAfter
 	return nil
+}
+
+// Bounds of the snapshot table, as QEMU's own (block/qcow2.h, QCOW_MAX_SNAPSHOTS and
+// QCOW_MAX_SNAPSHOT_EXTRA_DATA at qemu v9.2.0): a table claiming more is corrupt.
+const (
+	qcowMaxSnapshots         = 65536
+	qcowMaxSnapshotExtraData = 1024
+	qcowSnapshotHeader       = 40
+)
+
+// qcow2Snapshots reads the internal snapshot table (n entries at off): each entry is a fixed
+// 40-byte header (L1 table offset and size, the ID and name lengths, the date, the VM clock, the
+// VM state size, the extra data size), the extra data (whose first 8 bytes, when present, are
+// the VM state size again as 64 bits and whose next 8 the disk size at the snapshot), the ID and
+// the name, padded to 8 bytes (docs/interop/qcow2.txt, "Snapshots", qemu v9.2.0). Only what
+// names a snapshot and says how large it is is kept: its clusters are not read.
+func qcow2Snapshots(name string, src io.ReaderAt, fileSize int64, n uint32, off int64) ([]Snapshot, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if n > qcowMaxSnapshots {
+		return nil, byteio.Corrupt(name, 60, "qcow2 image claims %d internal snapshots (at most %d)", n, qcowMaxSnapshots)
+	}
+	if off <= 0 || off%8 != 0 || off >= fileSize {
+		return nil, byteio.Corrupt(name, 64, "qcow2 snapshot table offset %#x is not in the file", off)
+	}
+	be := binary.BigEndian
+	out := make([]Snapshot, 0, min(n, 64))
+	for i := uint32(0); i < n; i++ {
+		h, err := byteio.ReadAt(src, name, off, qcowSnapshotHeader)
+		if err != nil {
+			return nil, fmt.Errorf("qcow2 snapshot %d of %d: %w", i+1, n, err)
+		}
+		idLen, nameLen := int(be.Uint16(h[12:])), int(be.Uint16(h[14:]))
+		extra := int(be.Uint32(h[36:]))
+		if extra > qcowMaxSnapshotExtraData {
+			return nil, byteio.Corrupt(name, off+36, "qcow2 snapshot %d has %d bytes of extra data (at most %d)", i+1, extra, qcowMaxSnapshotExtraData)
+		}
+		s := Snapshot{Offset: off, VMStateSize: int64(be.Uint32(h[32:]))}
+		rest, err := byteio.ReadAt(src, name, off+qcowSnapshotHeader, extra+idLen+nameLen)
+		if err != nil {
+			return nil, fmt.Errorf("qcow2 snapshot %d of %d: %w", i+1, n, err)
+		}
+		if extra >= 8 {
+			s.VMStateSize = int64(be.Uint64(rest[0:]) & (1<<62 - 1))
+		}
+		if extra >= 16 {
+			s.DiskSize = int64(be.Uint64(rest[8:]) & (1<<62 - 1))
+		}
+		s.ID, s.Name = string(rest[extra:extra+idLen]), string(rest[extra+idLen:])
+		out = append(out, s)
+		size := int64(qcowSnapshotHeader + extra + idLen + nameLen)
+		off += (size + 7) &^ 7
+	}
+	return out, nil
+}
+
+// dataAfter is the first guest offset at or after off whose cluster is allocated (or
+// compressed, or its L2 table unreadable); the size of the disk when none is.
+func (q *qcow2) dataAfter(off int64, size int64) int64 {
+	cs := q.clusterSize
+	perL2 := cs / 8
+	for idx := off / cs; idx*cs < size; {
+		l1i := idx / perL2
+		if l1i >= int64(len(q.l1)) {
+			return size
+		}
+		l2Off := int64(q.l1[l1i] & qcowOffsetMask)
+		if l2Off == 0 {
+			idx = (l1i + 1) * perL2 // a whole L2 table's clusters are unallocated
+			continue
+		}
+		if l2Off%cs != 0 {
+			return max(off, idx*cs)
+		}
+		t, err := q.l2Table(l2Off)
+		if err != nil {
+			return max(off, idx*cs) // a read will report it
+		}
+		for ; idx < (l1i+1)*perL2 && idx*cs < size; idx++ {
+			e := t[idx%perL2]
+			if e&qcowCompressedFlag != 0 || e&qcowZeroFlag == 0 && e&qcowOffsetMask != 0 {
+				return max(off, idx*cs)
+			}
+		}
+	}
+	return size
 }
 
 func (q *qcow2) l2Table(off int64) ([]uint64, error) {

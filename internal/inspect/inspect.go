@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/filesystem"
 	"github.com/marketready/packer-plugin-marketplace/internal/filesystem/ext4"
@@ -58,8 +59,12 @@ type Image struct {
 	// Notes are facts worth reporting that are not rule results (e.g. a filesystem we cannot read).
 	Notes []string
 	// Unread are the partitions that hold files this reader cannot see (encrypted, or a
-	// filesystem it identifies but does not read): a pass over every file has not seen them.
+	// filesystem it identifies but does not read, bytes in no filesystem it reads, a swap area
+	// holding pages): a pass over every file has not seen them.
 	Unread []UnreadPartition
+	// UnreadAreas are disk states the image file holds beside the one it presents (qcow2
+	// internal snapshots): a pass over every file has not seen them either.
+	UnreadAreas []UnreadArea
 
 	volumes map[*partition.Partition]filesystem.Volume
 
@@ -88,6 +93,14 @@ func (img *Image) Memo(key string, fn func() any) any {
 type UnreadPartition struct {
 	Partition *partition.Partition
 	Reason    string
+}
+
+// UnreadArea is a part of the image file outside the disk it presents that holds what a disk
+// holds, and that this checker does not read: an internal snapshot of a qcow2 image (the disk as
+// it was when the snapshot was taken, which qemu-img snapshot -a restores).
+type UnreadArea struct {
+	Name   string // "qcow2 internal snapshot 1 \"before-cleanup\""
+	Reason string
 }
 
 // Mount is a filesystem placed in the tree by an fstab line, or (FstabLine 0) by its GPT type
@@ -189,7 +202,15 @@ func FromDisk(d *image.Disk) (*Image, error) {
 		} else if p.Kind.IsFilesystem() || p.Kind == partition.KindLVM {
 			img.Notes = append(img.Notes, fmt.Sprintf("partition %d holds %s, which is identified but whose files are not read", p.Number, p.Kind))
 			img.Unread = append(img.Unread, UnreadPartition{p, fmt.Sprintf("%s: identified, but its files are not read by this checker", p.Kind)})
+		} else if reason := unreadBytes(d, p); reason != "" {
+			img.Notes = append(img.Notes, fmt.Sprintf("partition %d %s", p.Number, reason))
+			img.Unread = append(img.Unread, UnreadPartition{p, reason})
 		}
+	}
+	for _, s := range d.Snapshots {
+		a := UnreadArea{Name: s.Label(), Reason: snapshotReason(d, s)}
+		img.Notes = append(img.Notes, a.Name+": "+a.Reason)
+		img.UnreadAreas = append(img.UnreadAreas, a)
 	}
 	if err := img.findRoot(); err != nil {
 		return nil, err
@@ -620,7 +641,27 @@ func (f Filesystem) Location(p string) string { return f.Prefix + strings.TrimPr
 // mounted, or a mount point of another filesystem hides the file) its partition and its path
 // in the partition, "partition N:/p", so that findings in hidden files can be found and are
 // never confused with the file that covers them. hidden says a mount point covers it.
+//
+// A name whose bytes are not UTF-8 (a Latin-1 "café" on ext4: names are bytes) is given whole
+// in Go's double-quoted form (NameBytes), its bytes escaped, so that reports (JSON turns such
+// bytes into U+FFFD) name it unambiguously.
 func (img *Image) SeenAs(f Filesystem, p string) (name string, hidden bool) {
+	name, hidden = img.seenAs(f, p)
+	return NameBytes(name), hidden
+}
+
+// NameBytes is name when it is valid UTF-8, else name in Go's double-quoted form
+// (strconv.Quote: `"/srv/caf\xe9.txt"`): no path of the image starts with a double quote (they
+// start with "/", "C:/" or "partition N:/"), so a quoted name is never mistaken for a name as
+// it is, and its bytes can be read back with strconv.Unquote.
+func NameBytes(name string) string {
+	if utf8.ValidString(name) {
+		return name
+	}
+	return strconv.Quote(name)
+}
+
+func (img *Image) seenAs(f Filesystem, p string) (name string, hidden bool) {
 	p = strings.TrimPrefix(p, "/")
 	if f.MountedAt == "" {
 		return f.Location(p), false

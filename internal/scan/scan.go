@@ -72,6 +72,13 @@ type Worker interface {
 	Close() error
 }
 
+// Decliner is implemented by a Worker that names why its last Begin took no sink for a
+// non-empty file ("an allowed path: /var/lib/apt/lists/ (a default)"): the ledger counts the
+// declined files under that reason instead of ReasonDeclined.
+type Decliner interface {
+	Declined() string
+}
+
 // Sink receives a file's bytes in order, then End. A Write returning ErrEnough means the sink
 // wants no more of this file; End is still called.
 type Sink interface {
@@ -338,6 +345,10 @@ func (p *pass) walk(ctx context.Context, img *inspect.Image, workers int) ([]ent
 	for _, u := range img.Unread {
 		i := p.newLedger(&FilesystemLedger{Name: fmt.Sprintf("partition %d (%s)", u.Partition.Number, u.Partition.Kind), Partition: u.Partition.Number, Unread: u.Reason})
 		p.addErr(i, FileError{Path: fmt.Sprintf("partition %d:/", u.Partition.Number), Error: u.Reason})
+	}
+	for _, a := range img.UnreadAreas {
+		i := p.newLedger(&FilesystemLedger{Name: a.Name, Unread: a.Reason})
+		p.addErr(i, FileError{Path: a.Name, Error: a.Reason})
 	}
 	wantXattrs := len(p.xattrs) > 0
 	p.fss = img.Filesystems()
@@ -752,8 +763,8 @@ func (a *aheadReader) ReadAt(p []byte, off int64) (int, error) {
 func (a *aheadReader) DataAfter(off int64) int64 { return a.er.DataAfter(off) }
 
 // fsIndex maps a ledger index to the index of its filesystem in p.fss: the ledger lists the
-// unread partitions first.
-func (p *pass) fsIndex(ledger int) int { return ledger - len(p.img.Unread) }
+// unread partitions and areas first.
+func (p *pass) fsIndex(ledger int) int { return ledger - len(p.img.Unread) - len(p.img.UnreadAreas) }
 
 // scanFile streams one file to the sinks that want it, accounts for what each did with it, and
 // returns the bytes read; progress moves with every chunk.
@@ -788,7 +799,11 @@ func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scan
 		case j.file.Size == 0:
 			p.account(j.fs, name, Searched, "", 0) // nothing to search
 		default:
-			p.account(j.fs, name, Skipped, ReasonDeclined, j.file.Size)
+			reason := ReasonDeclined
+			if d, ok := w.(Decliner); ok && d.Declined() != "" {
+				reason = d.Declined()
+			}
+			p.account(j.fs, name, Skipped, reason, j.file.Size)
 		}
 	}
 	// deliver hands the next n bytes of the file (send: written, or told as a hole) to every

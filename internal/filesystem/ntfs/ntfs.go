@@ -7,6 +7,7 @@ package ntfs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -707,4 +708,62 @@ func (d *dirReader) add(ref uint64, key []byte) {
 	// the type is left to Inode: the attributes copied into index entries can be stale (a
 	// reparse point set after the entry was written), and a link must never pass for a file
 	d.out = append(d.out, filesystem.Dirent{Name: name, Ino: ref})
+}
+
+// Xattrs implements filesystem.XattrVolume with the record's named $DATA streams (alternate
+// data streams: `ntfscp -N`, `Set-Content -Stream`, `echo x > file:name`), each as an attribute
+// named ":NAME:$DATA", the stream's name as Windows writes it in full (FILE:NAME:$DATA), so that
+// the content pass searches them like the extended attributes of other filesystems ("PATH
+// [xattr :NAME:$DATA]"). A stream over filesystem.MaxXattrValue, EFS-encrypted, or that cannot
+// be read is an error naming it (the streams read are returned with it): it is unseen, never
+// skipped in silence.
+func (f *FS) Xattrs(ino uint64) ([]filesystem.Xattr, error) {
+	rec, err := f.record(ino)
+	if err != nil {
+		return nil, err
+	}
+	var out []filesystem.Xattr
+	var errs []error
+	for _, a := range rec.attrs {
+		if a.typ != attrData || a.name == "" {
+			continue
+		}
+		name := ":" + a.name + ":$DATA"
+		v, err := f.streamBytes(a, ino)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("stream %s: %w", name, err))
+			continue
+		}
+		out = append(out, filesystem.Xattr{Name: name, Value: v})
+	}
+	return out, errors.Join(errs...)
+}
+
+// streamBytes reads a named $DATA stream whole, at most filesystem.MaxXattrValue bytes.
+func (f *FS) streamBytes(a *attr, ino uint64) ([]byte, error) {
+	if a.flags&flagEncrypted != 0 {
+		return nil, fmt.Errorf("%s: record %d: EFS-encrypted", f.name, ino)
+	}
+	if !a.nonResident {
+		return a.value, nil
+	}
+	if a.realSize < 0 || a.realSize > filesystem.MaxXattrValue {
+		return nil, fmt.Errorf("%s: record %d: %d bytes, over the %d bytes a stream is read whole to be searched", f.name, ino, a.realSize, filesystem.MaxXattrValue)
+	}
+	var r io.ReaderAt = f.extentReader(a, ino)
+	if a.flags&flagCompressed != 0 {
+		cr, err := f.compressedReader(a, ino)
+		if err != nil {
+			return nil, err
+		}
+		r = cr
+	}
+	b := make([]byte, a.realSize)
+	if n, err := r.ReadAt(b, 0); n < len(b) {
+		if err == nil || err == io.EOF {
+			err = byteio.Corrupt(f.name, a.at, "stream data cut short")
+		}
+		return nil, err
+	}
+	return b, nil
 }

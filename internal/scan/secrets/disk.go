@@ -34,11 +34,15 @@ func (w *worker) openDisk(u *unpacking, name string, kind containerKind, ra io.R
 		return weak(err)
 	}
 	fss := img.Filesystems()
-	if len(fss) == 0 && len(img.Unread) == 0 {
+	if len(fss) == 0 && len(img.Unread) == 0 && len(img.UnreadAreas) == 0 {
 		return weak(errors.New("no filesystem found"))
 	}
 	for _, p := range img.Unread {
 		u.miss(fmt.Errorf("%s!/partition %d:/: %s", name, p.Partition.Number, p.Reason))
+	}
+	for _, a := range img.UnreadAreas {
+		// a disk state the nested image holds beside the one it presents (a qcow2 snapshot)
+		u.miss(fmt.Errorf("%s!/[%s]: %s", name, a.Name, a.Reason))
 	}
 	for _, f := range fss {
 		prefix := name + "!/" + strings.TrimPrefix(f.Prefix, "/")
