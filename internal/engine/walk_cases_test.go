@@ -118,27 +118,34 @@ func TestCase8FileUnderAMountPoint(t *testing.T) {
 }
 
 // Issue 24, case 9: a second partition mounted by fstab at /usr/share/doc was allowed whole,
-// because the default allow paths were matched after the fstab mapping. They match the file's
-// own location now (partition 3:/pkg/creds.txt): it is searched, and named where the system
-// shows it.
+// because the allow paths were matched after the fstab mapping. They match the file's own
+// location now (partition 3:/pkg/creds.txt): it is searched, and named where the system shows
+// it. (/usr/share/doc/ is no default any more: the publisher allows it here.) And a file of the
+// root's own /usr/share/doc, which the publisher allowed, is not searched, and not a default:
+// the ledger names the pattern and who set it.
 func TestCase9PartitionMountedOnAnAllowedPath(t *testing.T) {
+	cfg := walkCfg
+	cfg.Content.SecretsAllowPaths = []string{"/usr/share/doc/"}
 	root := walkTree(t, true)
 	boot := filepath.Join(t.TempDir(), "boot")
 	writeTree(t, boot, map[string]string{"/grub/grub.cfg": "set timeout=1\n"})
 	doc := filepath.Join(t.TempDir(), "doc")
 	writeTree(t, doc, map[string]string{"/pkg/creds.txt": plantedSecrets})
-	r := mustCheck(t, partitionedDisk(t, []string{root, boot, doc}, []string{walkRootUUID, walkBootUUID, walkDocUUID}), walkCfg)
+	r := mustCheck(t, partitionedDisk(t, []string{root, boot, doc}, []string{walkRootUUID, walkBootUUID, walkDocUUID}), cfg)
 	credentialFinding(t, r, "/usr/share/doc/pkg/creds.txt")
 
-	// the root's own /usr/share/doc is still allowed: that is where those files live
+	// the root's own /usr/share/doc is allowed: that is where those files live
 	root = walkTree(t, true)
 	writeTree(t, root, map[string]string{"/usr/share/doc/pkg/example.conf": plantedSecrets})
 	doc = filepath.Join(t.TempDir(), "doc")
 	writeTree(t, doc, map[string]string{"/pkg/README": "nothing here\n"})
-	r = mustCheck(t, partitionedDisk(t, []string{root, boot, doc}, []string{walkRootUUID, walkBootUUID, walkDocUUID}), walkCfg)
+	disk := partitionedDisk(t, []string{root, boot, doc}, []string{walkRootUUID, walkBootUUID, walkDocUUID})
+	r = mustCheck(t, disk, cfg)
 	if f := finding(t, r, "no-hardcoded-credentials"); f.Status != rules.Pass {
 		t.Errorf("an allowed file of the root's own /usr/share/doc: %s: %s", f.Status, f.Message)
 	}
+	// without the publisher's allow path, the same file is found
+	credentialFinding(t, mustCheck(t, disk, walkCfg), "partition 1:/usr/share/doc/pkg/example.conf") // under the doc partition
 }
 
 // Issue 24, case 10a: the key in an ext4 extended attribute (user.*) is found, named

@@ -123,9 +123,12 @@ type Config struct {
 	// those rules are `not-applicable` and only metadata and configuration files are read.
 	ContentScan *bool `mapstructure:"content_scan"`
 	// In-image paths not searched for credentials, added to the defaults (SSH host keys, which
-	// `no-ssh-host-keys` reports; documentation; CA certificates; package-manager databases;
+	// `no-ssh-host-keys` reports; what package managers generate: apt's, rpm's and apk's
+	// databases and indexes, dpkg's file lists, digests and status, not its maintainer scripts;
 	// kernel module indexes): `path.Match` globs such as `/opt/app/test/*.pem`, or directories
-	// ending in `/`.
+	// ending in `/`. Documentation and certificates are searched, except the files a package
+	// installed unchanged (skipped by their recorded digest). The report's ledger counts the
+	// files each pattern declined, and says whether it is a default or yours.
 	SecretsAllowPaths []string `mapstructure:"secrets_allow_paths"`
 	// Fingerprints of reported values that are not secrets (a test fixture, a public demo key).
 	// Each credential finding shows its fingerprint: an HMAC-SHA256 of the rule and the value

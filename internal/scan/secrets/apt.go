@@ -79,7 +79,7 @@ func parsePackages(r io.Reader, cached map[string]bool, out map[string]string) {
 	var pkg, version, arch, file, sum, key []byte
 	add := func(name []byte) {
 		if cached == nil || cached[string(name)] {
-			out["/var/cache/apt/archives/"+string(name)] = strings.ToLower(string(sum))
+			out[aptCacheDir+string(name)] = strings.ToLower(string(sum))
 		}
 	}
 	flush := func() {

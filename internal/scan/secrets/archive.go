@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
@@ -69,21 +70,30 @@ const (
 	xzStream
 	zstdStream
 	lz4Stream
-	diskImage // qcow2, VHD, VHDX, VMDK: a magic number no other file starts with
-	rawDisk   // a partition table or a filesystem's superblock: tried, and searched as bytes if it does not open
-	sevenZip  // recognised, not opened
+	zlibStream // a zlib header (RFC 1950): git's loose objects, .zz; a weak sign, checked by decoding (archive_weak.go)
+	lzmaStream // LZMA-alone (.lzma, xz --format=lzma); a weak sign, checked by decoding
+	diskImage  // qcow2, VHD, VHDX, VMDK: a magic number no other file starts with
+	rawDisk    // a partition table or a filesystem's superblock: tried, and searched as bytes if it does not open
+	sevenZip   // recognised, not opened
 	rarArchive
+	squashFS // recognised, not opened: the checker has no squashfs reader
+	gitPack  // a git packfile: recognised, not opened
 )
 
 func (k containerKind) String() string {
 	return [...]string{"", "zip", "tar", "cpio", "ar", "rpm", "gzip", "bzip2", "xz", "zstd", "lz4",
-		"disk image", "disk or filesystem image", "7z", "rar"}[k]
+		"zlib", "lzma", "disk image", "disk or filesystem image", "7z", "rar", "squashfs", "git packfile"}[k]
 }
 
 func (k containerKind) recognised() bool { return k != notContainer }
 
 // compressed says whether k is a compressed stream.
-func (k containerKind) compressed() bool { return k >= gzipStream && k <= lz4Stream }
+func (k containerKind) compressed() bool { return k >= gzipStream && k <= lzmaStream }
+
+// weak says whether k is recognised by a sign that other bytes may show by chance (a two-byte
+// zlib header, an LZMA-alone header): a stream of it that does not decode is searched as the
+// bytes it is, after what it did decode.
+func (k containerKind) weak() bool { return k == zlibStream || k == lzmaStream }
 
 // sniffHead recognises a container by the magic number at its start (tar by "ustar" at 257).
 func sniffHead(p []byte) containerKind {
@@ -116,6 +126,14 @@ func sniffHead(p []byte) containerKind {
 		return sevenZip
 	case has(0, "Rar!\x1a\x07"):
 		return rarArchive
+	case has(0, "hsqs") && squashfsSuperblock(p):
+		return squashFS
+	case has(0, "PACK") && gitPackHeader(p):
+		return gitPack
+	case zlibHeader(p):
+		return zlibStream
+	case lzmaHeader(p):
+		return lzmaStream
 	}
 	return notContainer
 }
@@ -290,6 +308,10 @@ func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.Reade
 		return w.openDisk(u, name, kind, ra, size, depth)
 	case sevenZip, rarArchive:
 		return fmt.Errorf("%s: a %s archive, which this checker does not open", name, kind)
+	case squashFS:
+		return fmt.Errorf("%s: a squashfs image, which this checker does not open", name)
+	case gitPack:
+		return fmt.Errorf("%s: a git packfile, which this checker does not open", name)
 	}
 	return w.openStream(u, name, br, depth, layers)
 }
@@ -363,16 +385,33 @@ func skipZeros(br *bufio.Reader) (int64, error) {
 // openCompressed searches a compressed stream: an archive inside (its members named under
 // name), or one file named after the stream. A gzip stream ends where its last member ends,
 // so that what follows is read as the next container.
-func (w *worker) openCompressed(u *unpacking, name string, kind containerKind, br *bufio.Reader, depth, layers int) error {
+func (w *worker) openCompressed(u *unpacking, name string, kind containerKind, br *bufio.Reader, depth, layers int) (err error) {
 	if layers > maxArchiveDepth {
 		return fmt.Errorf("%w: %s is compressed more than %d times over", errArchiveLimit, name, maxArchiveDepth)
 	}
 	src := &consumed{br: br}
 	dec, closeFn, err := decompressor(kind, src)
 	if err != nil {
+		if kind.weak() {
+			return fmt.Errorf("%w: %s: %s: %v", errNotContainer, name, kind, err)
+		}
 		return fmt.Errorf("%s: %s: %w", name, kind, err)
 	}
 	defer closeFn()
+	var broken *brokenStream
+	if kind.weak() {
+		// what decodes is searched; where it stops decoding, the stream's bytes are searched as
+		// they are (errNotContainer)
+		broken = &brokenStream{r: dec}
+		dec = broken
+	}
+	if g, ok := dec.(*gzipMembers); ok {
+		defer func() {
+			if err == nil || !fatal(err) {
+				err = errors.Join(err, w.searchGzipHeaders(u, name, g))
+			}
+		}()
+	}
 	obs := u.initrd.at(depth).compressed(layers, dec)
 	dbr := bufio.NewReaderSize(countingReader{dec, u}, 64<<10)
 	head, err := dbr.Peek(sniffBytes)
@@ -389,6 +428,9 @@ func (w *worker) openCompressed(u *unpacking, name string, kind containerKind, b
 		}
 		inner = strings.TrimSuffix(inner, ".tar")
 		err = w.searchMember(u, name+"!/"+inner, -1, dbr, nil, depth)
+	}
+	if err == nil && broken != nil && broken.err != nil {
+		return fmt.Errorf("%w: %s: %s stream: %v", errNotContainer, name, kind, broken.err)
 	}
 	if err == nil && src.n == 0 {
 		// a decoder that read nothing would find the same stream again: never loop on it
@@ -449,6 +491,19 @@ func decompressor(kind containerKind, br *consumed) (io.Reader, func(), error) {
 		return z, z.Close, nil
 	case lz4Stream:
 		return lz4.NewReader(br), func() {}, nil
+	case zlibStream:
+		z, err := zlib.NewReader(br)
+		if err != nil {
+			return nil, nil, err
+		}
+		return z, func() { z.Close() }, nil
+	case lzmaStream:
+		head, _ := br.br.Peek(14)
+		z, err := newLZMAReader(br, head)
+		if err != nil {
+			return nil, nil, err
+		}
+		return z, func() {}, nil
 	}
 	return nil, nil, fmt.Errorf("not a compressed stream")
 }
@@ -461,9 +516,17 @@ type gzipMembers struct {
 	br    *bufio.Reader
 	n     int64
 	first int64
+	// headers is what the members' headers carry (FEXTRA, FNAME, FCOMMENT), searched when the
+	// stream ends (archive_gzhdr.go); seen says the current member's header is in it
+	headers gzipHeaderText
+	seen    bool
 }
 
 func (g *gzipMembers) Read(p []byte) (int, error) {
+	if !g.seen {
+		g.seen = true
+		g.headers.add(g.z.Header)
+	}
 	for {
 		n, err := g.z.Read(p)
 		g.n += int64(n)
@@ -479,6 +542,7 @@ func (g *gzipMembers) Read(p []byte) (int, error) {
 		if err := g.z.Reset(g.br); err != nil {
 			return n, err
 		}
+		g.headers.add(g.z.Header)
 		g.z.Multistream(false)
 		if n > 0 {
 			return n, nil
@@ -567,6 +631,19 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	kind := sniffContainer(head, ra, size)
+	if ra == nil && !kind.recognised() && size > 0 && looksLikeVolume(head, size) {
+		// a filesystem image larger than a member is held to (issue #24, M15): read into memory
+		// up to the bound a zip in a stream is, else not seen
+		if size > maxBufferedMember {
+			return fmt.Errorf("%s: a disk or filesystem image of %d bytes, over the size limit for a nested filesystem image (%d bytes)", name, size, maxBufferedMember)
+		}
+		b, err := io.ReadAll(io.LimitReader(br, size))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		ra, size, kind = bytes.NewReader(b), int64(len(b)), rawDisk
+		br = bufio.NewReaderSize(bytes.NewReader(b), 64<<10)
+	}
 	if kind == rawDisk && ra == nil {
 		kind = notContainer // too large to hold: its bytes are searched
 	}
@@ -578,6 +655,10 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 	}
 	err = w.open(u, name, kind, ra, size, br, depth+1, 0)
 	if errors.Is(err, errNotContainer) {
+		if ra == nil {
+			// a weak sign that did not decode, in a member too large to read again
+			return fmt.Errorf("%s: %v, and the member is too large to search again as bytes", name, err)
+		}
 		return w.searchBytes(u, name, size, io.NewSectionReader(ra, 0, size), want)
 	}
 	return err
@@ -677,7 +758,10 @@ func (w *worker) openTar(u *unpacking, name string, br *bufio.Reader, depth int)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		if h.Size <= 0 {
+		if err := w.searchPAX(u, name, h); err != nil {
+			return err
+		}
+		if h.Size <= 0 || h.Typeflag == tar.TypeXGlobalHeader {
 			continue
 		}
 		if err := w.member(u, memberPath(name, h.Name), h.Size, countingReader{tr, u}, nil, depth); err != nil {
@@ -720,6 +804,7 @@ func (w *worker) openZip(u *unpacking, name string, ra io.ReaderAt, size int64, 
 	if err := w.searchZipRest(u, name, zr, ra, size); err != nil {
 		return err
 	}
+	zipOrphans(u, name, zr, ra, size)
 	for _, f := range zr.File {
 		mp := memberPath(name, f.Name)
 		if f.UncompressedSize64 == 0 && f.CompressedSize64 == 0 {

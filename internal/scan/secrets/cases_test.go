@@ -10,7 +10,9 @@ import (
 	"errors"
 	"math/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +97,20 @@ func encodeUTF16LE(s string) []byte {
 	return b
 }
 
+// encodeUTF32 is s in UTF-32, little- or big-endian.
+func encodeUTF32(s string, big bool) []byte {
+	var b []byte
+	for _, r := range s {
+		u := uint32(r)
+		if big {
+			b = append(b, byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+		}
+	}
+	return b
+}
+
 // Each case of issue 24 that walked around the credential rule, built the way the issue writes
 // it: the key is found, named by its path (ARCHIVE!/MEMBER inside containers).
 func TestIssue24Cases(t *testing.T) {
@@ -118,6 +134,10 @@ func TestIssue24Cases(t *testing.T) {
 			encodeUTF16LE("é€ réglages\r\n" + strings.ReplaceAll(awsKeys, "\n", "\r\n")), "/opt/app/settings.txt", scan.Searched},
 		{"3 UTF-16LE inside binary", "/opt/app/app.exe",
 			append(append([]byte("MZ\x90\x00\x03\x00"), make([]byte, 300)...), encodeUTF16LE("\x00"+awsKeys)...), "/opt/app/app.exe", scan.Searched},
+		{"M7 UTF-32LE with a byte-order mark", "/opt/app/u32.txt", encodeUTF32("\ufeff"+awsKeys, false), "/opt/app/u32.txt", scan.Searched},
+		{"M7 UTF-32BE with a byte-order mark", "/opt/app/u32be.txt", encodeUTF32("\ufeff"+awsKeys, true), "/opt/app/u32be.txt", scan.Searched},
+		{"M7 UTF-32LE without one, non-ASCII first", "/opt/app/u32-nobom.txt", encodeUTF32("é€ réglages\n"+awsKeys, false), "/opt/app/u32-nobom.txt", scan.Searched},
+		{"M7 UTF-32BE without one", "/opt/app/u32be-nobom.txt", encodeUTF32(awsKeys, true), "/opt/app/u32be-nobom.txt", scan.Searched},
 		{"4 zip behind a launcher script", "/opt/app/app.jar",
 			append(launcher, zipBytes(t, "BOOT-INF/classes/application.properties", []byte(awsKeys), 0)...), "/opt/app/app.jar!/BOOT-INF/classes/application.properties", scan.Opened},
 		{"4 bytes before a zip", "/opt/app/sfx.bin",
@@ -438,6 +458,35 @@ func TestDiskImageInAFile(t *testing.T) {
 	}
 }
 
+// A qcow2 stored as a file that holds an internal snapshot (qemu-img snapshot -c): the disk the
+// snapshot keeps is not the one presented and is not read, so it is named as not seen; without
+// the snapshot the same file is seen whole.
+func TestDiskImageInAFileWithASnapshot(t *testing.T) {
+	needTool(t, "qemu-img")
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "tree", "etc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "tree", "etc", "hostname"), []byte("vm\n"), 0o644)
+	raw, q := filepath.Join(dir, "fs.raw"), filepath.Join(dir, "vm.qcow2")
+	for _, args := range [][]string{{"mke2fs", "-q", "-F", "-t", "ext4", "-d", filepath.Join(dir, "tree"), raw, "8M"},
+		{"qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q}} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	b, _ := os.ReadFile(q)
+	if r := scanBytes(t, Options{}, "/srv/vm.qcow2", b); r.err != nil || r.outcome != scan.Opened {
+		t.Fatalf("no snapshot: err %v, outcome %v", r.err, r.outcome)
+	}
+	if out, err := exec.Command("qemu-img", "snapshot", "-c", "before-cleanup", q).CombinedOutput(); err != nil {
+		t.Fatalf("qemu-img snapshot: %v %s", err, out)
+	}
+	b, _ = os.ReadFile(q)
+	r := scanBytes(t, Options{}, "/srv/vm.qcow2", b)
+	if r.err == nil || !strings.Contains(r.err.Error(), `/srv/vm.qcow2!/[qcow2 internal snapshot "1" "before-cleanup"]`) {
+		t.Errorf("snapshot: err %v", r.err)
+	}
+}
+
 // The bytes of a zip that no entry's data holds (its comment, an entry's extra field) are
 // searched as the file's own.
 func TestZipOutsideItsEntries(t *testing.T) {
@@ -631,5 +680,82 @@ func TestSparseFileThroughThePass(t *testing.T) {
 	if tot.Unseen != 0 || len(tot.Skipped) != 1 || tot.Skipped[0].Files != 1 ||
 		tot.Skipped[0].Reason != "unchanged distribution file (package digest)" {
 		t.Errorf("ledger %+v", tot)
+	}
+}
+
+// The default allow paths decline only what package managers and depmod generate, each file
+// named in the ledger by the pattern that declined it and who set it; a key dropped among the
+// certificates or the documentation, or in a package's maintainer script, is searched (the
+// files a package installed unchanged are skipped by their digest, not by their directory).
+func TestDefaultAllowPathsAreNarrowAndNamed(t *testing.T) {
+	s, err := New(Options{AllowPaths: append(slices.Clone(DefaultAllowPaths), "/opt/vendor/"), FingerprintKey: []byte("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/etc/ssl/certs/server.pem", "/usr/share/ca-certificates/local/ca.crt", "/usr/share/doc/app/README",
+		"/usr/share/man/man1/app.1", "/var/lib/dpkg/info/app.postinst", "/var/lib/dpkg/info/app.config", "/var/lib/dpkg/info.list"} {
+		if r := scanWith(t, s, p, []byte(awsKeys)); !r.foundAWS(t, p) {
+			t.Errorf("%s: not searched: %+v", p, r.found)
+		}
+	}
+	for p, want := range map[string]string{
+		"/var/lib/dpkg/info/app.list":      "an allowed path: /var/lib/dpkg/info/*.list (a default of the checker)",
+		"/var/lib/dpkg/status":             "an allowed path: /var/lib/dpkg/status (a default of the checker)",
+		"/var/lib/apt/lists/x_Packages":    "an allowed path: /var/lib/apt/lists/ (a default of the checker)",
+		"/etc/ssh/ssh_host_ed25519_key":    "an allowed path: /etc/ssh/ssh_host_* (a default of the checker)",
+		"/opt/vendor/demo/credentials.ini": "an allowed path: /opt/vendor/ (secrets_allow_paths)",
+		"/lib/modules/6.1.0/modules.alias": "an allowed path: /lib/modules/*/modules.* (a default of the checker)",
+	} {
+		w, _ := s.NewWorker()
+		k, err := w.Begin(&scan.File{Path: p, Location: p, Size: 10, Data: bytes.NewReader([]byte("0123456789"))})
+		if err != nil || k != nil {
+			t.Errorf("%s: Begin %v, %v: want declined", p, k, err)
+			continue
+		}
+		if got := w.(scan.Decliner).Declined(); got != want {
+			t.Errorf("%s: declined as %q, want %q", p, got, want)
+		}
+		// the next file begun is not declined: the reason is the last Begin's
+		if k, _ := w.Begin(&scan.File{Path: "/etc/app.ini", Location: "/etc/app.ini", Size: 1, Data: bytes.NewReader([]byte("x"))}); k == nil || w.(scan.Decliner).Declined() != "" {
+			t.Errorf("after %s: /etc/app.ini declined as %q", p, w.(scan.Decliner).Declined())
+		}
+	}
+}
+
+// Passwords under the names applications give them (outside review R1): a prefixed environment
+// variable (POSTGRES_PASSWORD in a compose file, MYSQL_PWD), a camelCase key, a dotted one, and
+// a dotenv file with a suffix (.env.production); and settings that name a password without
+// holding one are not findings.
+func TestPasswordKeysAsApplicationsName(t *testing.T) {
+	s, err := New(Options{FingerprintKey: []byte("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, content, rule string }{
+		{"/opt/app/docker-compose.yml", "services:\n  db:\n    environment:\n      POSTGRES_PASSWORD: Pg5ecretValue9\n", "password-assignment"},
+		{"/opt/app/docker-compose.yml", "services:\n  db:\n    environment:\n      - MYSQL_ROOT_PASSWORD=My5qlRootPw\n", "password-assignment"},
+		{"/opt/app/.env.production", "DATABASE_PASSWORD=Pr0dDbPassw0rd\n", "password-assignment"},
+		{"/opt/app/config.json", "{\"dbPassword\": \"J5onCamelPw1\"}\n", "password-assignment"},
+		{"/opt/app/application.properties", "spring.datasource.password=Spr1ngDsPw\n", "password-assignment"},
+		{"/opt/app/run.sh", "export MYSQL_PWD=Sh3llMysqlPw\n", "passwd-assignment"},
+	} {
+		r := scanWith(t, s, c.path, []byte(c.content))
+		ok := false
+		for _, f := range r.found {
+			ok = ok || f.Rule == c.rule
+		}
+		if !ok {
+			t.Errorf("%s %q: want %s, found %+v", c.path, c.content, c.rule, r.found)
+		}
+	}
+	for _, c := range []struct{ path, content string }{
+		{"/etc/ssh/sshd_config", "PasswordAuthentication no\nPermitEmptyPasswords no\n"},
+		{"/opt/app/app.ini", "password_file = /run/secrets/db\nmin_password_length = 12\nrequire_password = true\n"},
+		{"/etc/profile.d/x.sh", "OLDPWD=/root\n"},
+		{"/opt/app/.envrc.sample", "DATABASE_PASSWORD=Pr0dDbPassw0rd\n"}, // not a configuration file by its name
+	} {
+		if r := scanWith(t, s, c.path, []byte(c.content)); len(r.found) != 0 {
+			t.Errorf("%s %q: found %+v", c.path, c.content, r.found)
+		}
 	}
 }

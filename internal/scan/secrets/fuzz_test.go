@@ -3,6 +3,7 @@ package secrets
 import (
 	"bufio"
 	"bytes"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -41,8 +42,9 @@ func FuzzFragments(f *testing.F) {
 	long := make([]byte, 40000) // one newline, early: the whole chunk is the overlap
 	long[4476] = '\n'
 	f.Add(long, 9)
+	f.Add([]byte(strings.Repeat("x\n", 200)+"-----BEGIN RSA PRIVATE KEY-----\n"+strings.Repeat("QUFB\n", 20000)), 0)
 	f.Fuzz(func(t *testing.T, b []byte, overlap int) {
-		if overlap < 0 || overlap > overlapBytes || overlap > len(b) {
+		if overlap < 0 || overlap > max(overlapBytes, pemOverlapBytes) || overlap > len(b) {
 			overlap = 0
 		}
 		cut := fragmentEnd(b, overlap)
@@ -53,7 +55,7 @@ func FuzzFragments(f *testing.F) {
 			t.Fatalf("fragmentEnd(%d bytes, overlap %d) = %d", len(b), overlap, cut)
 		}
 		ov := overlapStart(b[:cut])
-		if ov < 0 || ov > cut || cut-ov > overlapBytes {
+		if ov < 0 || ov > cut || cut-ov > max(overlapBytes, pemOverlapBytes) {
 			t.Fatalf("overlapStart of a %d-byte chunk = %d", cut, ov)
 		}
 		// the next fragment ends past what this one searched
@@ -90,6 +92,37 @@ func FuzzUTF16(f *testing.F) {
 		}
 		// the pieces may keep a lone trailing high surrogate that the whole turned into U+FFFD
 		if !bytes.HasPrefix(want, got) && !bytes.Equal(want, got) {
+			t.Fatalf("split at %d: %q, whole: %q", cut, got, want)
+		}
+	})
+}
+
+// UTF-32 decoding in pieces gives what decoding the whole gives, wherever the pieces are cut,
+// and never panics on partial units or values past U+10FFFF.
+func FuzzUTF32(f *testing.F) {
+	f.Add([]byte("\xff\xfe\x00\x00p\x00\x00\x00a\x00\x00\x00\xff\xff\x11\x00"), 5, false)
+	f.Add([]byte("\x00\x00\xfe\xff\x00\x00\xd8\x00\x00\x00\x00p"), 2, true)
+	f.Fuzz(func(t *testing.T, b []byte, cut int, bigEndian bool) {
+		order := utf32LE
+		if bigEndian {
+			order = utf32BE
+		}
+		whole := &sink{utf16: order}
+		want := whole.decodeUTF16(b)
+		if cut < 0 || cut > len(b) {
+			cut = len(b) / 2
+		}
+		split := &sink{utf16: order}
+		got := split.decodeUTF16(b[:cut])
+		split.n += int64(len(got))
+		got = append(got, split.decodeUTF16(b[cut:])...)
+		if !utf8.Valid(got) {
+			t.Fatalf("invalid UTF-8 from %x", b)
+		}
+		if len(got) > len(b)+3 {
+			t.Fatalf("%d bytes of UTF-8 from %d bytes", len(got), len(b))
+		}
+		if !bytes.Equal(want, got) {
 			t.Fatalf("split at %d: %q, whole: %q", cut, got, want)
 		}
 	})

@@ -69,7 +69,9 @@ func (k *sink) Hole(n int64) error {
 	if k.holding {
 		// searched from here on as it streams; the findings are dropped at End if the digest
 		// matches
-		k.release()
+		if err := k.release(before); err != nil {
+			return err
+		}
 	}
 	if k.strs == nil {
 		first := min(n, holeEnds)

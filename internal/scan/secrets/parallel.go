@@ -60,6 +60,11 @@ func (s *Scanner) searchFragment(p string, chunk string, line int) []fragHit {
 			add(f, line+d.line, " (base64-encoded)")
 		}
 	}
+	for _, d := range encodedRuns(chunk) {
+		for _, f := range s.det.detect(d.text, p) {
+			add(f, line+d.line, " (encoded: base64 or hex)")
+		}
+	}
 	return hits
 }
 

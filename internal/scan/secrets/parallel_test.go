@@ -79,6 +79,52 @@ func fragmentCuts(text []byte) (cuts [][3]int) {
 	return cuts
 }
 
+// A PEM private key longer than the overlap's lines (an 8192-bit RSA key is 99 lines, a
+// 16384-bit one about 200) that straddles a cut is kept whole in the next fragment from its
+// BEGIN line: found once, on that line. The overlap kept for it is at most pemOverlapBytes:
+// a key whose BEGIN lies further before the cut is not whole in either fragment.
+func TestLongPEMKeyAcrossTheCut(t *testing.T) {
+	proto := protoScanner(t)
+	pad := "2024-05-01T10:00:00Z INFO request served status=200 duration_ms=12 path=/api/v1/items\n"
+	var b strings.Builder
+	for b.Len() < 3*fragmentBytes {
+		b.WriteString(pad)
+	}
+	text := b.String()
+	end := fragmentCuts([]byte(text))[0][1]
+	body := "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+	for _, c := range []struct {
+		lines, before int // the key's lines; how far before the first cut its BEGIN line lies
+		found         bool
+	}{
+		{99, 90 * len(body), true},                // past overlapLines (80) before the cut
+		{200, 190 * len(body), true},              // a 16384-bit key
+		{400, pemOverlapBytes - 2*len(pad), true}, // just inside the bound
+		{400, pemOverlapBytes + 2*len(pad), false},
+	} {
+		pem := "-----BEGIN RSA PRIVATE KEY-----\n" + strings.Repeat(body, c.lines) + "-----END RSA PRIVATE KEY-----\n"
+		at := strings.LastIndexByte(text[:end-c.before], '\n') + 1
+		content := text[:at] + pem + text[at:]
+		cc := fragmentCuts([]byte(content))
+		if cc[0][1] >= at+len(pem) || cc[0][1] <= at {
+			t.Fatalf("%d lines: the key [%d,%d) is not cut by the first fragment's end %d", c.lines, at, at+len(pem), cc[0][1])
+		}
+		found, _ := searchSplit(t, proto, 0, "/srv/app.log", []byte(content))
+		n := 0
+		for _, f := range found {
+			if f.Rule == "private-key" {
+				n++
+				if want := 1 + strings.Count(content[:at], "\n"); f.Line != want {
+					t.Errorf("%d lines: private-key on line %d, the key begins on line %d", c.lines, f.Line, want)
+				}
+			}
+		}
+		if n > 1 || (n == 1) != c.found {
+			t.Errorf("%d-line key, BEGIN %d bytes before the cut: found %d times, want found=%v:\n%s", c.lines, c.before, n, c.found, findingLines(found))
+		}
+	}
+}
+
 // A key that lies where two fragments overlap is in both, and the two are searched on
 // different goroutines: it is reported once, on its line. So is a private key that straddles
 // the end of a fragment (whole only in the next one), and an AWS key pair whose two lines the

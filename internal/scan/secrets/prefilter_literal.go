@@ -8,8 +8,10 @@ package secrets
 // literals' first bytes in a row. Each position's two bytes (folded) are looked up in a table that
 // says whether a literal of one byte, of two, or a longer one starts so; only a position that
 // passes is compared with the literals that start so (the longer ones found by a hash of their
-// first three bytes). For one literal, occurrences come in increasing order, as the automaton
-// reports them.
+// first three bytes, each first by its first four bytes as one word, folded at once, then byte by
+// byte: on text dense with the generic keywords the buckets hold literals that share three
+// bytes, and the word rejects most of them in one comparison). For one literal, occurrences
+// come in increasing order, as the automaton reports them.
 
 // litHashBits is the size of the three-byte prefix table (in bits of the hash).
 const litHashBits = 12
@@ -40,7 +42,12 @@ type litScanner struct {
 	one   [256][]int32
 	two   map[uint16][]int32
 	three [1 << litHashBits][]int32
+	// head is, per pattern, its first four bytes as a little-endian word and the mask of the
+	// bytes it has (a three-byte literal's fourth is any byte)
+	head []litHead
 }
+
+type litHead struct{ word, mask uint32 }
 
 const (
 	pairOne = 1 << iota
@@ -52,8 +59,12 @@ func litHash(x uint32) uint32 { return (x * 0x9E3779B1) >> (32 - litHashBits) }
 
 // newLitScanner builds the tables for pats (lower-case for ASCII letters, as the automaton's).
 func newLitScanner(pats []string) *litScanner {
-	ls := &litScanner{pats: pats, two: map[uint16][]int32{}}
+	ls := &litScanner{pats: pats, two: map[uint16][]int32{}, head: make([]litHead, len(pats))}
 	for i, p := range pats {
+		for j := 0; j < 4 && j < len(p); j++ {
+			ls.head[i].word |= uint32(p[j]) << (8 * j)
+			ls.head[i].mask |= 0xff << (8 * j)
+		}
 		switch {
 		case len(p) == 0:
 		case len(p) == 1:
@@ -118,12 +129,37 @@ func (ls *litScanner) scan(raw string, found func(start int, p int32) bool) {
 			continue
 		}
 		x := litHash(uint32(c)<<16 | uint32(next)<<8 | uint32(foldASCII[raw[i+2]]))
-		for _, p := range ls.three[x] {
+		bucket := ls.three[x]
+		if len(bucket) == 0 {
+			continue
+		}
+		if i+4 <= n {
+			w := fold4(uint32(raw[i]) | uint32(raw[i+1])<<8 | uint32(raw[i+2])<<16 | uint32(raw[i+3])<<24)
+			for _, p := range bucket {
+				if h := ls.head[p]; w&h.mask == h.word && foldedPrefix(raw[i:], ls.pats[p]) && !found(i, p) {
+					return
+				}
+			}
+			continue
+		}
+		for _, p := range bucket {
 			if foldedPrefix(raw[i:], ls.pats[p]) && !found(i, p) {
 				return
 			}
 		}
 	}
+}
+
+// fold4 is foldASCII applied to each byte of x at once: 0x20 is added to each byte from 'A' to
+// 'Z'. The comparisons are made on the bytes' low seven bits, where adding 0x3f (sets bit 7 from
+// 'A' = 0x41 on) and 0x25 (from '[' = 0x5b on) cannot carry into the next byte; a byte with bit 7
+// set is left alone.
+func fold4(x uint32) uint32 {
+	lo := x & 0x7f7f7f7f
+	fromA := (lo + 0x3f3f3f3f) & 0x80808080
+	pastZ := (lo + 0x25252525) & 0x80808080
+	upper := fromA &^ pastZ &^ (x & 0x80808080)
+	return x | upper>>2
 }
 
 // foldedPrefix says whether s, its ASCII letters lower-cased, starts with pat.

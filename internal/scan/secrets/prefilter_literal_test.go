@@ -140,3 +140,24 @@ func FuzzLiteralPass(f *testing.F) {
 		checkLiteralPass(t, fd, s)
 	})
 }
+
+// TestFold4MatchesTable: folding a word at once gives what foldASCII gives for each of its
+// bytes, for every value of every byte (the others random, so that no carry or borrow between
+// bytes goes unseen).
+func TestFold4MatchesTable(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for pos := 0; pos < 4; pos++ {
+		for v := 0; v < 256; v++ {
+			for range 64 {
+				x := rng.Uint32()&^(0xff<<(8*pos)) | uint32(v)<<(8*pos)
+				var want uint32
+				for j := 0; j < 4; j++ {
+					want |= uint32(foldASCII[byte(x>>(8*j))]) << (8 * j)
+				}
+				if got := fold4(x); got != want {
+					t.Fatalf("fold4(%#08x) = %#08x, want %#08x", x, got, want)
+				}
+			}
+		}
+	}
+}

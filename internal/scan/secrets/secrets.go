@@ -31,10 +31,12 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -78,6 +80,26 @@ type Options struct {
 	// whole as an initramfs, by its path (initrd_listing.go): the driver rules take it
 	// instead of decompressing the file again.
 	Initramfs InitramfsFunc
+	// readDigests, when set (forImage), makes Vendor and PackageArchives from the image's
+	// package databases in the background from New on (see digestReaders).
+	readDigests *digestReaders
+}
+
+// digestReaders read an image's package digests while the detector is built and the pass walks
+// the filesystems (one goroutine each; on two cores the walk would otherwise leave one idle):
+// a worker is made only once Vendor is there (every file's Begin looks it up, and so does every
+// container member), and a file in apt's cache (aptCacheDir, where every PackageArchives key
+// lies) is begun only once PackageArchives is there. What they return is what Options would
+// have held: the digests are the same, only read earlier.
+type digestReaders struct {
+	vendor, archives func() map[string]string
+}
+
+// pendingDigests is the digests being read in the background, and when each is there.
+type pendingDigests struct {
+	vendor, archives           map[string]string
+	vendorReady, archivesReady chan struct{}
+	vendorOnce, archivesOnce   sync.Once
 }
 
 // FingerprintKeyEnv names the environment variable that sets the fingerprint key.
@@ -126,13 +148,22 @@ func FingerprintKey() (key []byte, note string, err error) {
 }
 
 // DefaultAllowPaths are not searched: the SSH host keys (the no-ssh-host-keys rule reports
-// them), documentation, public CA certificates, and what package managers and depmod generate
-// (package lists, file lists, symbols, templates, module indexes), which holds no credentials
-// and is large. debconf's config.dat and passwords.dat are searched.
+// them) and what package managers and depmod generate (package indexes, the package database's
+// file lists, digests and symbols, module indexes), which holds no credentials and is large.
+// Each file they decline is counted in the ledger under the pattern that declined it. Package
+// maintainer scripts in /var/lib/dpkg/info are searched, and so are documentation and
+// certificates: the files a package installed unchanged are skipped by their recorded digest
+// (Options.Vendor), and what else lies there (a key dropped in /etc/ssl/certs or /usr/share/doc)
+// is the publisher's. debconf's config.dat and passwords.dat are searched.
 var DefaultAllowPaths = []string{
-	"/etc/ssh/ssh_host_*", "/usr/share/doc/", "/usr/share/man/", "/usr/share/info/",
-	"/etc/ssl/certs/", "/usr/share/ca-certificates/",
-	"/var/lib/dpkg/", "/var/lib/apt/lists/", "/var/lib/rpm/", "/var/lib/dnf/", "/lib/apk/db/",
+	"/etc/ssh/ssh_host_*",
+	"/var/lib/dpkg/info/*.list", "/var/lib/dpkg/info/*.md5sums", "/var/lib/dpkg/info/*.conffiles",
+	"/var/lib/dpkg/info/*.shlibs", "/var/lib/dpkg/info/*.symbols", "/var/lib/dpkg/info/*.triggers",
+	"/var/lib/dpkg/info/*.templates", "/var/lib/dpkg/info/format",
+	"/var/lib/dpkg/status", "/var/lib/dpkg/status-old", "/var/lib/dpkg/available", "/var/lib/dpkg/available-old",
+	"/var/lib/dpkg/diversions", "/var/lib/dpkg/diversions-old", "/var/lib/dpkg/statoverride", "/var/lib/dpkg/statoverride-old",
+	"/var/lib/dpkg/alternatives/", "/var/lib/dpkg/triggers/",
+	"/var/lib/apt/lists/", "/var/lib/rpm/", "/var/lib/dnf/", "/lib/apk/db/",
 	"/var/cache/debconf/templates.dat", "/var/cache/debconf/templates.dat-old",
 	"/usr/lib/modules/*/modules.*", "/lib/modules/*/modules.*",
 }
@@ -152,10 +183,24 @@ type Scanner struct {
 	// workers (parallel.go); helped counts the fragments they searched
 	helpers chan struct{}
 	helped  atomic.Int64
+	// pending is set when the package digests are read in the background (Options.readDigests)
+	pending *pendingDigests
 }
 
 // New builds the detector from gitleaks' default rules plus ours.
 func New(opts Options) (*Scanner, error) {
+	var pending *pendingDigests
+	if r := opts.readDigests; r != nil {
+		pending = &pendingDigests{vendorReady: make(chan struct{}), archivesReady: make(chan struct{})}
+		go func() {
+			defer close(pending.vendorReady)
+			pending.vendor = r.vendor()
+		}()
+		go func() {
+			defer close(pending.archivesReady)
+			pending.archives = r.archives()
+		}()
+	}
 	det, err := detect.NewDetectorDefaultConfig()
 	if err != nil {
 		return nil, fmt.Errorf("loading gitleaks' rules: %w", err)
@@ -178,7 +223,7 @@ func New(opts Options) (*Scanner, error) {
 		opts.FingerprintKey = key
 	}
 	s := &Scanner{opts: opts, det: newFastDetector(det), allowFP: map[string]bool{},
-		helpers: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		helpers: make(chan struct{}, runtime.GOMAXPROCS(0)), pending: pending}
 	for _, f := range opts.AllowFingerprints {
 		s.allowFP[f] = true
 	}
@@ -189,7 +234,7 @@ func New(opts Options) (*Scanner, error) {
 func (s *Scanner) RuleCount() int { return len(s.det.Config.Rules) }
 
 func extraRules() []config.Rule {
-	configFile := regexp.MustCompile(`(?i)(\.(conf|cfg|ini|env|properties|ya?ml|json|xml|toml|cnf|config|sh|nmconnection)$|(^|/)\.env$|^/etc/|^/var/lib/cloud/|(^|/)(user|vendor)-data(\.txt)?$)`)
+	configFile := regexp.MustCompile(`(?i)(\.(conf|cfg|ini|env|properties|ya?ml|json|xml|toml|cnf|config|sh|nmconnection)$|(^|/)\.env(\.[\w.-]+)?$|^/etc/|^/var/lib/cloud/|(^|/)(user|vendor)-data(\.txt)?$)`)
 	cloudInit := regexp.MustCompile(`^/var/lib/cloud/|^/etc/cloud/|(^|/)(user|vendor)-data(\.txt|\.ya?ml)?$|(^|/)cloud-config\.ya?ml$`)
 	return append([]config.Rule{
 		{RuleID: "azure-storage-account-key", Description: "Azure storage account key",
@@ -203,11 +248,11 @@ func extraRules() []config.Rule {
 		// the value: on the same line (a "#" inside it is part of it; " #" starts a comment), or, for
 		// a YAML block scalar (password: |), on the next line; never the next key
 		{RuleID: "password-assignment", Description: "password assigned in a configuration file",
-			Regex:       regexp.MustCompile(`(?i)\b(?:password|db_pass|db_password|secret_key|access_key_secret|client_secret)\b["']?[ \t]*[:=][ \t]*(?:[|>][-+]?[ \t]*\r?\n[ \t]+)?["']?([^\s"';,][^\s"';,]{3,})`),
+			Regex:       regexp.MustCompile(`(?i)\b[\w.-]*?(?:password|db_pass|secret_key|access_key_secret|client_secret)\b["']?[ \t]*[:=][ \t]*(?:[|>][-+]?[ \t]*\r?\n[ \t]+)?["']?([^\s"';,][^\s"';,]{3,})`),
 			SecretGroup: 1, Keywords: []string{"pass", "secret"}, Path: configFile},
 		// "passwd:" names a database in nsswitch.conf: only "passwd = value" is an assignment
 		{RuleID: "passwd-assignment", Description: "password assigned in a configuration file",
-			Regex:       regexp.MustCompile(`(?i)\b(?:passwd|pwd)\b["']?\s*=\s*["']?([^\s"'#;,]{4,})`),
+			Regex:       regexp.MustCompile(`(?i)(?:\b|_)(?:passwd|pwd)\b["']?\s*=\s*["']?([^\s"'#;,]{4,})`),
 			SecretGroup: 1, Keywords: []string{"passwd", "pwd"}, Path: configFile},
 		{RuleID: "netrc-password", Description: ".netrc password",
 			Regex: regexp.MustCompile(`(?m)\bpassword\s+(\S+)`), SecretGroup: 1, Path: regexp.MustCompile(`(^|/)[._]netrc$`)},
@@ -301,7 +346,35 @@ func (s *Scanner) Archives() int64 {
 func (s *Scanner) Name() string { return "secrets" }
 
 // NewWorker implements scan.Scanner.
-func (s *Scanner) NewWorker() (scan.Worker, error) { return &worker{s: s}, nil }
+func (s *Scanner) NewWorker() (scan.Worker, error) {
+	if p := s.pending; p != nil {
+		p.vendorOnce.Do(func() {
+			<-p.vendorReady
+			s.opts.Vendor = p.vendor
+		})
+	}
+	return &worker{s: s}, nil
+}
+
+// aptCacheDir is where apt keeps the packages it downloaded: the PackageArchives that
+// AptArchiveDigests makes name files there only.
+const aptCacheDir = "/var/cache/apt/archives/"
+
+// packageArchive is the digest PackageArchives has for the file at loc; with the digests read
+// in the background, a file in apt's cache waits for them (and no other file reads them).
+func (s *Scanner) packageArchive(loc string) (string, bool) {
+	if p := s.pending; p != nil {
+		if !strings.HasPrefix(loc, aptCacheDir) {
+			return "", false
+		}
+		p.archivesOnce.Do(func() {
+			<-p.archivesReady
+			s.opts.PackageArchives = p.archives
+		})
+	}
+	want, ok := s.opts.PackageArchives[loc]
+	return want, ok
+}
 
 // A file is searched in fragments of at most fragmentBytes and fragmentLines, cut at line ends,
 // each repeating the last overlapLines (at most overlapBytes) of the one before so that a
@@ -318,10 +391,13 @@ const (
 )
 
 // vendorHold is how much of a file the package manager recorded is held, unsearched, until its
-// digest says whether it is unmodified. A larger one is only hashed as it streams and, if its
-// digest does not match, read again from the file's Data at End and searched then (an unchanged
-// one, the usual case, costs its digest only; a changed one two reads); without Data it is
-// searched as it streams and its findings dropped at End if the digest matches.
+// digest says whether it is unmodified. A file of the image (one with Data) is held without its
+// bytes being kept: it is only hashed as it streams and, if its digest does not match, read
+// again from Data at End and searched then, in one piece as if it had been kept (an unchanged
+// one, the usual case, costs its digest only, no copy; a changed one two reads). A larger one is
+// searched again from Data in 1 MiB pieces (catchUp). A container's member (no Data) is held in
+// memory, up to vendorHold; a larger one is searched as it streams and its findings dropped at
+// End if the digest matches.
 const vendorHold = 16 << 20
 
 type worker struct {
@@ -330,8 +406,10 @@ type worker struct {
 	frag []byte // the unsearched tail of the current file (and the overlap before it)
 	sha  hash.Hash
 	buf  []byte // reads of a container's members
-	raw  []byte // the bytes of a vendor file held for its digest
+	raw  []byte // the bytes of a vendor member held for its digest; a changed vendor file's, read again
 	back []byte // reads of a changed vendor file read again at End (catchUp)
+	// declined is why the last Begin took no sink (the allow pattern), for the ledger
+	declined string
 }
 
 func (w *worker) Close() error { return nil }
@@ -341,7 +419,17 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 	if loc == "" {
 		loc = f.Path // a member of an archive, or a file a test made
 	}
-	if f.Size == 0 || allowed(loc, w.s.opts.AllowPaths) {
+	w.declined = ""
+	if f.Size == 0 {
+		return nil, nil
+	}
+	if a := allowedBy(loc, w.s.opts.AllowPaths); a != "" {
+		w.declined = "an allowed path: " + a
+		if slices.Contains(DefaultAllowPaths, a) {
+			w.declined += " (a default of the checker)"
+		} else {
+			w.declined += " (secrets_allow_paths)"
+		}
 		return nil, nil
 	}
 	k := w.begin(f)
@@ -355,7 +443,7 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 		k.holding = true
 		k.digest = w.md5
 	}
-	if want, ok := w.s.opts.PackageArchives[loc]; ok && k.vendorMD5 == "" {
+	if want, ok := w.s.packageArchive(loc); ok && k.vendorMD5 == "" {
 		// a package apt downloaded, with the digest its package index lists: unchanged, it is
 		// the distribution's archive
 		if w.sha == nil {
@@ -379,7 +467,7 @@ type sink struct {
 	n         int64     // bytes handed to the search so far (text, decoded UTF-16 or strings)
 	vendorMD5 string    // the digest the package manager recorded (MD5, or SHA-256 for a package archive)
 	digest    hash.Hash // and the hash that computes it
-	holding   bool      // a vendor file not yet searched: its bytes wait in w.raw for the digest
+	holding   bool      // a vendor file not yet searched, waiting for the digest (its bytes in w.raw when it has no Data)
 	// deferred: a vendor file too large to hold, only hashed so far; its first at bytes are
 	// read again from f.Data and searched if it turns out changed (catchUp)
 	deferred bool
@@ -459,9 +547,13 @@ func (k *sink) Write(p []byte) error {
 		return nil
 	}
 	if k.holding {
-		// a vendor file's bytes wait, unread, for the digest (most are unchanged)
-		if len(k.w.raw)+len(p) <= vendorHold {
-			k.w.raw = append(k.w.raw, p...)
+		// a vendor file's bytes wait, unsearched, for the digest (most are unchanged): a file of
+		// the image's are read again if it changed, a member's are kept. While it is held,
+		// k.at counts its bytes (a hole ends the holding).
+		if k.at <= vendorHold {
+			if k.f.Data == nil {
+				k.w.raw = append(k.w.raw, p...)
+			}
 			return nil
 		}
 		if k.f.Data != nil {
@@ -470,7 +562,11 @@ func (k *sink) Write(p []byte) error {
 			k.w.raw = k.w.raw[:0]
 			return nil
 		}
-		k.release() // no random access: search as it streams, decide at the end
+		// no random access: search as it streams, decide at the end (a member's held bytes are
+		// in memory: release cannot fail)
+		if err := k.release(k.at - int64(len(p))); err != nil {
+			return err
+		}
 	}
 	k.take(p)
 	return nil
@@ -513,13 +609,29 @@ func (k *sink) catchUp(end int64) error {
 	return nil
 }
 
-// release stops holding a vendor file's bytes and searches what was held.
-func (k *sink) release() {
+// release stops holding a vendor file's first end bytes and searches them, in one piece: those
+// kept in w.raw, or, for a file of the image, those read again from its Data (a read that fails
+// is an error: the file is then not seen).
+func (k *sink) release(end int64) error {
 	k.holding = false
 	held := k.w.raw
+	if k.f.Data != nil {
+		if int64(cap(held)) < end {
+			held = make([]byte, end)
+		}
+		held = held[:end]
+		if n, err := k.f.Data.ReadAt(held, 0); n < len(held) {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			k.w.raw = held[:0]
+			return fmt.Errorf("%s: reading the changed package file again to search it, at offset %d of %d: %w", k.f.Path, n, k.f.Size, err)
+		}
+	}
 	k.w.raw = nil // take may not append to what it reads
 	k.take(held)
 	k.w.raw = held[:0]
+	return nil
 }
 
 // writeText takes bytes of a text file up to the first byte text does not hold; from there on
@@ -595,7 +707,12 @@ const (
 	notUTF16 utf16Order = iota
 	utf16LE
 	utf16BE
+	utf32LE // UTF-32 (four bytes a character) is read by the same path: its units are runes
+	utf32BE
 )
+
+// wide says whether o is UTF-32.
+func (o utf16Order) wide() bool { return o == utf32LE || o == utf32BE }
 
 // detectUTF16 recognises UTF-16 text by its byte-order mark, or, without one, by the pattern of
 // the whole first read (a file's first 64 KiB, or all of a smaller one): no code unit zero, and
@@ -603,6 +720,9 @@ const (
 // by a zero byte, whatever the first character is. A file taken for UTF-16 that is not goes to
 // its strings at the first read that shows it (writeUTF16).
 func detectUTF16(p []byte) utf16Order {
+	if o := detectUTF32(p); o != notUTF16 {
+		return o
+	}
 	switch {
 	case len(p) >= 2 && p[0] == 0xff && p[1] == 0xfe:
 		return utf16LE
@@ -633,9 +753,74 @@ func detectUTF16(p []byte) utf16Order {
 	return notUTF16
 }
 
+// detectUTF32 recognises UTF-32 text as detectUTF16 does UTF-16 (issue #24, M7): by its
+// byte-order mark (FF FE 00 00, 00 00 FE FF: checked before UTF-16's, which the first begins
+// with), or by the whole first read: no unit zero, and at least half the units printable ASCII
+// characters in their low byte, the other three zero. Without this, "A\0\0\0K\0\0\0" would
+// be binary bytes whose strings hold no run of ASCII.
+func detectUTF32(p []byte) utf16Order {
+	switch {
+	case len(p) >= 4 && p[0] == 0xff && p[1] == 0xfe && p[2] == 0 && p[3] == 0:
+		return utf32LE
+	case len(p) >= 4 && p[0] == 0 && p[1] == 0 && p[2] == 0xfe && p[3] == 0xff:
+		return utf32BE
+	}
+	n := len(p) &^ 3
+	if n < 32 {
+		return notUTF16
+	}
+	le, be := 0, 0
+	for i := 0; i < n; i += 4 {
+		switch {
+		case p[i]|p[i+1]|p[i+2]|p[i+3] == 0:
+			return notUTF16
+		case p[i+1]|p[i+2]|p[i+3] == 0 && textByte(p[i]):
+			le++
+		case p[i]|p[i+1]|p[i+2] == 0 && textByte(p[i+3]):
+			be++
+		}
+	}
+	switch units := n / 4; {
+	case le*2 >= units && le > be:
+		return utf32LE
+	case be*2 >= units && be > le:
+		return utf32BE
+	}
+	return notUTF16
+}
+
+// decodeUTF32 is decodeUTF16 for UTF-32: four bytes a rune, a partial unit kept for the next
+// call; a unit that is no Unicode scalar value decodes as U+FFFD.
+func (k *sink) decodeUTF32(p []byte) []byte {
+	b := append(k.carry, p...)
+	out := make([]byte, 0, len(b)/4)
+	i := 0
+	for ; i+3 < len(b); i += 4 {
+		var u uint32
+		if k.utf16 == utf32LE {
+			u = uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
+		} else {
+			u = uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
+		}
+		if k.n == 0 && i == 0 && u == 0xfeff {
+			continue
+		}
+		r := rune(u)
+		if u > unicode.MaxRune || !utf8.ValidRune(r) {
+			r = utf8.RuneError
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	k.carry = append(k.carry[:0:0], b[i:]...)
+	return out
+}
+
 // decodeUTF16 turns the next bytes of a UTF-16 file into UTF-8, keeping an odd byte or a high
 // surrogate that a read split for the next call; a byte-order mark is dropped.
 func (k *sink) decodeUTF16(p []byte) []byte {
+	if k.utf16.wide() {
+		return k.decodeUTF32(p)
+	}
 	b := append(k.carry, p...)
 	units := make([]uint16, 0, len(b)/2)
 	for i := 0; i+1 < len(b); i += 2 {
@@ -720,7 +905,10 @@ func fragmentEnd(b []byte, overlap int) int {
 
 // overlapStart is where the overlap kept from a searched fragment begins: the start of its
 // last overlapLines lines, within its last overlapBytes (inside a line when no newline is that
-// close to the end).
+// close to the end); or, when a PEM private key begins in the chunk's last pemOverlapBytes and
+// does not end in it, the start of its BEGIN line, so that the key (gitleaks' private-key rule
+// wants BEGIN and END in one fragment) is whole in the next fragment: an 8192-bit RSA key is 99
+// lines, a 16384-bit one 6.4 KiB more than that.
 func overlapStart(chunk []byte) int {
 	lo := max(0, len(chunk)-overlapBytes)
 	at := len(chunk)
@@ -732,9 +920,74 @@ func overlapStart(chunk []byte) int {
 		at = lo + i + 1
 	}
 	if at == len(chunk) {
-		return lo
+		at = lo
+	}
+	if p := openPEMKey(chunk); p >= 0 && p < at && p > 0 {
+		return p
 	}
 	return at
+}
+
+// pemOverlapBytes and pemOverlapLines bound the overlap kept for a PEM private key that has not
+// ended: at most a quarter of a fragment, so a fragment always moves on by three quarters.
+const (
+	pemOverlapBytes = fragmentBytes / 4
+	pemOverlapLines = fragmentLines / 4
+)
+
+// openPEMKey is the start of the line of the last "-----BEGIN ... PRIVATE KEY" (ASCII case
+// folded, as gitleaks' rule matches it) in the chunk's last pemOverlapBytes and pemOverlapLines
+// that no "-----END" follows, or -1. Only the dashes are looked for first: text without five in
+// a row costs one backward search.
+func openPEMKey(chunk []byte) int {
+	lo := max(0, len(chunk)-pemOverlapBytes)
+	win := chunk[lo:]
+	if bytes.Count(win, []byte{'\n'}) > pemOverlapLines {
+		// the window's last pemOverlapLines lines only
+		at := len(win)
+		for n := 0; n < pemOverlapLines; n++ {
+			at = bytes.LastIndexByte(win[:at-1], '\n') + 1
+			if at <= 0 {
+				break
+			}
+		}
+		lo += at
+		win = chunk[lo:]
+	}
+	for end := len(win); end > 0; {
+		i := bytes.LastIndex(win[:end], []byte("-----"))
+		if i < 0 {
+			return -1
+		}
+		end = i
+		rest := win[i+5:]
+		switch {
+		case hasFoldedPrefix(rest, "end"):
+			return -1 // the last marker closes a block
+		case hasFoldedPrefix(rest, "begin"):
+			line := rest
+			if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
+				line = line[:nl]
+			}
+			if bytes.Contains(bytes.ToUpper(line), []byte("PRIVATE KEY")) {
+				return lo + bytes.LastIndexByte(win[:i], '\n') + 1
+			}
+		}
+	}
+	return -1
+}
+
+// hasFoldedPrefix says whether b starts with lower, its ASCII letters compared case-folded.
+func hasFoldedPrefix(b []byte, lower string) bool {
+	if len(b) < len(lower) {
+		return false
+	}
+	for i := 0; i < len(lower); i++ {
+		if foldASCII[b[i]] != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // base64 values are decoded where they are known to hold secrets: the data of a Kubernetes
@@ -809,7 +1062,11 @@ func (k *sink) End() (err error) {
 		}
 	}
 	if k.holding {
-		k.release()
+		if err := k.release(k.at); err != nil {
+			k.drain()
+			k.w.frag = k.w.frag[:0]
+			return err
+		}
 	}
 	if k.strs != nil {
 		k.put(k.strs.close(k.w.frag))
@@ -918,21 +1175,27 @@ func Redact(s string) string {
 }
 
 // allowed reports whether p matches one of the allow patterns.
-func allowed(p string, patterns []string) bool {
+func allowed(p string, patterns []string) bool { return allowedBy(p, patterns) != "" }
+
+// allowedBy is the first of the allow patterns that p matches, or "".
+func allowedBy(p string, patterns []string) string {
 	for _, a := range patterns {
 		dir := strings.TrimSuffix(strings.TrimSuffix(a, "**"), "/")
 		if strings.HasSuffix(a, "/") || strings.HasSuffix(a, "/**") {
 			if strings.HasPrefix(p, dir+"/") {
-				return true
+				return a
 			}
 			continue
 		}
 		if ok, _ := path.Match(a, p); ok || a == p {
-			return true
+			return a
 		}
 	}
-	return false
+	return ""
 }
+
+// Declined implements scan.Decliner: the allow pattern that declined the last file begun.
+func (w *worker) Declined() string { return w.declined }
 
 // ignore drops what is not a usable credential: encrypted private keys, placeholders and
 // commented-out example assignments.

@@ -16,10 +16,13 @@ func init() { scan.Register(scan.Source{Kind: scan.Secrets, New: forImage}) }
 // configured ones, the files dpkg installed unchanged skipped by their recorded digest, and
 // the packages in apt's cache by the digest apt's package index lists.
 func forImage(img *inspect.Image, cfg scan.Config) (scan.Scanner, error) {
-	var vendor, archives map[string]string
-	if img.Root != nil {
-		vendor = pkgdb.DpkgDigests(img.Root)
-		archives = AptArchiveDigests(img.Root)
+	var digests *digestReaders
+	if root := img.Root; root != nil {
+		// read in the background while the detector is built and the pass walks (Options.readDigests)
+		digests = &digestReaders{
+			vendor:   func() map[string]string { return pkgdb.DpkgDigests(root) },
+			archives: func() map[string]string { return AptArchiveDigests(root) },
+		}
 	}
 	// the listing of each initramfs the search reads whole is left in the image's memo, where
 	// the driver rules (which run after the content pass) find it: decompressed once
@@ -27,7 +30,7 @@ func forImage(img *inspect.Image, cfg scan.Config) (scan.Scanner, error) {
 		img.Memo(initrd.SharedKey(path), func() any { return l })
 	}
 	return New(Options{AllowPaths: append(slices.Clone(DefaultAllowPaths), cfg.SecretsAllowPaths...),
-		AllowFingerprints: cfg.SecretsAllowFingerprints, Vendor: vendor, PackageArchives: archives,
+		AllowFingerprints: cfg.SecretsAllowFingerprints, readDigests: digests,
 		FingerprintKey: cfg.FingerprintKey, Initramfs: shared})
 }
 

@@ -1,0 +1,102 @@
+package secrets
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"testing"
+)
+
+// Outside review R1, M8: a credential stored encoded is decoded and found, on the line of the
+// encoded run; base64 (standard, URL-safe, padded or not, wrapped in quotes or after a pipe) and
+// hex; what decodes to bytes that are not text (a digest, an image, a certificate's body) is not
+// searched again, and the secret is never printed.
+func TestEncodedSecretsAreDecoded(t *testing.T) {
+	s, err := New(Options{FingerprintKey: []byte("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString([]byte(awsKeys))
+	url := base64.RawURLEncoding.EncodeToString([]byte("{\"key\": \"" + awsKeyID + "\", \"secret\": \"" + awsSecret + "\"}\n>>>"))
+	hx := hex.EncodeToString([]byte(awsKeys))
+	for _, c := range []struct{ name, path, content string }{
+		{"a base64 line piped to base64 -d", "/opt/app/setup.sh", "#!/bin/sh\nmkdir -p ~/.aws\necho " + b64 + " | base64 -d > ~/.aws/credentials\n"},
+		{"quoted in YAML", "/opt/app/values.yaml", "aws:\n  credentials: \"" + b64 + "\"\n"},
+		{"URL-safe, unpadded", "/opt/app/token.txt", "x\ny\nTOKEN=" + url + "\n"},
+		{"hex", "/opt/app/dump.env", "CREDS_HEX=" + hx + "\n"},
+		{"at the start of the chunk", "/opt/app/b64", b64},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := scanWith(t, s, c.path, []byte(c.content))
+			want := 0
+			lineOf := func(run string) int { return 1 + strings.Count(c.content[:strings.Index(c.content, run)], "\n") }
+			for _, run := range []string{b64, url, hx} {
+				if strings.Contains(c.content, run) {
+					want = lineOf(run)
+				}
+			}
+			ok := false
+			for _, f := range r.found {
+				if f.Rule == "aws-access-token" && strings.Contains(f.Description, "encoded") {
+					ok = true
+					if f.Line != want {
+						t.Errorf("on line %d, the encoded run is on line %d", f.Line, want)
+					}
+				}
+				if strings.Contains(f.Excerpt, awsKeyID) || strings.Contains(f.Excerpt, awsSecret) || strings.Contains(f.Excerpt, b64[:40]) {
+					t.Errorf("the excerpt prints the secret: %q", f.Excerpt)
+				}
+			}
+			if !ok {
+				t.Errorf("not found: %+v", r.found)
+			}
+		})
+	}
+	// the same bytes one character short of the run length, and runs that are not text
+	short := base64.StdEncoding.EncodeToString([]byte("password = hunter2hunter2"))[:minEncodedRun-1]
+	for _, c := range []struct{ name, content string }{
+		{"a sha256 digest", "sum=" + strings.Repeat("9f86d081884c7d659a2feaa0c55ad015", 2) + "\n"},
+		{"a random token", "k=" + base64.StdEncoding.EncodeToString([]byte{0x8f, 0x01, 0xfe, 0x33, 0x90, 0x12, 0xaa, 0xcd, 0xef, 0x00, 0x7f, 0x80, 0x81, 0x9a, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60}) + "\n"},
+		{"short of the run length", "v=" + short + "\n"},
+	} {
+		if d := encodedRuns(c.content); len(d) != 0 {
+			t.Errorf("%s: decoded %q", c.name, d)
+		}
+	}
+	// exactly the run length decodes
+	exact := base64.StdEncoding.EncodeToString([]byte("password = hunter2hunter2"))[:minEncodedRun]
+	if d := encodedRuns("v=" + exact + "\n"); len(d) != 1 {
+		t.Errorf("a run of %d characters: %q", minEncodedRun, d)
+	}
+}
+
+// The sampling finds every run of minEncodedRun characters wherever it lies against the
+// sampled offsets, and never reads past the chunk.
+func TestEncodedRunsAtEveryOffset(t *testing.T) {
+	run := base64.StdEncoding.EncodeToString([]byte("user=admin password=s3cr3t-value!"))[:minEncodedRun]
+	for pad := 0; pad < 2*encodedSample; pad++ {
+		chunk := strings.Repeat(" ", pad) + run + " tail"
+		if d := encodedRuns(chunk); len(d) != 1 {
+			t.Fatalf("run at offset %d: %q", pad, d)
+		}
+		if d := encodedRuns(strings.Repeat(" ", pad) + run); len(d) != 1 {
+			t.Fatalf("run at offset %d, at the end: %q", pad, d)
+		}
+	}
+}
+
+func FuzzEncodedRuns(f *testing.F) {
+	f.Add("x=" + base64.StdEncoding.EncodeToString([]byte(awsKeys)))
+	f.Add(strings.Repeat("A", 100) + "==")
+	f.Add(strings.Repeat("0f", 40))
+	f.Fuzz(func(t *testing.T, chunk string) {
+		for _, d := range encodedRuns(chunk) {
+			if d.line < 1 || d.line > 1+strings.Count(chunk, "\n") {
+				t.Fatalf("line %d of a %d-line chunk", d.line, 1+strings.Count(chunk, "\n"))
+			}
+			if len(d.text) > len(chunk) {
+				t.Fatalf("%d bytes decoded from %d", len(d.text), len(chunk))
+			}
+		}
+	})
+}
