@@ -543,12 +543,36 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 			seen = append(seen, Evidence{Path: p.Path, Line: p.Line, Detail: "not BOOTPROTO=dhcp with ONBOOT=yes, or pinned to a MAC"})
 		}
 	}
-	// NetworkManager connects a wired NIC by DHCP on its own unless told not to
+	// NetworkManager activates the first keyfile profile for eth0 that autoconnects; only when
+	// no profile is for eth0 does its automatic wired connection (DHCP) take it, unless told not to
 	if _, on := units["NetworkManager.service"]; on && readable(network.NeedNetworkManager) {
-		if nf.NoAutoDefault.Path == "" {
-			return Evidence{Path: "/etc/NetworkManager", Detail: "NetworkManager: a wired NIC without a profile is connected by DHCP"}, seen, nil
+		ch := network.NMChoiceOf(c.Image)
+		var notes []Evidence
+		for _, s := range ch.Skipped {
+			notes = append(notes, Evidence{Path: s.Path, Line: s.Line, Detail: s.Why})
 		}
-		seen = append(seen, Evidence{Path: nf.NoAutoDefault.Path, Line: nf.NoAutoDefault.Line, Detail: "NetworkManager: no-auto-default=* (no automatic wired connection)"})
+		switch {
+		case ch.Err() != nil:
+			unread = append(unread, ch.Err())
+		case ch.Undecided != nil:
+			// a guess is not a judgement: without another stack the rule errs, naming it
+			p := ch.Undecided
+			unread = append(unread, fmt.Errorf("%s: line %d: NetworkManager: whether profile %q takes eth0 is not decided offline: %s", p.Path, p.MatchUnknownLine, p.ID, p.Mismatch))
+		case ch.Profile != nil && ch.DHCP:
+			p := ch.Profile
+			return Evidence{Path: p.Path, Line: p.DecidingLine(), Detail: "NetworkManager: " + ch.Why}, append(seen, notes...), nil
+		case ch.Profile != nil:
+			p := ch.Profile
+			seen = append(seen, Evidence{Path: p.Path, Line: p.DecidingLine(), Detail: "NetworkManager: " + ch.Why})
+		case ch.Blocker != nil:
+			p := ch.Blocker
+			seen = append(seen, Evidence{Path: p.Path, Line: p.AutoconnectLine, Detail: "NetworkManager: " + ch.Why})
+		case nf.NoAutoDefault.Path == "":
+			return Evidence{Path: "/etc/NetworkManager", Detail: "NetworkManager: " + ch.Why + " (no-auto-default does not exclude it)"}, append(seen, notes...), nil
+		default:
+			seen = append(seen, Evidence{Path: nf.NoAutoDefault.Path, Line: nf.NoAutoDefault.Line, Detail: "NetworkManager: no profile is for eth0, and no-auto-default=* (no automatic wired connection)"})
+		}
+		seen = append(seen, notes...)
 	}
 	if err := unread.Err(); err != nil {
 		return Evidence{}, nil, err
@@ -567,7 +591,14 @@ var _ = register(&Rule{
 		"predictable names), so a configuration for ens3 or enp0s3 (what QEMU and VMware call it) does not apply; one matched by the " +
 		"build machine's MAC address does not either. Read: cloud-init (which writes the configuration at first boot when it provisions " +
 		"with the Azure datasource and its network configuration is not disabled), ifupdown, netplan, systemd-networkd (when enabled), " +
-		"RHEL's ifcfg-eth0, and NetworkManager's automatic wired connection.",
+		"RHEL's ifcfg-eth0, and NetworkManager (when enabled): its keyfile profiles as NetworkManager 1.42 loads them (/run, /etc and " +
+		"/usr/lib system-connections; a file not owned by root, with group or other permissions, or that GKeyFile refuses is " +
+		"skipped and shown as a note), the first " +
+		"profile for eth0 that autoconnects (highest autoconnect-priority, then the most recent activation in " +
+		"/var/lib/NetworkManager/timestamps, then the smaller UUID) must use ipv4.method=auto; a static or port profile is not DHCP, " +
+		"and one for eth0 with autoconnect=false leaves it down. Only when no profile is for eth0 does NetworkManager's automatic wired " +
+		"connection (DHCP) take it, unless no-auto-default=* stops it. A profile matched by driver, path or kernel command line is " +
+		"not decided offline: it is an error when nothing else brings eth0 up.",
 	Fix: "Configure eth0 by DHCP: let cloud-init do it (the Azure datasource), or write /etc/netplan/50-azure.yaml (ethernets: eth0: dhcp4: true), " +
 		"a systemd-networkd .network file with [Match] Name=eth0 and DHCP=yes (and enable systemd-networkd), or an ifupdown `auto eth0` / " +
 		"`iface eth0 inet dhcp`; never match by MAC address.",

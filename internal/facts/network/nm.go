@@ -3,6 +3,7 @@ package network
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
 )
@@ -17,15 +18,31 @@ type INISetting struct {
 	Value      string
 }
 
-// ParseINI reads a configuration as GLib's GKeyFile does: '#' comment lines, [group] headers,
-// key=value with blanks around the key and before the value dropped. A line over the bound is
-// an error naming it.
+// INIError is a line ParseINI could not take. Refused says GLib's GKeyFile refuses the whole
+// file for it (NetworkManager then skips the file); a line over our bound is not refused by
+// GLib, only unread by us.
+type INIError struct {
+	File    string
+	Line    int
+	Msg     string
+	Refused bool
+}
+
+func (e *INIError) Error() string { return fmt.Sprintf("%s: line %d: %s", e.File, e.Line, e.Msg) }
+
+// ParseINI reads a configuration as GLib's GKeyFile does (glib 2.74 gkeyfile.c,
+// g_key_file_parse_line and g_key_file_line_is_group): blank lines and '#' comment lines, a
+// [group] header (a non-empty name without '[', ']' or control characters, only blanks after
+// the ']'), key=value (a key name as iniKeyName takes it) with blanks around the key and before
+// the value dropped; a key given twice in a group keeps its last value (g_hash_table_replace).
+// A line that is none of these makes GKeyFile refuse the file (an *INIError with Refused); a
+// line over the bound is an *INIError naming it.
 func ParseINI(file string, data []byte) ([]INISetting, error) {
 	var out []INISetting
 	group := ""
 	for i, l := range strings.Split(string(data), "\n") {
 		if len(l) > maxINILine {
-			return nil, fmt.Errorf("%s: line %d: longer than %d bytes (not read)", file, i+1, maxINILine)
+			return nil, &INIError{File: file, Line: i + 1, Msg: fmt.Sprintf("longer than %d bytes (not read)", maxINILine)}
 		}
 		t := strings.TrimSpace(strings.TrimRight(l, "\r"))
 		switch {
@@ -33,13 +50,20 @@ func ParseINI(file string, data []byte) ([]INISetting, error) {
 		case t[0] == '[':
 			end := strings.IndexByte(t, ']')
 			if end < 0 {
-				return nil, fmt.Errorf("%s: line %d: a group header without ']' (NetworkManager refuses the file)", file, i+1)
+				return nil, &INIError{File: file, Line: i + 1, Msg: "a group header without ']' (NetworkManager refuses the file)", Refused: true}
 			}
-			group = t[1:end]
+			name := t[1:end]
+			if name == "" || strings.ContainsAny(name, "[") || strings.TrimLeft(t[end+1:], " \t") != "" || strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+				return nil, &INIError{File: file, Line: i + 1, Msg: "not a valid group header (NetworkManager refuses the file)", Refused: true}
+			}
+			group = name
 		default:
 			k, v, ok := strings.Cut(t, "=")
-			if !ok {
-				return nil, fmt.Errorf("%s: line %d: neither a group, a key=value nor a comment (NetworkManager refuses the file)", file, i+1)
+			if !ok || strings.TrimSpace(k) == "" {
+				return nil, &INIError{File: file, Line: i + 1, Msg: "neither a group, a key=value nor a comment (NetworkManager refuses the file)", Refused: true}
+			}
+			if !iniKeyName(strings.TrimSpace(k)) {
+				return nil, &INIError{File: file, Line: i + 1, Msg: "not a valid key name (NetworkManager refuses the file)", Refused: true}
 			}
 			out = append(out, INISetting{Line: i + 1, Group: group, Key: strings.TrimSpace(k), Value: strings.TrimLeft(v, " \t")})
 		}
@@ -50,19 +74,18 @@ func ParseINI(file string, data []byte) ([]INISetting, error) {
 // NMConf is NetworkManager's main configuration file.
 const NMConf = "/etc/NetworkManager/NetworkManager.conf"
 
-func (f *Facts) readNetworkManager(src systemd.Source) {
-	// NetworkManager reads /usr/lib and /run conf.d, then NetworkManager.conf, then /etc's conf.d
-	// (each by basename, /etc shadowing the same name); a later file's key wins
+// nmConfFiles lists NetworkManager's configuration files in the order it reads them (1.42
+// nm-config.c read_entire_config): /usr/lib's and /run's conf.d, then NetworkManager.conf, then
+// /etc's conf.d, each conf.d by basename, /etc shadowing the same name; a later file's key wins.
+func nmConfFiles(src systemd.Source) ([]string, error) {
 	var files []string
 	libs, err := layered(src, []string{"/run/NetworkManager/conf.d", "/usr/lib/NetworkManager/conf.d"}, "*.conf")
 	if err != nil {
-		f.Problems = append(f.Problems, err)
-		return
+		return nil, err
 	}
 	etc, err := src.Glob("/etc/NetworkManager/conf.d/*.conf")
 	if err != nil {
-		f.Problems = append(f.Problems, err)
-		return
+		return nil, err
 	}
 	shadowed := map[string]bool{}
 	for _, p := range etc {
@@ -73,7 +96,15 @@ func (f *Facts) readNetworkManager(src systemd.Source) {
 			files = append(files, p)
 		}
 	}
-	files = append(append(files, NMConf), etc...)
+	return append(append(files, NMConf), etc...), nil
+}
+
+func (f *Facts) readNetworkManager(src systemd.Source) {
+	files, err := nmConfFiles(src)
+	if err != nil {
+		f.Problems = append(f.Problems, err)
+		return
+	}
 	for _, p := range files {
 		data, ok := f.read(src, p)
 		if !ok || data == nil {
@@ -96,4 +127,36 @@ func (f *Facts) readNetworkManager(src systemd.Source) {
 			}
 		}
 	}
+}
+
+// iniKeyName is g_key_file_is_key_name: no '[' or ']' but a trailing locale "[xx_YY.enc@mod]"
+// of letters, digits, '-', '_', '.' and '@'.
+func iniKeyName(k string) bool {
+	i := strings.IndexAny(k, "[]")
+	if i < 0 {
+		return true
+	}
+	if i == 0 || k[i] != '[' || !strings.HasSuffix(k, "]") {
+		return false
+	}
+	return strings.IndexFunc(k[i+1:len(k)-1], func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.' || r == '@')
+	}) < 0
+}
+
+// iniGroups is the line of each group header of a file ParseINI read without error (the first
+// when a group appears twice: GKeyFile merges them).
+func iniGroups(data []byte) map[string]int {
+	out := map[string]int{}
+	for i, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(strings.TrimRight(l, "\r"))
+		if strings.HasPrefix(t, "[") {
+			if end := strings.IndexByte(t, ']'); end > 0 {
+				if _, ok := out[t[1:end]]; !ok {
+					out[t[1:end]] = i + 1
+				}
+			}
+		}
+	}
+	return out
 }
