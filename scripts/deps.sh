@@ -10,7 +10,8 @@
 #                          vmdb2 with parted and zerofree (a Debian image made by Debian's builder), bzip2, zip,
 #                          python3-apt, python3-yaml, grub-common, cloud-guest-utils and lsb-release (oracles of
 #                          the version orders, YAML, GRUB, growpart, lsb_release), squashfs-tools (a squashfs
-#                          partition and file, which the checker names as not read)
+#                          partition and file, which the checker names as not read), cryptsetup-bin and lvm2
+#                          (real LUKS2 headers, and LVM's own tools as the oracle of the PV reader)
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -62,6 +63,9 @@ command -v xz   >/dev/null || need+=(xz-utils)
 [ "$target" = demo ] || { command -v lsb_release >/dev/null || need+=(lsb-release); }
 # mksquashfs: a partition and a file holding squashfs, which the checker does not read and names
 [ "$target" = demo ] || { command -v mksquashfs >/dev/null || need+=(squashfs-tools); }
+# cryptsetup and LVM's tools: real LUKS2 headers, and the oracle of the LVM2 PV reader
+[ "$target" = demo ] || { command -v cryptsetup >/dev/null || need+=(cryptsetup-bin); }
+[ "$target" = demo ] || { command -v lvcreate >/dev/null || need+=(lvm2); }
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

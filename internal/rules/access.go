@@ -390,7 +390,7 @@ var _ = register(&Rule{
 	Title:     "No encrypted volume in the image (LUKS, BitLocker, dm-crypt opened at boot)",
 	Severity:  High,
 	Source:    awsAMIPolicies + ", architecture policies: AMIs must not use encrypted file systems",
-	Rationale: "An encrypted volume cannot be scanned by the marketplace, and a VM made from the image cannot open it without a passphrase nobody at launch has (or with a key file baked into the image, which is a shared secret). The header sector of every partition (and of an unpartitioned disk) is read as cryptsetup and blkid read it: a LUKS1 or LUKS2 header, a LUKS2 secondary header at the offsets cryptsetup looks at when the primary is wiped, a BitLocker boot sector (and BitLocker To Go's FAT discovery volume); /etc/crypttab's entries, which systemd-cryptsetup-generator opens at boot (of a line with more than four fields, the first four, as the generator reads it); and rd.luks.uuid=/rd.luks.name= (read in the initrd) and luks.uuid=/luks.name= (read in the initrd and the booted system) on the booted kernel command line, unless rd.luks=/luks= turns the generator off in every stage that reads them. A partition that could not be read is an error naming it.",
+	Rationale: "An encrypted volume cannot be scanned by the marketplace, and a VM made from the image cannot open it without a passphrase nobody at launch has (or with a key file baked into the image, which is a shared secret). The header sector of every partition (and of an unpartitioned disk) is read as cryptsetup and blkid read it: a LUKS1 or LUKS2 header, a LUKS2 secondary header at the offsets cryptsetup looks at when the primary is wiped, a BitLocker boot sector (and BitLocker To Go's FAT discovery volume); /etc/crypttab's entries, which systemd-cryptsetup-generator opens at boot (of a line with more than four fields, the first four, as the generator reads it); and rd.luks.uuid=/rd.luks.name= (read in the initrd) and luks.uuid=/luks.name= (read in the initrd and the booted system) on the booted kernel command line, unless rd.luks=/luks= turns the generator off in every stage that reads them. An LVM2 physical volume is read as LVM reads it (the label in one of its first four sectors and its checksum, the pv_header, each metadata area's header and the committed VG text metadata, both checksummed), and the header sectors of each of its logical volumes are read where its extents lie (linear and striped segments on this PV), so a LUKS container inside a logical volume is found. eCryptfs-encrypted directories count too, found where ecryptfs-utils puts them: in each home (/root, /home/*, and the homes of login accounts), the encrypted lower directory .Private and the configuration ecryptfs-setup-private leaves in .ecryptfs (a key signature *.sig that mount.ecryptfs_private mounts with, Private.mnt, and the wrapped-passphrase pam_ecryptfs unwraps at login); under /home/.ecryptfs/USER, a whole encrypted home's .Private and .ecryptfs; and an /etc/fstab line of type ecryptfs. A partition that could not be read is an error naming it; so is a PV whose label or metadata does not read, and a logical volume whose first extents lie on another PV or in a segment of another type (thin, RAID, cache, snapshot, VDO), naming the PV and the LV.",
 	Fix:       "Build the image on unencrypted volumes and remove /etc/crypttab entries; let customers encrypt with the cloud's volume encryption (EBS encryption, Azure Disk Encryption) at launch.",
 	Check: func(c *Context) Result {
 		f := encryption.Of(c.Image)
@@ -418,6 +418,9 @@ var _ = register(&Rule{
 		for _, b := range f.Boot {
 			ev = append(ev, Evidence{Path: b.Where, Line: b.Line, Detail: Quotef("the kernel command line opens a LUKS volume at boot: %s", b.Word)})
 		}
+		for _, e := range f.ECryptfs {
+			ev = append(ev, Evidence{Path: e.Path, Line: e.Line, Detail: Quotef("eCryptfs: %s", e.Detail)})
+		}
 		if len(ev) > 0 {
 			return fail(fmt.Sprintf("%d encrypted volume(s) or boot-time dm-crypt setting(s)", len(ev)), listing(ev, 20)...)
 		}
@@ -425,7 +428,11 @@ var _ = register(&Rule{
 		if c.Image.Table != nil {
 			n = len(c.Image.Table.Partitions)
 		}
-		return pass(fmt.Sprintf("no LUKS or BitLocker header on %d partition(s), no crypttab entry, no LUKS on the kernel command line", n))
+		lvs := ""
+		if f.LogicalVolumes > 0 {
+			lvs = fmt.Sprintf(" and %d LVM logical volume(s)", f.LogicalVolumes)
+		}
+		return pass(fmt.Sprintf("no LUKS or BitLocker header on %d partition(s)%s, no crypttab entry, no LUKS on the kernel command line, no eCryptfs directory", n, lvs))
 	},
 })
 

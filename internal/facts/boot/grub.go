@@ -603,8 +603,8 @@ func (v *view) runGRUB() (*grubChain, error) {
 	gc := &grubChain{}
 	var starts []gfile
 	for _, b := range v.boot {
-		if b.Role != inspect.RoleESP {
-			continue
+		if b.Role != inspect.RoleESP || !FirmwareReads(b) {
+			continue // the firmware starts no grubx64.efi from an ESP it cannot read
 		}
 		d := r.devOf(b.Partition)
 		if d == nil {
@@ -651,6 +651,18 @@ func (v *view) runGRUB() (*grubChain, error) {
 	}
 	gc.files = r.files
 	return gc, nil
+}
+
+// FirmwareReads says whether UEFI firmware reads the boot partition's filesystem: the UEFI
+// specification (its "File System Format" section) has firmware read FAT12/16/32 on the EFI
+// system partition, and OVMF and edk2's FatPkg read nothing else without a driver that
+// itself would have to be on FAT. So an ESP holding ext4 (or any other filesystem this checker
+// identifies) starts nothing by UEFI, neither GRUB's EFI image nor systemd-boot, and the
+// configurations on it are not the booted ones (bootmode's NotFAT says the same of the
+// loaders). A partition whose kind was not probed is taken as read.
+func FirmwareReads(b inspect.BootPartition) bool {
+	k := b.Partition.Kind
+	return k == partition.KindVFAT || !k.IsFilesystem()
 }
 
 // initialScope is GRUB's environment when it reads its first configuration: root and prefix

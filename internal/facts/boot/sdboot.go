@@ -128,6 +128,9 @@ func (v *view) systemdBoot() (*systemdBoot, error) {
 	sb := &systemdBoot{}
 	pattern, havePattern := "", false
 	for _, b := range v.boot {
+		if b.Role == inspect.RoleESP && !FirmwareReads(b) {
+			continue // systemd-boot, on an ESP the firmware cannot read, never starts from it
+		}
 		if b.Role == inspect.RoleESP && !havePattern {
 			conf, err := globFold(b, "/loader/loader.conf")
 			if err != nil {

@@ -4,7 +4,8 @@
 // primary is damaged or wiped, a BitLocker volume's boot sector, the volumes /etc/crypttab opens
 // at boot, and the LUKS volumes the kernel command line asks systemd-cryptsetup-generator or
 // dracut to open (rd.luks.uuid=, rd.luks.name=, luks.uuid=, luks.name=). It reads only the
-// header sectors of each partition.
+// header sectors of each partition, and of each logical volume of an LVM2 physical volume
+// (see lvm.go). It also finds eCryptfs-encrypted home and private directories (ecryptfs.go).
 package encryption
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/boot"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 )
 
 // The kinds of encrypted volume.
@@ -108,6 +110,7 @@ func cstr(b []byte) string {
 // Volume is an encrypted partition.
 type Volume struct {
 	Partition int    // 1-based; 0 for the whole disk
+	LV        string // the LVM logical volume inside the partition (an LVM2 PV) that holds it
 	Where     string // e.g. "partition 2 at offset 0x100000"
 	Header
 }
@@ -229,7 +232,11 @@ type Facts struct {
 	Volumes  []Volume
 	Crypttab []CrypttabEntry // nil when there is no /etc/crypttab (or no Linux root)
 	Boot     []BootParam
-	Problems problems.List
+	// ECryptfs are the signs of eCryptfs-encrypted directories (see ecryptfs.go).
+	ECryptfs []ECryptfsSign
+	// LogicalVolumes counts the LVM logical volumes whose header sectors were read.
+	LogicalVolumes int
+	Problems       problems.List
 }
 
 // Err joins the problems: what they name was not read.
@@ -256,6 +263,21 @@ func read(img *inspect.Image) *Facts {
 			if ok {
 				f.Volumes = append(f.Volumes, Volume{Partition: p.Number, Where: fmt.Sprintf("%s, header at offset %#x", where, p.Start+v.Offset), Header: v})
 			}
+			if p.Kind != partition.KindLVM {
+				continue
+			}
+			lvs, probs := ProbeLVM(p.ReaderAt(img.Disk), p.Size)
+			for _, pr := range probs {
+				f.Problems = append(f.Problems, fmt.Errorf("%s: %s: %w", img.Source, where, pr))
+			}
+			for _, lv := range lvs {
+				f.LogicalVolumes++
+				if lv.Header.Kind != "" {
+					f.Volumes = append(f.Volumes, Volume{Partition: p.Number, LV: lv.Name,
+						Where:  fmt.Sprintf("%s, LVM logical volume %s of VG %s, header at offset %#x", where, lv.Name, lv.VG, p.Start+lv.At),
+						Header: lv.Header})
+				}
+			}
 		}
 	}
 	if img.Root == nil {
@@ -273,6 +295,7 @@ func read(img *inspect.Image) *Facts {
 			f.Problems = append(f.Problems, fmt.Errorf("%s: %w", Crypttab, err))
 		}
 	}
+	readECryptfs(img, f)
 	ch := boot.Of(img)
 	if ch.Err != nil {
 		f.Problems = append(f.Problems, fmt.Errorf("boot chain (its command line may open LUKS volumes): %w", ch.Err))
