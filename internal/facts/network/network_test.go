@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -374,5 +375,37 @@ func TestIfupdownSourcedOverBound(t *testing.T) {
 		"etc/network/interfaces.d/a": "auto eth0\niface eth0 inet dhcp\niface eth1 inet bogus\n"})
 	if err := f.ErrOf(NeedIfupdown); err != nil || len(f.ReadPast) != 1 || f.ReadPast[0].File != "/etc/network/interfaces.d/a" || f.ReadPast[0].Line != 3 || len(f.Ifupdown) != 1 {
 		t.Errorf("read past: problems %v, read past %+v, plans %+v", err, f.ReadPast, f.Ifupdown)
+	}
+}
+
+// NetworkManager's keyfiles outside /etc pin too, as NetworkManager loads them: a profile in
+// /run (where netplan's NetworkManager renderer writes) or /usr/lib with a mac-address is a pin;
+// one NetworkManager refuses (group or other may read it) or ignores (no .nmconnection name
+// there) is not.
+func TestPinsInNetworkManagersOtherDirectories(t *testing.T) {
+	root := t.TempDir()
+	const prof = "[connection]\nid=x\ntype=ethernet\n[ethernet]\nmac-address=00:15:5D:00:00:07\n"
+	for p, mode := range map[string]os.FileMode{
+		"run/NetworkManager/system-connections/netplan-eth0.nmconnection": 0o600,
+		"usr/lib/NetworkManager/system-connections/vendor.nmconnection":   0o600,
+		"usr/lib/NetworkManager/system-connections/open.nmconnection":     0o644,
+		"usr/lib/NetworkManager/system-connections/old-name":              0o600,
+	} {
+		full := filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte(strings.Replace(prof, "id=x", "id="+filepath.Base(p), 1)), mode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(full, mode)
+	}
+	f := Read(systemd.FromDir(root))
+	var got []string
+	for _, p := range f.Pins {
+		got = append(got, fmt.Sprintf("%s:%d", p.Path, p.Line))
+	}
+	slices.Sort(got)
+	want := []string{"/run/NetworkManager/system-connections/netplan-eth0.nmconnection:5", "/usr/lib/NetworkManager/system-connections/vendor.nmconnection:5"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("pins:\n got %v\nwant %v", got, want)
 	}
 }

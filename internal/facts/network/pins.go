@@ -155,6 +155,17 @@ func (f *Facts) readOtherPins(src systemd.Source) {
 			}
 		}
 	}
+	// the keyfiles NetworkManager loads from elsewhere: /run and /usr/lib system-connections
+	// and a [keyfile] path= directory (netplan's NetworkManager renderer writes to /run), read
+	// as NetworkManager loads them (ReadNMChoice: the names it ignores, the files it refuses and
+	// the profiles another shadows are left out); /etc's are all read above, refused ones too
+	nm := ReadNMChoice(src)
+	f.Problems = append(f.Problems, nm.Problems...)
+	for _, p := range nm.Profiles {
+		if p.MAC != "" && !strings.HasPrefix(p.Path, "/etc/NetworkManager/system-connections/") {
+			f.Pins = append(f.Pins, Pin{Stack: "NetworkManager", Path: p.Path, Line: p.MACLine, Setting: "mac-address=" + p.MAC})
+		}
+	}
 	for _, p := range glob("/etc/systemd/network/*.link") {
 		data, ok := f.read(src, p)
 		if !ok {
