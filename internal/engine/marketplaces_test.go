@@ -98,6 +98,7 @@ func marketCases(t *testing.T) []marketCase {
 		pl("windows-hosts-default", "", "a HOSTS entry"),
 		pl("windows-event-logs-cleared", "", "event logs with records"),
 		pl("ec2-launch-agent", "", "no EC2 launch agent"),
+		pl("ec2-launch-random-password", "", "no EC2 launch agent"),
 	}
 	winImage := func(dirty bool) func(*testing.T) string {
 		return func(t *testing.T) string { return testfixture.WindowsImage(t, winimage.Options{Dirty: dirty}) }

@@ -33,5 +33,6 @@ var _ = register(
 		{Rule: "windows-accounts-locked", Name: "Remove guest accounts and remote desktop users, none of which are allowed", Source: awsPolicies + "; " + awsWinShared},
 		{Rule: "no-encrypted-volumes", Name: "AMIs must not use encrypted file systems", Source: awsPolicies},
 		{Rule: "ec2-launch-agent", Name: "For instances launched from current generation AMIs, ensure that the latest launch agent is installed", Source: awsWinShared},
+		{Rule: "ec2-launch-random-password", Name: "AMIs must not use fixed passwords for administrative access. AMIs must use a randomized password instead", Source: awsPolicies},
 	}},
 )

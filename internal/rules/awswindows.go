@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/ec2launch"
 	"github.com/marketready/packer-plugin-marketplace/internal/windows"
@@ -142,6 +143,113 @@ func judgeLaunchAgents(f ec2launch.Facts, ver windows.Version) Result {
 		}
 		r.Evidence = append(r.Evidence, Evidence{Detail: "also: " + v.why})
 		r.Evidence = append(r.Evidence, v.ev...)
+	}
+	return r
+}
+
+// awsMarketplaceAMIPolicies is the AWS Marketplace policy the password rule enforces.
+const awsMarketplaceAMIPolicies = "AWS Marketplace, AMI-based product requirements, general access policies (\"AMIs must not use fixed " +
+	"passwords for administrative access. AMIs must use a randomized password instead.\"), " +
+	"https://docs.aws.amazon.com/marketplace/latest/userguide/product-and-ami-policies.html"
+
+// awsLaunchAgentSettings are the documents of the agents' password settings.
+const awsLaunchAgentSettings = "Amazon EC2 User Guide for Windows: EC2Launch v2 settings (setAdminAccount, the state directory's " +
+	".run-once), Configuring EC2Launch (LaunchConfig.json adminPasswordType), the EC2Config service (Config.xml plug-in " +
+	"Ec2SetPassword) (awsdocs/amazon-ec2-user-guide-windows: doc_source/ec2launch-v2-settings.md, ec2launch.md, ec2config-service.md)"
+
+var _ = register(&Rule{
+	ID:       "ec2-launch-random-password",
+	Title:    "The launch agent that runs sets a random administrator password at the customer's first boot",
+	Severity: High,
+	Source:   awsMarketplaceAMIPolicies + "; " + awsLaunchAgentSettings,
+	Rationale: "A Windows AMI has no fixed administrator password only when the launch agent that runs at first boot generates one and " +
+		"encrypts it with the instance's key pair (what GetPasswordData returns). Each agent that starts at boot (as ec2-launch-agent " +
+		"decides it) is judged by the settings file it reads: EC2Launch v2's ProgramData\\Amazon\\EC2Launch\\config\\agent-config.yml " +
+		"(YAML or JSON, UTF-8 with or without a byte-order mark) must have a setAdminAccount task in stage preReady with " +
+		"inputs.password.type random, and its state directory no .run-once (or .runonce) marker, which makes EC2Launch skip once-tasks " +
+		"such as setAdminAccount; EC2Launch v1's ProgramData\\Amazon\\EC2-Windows\\Launch\\Config\\LaunchConfig.json must have " +
+		"adminPasswordType Random (names and values in any case, as PowerShell reads them); EC2Config's Settings\\Config.xml must " +
+		"have plug-in Ec2SetPassword Enabled. A static or Specify password (a fixed password, written in clear text: the report " +
+		"gives only its length), doNothing or DoNothing, a missing task, key or plug-in, a Disabled plug-in and the run-once marker " +
+		"fail, and so does an image where no agent runs. A settings file that cannot be read or parsed, or that gives a key twice, is " +
+		"an error. What the documents do not decide warns: a missing settings file, a type AWS does not document, a static or " +
+		"Specify type without a password (AWS says the agent then generates one when the given one does not meet the system " +
+		"requirements), keys or values in another case than AWS's for EC2Launch v2 (a Go program whose parser is not published), " +
+		"and a UTF-16 agent-config.yml (Go's YAML parsers read it by its byte-order mark; AWS writes UTF-8).",
+	Fix: "For EC2Launch v2 set `setAdminAccount` with `password: {type: random}` in agent-config.yml's preReady stage and run " +
+		"`ec2launch sysprep --shutdown` (or `ec2launch reset`) before capture; for EC2Launch v1 set \"adminPasswordType\": \"Random\" " +
+		"and remove adminPassword, then run InitializeInstance.ps1 -Schedule; for EC2Config enable Ec2SetPassword (Ec2 Service " +
+		"Properties, Set random password) before Sysprep.",
+	Check: hivesCheck(func(c *Context, h *windows.Hives) Result {
+		f, err := ec2launch.Read(c.Image.Windows, h)
+		if err != nil {
+			return errResult(err)
+		}
+		return judgeLaunchPasswords(f, func(agent string) (ec2launch.Password, error) {
+			return ec2launch.ReadPassword(c.Image.Windows, agent)
+		})
+	}),
+})
+
+// judgeLaunchPasswords judges the password of every agent that runs at boot: each sets it in
+// turn, so one that leaves a fixed or the image's own password fails the image.
+func judgeLaunchPasswords(f ec2launch.Facts, read func(string) (ec2launch.Password, error)) Result {
+	running := f.Running()
+	if len(running) == 0 {
+		r := fail("no launch agent runs: nothing randomizes the password (see ec2-launch-agent)",
+			Evidence{Path: winPath(windows.SystemHive), Detail: "no EC2Launch or Ec2Config service that starts at boot, no scheduled EC2Launch v1"})
+		r.Actual, r.Required = "no launch agent", "a random password set at first boot"
+		return r
+	}
+	var failed, undecided, random []string
+	var errs []string
+	var ev []Evidence
+	for _, agent := range running {
+		p, err := read(agent)
+		if err != nil {
+			errs = append(errs, agent+": "+err.Error())
+			ev = append(ev, Evidence{Path: winPath(ec2launch.SettingsFile(agent)), Detail: agent + "'s settings, not read"})
+			continue
+		}
+		detail := p.Setting
+		if p.Length >= 0 {
+			detail += fmt.Sprintf(" (a password of %d characters)", p.Length)
+		}
+		if detail == "" {
+			detail = agent + "'s settings"
+		}
+		e := Evidence{Path: winPath(p.File), Line: p.Line, Detail: detail}
+		switch {
+		case p.Kind == ec2launch.Fixed || p.Kind == ec2launch.Kept:
+			failed = append(failed, p.Why)
+		case p.Kind == ec2launch.Undecided:
+			undecided = append(undecided, p.Why)
+		case p.Uncertain != "":
+			undecided = append(undecided, p.Why+", but "+p.Uncertain)
+		default:
+			random = append(random, p.Why)
+		}
+		if p.Uncertain != "" && p.Kind != ec2launch.Random {
+			e.Detail += "; " + p.Uncertain
+		}
+		ev = append(ev, e)
+	}
+	r := Result{Evidence: ev, Required: "a random password set at first boot"}
+	switch {
+	case len(failed) > 0:
+		r.Status, r.Message, r.Actual = Fail, strings.Join(failed, "; "), "a fixed or the image's own password"
+	case len(errs) > 0:
+		r.Status, r.Message, r.Actual = Error, Quote(strings.Join(errs, "; ")), "unknown"
+	case len(undecided) > 0:
+		r.Status, r.Message, r.Actual = Warn, strings.Join(undecided, "; "), "not decided offline"
+	default:
+		r.Status, r.Message, r.Actual = Pass, strings.Join(random, "; "), "random"
+	}
+	if r.Status != Error && len(errs) > 0 {
+		r.Evidence = append(r.Evidence, Evidence{Detail: "also: " + Quote(strings.Join(errs, "; "))})
+	}
+	if r.Status != Pass && len(random) > 0 {
+		r.Evidence = append(r.Evidence, Evidence{Detail: "also: " + strings.Join(random, "; ")})
 	}
 	return r
 }

@@ -34,7 +34,8 @@ type Options struct {
 	// ProgramData/App/data) for benchmarks; the C: volume grows to fit.
 	RandomMiB int
 	// NoEC2Launch leaves out of the compliant image the EC2Launch v2 agent it otherwise has
-	// (the EC2Launch service, Automatic, and its program); the dirty image never has it.
+	// (the EC2Launch service, Automatic, its program and its agent-config.yml, which sets a
+	// random administrator password); the dirty image never has it.
 	NoEC2Launch bool
 	// SystemReg and SoftwareReg are .reg text (keys under HivePrefix) merged into the SYSTEM
 	// and SOFTWARE hives after the image's own keys: a test's services or changed values.
@@ -44,6 +45,18 @@ type Options struct {
 // EC2LaunchProgram is where EC2Launch v2 installs its program (AWS, "Install the latest version
 // of EC2Launch v2": C:\Program Files\Amazon\EC2Launch\EC2Launch.exe), on the C: volume.
 const EC2LaunchProgram = "Program Files/Amazon/EC2Launch/EC2Launch.exe"
+
+// EC2LaunchConfig is EC2Launch v2's settings file on the C: volume, and EC2LaunchConfigYAML the
+// compliant image's: AWS's example agent-config.yml (Amazon EC2 User Guide, "EC2Launch v2
+// settings", Example: agent-config.yml), whose setAdminAccount sets a random password.
+const (
+	EC2LaunchConfig     = "ProgramData/Amazon/EC2Launch/config/agent-config.yml"
+	EC2LaunchConfigYAML = "version: 1.0\r\nconfig:\r\n- stage: boot\r\n  tasks:\r\n  - task: extendRootPartition\r\n" +
+		"- stage: preReady\r\n  tasks:\r\n  - task: activateWindows\r\n    inputs:\r\n      activation:\r\n        type: amazon\r\n" +
+		"  - task: setDnsSuffix\r\n    inputs:\r\n      suffixes:\r\n      - $REGION.ec2-utilities.amazonaws.com\r\n" +
+		"  - task: setAdminAccount\r\n    inputs:\r\n      password:\r\n        type: random\r\n" +
+		"- stage: postReady\r\n  tasks:\r\n  - task: startSsm\r\n"
+)
 
 // ServiceReg is the .reg text of a service key under ControlSet001\Services: its start type
 // (2 automatic, 3 manual, 4 disabled; a negative start leaves the Start value out), its
@@ -70,7 +83,7 @@ func regExpand(s string) string {
 // libntfs-3g copier of scripts/mkfs-from-dir.sh), with SOFTWARE, SYSTEM and SAM hives written by
 // hivexregedit from .reg text, small PE headers for the kernel and kernel32, EVTX event logs
 // and user profiles; the compliant one also has the EC2Launch v2 launch agent (a service that
-// starts at boot, and its program). The dirty variant has no launch agent, an enabled "admin" account with a password, a
+// starts at boot, its program, and an agent-config.yml that sets a random password). The dirty variant has no launch agent, an enabled "admin" account with a password, a
 // disabled firewall profile and a custom inbound rule, automatic updates off, no sysprep, an
 // old last update, the DHCP role, .ssh keys, saved credentials, a PSReadLine history, temp
 // files, a HOSTS entry and uncleared event logs. It returns the image's path.
@@ -103,6 +116,7 @@ func Build(work string, o Options) (path string, err error) {
 	if ec2launch {
 		system += "\n" + ServiceReg("EC2Launch", 2, `"%ProgramFiles%\Amazon\EC2Launch\EC2Launch.exe" service`)
 		write(EC2LaunchProgram, PEHeader(0x8664))
+		write(EC2LaunchConfig, []byte(EC2LaunchConfigYAML))
 	}
 	write("Windows/System32/config/SYSTEM", readFile(e, hive(e, system+"\n"+o.SystemReg)))
 	write("Windows/System32/config/SAM", readFile(e, hive(e, samReg(d))))
