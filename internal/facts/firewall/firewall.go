@@ -145,8 +145,22 @@ func ReadBoot(src systemd.Source, boot *systemd.Boot) *Facts {
 			where = u.Path
 		}
 		s := Signal{Firewall: fw, Kind: Service, Unit: name, Path: where, Line: st.Line, Detail: fmt.Sprintf("%s started at boot (%s, unit %s)", name, st.How, u.Path), Starts: true}
+		// its Condition*=/Assert*= as systemd tests them when the job runs: one failing on
+		// the image skips the unit, and the firewall loads no rules; one not decided offline
+		// leaves it counted as starting, the detail naming it
+		_, run := boot.Runs(name)
+		switch {
+		case run.Err != nil:
+			f.Problems = append(f.Problems, fmt.Errorf("%s: %w", name, run.Err))
+			return f
+		case run.Runs == systemd.False:
+			s.Starts = false
+			s.Detail += "; " + run.Why + ", so it loads no rules"
+		case run.Runs == systemd.Unknown:
+			s.Detail += "; " + run.Why
+		}
 		if fw == "ufw" {
-			ufwStarted = true
+			ufwStarted = ufwStarted || s.Starts
 			ufwSignals = append(ufwSignals, len(f.Signals))
 		}
 		f.Signals = append(f.Signals, s)
@@ -167,7 +181,7 @@ func ReadBoot(src systemd.Source, boot *systemd.Boot) *Facts {
 		}
 	}
 	for _, i := range ufwSignals {
-		if !ufwOn {
+		if !ufwOn && f.Signals[i].Starts {
 			f.Signals[i].Starts = false
 			f.Signals[i].Detail += "; ufw.conf does not say ENABLED=yes, so its boot script loads no rules"
 		}

@@ -130,3 +130,62 @@ func TestUnreadableBootIsAProblem(t *testing.T) {
 		t.Errorf("problems %v, signals %+v", f.Err(), f.Signals)
 	}
 }
+
+// A firewall service whose condition fails on the image is skipped by systemd and loads no
+// rules, the detail naming the condition and its line; one not decided offline is counted as
+// starting, the detail naming it; one that could not be read is a problem.
+func TestUnitConditions(t *testing.T) {
+	base := map[string]string{
+		"/usr/lib/systemd/systemd":                                  "",
+		"/lib/systemd/system/nftables.service":                      "[Unit]\nConditionPathExists=/etc/nftables.conf\n" + unit,
+		"/etc/systemd/system/sysinit.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service",
+		"/lib/systemd/system/ufw.service":                           unit,
+		"/etc/systemd/system/multi-user.target.wants/ufw.service":   "-> /lib/systemd/system/ufw.service",
+		"/etc/systemd/system/ufw.service.d/c.conf":                  "[Unit]\nConditionVirtualization=kvm\n",
+		UFWConf: "ENABLED=yes\n",
+	}
+	f := Read(tree(t, base))
+	if err := f.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var nft, ufw *Signal
+	for i := range f.Signals {
+		switch f.Signals[i].Unit {
+		case "nftables.service":
+			nft = &f.Signals[i]
+		case "ufw.service":
+			ufw = &f.Signals[i]
+		}
+	}
+	if nft == nil || nft.Starts || !strings.Contains(nft.Detail, "ConditionPathExists=/etc/nftables.conf (/lib/systemd/system/nftables.service:2)") {
+		t.Errorf("nftables without its configuration: %+v", nft)
+	}
+	if ufw == nil || !ufw.Starts || !strings.Contains(ufw.Detail, "unless its condition fails") || !strings.Contains(ufw.Detail, "c.conf:2") {
+		t.Errorf("ufw on an undecided hypervisor: %+v", ufw)
+	}
+
+	base["/etc/nftables.conf"] = "flush ruleset\n"
+	base["/etc/systemd/system/ufw.service.d/c.conf"] = "[Unit]\nConditionPathExists=!/etc/ufw/off\n"
+	base["/etc/ufw/off"] = ""
+	f = Read(tree(t, base))
+	var starting []string
+	for _, s := range f.Starting() {
+		starting = append(starting, s.Firewall+":"+s.Unit)
+	}
+	// ufw's service is skipped, so its switch does not start it either
+	if err := f.Err(); err != nil || strings.Join(starting, ",") != "nftables:nftables.service" {
+		t.Errorf("starting %v, problems %v, signals %+v", starting, err, f.Signals)
+	}
+
+	src := tree(t, base)
+	lstat := src.Lstat
+	src.Lstat = func(p string) (fs.FileInfo, error) {
+		if p == "/etc/nftables.conf" {
+			return nil, os.ErrPermission
+		}
+		return lstat(p)
+	}
+	if f := Read(src); f.Err() == nil || !strings.Contains(f.Err().Error(), "/etc/nftables.conf") {
+		t.Errorf("an unreadable condition path: problems %v, signals %+v", f.Err(), f.Signals)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
@@ -21,6 +22,57 @@ type Started struct {
 	// Found says the unit has a file in the image (a unit without one fails to start; its
 	// .wants links are still followed, as if the image were a partial tree).
 	Found bool
+	// Cond is the unit's Condition*= and Assert*= evaluated on the image (nil without a unit
+	// file); CondErr says they could not be read. They are evaluated when Runs asks about the
+	// unit (Units' entries leave them nil: evaluating every unit's would read paths no rule
+	// needs). A unit whose conditions fail is still in Units (what it pulls in was enqueued
+	// with it and starts), but systemd skips it: see Runs.
+	Cond    *ConditionResult
+	CondErr error
+	unit    *Unit // the loaded unit, for Runs
+}
+
+// RunVerdict is whether a unit boot pulls in runs on the VM.
+type RunVerdict struct {
+	Runs Tri
+	// Why says what decided it: not pulled in, no unit file, the failing or undecided
+	// condition (file, line, text).
+	Why string
+	// Condition is the deciding condition, nil when none is.
+	Condition *Condition
+	// Err is a condition that could not be read: whether it runs is unknown.
+	Err error
+}
+
+// Runs says whether boot runs the unit: pulled in, with a unit file, and its conditions and
+// asserts holding on the image (systemd v252 src/core/unit.c unit_start: a failed condition
+// skips the job, a failed assert fails it; neither runs the unit).
+func (b *Boot) Runs(name string) (Started, RunVerdict) {
+	s, ok := b.Units[name]
+	if ok && s.unit != nil {
+		s.Cond, s.CondErr = b.conditions(name, s.unit)
+	}
+	switch {
+	case !ok:
+		return s, RunVerdict{Runs: False, Why: name + " is not started at boot"}
+	case !s.Found:
+		return s, RunVerdict{Runs: False, Why: name + " has no unit file"}
+	case s.CondErr != nil:
+		return s, RunVerdict{Runs: Unknown, Why: "its conditions could not be read", Err: s.CondErr}
+	case s.Cond == nil || s.Cond.Holds == True:
+		return s, RunVerdict{Runs: True, Why: name + " " + s.Cond.String()}
+	}
+	v := RunVerdict{Runs: s.Cond.Holds, Condition: s.Cond.Deciding}
+	if s.Cond.Holds == False {
+		verb := "skips"
+		if s.Cond.Deciding != nil && s.Cond.Deciding.Assert {
+			verb = "fails"
+		}
+		v.Why = "systemd " + verb + " " + name + ": " + s.Cond.String()
+	} else {
+		v.Why = name + " runs unless its condition fails on the VM: " + s.Cond.String()
+	}
+	return s, v
 }
 
 // Boot is the units systemd starts at boot, as systemd 252 builds the transaction for its
@@ -38,12 +90,39 @@ type Started struct {
 // graphical requires multi-user; and any unit without a file is followed through its .wants
 // and .requires links all the same (systemd would not load a target it cannot find, but an image
 // whose targets are all missing is a partial tree, and its links say what it means to start).
-// What generators add at boot (fstab, SysV scripts, getty) is not here.
+// What generators add at boot (fstab, SysV scripts, getty) is not here. Each unit's conditions
+// are evaluated on the image when Runs asks (see conditions.go): a unit whose condition fails
+// is still pulled in with what it pulls in, but does not run.
 type Boot struct {
 	Default     string // the default target's name, as default.target resolves
 	DefaultFrom string // the file or link default.target is found at ("" when none)
 	Units       map[string]Started
 	Problems    problems.List
+
+	eval    *Evaluator // conditions, evaluated on demand (Runs), once per unit
+	condMu  sync.Mutex
+	condFor map[string]condResult
+}
+
+type condResult struct {
+	r   *ConditionResult
+	err error
+}
+
+// conditions evaluates the unit's conditions once (the facts of an image are read by rules on
+// several goroutines).
+func (b *Boot) conditions(name string, u *Unit) (*ConditionResult, error) {
+	b.condMu.Lock()
+	defer b.condMu.Unlock()
+	if c, ok := b.condFor[name]; ok {
+		return c.r, c.err
+	}
+	if b.condFor == nil {
+		b.condFor = map[string]condResult{}
+	}
+	r, err := b.eval.Evaluate(u)
+	b.condFor[name] = condResult{r, err}
+	return r, err
 }
 
 // Err joins the problems: what depended on them is unknown.
@@ -77,7 +156,7 @@ var DependencyKeys = []string{"Wants", "Requires", "Requisite", "BindsTo", "Upho
 
 // ReadBoot reads which units boot starts.
 func ReadBoot(src Source) *Boot {
-	b := &Boot{Units: map[string]Started{}}
+	b := &Boot{Units: map[string]Started{}, eval: NewEvaluator(src)}
 	def, from, err := resolveAlias(src, "default.target")
 	if err != nil {
 		b.Problems = append(b.Problems, err)
@@ -111,6 +190,9 @@ func ReadBoot(src Source) *Boot {
 			continue
 		}
 		it.why.Name, it.why.Found = it.name, u.Path != ""
+		if u.Path != "" {
+			it.why.unit = u
+		}
 		b.Units[it.name] = it.why
 		names := []string{it.name}
 		if u.Path != "" {
