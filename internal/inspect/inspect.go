@@ -1,6 +1,8 @@
 // Package inspect opens a disk image offline and gathers the facts the rules read: the container
-// format, the partition table, each partition's kind, the Linux root filesystem with the
-// other filesystems mounted where its /etc/fstab puts them, and the Windows system volume.
+// format, the partition table, each partition's kind, the LVM2 logical volumes of the VGs on
+// its partitions (lvm.go: each stands in for a partition of its own), the Linux root filesystem
+// with the other filesystems mounted where its /etc/fstab puts them, and the Windows system
+// volume.
 //
 // Which root boots is not this package's to decide when several filesystems hold /etc: that
 // is the boot chain's (the default entry's root=), and the boot chain is read above this
@@ -15,6 +17,7 @@ package inspect
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -67,6 +70,10 @@ type Image struct {
 	UnreadAreas []UnreadArea
 
 	volumes map[*partition.Partition]filesystem.Volume
+	// lvs are the LVM logical volumes of the image's VGs (see lvm.go), each standing in the
+	// places a partition does by a partition of its own that is in no partition table
+	lvs      []*LogicalVolume
+	lvByPart map[*partition.Partition]*LogicalVolume
 
 	pkgOnce sync.Once
 	pkgs    *pkgdb.Inventory
@@ -189,7 +196,12 @@ func FromDisk(d *image.Disk) (*Image, error) {
 	if t.Scheme == "none" && len(t.Partitions) == 1 && t.Partitions[0].Kind == partition.KindUnknown {
 		return nil, &NotDiskImageError{Name: d.Name, Format: d.Format, Size: d.Size()}
 	}
+	var pvs []*partition.Partition
 	for _, p := range t.Partitions {
+		if p.Kind == partition.KindLVM {
+			pvs = append(pvs, p) // read with the other PVs of its VG, below
+			continue
+		}
 		v, err := openVolume(d, p)
 		if err != nil {
 			return nil, err
@@ -199,7 +211,7 @@ func FromDisk(d *image.Disk) (*Image, error) {
 		} else if p.Kind == partition.KindBitLocker || p.Kind == partition.KindLUKS {
 			img.Notes = append(img.Notes, fmt.Sprintf("partition %d is encrypted (%s); its files cannot be checked offline", p.Number, p.Kind))
 			img.Unread = append(img.Unread, UnreadPartition{p, fmt.Sprintf("encrypted (%s): its files cannot be read offline", p.Kind)})
-		} else if p.Kind.IsFilesystem() || p.Kind == partition.KindLVM {
+		} else if p.Kind.IsFilesystem() {
 			img.Notes = append(img.Notes, fmt.Sprintf("partition %d holds %s, which is identified but whose files are not read", p.Number, p.Kind))
 			img.Unread = append(img.Unread, UnreadPartition{p, fmt.Sprintf("%s: identified, but its files are not read by this checker", p.Kind)})
 		} else if reason := unreadBytes(d, p); reason != "" {
@@ -207,6 +219,7 @@ func FromDisk(d *image.Disk) (*Image, error) {
 			img.Unread = append(img.Unread, UnreadPartition{p, reason})
 		}
 	}
+	img.readLVM(d, pvs)
 	for _, s := range d.Snapshots {
 		a := UnreadArea{Name: s.Label(), Reason: snapshotReason(d, s)}
 		img.Notes = append(img.Notes, a.Name+": "+a.Reason)
@@ -245,8 +258,12 @@ func partName(d *image.Disk, p *partition.Partition) string {
 }
 
 func openVolume(d *image.Disk, p *partition.Partition) (filesystem.Volume, error) {
-	name := partName(d, p)
-	r := p.ReaderAt(d)
+	return openVolumeOn(partName(d, p), p.ReaderAt(d), p)
+}
+
+// openVolumeOn opens the filesystem p.Kind names on r, p.Size bytes (a partition's, or an LVM
+// logical volume's); nil when this checker reads no such filesystem.
+func openVolumeOn(name string, r io.ReaderAt, p *partition.Partition) (filesystem.Volume, error) {
 	switch p.Kind {
 	case partition.KindExt2, partition.KindExt3, partition.KindExt4:
 		return ext4.Open(name, r, p.Size)
@@ -286,7 +303,7 @@ type AmbiguousRootError struct {
 func (e *AmbiguousRootError) Error() string {
 	var names []string
 	for _, p := range e.Candidates {
-		names = append(names, fmt.Sprintf("partition %d", p.Number))
+		names = append(names, PartitionName(p))
 	}
 	return fmt.Sprintf("%d filesystems could be the Linux root (%s hold /etc) and %s: which one boots is unknown, so nothing read from the root is judged",
 		len(e.Candidates), strings.Join(names, " and "), e.Reason)
@@ -309,7 +326,7 @@ func (img *Image) PartitionTree(p *partition.Partition) *filesystem.Tree {
 // RootDecider decides; when it does not decide (or no decider is linked in) the root is
 // unknown: Root stays nil and RootErr names the candidates (rules that read the root error).
 func (img *Image) findRoot() error {
-	for _, p := range img.Table.Partitions {
+	for _, p := range img.allPartitions() {
 		v, ok := img.volumes[p]
 		if !ok {
 			continue
@@ -326,7 +343,7 @@ func (img *Image) findRoot() error {
 			// a line over the reader's bound is not read: the mounts it names are unknown here
 			// (the rules that read fstab error on it themselves)
 			if fstab, err = sysconf.ReadFstab(data); err != nil {
-				img.Notes = append(img.Notes, fmt.Sprintf("partition %d: /etc/fstab: %v; the mounts it names are not known", p.Number, err))
+				img.Notes = append(img.Notes, fmt.Sprintf("%s: /etc/fstab: %v; the mounts it names are not known", PartitionName(p), err))
 			}
 			for _, e := range fstab {
 				if e.Path == "/" && img.matches(e.Spec, p) {
@@ -355,7 +372,7 @@ func (img *Image) findRoot() error {
 				img.RootErr = err
 			} else {
 				best = chosen
-				img.Notes = append(img.Notes, fmt.Sprintf("%d filesystems hold /etc; partition %d is the root: %s", len(cands), best.Partition.Number, why))
+				img.Notes = append(img.Notes, fmt.Sprintf("%d filesystems hold /etc; %s is the root: %s", len(cands), PartitionName(best.Partition), why))
 			}
 		}
 		if img.RootErr != nil {
@@ -375,7 +392,7 @@ func (img *Image) mountFstab(tree *filesystem.Tree, fstab []sysconf.FstabEntry) 
 			continue
 		}
 		var target *partition.Partition
-		for _, p := range img.Table.Partitions {
+		for _, p := range img.allPartitions() {
 			if img.matches(e.Spec, p) {
 				target = p
 				break
@@ -455,7 +472,7 @@ func (img *Image) findBoot() {
 
 // findWindows picks the first NTFS volume that holds the SYSTEM hive.
 func (img *Image) findWindows() {
-	for _, p := range img.Table.Partitions {
+	for _, p := range img.allPartitions() {
 		v, ok := img.volumes[p]
 		if !ok || p.Kind != partition.KindNTFS {
 			continue
@@ -488,7 +505,7 @@ func (img *Image) Resolve(spec string) *partition.Partition {
 	if img.Table == nil {
 		return nil
 	}
-	for _, p := range img.Table.Partitions {
+	for _, p := range img.allPartitions() {
 		if img.matches(spec, p) {
 			return p
 		}
@@ -498,6 +515,9 @@ func (img *Image) Resolve(spec string) *partition.Partition {
 
 // matches reports whether an fstab device spec names partition p.
 func (img *Image) matches(spec string, p *partition.Partition) bool {
+	if lv := img.lvOf(p); lv != nil {
+		return lv.matches(spec)
+	}
 	eq := strings.EqualFold
 	key, val, ok := strings.Cut(spec, "=")
 	if ok {
@@ -568,8 +588,12 @@ type Filesystem struct {
 	Volume    filesystem.Volume
 	Partition *partition.Partition
 	// Prefix is how the files' own locations start: "/" for the root filesystem, "C:/" for the
-	// Windows volume (when no Linux root mounts it), "partition N:/" for any other.
+	// Windows volume (when no Linux root mounts it), "partition N:/" for any other
+	// ("partition N LV VG/LV:/" for one on an LVM logical volume).
 	Prefix string
+	// LV is "VG/LV" for a filesystem on an LVM logical volume (Partition then stands for the
+	// LV, see LogicalVolume); "" for a partition's.
+	LV string
 	// MountedAt is where the running system sees this filesystem: "/" for the root, the
 	// mount point fstab (or the GPT type) gives it, "" when nothing mounts it.
 	MountedAt string
@@ -594,10 +618,10 @@ func (f Filesystem) Label() string {
 	if f.Partition == nil {
 		return strings.TrimSuffix(kind, ", ") + where
 	}
-	if f.Partition.Number == 0 {
+	if f.Partition.Number == 0 && !isLVPartition(f.Partition) {
 		return fmt.Sprintf("whole disk (%s%s)", kind, where)
 	}
-	return fmt.Sprintf("partition %d (%s%s)", f.Partition.Number, kind, where)
+	return fmt.Sprintf("%s (%s%s)", PartitionName(f.Partition), kind, where)
 }
 
 // Filesystems lists the readable filesystems, each alone: the Linux root first, then the
@@ -613,7 +637,7 @@ func (img *Image) Filesystems() []Filesystem {
 	}
 	if img.Root != nil {
 		if v, ok := img.volumes[img.RootPartition]; ok {
-			out = append(out, Filesystem{Tree: filesystem.NewTree(v), Volume: v, Partition: img.RootPartition, Prefix: "/", MountedAt: "/", Root: true})
+			out = append(out, Filesystem{Tree: filesystem.NewTree(v), Volume: v, Partition: img.RootPartition, Prefix: "/", MountedAt: "/", Root: true, LV: img.lvName(img.RootPartition)})
 			listed[img.RootPartition] = true
 		}
 	}
@@ -622,10 +646,10 @@ func (img *Image) Filesystems() []Filesystem {
 		out = append(out, Filesystem{Tree: filesystem.NewTree(v), Volume: v, Partition: img.WindowsPartition, Prefix: "C:/"})
 		listed[img.WindowsPartition] = true
 	}
-	for _, p := range img.Table.Partitions {
+	for _, p := range img.allPartitions() {
 		if v, ok := img.volumes[p]; ok && !listed[p] {
 			out = append(out, Filesystem{Tree: filesystem.NewTree(v), Volume: v, Partition: p,
-				Prefix: fmt.Sprintf("partition %d:/", p.Number), MountedAt: mountedAt[p]})
+				Prefix: PartitionName(p) + ":/", MountedAt: mountedAt[p], LV: img.lvName(p)})
 			listed[p] = true
 		}
 	}
@@ -677,11 +701,11 @@ func (img *Image) seenAs(f Filesystem, p string) (name string, hidden bool) {
 	if best == f.MountedAt {
 		return full, false
 	}
-	num := 0
+	where := "partition 0"
 	if f.Partition != nil {
-		num = f.Partition.Number
+		where = PartitionName(f.Partition)
 	}
-	return fmt.Sprintf("partition %d:/%s", num, p), true
+	return fmt.Sprintf("%s:/%s", where, p), true
 }
 
 // BootKernel is the release of the newest kernel in /boot (vmlinuz-RELEASE), the one a default

@@ -343,8 +343,9 @@ type entry struct {
 func (p *pass) walk(ctx context.Context, img *inspect.Image, workers int) ([]entry, error) {
 	var files []entry
 	for _, u := range img.Unread {
-		i := p.newLedger(&FilesystemLedger{Name: fmt.Sprintf("partition %d (%s)", u.Partition.Number, u.Partition.Kind), Partition: u.Partition.Number, Unread: u.Reason})
-		p.addErr(i, FileError{Path: fmt.Sprintf("partition %d:/", u.Partition.Number), Error: u.Reason})
+		name := inspect.PartitionName(u.Partition) // "partition 2 LV vg0/swap" for a logical volume
+		i := p.newLedger(&FilesystemLedger{Name: fmt.Sprintf("%s (%s)", name, u.Partition.Kind), Partition: u.Partition.Number, Unread: u.Reason})
+		p.addErr(i, FileError{Path: name + ":/", Error: u.Reason})
 	}
 	for _, a := range img.UnreadAreas {
 		i := p.newLedger(&FilesystemLedger{Name: a.Name, Unread: a.Reason})

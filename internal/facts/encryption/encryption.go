@@ -5,7 +5,7 @@
 // at boot, and the LUKS volumes the kernel command line asks systemd-cryptsetup-generator or
 // dracut to open (rd.luks.uuid=, rd.luks.name=, luks.uuid=, luks.name=). It reads only the
 // header sectors of each partition, and of each logical volume of an LVM2 physical volume
-// (see lvm.go). It also finds eCryptfs-encrypted home and private directories (ecryptfs.go).
+// (see lvm.go and internal/lvm). It also finds eCryptfs-encrypted home and private directories (ecryptfs.go).
 package encryption
 
 import (
@@ -21,6 +21,7 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/boot"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/problems"
 	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/lvm"
 	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 )
 
@@ -250,6 +251,8 @@ func Of(img *inspect.Image) *Facts {
 func read(img *inspect.Image) *Facts {
 	f := &Facts{}
 	if img.Table != nil {
+		var pvs []*lvm.PV
+		partOf := map[*lvm.PV]*partition.Partition{}
 		for _, p := range img.Table.Partitions {
 			where := fmt.Sprintf("partition %d", p.Number)
 			if p.Number == 0 {
@@ -266,15 +269,30 @@ func read(img *inspect.Image) *Facts {
 			if p.Kind != partition.KindLVM {
 				continue
 			}
-			lvs, probs := ProbeLVM(p.ReaderAt(img.Disk), p.Size)
+			pv, err := lvm.ReadPV(where, p.ReaderAt(img.Disk), p.Size)
+			if err != nil {
+				f.Problems = append(f.Problems, fmt.Errorf("%s: %s: %w", img.Source, where, err))
+				continue
+			}
+			pvs = append(pvs, pv)
+			partOf[pv] = p
+		}
+		// the PVs of one VG may be several partitions: a VG is read from all of them
+		vgs, left := lvm.Assemble(pvs)
+		for _, l := range left {
+			f.Problems = append(f.Problems, fmt.Errorf("%s: %s: %w", img.Source, l.PV.Name, l.Err))
+		}
+		for _, vg := range vgs {
+			lvs, probs := probeVGs([]*lvm.VG{vg})
 			for _, pr := range probs {
-				f.Problems = append(f.Problems, fmt.Errorf("%s: %s: %w", img.Source, where, pr))
+				f.Problems = append(f.Problems, fmt.Errorf("%s: %s: %w", img.Source, vg.Describe(), pr))
 			}
 			for _, lv := range lvs {
 				f.LogicalVolumes++
 				if lv.Header.Kind != "" {
+					p := partOf[lv.PV]
 					f.Volumes = append(f.Volumes, Volume{Partition: p.Number, LV: lv.Name,
-						Where:  fmt.Sprintf("%s, LVM logical volume %s of VG %s, header at offset %#x", where, lv.Name, lv.VG, p.Start+lv.At),
+						Where:  fmt.Sprintf("%s, LVM logical volume %s of VG %s, header at offset %#x", lv.PV.Name, lv.Name, lv.VG, p.Start+lv.At),
 						Header: lv.Header})
 				}
 			}

@@ -1,4 +1,4 @@
-package encryption
+package lvm
 
 import (
 	"encoding/binary"
@@ -6,7 +6,7 @@ import (
 )
 
 // WritePV lays out an LVM2 physical volume in pv as pvcreate and vgcreate leave one (what
-// ProbeLVM reads; the tests build images with it, since pvcreate needs a block device): the
+// ReadPV reads; the tests build images with it, since pvcreate needs a block device): the
 // label in sector 1 with its checksum, the pv_header with uuid (32 characters, no dashes), one
 // data area at peStart sectors and one metadata area at 4 KiB running up to the data area, its
 // header, and text (the VG's metadata, written just after the header) with their checksums.
@@ -15,12 +15,12 @@ func WritePV(pv []byte, uuid string, peStart int64, text string) error {
 	if len(uuid) != 32 {
 		return fmt.Errorf("PV UUID %q: not 32 characters", uuid)
 	}
-	data := peStart * lvmSectorSize
-	if data < mda+lvmMDAHeader+int64(len(text)) || data > int64(len(pv)) {
+	data := peStart * sectorSize
+	if data < mda+mdaHeaderSize+int64(len(text)) || data > int64(len(pv)) {
 		return fmt.Errorf("data area at %#x: does not fit the metadata text and the %d-byte PV", data, len(pv))
 	}
 	le := binary.LittleEndian
-	label := pv[lvmSectorSize : 2*lvmSectorSize]
+	label := pv[sectorSize : 2*sectorSize]
 	clear(label)
 	copy(label, "LABELONE")
 	le.PutUint64(label[8:], 1)
@@ -36,20 +36,20 @@ func WritePV(pv []byte, uuid string, peStart int64, text string) error {
 	}
 	le.PutUint32(label[p:], 2)   // pv_header_extension version
 	le.PutUint32(label[p+4:], 1) // PV_EXT_USED
-	le.PutUint32(label[16:], lvmCRC(lvmInitialCRC, label[20:]))
+	le.PutUint32(label[16:], CRC(initialCRC, label[20:]))
 
-	h := pv[mda : mda+lvmMDAHeader]
+	h := pv[mda : mda+mdaHeaderSize]
 	clear(h)
-	copy(h[4:], lvmMDAMagic)
+	copy(h[4:], mdaMagic)
 	le.PutUint32(h[20:], 1)
 	le.PutUint64(h[24:], mda)
 	le.PutUint64(h[32:], uint64(data-mda))
 	if text != "" {
-		le.PutUint64(h[40:], lvmMDAHeader)
+		le.PutUint64(h[40:], mdaHeaderSize)
 		le.PutUint64(h[48:], uint64(len(text)))
-		le.PutUint32(h[56:], lvmCRC(lvmInitialCRC, []byte(text)))
-		copy(pv[mda+lvmMDAHeader:], text)
+		le.PutUint32(h[56:], CRC(initialCRC, []byte(text)))
+		copy(pv[mda+mdaHeaderSize:], text)
 	}
-	le.PutUint32(h[0:], lvmCRC(lvmInitialCRC, h[4:]))
+	le.PutUint32(h[0:], CRC(initialCRC, h[4:]))
 	return nil
 }
