@@ -123,6 +123,15 @@ func Read(name string, disk io.ReaderAt, size int64) (*Table, error) {
 	}
 	for _, p := range t.Partitions {
 		if p.Kind == KindBIOSBoot {
+			// GRUB's core.img, and no files; unless a filesystem was put there, which is then
+			// read as one (nothing in its type keeps a publisher from it)
+			q := *p
+			if err := Probe(name, disk, &q); err != nil {
+				return nil, err
+			}
+			if q.Kind.IsFilesystem() {
+				*p = q
+			}
 			continue
 		}
 		if err := Probe(name, disk, p); err != nil {

@@ -104,3 +104,48 @@ func TestCorruptTables(t *testing.T) {
 		t.Errorf("GPT with 65535 entries: %v", err)
 	}
 }
+
+// A BIOS boot partition holds GRUB's core.img and no files, unless a filesystem was put there
+// (outside review R3, case 72): then it is probed and read as that filesystem; one that holds
+// boot code stays a BIOS boot partition.
+func TestBIOSBootPartitionHoldingAFilesystem(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		fill func(t *testing.T) []byte
+		want partition.Kind
+	}{
+		{"an ext2 filesystem", func(t *testing.T) []byte {
+			b, err := os.ReadFile(testfixture.Filesystem(t, "ext2", t.TempDir(), "1M"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}, partition.KindExt2},
+		{"boot code", func(*testing.T) []byte {
+			return bytes.Repeat([]byte{0x52, 0xe8, 0x28, 0x01, 0x74, 0x08, 0x56, 0xbe}, 4096)
+		}, partition.KindBIOSBoot},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "bios.raw")
+			os.WriteFile(p, nil, 0o644)
+			os.Truncate(p, 16<<20)
+			cmd := exec.Command("sfdisk", "-q", p)
+			cmd.Stdin = strings.NewReader("label: gpt\nstart=1MiB, size=1MiB, type=21686148-6449-6E6F-744E-656564454649\nstart=2MiB, size=8MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n")
+			cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("sfdisk: %v\n%s", err, b)
+			}
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt(c.fill(t), 1<<20); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			if got := readTable(t, p).Partitions[0].Kind; got != c.want {
+				t.Errorf("partition 1 is %s, want %s", got, c.want)
+			}
+		})
+	}
+}
