@@ -13,14 +13,32 @@ const maxDigestFile = 64 << 20
 // (/var/lib/dpkg/info/*.md5sums) and for every conffile (the status file's Conffiles), keyed by
 // the file's absolute in-image path. A file whose content still has that digest is the
 // distribution's, unmodified. Images without dpkg give an empty map.
+//
+// Only the md5sums of a package the status file lists with its files on disk count (dpkg's
+// info directory may hold a PKG.md5sums of no installed package: it vouches for nothing), by the
+// names dpkg gives them (PKG.md5sums, or PKG:ARCH.md5sums for a Multi-Arch: same package); an
+// image without a readable status file gives an empty map (every file is then searched).
 func DpkgDigests(fsys FS) map[string]string {
 	out := map[string]string{}
+	status, err := fsys.ReadFile("var/lib/dpkg/status", maxDBBytes)
+	if err != nil {
+		return out
+	}
+	pkgs, _ := ParseDpkgStatus(status)
+	installed := map[string]bool{}
+	for _, p := range pkgs {
+		installed[p.Name] = true
+		if p.Arch != "" {
+			installed[p.Name+":"+p.Arch] = true
+		}
+	}
 	ents, err := fsys.ReadDir("var/lib/dpkg/info")
 	if err != nil {
 		return out
 	}
 	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".md5sums") {
+		name, ok := strings.CutSuffix(e.Name(), ".md5sums")
+		if !ok || !installed[name] {
 			continue
 		}
 		data, err := fsys.ReadFile("var/lib/dpkg/info/"+e.Name(), maxDigestFile)
@@ -29,9 +47,7 @@ func DpkgDigests(fsys FS) map[string]string {
 		}
 		parseMD5Sums(data, out)
 	}
-	if data, err := fsys.ReadFile("var/lib/dpkg/status", maxDBBytes); err == nil {
-		parseConffiles(data, out)
-	}
+	parseConffiles(status, out)
 	return out
 }
 
