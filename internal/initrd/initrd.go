@@ -1,6 +1,6 @@
 // Package initrd lists the files of a Linux initramfs: one or more concatenated cpio archives
 // (newc or crc format), each uncompressed (an early-microcode prefix usually is) or compressed
-// with gzip, xz, zstd or lz4, with zero padding between them. Only names are read; file data is
+// with gzip, xz, zstd or lz4, in any order and number, with zero padding between them. Only names are read; file data is
 // skipped as it streams past. The reader is bounded: it stops with an error that names the
 // offset when an archive is malformed or grows past its limits.
 package initrd
@@ -74,10 +74,11 @@ func List(r io.Reader) (names []string, formats []string, err error) {
 		if len(names) > MaxEntries {
 			return names, formats, &Error{Segment: seg, Offset: cr.n, Err: fmt.Errorf("more than %d entries", MaxEntries)}
 		}
-		if format != "none" {
-			// a compressed archive runs to the end of the file (the kernel stops at its end)
-			return names, formats, nil
-		}
+		// the kernel goes on after a compressed archive as after an uncompressed one: at the
+		// next byte after its stream, past zero padding, with whatever segment its magic says
+		// (init/initramfs.c, unpack_to_rootfs, v6.6); each decoder here ends where its stream
+		// ends (gzip: one member; zstd: the frames ZstdFrames delimits; xz: the streams
+		// XZStreams delimits)
 	}
 }
 
@@ -96,11 +97,11 @@ func open(br *bufio.Reader, magic []byte) (string, io.Reader, func(), error) {
 		return "gzip", z, func() { z.Close() }, nil
 	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
 		decompressed.Add(1)
-		z, err := xz.NewReader(br)
+		z, err := xz.NewReader(NewXZStreams(br))
 		return "xz", z, nil, err
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		decompressed.Add(1)
-		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
+		z, err := zstd.NewReader(NewZstdFrames(br), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
 		if err != nil {
 			return "zstd", nil, nil, err
 		}

@@ -143,8 +143,8 @@ func (b *Builder) Unpacked(n int64) {
 	}
 }
 
-// End says that List would stop here, with success: at the end of the file, or at the end of
-// the first compressed archive (which List reads to its end).
+// End says that List would stop here, with success: at the end of the file (List goes on after
+// a compressed archive as after an uncompressed one).
 func (b *Builder) End() { b.ended = true }
 
 // Listing is List's result for the file, when the reading was told in full (End) and nothing

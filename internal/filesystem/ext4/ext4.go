@@ -34,7 +34,9 @@ const (
 	incompatEncrypt    = 0x10000
 	incompatCasefold   = 0x20000
 
+	rocompatSparseSuper  = 0x1
 	rocompatMetadataCsum = 0x400
+	compatSparseSuper2   = 0x200
 
 	flagIndex      = 0x1000 // hashed (htree) directory
 	flagExtents    = 0x80000
@@ -65,10 +67,16 @@ type FS struct {
 	descSize       int64
 	groups         uint32
 	firstDataBlock uint32
+	blocksPerGroup int64
 	gdtBlock       int64
 	metaBG         bool
-	descPerBlock   int64
-	firstMetaBG    uint32
+	// sparseSuper, sparseSuper2 and backupGroups say which groups hold a superblock backup
+	// (and, without meta_bg, a copy of the descriptor table)
+	sparseSuper  bool
+	sparseSuper2 bool
+	backupGroups [2]uint32
+	descPerBlock int64
+	firstMetaBG  uint32
 	// csum: metadata_csum is on, every directory leaf block ends in a checksum entry seeded
 	// with csumSeed
 	csum     bool
@@ -137,11 +145,22 @@ func Open(name string, r io.ReaderAt, size int64) (*FS, error) {
 	if uint64(f.groups)*uint64(f.inodesPerGroup) < uint64(f.inodesCount) {
 		return nil, byteio.Corrupt(name, superblockOffset, "%d groups of %d inodes cannot hold %d inodes", f.groups, f.inodesPerGroup, f.inodesCount)
 	}
-	f.gdtBlock = int64(f.firstDataBlock) + 1
+	f.blocksPerGroup = int64(blocksPerGroup)
+	// The descriptor table starts in the block after the one holding the superblock (byte
+	// 1024): block 2 with 1 KiB blocks, block 1 otherwise. That is not s_first_data_block + 1:
+	// a bigalloc filesystem of 1 KiB blocks has s_first_data_block 0 and its table at block 2
+	// (linux fs/ext4/super.c, v6.6: __ext4_fill_super computes logical_sb_block from the
+	// superblock's byte offset, and descriptor_loc puts the table right after it).
+	f.gdtBlock = superblockOffset/f.blockSize + 1
 	f.descPerBlock = f.blockSize / f.descSize
 	if incompat&incompatMetaBG != 0 {
 		f.metaBG = true
 		f.firstMetaBG = le.Uint32(sb[260:])
+	}
+	f.sparseSuper = le.Uint32(sb[100:])&rocompatSparseSuper != 0
+	if le.Uint32(sb[92:])&compatSparseSuper2 != 0 {
+		f.sparseSuper2 = true
+		f.backupGroups = [2]uint32{le.Uint32(sb[0x24c:]), le.Uint32(sb[0x250:])}
 	}
 	if le.Uint32(sb[100:])&rocompatMetadataCsum != 0 {
 		f.csum = true
@@ -164,19 +183,34 @@ func (f *FS) descriptorOffset(group uint32) int64 {
 	if !f.metaBG || int64(group)/f.descPerBlock < int64(f.firstMetaBG) {
 		return f.gdtBlock*f.blockSize + int64(group)*f.descSize
 	}
-	// meta_bg: the descriptor block for a run of groups lives in the first group of that run.
+	// meta_bg: the descriptor block for a run of groups lives in the first group of that run,
+	// after its superblock backup if it has one; the group's first block is counted from
+	// s_first_data_block in s_blocks_per_group (blocks, bigalloc too). With 1 KiB blocks and
+	// s_first_data_block 0 (bigalloc) group 0's block 0 holds the boot sector and block 1 the
+	// superblock, so its descriptors are at block 2 (linux fs/ext4/super.c, v6.6:
+	// descriptor_loc, ext4_group_first_block_no).
 	metaGroup := int64(group) / f.descPerBlock
 	first := metaGroup * f.descPerBlock
-	blocksPerGroup := (int64(f.blocksCount) - int64(f.firstDataBlock) + int64(f.groups) - 1) / int64(f.groups)
-	blk := int64(f.firstDataBlock) + first*blocksPerGroup
+	blk := int64(f.firstDataBlock) + first*f.blocksPerGroup
 	if f.hasSuper(first) {
+		blk++
+	}
+	if f.blockSize == 1024 && metaGroup == 0 && f.firstDataBlock == 0 {
 		blk++
 	}
 	return blk*f.blockSize + (int64(group)%f.descPerBlock)*f.descSize
 }
 
+// hasSuper says whether the group holds a superblock backup (linux fs/ext4/balloc.c, v6.6:
+// ext4_bg_has_super): group 0 always; with sparse_super2 only the two groups the superblock
+// names; with sparse_super group 1 and the powers of 3, 5 and 7; without it every group.
 func (f *FS) hasSuper(group int64) bool {
-	if group <= 1 {
+	switch {
+	case group == 0:
+		return true
+	case f.sparseSuper2:
+		return group == int64(f.backupGroups[0]) || group == int64(f.backupGroups[1])
+	case group == 1 || !f.sparseSuper:
 		return true
 	}
 	for _, b := range []int64{3, 5, 7} {
