@@ -65,11 +65,17 @@ var _ = register(&Rule{
 		"a build and its first boot leave: the Azure agent's ovf-env.xml, cloud-init's instance data and chpasswd lists, installer " +
 		"answer files (preseed, debconf, Kickstart, Ignition), password hashes in shadow- backups, Wi-Fi and VPN secrets, PuTTY keys, " +
 		"PHP and Django settings, passwords on command lines (mysql -p, sshpass -p, curl -u). Binary files are searched as their strings; " +
-		"UTF-16 text is decoded; base64 values of Kubernetes Secrets and kubeconfigs are decoded; containers are recognised by their " +
+		"UTF-16 and UTF-32 text is decoded; base64 values of Kubernetes Secrets and kubeconfigs are decoded, and so is every run of 32 or more " +
+		"base64 or hex characters (wrapped over lines too) that decodes to text, gunzipped or from UTF-16; an AWS key ID packed among a " +
+		"binary's strings is found; containers are recognised by their " +
 		"content wherever they start (zip by its end record, tar, cpio, ar/.deb, rpm, gzip, bzip2, xz, zstd, lz4, concatenated streams as " +
 		"in an initramfs, disk and filesystem images) and opened three levels deep, each finding named ARCHIVE!/MEMBER; one past its " +
-		"limits, encrypted, of a format that is not opened (7z, rar) or corrupt is not seen, so the rule cannot pass on it. Files the " +
-		"distribution installed and that are unchanged, and container members identical to them, are skipped by their package digest.",
+		"limits, encrypted, of a format that is not opened (7z, rar, squashfs) or corrupt is not seen, so the rule cannot pass on it. Files the " +
+		"distribution installed and that are unchanged (dpkg's md5sums of an installed package), and container members identical to them, " +
+		"files pip installed unchanged (their RECORD's SHA-256) and store snaps (their snap-revision assertion's SHA3-384 and size; " +
+		"signatures not verified) are skipped by those digests. What package managers and snapd generate (package indexes, dpkg's lists, " +
+		"module indexes, store assertions) is searched without the generic rules, which its words would set off; SSH host keys are " +
+		"no-ssh-host-keys'.",
 	Fix: "Remove the credential and rotate it; have the application read secrets at deploy time (cloud-init, a key vault, RAM roles). " +
 		"A value that is not a secret can be accepted with secrets_allow_fingerprints, a path with secrets_allow_paths.",
 	Check: anyOS(func(c *Context) Result {

@@ -122,13 +122,14 @@ type Config struct {
 	// that need them, `no-hardcoded-credentials` and `no-malware`. Default `true`. With `false`
 	// those rules are `not-applicable` and only metadata and configuration files are read.
 	ContentScan *bool `mapstructure:"content_scan"`
-	// In-image paths not searched for credentials, added to the defaults (SSH host keys, which
-	// `no-ssh-host-keys` reports; what package managers generate: apt's, rpm's and apk's
-	// databases and indexes, dpkg's file lists, digests and status, not its maintainer scripts;
-	// kernel module indexes): `path.Match` globs such as `/opt/app/test/*.pem`, or directories
-	// ending in `/`. Documentation and certificates are searched, except the files a package
-	// installed unchanged (skipped by their recorded digest). The report's ledger counts the
-	// files each pattern declined, and says whether it is a default or yours.
+	// In-image paths not searched for credentials: `path.Match` globs such as
+	// `/opt/app/test/*.pem`, or directories ending in `/`. The report's ledger counts the files
+	// each pattern declined. The checker's own defaults are narrower: SSH host keys (which
+	// `no-ssh-host-keys` reports) are not searched, and what package managers and snapd
+	// generate (apt's, rpm's and apk's databases and indexes, dpkg's file lists, digests and
+	// status, kernel module indexes, store assertions) is searched with the rules that name a
+	// credential by its shape only, without the generic ones; documentation, certificates and
+	// maintainer scripts are searched, except the files a package installed unchanged.
 	SecretsAllowPaths []string `mapstructure:"secrets_allow_paths"`
 	// Fingerprints of reported values that are not secrets (a test fixture, a public demo key).
 	// Each credential finding shows its fingerprint: an HMAC-SHA256 of the rule and the value

@@ -33,11 +33,13 @@ import (
 // and odc), ar (and so .deb), rpm packages, and gzip, bzip2, xz, zstd and lz4 streams, one after
 // another as in an initramfs (an uncompressed microcode cpio, then a compressed cpio); and disk
 // or filesystem images stored as files (raw, qcow2, VHD, VHDX, VMDK; ext2/3/4, XFS, FAT, NTFS),
-// opened with the checker's own readers. Every member that carries bytes is searched as a file
+// opened with the checker's own readers; zlib and LZMA-alone streams by a weak sign checked by
+// decoding; git packfiles, their objects resolved and named by their ids (archive_gitpack.go).
+// Every member that carries bytes is searched as a file
 // of its own, whatever its type (a tar contiguous file, a zip entry whose mode says symlink or
 // FIFO), named "ARCHIVE!/MEMBER" (nested: "A!/B!/C"). Opening is bounded: nesting depth, member
 // count and the bytes unpacked from one top-level file (a zip bomb stops at the limit). What is
-// recognised but not opened (an encrypted zip entry, 7z, rar, a limit reached, a corrupt
+// recognised but not opened (an encrypted zip entry, 7z, rar, squashfs, a limit reached, a corrupt
 // archive) is unseen: End's error names it with its reason, so that the credential rule cannot
 // pass on it. A container the package manager installed and that still has its recorded digest
 // is skipped like the package's other files.
@@ -77,7 +79,7 @@ const (
 	sevenZip   // recognised, not opened
 	rarArchive
 	squashFS // recognised, not opened: the checker has no squashfs reader
-	gitPack  // a git packfile: recognised, not opened
+	gitPack  // a git packfile: its objects are searched (archive_gitpack.go)
 )
 
 func (k containerKind) String() string {
@@ -311,7 +313,19 @@ func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.Reade
 	case squashFS:
 		return fmt.Errorf("%s: a squashfs image, which this checker does not open", name)
 	case gitPack:
-		return fmt.Errorf("%s: a git packfile, which this checker does not open", name)
+		// read as a whole (archive_gitpack.go): a delta's base is read again where it lies
+		if ra == nil {
+			b, err := io.ReadAll(io.LimitReader(br, maxBufferedMember+1))
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if int64(len(b)) > maxBufferedMember {
+				// not seen, but not a limit of the whole file: the archive's other members are
+				return fmt.Errorf("%s: a git packfile inside an archive, larger than the %d bytes one is read into memory to", name, maxBufferedMember)
+			}
+			ra, size = bytes.NewReader(b), int64(len(b))
+		}
+		return w.openGitPack(u, name, ra, size, depth)
 	}
 	return w.openStream(u, name, br, depth, layers)
 }
@@ -390,6 +404,13 @@ func (w *worker) openCompressed(u *unpacking, name string, kind containerKind, b
 		return fmt.Errorf("%w: %s is compressed more than %d times over", errArchiveLimit, name, maxArchiveDepth)
 	}
 	src := &consumed{br: br}
+	switch kind {
+	case zstdStream, xzStream:
+		// the zstd and xz decoders take what follows their stream for more of it: they are
+		// given the stream only, and what follows is the next container (initrd.ZstdFrames,
+		// initrd.XZStreams)
+		src = &consumed{br: streamOnly(kind, br)}
+	}
 	dec, closeFn, err := decompressor(kind, src)
 	if err != nil {
 		if kind.weak() {
@@ -896,21 +917,19 @@ func zipLocate(ra io.ReaderAt, size int64) (zipLocation, bool) {
 		entries := uint64(le.Uint16(rec[10:]))
 		cdSize, cdOff := int64(le.Uint32(rec[12:])), int64(le.Uint32(rec[16:]))
 		end := at // where the central directory (or the zip64 records) end
+		// zip64: a locator just before the record points at the zip64 record, which follows
+		// the central directory. A writer that does not know the sizes beforehand (zip 3.0 to
+		// a pipe) writes them even when the values fit the record's fields: the directory then
+		// ends at the zip64 record, not at this record (APPNOTE 6.3, 4.3.14-4.3.15).
+		z64, z64Off := zip64End(ra, buf, i, at)
 		if entries == 0xffff || cdSize == 0xffffffff || cdOff == 0xffffffff {
-			// zip64: the locator sits just before the record and points at the zip64 record
-			if i < 20 || string(buf[i-20:i-16]) != "PK\x06\x07" {
+			if z64 == nil {
 				continue
 			}
-			off := int64(le.Uint64(buf[i-20+8:]))
-			z := make([]byte, 56)
-			if off < 0 || off > at-76 {
-				continue
-			}
-			if got, _ := ra.ReadAt(z, off); got < 56 || string(z[:4]) != "PK\x06\x06" {
-				continue
-			}
-			entries, cdSize, cdOff = le.Uint64(z[32:]), int64(le.Uint64(z[40:])), int64(le.Uint64(z[48:]))
-			end = off
+			entries, cdSize, cdOff = le.Uint64(z64[32:]), int64(le.Uint64(z64[40:])), int64(le.Uint64(z64[48:]))
+		}
+		if z64 != nil {
+			end = z64Off
 		}
 		if cdSize < 0 || cdOff < 0 || cdSize > end || cdOff > end-cdSize {
 			continue
@@ -929,4 +948,30 @@ func zipLocate(ra io.ReaderAt, size int64) (zipLocation, bool) {
 		return zipLocation{base: base, entries: entries}, true
 	}
 	return zipLocation{}, false
+}
+
+// zip64End is the zip64 end-of-central-directory record (56 bytes) that the locator just before
+// the end record (at buf[i], file offset at) points at, and its offset; nil when there is none.
+func zip64End(ra io.ReaderAt, buf []byte, i int, at int64) ([]byte, int64) {
+	if at < 20+56 {
+		return nil, 0
+	}
+	loc := make([]byte, 20)
+	if i >= 20 {
+		copy(loc, buf[i-20:i])
+	} else if got, _ := ra.ReadAt(loc, at-20); got < 20 {
+		return nil, 0
+	}
+	if string(loc[:4]) != "PK\x06\x07" {
+		return nil, 0
+	}
+	off := int64(binary.LittleEndian.Uint64(loc[8:]))
+	if off < 0 || off > at-20-56 {
+		return nil, 0
+	}
+	z := make([]byte, 56)
+	if got, _ := ra.ReadAt(z, off); got < 56 || string(z[:4]) != "PK\x06\x06" {
+		return nil, 0
+	}
+	return z, off
 }

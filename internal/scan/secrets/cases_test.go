@@ -55,7 +55,7 @@ func scanBytes(t testing.TB, opts Options, p string, content []byte) result {
 // result has the findings of this file only.
 func scanWith(t testing.TB, proto *Scanner, p string, content []byte) result {
 	t.Helper()
-	s := &Scanner{opts: proto.opts, det: proto.det, allowFP: proto.allowFP}
+	s := &Scanner{opts: proto.opts, det: proto.det, strict: proto.strict, allowFP: proto.allowFP}
 	w, _ := s.NewWorker()
 	f := &scan.File{Path: p, Location: p, Size: int64(len(content)), Data: bytes.NewReader(content)}
 	k, err := w.Begin(f)
@@ -551,7 +551,7 @@ func TestSparseFileSearchedByItsExtents(t *testing.T) {
 	// parts: a string is written, a number is a hole of that many bytes
 	run := func(opts Options, parts ...any) result {
 		t.Helper()
-		sc := &Scanner{opts: opts, det: s.det, allowFP: s.allowFP}
+		sc := &Scanner{opts: opts, det: s.det, strict: s.strict, allowFP: s.allowFP}
 		var size int64
 		for _, p := range parts {
 			switch p := p.(type) {
@@ -699,12 +699,8 @@ func TestDefaultAllowPathsAreNarrowAndNamed(t *testing.T) {
 		}
 	}
 	for p, want := range map[string]string{
-		"/var/lib/dpkg/info/app.list":      "an allowed path: /var/lib/dpkg/info/*.list (a default of the checker)",
-		"/var/lib/dpkg/status":             "an allowed path: /var/lib/dpkg/status (a default of the checker)",
-		"/var/lib/apt/lists/x_Packages":    "an allowed path: /var/lib/apt/lists/ (a default of the checker)",
-		"/etc/ssh/ssh_host_ed25519_key":    "an allowed path: /etc/ssh/ssh_host_* (a default of the checker)",
+		"/etc/ssh/ssh_host_ed25519_key":    "an allowed path: /etc/ssh/ssh_host_ed25519_key (a default of the checker: no-ssh-host-keys reports it)",
 		"/opt/vendor/demo/credentials.ini": "an allowed path: /opt/vendor/ (secrets_allow_paths)",
-		"/lib/modules/6.1.0/modules.alias": "an allowed path: /lib/modules/*/modules.* (a default of the checker)",
 	} {
 		w, _ := s.NewWorker()
 		k, err := w.Begin(&scan.File{Path: p, Location: p, Size: 10, Data: bytes.NewReader([]byte("0123456789"))})
@@ -719,6 +715,24 @@ func TestDefaultAllowPathsAreNarrowAndNamed(t *testing.T) {
 		if k, _ := w.Begin(&scan.File{Path: "/etc/app.ini", Location: "/etc/app.ini", Size: 1, Data: bytes.NewReader([]byte("x"))}); k == nil || w.(scan.Decliner).Declined() != "" {
 			t.Errorf("after %s: /etc/app.ini declined as %q", p, w.(scan.Decliner).Declined())
 		}
+	}
+	// what package managers generate (outside review R3, cases 80-85) is searched with the
+	// rules that name a credential by its shape: the key pair is found, the generic words of a
+	// package index are not findings
+	generic := "Package: app\nDescription: api_key = a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8 token_secret = Zx9Qw8Er7Ty6Ui5Op4As3Df2Gh1\npassword = hunter2hunter2\n"
+	for _, p := range []string{"/var/lib/dpkg/info/app.list", "/var/lib/dpkg/status", "/var/lib/apt/lists/x_Packages",
+		"/var/lib/apt/lists/anything", "/var/lib/dpkg/info/app.templates", "/var/lib/rpm/rpmdb.sqlite", "/lib/modules/6.1.0/modules.alias",
+		"/var/cache/debconf/templates.dat"} {
+		if r := scanWith(t, s, p, []byte(awsKeys)); !r.foundAWS(t, p) {
+			t.Errorf("%s: the key pair is not found: %+v", p, r.found)
+		}
+		if r := scanWith(t, s, p, []byte(generic)); len(r.found) != 0 {
+			t.Errorf("%s: generic findings in generated data: %+v", p, r.found)
+		}
+	}
+	// the same generic words elsewhere are findings: the strict rules are for those paths only
+	if r := scanWith(t, s, "/opt/app/app.conf", []byte(generic)); len(r.found) == 0 {
+		t.Error("the generic words are no findings in an application's file either: the test proves nothing")
 	}
 }
 
@@ -756,6 +770,75 @@ func TestPasswordKeysAsApplicationsName(t *testing.T) {
 	} {
 		if r := scanWith(t, s, c.path, []byte(c.content)); len(r.found) != 0 {
 			t.Errorf("%s %q: found %+v", c.path, c.content, r.found)
+		}
+	}
+}
+
+// Outside review R3: a password that starts with "$" is a value, not a variable reference
+// (131); a copy of a host key under another name is searched, only the names ssh-keygen -A
+// writes are allowed (81).
+func TestDollarPasswordsAndHostKeyCopies(t *testing.T) {
+	s, err := New(Options{AllowPaths: DefaultAllowPaths, FingerprintKey: []byte("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := func(p, content, rule string) bool {
+		for _, f := range scanWith(t, s, p, []byte(content)).found {
+			if f.Rule == rule {
+				return true
+			}
+		}
+		return false
+	}
+	if !found("/opt/app/app.ini", "password = $Kq8!vR2#pLm9xZ\n", "password-assignment") {
+		t.Error("a password starting with $ was taken for a variable")
+	}
+	for _, ref := range []string{"$DB_PASSWORD", "${DB_PASSWORD}", "$(cat /run/secrets/db)", "\"$DB_PASS\"", "$ENV::PASSWORD"} {
+		if found("/opt/app/app.ini", "password = "+ref+"\n", "password-assignment") {
+			t.Errorf("%s is a reference, not a password", ref)
+		}
+	}
+	key := "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDk4n3t1v0Q8d4sQ1m4nVh6sX0d9k3q4Yc2m3lS3m5o9QAAAJg0k2Qx\n-----END OPENSSH PRIVATE KEY-----\n"
+	w, _ := s.NewWorker()
+	if k, _ := w.Begin(&scan.File{Path: "/etc/ssh/ssh_host_ed25519_key", Location: "/etc/ssh/ssh_host_ed25519_key", Size: int64(len(key)), Data: bytes.NewReader([]byte(key))}); k != nil {
+		t.Error("the host key itself is searched (no-ssh-host-keys reports it)")
+	}
+	if !found("/etc/ssh/ssh_host_ed25519_key.aws-backup", key, "private-key") {
+		t.Error("a copy of a host key under another name is not searched")
+	}
+}
+
+// Outside review R3 (45, 151, 50): an AWS key ID packed among other strings, as a Go or Rust
+// binary's constants and an SQLite row store them, is found; one with word boundaries is found
+// once, by gitleaks' rule.
+func TestPackedAWSKeyID(t *testing.T) {
+	s, err := New(Options{FingerprintKey: []byte("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	elf := append([]byte("\x7fELF\x02\x01\x01\x00"), make([]byte, 200)...)
+	rules := func(p string, content []byte) map[string]int {
+		n := map[string]int{}
+		for _, f := range scanWith(t, s, p, content).found {
+			n[f.Rule]++
+		}
+		return n
+	}
+	for name, c := range map[string][]byte{
+		"go constants":  append(append(elf, "runtime.goexitsync.Mutexhttps://s3.amazonaws.com"+awsKeyID+awsSecret+"application/json"...), 0, 0),
+		"an sqlite row": append([]byte("SQLite format 3\x00\x10\x00\x01\x01\x00\x40\x20\x20"), append(make([]byte, 90), "\x05\x07\x17\x1b\x1bdevops"+awsKeyID+awsSecret...)...),
+	} {
+		if n := rules("/usr/local/bin/tool", c); n[awsPackedRule] != 1 {
+			t.Errorf("%s: %v", name, n)
+		}
+	}
+	if n := rules("/opt/app/creds.ini", []byte(awsKeys)); n["aws-access-token"] != 1 || n[awsPackedRule] != 0 {
+		t.Errorf("a key with word boundaries: %v", n)
+	}
+	// one character more or less is no key ID
+	for _, id := range []string{awsKeyID + "Q", awsKeyID[:19]} {
+		if n := rules("/usr/local/bin/tool", append(append(elf, "xx"+id+"yy"...), 0)); n[awsPackedRule] != 0 {
+			t.Errorf("%q: %v", id, n)
 		}
 	}
 }

@@ -1,10 +1,13 @@
 package secrets
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Outside review R1, M8: a credential stored encoded is decoded and found, on the line of the
@@ -99,4 +102,69 @@ func FuzzEncodedRuns(f *testing.F) {
 			}
 		}
 	})
+}
+
+// wrap cuts s into lines of n characters, each prefixed by indent.
+func wrap(s string, n int, indent, eol string) string {
+	var b strings.Builder
+	for len(s) > n {
+		b.WriteString(indent + s[:n] + eol)
+		s = s[n:]
+	}
+	b.WriteString(indent + s + eol)
+	return b.String()
+}
+
+// Outside review R3: base64 wrapped over lines (base64's 76 columns, openssl's 64, CRLF, in an
+// indented YAML block) is decoded as one value, whatever line the key falls on; base64 of gzip
+// (cloud-init's gz+b64), of UTF-16LE (powershell -EncodedCommand) and of base64 are decoded
+// too. Each finding is on the block's first line.
+func TestWrappedAndLayeredEncodings(t *testing.T) {
+	s, err := New(Options{FingerprintKey: []byte("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := "# profile used by the nightly s3 backup job, rotated each quarter by the platform team\n" + awsKeys
+	b64 := base64.StdEncoding.EncodeToString([]byte(creds))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(creds))
+	zw.Close()
+	u16 := make([]byte, 0, 2*len(awsKeys))
+	for _, c := range []byte("$env:AWS = '" + awsKeyID + "'; $s = '" + awsSecret + "'") {
+		u16 = append(u16, c, 0)
+	}
+	for _, c := range []struct{ name, path, content string }{
+		{"base64, 76 columns", "/opt/app/creds.b64", wrap(b64, 76, "", "\n")},
+		{"openssl base64, 64 columns", "/opt/app/creds.txt", "x\n" + wrap(b64, 64, "", "\n")},
+		{"CRLF", "/opt/app/creds.txt", wrap(b64, 64, "", "\r\n")},
+		{"an indented YAML block", "/opt/app/values.yaml", "secret:\n  data: |\n" + wrap(b64, 76, "    ", "\n") + "other: 1\n"},
+		{"gz+b64", "/var/lib/cloud/instance/user-data.txt", "#cloud-config\nwrite_files:\n- path: /root/.aws/credentials\n  encoding: gz+b64\n  content: " + base64.StdEncoding.EncodeToString(gz.Bytes()) + "\n"},
+		{"powershell -EncodedCommand", "/opt/app/run.cmd", "powershell.exe -EncodedCommand " + base64.StdEncoding.EncodeToString(u16) + "\n"},
+		{"base64 of base64", "/opt/app/twice.txt", "v=" + base64.StdEncoding.EncodeToString([]byte(b64)) + "\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := scanWith(t, s, c.path, []byte(c.content))
+			ok := false
+			for _, f := range r.found {
+				ok = ok || f.Rule == "aws-access-token" && strings.Contains(f.Description, "encoded")
+			}
+			if !ok {
+				t.Errorf("not found: %+v", r.found)
+			}
+		})
+	}
+	// the key straddles every line break position of a 64-column block: found wherever it falls
+	for pad := 0; pad < 64; pad += 7 {
+		text := strings.Repeat("#", pad) + "\n" + awsKeys
+		if d := encodedRuns(wrap(base64.StdEncoding.EncodeToString([]byte(text)), 64, "", "\n")); len(d) != 1 || !strings.Contains(d[0].text, awsKeyID) {
+			t.Errorf("pad %d: %q", pad, d)
+		}
+	}
+	// two values of one width on consecutive lines, the second not text: the first still decodes
+	one := base64.StdEncoding.EncodeToString([]byte("password = hunter2hunter2hunter2!"))[:44]
+	two := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xff, 0x00, 0x81}, 11))
+	if d := encodedRuns(one + "\n" + two + "\n"); len(d) != 1 {
+		t.Errorf("a text line beside a binary one: %q", d)
+	}
 }

@@ -104,8 +104,8 @@ func (k *sink) Reason() string {
 	if k.outcome != scan.Skipped {
 		return ""
 	}
-	if k.digest != nil && k.digest == k.w.sha {
-		return "unchanged package archive (apt index SHA-256)"
+	if k.why != "" {
+		return k.why // apt's archives, pip's files, snaps (Begin)
 	}
 	return "unchanged distribution file (package digest)"
 }

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"hash"
 	"io"
@@ -17,9 +18,11 @@ import (
 // the archives) and List stops where the search goes on; the listing is handed on only when
 // List would read the same entries and succeed: anything List reads differently is an
 // initrd.Builder Fail (List then runs and makes the facts and the errors), and so is any error
-// or unseen part of the search (it may be one List would meet). The gzip stream List opens is
-// one member (the search reads the members that follow): the trailer of the cpio it lists must
-// lie in the first. The decoders are List's libraries with the same memory limits (xz's DictCap
+// or unseen part of the search (it may be one List would meet). Like the kernel, List goes on
+// after a compressed archive at the next byte, and so does the search: every archive at the top
+// of the file is told. The gzip stream List opens is one member (the search reads the members
+// that follow as one stream, List each as an archive of its own): a gzip stream of more than
+// one member is a Fail. The decoders are List's libraries with the same memory limits (xz's DictCap
 // is a minimum the stream's own dictionary size overrides, zstd's low-memory mode changes its
 // buffers, not its output), so a stream the search decoded without error, List decodes to the
 // same bytes.
@@ -31,7 +34,7 @@ type InitramfsFunc func(path string, l *initrd.Shared)
 type initrdObs struct {
 	b   initrd.Builder
 	raw *hashingReader // the file's bytes, as the search reads them from its start
-	// inside is set while the search is in the compressed archive List reads last; record
+	// inside is set while the search is in a compressed archive at the top of the file; record
 	// while it reads the cpio archive whose headers List lists; trailer is where, in the
 	// decompressed stream, that archive's trailer ended (-1: not reached)
 	inside  bool
@@ -128,19 +131,20 @@ func (o *initrdObs) streamEnd(layers int, zeros int64) {
 	o.done = true
 }
 
-// compressed starts the compressed archive at layer layers, decoded by dec; only the first at
-// the top (layers 1) is List's. It returns o when it is.
+// compressed starts the compressed archive at layer layers, decoded by dec; those at the top
+// of the file (layers 1) are List's. It returns o when it is one.
 func (o *initrdObs) compressed(layers int, dec io.Reader) *initrdObs {
 	if o.off() || layers != 1 {
 		return nil
 	}
 	o.inside = true
+	o.trailer = -1
 	o.gz, _ = dec.(*gzipMembers)
 	return o
 }
 
-// compressedEnd is the end, without error, of the compressed archive List reads last; sniffed
-// is what the search took its stream for.
+// compressedEnd is the end, without error, of a compressed archive at the top of the file;
+// sniffed is what the search took its stream for. List goes on after it, as the search does.
 func (o *initrdObs) compressedEnd(sniffed containerKind) {
 	if o == nil {
 		return
@@ -148,12 +152,11 @@ func (o *initrdObs) compressedEnd(sniffed containerKind) {
 	switch {
 	case sniffed != cpioArchive || o.trailer < 0:
 		o.b.Fail("the compressed archive holds no whole cpio archive")
-	case o.gz != nil && (o.gz.first < 0 || o.trailer > o.gz.first):
-		o.b.Fail("the cpio archive goes on past the first gzip member")
+	case o.gz != nil && (o.gz.first < 0 || o.gz.n > o.gz.first):
+		o.b.Fail("a gzip stream of more than one member (List reads each as an archive of its own)")
 	}
 	o.inside = false
-	o.b.End()
-	o.done = true
+	o.gz = nil
 }
 
 // header is the next header of a cpio archive of the file's stream (depth 1): told when it is
@@ -197,4 +200,14 @@ func (o *initrdObs) publish(to InitramfsFunc, name string, ra io.ReaderAt, size,
 	s := &initrd.Shared{Listing: l, Size: size}
 	o.raw.h.Sum(s.SHA256[:0])
 	to(name, s)
+}
+
+// streamOnly reads, through a buffer of its own, the zstd frames (initrd.ZstdFrames) or the xz
+// streams (initrd.XZStreams) at br's position and no byte after them: the decoders take all
+// their input for their stream.
+func streamOnly(kind containerKind, br *bufio.Reader) *bufio.Reader {
+	if kind == xzStream {
+		return bufio.NewReaderSize(initrd.NewXZStreams(br), 64<<10)
+	}
+	return bufio.NewReaderSize(initrd.NewZstdFrames(br), 64<<10)
 }

@@ -3,6 +3,7 @@ package secrets
 import (
 	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/zricethezav/gitleaks/v8/report"
 )
@@ -38,10 +39,13 @@ type fragJob struct {
 	strsLine int  // and the lines from strsLine on were strings
 }
 
+// awsPackedRule is the rule for an AWS access key ID without word boundaries.
+const awsPackedRule = "aws-access-key-id-packed"
+
 // searchFragment runs the detector on one fragment of the file at path, which starts at the
 // 0-based file line line, and on the base64 values it decodes; it keeps what is not ignored, as
 // findings on their file lines. It is safe for concurrent use.
-func (s *Scanner) searchFragment(p string, chunk string, line int) []fragHit {
+func (s *Scanner) searchFragment(det *fastDetector, p string, chunk string, line int) []fragHit {
 	var hits []fragHit
 	add := func(f report.Finding, at int, note string) {
 		if ignore(f) {
@@ -52,16 +56,26 @@ func (s *Scanner) searchFragment(p string, chunk string, line int) []fragHit {
 		fd.Description += note
 		hits = append(hits, fragHit{f: fd, key: fd.Rule + "\x00" + fd.Fingerprint + "\x00" + strconv.Itoa(fd.Line)})
 	}
-	for _, f := range s.det.detect(chunk, p) {
+	found := det.detect(chunk, p)
+	ids := map[string]bool{}
+	for _, f := range found {
+		if f.RuleID == "aws-access-token" {
+			ids[f.Secret] = true
+		}
+	}
+	for _, f := range found {
+		if f.RuleID == awsPackedRule && (ids[f.Secret] || strings.HasSuffix(f.Secret, "EXAMPLE")) {
+			continue // the same key, found with its word boundaries; or AWS's documented example (gitleaks' allowlist)
+		}
 		add(f, line+f.StartLine+1, "")
 	}
 	for _, d := range decodedValues(chunk) {
-		for _, f := range s.det.detect(d.text, p) {
+		for _, f := range det.detect(d.text, p) {
 			add(f, line+d.line, " (base64-encoded)")
 		}
 	}
 	for _, d := range encodedRuns(chunk) {
-		for _, f := range s.det.detect(d.text, p) {
+		for _, f := range det.detect(d.text, p) {
 			add(f, line+d.line, " (encoded: base64 or hex)")
 		}
 	}
@@ -75,6 +89,10 @@ func (k *sink) submit(chunk []byte, nextLine int, last bool) {
 	s := k.w.s
 	j := &fragJob{nextLine: nextLine, strs: k.strs != nil, strsLine: k.strsLine}
 	text, p, line := string(chunk), k.f.Path, k.line
+	det := s.det
+	if k.strict {
+		det = s.strictDetector()
+	}
 	helped := false
 	if !last && s.helpers != nil {
 		select {
@@ -88,11 +106,11 @@ func (k *sink) submit(chunk []byte, nextLine int, last bool) {
 		s.helped.Add(1)
 		go func() {
 			defer func() { <-s.helpers }()
-			j.hits = s.searchFragment(p, text, line)
+			j.hits = s.searchFragment(det, p, text, line)
 			close(j.done)
 		}()
 	} else {
-		j.hits = s.searchFragment(p, text, line)
+		j.hits = s.searchFragment(det, p, text, line)
 	}
 	k.pending = append(k.pending, j)
 	k.collect(len(k.pending) > maxPending)

@@ -22,7 +22,7 @@ func searchSplit(t *testing.T, proto *Scanner, helpers int, p string, content []
 // searchSplitPeak is searchSplit, and says how many fragments at most waited to be merged.
 func searchSplitPeak(t *testing.T, proto *Scanner, helpers int, p string, content []byte) ([]Finding, int64, int) {
 	t.Helper()
-	s := &Scanner{opts: proto.opts, det: proto.det, allowFP: proto.allowFP}
+	s := &Scanner{opts: proto.opts, det: proto.det, strict: proto.strict, allowFP: proto.allowFP}
 	if helpers > 0 {
 		s.helpers = make(chan struct{}, helpers)
 	}

@@ -74,6 +74,13 @@ type Options struct {
 	// PackageArchives maps in-image paths of downloaded packages (apt's cache) to the SHA-256
 	// their package index lists (AptArchiveDigests): an archive with that digest is skipped.
 	PackageArchives map[string]string
+	// PipRecords maps in-image paths of files pip installed to the SHA-256 (hex) the RECORD of
+	// their distribution lists (PipRecordDigests): a file with that digest is skipped.
+	PipRecords map[string]string
+	// SnapRevisions maps the SHA3-384 digests (base64url) of the snap-revision assertions in the
+	// image to the snap size they assert (SnapRevisionDigests): a .snap in snapd's directories
+	// with that digest and size is skipped.
+	SnapRevisions map[string]int64
 	// FingerprintKey keys the fingerprints (default: FingerprintKey()).
 	FingerprintKey []byte
 	// Initramfs, when set, is given the listing initrd.List would make of each file read
@@ -92,14 +99,18 @@ type Options struct {
 // lies) is begun only once PackageArchives is there. What they return is what Options would
 // have held: the digests are the same, only read earlier.
 type digestReaders struct {
-	vendor, archives func() map[string]string
+	vendor, archives, pip func() map[string]string
+	snaps                 func() map[string]int64
 }
 
 // pendingDigests is the digests being read in the background, and when each is there.
 type pendingDigests struct {
-	vendor, archives           map[string]string
-	vendorReady, archivesReady chan struct{}
-	vendorOnce, archivesOnce   sync.Once
+	vendor, archives, pip                map[string]string
+	snaps                                map[string]int64
+	vendorReady, archivesReady, pipReady chan struct{}
+	snapsReady                           chan struct{}
+	vendorOnce, archivesOnce, pipOnce    sync.Once
+	snapsOnce                            sync.Once
 }
 
 // FingerprintKeyEnv names the environment variable that sets the fingerprint key.
@@ -147,16 +158,20 @@ func FingerprintKey() (key []byte, note string, err error) {
 	return nil, "", fmt.Errorf("no fingerprint key: set %s (%v)", FingerprintKeyEnv, err)
 }
 
-// DefaultAllowPaths are not searched: the SSH host keys (the no-ssh-host-keys rule reports
-// them) and what package managers and depmod generate (package indexes, the package database's
-// file lists, digests and symbols, module indexes), which holds no credentials and is large.
-// Each file they decline is counted in the ledger under the pattern that declined it. Package
-// maintainer scripts in /var/lib/dpkg/info are searched, and so are documentation and
-// certificates: the files a package installed unchanged are skipped by their recorded digest
-// (Options.Vendor), and what else lies there (a key dropped in /etc/ssl/certs or /usr/share/doc)
-// is the publisher's. debconf's config.dat and passwords.dat are searched.
+// DefaultAllowPaths are what package managers, depmod and snapd generate (package indexes, the
+// package database's file lists, digests and status, module indexes, store assertions): full of
+// words the generic rules take for credentials, so their files are searched with the rules that
+// name a credential by its own shape only (genericRules left out: Scanner.strictDetector); and
+// the SSH host keys, which no-ssh-host-keys reports, are not searched. A pattern the publisher
+// adds (secrets_allow_paths) is not searched at all; the ledger counts the files it declined
+// under it. Package maintainer scripts in /var/lib/dpkg/info are searched in full, and so are
+// documentation and certificates: the files a package installed unchanged are skipped by their
+// recorded digest (Options.Vendor), and what else lies there (a key dropped in /etc/ssl/certs
+// or /usr/share/doc) is the publisher's. debconf's config.dat and passwords.dat are searched.
 var DefaultAllowPaths = []string{
-	"/etc/ssh/ssh_host_*",
+	// the host keys ssh-keygen -A writes, which no-ssh-host-keys reports: not a copy of one
+	"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_rsa_key.pub", "/etc/ssh/ssh_host_ecdsa_key", "/etc/ssh/ssh_host_ecdsa_key.pub",
+	"/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_dsa_key", "/etc/ssh/ssh_host_dsa_key.pub",
 	"/var/lib/dpkg/info/*.list", "/var/lib/dpkg/info/*.md5sums", "/var/lib/dpkg/info/*.conffiles",
 	"/var/lib/dpkg/info/*.shlibs", "/var/lib/dpkg/info/*.symbols", "/var/lib/dpkg/info/*.triggers",
 	"/var/lib/dpkg/info/*.templates", "/var/lib/dpkg/info/format",
@@ -165,6 +180,8 @@ var DefaultAllowPaths = []string{
 	"/var/lib/dpkg/alternatives/", "/var/lib/dpkg/triggers/",
 	"/var/lib/apt/lists/", "/var/lib/rpm/", "/var/lib/dnf/", "/lib/apk/db/",
 	"/var/cache/debconf/templates.dat", "/var/cache/debconf/templates.dat-old",
+	// snapd's store assertions: public keys and digests (sign-key-sha3-384:)
+	"/var/lib/snapd/assertions/", "/var/lib/snapd/seed/assertions/",
 	"/usr/lib/modules/*/modules.*", "/lib/modules/*/modules.*",
 }
 
@@ -185,13 +202,17 @@ type Scanner struct {
 	helped  atomic.Int64
 	// pending is set when the package digests are read in the background (Options.readDigests)
 	pending *pendingDigests
+	// strict is the detector without the generic rules, built from det's rules on first use
+	// (shared by the copies tests make of a Scanner)
+	strict *lazyDetector
 }
 
 // New builds the detector from gitleaks' default rules plus ours.
 func New(opts Options) (*Scanner, error) {
 	var pending *pendingDigests
 	if r := opts.readDigests; r != nil {
-		pending = &pendingDigests{vendorReady: make(chan struct{}), archivesReady: make(chan struct{})}
+		pending = &pendingDigests{vendorReady: make(chan struct{}), archivesReady: make(chan struct{}),
+			pipReady: make(chan struct{}), snapsReady: make(chan struct{})}
 		go func() {
 			defer close(pending.vendorReady)
 			pending.vendor = r.vendor()
@@ -199,6 +220,18 @@ func New(opts Options) (*Scanner, error) {
 		go func() {
 			defer close(pending.archivesReady)
 			pending.archives = r.archives()
+		}()
+		go func() {
+			defer close(pending.pipReady)
+			if r.pip != nil {
+				pending.pip = r.pip()
+			}
+		}()
+		go func() {
+			defer close(pending.snapsReady)
+			if r.snaps != nil {
+				pending.snaps = r.snaps()
+			}
 		}()
 	}
 	det, err := detect.NewDetectorDefaultConfig()
@@ -222,12 +255,49 @@ func New(opts Options) (*Scanner, error) {
 		}
 		opts.FingerprintKey = key
 	}
-	s := &Scanner{opts: opts, det: newFastDetector(det), allowFP: map[string]bool{},
+	s := &Scanner{opts: opts, det: newFastDetector(det), strict: &lazyDetector{cfg: cfg}, allowFP: map[string]bool{},
 		helpers: make(chan struct{}, runtime.GOMAXPROCS(0)), pending: pending}
 	for _, f := range opts.AllowFingerprints {
 		s.allowFP[f] = true
 	}
 	return s, nil
+}
+
+// genericRules are the rules that find a credential by the words around it rather than by its
+// own shape: the files under the default allow paths (package indexes, dpkg's lists, module
+// indexes) are full of such words and are searched without them.
+var genericRules = map[string]bool{"generic-api-key": true, "password-assignment": true, "passwd-assignment": true,
+	"command-line-password": true, "url-with-password": true}
+
+// lazyDetector is a detector without genericRules, built from cfg on first use.
+type lazyDetector struct {
+	cfg  config.Config
+	once sync.Once
+	det  *fastDetector
+}
+
+// strictDetector is the detector without genericRules.
+func (s *Scanner) strictDetector() *fastDetector {
+	l := s.strict
+	l.once.Do(func() {
+		c := l.cfg
+		c.Rules = map[string]config.Rule{}
+		c.OrderedRules = nil
+		c.Keywords = map[string]struct{}{}
+		for _, id := range l.cfg.OrderedRules {
+			r, ok := l.cfg.Rules[id]
+			if !ok || genericRules[id] {
+				continue
+			}
+			c.Rules[id] = r
+			c.OrderedRules = append(c.OrderedRules, id)
+			for _, k := range r.Keywords {
+				c.Keywords[strings.ToLower(k)] = struct{}{}
+			}
+		}
+		l.det = newFastDetector(detect.NewDetector(c))
+	})
+	return l.det
 }
 
 // RuleCount is the number of detection rules.
@@ -243,6 +313,13 @@ func extraRules() []config.Rule {
 			Regex: regexp.MustCompile(`[?&]sig=([A-Za-z0-9%+/=]{30,})`), SecretGroup: 1, Keywords: []string{"sig="}},
 		{RuleID: "gcp-service-account", Description: "GCP service-account key file",
 			Regex: regexp.MustCompile(`"private_key"\s*:\s*"(-----BEGIN PRIVATE KEY-----[^"]{64,})"`), SecretGroup: 1, Keywords: []string{"private_key"}},
+		// an AWS access key ID packed among other strings without a separator (string constants
+		// of a Go or Rust binary, an SQLite row): gitleaks' aws-access-token wants a word
+		// boundary on both sides; here any character that cannot continue the ID bounds it
+		// (a finding aws-access-token also makes is dropped: searchFragment)
+		{RuleID: awsPackedRule, Description: "AWS access key ID packed among other strings (a binary's constants, a database row)",
+			Regex:       regexp.MustCompile(`(?:^|[^A-Z0-9])((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?:[^A-Z0-9]|$)`),
+			SecretGroup: 1, Keywords: []string{"akia", "asia", "abia", "acca", "a3t"}},
 		{RuleID: "url-with-password", Description: "URL with an embedded password (database URL, Git remote)",
 			Regex: regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'"]*:([^/\s:@'"]{3,})@[^\s'"]`), SecretGroup: 1, Keywords: []string{"://"}},
 		// the value: on the same line (a "#" inside it is part of it; " #" starts a comment), or, for
@@ -376,6 +453,36 @@ func (s *Scanner) packageArchive(loc string) (string, bool) {
 	return want, ok
 }
 
+// pipRecord is the SHA-256 (hex) a pip RECORD lists for the file at loc; with the digests read
+// in the background, the first file looked up waits for them (a RECORD may name a file anywhere:
+// a script in bin/, data in share/).
+func (s *Scanner) pipRecord(loc string) (string, bool) {
+	if p := s.pending; p != nil {
+		p.pipOnce.Do(func() {
+			<-p.pipReady
+			s.opts.PipRecords = p.pip
+		})
+	}
+	want, ok := s.opts.PipRecords[loc]
+	return want, ok
+}
+
+// snapRevisions is the set of snap-revision digests a .snap in snapd's directories is looked
+// up in (nil for any other file); with the digests read in the background, only such a snap
+// waits for them.
+func (s *Scanner) snapRevisions(loc string) map[string]int64 {
+	if !isSnapFile(loc) {
+		return nil
+	}
+	if p := s.pending; p != nil {
+		p.snapsOnce.Do(func() {
+			<-p.snapsReady
+			s.opts.SnapRevisions = p.snaps
+		})
+	}
+	return s.opts.SnapRevisions
+}
+
 // A file is searched in fragments of at most fragmentBytes and fragmentLines, cut at line ends,
 // each repeating the last overlapLines (at most overlapBytes) of the one before so that a
 // secret spanning lines (a PEM key is ~50) is whole in one of them. Memory is bounded by a
@@ -410,6 +517,8 @@ type worker struct {
 	back []byte // reads of a changed vendor file read again at End (catchUp)
 	// declined is why the last Begin took no sink (the allow pattern), for the ledger
 	declined string
+	// sha3 hashes snaps (snapRevisions)
+	sha3 hash.Hash
 }
 
 func (w *worker) Close() error { return nil }
@@ -423,16 +532,22 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 	if f.Size == 0 {
 		return nil, nil
 	}
+	strict := false
 	if a := allowedBy(loc, w.s.opts.AllowPaths); a != "" {
-		w.declined = "an allowed path: " + a
-		if slices.Contains(DefaultAllowPaths, a) {
-			w.declined += " (a default of the checker)"
-		} else {
-			w.declined += " (secrets_allow_paths)"
+		if !slices.Contains(DefaultAllowPaths, a) {
+			w.declined = "an allowed path: " + a + " (secrets_allow_paths)"
+			return nil, nil
 		}
-		return nil, nil
+		if strings.HasPrefix(a, "/etc/ssh/ssh_host_") {
+			w.declined = "an allowed path: " + a + " (a default of the checker: no-ssh-host-keys reports it)"
+			return nil, nil
+		}
+		// what package managers generate is searched with the rules that name a credential by
+		// its own shape (a key ID, a private key block), not the generic ones its text is full of
+		strict = true
 	}
 	k := w.begin(f)
+	k.strict = strict
 	// only a file the package manager recorded can be skipped as unmodified: hash only those
 	if want, ok := w.s.opts.Vendor[loc]; ok {
 		if w.md5 == nil {
@@ -451,6 +566,28 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 		}
 		w.sha.Reset()
 		k.vendorMD5, k.digest, k.holding = want, w.sha, true
+		k.why = "unchanged package archive (apt index SHA-256)"
+	}
+	if k.vendorMD5 == "" {
+		if want, ok := w.s.pipRecord(loc); ok {
+			// a file pip installed, with the SHA-256 its distribution's RECORD lists
+			if w.sha == nil {
+				w.sha = sha256.New()
+			}
+			w.sha.Reset()
+			k.vendorMD5, k.digest, k.holding = want, w.sha, true
+			k.why = pipUnchangedReason
+		}
+	}
+	if revs := w.s.snapRevisions(loc); len(revs) > 0 && k.vendorMD5 == "" {
+		// a snap: its SHA3-384 is looked up among the snap-revision assertions at End (its name
+		// does not matter, its digest does); vendorMD5 only marks it as a file with a digest
+		if w.sha3 == nil {
+			w.sha3 = newSnapHash()
+		}
+		w.sha3.Reset()
+		k.vendorMD5, k.digest, k.holding, k.snaps = snapDigestPending, w.sha3, true, revs
+		k.why = snapUnchangedReason
 	}
 	return k, nil
 }
@@ -468,6 +605,13 @@ type sink struct {
 	vendorMD5 string    // the digest the package manager recorded (MD5, or SHA-256 for a package archive)
 	digest    hash.Hash // and the hash that computes it
 	holding   bool      // a vendor file not yet searched, waiting for the digest (its bytes in w.raw when it has no Data)
+	// strict: a file under a default allow path, searched with the specific rules only
+	// (Scanner.strictDetector)
+	strict bool
+	// snaps, for a snap, are the snap-revision digests its SHA3-384 is looked up in (vendorMD5
+	// is then snapDigestPending); why is the ledger's reason when the digest matches
+	snaps map[string]int64
+	why   string
 	// deferred: a vendor file too large to hold, only hashed so far; its first at bytes are
 	// read again from f.Data and searched if it turns out changed (catchUp)
 	deferred bool
@@ -1027,7 +1171,7 @@ func decodedValues(chunk string) []decodedValue {
 func (k *sink) End() (err error) {
 	s := k.w.s
 	if k.container != notContainer {
-		if k.vendorMD5 != "" && k.vendorMD5 == hex.EncodeToString(k.digest.Sum(nil)) {
+		if k.unchanged() {
 			k.outcome = scan.Skipped
 			s.count(&s.vendor)
 			return nil
@@ -1046,8 +1190,7 @@ func (k *sink) End() (err error) {
 		s.count(&s.archives)
 		return errors.Join(err, u.err())
 	}
-	unmodified := k.vendorMD5 != "" && k.vendorMD5 == hex.EncodeToString(k.digest.Sum(nil))
-	if unmodified {
+	if k.unchanged() {
 		k.drain() // what a large one had searched as it streamed is dropped
 		k.w.frag, k.w.raw = k.w.frag[:0], k.w.raw[:0]
 		k.outcome = scan.Skipped
@@ -1174,6 +1317,32 @@ func Redact(s string) string {
 	return fmt.Sprintf("%s… (%d chars)", s[:show], len(s))
 }
 
+// variableReference says whether a value is a reference the program that reads it expands:
+// "$NAME", "${...}", "$(...)" (shell, compose, systemd), "$$" escapes aside; a password that
+// only starts with "$" ("$Kq8!vR2#pLm9xZ") is a value.
+func variableReference(v string) bool {
+	if !strings.HasPrefix(v, "$") {
+		return false
+	}
+	rest := v[1:]
+	if strings.HasPrefix(rest, "{") || strings.HasPrefix(rest, "(") {
+		return true
+	}
+	// NAME, or OpenSSL's SECTION::NAME ($ENV::PASSWORD in openssl.cnf)
+	for _, part := range strings.Split(rest, "::") {
+		if part == "" {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // allowed reports whether p matches one of the allow patterns.
 func allowed(p string, patterns []string) bool { return allowedBy(p, patterns) != "" }
 
@@ -1261,7 +1430,7 @@ func placeholder(v string) bool {
 	if shippedExamples[l] {
 		return true
 	}
-	if strings.HasPrefix(l, "$") || strings.HasPrefix(l, "%(") || strings.HasPrefix(l, "<") ||
+	if variableReference(l) || strings.HasPrefix(l, "%(") || strings.HasPrefix(l, "<") ||
 		strings.HasPrefix(l, "{{") || strings.HasPrefix(l, "${") || strings.Trim(l, "*x.") == "" {
 		return true
 	}

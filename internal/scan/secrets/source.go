@@ -14,7 +14,8 @@ func init() { scan.Register(scan.Source{Kind: scan.Secrets, New: forImage}) }
 
 // forImage is the credential scanner of an image: the default allowed paths plus the
 // configured ones, the files dpkg installed unchanged skipped by their recorded digest, and
-// the packages in apt's cache by the digest apt's package index lists.
+// the packages in apt's cache by the digest apt's package index lists, the files pip installed
+// unchanged by their distribution's RECORD, and the snaps by their snap-revision assertions.
 func forImage(img *inspect.Image, cfg scan.Config) (scan.Scanner, error) {
 	var digests *digestReaders
 	if root := img.Root; root != nil {
@@ -22,6 +23,8 @@ func forImage(img *inspect.Image, cfg scan.Config) (scan.Scanner, error) {
 		digests = &digestReaders{
 			vendor:   func() map[string]string { return pkgdb.DpkgDigests(root) },
 			archives: func() map[string]string { return AptArchiveDigests(root) },
+			pip:      func() map[string]string { return PipRecordDigests(root) },
+			snaps:    func() map[string]int64 { return SnapRevisionDigests(root) },
 		}
 	}
 	// the listing of each initramfs the search reads whole is left in the image's memo, where
@@ -37,7 +40,7 @@ func forImage(img *inspect.Image, cfg scan.Config) (scan.Scanner, error) {
 // Result implements scan.Reporter: every finding, redacted, and what was searched.
 func (s *Scanner) Result() scan.Result {
 	searched, vendor, binary := s.Counts()
-	scope := fmt.Sprintf("%d files searched with %d rules (%d of them binary, searched as their strings; %d unchanged distribution files skipped by digest)",
+	scope := fmt.Sprintf("%d files searched with %d rules (%d of them binary, searched as their strings; %d unchanged distribution files skipped by digest: dpkg's, apt's, pip's RECORDs, snap-revision assertions)",
 		searched, s.RuleCount(), binary, vendor)
 	if n := s.Archives(); n > 0 {
 		scope += fmt.Sprintf("; %d container(s) opened (archives, compressed streams, disk images), their members counted as files", n)
