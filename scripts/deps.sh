@@ -11,7 +11,8 @@
 #                          python3-apt, python3-yaml, grub-common, cloud-guest-utils and lsb-release (oracles of
 #                          the version orders, YAML, GRUB, growpart, lsb_release), squashfs-tools (a squashfs
 #                          partition and file, which the checker names as not read), cryptsetup-bin and lvm2
-#                          (real LUKS2 headers, and LVM's own tools as the oracle of the PV reader)
+#                          (real LUKS2 headers, and LVM's own tools as the oracle of the PV reader), openssl (DER
+#                          and PKCS#12 keys, SHA3-384 digests) and git (real packfiles)
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -66,6 +67,9 @@ command -v xz   >/dev/null || need+=(xz-utils)
 # cryptsetup and LVM's tools: real LUKS2 headers, and the oracle of the LVM2 PV reader
 [ "$target" = demo ] || { command -v cryptsetup >/dev/null || need+=(cryptsetup-bin); }
 [ "$target" = demo ] || { command -v lvcreate >/dev/null || need+=(lvm2); }
+# openssl: binary private keys and snap digests; git: real packfiles for the packfile reader
+[ "$target" = demo ] || { command -v openssl >/dev/null || need+=(openssl); }
+[ "$target" = demo ] || { command -v git >/dev/null || need+=(git); }
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

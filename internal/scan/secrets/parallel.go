@@ -82,6 +82,20 @@ func (s *Scanner) searchFragment(det *fastDetector, p string, chunk string, line
 	return hits
 }
 
+// binaryKey searches the PEM text of the binary key the file is (binkeys.go), its findings on
+// the file's first line.
+func (k *sink) binaryKey(text string) {
+	j := &fragJob{nextLine: 1 << 30}
+	for _, h := range k.w.s.searchFragment(k.w.s.det, k.f.Path, text, 0) {
+		h.f.Line = 1
+		h.f.Description += " (binary: DER or PKCS#12)"
+		h.key += "\x00binary"
+		j.hits = append(j.hits, h)
+	}
+	k.pending = append(k.pending, j)
+	k.collect(false)
+}
+
 // submit searches one fragment (chunk, which the caller may reuse once submit returns), which
 // starts at file line k.line and whose overlap starts at nextLine: on a helper when one is free
 // and the fragment is not the file's last (last: the sink would only wait for it), else here.

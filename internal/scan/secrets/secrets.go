@@ -682,6 +682,12 @@ func (k *sink) Write(p []byte) error {
 		if k.container == notContainer {
 			k.utf16 = detectUTF16(p)
 		}
+		if k.container == notContainer && k.vendorMD5 == "" && int64(len(p)) >= k.f.Size {
+			// a DER key or a PKCS#12 bundle as the whole file: searched as its PEM (binkeys.go)
+			if text := binaryKeyPEM(p); text != "" {
+				k.binaryKey(text)
+			}
+		}
 	}
 	k.at += int64(len(p))
 	if k.vendorMD5 != "" {

@@ -1,0 +1,73 @@
+package secrets
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Outside review R3 (44, 74, 74b): private keys in binary form, made by openssl, under names
+// that say nothing, are found; a certificate, an encrypted PKCS#8 key and a PKCS#12 bundle with
+// a password are not findings; a key with a byte after it is not the whole file (left to the
+// strings search).
+func TestBinaryPrivateKeys(t *testing.T) {
+	needTool(t, "openssl")
+	dir := t.TempDir()
+	run := func(args ...string) {
+		t.Helper()
+		c := exec.Command("openssl", args...)
+		c.Dir = dir
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v %s", args, err, out)
+		}
+	}
+	run("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rsa.pem")
+	run("rsa", "-in", "rsa.pem", "-outform", "DER", "-traditional", "-out", "rsa-pkcs1.der")
+	run("pkcs8", "-topk8", "-nocrypt", "-in", "rsa.pem", "-outform", "DER", "-out", "rsa-pkcs8.der")
+	run("genpkey", "-algorithm", "ED25519", "-outform", "DER", "-out", "ed25519.der")
+	run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-outform", "DER", "-out", "ec.der")
+	run("req", "-x509", "-new", "-key", "rsa.pem", "-subj", "/CN=x", "-days", "1", "-outform", "DER", "-out", "cert.der")
+	run("req", "-x509", "-new", "-key", "rsa.pem", "-subj", "/CN=x", "-days", "1", "-out", "cert.pem")
+	// the legacy algorithms (SHA-1 MAC, 3DES): what Go's pkcs12 opens; OpenSSL 3's default
+	// (PBES2, AES, a SHA-256 MAC) is not opened
+	run("pkcs12", "-export", "-legacy", "-inkey", "rsa.pem", "-in", "cert.pem", "-passout", "pass:", "-out", "bundle-nopass.p12")
+	run("pkcs12", "-export", "-inkey", "rsa.pem", "-in", "cert.pem", "-passout", "pass:s3cret", "-out", "bundle-pass.p12")
+	run("pkcs8", "-topk8", "-in", "rsa.pem", "-outform", "DER", "-passout", "pass:s3cret", "-out", "rsa-enc.der")
+	s, err := New(Options{FingerprintKey: []byte("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]bool{
+		"rsa-pkcs1.der": true, "rsa-pkcs8.der": true, "ed25519.der": true, "ec.der": true, "bundle-nopass.p12": true,
+		"cert.der": false, "bundle-pass.p12": false, "rsa-enc.der": false,
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := "/opt/app/tls-bundle" // a name that says nothing
+		r := scanWith(t, s, p, b)
+		got := false
+		for _, f := range r.found {
+			if f.Rule == "private-key" && f.Line == 1 {
+				got = true
+			}
+			if len(f.Excerpt) > 60 {
+				t.Errorf("%s: the excerpt is long: %q", file, f.Excerpt)
+			}
+		}
+		if got != want {
+			t.Errorf("%s: found %v, want %v: %+v", file, got, want, r.found)
+		}
+		if want && binaryKeyPEM(append(b, 0)) != "" {
+			t.Errorf("%s with a byte after it taken as a whole key", file)
+		}
+	}
+}
+
+func FuzzBinaryKeyPEM(f *testing.F) {
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x00})
+	f.Add([]byte{0x30, 0x82, 0x00, 0x05, 0x02, 0x01, 0x00, 0x02, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) { _ = binaryKeyPEM(b) })
+}
