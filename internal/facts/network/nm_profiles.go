@@ -692,23 +692,8 @@ func (c *NMChoice) loadFile(src systemd.Source, d nmDir, name, etcDir string) *N
 		c.Skipped = append(c.Skipped, NMSkip{Path: full, Why: "NetworkManager refuses it: " + why})
 		return nil
 	}
-	if fi.Size() > maxNMKeyfile {
-		c.Problems = append(c.Problems, fmt.Errorf("%s: %d bytes, over the %d this check reads", full, fi.Size(), maxNMKeyfile))
-		return nil
-	}
-	data, err := src.ReadFile(full)
-	if err != nil {
-		c.Problems = append(c.Problems, fmt.Errorf("%s: %w", full, err))
-		return nil
-	}
-	settings, err := ParseINI(full, data)
-	var ie *INIError
-	if errors.As(err, &ie) && ie.Refused {
-		c.Skipped = append(c.Skipped, NMSkip{Path: full, Line: ie.Line, Why: "NetworkManager cannot load it: " + ie.Msg})
-		return nil
-	}
-	if err != nil {
-		c.Problems = append(c.Problems, err)
+	settings, data, ok := c.readKeyfileINI(src, full, fi.Size())
+	if !ok {
 		return nil
 	}
 	seed := full
@@ -722,6 +707,32 @@ func (c *NMChoice) loadFile(src systemd.Source, d nmDir, name, etcDir string) *N
 	}
 	p.storage, p.modTime = d.storage, fi.ModTime()
 	return p
+}
+
+// readKeyfileINI reads a keyfile (a profile or an .nmmeta) of size bytes as GKeyFile does: one
+// over the bound or unreadable is a problem, one GKeyFile refuses is skipped with its line; ok
+// says it was read.
+func (c *NMChoice) readKeyfileINI(src systemd.Source, full string, size int64) (settings []INISetting, data []byte, ok bool) {
+	if size > maxNMKeyfile {
+		c.Problems = append(c.Problems, fmt.Errorf("%s: %d bytes, over the %d this check reads", full, size, maxNMKeyfile))
+		return nil, nil, false
+	}
+	data, err := src.ReadFile(full)
+	if err != nil {
+		c.Problems = append(c.Problems, fmt.Errorf("%s: %w", full, err))
+		return nil, nil, false
+	}
+	settings, err = ParseINI(full, data)
+	var ie *INIError
+	if errors.As(err, &ie) && ie.Refused {
+		c.Skipped = append(c.Skipped, NMSkip{Path: full, Line: ie.Line, Why: "NetworkManager cannot load it: " + ie.Msg})
+		return nil, nil, false
+	}
+	if err != nil {
+		c.Problems = append(c.Problems, err)
+		return nil, nil, false
+	}
+	return settings, data, true
 }
 
 // loadTombstone is nms_keyfile_nmmeta_read for a UUID.nmmeta in /run or /etc: a symbolic link
@@ -754,23 +765,8 @@ func (c *NMChoice) loadTombstone(src systemd.Source, d nmDir, full, uuid string)
 		}
 		loaded = t
 	} else {
-		if fi.Size() > maxNMKeyfile {
-			c.Problems = append(c.Problems, fmt.Errorf("%s: %d bytes, over the %d this check reads", full, fi.Size(), maxNMKeyfile))
-			return nil
-		}
-		data, err := src.ReadFile(full)
-		if err != nil {
-			c.Problems = append(c.Problems, fmt.Errorf("%s: %w", full, err))
-			return nil
-		}
-		settings, err := ParseINI(full, data)
-		var ie *INIError
-		if errors.As(err, &ie) && ie.Refused {
-			c.Skipped = append(c.Skipped, NMSkip{Path: full, Line: ie.Line, Why: "NetworkManager cannot load it: " + ie.Msg})
-			return nil
-		}
-		if err != nil {
-			c.Problems = append(c.Problems, err)
+		settings, _, ok := c.readKeyfileINI(src, full, fi.Size())
+		if !ok {
 			return nil
 		}
 		v := map[string]string{}
