@@ -750,13 +750,19 @@ func (k *sink) catchUp(end int64) error {
 			off += int64(n)
 		}
 		if n < len(b) {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return fmt.Errorf("%s: reading the changed package file again to search it, at offset %d of %d: %w", k.f.Path, off, k.f.Size, err)
+			return k.rereadError(off, err)
 		}
 	}
 	return nil
+}
+
+// rereadError is a short read of a changed package file read again (catchUp, release) at off:
+// the file is then not seen.
+func (k *sink) rereadError(off int64, err error) error {
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return fmt.Errorf("%s: reading the changed package file again to search it, at offset %d of %d: %w", k.f.Path, off, k.f.Size, err)
 }
 
 // release stops holding a vendor file's first end bytes and searches them, in one piece: those
@@ -771,11 +777,8 @@ func (k *sink) release(end int64) error {
 		}
 		held = held[:end]
 		if n, err := k.f.Data.ReadAt(held, 0); n < len(held) {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
 			k.w.raw = held[:0]
-			return fmt.Errorf("%s: reading the changed package file again to search it, at offset %d of %d: %w", k.f.Path, n, k.f.Size, err)
+			return k.rereadError(int64(n), err)
 		}
 	}
 	k.w.raw = nil // take may not append to what it reads
