@@ -186,10 +186,22 @@ func readLabel(ra io.ReaderAt, size int64) (*PV, error) {
 		return pv, nil
 	}
 	if len(why) == 0 {
-		return nil, errors.New("no LVM2 label in the first 4 sectors")
+		return nil, notPV("no LVM2 label in the first 4 sectors")
 	}
-	return nil, errors.New(strings.Join(why, "; "))
+	return nil, notPV(strings.Join(why, "; "))
 }
+
+// ErrNotPV is what ReadPV's error is (errors.Is) when the device holds no label LVM takes: none
+// in its first four sectors, or only ones LVM's label scan passes over (a checksum that does not
+// match, a sector number that is not the label's own, a type other than "LVM2 001";
+// lib/label/label.c _find_lvm_header). LVM does not see such a device as a PV at all, so
+// nothing on it is a volume the system activates.
+var ErrNotPV = errors.New("not an LVM2 PV")
+
+type notPV string
+
+func (e notPV) Error() string        { return string(e) }
+func (e notPV) Is(target error) bool { return target == ErrNotPV }
 
 // parsePVHeader reads the pv_header at the label's offset_xl: the PV UUID, the device size,
 // then two lists of (offset, size) pairs, each ended by a zero offset, all inside the sector.

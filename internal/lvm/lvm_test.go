@@ -3,6 +3,7 @@ package lvm
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -291,5 +292,35 @@ func TestParseVGBounds(t *testing.T) {
 		if _, err := parseVG([]byte(text)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v, want %q", err, c.want)
 		}
+	}
+}
+
+// A device is no PV to LVM exactly when no label in its first four sectors is one LVM's label
+// scan takes; a PV whose label LVM takes but whose metadata is damaged is still a PV.
+func TestReadPVNotAPV(t *testing.T) {
+	text := vgText(linearLV("root", "pv0", 0, 2), "")
+	le := binary.LittleEndian
+	for _, c := range []struct {
+		name   string
+		damage func(b []byte)
+		notPV  bool
+	}{
+		{"label checksum", func(b []byte) { b[512+40] ^= 1 }, true},
+		{"no label", func(b []byte) { clear(b[512:1024]) }, true},
+		{"label of another type", func(b []byte) {
+			copy(b[512+24:], "LVM1 001")
+			le.PutUint32(b[512+16:], CRC(initialCRC, b[512+20:1024]))
+		}, true},
+		{"metadata header checksum", func(b []byte) { b[4096+30] ^= 1 }, false},
+		{"intact", func([]byte) {}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := pvImage(t, pvUUID, text, nil)
+			c.damage(b)
+			_, err := ReadPV("pv", bytes.NewReader(b), int64(len(b)))
+			if got := errors.Is(err, ErrNotPV); got != c.notPV {
+				t.Errorf("errors.Is(%v, ErrNotPV) = %v, want %v", err, got, c.notPV)
+			}
+		})
 	}
 }

@@ -270,6 +270,11 @@ func read(img *inspect.Image) *Facts {
 				continue
 			}
 			pv, err := lvm.ReadPV(where, p.ReaderAt(img.Disk), p.Size)
+			if errors.Is(err, lvm.ErrNotPV) {
+				// LVM takes no label here: no volume of it is activated, and the partition's own
+				// header sectors were probed above
+				continue
+			}
 			if err != nil {
 				f.Problems = append(f.Problems, fmt.Errorf("%s: %s: %w", img.Source, where, err))
 				continue
