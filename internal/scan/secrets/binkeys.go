@@ -16,7 +16,7 @@ import (
 // key, as a passphrase-protected PEM does: no finding. PKCS#12 is opened with the legacy
 // algorithms only (x/crypto/pkcs12: a SHA-1 MAC, 3DES or RC2 bags, which OpenSSL writes with
 // -legacy and Java's keytool and Windows have long written); OpenSSL 3's default (PBES2 with
-// AES, a SHA-256 MAC) is not opened, and such a bundle is searched as its strings only.
+// AES, a SHA-256 MAC) and a key in a plain keyBag are read by binkeys_pkcs12.go.
 
 // maxBinaryKey bounds the files looked at: a DER key or a PKCS#12 bundle is a few KiB.
 const maxBinaryKey = 64 << 10
@@ -37,7 +37,7 @@ func binaryKeyPEM(b []byte) string {
 	default:
 		blocks, err := pkcs12.ToPEM(b, "")
 		if err != nil {
-			return ""
+			return pkcs12EmptyPasswordKeys(b) // OpenSSL 3's algorithms (binkeys_pkcs12.go)
 		}
 		for _, p := range blocks {
 			if p.Type == "PRIVATE KEY" || p.Type == "RSA PRIVATE KEY" || p.Type == "EC PRIVATE KEY" {

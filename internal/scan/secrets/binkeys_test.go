@@ -8,8 +8,10 @@ import (
 )
 
 // Outside review R3 (44, 74, 74b): private keys in binary form, made by openssl, under names
-// that say nothing, are found; a certificate, an encrypted PKCS#8 key and a PKCS#12 bundle with
-// a password are not findings; a key with a byte after it is not the whole file (left to the
+// that say nothing, are found, PKCS#12 bundles with an empty password in OpenSSL 3's default
+// form (PBES2, AES) and with the key in a plain keyBag among them (R3 case 74c); a
+// certificate, an encrypted PKCS#8 key, a PKCS#12 bundle with a password and one of
+// certificates only are not findings; a key with a byte after it is not the whole file (left to the
 // strings search).
 func TestBinaryPrivateKeys(t *testing.T) {
 	needTool(t, "openssl")
@@ -34,13 +36,21 @@ func TestBinaryPrivateKeys(t *testing.T) {
 	run("pkcs12", "-export", "-legacy", "-inkey", "rsa.pem", "-in", "cert.pem", "-passout", "pass:", "-out", "bundle-nopass.p12")
 	run("pkcs12", "-export", "-inkey", "rsa.pem", "-in", "cert.pem", "-passout", "pass:s3cret", "-out", "bundle-pass.p12")
 	run("pkcs8", "-topk8", "-in", "rsa.pem", "-outform", "DER", "-passout", "pass:s3cret", "-out", "rsa-enc.der")
+	// OpenSSL 3's defaults with an empty password (PBES2: PBKDF2 with HMAC-SHA-256, AES-256-CBC),
+	// the key in a plain keyBag (-keypbe NONE), SHA-1 as PBKDF2's PRF with AES-128, and a
+	// bundle of certificates only
+	run("pkcs12", "-export", "-inkey", "rsa.pem", "-in", "cert.pem", "-passout", "pass:", "-out", "bundle-aes-nopass.p12")
+	run("pkcs12", "-export", "-keypbe", "NONE", "-certpbe", "NONE", "-nomac", "-inkey", "rsa.pem", "-in", "cert.pem", "-passout", "pass:", "-out", "bundle-plain.p12")
+	run("pkcs12", "-export", "-keypbe", "AES-128-CBC", "-macalg", "sha1", "-inkey", "rsa.pem", "-in", "cert.pem", "-passout", "pass:", "-out", "bundle-aes128-nopass.p12")
+	run("pkcs12", "-export", "-nokeys", "-in", "cert.pem", "-passout", "pass:", "-out", "certs-only.p12")
 	s, err := New(Options{FingerprintKey: []byte("t")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for file, want := range map[string]bool{
 		"rsa-pkcs1.der": true, "rsa-pkcs8.der": true, "ed25519.der": true, "ec.der": true, "bundle-nopass.p12": true,
-		"cert.der": false, "bundle-pass.p12": false, "rsa-enc.der": false,
+		"bundle-aes-nopass.p12": true, "bundle-plain.p12": true, "bundle-aes128-nopass.p12": true,
+		"cert.der": false, "bundle-pass.p12": false, "rsa-enc.der": false, "certs-only.p12": false,
 	} {
 		b, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
