@@ -68,7 +68,7 @@ var _ = register(&Rule{
 		"UTF-16 and UTF-32 text is decoded; base64 values of Kubernetes Secrets and kubeconfigs are decoded, and so is every run of 32 or more " +
 		"base64 or hex characters (wrapped over lines too) that decodes to text, gunzipped or from UTF-16; an AWS key ID packed among a " +
 		"binary's strings is found, and so is a private key stored in binary form as a whole file (DER: PKCS#1, PKCS#8, SEC1; a " +
-		"PKCS#12 bundle without a password, legacy algorithms); containers are recognised by their " +
+		"PKCS#12 bundle without a password, in the legacy algorithms or OpenSSL 3's AES); containers are recognised by their " +
 		"content wherever they start (zip by its end record, tar, cpio, ar/.deb, rpm, gzip, bzip2, xz, zstd, lz4, concatenated streams as " +
 		"in an initramfs, disk and filesystem images) and opened three levels deep, each finding named ARCHIVE!/MEMBER; one past its " +
 		"limits, encrypted, of a format that is not opened (7z, rar, squashfs) or corrupt is not seen, so the rule cannot pass on it. Files the " +
