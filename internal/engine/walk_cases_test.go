@@ -186,3 +186,52 @@ func TestCase10aKeyInAnExtendedAttribute(t *testing.T) {
 		t.Errorf("corrupt attribute block: %s: %s", f.Status, f.Message)
 	}
 }
+
+// A symbolic link's target is bytes of the filesystem, and a key can be written into it as into
+// a file (`ln -s "AKIA…" /opt/app/key`): the target is searched, named "PATH [symlink
+// target]", a fast symlink's (in the inode) and a slow one's (a target longer than 60 bytes,
+// in a block of its own) alike; the ledger counts the targets.
+func TestKeyInASymlinkTarget(t *testing.T) {
+	for _, c := range []struct{ name, target string }{
+		{"fast", "AKIAZ4QK7W2N5XR3TY6P"},
+		{"slow", "/srv/data/" + strings.Repeat("x", 80) + "/AKIAZ4QK7W2N5XR3TY6P/aws_secret_access_key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := walkTree(t, false)
+			writeTree(t, root, map[string]string{"/opt/app/app.conf": "name=app\n"})
+			if err := os.Symlink(c.target, filepath.Join(root, "opt/app/key")); err != nil {
+				t.Fatal(err)
+			}
+			boot := filepath.Join(t.TempDir(), "boot")
+			writeTree(t, boot, map[string]string{"/grub/grub.cfg": "set timeout=1\n"})
+			r := mustCheck(t, partitionedDisk(t, []string{root, boot}, []string{walkRootUUID, walkBootUUID}), walkCfg)
+			credentialFinding(t, r, "/opt/app/key [symlink target]")
+			if r.Content == nil || !strings.Contains(r.Content.Summary, "symbolic link target(s)") {
+				t.Errorf("the summary does not count the targets: %+v", r.Content)
+			}
+		})
+	}
+}
+
+// What package managers generate is searched with the specific rules only (a generic password
+// assignment there is no finding), and the ledger says so: the file counts as searched, and
+// among those as searched with less, naming the default pattern. A key by its own shape there
+// is still found.
+func TestLedgerNamesTheLimitedSearch(t *testing.T) {
+	root := walkTree(t, false)
+	writeTree(t, root, map[string]string{"/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease": "Origin: Debian\npassword = Sup3rS3cretPassw0rd\n"})
+	boot := filepath.Join(t.TempDir(), "boot")
+	writeTree(t, boot, map[string]string{"/grub/grub.cfg": "set timeout=1\n"})
+	disk := partitionedDisk(t, []string{root, boot}, []string{walkRootUUID, walkBootUUID})
+	r := mustCheck(t, disk, walkCfg)
+	if f := finding(t, r, "no-hardcoded-credentials"); f.Status != rules.Pass {
+		t.Fatalf("a generic assignment in apt's lists: %s: %s", f.Status, f.Message)
+	}
+	want := "1 of them with the specific rules only, no generic ones (/var/lib/apt/lists/, a default of the checker)"
+	if lines := strings.Join(r.Content.LedgerLines(), "\n"); !strings.Contains(lines, want) {
+		t.Errorf("the ledger does not name the limited search %q:\n%s", want, lines)
+	}
+	writeTree(t, root, map[string]string{"/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease": "Origin: Debian\n" + plantedSecrets})
+	credentialFinding(t, mustCheck(t, partitionedDisk(t, []string{root, boot}, []string{walkRootUUID, walkBootUUID}), walkCfg),
+		"/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease")
+}

@@ -96,11 +96,15 @@ type sarifSuppression struct {
 var partitionPath = regexp.MustCompile(`^partition (\d+):/(.*)$`)
 
 // splitXattr parts "PATH [xattr NAME]" (an extended attribute, as the content scan names it)
-// into the file's path, which is the location, and the attribute's name, which the location's
-// message gives.
-func splitXattr(p string) (file, attr string) {
+// and "PATH [symlink target]" (a symbolic link's target) into the file's path, which is the
+// location, and what of it holds the finding ("extended attribute NAME", "symbolic link
+// target"), which the location's message gives.
+func splitXattr(p string) (file, part string) {
 	if i := strings.LastIndex(p, " [xattr "); i >= 0 && strings.HasSuffix(p, "]") {
-		return p[:i], p[i+len(" [xattr ") : len(p)-1]
+		return p[:i], "extended attribute " + p[i+len(" [xattr "):len(p)-1]
+	}
+	if f, ok := strings.CutSuffix(p, " [symlink target]"); ok {
+		return f, "symbolic link target"
 	}
 	return p, ""
 }
@@ -173,9 +177,9 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 			}
 			switch {
 			case attr != "" && e.Detail != "":
-				loc.Message = &sarifText{"extended attribute " + attr + ": " + e.Detail}
+				loc.Message = &sarifText{attr + ": " + e.Detail}
 			case attr != "":
-				loc.Message = &sarifText{"extended attribute " + attr}
+				loc.Message = &sarifText{attr}
 			case e.Detail != "":
 				loc.Message = &sarifText{e.Detail}
 			}

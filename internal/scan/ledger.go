@@ -31,6 +31,10 @@ type FilesystemLedger struct {
 	// them, each as a file named "PATH [xattr NAME]".
 	Xattrs     int64 `json:"xattrs,omitempty"`
 	XattrBytes int64 `json:"xattr_bytes,omitempty"`
+	// Symlinks and SymlinkBytes are the symbolic links whose targets were given to the same
+	// scanners, each as a file named "PATH [symlink target]".
+	Symlinks     int64 `json:"symlinks,omitempty"`
+	SymlinkBytes int64 `json:"symlink_bytes,omitempty"`
 	// Unread says why nothing of the filesystem could be read (encrypted, a format not read).
 	Unread   string          `json:"unread,omitempty"`
 	Scanners []*ScannerTally `json:"scanners"`
@@ -38,10 +42,13 @@ type FilesystemLedger struct {
 
 // ScannerTally is what one scanner did with one filesystem's files.
 type ScannerTally struct {
-	Scanner  string        `json:"scanner"`
-	Searched Count         `json:"searched"`
-	Opened   Count         `json:"opened"`
-	Skipped  []ReasonCount `json:"skipped,omitempty"`
+	Scanner  string `json:"scanner"`
+	Searched Count  `json:"searched"`
+	// Limited are the searched files that were searched with less than all the scanner has,
+	// by why (the credential scanner's specific rules only, for what package managers write).
+	Limited []ReasonCount `json:"searched_limited,omitempty"`
+	Opened  Count         `json:"opened"`
+	Skipped []ReasonCount `json:"skipped,omitempty"`
 	// Unseen counts what this scanner did not see (files, parts of files, members of
 	// containers, directories, whole filesystems), each listed in Stats.Errors with its reason
 	// (the first maxErrors of them); Examples are the first few.
@@ -86,14 +93,19 @@ func (f *FilesystemLedger) tally(scanner string) *ScannerTally {
 }
 
 func (t *ScannerTally) skip(reason string, size int64) {
-	for i := range t.Skipped {
-		if t.Skipped[i].Reason == reason {
-			t.Skipped[i].Files++
-			t.Skipped[i].Bytes += size
-			return
+	t.Skipped = addReason(t.Skipped, reason, 1, size)
+}
+
+// addReason adds files and bytes to reason's count in list.
+func addReason(list []ReasonCount, reason string, files, bytes int64) []ReasonCount {
+	for i := range list {
+		if list[i].Reason == reason {
+			list[i].Files += files
+			list[i].Bytes += bytes
+			return list
 		}
 	}
-	t.Skipped = append(t.Skipped, ReasonCount{Reason: reason, Count: Count{1, size}})
+	return append(list, ReasonCount{Reason: reason, Count: Count{files, bytes}})
 }
 
 func (t *ScannerTally) unseen(e FileError) {
@@ -109,7 +121,6 @@ func (l *Ledger) Totals(scanner string) ScannerTally {
 	if l == nil {
 		return out
 	}
-	reasons := map[string]*ReasonCount{}
 	for _, f := range l.Filesystems {
 		for _, t := range f.Scanners {
 			if t.Scanner != scanner {
@@ -126,20 +137,15 @@ func (l *Ledger) Totals(scanner string) ScannerTally {
 				}
 			}
 			for _, s := range t.Skipped {
-				r, ok := reasons[s.Reason]
-				if !ok {
-					r = &ReasonCount{Reason: s.Reason}
-					reasons[s.Reason] = r
-				}
-				r.Files += s.Files
-				r.Bytes += s.Bytes
+				out.Skipped = addReason(out.Skipped, s.Reason, s.Files, s.Bytes)
+			}
+			for _, s := range t.Limited {
+				out.Limited = addReason(out.Limited, s.Reason, s.Files, s.Bytes)
 			}
 		}
 	}
-	for _, r := range reasons {
-		out.Skipped = append(out.Skipped, *r)
-	}
 	sort.Slice(out.Skipped, func(i, j int) bool { return out.Skipped[i].Reason < out.Skipped[j].Reason })
+	sort.Slice(out.Limited, func(i, j int) bool { return out.Limited[i].Reason < out.Limited[j].Reason })
 	return out
 }
 
@@ -166,7 +172,11 @@ func (l *Ledger) Scanners() []string {
 // is listed, with its reason, in Stats.Errors).
 func (t ScannerTally) Line() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d files searched (%s), %d opened as containers", t.Scanner, t.Searched.Files, size(t.Searched.Bytes), t.Opened.Files)
+	fmt.Fprintf(&b, "%s: %d files searched (%s", t.Scanner, t.Searched.Files, size(t.Searched.Bytes))
+	for _, s := range t.Limited {
+		fmt.Fprintf(&b, "; %d of them %s", s.Files, s.Reason)
+	}
+	fmt.Fprintf(&b, "), %d opened as containers", t.Opened.Files)
 	if len(t.Skipped) > 0 {
 		b.WriteString(", skipped:")
 		for i, s := range t.Skipped {

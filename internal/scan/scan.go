@@ -37,7 +37,8 @@ type File struct {
 	// ("/etc/app.conf", "/boot/grub/grub.cfg" on a /boot partition); a file of a filesystem
 	// that nothing mounts, or one that a mount point of another filesystem hides (the root's own
 	// /boot/creds.ini under a /boot partition), is "partition N:/path", its path in its
-	// partition. An extended attribute is "PATH [xattr NAME]".
+	// partition. An extended attribute is "PATH [xattr NAME]", a symbolic link's target as
+	// stored "PATH [symlink target]".
 	Path string
 	// Location is where the file really lives: its path in its own filesystem, prefixed with
 	// "partition N:" unless that filesystem is the root. Allow lists and the vendor-digest skip
@@ -56,6 +57,9 @@ type File struct {
 	// Xattr is the attribute's name ("user.comment") when the "file" is the value of an
 	// extended attribute of Path's inode; only scanners in Options.Xattrs get those.
 	Xattr string
+	// Symlink: the "file" is the target a symbolic link stores (bytes of the filesystem, which
+	// a secret may be written into as into a file); only scanners in Options.Xattrs get those.
+	Symlink bool
 }
 
 // Scanner is one kind of content check.
@@ -115,6 +119,13 @@ type Explained interface {
 	Reason() string
 }
 
+// Limited is implemented by an Accounted sink that searched a file with less than all it has
+// (the credential scanner searches what package managers generate with its specific rules
+// only): the ledger counts the file as searched, and under that reason as searched in part.
+type Limited interface {
+	Limit() string
+}
+
 // HoleSink is implemented by a Sink that can be told of a run of zero bytes without receiving
 // them: Hole(n) stands for n zeros at the current offset, a hole of a sparse file (a range no
 // extent maps, or an unwritten one). When every sink still reading a file implements it, the
@@ -148,7 +159,8 @@ type Options struct {
 	Progress func(done, total int64)
 	// Xattrs names the scanners that also get every extended attribute of every inode (of the
 	// filesystems whose reader has them), each value as a file of its own named
-	// "PATH [xattr NAME]"; the others see only files.
+	// "PATH [xattr NAME]", and the target every symbolic link stores, named
+	// "PATH [symlink target]"; the others see only files.
 	Xattrs []string
 	// NoPrefetch: the volumes' readers get no hints of the files read next (see Prefetcher);
 	// for measuring what the hints save.
@@ -222,6 +234,9 @@ type job struct {
 
 // maxErrors bounds the errors kept; a corrupt filesystem could otherwise produce one per file.
 const maxErrors = 200
+
+// SymlinkSuffix ends the name of a symbolic link's target searched as a file: "PATH [symlink target]".
+const SymlinkSuffix = " [symlink target]"
 
 // skippedXattrs are attributes whose value is not searched as a file of its own: ext4 keeps
 // the tail of an inline file in system.data, and that is searched as the file's content.
@@ -308,6 +323,9 @@ func (p *pass) account(fs int, scanner string, o Outcome, reason string, size in
 	case Searched:
 		t.Searched.Files++
 		t.Searched.Bytes += size
+		if reason != "" {
+			t.Limited = addReason(t.Limited, reason, 1, size)
+		}
 	case Opened:
 		t.Opened.Files++
 		t.Opened.Bytes += size
@@ -331,6 +349,7 @@ type entry struct {
 	fs   int    // index into p.fss and the ledger
 	path string // the path in the filesystem's own tree
 	ino  uint64 // for an extended attribute: the inode that holds it
+	link string // for a symbolic link's target: the target, as stored
 	file File
 }
 
@@ -406,7 +425,7 @@ func (p *pass) walk(ctx context.Context, img *inspect.Image, workers int) ([]ent
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if !d.Type().IsRegular() && xv == nil {
+			if !d.Type().IsRegular() && xv == nil && (!wantXattrs || d.Type()&fs.ModeSymlink == 0) {
 				return nil
 			}
 			name, hidden := img.SeenAs(f, path)
@@ -422,6 +441,24 @@ func (p *pass) walk(ctx context.Context, img *inspect.Image, workers int) ([]ent
 			ino, _ := info.Sys().(*filesystem.Inode)
 			if ino != nil {
 				xattrs(path, name, ino.Ino)
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				// the target is a few bytes, read now (the walk is the tree's only user here)
+				target, err := f.Tree.ReadLink(path)
+				if err != nil {
+					for n := range p.xattrs {
+						p.addErr(li, FileError{Path: name + SymlinkSuffix, Scanner: n, Error: "symbolic link's target not read: " + err.Error()})
+					}
+					return nil
+				}
+				if target != "" {
+					fe := File{Path: name + SymlinkSuffix, Location: f.Location(path) + SymlinkSuffix, Size: int64(len(target)), Symlink: true}
+					files = append(files, entry{fs: li, path: path, link: target, file: fe})
+					fl.Symlinks++
+					fl.SymlinkBytes += fe.Size
+					p.st.Bytes += fe.Size
+				}
+				return nil
 			}
 			if !d.Type().IsRegular() {
 				return nil
@@ -515,6 +552,11 @@ func (p *pass) stream(ctx context.Context, files []entry, workers [][]Worker, sc
 	var xErr error
 	// prepare opens one entry for the workers; what cannot be opened is recorded
 	prepare := func(e entry) (job, bool) {
+		if e.file.Symlink {
+			r := strings.NewReader(e.link)
+			e.file.Data = r
+			return job{file: e.file, r: r, fs: e.fs}, true
+		}
 		if e.file.Xattr != "" {
 			if k := (inode{e.fs, e.ino}); k != xKey {
 				xKey = k
@@ -788,7 +830,7 @@ func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scan
 	}
 	for i, w := range ws {
 		name := scanners[i].Name()
-		if j.file.Xattr != "" && !p.xattrs[name] {
+		if (j.file.Xattr != "" || j.file.Symlink) && !p.xattrs[name] {
 			continue
 		}
 		s, err := w.Begin(&j.file)
@@ -918,6 +960,12 @@ func (p *pass) scanFile(ctx context.Context, j job, ws []Worker, scanners []Scan
 			if ex, ok := a.sink.(Explained); ok && o == Skipped {
 				reason = ex.Reason()
 			}
+			if o == Searched {
+				reason = ""
+				if l, ok := a.sink.(Limited); ok {
+					reason = l.Limit()
+				}
+			}
 			p.account(j.fs, a.name, o, reason, j.file.Size)
 		case a.failed:
 		case a.got == j.file.Size:
@@ -935,16 +983,20 @@ func (s *Stats) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d files (%d bytes) in %d filesystem(s), %d bytes read, in %s", s.Files, s.Bytes, s.Filesystems, s.BytesRead, s.Duration.Round(time.Millisecond))
 	if s.Ledger != nil {
-		var hidden, xattrs int64
+		var hidden, xattrs, links int64
 		for _, f := range s.Ledger.Filesystems {
 			hidden += f.Hidden
 			xattrs += f.Xattrs
+			links += f.Symlinks
 		}
 		if hidden > 0 {
 			fmt.Fprintf(&b, "; %d file(s) under mount points (searched, named partition N:/path)", hidden)
 		}
 		if xattrs > 0 {
 			fmt.Fprintf(&b, "; %d extended attribute(s)", xattrs)
+		}
+		if links > 0 {
+			fmt.Fprintf(&b, "; %d symbolic link target(s)", links)
 		}
 	}
 	if len(s.Errors) > 0 {

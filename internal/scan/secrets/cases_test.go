@@ -436,24 +436,40 @@ func TestCompressedTooManyTimes(t *testing.T) {
 }
 
 // A virtual machine's disk stored as a file, in every container format the checker reads, is
-// opened with the checker's readers and its files searched as IMAGE!/PATH; a partition in it
-// that the checker does not read is not seen.
+// opened with the checker's readers and its files searched as IMAGE!/PATH (every partition of
+// the fixture is read: its third is an LVM physical volume, whose LV is read too); a partition
+// in it that the checker does not read is not seen: the same disk with the PV's label checksum
+// broken (LVM ignores the label, and the partition holds no filesystem).
 func TestDiskImageInAFile(t *testing.T) {
-	for _, suffix := range []string{".qcow2", "-compressed.qcow2", ".vmdk", "-stream.vmdk", "-dynamic.vhd", ".vhdx"} {
+	for _, suffix := range []string{".raw", ".qcow2", "-compressed.qcow2", ".vmdk", "-stream.vmdk", "-dynamic.vhd", ".vhdx"} {
 		b, err := os.ReadFile(testfixture.Path(t, "dirty"+suffix))
 		if err != nil {
 			t.Fatal(err)
 		}
+		found := func(r result, name string) bool {
+			for _, f := range r.found {
+				if f.Path == name+"!/opt/app/settings.ini" && f.Rule == "password-assignment" {
+					return true
+				}
+			}
+			return false
+		}
 		name := "/var/lib/libvirt/images/vm" + suffix
 		r := scanBytes(t, Options{}, name, b)
-		found := false
-		for _, f := range r.found {
-			found = found || f.Path == name+"!/opt/app/settings.ini" && f.Rule == "password-assignment"
-		}
-		// the fixture's third partition is an LVM physical volume, which the checker identifies
-		// and does not read: named as not seen
-		if r.err == nil || !strings.Contains(r.err.Error(), name+"!/partition 3:/: lvm2-pv") || r.outcome != scan.Opened || !found {
+		if r.err != nil || r.outcome != scan.Opened || !found(r, name) {
 			t.Errorf("%s: err %v, outcome %v, found %+v", suffix, r.err, r.outcome, r.found)
+		}
+		if suffix != ".raw" {
+			continue
+		}
+		const label = 217<<20 + 512 + 40 // partition 3 at 217 MiB, its PV label in sector 1
+		if string(b[217<<20+512:217<<20+520]) != "LABELONE" {
+			t.Fatal("dirty.raw's partition 3 holds no LVM label")
+		}
+		b[label] ^= 1
+		r = scanBytes(t, Options{}, name, b)
+		if r.err == nil || !strings.Contains(r.err.Error(), name+"!/partition 3:/: lvm2-pv") || r.outcome != scan.Opened || !found(r, name) {
+			t.Errorf("%s, label broken: err %v, outcome %v, found %+v", suffix, r.err, r.outcome, r.found)
 		}
 	}
 }

@@ -532,7 +532,7 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 	if f.Size == 0 {
 		return nil, nil
 	}
-	strict := false
+	strict := ""
 	if a := allowedBy(loc, w.s.opts.AllowPaths); a != "" {
 		if !slices.Contains(DefaultAllowPaths, a) {
 			w.declined = "an allowed path: " + a + " (secrets_allow_paths)"
@@ -544,10 +544,10 @@ func (w *worker) Begin(f *scan.File) (scan.Sink, error) {
 		}
 		// what package managers generate is searched with the rules that name a credential by
 		// its own shape (a key ID, a private key block), not the generic ones its text is full of
-		strict = true
+		strict = a
 	}
 	k := w.begin(f)
-	k.strict = strict
+	k.strict, k.strictBy = strict != "", strict
 	// only a file the package manager recorded can be skipped as unmodified: hash only those
 	if want, ok := w.s.opts.Vendor[loc]; ok {
 		if w.md5 == nil {
@@ -605,9 +605,10 @@ type sink struct {
 	vendorMD5 string    // the digest the package manager recorded (MD5, or SHA-256 for a package archive)
 	digest    hash.Hash // and the hash that computes it
 	holding   bool      // a vendor file not yet searched, waiting for the digest (its bytes in w.raw when it has no Data)
-	// strict: a file under a default allow path, searched with the specific rules only
-	// (Scanner.strictDetector)
-	strict bool
+	// strict: a file under a default allow path (strictBy), searched with the specific rules
+	// only (Scanner.strictDetector)
+	strict   bool
+	strictBy string
 	// snaps, for a snap, are the snap-revision digests its SHA3-384 is looked up in (vendorMD5
 	// is then snapDigestPending); why is the ledger's reason when the digest matches
 	snaps map[string]int64
@@ -655,6 +656,15 @@ type sink struct {
 
 // Outcome implements scan.Accounted: what End did with the file.
 func (k *sink) Outcome() scan.Outcome { return k.outcome }
+
+// Limit implements scan.Limited: a file of what package managers generate was searched with
+// the specific rules only, so the ledger says which default pattern took the generic rules off.
+func (k *sink) Limit() string {
+	if !k.strict {
+		return ""
+	}
+	return "with the specific rules only, no generic ones (" + k.strictBy + ", a default of the checker)"
+}
 
 func (k *sink) Write(p []byte) error {
 	if !k.began {
