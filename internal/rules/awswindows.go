@@ -155,7 +155,10 @@ const awsMarketplaceAMIPolicies = "AWS Marketplace, AMI-based product requiremen
 // awsLaunchAgentSettings are the documents of the agents' password settings.
 const awsLaunchAgentSettings = "Amazon EC2 User Guide for Windows: EC2Launch v2 settings (setAdminAccount, the state directory's " +
 	".run-once), Configuring EC2Launch (LaunchConfig.json adminPasswordType), the EC2Config service (Config.xml plug-in " +
-	"Ec2SetPassword) (awsdocs/amazon-ec2-user-guide-windows: doc_source/ec2launch-v2-settings.md, ec2launch.md, ec2config-service.md)"
+	"Ec2SetPassword, BundleConfig.xml AutoSysprep and SetPasswordAfterSysprep), Sysprep with EC2Config (sysprep2008.xml, " +
+	"ScramblePassword.exe) (awsdocs/amazon-ec2-user-guide-windows: doc_source/ec2launch-v2-settings.md, ec2launch.md, " +
+	"ec2config-service.md, ami-create-standard.md); Microsoft, Windows Setup Automation Overview (implicit answer file search " +
+	"order) and the Unattended Windows Setup Reference (Microsoft-Windows-Shell-Setup UserAccounts, AutoLogon)"
 
 var _ = register(&Rule{
 	ID:       "ec2-launch-random-password",
@@ -169,41 +172,85 @@ var _ = register(&Rule{
 		"inputs.password.type random, and its state directory no .run-once (or .runonce) marker, which makes EC2Launch skip once-tasks " +
 		"such as setAdminAccount; EC2Launch v1's ProgramData\\Amazon\\EC2-Windows\\Launch\\Config\\LaunchConfig.json must have " +
 		"adminPasswordType Random (names and values in any case, as PowerShell reads them); EC2Config's Settings\\Config.xml must " +
-		"have plug-in Ec2SetPassword Enabled. A static or Specify password (a fixed password, written in clear text: the report " +
-		"gives only its length), doNothing or DoNothing, a missing task, key or plug-in, a Disabled plug-in and the run-once marker " +
-		"fail, and so does an image where no agent runs. A settings file that cannot be read or parsed, or that gives a key twice, is " +
-		"an error. What the documents do not decide warns: a missing settings file, a type AWS does not document, a static or " +
-		"Specify type without a password (AWS says the agent then generates one when the given one does not meet the system " +
-		"requirements), keys or values in another case than AWS's for EC2Launch v2 (a Go program whose parser is not published), " +
-		"and a UTF-16 agent-config.yml (Go's YAML parsers read it by its byte-order mark; AWS writes UTF-8).",
+		"have plug-in Ec2SetPassword Enabled. EC2Config's Settings\\BundleConfig.xml is read when EC2Config runs Sysprep itself, " +
+		"which AutoSysprep Yes has it do when the instance is bundled: then SetPasswordAfterSysprep Yes (AWS's default) gives the " +
+		"new instance a random password and No leaves it to the answer file sysprep2008.xml or, without a password there, to " +
+		"ScramblePassword.exe, a password nobody is given; with AutoSysprep not Yes, Config.xml decides. A static or Specify " +
+		"password (a fixed password, written in clear text: the report gives only its length), doNothing or DoNothing, a missing " +
+		"task, key or plug-in, a Disabled plug-in and the run-once marker fail, and so does an image where no agent runs. Answer " +
+		"files are read where Windows Setup looks for one (the file HKLM\\System\\Setup!UnattendFile names, " +
+		"Windows\\Panther\\Unattend, Windows\\Panther, Windows\\System32\\Sysprep, the volume's root; Unattend.xml or " +
+		"Autounattend.xml) and where the agents keep the one their Sysprep passes (EC2Config's sysprep2008.xml, EC2Launch v1's and " +
+		"v2's sysprep unattend.xml), UTF-8 or UTF-16 by byte-order mark or XML autodetection: an AdministratorPassword, " +
+		"LocalAccount or AutoLogon password Value there (clear text, or PlainText false: base64 of the UTF-16LE password and the " +
+		"element's name) fails, whatever the agent does: Windows Setup sets it after Sysprep, before any agent, the agents never " +
+		"change other accounts' passwords, and anyone with the image reads it; Setup's *SENSITIVE*DATA*DELETED* is no password. " +
+		"A settings or answer file that cannot be read or parsed (over 1 MiB, nested over 64 elements, a value over 64 KiB), or " +
+		"that gives a key twice, is an error. What the documents do not decide warns: a missing settings file, a type AWS does not " +
+		"document, a static or Specify type without a password (AWS says the agent then generates one when the given one does " +
+		"not meet the system requirements), keys or values in another case than AWS's for EC2Launch v2 (a Go program whose parser " +
+		"is not published), a UTF-16 agent-config.yml (Go's YAML parsers read it by its byte-order mark; AWS writes UTF-8), " +
+		"Ec2SetPassword Enabled with AutoSysprep Yes and SetPasswordAfterSysprep No (two documented switches that disagree), " +
+		"Ec2SetPassword Disabled with AutoSysprep Yes and SetPasswordAfterSysprep Yes (random only if the image is bundled by " +
+		"EC2Config), and an answer file's blank password or hidden one that does not decode.",
 	Fix: "For EC2Launch v2 set `setAdminAccount` with `password: {type: random}` in agent-config.yml's preReady stage and run " +
 		"`ec2launch sysprep --shutdown` (or `ec2launch reset`) before capture; for EC2Launch v1 set \"adminPasswordType\": \"Random\" " +
 		"and remove adminPassword, then run InitializeInstance.ps1 -Schedule; for EC2Config enable Ec2SetPassword (Ec2 Service " +
-		"Properties, Set random password) before Sysprep.",
+		"Properties, Image tab, Random) and leave SetPasswordAfterSysprep Yes before Sysprep. Remove every password from the " +
+		"answer files (sysprep2008.xml, unattend.xml): create build accounts in a provisioner and delete them before capture.",
 	Check: hivesCheck(func(c *Context, h *windows.Hives) Result {
 		f, err := ec2launch.Read(c.Image.Windows, h)
 		if err != nil {
 			return errResult(err)
 		}
+		// Windows Setup looks first at the answer file HKLM\System\Setup!UnattendFile names
+		pointer, err := windows.StringValue(h.System, "Setup", "UnattendFile")
+		if err != nil {
+			return errResult(err)
+		}
+		answers, answerErr := ec2launch.ReadAnswerFiles(c.Image.Windows, pointer)
 		return judgeLaunchPasswords(f, func(agent string) (ec2launch.Password, error) {
 			return ec2launch.ReadPassword(c.Image.Windows, agent)
-		})
+		}, answers, answerErr)
 	}),
 })
 
 // judgeLaunchPasswords judges the password of every agent that runs at boot: each sets it in
-// turn, so one that leaves a fixed or the image's own password fails the image.
-func judgeLaunchPasswords(f ec2launch.Facts, read func(string) (ec2launch.Password, error)) Result {
+// turn, so one that leaves a fixed or the image's own password fails the image; and the
+// passwords answer files give, which Windows Setup sets before any agent runs and which anyone
+// with the image can read.
+func judgeLaunchPasswords(f ec2launch.Facts, read func(string) (ec2launch.Password, error), answers []ec2launch.SetupPassword, answerErr error) Result {
+	var failed, undecided, random []string
+	var errs []string
+	var ev []Evidence
+	for _, a := range answers {
+		e := Evidence{Path: winPath(a.File), Line: a.Line, Detail: a.Describe()}
+		ev = append(ev, e)
+		switch {
+		case a.Length > 0:
+			whose := "an administrator's"
+			if !a.Admin {
+				whose = "a local account's (not in group Administrators)"
+			}
+			failed = append(failed, a.Describe()+": Windows Setup sets it when it reads the answer file after Sysprep, and anyone with the "+
+				"image can read it ("+whose+" fixed password, and a credential left in the image)")
+		case a.Length == 0:
+			undecided = append(undecided, a.Describe()+": Windows Setup would set a blank password, which the password policy may refuse")
+		default:
+			undecided = append(undecided, a.Describe()+": what Windows Setup does with it is not decided, and the value is left in the image")
+		}
+	}
+	if answerErr != nil {
+		errs = append(errs, answerErr.Error())
+	}
 	running := f.Running()
 	if len(running) == 0 {
 		r := fail("no launch agent runs: nothing randomizes the password (see ec2-launch-agent)",
 			Evidence{Path: winPath(windows.SystemHive), Detail: "no EC2Launch or Ec2Config service that starts at boot, no scheduled EC2Launch v1"})
 		r.Actual, r.Required = "no launch agent", "a random password set at first boot"
+		r.Evidence = append(r.Evidence, ev...)
 		return r
 	}
-	var failed, undecided, random []string
-	var errs []string
-	var ev []Evidence
 	for _, agent := range running {
 		p, err := read(agent)
 		if err != nil {
@@ -233,6 +280,9 @@ func judgeLaunchPasswords(f ec2launch.Facts, read func(string) (ec2launch.Passwo
 			e.Detail += "; " + p.Uncertain
 		}
 		ev = append(ev, e)
+		for _, m := range p.More {
+			ev = append(ev, Evidence{Path: winPath(m.File), Line: m.Line, Detail: m.Setting})
+		}
 	}
 	r := Result{Evidence: ev, Required: "a random password set at first boot"}
 	switch {

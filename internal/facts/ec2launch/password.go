@@ -24,6 +24,8 @@ package ec2launch
 //     AdminPasswordType to stop setting the password: a file without it sets none.
 //   - EC2Config's plug-in Ec2SetPassword in Settings\Config.xml: Enabled generates a random,
 //     encrypted password at the next launch; EC2Config disables it after the first launch.
+//     Settings\BundleConfig.xml's AutoSysprep and SetPasswordAfterSysprep, which EC2Config's own
+//     Sysprep reads, are weighed in unattend.go (WithBundle), with the answer files' passwords.
 
 import (
 	"bytes"
@@ -88,6 +90,8 @@ type Password struct {
 	// Uncertain: the verdict rests on something not decided offline (how EC2Launch v2's parser
 	// reads an encoding or a key AWS spells otherwise).
 	Uncertain string
+	// More are further settings the verdict rests on (EC2Config's BundleConfig.xml).
+	More []Ref
 }
 
 // Running are the agents that start at the next boot, as ec2-launch-agent decides it: a
@@ -147,7 +151,15 @@ func ReadPassword(t *filesystem.Tree, agent string) (Password, error) {
 	case V1:
 		return ParseLaunchConfig(file, b)
 	}
-	return ParseEC2ConfigSettings(file, b)
+	p, err := ParseEC2ConfigSettings(file, b)
+	if err != nil {
+		return p, err
+	}
+	bundle, err := ReadBundleConfig(t)
+	if err != nil {
+		return p, err
+	}
+	return WithBundle(p, bundle), nil
 }
 
 // qv quotes a value taken from a settings file, any credential in it hidden, before it enters a
