@@ -134,11 +134,13 @@ func TestNoEncryptedVolumesInLVM(t *testing.T) {
 		{"a thin pool", lvmPV(t, lvmVG(lvmLV("pool", "thin-pool", 0, 2)), nil), rules.Error,
 			"partition 2: LVM logical volume pool: offset 0x0: reading 512 bytes: segment type thin-pool not read"},
 		{"metadata with a bad checksum", badCRC, rules.Error, "partition 2: LVM2 PV: metadata area at offset 0x1000: metadata text at offset 0x1200: checksum"},
-		{"a PV label without its checksum, as in the dirty fixture", func() []byte {
+		// LVM's label scan passes over a label whose checksum does not match: no PV, so no
+		// volume of it is activated (the partition's own header sectors hold no LUKS either)
+		{"a PV label without its checksum", func() []byte {
 			b := make([]byte, 8<<20)
 			copy(b[512:], "LABELONE\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x20\x00\x00\x00LVM2 001"+lvmPVUUID)
 			return b
-		}(), rules.Error, "partition 2: LVM2 PV: label at sector 1 (offset 0x200): checksum 0x000000"},
+		}(), rules.Pass, "no LUKS or BitLocker header on 2 partition(s), no crypttab"},
 		{"a PV in no VG", lvmPV(t, "", nil), rules.Pass, "no LUKS or BitLocker header on 2 partition(s), no crypttab"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

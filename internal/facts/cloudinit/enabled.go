@@ -154,6 +154,11 @@ func readEnablement(src systemd.Source, boot *systemd.Boot, cmdlines []Cmdline) 
 	if hasSystemd {
 		if boot == nil {
 			boot = systemd.ReadBoot(src)
+			kcs := make([]systemd.KernelCmdline, 0, len(cmdlines))
+			for _, c := range cmdlines {
+				kcs = append(kcs, systemd.KernelCmdline{Where: c.Where, Value: c.Value})
+			}
+			boot.SetKernelCmdlines(func() ([]systemd.KernelCmdline, error) { return kcs, nil })
 		}
 		ok, err = e.systemdStarts(src, boot)
 	} else {
@@ -223,19 +228,39 @@ func (e *Enablement) systemdStarts(src systemd.Source, boot *systemd.Boot) (bool
 			all = false
 			continue
 		}
-		started := false
+		// pulled in, then run: its Condition*=/Assert*= as systemd tests them when the job
+		// runs (the real units have ConditionPathExists=!/etc/cloud/cloud-init.disabled,
+		// ConditionKernelCommandLine=!cloud-init=disabled and ConditionEnvironment=); one
+		// failing skips the stage, one not decided offline leaves it counted as running, the
+		// evidence naming it, one that could not be read is a problem
+		pulled := false
+		var run systemd.RunVerdict
 		if st, ok := boot.Has(u.Name); ok {
-			started = true
+			pulled = true
 			where := st.Path
 			if where == "" {
 				where = u.Path
 			}
+			_, run = boot.Runs(u.Name)
 			e.Why = append(e.Why, Why{Path: where, Line: st.Line, Detail: u.Name + " started at boot (" + st.How + ")"})
 		} else if w, ok := wantedByTarget[u.Name]; ok && targetOn && !targetInBoot {
-			started = true
+			pulled = true
+			run = boot.RunsPulledIn(u)
 			e.Why = append(e.Why, Why{Path: w.Path, Line: w.Line, Detail: u.Name + " started at boot (" + w.Detail + ", which cloud-init's generator pulls into the boot)"})
 		}
-		if !started {
+		if pulled {
+			switch run.Runs {
+			case systemd.False:
+				all = false
+				e.Why = append(e.Why, conditionWhy(u, run, run.Why))
+			case systemd.Unknown:
+				if run.Err != nil {
+					return false, fmt.Errorf("%s: %w", u.Name, run.Err)
+				}
+				e.Why = append(e.Why, conditionWhy(u, run, run.Why+" (counted as running)"))
+			}
+		}
+		if !pulled {
 			d := u.Name + " is not enabled (not reached from the default target " + boot.Default + ")"
 			if _, ok := wantedByTarget[u.Name]; ok && !targetOn {
 				d = u.Name + " is wanted by cloud-init.target only, and nothing starts cloud-init.target"
@@ -331,4 +356,13 @@ func (e *Enablement) initStarts(src systemd.Source) (bool, error) {
 		e.Why = append(e.Why, Why{Path: found[0], Detail: n + " started at boot"})
 	}
 	return all, nil
+}
+
+// conditionWhy is the evidence of a stage's condition: the setting's file and line when one
+// decides, else the unit's.
+func conditionWhy(u *systemd.Unit, run systemd.RunVerdict, detail string) Why {
+	if c := run.Condition; c != nil {
+		return Why{Path: c.File, Line: c.Line, Detail: detail}
+	}
+	return Why{Path: u.Path, Detail: detail}
 }

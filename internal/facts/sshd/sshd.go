@@ -92,8 +92,15 @@ func ReadBoot(src systemd.Source, boot *systemd.Boot) *Facts {
 func startedUnits(boot *systemd.Boot, f *Facts) []string {
 	names := append([]string(nil), Units...)
 	f.Problems = append(f.Problems, boot.Problems...)
+	// a socket whose Condition*=/Assert*= fail on the image is skipped and listens for nobody;
+	// one not decided offline is judged as running (its sshd's configuration is checked), one
+	// that could not be read is a problem
 	for _, sock := range []string{"ssh.socket", "sshd.socket"} {
-		if _, ok := boot.Has(sock); ok {
+		_, run := boot.Runs(sock)
+		if run.Err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("%s: %w", sock, run.Err))
+		}
+		if run.Runs != systemd.False {
 			names = append(names, strings.TrimSuffix(sock, ".socket")+"@.service")
 		}
 	}

@@ -156,6 +156,7 @@ type Evaluator struct {
 	osRelease map[string]string
 	osFile    string
 	osErr     error
+	osBad     string // why systemd cannot parse the os-release
 	osLoaded  bool
 	firstBoot Tri
 	firstWhy  string
@@ -163,6 +164,18 @@ type Evaluator struct {
 	fbErr     error
 	// miss is why the last lookup failed: "ENOENT", "ENOTDIR" or "ELOOP"
 	miss string
+
+	// the booted kernel command lines (cmdline.go)
+	cmdlineFn     func() ([]KernelCmdline, error)
+	cmdlineLoaded bool
+	cmdlineList   []KernelCmdline
+	cmdlineWhy    string
+	// the architecture of the image's systemd (cmdline.go)
+	archLoaded  bool
+	archNative  string
+	archKernels []string
+	archWhy     string
+	archErr     error
 }
 
 type tmpfilesPath struct {
@@ -481,6 +494,12 @@ func (e *Evaluator) test(c *Condition) (Tri, string, error) {
 		return testVirtualization(c.Param)
 	case "OSRelease":
 		return e.testOSRelease(c.Param)
+	case "KernelCommandLine":
+		return e.testKernelCommandLine(c.Param)
+	case "Architecture":
+		return e.testArchitecture(c.Param)
+	case "Environment":
+		return e.testEnvironment(c.Param)
 	}
 	return Unknown, c.Key + "= is not decided offline", nil
 }
@@ -992,92 +1011,4 @@ func testVirtualization(param string) (Tri, string, error) {
 		return Unknown, "which hypervisor (" + param + "?) runs the VM is not known offline", nil
 	}
 	return False, param + " is not a VM's virtualization id", nil
-}
-
-// testOSRelease is condition_test_osrelease: blank-separated KEY<op>VALUE words, each to hold,
-// against /etc/os-release (else /usr/lib/os-release). "=" and "!=" compare strings, "$=" and
-// "!$=" are fnmatch patterns; the ordering operators (version comparison) are not modelled.
-func (e *Evaluator) testOSRelease(param string) (Tri, string, error) {
-	if !e.osLoaded {
-		e.osLoaded = true
-		for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
-			data, err := e.src.ReadFile(p)
-			if err != nil {
-				e.osErr = fmt.Errorf("%s: %w", p, err)
-				break
-			}
-			if data == nil {
-				continue
-			}
-			vars, err := sysconf.ReadShellVars(data)
-			if err != nil {
-				e.osErr = fmt.Errorf("%s %w", p, err)
-				break
-			}
-			e.osRelease, e.osFile = map[string]string{}, p
-			for _, v := range vars {
-				e.osRelease[v.Key] = v.Value
-			}
-			break
-		}
-	}
-	if e.osErr != nil {
-		return Unknown, "", e.osErr
-	}
-	if e.osRelease == nil {
-		return errFail, "the image has no os-release", nil
-	}
-	words := strings.Fields(param)
-	if len(words) == 0 || strings.ContainsAny(param, "\"'\\") {
-		return Unknown, "the parameter's quoting is not modelled", nil
-	}
-	result := True
-	var why []string
-	for _, w := range words {
-		i := strings.IndexAny(w, "<>=!$")
-		if i <= 0 {
-			return errFail, w + " is not KEY=VALUE", nil
-		}
-		key, rest := w[:i], w[i:]
-		var op string
-		for _, o := range []string{"!$=", "$=", "<=", ">=", "!=", "=", "<", ">"} {
-			if strings.HasPrefix(rest, o) {
-				op = o
-				break
-			}
-		}
-		val := strings.TrimPrefix(rest, op)
-		if op == "" || val == "" {
-			return errFail, w + " is not KEY=VALUE", nil
-		}
-		actual, has := e.osRelease[key]
-		var r Tri
-		switch op {
-		case "=", "!=":
-			r = triOf(has && actual == val)
-			if op == "!=" {
-				r = r.not()
-			}
-		case "$=", "!$=":
-			if !has || strings.Contains(actual, "/") {
-				return Unknown, "fnmatch of " + key + " is not modelled here", nil
-			}
-			m, ok := fnmatchPeriod(val, actual)
-			if !ok || strings.HasPrefix(actual, ".") {
-				return Unknown, "the pattern " + val + " is not modelled", nil
-			}
-			r = triOf(m)
-			if op == "!$=" {
-				r = r.not()
-			}
-		default:
-			return Unknown, "version comparison " + w + " is not modelled", nil
-		}
-		why = append(why, fmt.Sprintf("%s is %q in %s", key, actual, e.osFile))
-		if r == False {
-			return False, strings.Join(why, ", "), nil
-		}
-		result = r
-	}
-	return result, strings.Join(why, ", "), nil
 }

@@ -131,7 +131,7 @@ func TestConditions(t *testing.T) {
 		{"os-release", []string{"ConditionOSRelease=ID=debian VERSION_ID=12"}, nil, True, ""},
 		{"os-release mismatch", []string{"ConditionOSRelease=ID=ubuntu"}, nil, False, "/etc/os-release"},
 		{"os-release fnmatch", []string{"ConditionOSRelease=ID$=deb*"}, nil, True, ""},
-		{"os-release versions not modelled", []string{"ConditionOSRelease=VERSION_ID>=11"}, nil, Unknown, "version"},
+		{"os-release versions", []string{"ConditionOSRelease=VERSION_ID>=11"}, nil, True, ""},
 		{"unknown kinds are named", []string{"ConditionKernelCommandLine=quiet"}, nil, Unknown, "ConditionKernelCommandLine"},
 		{"a failure decides over an unknown", []string{"ConditionKernelCommandLine=quiet", "ConditionPathExists=/etc/absent"}, nil, False, "/etc/absent"},
 		{"an unknown trigger with a holding one", []string{"ConditionHost=|x", "ConditionPathExists=|/etc/present"}, nil, True, ""},

@@ -136,7 +136,11 @@ func (b *Boot) Has(name string) (Started, bool) {
 
 // BootOf returns the image's boot units, read once per image.
 func BootOf(img *inspect.Image) *Boot {
-	return img.Memo("facts/systemd boot", func() any { return ReadBoot(FromImage(img)) }).(*Boot)
+	return img.Memo("facts/systemd boot", func() any {
+		b := ReadBoot(FromImage(img))
+		b.eval.forImage(img) // the booted kernel command lines, for ConditionKernelCommandLine=
+		return b
+	}).(*Boot)
 }
 
 // maxBootUnits bounds the units followed; past it the fact is a problem, not a cut list.
