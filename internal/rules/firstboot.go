@@ -303,7 +303,7 @@ var _ = register(&Rule{
 	Rationale: "Azure presents the OS disk through Hyper-V's storage driver. A kernel that has hv_vmbus and hv_storvsc as modules but an " +
 		"initramfs without them (dracut in host-only mode on a KVM or VMware build machine does exactly this) boots on the build machine and " +
 		"hangs on Azure waiting for its root device. The default kernel must also have its initramfs and its /lib/modules directory. Read " +
-		"offline: the kernel's /boot/config-RELEASE says built in (y) or module (m); the initramfs (cpio, uncompressed or gzip, xz, zstd, lz4, " +
+		"offline: the kernel's /boot/config-RELEASE says built in (y) or module (m); the initramfs (cpio, uncompressed or gzip, bzip2, lzma, xz, zstd, lz4, " +
 		"with an early-microcode prefix) is listed; hv_netvsc may also come from /lib/modules after the root is mounted.",
 	Fix: "Add the drivers to the initramfs and rebuild it: dracut (add_drivers+=\" hv_vmbus hv_storvsc hv_netvsc \" in /etc/dracut.conf.d/hyperv.conf, " +
 		"then dracut -f --kver RELEASE, or hostonly=\"no\"); initramfs-tools (list them in /etc/initramfs-tools/modules, then update-initramfs -u -k RELEASE).",
@@ -567,10 +567,14 @@ func (c *Context) firstNICByDHCP() (Evidence, []Evidence, error) {
 		case ch.Blocker != nil:
 			p := ch.Blocker
 			seen = append(seen, Evidence{Path: p.Path, Line: p.AutoconnectLine, Detail: "NetworkManager: " + ch.Why})
+		case nf.NoAutoDefault.Path == "" && nf.NoAutoDefaultUndecided.Path != "":
+			// whether the automatic connection takes eth0 rests on what is not known offline
+			u := nf.NoAutoDefaultUndecided
+			unread = append(unread, fmt.Errorf("%s: line %d: NetworkManager: whether %s takes eth0 (and so stops its automatic wired connection) is not decided offline: it names the NIC's driver or another property of the VM", u.Path, u.Line, u.Setting))
 		case nf.NoAutoDefault.Path == "":
 			return Evidence{Path: "/etc/NetworkManager", Detail: "NetworkManager: " + ch.Why + " (no-auto-default does not exclude it)"}, append(seen, notes...), nil
 		default:
-			seen = append(seen, Evidence{Path: nf.NoAutoDefault.Path, Line: nf.NoAutoDefault.Line, Detail: "NetworkManager: no profile is for eth0, and no-auto-default=* (no automatic wired connection)"})
+			seen = append(seen, Evidence{Path: nf.NoAutoDefault.Path, Line: nf.NoAutoDefault.Line, Detail: "NetworkManager: no profile is for eth0, and " + nf.NoAutoDefault.Setting + " takes it (no automatic wired connection)"})
 		}
 		seen = append(seen, notes...)
 	}
@@ -597,7 +601,7 @@ var _ = register(&Rule{
 		"profile for eth0 that autoconnects (highest autoconnect-priority, then the most recent activation in " +
 		"/var/lib/NetworkManager/timestamps, then the smaller UUID) must use ipv4.method=auto; a static or port profile is not DHCP, " +
 		"and one for eth0 with autoconnect=false leaves it down. Only when no profile is for eth0 does NetworkManager's automatic wired " +
-		"connection (DHCP) take it, unless no-auto-default=* stops it. A profile matched by driver, path or kernel command line is " +
+		"connection (DHCP) take it, unless no-auto-default stops it: a device list as NetworkManager matches one against eth0 (*, eth0 by name, interface-name: with globbing, type:ethernet, except: entries; a MAC address never takes a new VM's NIC; driver: is not known offline and, when it decides, an error). A profile matched by driver, path or kernel command line is " +
 		"not decided offline: it is an error when nothing else brings eth0 up.",
 	Fix: "Configure eth0 by DHCP: let cloud-init do it (the Azure datasource), or write /etc/netplan/50-azure.yaml (ethernets: eth0: dhcp4: true), " +
 		"a systemd-networkd .network file with [Match] Name=eth0 and DHCP=yes (and enable systemd-networkd), or an ifupdown `auto eth0` / " +

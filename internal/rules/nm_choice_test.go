@@ -132,3 +132,29 @@ func TestFirstNICByNetworkManagerProfile(t *testing.T) {
 		})
 	}
 }
+
+// No profile for eth0: NetworkManager's automatic wired connection takes it unless
+// no-auto-default's device list matches eth0 on the new VM, as NetworkManager matches a device
+// list; a spec that names the NIC's driver leaves it undecided, and the rule errs.
+func TestFirstNICNoAutoDefault(t *testing.T) {
+	conf := func(list string) map[string]nmKeyfile {
+		return map[string]nmKeyfile{"/etc/NetworkManager/conf.d/90-cloud.conf": {"[main]\nno-auto-default=" + list + "\n", 0o644}}
+	}
+	for _, tc := range []struct {
+		list     string
+		status   rules.Status
+		evidence string
+	}{
+		{"*", rules.Fail, "no-auto-default=* takes it"},
+		{"interface-name:eth*", rules.Fail, "no-auto-default=interface-name:eth* takes it"},
+		{"eth0", rules.Fail, "no-auto-default=eth0 takes it"},
+		{"00:15:5d:01:02:03", rules.Pass, "automatic wired connection"},
+		{"interface-name:ens*", rules.Pass, "automatic wired connection"},
+		{"*,except:interface-name:eth0", rules.Pass, "automatic wired connection"},
+		{"driver:hv_netvsc", rules.Error, "no-auto-default=driver:hv_netvsc takes eth0 (and so stops its automatic wired connection) is not decided offline"},
+	} {
+		t.Run(tc.list, func(t *testing.T) {
+			wantRule(t, nmImage(t, conf(tc.list)), "first-nic-dhcp", tc.status, tc.evidence)
+		})
+	}
+}

@@ -60,9 +60,12 @@ type Facts struct {
 	Networkd       []Plan
 	NetworkdOthers []Plan
 	Ifcfg          *Plan // /etc/sysconfig/network-scripts/ifcfg-eth0
-	// NoAutoDefault is where NetworkManager's [main] no-auto-default takes every device ("*"),
-	// Path "" when it does not.
-	NoAutoDefault Pin
+	// NoAutoDefault is where NetworkManager's [main] no-auto-default takes eth0 (every device,
+	// "*", or a spec that matches eth0 on a new VM: see nm_devspec.go), Path "" when it does not;
+	// NoAutoDefaultUndecided is where its list holds a spec whose match on eth0 is not known
+	// offline (the NIC's driver), and nothing in it decides.
+	NoAutoDefault          Pin
+	NoAutoDefaultUndecided Pin
 	Pins          []Pin // every MAC pin found in the configurations read
 	// ReadPast are the errors the stack itself reads past, each of which ends the reading of one
 	// sourced ifupdown file only: what ifup makes of the rest is known, so they are not Problems

@@ -119,11 +119,14 @@ func (f *Facts) readNetworkManager(src systemd.Source) {
 			if s.Group != "main" || s.Key != "no-auto-default" {
 				continue
 			}
-			f.NoAutoDefault = Pin{}
-			for _, d := range strings.FieldsFunc(s.Value, func(r rune) bool { return r == ',' || r == ';' }) {
-				if strings.TrimSpace(d) == "*" {
-					f.NoAutoDefault = Pin{Stack: "NetworkManager", Path: p, Line: s.Line, Setting: "no-auto-default=" + s.Value}
-				}
+			// a later file's setting replaces an earlier one's
+			f.NoAutoDefault, f.NoAutoDefaultUndecided = Pin{}, Pin{}
+			pin := Pin{Stack: "NetworkManager", Path: p, Line: s.Line, Setting: "no-auto-default=" + s.Value}
+			switch deviceListTakesEth0(s.Value) {
+			case triTrue:
+				f.NoAutoDefault = pin
+			case triUnknown:
+				f.NoAutoDefaultUndecided = pin
 			}
 		}
 	}
