@@ -66,7 +66,7 @@ type Facts struct {
 	// offline (the NIC's driver), and nothing in it decides.
 	NoAutoDefault          Pin
 	NoAutoDefaultUndecided Pin
-	Pins          []Pin // every MAC pin found in the configurations read
+	Pins                   []Pin // every MAC pin found in the configurations read
 	// ReadPast are the errors the stack itself reads past, each of which ends the reading of one
 	// sourced ifupdown file only: what ifup makes of the rest is known, so they are not Problems
 	// (the rules show them as notes, with the file and line).
