@@ -12,7 +12,8 @@
 #                          the version orders, YAML, GRUB, growpart, lsb_release), squashfs-tools (a squashfs
 #                          partition and file, which the checker names as not read), cryptsetup-bin and lvm2
 #                          (real LUKS2 headers, and LVM's own tools as the oracle of the PV reader), openssl (DER
-#                          and PKCS#12 keys, SHA3-384 digests) and git (real packfiles)
+#                          and PKCS#12 keys, SHA3-384 digests), git (real packfiles), makeself, xorriso and
+#                          systemd-journal-remote (self-extracting installers, ISO 9660 images, journals)
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -70,6 +71,13 @@ command -v xz   >/dev/null || need+=(xz-utils)
 # openssl: binary private keys and snap digests; git: real packfiles for the packfile reader
 [ "$target" = demo ] || { command -v openssl >/dev/null || need+=(openssl); }
 [ "$target" = demo ] || { command -v git >/dev/null || need+=(git); }
+# containers the credential scan opens, made by their own tools: makeself installers, ISO 9660
+# images (xorriso), systemd journals with compressed fields (systemd-journal-remote writes them);
+# mkfs.cramfs comes with util-linux, pzstd with zstd
+[ "$target" = demo ] || { command -v makeself >/dev/null || need+=(makeself); }
+[ "$target" = demo ] || { command -v xorriso >/dev/null || need+=(xorriso); }
+[ "$target" = demo ] || { [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote); }
+# debugfs (e2fsprogs) sets the fscrypt flag on a directory for the encrypted-directory fixtures
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

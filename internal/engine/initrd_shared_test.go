@@ -27,7 +27,8 @@ func initramfsOf(t *testing.T, compress string, files map[string]string) string 
 // The driver rules' facts (the Hyper-V drivers in the initramfs) are the same whether the
 // content pass listed the initramfs while it searched it or initrd.List listed it, and with the
 // content pass on, the initramfs is decompressed once: by the search, never again by the rules.
-// An initramfs the search does not list (here: a bzip2 one, which List does not read) is listed
+// An initramfs the search does not list the way List reads it (here: LZMA with lc=4, a
+// properties byte the kernel does not take as an LZMA magic, so neither does List) is listed
 // by initrd.List, with its error.
 func TestInitramfsDecompressedOnce(t *testing.T) {
 	mods := "usr/lib/modules/6.1.0-28-cloud-amd64/kernel/drivers/"
@@ -45,7 +46,9 @@ func TestInitramfsDecompressedOnce(t *testing.T) {
 		{"zstd", "zstd -q -c", true},
 		{"xz", "xz -c --check=crc32", true},
 		{"lz4", "lz4 -l -q -c", true},
-		{"bzip2", "bzip2 -c", false},
+		{"bzip2", "bzip2 -c", true},
+		{"lzma", "lzma -c", true},
+		{"lzma lc=4", "xz --format=lzma --lzma1=preset=6,lc=4 -c", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			img := testfixture.Variant(t, testfixture.Change{fixtureInitrd: initramfsOf(t, c.compress, files)})

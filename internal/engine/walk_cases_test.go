@@ -55,17 +55,25 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 // is mke2fs -d), one per tree with its UUID, 64 MiB each from 1 MiB on.
 func partitionedDisk(t *testing.T, trees, uuids []string) string {
 	t.Helper()
-	disk := filepath.Join(t.TempDir(), "disk.raw")
-	script := "label: dos\n"
 	var imgs []string
 	for i, tree := range trees {
 		imgs = append(imgs, testfixture.Filesystem(t, "ext4", tree, "64M", "-U", uuids[i], "-b", "4096"))
+	}
+	return diskOf(t, imgs)
+}
+
+// diskOf is an MBR disk whose partitions are the 64 MiB filesystem images imgs, in order.
+func diskOf(t *testing.T, imgs []string) string {
+	t.Helper()
+	disk := filepath.Join(t.TempDir(), "disk.raw")
+	script := "label: dos\n"
+	for i := range imgs {
 		script += fmt.Sprintf("start=%dMiB, size=64MiB, type=83\n", 1+64*i)
 	}
 	if err := os.WriteFile(disk, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(disk, int64(2+64*len(trees))<<20); err != nil {
+	if err := os.Truncate(disk, int64(2+64*len(imgs))<<20); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("sfdisk", "-q", disk)
@@ -234,4 +242,31 @@ func TestLedgerNamesTheLimitedSearch(t *testing.T) {
 	writeTree(t, root, map[string]string{"/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease": "Origin: Debian\n" + plantedSecrets})
 	credentialFinding(t, mustCheck(t, partitionedDisk(t, []string{root, boot}, []string{walkRootUUID, walkBootUUID}), walkCfg),
 		"/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease")
+}
+
+// An fscrypt-encrypted directory (ext4's encrypt feature, EXT4_ENCRYPT_FL on the directory)
+// holds ciphertext: its entries are not read, so what is under it is unseen, and the credential
+// rule is an error naming it, never a pass; the rest of the filesystem is read and searched as
+// usual (a key beside it is found), and AWS's no-encrypted-volumes fails naming the directory.
+func TestFscryptDirectoryIsUnseen(t *testing.T) {
+	root := walkTree(t, false)
+	writeTree(t, root, map[string]string{"/srv/vault/creds.txt": plantedSecrets, "/opt/app/app.conf": "name=app\n"})
+	img := testfixture.Filesystem(t, "ext4", root, "64M", "-U", walkRootUUID, "-b", "4096", "-O", "encrypt")
+	cmd := exec.Command("debugfs", "-w", "-R", "set_inode_field /srv/vault flags 0x80800", img)
+	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("debugfs: %v\n%s", err, b)
+	}
+	boot := filepath.Join(t.TempDir(), "boot")
+	writeTree(t, boot, map[string]string{"/grub/grub.cfg": "set timeout=1\n"})
+	disk := diskOf(t, []string{img, testfixture.Filesystem(t, "ext4", boot, "64M", "-U", walkBootUUID, "-b", "4096")})
+	r := mustCheck(t, disk, walkCfg)
+	f := finding(t, r, "no-hardcoded-credentials")
+	if f.Status != rules.Error || r.Compliant || !strings.Contains(f.Message, "/srv/vault") || !strings.Contains(f.Message, "encrypted (fscrypt)") {
+		t.Errorf("credential rule on an fscrypt directory: %s: %s", f.Status, f.Message)
+	}
+	r = mustCheck(t, disk, plan.Choices{Profiles: []string{"aws"}})
+	if f := finding(t, r, "no-encrypted-volumes"); f.Status != rules.Fail || !strings.Contains(fmt.Sprint(f.Evidence), "/srv/vault") {
+		t.Errorf("no-encrypted-volumes on an fscrypt directory: %s: %s %+v", f.Status, f.Message, f.Evidence)
+	}
 }

@@ -1,6 +1,6 @@
 // Package initrd lists the files of a Linux initramfs: one or more concatenated cpio archives
 // (newc or crc format), each uncompressed (an early-microcode prefix usually is) or compressed
-// with gzip, xz, zstd or lz4, in any order and number, with zero padding between them. Only names are read; file data is
+// with gzip, bzip2, lzma, xz, zstd or lz4, in any order and number, with zero padding between them. Only names are read; file data is
 // skipped as it streams past. The reader is bounded: it stops with an error that names the
 // offset when an archive is malformed or grows past its limits.
 package initrd
@@ -8,24 +8,28 @@ package initrd
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/klauspost/compress/gzip"
 	"io"
 	"strconv"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/ulikunitz/xz"
+	"github.com/ulikunitz/xz/lzma"
 )
 
 // Limits bound what a (possibly hostile) initramfs may cost.
 const (
 	MaxEntries      = 1 << 20 // names listed across all archives
 	MaxNameLen      = 4096
-	MaxUnpacked     = 4 << 30 // bytes decompressed across all archives
-	maxSegments     = 64      // concatenated archives
-	maxPaddingBytes = 1 << 20 // zero bytes between two archives
+	MaxUnpacked     = 4 << 30  // bytes decompressed across all archives
+	maxSegments     = 64       // concatenated archives
+	maxPaddingBytes = 1 << 20  // zero bytes between two archives
+	maxLZMADict     = 64 << 20 // an lzma dictionary (xz -9's): the decoder allocates it
 )
 
 // Error says where in the initramfs reading stopped.
@@ -42,7 +46,8 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // List returns the names (as stored, without a leading "./" or "/") of every entry of every
-// archive in r, and the compression of each archive ("none", "gzip", "xz", "zstd", "lz4").
+// archive in r, and the compression of each archive ("none", "gzip", "bzip2", "lzma", "xz",
+// "zstd", "lz4").
 func List(r io.Reader) (names []string, formats []string, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var unpacked int64
@@ -65,6 +70,14 @@ func List(r io.Reader) (names []string, formats []string, err error) {
 		got, err := listCPIO(cr, format == "none")
 		names = append(names, got...)
 		unpacked += cr.n
+		if err != nil && format != "none" && errors.Is(err, io.ErrUnexpectedEOF) {
+			// the stream ended cleanly (it gives io.EOF again) inside its cpio archive: a cpio
+			// cut across gzip members, say. The kernel reads each compressed stream as a
+			// segment whose archive ends in it, and stops there too
+			if _, rerr := stream.Read(make([]byte, 1)); rerr == io.EOF {
+				err = fmt.Errorf("%w: the %s stream ends inside its cpio archive, which the kernel refuses too (\"junk at the end of compressed archive\", init/initramfs.c unpack_to_rootfs, v6.6)", err, format)
+			}
+		}
 		if closeFn != nil {
 			closeFn()
 		}
@@ -78,7 +91,8 @@ func List(r io.Reader) (names []string, formats []string, err error) {
 		// next byte after its stream, past zero padding, with whatever segment its magic says
 		// (init/initramfs.c, unpack_to_rootfs, v6.6); each decoder here ends where its stream
 		// ends (gzip: one member; zstd: the frames ZstdFrames delimits; xz: the streams
-		// XZStreams delimits)
+		// XZStreams delimits; bzip2: the stream Bzip2Stream delimits; lz4 legacy: the blocks
+		// LZ4Legacy delimits; lzma: the decoder's own end)
 	}
 }
 
@@ -106,9 +120,33 @@ func open(br *bufio.Reader, magic []byte) (string, io.Reader, func(), error) {
 			return "zstd", nil, nil, err
 		}
 		return "zstd", z, z.Close, nil
-	case bytes.HasPrefix(magic, []byte{0x02, 0x21, 0x4c, 0x18}), bytes.HasPrefix(magic, []byte{0x04, 0x22, 0x4d, 0x18}):
+	case bytes.HasPrefix(magic, []byte{0x02, 0x21, 0x4c, 0x18}):
+		// the legacy format, the kernel's: LZ4Legacy ends it where unlz4 does
+		decompressed.Add(1)
+		return "lz4", lz4.NewReader(NewLZ4Legacy(br)), nil, nil
+	case bytes.HasPrefix(magic, []byte{0x04, 0x22, 0x4d, 0x18}):
+		// the frame format: the decoder reads one frame, to its end mark and checksum
 		decompressed.Add(1)
 		return "lz4", lz4.NewReader(br), nil, nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		decompressed.Add(1)
+		return "bzip2", bzip2.NewReader(NewBzip2Stream(br)), nil, nil
+	case bytes.HasPrefix(magic, []byte{0x5d, 0x00}):
+		// LZMA-alone as the kernel recognises it (lib/decompress.c, compressed_formats, v6.6:
+		// the properties byte of lc=3 lp=0 pb=2, a dictionary of a multiple of 256 bytes). The
+		// decoder reads its input a byte at a time from br (an io.ByteReader) and stops at
+		// the end-of-stream marker or the header's uncompressed size, as the kernel's unlzma
+		// does (lib/decompress_unlzma.c, v6.6): br is then at the next segment.
+		decompressed.Add(1)
+		head, _ := br.Peek(13)
+		if len(head) < 13 {
+			return "lzma", nil, nil, fmt.Errorf("lzma header cut short")
+		}
+		if dict := binary.LittleEndian.Uint32(head[1:]); dict > maxLZMADict {
+			return "lzma", nil, nil, fmt.Errorf("an lzma dictionary of %d bytes, over the %d this reader allocates", dict, maxLZMADict)
+		}
+		z, err := lzma.ReaderConfig{DictCap: lzma.MinDictCap}.NewReader(br)
+		return "lzma", z, nil, err
 	}
 	return "", nil, nil, fmt.Errorf("not a cpio archive nor a known compression (starts %x)", magic)
 }

@@ -97,10 +97,10 @@ func (b *Builder) Padding(n int64) {
 }
 
 // Archive is the next archive at the top of the file, with its compression as List names it
-// ("none", "gzip", "xz", "zstd", "lz4"); any other is a Fail.
+// ("none", "gzip", "bzip2", "lzma", "xz", "zstd", "lz4"); any other is a Fail.
 func (b *Builder) Archive(format string) {
 	switch format {
-	case "none", "gzip", "xz", "zstd", "lz4":
+	case "none", "gzip", "bzip2", "lzma", "xz", "zstd", "lz4":
 	default:
 		b.Fail("a %s archive, which List does not read", format)
 		return

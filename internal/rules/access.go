@@ -360,8 +360,8 @@ var _ = register(&Rule{
 	Title:     "A host firewall loads its rules at boot",
 	Severity:  Low,
 	Source:    doImageCheck + " (checks that a firewall such as ufw is active, and warns when none is)",
-	Rationale: "DigitalOcean's image check warns when no firewall is active on the droplet. A firewall loads its rules at boot when its service is started (ufw, firewalld, nftables, netfilter-persistent, iptables: reached from default.target as systemd builds the boot: any .wants/.requires directory, vendor ones too, or another started unit's Wants=/Requires=/BindsTo=, found and not masked; or a SysV start link in rc2.d to rc5.d of an executable /etc/init.d script where no native unit exists) and, for ufw, when ENABLED is yes or YES (ufw.conf's, else /etc/default/ufw's: ufw's boot script loads nothing otherwise). A firewall service whose Condition*= or Assert*= fails on the image (ConditionPathExists= naming a file the image lacks, for example) is skipped by systemd and counts as not started; a condition that cannot be decided offline (the hypervisor, the kernel command line, a read-write mount) leaves it counted, and the evidence names it. Azure wants the opposite (firewall-disabled); the profile decides which applies.",
-	Fix:       "Enable a firewall with the ports the application needs: `ufw allow OpenSSH && ufw --force enable` (sets ENABLED=yes, enables ufw.service), or enable firewalld/nftables.",
+	Rationale: "DigitalOcean's image check warns when no firewall is active on the droplet (`ufw status` active, or a firewalld, nftables or iptables service active). A firewall loads its rules at boot when its service is started (ufw, firewalld, nftables, netfilter-persistent, iptables-persistent, iptables, ip6tables, ferm, shorewall, shorewall6, arno-iptables-firewall, or any service whose ExecStartPre=/ExecStart=/ExecStartPost= runs nft -f, iptables-restore, ip6tables-restore, ufw enable or firewall-cmd: reached from default.target as systemd builds the boot: any .wants/.requires directory, vendor ones too, or another started unit's Wants=/Requires=/BindsTo=, found and not masked; or a SysV start link in rc2.d to rc5.d of an executable /etc/init.d script where no native unit exists; or, under OpenRC, a runlevel link in sysinit, boot or default; or an up/pre-up/post-up line of an auto or allow-hotplug interface in /etc/network/interfaces) and, for ufw, when ENABLED is yes or YES (ufw.conf's, else /etc/default/ufw's: ufw's boot script loads nothing otherwise). The rules file it loads is read (nft -f FILE and its includes, iptables-save files: /etc/iptables/rules.v4 and rules.v6, /etc/sysconfig/iptables, OpenRC's rules-save): a file that does not exist makes the service fail, so no firewall; a ruleset whose chains only accept (Debian's default /etc/nftables.conf: flush ruleset and accepting input, forward and output chains) starts a firewall that filters nothing, and warns. ufw's, firewalld's, ferm's and shorewall's own configurations are not read and count as filtering. A firewall service whose Condition*= or Assert*= fails on the image is skipped by systemd and counts as not started; when only services whose condition cannot be decided offline (the hypervisor, the kernel command line) would pass the rule, it warns naming the condition. Azure wants the opposite (firewall-disabled); the profile decides which applies.",
+	Fix:       "Enable a firewall with the ports the application needs: `ufw allow OpenSSH && ufw --force enable` (sets ENABLED=yes, enables ufw.service), or enable firewalld, or nftables with a /etc/nftables.conf whose input chain has policy drop and accepts SSH.",
 	Check: linux(func(c *Context) Result {
 		f := firewall.Of(c.Image)
 		if err := f.Err(); err != nil {
@@ -371,12 +371,21 @@ var _ = register(&Rule{
 		for _, s := range f.Signals {
 			ev = append(ev, Evidence{Path: s.Path, Line: s.Line, Detail: Quote(s.Detail)})
 		}
-		if st := f.Starting(); len(st) > 0 {
-			var names []string
+		names := func(st []firewall.Signal) string {
+			var n []string
 			for _, s := range st {
-				names = append(names, s.Firewall)
+				n = append(n, s.Firewall)
 			}
-			return pass("a host firewall loads its rules at boot: "+strings.Join(accessDedupe(names), ", "), ev...)
+			return strings.Join(accessDedupe(n), ", ")
+		}
+		if st := f.Filtering(false); len(st) > 0 {
+			return pass("a host firewall loads its rules at boot: "+names(st), ev...)
+		}
+		if st := f.Filtering(true); len(st) > 0 {
+			return warn("a host firewall loads its rules at boot only if a condition not decided offline holds on the VM: "+Quote(st[0].Undecided), ev...)
+		}
+		if st := f.Starting(); len(st) > 0 {
+			return warn("a host firewall starts at boot but its rules accept everything: "+names(st), ev...)
 		}
 		if len(ev) == 0 {
 			ev = []Evidence{{Path: firewall.UFWConf, Detail: "no firewall service started at boot, no ufw ENABLED=yes"}}
@@ -390,7 +399,7 @@ var _ = register(&Rule{
 	Title:     "No encrypted volume in the image (LUKS, BitLocker, dm-crypt opened at boot)",
 	Severity:  High,
 	Source:    awsAMIPolicies + ", architecture policies: AMIs must not use encrypted file systems",
-	Rationale: "An encrypted volume cannot be scanned by the marketplace, and a VM made from the image cannot open it without a passphrase nobody at launch has (or with a key file baked into the image, which is a shared secret). The header sector of every partition (and of an unpartitioned disk) is read as cryptsetup and blkid read it: a LUKS1 or LUKS2 header, a LUKS2 secondary header at the offsets cryptsetup looks at when the primary is wiped, a BitLocker boot sector (and BitLocker To Go's FAT discovery volume); /etc/crypttab's entries, which systemd-cryptsetup-generator opens at boot (of a line with more than four fields, the first four, as the generator reads it); and rd.luks.uuid=/rd.luks.name= (read in the initrd) and luks.uuid=/luks.name= (read in the initrd and the booted system) on the booted kernel command line, unless rd.luks=/luks= turns the generator off in every stage that reads them. An LVM2 physical volume is read as LVM reads it (the label in one of its first four sectors and its checksum, the pv_header, each metadata area's header and the committed VG text metadata, both checksummed), and the PVs of the image are assembled into their volume groups (by VG UUID, the newest metadata), and the header sectors of each logical volume are read where its extents lie, on whichever PV of the image holds them (linear and striped segments), so a LUKS container inside a logical volume is found. eCryptfs-encrypted directories count too, found where ecryptfs-utils puts them: in each home (/root, /home/*, and the homes of login accounts), the encrypted lower directory .Private and the configuration ecryptfs-setup-private leaves in .ecryptfs (a key signature *.sig that mount.ecryptfs_private mounts with, Private.mnt, and the wrapped-passphrase pam_ecryptfs unwraps at login); under /home/.ecryptfs/USER, a whole encrypted home's .Private and .ecryptfs; and an /etc/fstab line of type ecryptfs. A partition that could not be read is an error naming it; so is a PV whose label or metadata does not read, and a logical volume whose extents lie on a PV that is not in the image or in a segment of another type (thin, RAID, cache, snapshot, VDO), naming the PV and the LV.",
+	Rationale: "An encrypted volume cannot be scanned by the marketplace, and a VM made from the image cannot open it without a passphrase nobody at launch has (or with a key file baked into the image, which is a shared secret). The header sector of every partition (and of an unpartitioned disk) is read as cryptsetup and blkid read it: a LUKS1 or LUKS2 header, a LUKS2 secondary header at the offsets cryptsetup looks at when the primary is wiped, a BitLocker boot sector (and BitLocker To Go's FAT discovery volume); /etc/crypttab's entries, which systemd-cryptsetup-generator opens at boot (of a line with more than four fields, the first four, as the generator reads it); and rd.luks.uuid=/rd.luks.name= (read in the initrd) and luks.uuid=/luks.name= (read in the initrd and the booted system) on the booted kernel command line, unless rd.luks=/luks= turns the generator off in every stage that reads them. An LVM2 physical volume is read as LVM reads it (the label in one of its first four sectors and its checksum, the pv_header, each metadata area's header and the committed VG text metadata, both checksummed), and the PVs of the image are assembled into their volume groups (by VG UUID, the newest metadata), and the header sectors of each logical volume are read where its extents lie, on whichever PV of the image holds them (linear and striped segments), so a LUKS container inside a logical volume is found. eCryptfs-encrypted directories count too, found where ecryptfs-utils puts them: in each home (/root, /home/*, and the homes of login accounts), the encrypted lower directory .Private and the configuration ecryptfs-setup-private leaves in .ecryptfs (a key signature *.sig that mount.ecryptfs_private mounts with, Private.mnt, and the wrapped-passphrase pam_ecryptfs unwraps at login); under /home/.ecryptfs/USER, a whole encrypted home's .Private and .ecryptfs; and an /etc/fstab line of type ecryptfs. A crypttab device, or the device of a cryptsetup open (luksOpen, create, plainOpen, ...) or systemd-cryptsetup attach command run by a unit started at boot (itself a failure), that is a file of the root filesystem is read as a partition is, so a LUKS container in a file is found and named with the line or unit naming it. fscrypt-encrypted directories count: every ext2/3/4 filesystem (partition or logical volume) whose superblock has the encrypt feature has its directory tree walked, directories only, for the topmost ones flagged EXT4_ENCRYPT_FL; the fscrypt tool's /etc/fscrypt.conf and /.fscrypt/policies with no encrypted directory found only warn. A partition typed LVM whose label LVM's label scan passes over (no label, or a label whose checksum does not match) is no PV to LVM, activates nothing, and is only noted. A partition that could not be read is an error naming it; so is a PV whose label LVM takes but whose pv_header or metadata does not read, and a logical volume whose extents lie on a PV that is not in the image or in a segment of another type (thin, RAID, cache, snapshot, VDO), naming the PV and the LV.",
 	Fix:       "Build the image on unencrypted volumes and remove /etc/crypttab entries; let customers encrypt with the cloud's volume encryption (EBS encryption, Azure Disk Encryption) at launch.",
 	Check: func(c *Context) Result {
 		f := encryption.Of(c.Image)
@@ -410,6 +419,14 @@ var _ = register(&Rule{
 		}
 		for _, e := range f.Crypttab {
 			d := Quotef("crypttab opens %s from %s", e.Name, e.Device)
+			// the device named: a partition or LV of the image, or, for a tag, none (the unit
+			// systemd-cryptsetup-generator makes waits for it at boot all the same)
+			switch {
+			case e.Names != "":
+				d += ": " + e.Names
+			case e.Tag():
+				d += ", which names no partition or logical volume of the image (boot waits for it)"
+			}
 			if e.NoAuto() {
 				d += " (noauto: on request only)"
 			}
@@ -421,8 +438,33 @@ var _ = register(&Rule{
 		for _, e := range f.ECryptfs {
 			ev = append(ev, Evidence{Path: e.Path, Line: e.Line, Detail: Quotef("eCryptfs: %s", e.Detail)})
 		}
+		for _, u := range f.UnitOpens {
+			d := Quotef("%s, started at boot, opens a dm-crypt volume: %s=%s", u.Unit, u.Setting.Key, u.Setting.Value)
+			ev = append(ev, Evidence{Path: u.Setting.File, Line: u.Setting.Line, Detail: d})
+		}
+		for _, fc := range f.Fscrypt {
+			d := Quotef("fscrypt: %d encrypted director(ies) on %s: %s", fc.Count, fc.Where, strings.Join(fc.Dirs, ", "))
+			if fc.Count > len(fc.Dirs) {
+				d += fmt.Sprintf(" and %d more", fc.Count-len(fc.Dirs))
+			}
+			ev = append(ev, Evidence{Path: fc.Where, Detail: d})
+		}
+		var notes []Evidence
+		for _, n := range f.NotPVs {
+			notes = append(notes, Evidence{Path: c.Image.Source, Detail: Quotef("an LVM partition whose label LVM does not take, so none of its volumes is activated: %s", n)})
+		}
 		if len(ev) > 0 {
-			return fail(fmt.Sprintf("%d encrypted volume(s) or boot-time dm-crypt setting(s)", len(ev)), listing(ev, 20)...)
+			return fail(fmt.Sprintf("%d encrypted volume(s) or boot-time dm-crypt setting(s)", len(ev)), listing(append(ev, notes...), 20)...)
+		}
+		if len(f.FscryptSigns) > 0 {
+			var w []Evidence
+			for _, s := range f.FscryptSigns {
+				w = append(w, Evidence{Path: s.Path, Detail: s.Detail})
+			}
+			for _, name := range f.EncryptFeature {
+				w = append(w, Evidence{Path: name, Detail: "ext4 encrypt feature set; no directory of it is encrypted"})
+			}
+			return warn("the fscrypt tool is set up, but no encrypted directory was found on the image's filesystems: its policies may be for a filesystem that is not in the image", append(w, notes...)...)
 		}
 		n := 0
 		if c.Image.Table != nil {
@@ -432,7 +474,7 @@ var _ = register(&Rule{
 		if f.LogicalVolumes > 0 {
 			lvs = fmt.Sprintf(" and %d LVM logical volume(s)", f.LogicalVolumes)
 		}
-		return pass(fmt.Sprintf("no LUKS or BitLocker header on %d partition(s)%s, no crypttab entry, no LUKS on the kernel command line, no eCryptfs directory", n, lvs))
+		return pass(fmt.Sprintf("no LUKS or BitLocker header on %d partition(s)%s, no crypttab entry, no LUKS on the kernel command line, no eCryptfs directory", n, lvs), notes...)
 	},
 })
 

@@ -166,7 +166,7 @@ func TestFirewallEnabled(t *testing.T) {
 		{"ufw enabled and started", ufw, rules.Pass, "/etc/ufw/ufw.conf:1 ENABLED=yes"},
 		{"ufw started, switched off", testfixture.With(ufw, testfixture.Change{"/etc/ufw/ufw.conf": "ENABLED=no\n"}), rules.Fail, "ufw.conf does not say ENABLED=yes"},
 		{"ufw switched on, not started", testfixture.With(ufw, testfixture.Change{"/etc/systemd/system/multi-user.target.wants/ufw.service": testfixture.Remove}), rules.Fail, "ufw's service is not started at boot"},
-		{"nftables", testfixture.Change{"/lib/systemd/system/nftables.service": "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n", "/etc/systemd/system/sysinit.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, rules.Pass, "nftables.service started at boot"},
+		{"nftables", testfixture.Change{"/etc/nftables.conf": nftDrop, "/lib/systemd/system/nftables.service": "[Service]\nExecStart=/usr/sbin/nft -f /etc/nftables.conf\n", "/etc/systemd/system/sysinit.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, rules.Pass, "nftables.service started at boot"},
 		{"an unreadable ufw.conf is an error", testfixture.Change{"/etc/ufw/ufw.conf": strings.Repeat("#", 9<<20)}, rules.Error, "/etc/ufw/ufw.conf"},
 	})
 }
@@ -235,10 +235,10 @@ func TestFirewallRulesAgree(t *testing.T) {
 		{"none", nil, false, "no firewall service enabled at boot"},
 		{"nftables linked from a target boot never reaches", testfixture.Change{"/lib/systemd/system/nftables.service": nft,
 			"/etc/systemd/system/halt.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, false, "no firewall service enabled at boot"},
-		{"nftables pulled in by Wants= of a started unit", testfixture.Change{"/lib/systemd/system/nftables.service": nft,
+		{"nftables pulled in by Wants= of a started unit", testfixture.Change{"/etc/nftables.conf": nftDrop, "/lib/systemd/system/nftables.service": nft,
 			"/lib/systemd/system/app.service":                         "[Unit]\nWants=nftables.service\n[Service]\nExecStart=/bin/true\n",
 			"/etc/systemd/system/multi-user.target.wants/app.service": "-> /lib/systemd/system/app.service"}, true, "/lib/systemd/system/app.service:2 nftables.service enabled at boot"},
-		{"nftables linked from multi-user.target.wants", testfixture.Change{"/lib/systemd/system/nftables.service": nft,
+		{"nftables linked from multi-user.target.wants", testfixture.Change{"/etc/nftables.conf": nftDrop, "/lib/systemd/system/nftables.service": nft,
 			"/etc/systemd/system/multi-user.target.wants/nftables.service": "-> /lib/systemd/system/nftables.service"}, true, "/etc/systemd/system/multi-user.target.wants/nftables.service:0 nftables.service enabled at boot"},
 		// ufw's boot script loads nothing unless ufw.conf says ENABLED=yes, and ENABLED=yes loads
 		// nothing unless the service starts (Ubuntu's images ship the first: ufw.service enabled,
@@ -267,3 +267,8 @@ func TestFirewallRulesAgree(t *testing.T) {
 		})
 	}
 }
+
+// nftDrop is an nftables ruleset that filters: an input chain that drops what no rule accepts
+// (nftables.service loads /etc/nftables.conf; a missing file, or chains that only accept, load
+// no firewall).
+const nftDrop = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\t\ttcp dport 22 accept\n\t}\n}\n"

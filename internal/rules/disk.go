@@ -22,7 +22,7 @@ var _ = register(&Rule{
 	Title:     "No swap on the OS disk, now or after first boot",
 	Severity:  High,
 	Source:    "Azure Marketplace image security recommendations (Linux: no swap partition on the OS disk); LISA AzureImageStandard verify_no_swap_on_osdisk; self-test 41 Swap Partition on OS Disk",
-	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit (linked from any *.wants or *.requires directory of systemd's unit path: /etc, /run, /usr/lib, /lib, /usr/local/lib), a unit boot starts that Wants=/Requires=/BindsTo= a .swap unit or runs swapon in ExecStart*= (directly, through sh -c, or in a script). cloud-init's configuration is read as cloud-init reads it: cloud.cfg and cloud.cfg.d/*.cfg merged in its order, YAML as PyYAML loads it (quoted keys such as \"swap\":, anchors, flow style, the last duplicate key winning); swap: creates a file unless its filename or size is null, 0 or empty (a filename containing \"null\" is a filename). /etc/fstab is read as libmount reads it for swapon -a and systemd: a '#' inside a field is not a comment (`/swap#1 none swap sw 0 0` is swap), and a line over 64 KiB makes the rule an error. Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
+	Rationale: "Swap on the OS disk hurts performance and certification fails it: a swap partition, an fstab swap line, a swap file cloud-init creates on the root filesystem, an enabled .swap unit (linked from any *.wants or *.requires directory of systemd's unit path: /etc, /run, /usr/lib, /lib, /usr/local/lib), a unit boot starts that Wants=/Requires=/BindsTo= a .swap unit or runs swapon in ExecStart*= (directly, through sh -c, or in a script). cloud-init's configuration is read as cloud-init reads it: cloud.cfg and cloud.cfg.d/*.cfg merged in its order, YAML as PyYAML loads it (quoted keys such as \"swap\":, anchors, flow style, the last duplicate key winning); swap: creates a file unless its filename or size is null, 0 or empty (a filename containing \"null\" is a filename). /etc/fstab is read as libmount reads it for swapon -a and systemd: a '#' inside a field is not a comment (`/swap#1 none swap sw 0 0` is swap), and a line over 64 KiB makes the rule an error. The devices fstab's lines, .swap units (whose names are the escaped path they turn on) and swapon commands name are resolved in the image, LVM logical volumes included (/dev/mapper/VG-LV with each \"-\" of a name doubled, /dev/VG/LV, /dev/disk/by-id/dm-name-VG-LV, UUID= and LABEL= of the swap signature), and the evidence names the partition or logical volume; a logical volume holding a swap signature that nothing names is listed but passes, as nothing turns it on at boot (systemd-gpt-auto-generator activates only GPT swap partitions). Swap on the resource disk through the agent (ResourceDisk.EnableSwap=y) is what Microsoft's Linux image documentation recommends, and passes.",
 	Fix:       "Delete swap partitions and fstab swap lines, drop cloud-init swap: settings and disable *.swap units; for swap, use the resource disk (ResourceDisk.EnableSwap=y in /etc/waagent.conf).",
 	Cert:      &CertTest{ID: "200.3.3.3", SelfTestID: "41", Name: "Swap Partition on OS Disk", Level: "Failed", LISA: "verify_no_swap_on_osdisk"},
 	Check: linux(func(c *Context) Result {
@@ -36,8 +36,21 @@ var _ = register(&Rule{
 		if err := facts.Err(); err != nil {
 			return errResult(err) // swap could be configured where we could not read
 		}
+		// on names the partition or logical volume of the image a spec turns on
+		on := func(spec string) string {
+			if d, ok := facts.Resolved(spec); ok {
+				if d.LV != "" {
+					return fmt.Sprintf(": LVM logical volume %s (%s, %s, %d MiB)", d.LV, d.Name, d.Kind, d.Size>>20)
+				}
+				return fmt.Sprintf(": %s (%s, %d MiB)", d.Name, d.Kind, d.Size>>20)
+			}
+			if swapfacts.IsDMUUID(spec) {
+				return ": an LVM logical volume named by its device-mapper UUID"
+			}
+			return ""
+		}
 		for _, e := range facts.Fstab {
-			ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "swap entry for " + Quote(e.Spec)})
+			ev = append(ev, Evidence{Path: "/etc/fstab", Line: e.Line, Detail: "swap entry for " + Quote(e.Spec) + on(e.Spec)})
 		}
 		var resource []Evidence
 		if s := facts.ResourceDisk; s != nil {
@@ -49,25 +62,45 @@ var _ = register(&Rule{
 		for _, m := range facts.CloudMounts {
 			ev = append(ev, Evidence{Path: m.File, Line: m.Line, Detail: "cloud-init mounts: adds swap at first boot"})
 		}
+		turnsOn := func(what string) string {
+			if what == "" {
+				return ""
+			}
+			return " (turns on " + Quote(what) + on(what) + ")"
+		}
 		for _, l := range facts.Links {
-			ev = append(ev, Evidence{Path: l.Path, Detail: "swap unit " + l.Unit + " enabled at boot"})
+			ev = append(ev, Evidence{Path: l.Path, Detail: "swap unit " + l.Unit + " enabled at boot" + turnsOn(l.What)})
 		}
 		for _, d := range facts.Dependencies {
-			ev = append(ev, Evidence{Path: d.Setting.File, Line: d.Setting.Line, Detail: fmt.Sprintf("%s, started at boot, has %s=%s: swap unit %s is started with it", d.By, d.Setting.Key, d.Setting.Value, d.Swap)})
+			ev = append(ev, Evidence{Path: d.Setting.File, Line: d.Setting.Line, Detail: fmt.Sprintf("%s, started at boot, has %s=%s: swap unit %s is started with it%s", d.By, d.Setting.Key, d.Setting.Value, d.Swap, turnsOn(d.What))})
 		}
 		for _, x := range facts.Swapons {
 			if x.Script != "" {
 				ev = append(ev, Evidence{Path: x.Script, Line: x.Line, Detail: fmt.Sprintf("runs swapon; %s, started at boot, runs it (%s at %s:%d)", x.Unit, x.Setting.Key, x.Setting.File, x.Setting.Line)})
 				continue
 			}
-			ev = append(ev, Evidence{Path: x.Setting.File, Line: x.Setting.Line, Detail: fmt.Sprintf("%s, started at boot, runs swapon (%s=%s)", x.Unit, x.Setting.Key, Quote(x.Setting.Value))})
+			d := fmt.Sprintf("%s, started at boot, runs swapon (%s=%s)", x.Unit, x.Setting.Key, Quote(x.Setting.Value))
+			for _, spec := range x.Devices {
+				if o := on(spec); o != "" {
+					d += "; " + Quote(spec) + o
+				}
+			}
+			ev = append(ev, Evidence{Path: x.Setting.File, Line: x.Setting.Line, Detail: d})
+		}
+		// a logical volume holding swap that nothing names is no swap at boot (only GPT swap
+		// partitions are activated unnamed, by systemd-gpt-auto-generator): listed, not failed
+		var idle []Evidence
+		for _, a := range facts.LVAreas {
+			if len(a.By) == 0 {
+				idle = append(idle, Evidence{Path: a.Name, Detail: fmt.Sprintf("LVM logical volume %s holds a swap area (%d MiB) that nothing turns on at boot: no fstab line, .swap unit or swapon command names it, and systemd-gpt-auto-generator activates only GPT swap partitions", a.LV, a.Size>>20)})
+			}
 		}
 		if len(ev) > 0 {
-			r := fail("swap is configured on the OS disk or at first boot", ev...)
+			r := fail("swap is configured on the OS disk or at first boot", append(ev, idle...)...)
 			r.Actual, r.Required = "swap configured", "no swap on the OS disk"
 			return r
 		}
-		r := pass("no swap partition, no swap in fstab, no first-boot swap on the OS disk", resource...)
+		r := pass("no swap partition, no swap in fstab, no first-boot swap on the OS disk", append(idle, resource...)...)
 		r.Actual, r.Required = "no swap", "no swap on the OS disk"
 		return r
 	}),

@@ -11,6 +11,9 @@ import (
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/cloudinit"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/extended"
 	"github.com/marketready/packer-plugin-marketplace/internal/facts/selinux"
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/lvm"
+	"github.com/marketready/packer-plugin-marketplace/internal/partition"
 	"github.com/marketready/packer-plugin-marketplace/internal/pkgdb"
 	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
 )
@@ -515,7 +518,9 @@ var _ = register(&Rule{
 		"(cloud-guest-utils 0.33) extends it to the disk's new end and sfdisk refuses a logical partition that leaves its extended " +
 		"container, or, with a partition after the container, it grows only inside the container. Decided from the partition table " +
 		"by start offset, extended containers, logical partitions and partitions holding nothing included, as growpart decides it (a differential test runs " +
-		"growpart on generated MBR and GPT layouts).",
+		"growpart on generated MBR and GPT layouts). A root on an LVM logical volume grows by growing the PV partition that holds the LV's last extent " +
+		"(cloud-utils growpart), then pvresize and lvextend: that partition is judged as the root partition and named in the evidence; when it is not " +
+		"last but the last partition is another PV of the same VG, lvextend could continue the LV there, and the rule warns.",
 	Fix: "Rebuild the disk with the root partition last (boot, ESP and BIOS boot partitions before it), as a primary MBR partition " +
 		"or a GPT partition; move any data partition to a data disk.",
 	Check: linux(func(c *Context) Result {
@@ -526,6 +531,27 @@ var _ = register(&Rule{
 		root := c.Image.RootPartition
 		if root == nil {
 			return Result{Status: Error, Message: "the partition holding the root filesystem is not known"}
+		}
+		// a root on an LVM logical volume grows by growing the PV partition that holds its last
+		// extent (growpart), then pvresize and lvextend, which continue the LV into the new
+		// extents: that partition is what must be last
+		var rootLV *inspect.LogicalVolume
+		for _, lv := range c.Image.LogicalVolumes() {
+			if lv.Partition == root {
+				rootLV = lv
+			}
+		}
+		rootName := fmt.Sprintf("partition %d", root.Number)
+		var lvEv []Evidence
+		if rootLV != nil {
+			pv, err := lastExtentPV(rootLV)
+			if err != nil {
+				return Result{Status: Error, Message: Quote(fmt.Sprintf("the root filesystem is LVM logical volume %s: which partition holds its last extent is unknown: %v", rootLV.FullName(), err))}
+			}
+			root = pv
+			rootName = fmt.Sprintf("partition %d (the PV holding the last extent of the root LV %s)", root.Number, rootLV.FullName())
+			lvEv = append(lvEv, Evidence{Path: fmt.Sprintf("partition %d", root.Number), Detail: fmt.Sprintf(
+				"LVM2 PV holding the last extent of the root filesystem's logical volume %s: growing the root is growpart on this partition, then pvresize and lvextend", rootLV.FullName())})
 		}
 		var containers []extended.Container
 		if t.Scheme == "mbr" {
@@ -538,10 +564,11 @@ var _ = register(&Rule{
 				return errResult(err)
 			}
 		}
-		res := Result{Required: "root partition last", Actual: fmt.Sprintf("root is partition %d", root.Number)}
+		res := Result{Required: "root partition last", Actual: "root is " + rootName}
 		if t.Scheme == "mbr" && root.Number >= 5 {
-			res.Status, res.Actual = Fail, fmt.Sprintf("root is logical partition %d", root.Number)
-			res.Message = fmt.Sprintf("the root is logical partition %d: growpart cannot grow it into a larger system disk (a logical partition stays inside its extended container)", root.Number)
+			res.Status, res.Actual = Fail, "root is logical "+rootName
+			res.Message = fmt.Sprintf("the root is logical %s: growpart cannot grow it into a larger system disk (a logical partition stays inside its extended container)", rootName)
+			res.Evidence = lvEv
 			for _, ct := range containers {
 				if ct.Start <= root.Start && root.Start < ct.End() {
 					res.Evidence = append(res.Evidence, Evidence{Path: fmt.Sprintf("partition %d", ct.Number),
@@ -551,6 +578,7 @@ var _ = register(&Rule{
 			return res
 		}
 		var after []Evidence
+		var last *partition.Partition // the partition after the root that starts last
 		for _, p := range t.Partitions {
 			// an entry whose bytes are all zero still bounds growpart: only the table counts
 			if p == root {
@@ -558,23 +586,60 @@ var _ = register(&Rule{
 			}
 			if p.Start > root.Start {
 				after = append(after, Evidence{Path: fmt.Sprintf("partition %d", p.Number), Detail: fmt.Sprintf("%s partition at %d MiB, after the root (partition %d at %d MiB)", p.Kind, p.Start>>20, root.Number, root.Start>>20)})
+				if last == nil || p.Start > last.Start {
+					last = p
+				}
 			}
 		}
+		lastIsContainer := false
 		for _, ct := range containers {
 			if ct.Start > root.Start {
 				after = append(after, Evidence{Path: fmt.Sprintf("partition %d", ct.Number), Detail: fmt.Sprintf("extended partition at %d MiB, after the root (partition %d at %d MiB): growpart stops at it", ct.Start>>20, root.Number, root.Start>>20)})
+				if last == nil || ct.Start >= last.Start {
+					lastIsContainer = true
+				}
 			}
 		}
 		if len(after) > 0 {
-			res.Status, res.Evidence = Fail, after
+			res.Evidence = append(lvEv, after...)
+			if rootLV != nil && !lastIsContainer && last != nil && last.Number < 5 && slices.Contains(rootLV.PVs, last) {
+				// another PV of the root's VG is last: pvresize there and lvextend can grow the root
+				// LV onto it, in a segment of its own; whether Alibaba's check takes that for a root
+				// partition that grows is not documented
+				res.Status = Warn
+				res.Message = fmt.Sprintf("the root LV %s ends on partition %d, which is not last; partition %d, last on the disk, is another PV of its VG: growpart %d, pvresize and lvextend can grow the root there, but the root's own partition is not last",
+					rootLV.FullName(), root.Number, last.Number, last.Number)
+				return res
+			}
+			res.Status = Fail
 			res.Message = fmt.Sprintf("%d partition(s) follow the root partition: it cannot grow into a larger system disk", len(after))
 			return res
 		}
-		res.Status = Pass
-		res.Message = fmt.Sprintf("the root (partition %d, from %d MiB) is the last partition", root.Number, root.Start>>20)
+		res.Status, res.Evidence = Pass, lvEv
+		res.Message = fmt.Sprintf("the root (%s, from %d MiB) is the last partition", rootName, root.Start>>20)
 		return res
 	}),
 })
+
+// lastExtentPV is the partition of the image that holds the last byte of LV lv: the PV whose
+// partition growpart must grow for lvextend to continue the LV. The PV is told by the name
+// inspect reads it under (inspect/lvm.go readLVM names each PV "partition N").
+func lastExtentPV(lv *inspect.LogicalVolume) (*partition.Partition, error) {
+	l, ok := lv.Reader.(*lvm.LV)
+	if !ok || lv.Size <= 0 {
+		return nil, fmt.Errorf("its extents are not read (%v)", lv.Err)
+	}
+	pv, _, _, err := l.Locate(lv.Size - 1)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range lv.PVs {
+		if pv.Name == fmt.Sprintf("partition %d", p.Number) {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("its last extent lies on %s, which is none of the VG's partitions", pv.Name)
+}
 
 // The system disk's bounds: ImportImage takes a system disk of 1 to 2048 GiB (and the image file
 // must fit in it); Alibaba's image requirements set 20 GiB as its smallest size.

@@ -142,19 +142,21 @@ var _ = register(&Rule{
 	Title:     "No host firewall enabled at boot (unless the application needs it)",
 	Severity:  Medium,
 	Source:    "Azure Marketplace image security recommendations (Linux: firewall rules disabled unless the application depends on them)",
-	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes in ways they cannot see. A firewall service counts when boot starts it: reached from default.target through any .wants/.requires directory (vendor ones too, such as nftables' sysinit.target.wants) or another started unit's Wants=/Requires=/BindsTo=, and not masked; SysV start links count too. ufw counts only when both its service starts and its switch is on (ENABLED=yes or YES in ufw.conf, else in /etc/default/ufw, as ufw's boot script reads them): Ubuntu's ufw.service with ENABLED=no loads nothing and is listed, not failed. It judges the same firewall fact as firewall-enabled (what loads rules at boot), so exactly one of the two passes. A firewall service whose Condition*= or Assert*= fails on the image (ConditionPathExists= naming a file the image lacks, for example) is skipped by systemd and counts as not started; a condition that cannot be decided offline (the hypervisor, the kernel command line, a read-write mount) leaves it counted, and the evidence names it. Waive this rule with a reason for appliances that need it.",
-	Fix:       "Disable ufw / firewalld / nftables / iptables persistence (marketplace-harden `firewall`), or waive the rule: waive { rule = \"firewall-disabled\" reason = \"...\" }.",
+	Rationale: "Azure network security groups filter traffic; a host firewall in the image blocks customers' own NSG rules and the platform's probes (the agent, SSH) in ways they cannot see. A firewall counts when boot starts it and what it loads filters. Started: a firewall's service (ufw, firewalld, nftables, iptables, ip6tables, netfilter-persistent, iptables-persistent, ferm, shorewall, shorewall6, arno-iptables-firewall) or any other service whose ExecStartPre=/ExecStart=/ExecStartPost= runs nft -f, iptables-restore, ip6tables-restore, ufw enable or firewall-cmd (directly or in sh -c), reached from default.target through any .wants/.requires directory (vendor ones too, such as nftables' sysinit.target.wants) or another started unit's Wants=/Requires=/BindsTo=, found and not masked; SysV start links; under OpenRC (no systemd in the image, openrc present), a link in /etc/runlevels/sysinit, boot or default to an existing /etc/init.d script of iptables, ip6tables, nftables, ufw, firewalld or awall; and an up/pre-up/post-up line running iptables-restore or nft -f in the stanza of an auto or allow-hotplug interface of /etc/network/interfaces. ufw counts only when both its service starts and its switch is on (ENABLED=yes or YES in ufw.conf, else in /etc/default/ufw, as ufw's boot script reads them): Ubuntu's ufw.service with ENABLED=no loads nothing and is listed, not failed. Filters: the rules file a service loads is read (nft -f FILE, /etc/nftables.conf for nftables.service, with its includes; iptables-save files for iptables-restore, netfilter-persistent's /etc/iptables/rules.v4 and rules.v6, RHEL's /etc/sysconfig/iptables and ip6tables, OpenRC's rules-save): a chain with policy drop or a rule that drops, rejects or queues filters; a ruleset of accepting chains only (Debian's default /etc/nftables.conf) accepts everything and passes, listed; a rules file that does not exist makes the service fail, loading nothing. ufw's, firewalld's, ferm's and shorewall's own configurations are not read: they count as filtering. A service whose Condition*= or Assert*= fails on the image is skipped by systemd and counts as not started; one whose condition cannot be decided offline (the hypervisor, the kernel command line) is an error naming the condition when only such services would fail the rule. A rules file over 1 MiB, a line over 64 KiB, includes nested over 16 deep, or a file that could not be read is an error naming it. It judges the same firewall fact as firewall-enabled. Waive this rule with a reason for appliances that need it.",
+	Fix:       "Disable ufw / firewalld / nftables / iptables persistence (marketplace-harden `firewall`), or load a ruleset that accepts everything, or waive the rule: waive { rule = \"firewall-disabled\" reason = \"...\" }.",
 	Check: linux(func(c *Context) Result {
 		// the firewall fact (internal/facts/firewall, on facts/systemd's Boot) that
-		// firewall-enabled judges too: any sign that a firewall is switched on fails here
+		// firewall-enabled judges too: a firewall that starts and loads rules that filter
+		// fails here
 		f := firewall.Of(c.Image)
 		if err := f.Err(); err != nil {
 			return errResult(err)
 		}
-		// only what loads rules counts (the fact's Starting, which firewall-enabled judges
-		// too): a ufw.service whose ufw.conf says ENABLED=no, or ENABLED=yes with no ufw
-		// service started, filters nothing (ufw-init exits at "start quiet" when ENABLED=no)
-		var ev, inert []Evidence
+		// only what loads filtering rules counts: a ufw.service whose ufw.conf says
+		// ENABLED=no, an nftables.service without its file, or a ruleset that accepts
+		// everything filters nothing (Azure's concern is a firewall blocking its agent and
+		// SSH); one whose start rests on an undecided condition decides nothing
+		var ev, undecided, inert []Evidence
 		for _, s := range f.Signals {
 			d := s.Detail
 			switch s.Kind {
@@ -165,17 +167,27 @@ var _ = register(&Rule{
 			case firewall.Switch:
 				d = "ENABLED=yes"
 			}
-			if !s.Starts {
+			switch {
+			case !s.Starts || !s.Filters:
 				inert = append(inert, Evidence{Path: s.Path, Line: s.Line, Detail: Quote(s.Detail)})
-				continue
+			case s.Undecided != "":
+				undecided = append(undecided, Evidence{Path: s.Path, Line: s.Line, Detail: Quote(s.Detail)})
+			default:
+				if s.Rules != "" {
+					d += "; loads " + Quote(s.Rules)
+				}
+				ev = append(ev, Evidence{Path: s.Path, Line: s.Line, Detail: d})
 			}
-			ev = append(ev, Evidence{Path: s.Path, Line: s.Line, Detail: d})
 		}
-		if len(ev) > 0 {
-			return fail("a host firewall is enabled", append(ev, inert...)...)
-		}
-		if len(inert) > 0 {
-			return pass("no host firewall loads rules at boot (configuration only)", inert...)
+		switch {
+		case len(ev) > 0:
+			return fail("a host firewall is enabled", append(append(ev, undecided...), inert...)...)
+		case len(undecided) > 0:
+			// a required rule failing on a guess would be wrong, and passing on one too
+			return Result{Status: Error, Message: "a host firewall starts at boot unless a condition not decided offline fails on the VM: " + undecided[0].Detail,
+				Evidence: append(undecided, inert...)}
+		case len(inert) > 0:
+			return pass("no host firewall filters at boot (configuration only, or rules that accept everything)", inert...)
 		}
 		return pass("no firewall service enabled at boot")
 	}),

@@ -5,7 +5,9 @@
 // at boot, and the LUKS volumes the kernel command line asks systemd-cryptsetup-generator or
 // dracut to open (rd.luks.uuid=, rd.luks.name=, luks.uuid=, luks.name=). It reads only the
 // header sectors of each partition, and of each logical volume of an LVM2 physical volume
-// (see lvm.go and internal/lvm). It also finds eCryptfs-encrypted home and private directories (ecryptfs.go).
+// (see lvm.go and internal/lvm), LUKS containers in files that crypttab or a unit opens and
+// the units that open dm-crypt volumes (files.go), and fscrypt-encrypted ext4 directories
+// (fscrypt.go). It also finds eCryptfs-encrypted home and private directories (ecryptfs.go).
 package encryption
 
 import (
@@ -112,6 +114,7 @@ func cstr(b []byte) string {
 type Volume struct {
 	Partition int    // 1-based; 0 for the whole disk
 	LV        string // the LVM logical volume inside the partition (an LVM2 PV) that holds it
+	File      string // the file of the root filesystem that holds it (files.go); Partition 0
 	Where     string // e.g. "partition 2 at offset 0x100000"
 	Header
 }
@@ -120,6 +123,16 @@ type Volume struct {
 type CrypttabEntry struct {
 	Line                           int
 	Name, Device, KeyFile, Options string
+	// Names is the partition or LVM logical volume of the image Device names, with its
+	// kind ("partition 2 (luks)"); "" when it names none of them. Set by Of.
+	Names string
+}
+
+// Tag says the device is named by a tag (UUID=, LABEL=, PARTUUID=, PARTLABEL=), which the
+// generator turns into a /dev/disk/by-* path (src/shared/fstab-util.c fstab_node_to_udev_node).
+func (e CrypttabEntry) Tag() bool {
+	k, _, ok := strings.Cut(e.Device, "=")
+	return ok && slices.Contains([]string{"UUID", "LABEL", "PARTUUID", "PARTLABEL"}, k)
 }
 
 // NoAuto says the volume is not opened at boot unattended (only on request).
@@ -235,6 +248,18 @@ type Facts struct {
 	Boot     []BootParam
 	// ECryptfs are the signs of eCryptfs-encrypted directories (see ecryptfs.go).
 	ECryptfs []ECryptfsSign
+	// UnitOpens are the commands of units started at boot that open dm-crypt volumes
+	// (files.go).
+	UnitOpens []UnitOpen
+	// Fscrypt are the filesystems holding fscrypt-encrypted directories, EncryptFeature
+	// every filesystem with the ext4 encrypt feature, FscryptSigns the fscrypt tool's files
+	// (fscrypt.go).
+	Fscrypt        []FscryptFS
+	EncryptFeature []string
+	FscryptSigns   []FscryptSign
+	// NotPVs are the LVM partitions whose label LVM does not take (lvm.ErrNotPV): no volume of
+	// them is activated; each says why.
+	NotPVs []string
 	// LogicalVolumes counts the LVM logical volumes whose header sectors were read.
 	LogicalVolumes int
 	Problems       problems.List
@@ -273,6 +298,7 @@ func read(img *inspect.Image) *Facts {
 			if errors.Is(err, lvm.ErrNotPV) {
 				// LVM takes no label here: no volume of it is activated, and the partition's own
 				// header sectors were probed above
+				f.NotPVs = append(f.NotPVs, fmt.Sprintf("%s: %v", where, err))
 				continue
 			}
 			if err != nil {
@@ -303,6 +329,7 @@ func read(img *inspect.Image) *Facts {
 			}
 		}
 	}
+	readFscrypt(img, f)
 	if img.Root == nil {
 		return f // a disk without a Linux root has no crypttab (the volumes above still count)
 	}
@@ -313,11 +340,18 @@ func read(img *inspect.Image) *Facts {
 		f.Problems = append(f.Problems, fmt.Errorf("%s: %w", Crypttab, err))
 	default:
 		ents, err := ParseCrypttab(data)
+		for i, e := range ents {
+			if p := img.Resolve(e.Device); p != nil {
+				ents[i].Names = fmt.Sprintf("%s (%s)", inspect.PartitionName(p), p.Kind)
+			}
+		}
 		f.Crypttab = ents
 		if err != nil {
 			f.Problems = append(f.Problems, fmt.Errorf("%s: %w", Crypttab, err))
 		}
 	}
+	readUnitOpens(img, f)
+	readFileVolumes(img, f)
 	readECryptfs(img, f)
 	ch := boot.Of(img)
 	if ch.Err != nil {

@@ -160,7 +160,7 @@ func TestUnitConditions(t *testing.T) {
 	if nft == nil || nft.Starts || !strings.Contains(nft.Detail, "ConditionPathExists=/etc/nftables.conf (/lib/systemd/system/nftables.service:2)") {
 		t.Errorf("nftables without its configuration: %+v", nft)
 	}
-	if ufw == nil || !ufw.Starts || !strings.Contains(ufw.Detail, "unless its condition fails") || !strings.Contains(ufw.Detail, "c.conf:2") {
+	if ufw == nil || !ufw.Starts || !strings.Contains(ufw.Detail, "unless its condition fails") || !strings.Contains(ufw.Undecided, "ConditionVirtualization=kvm (/etc/systemd/system/ufw.service.d/c.conf:2)") {
 		t.Errorf("ufw on an undecided hypervisor: %+v", ufw)
 	}
 
@@ -187,5 +187,49 @@ func TestUnitConditions(t *testing.T) {
 	}
 	if f := Read(src); f.Err() == nil || !strings.Contains(f.Err().Error(), "/etc/nftables.conf") {
 		t.Errorf("an unreadable condition path: problems %v, signals %+v", f.Err(), f.Signals)
+	}
+}
+
+// A unit's commands run in order: a command whose rules file is missing fails the unit (and
+// what it would load is not loaded) unless its "-" prefix ignores the failure; rules an earlier
+// command loaded stay loaded.
+func TestUnitCommandsInOrder(t *testing.T) {
+	const drop = "*filter\n:INPUT DROP [0:0]\nCOMMIT\n"
+	for _, c := range []struct {
+		name    string
+		exec    string
+		starts  bool
+		filters bool
+	}{
+		{"the first command's file missing", "ExecStart=/sbin/iptables-restore /etc/missing\nExecStart=/sbin/iptables-restore /etc/drop\n", false, false},
+		{"a missing file ignored by -", "ExecStart=-/sbin/iptables-restore /etc/missing\nExecStart=/sbin/iptables-restore /etc/drop\n", true, true},
+		{"loaded before a failing command", "ExecStartPre=/sbin/iptables-restore /etc/drop\nExecStart=/sbin/ip6tables-restore /etc/missing\n", true, true},
+		{"an ExecStart= reset", "ExecStart=/sbin/iptables-restore /etc/drop\nExecStart=\nExecStart=/bin/true\n", true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := Read(tree(t, map[string]string{
+				"/usr/lib/systemd/systemd":       "",
+				"/etc/drop":                      drop,
+				"/etc/systemd/system/fw.service": "[Service]\nType=oneshot\n" + c.exec,
+				"/etc/systemd/system/multi-user.target.wants/fw.service": "-> /etc/systemd/system/fw.service",
+			}))
+			if err := f.Err(); err != nil {
+				t.Fatal(err)
+			}
+			var fw *Signal
+			for i := range f.Signals {
+				if f.Signals[i].Unit == "fw.service" {
+					fw = &f.Signals[i]
+				}
+			}
+			switch {
+			case c.name == "an ExecStart= reset":
+				if fw != nil {
+					t.Errorf("a unit whose commands load nothing: %+v", fw)
+				}
+			case fw == nil || fw.Starts != c.starts || fw.Filters != c.filters:
+				t.Errorf("signal %+v, want starts %v filters %v", fw, c.starts, c.filters)
+			}
+		})
 	}
 }

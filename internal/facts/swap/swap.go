@@ -26,6 +26,7 @@ import (
 type Link struct {
 	Unit string
 	Path string
+	What string // the device or file the unit turns on (UnitPath of its name; "" when none)
 }
 
 // Dependency is a unit boot starts that pulls a .swap unit in.
@@ -33,6 +34,7 @@ type Dependency struct {
 	Swap    string // the .swap unit
 	By      string // the unit whose setting names it
 	Setting systemd.Setting
+	What    string // the device or file the .swap unit turns on (UnitPath)
 }
 
 // Swapon is a command a unit boot starts runs that turns swap on.
@@ -41,6 +43,9 @@ type Swapon struct {
 	Setting systemd.Setting
 	Script  string // the script that runs swapon, when it is not the command itself
 	Line    int    // its line in Script
+	// Devices are the devices the command names (swaponDevices; none for swapon -a, or a
+	// swapon inside a script)
+	Devices []string
 }
 
 // Facts is the image's swap.
@@ -52,7 +57,12 @@ type Facts struct {
 	Cloud        cloudinit.Swap
 	CloudMounts  []cloudinit.Value
 	ResourceDisk *sysconf.Setting // ResourceDisk.EnableSwap=y in /etc/waagent.conf
-	Problems     problems.List
+	// LVAreas are the image's LVM logical volumes that hold swap, with what names each
+	// (devices.go); set by Of.
+	LVAreas  []Area
+	Problems problems.List
+
+	devices map[string]Device // Resolved
 }
 
 // Err joins the problems: swap that could be there unseen.
@@ -61,7 +71,9 @@ func (f *Facts) Err() error { return f.Problems.Err() }
 // Of returns the image's swap facts, read once per image.
 func Of(img *inspect.Image) *Facts {
 	return img.Memo("facts/swap", func() any {
-		return Read(systemd.FromImage(img), cloudinit.Of(img))
+		f := Read(systemd.FromImage(img), cloudinit.Of(img))
+		f.resolve(img)
+		return f
 	}).(*Facts)
 }
 
@@ -114,8 +126,9 @@ func Read(src systemd.Source, ci *cloudinit.Facts) *Facts {
 			} else if u.Masked {
 				continue
 			}
+			what, _ := UnitPath(n)
 			for _, l := range links[n] {
-				f.Links = append(f.Links, Link{Unit: n, Path: l})
+				f.Links = append(f.Links, Link{Unit: n, Path: l, What: what})
 			}
 		}
 	}
@@ -153,7 +166,8 @@ func (f *Facts) follow(src systemd.Source, start []string) {
 			for _, s := range u.Values("Unit", key) {
 				for _, dep := range strings.Fields(s.Value) {
 					if strings.HasSuffix(dep, ".swap") {
-						f.Dependencies = append(f.Dependencies, Dependency{Swap: dep, By: name, Setting: s})
+						what, _ := UnitPath(dep)
+						f.Dependencies = append(f.Dependencies, Dependency{Swap: dep, By: name, Setting: s, What: what})
 					}
 					queue = append(queue, dep)
 				}
@@ -201,7 +215,7 @@ func (f *Facts) swapon(src systemd.Source, unit string, s systemd.Setting) {
 		base := path.Base(c.Path)
 		switch {
 		case base == "swapon":
-			f.Swapons = append(f.Swapons, Swapon{Unit: unit, Setting: s})
+			f.Swapons = append(f.Swapons, Swapon{Unit: unit, Setting: s, Devices: swaponDevices(c.Argv)})
 		case isShell(base) && shellRunsSwapon(c.Argv):
 			f.Swapons = append(f.Swapons, Swapon{Unit: unit, Setting: s})
 		case slices.Contains(c.Argv[1:], "swapon"): // dphys-swapfile swapon, a helper's verb

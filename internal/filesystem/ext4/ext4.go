@@ -52,7 +52,7 @@ const (
 
 var supportedIncompat = uint32(incompatFiletype | incompatRecover | incompatMetaBG | incompatExtents |
 	incompat64bit | incompatMMP | incompatFlexBG | incompatCsumSeed | incompatLargeDir | incompatInlineData |
-	incompatCasefold | incompatEAInode)
+	incompatCasefold | incompatEAInode | incompatEncrypt)
 
 // FS is an opened ext2/3/4 filesystem.
 type FS struct {
@@ -658,6 +658,9 @@ func (f *FS) Readlink(ino uint64) (string, error) {
 	}
 	if ri.mode()&0o170000 != 0o120000 {
 		return "", byteio.Corrupt(f.name, ri.off, "inode %d is not a symlink", ino)
+	}
+	if ri.flags()&flagEncrypt != 0 {
+		return "", byteio.Corrupt(f.name, ri.off+32, "symlink inode %d is encrypted (fscrypt); its target cannot be read", ino)
 	}
 	size := ri.size()
 	if size <= 0 || size > maxSymlinkLen {

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
@@ -39,13 +40,13 @@ import (
 // of its own, whatever its type (a tar contiguous file, a zip entry whose mode says symlink or
 // FIFO), named "ARCHIVE!/MEMBER" (nested: "A!/B!/C"). Opening is bounded: nesting depth, member
 // count and the bytes unpacked from one top-level file (a zip bomb stops at the limit). What is
-// recognised but not opened (an encrypted zip entry, 7z, rar, squashfs, a limit reached, a corrupt
-// archive) is unseen: End's error names it with its reason, so that the credential rule cannot
+// recognised but not opened (an encrypted zip entry, 7z, rar, squashfs, a zisofs file in an ISO,
+// a PDF stream in another filter, a limit reached, a corrupt archive) is unseen: End's error names it with its reason, so that the credential rule cannot
 // pass on it. A container the package manager installed and that still has its recorded digest
 // is skipped like the package's other files.
 var (
 	maxArchiveDepth          = 3        // an archive in an archive in an archive
-	maxArchiveMembers        = 20000    // files listed, over the whole nesting
+	maxArchiveMembers        = 20000    // files listed, over the whole nesting (not a git pack's objects: the budget in bytes bounds those, archive_gitpack.go)
 	maxArchiveUnpacked int64 = 1 << 30  // bytes unpacked, over the whole nesting
 	maxBufferedMember  int64 = 64 << 20 // a zip or disk image inside a stream is read into memory to be opened
 	// maxSniffedMember: a member up to this size is read into memory first, so that what is
@@ -74,28 +75,50 @@ const (
 	lz4Stream
 	zlibStream // a zlib header (RFC 1950): git's loose objects, .zz; a weak sign, checked by decoding (archive_weak.go)
 	lzmaStream // LZMA-alone (.lzma, xz --format=lzma); a weak sign, checked by decoding
-	diskImage  // qcow2, VHD, VHDX, VMDK: a magic number no other file starts with
-	rawDisk    // a partition table or a filesystem's superblock: tried, and searched as bytes if it does not open
-	sevenZip   // recognised, not opened
+	// brotliStream: brotli (RFC 7932: a web server's precompressed .br files) has no magic
+	// number; a file or member named *.br is taken for it, a weak sign checked by decoding
+	brotliStream
+	diskImage // qcow2, VHD, VHDX, VMDK: a magic number no other file starts with
+	rawDisk   // a partition table or a filesystem's superblock: tried, and searched as bytes if it does not open
+	sevenZip  // recognised, not opened
 	rarArchive
 	squashFS // recognised, not opened: the checker has no squashfs reader
 	gitPack  // a git packfile: its objects are searched (archive_gitpack.go)
+	// selfExtractor: a shell script with an archive or a compressed stream after it, at a line
+	// start (a makeself .run installer): the script is searched as the file, what follows it
+	// is opened (archive_makeself.go)
+	selfExtractor
+	isoImage    // an ISO 9660 image (a NoCloud cidata seed, an installer): its files are searched (archive_iso.go)
+	cramFS      // a cramfs image: its files are searched (archive_cramfs.go)
+	pdfDocument // a PDF: its Flate streams are inflated and searched (archive_pdf.go)
+	journalFile // a systemd journal: its compressed DATA objects are decompressed and searched (archive_journal.go)
 )
 
 func (k containerKind) String() string {
 	return [...]string{"", "zip", "tar", "cpio", "ar", "rpm", "gzip", "bzip2", "xz", "zstd", "lz4",
-		"zlib", "lzma", "disk image", "disk or filesystem image", "7z", "rar", "squashfs", "git packfile"}[k]
+		"zlib", "lzma", "brotli", "disk image", "disk or filesystem image", "7z", "rar", "squashfs", "git packfile",
+		"self-extracting script", "ISO 9660 image", "cramfs", "PDF", "systemd journal"}[k]
 }
 
 func (k containerKind) recognised() bool { return k != notContainer }
 
 // compressed says whether k is a compressed stream.
-func (k containerKind) compressed() bool { return k >= gzipStream && k <= lzmaStream }
+func (k containerKind) compressed() bool { return k >= gzipStream && k <= brotliStream }
 
 // weak says whether k is recognised by a sign that other bytes may show by chance (a two-byte
 // zlib header, an LZMA-alone header): a stream of it that does not decode is searched as the
 // bytes it is, after what it did decode.
-func (k containerKind) weak() bool { return k == zlibStream || k == lzmaStream }
+func (k containerKind) weak() bool { return k == zlibStream || k == lzmaStream || k == brotliStream }
+
+// byName is the container a file or member is taken for by its name alone, when its bytes say
+// nothing: brotli, which has no magic number (a .br that does not decode is searched as the
+// bytes it is, like any weak sign).
+func byName(name string) containerKind {
+	if strings.HasSuffix(strings.ToLower(name), ".br") {
+		return brotliStream
+	}
+	return notContainer
+}
 
 // sniffHead recognises a container by the magic number at its start (tar by "ustar" at 257).
 func sniffHead(p []byte) containerKind {
@@ -110,7 +133,7 @@ func sniffHead(p []byte) containerKind {
 		return bzip2Stream
 	case has(0, "\xfd7zXZ\x00"):
 		return xzStream
-	case has(0, "\x28\xb5\x2f\xfd"):
+	case has(0, "\x28\xb5\x2f\xfd") || zstdSkippableStart(p):
 		return zstdStream
 	case has(0, "\x04\x22\x4d\x18") || has(0, "\x02\x21\x4c\x18"): // lz4 frame, legacy frame (kernel)
 		return lz4Stream
@@ -132,6 +155,14 @@ func sniffHead(p []byte) containerKind {
 		return squashFS
 	case has(0, "PACK") && gitPackHeader(p):
 		return gitPack
+	case has(0, "LPKSHHRH"):
+		return journalFile
+	case cramfsSuperblock(p):
+		return cramFS
+	case pdfHeader(p):
+		return pdfDocument
+	case has(32769, "CD001"):
+		return isoImage
 	case zlibHeader(p):
 		return zlibStream
 	case lzmaHeader(p):
@@ -149,6 +180,12 @@ func sniffContainer(head []byte, ra io.ReaderAt, size int64) containerKind {
 	}
 	if ra == nil || size < 22 {
 		return notContainer
+	}
+	if len(head) < 32769+5 && isoAt(ra, size) { // (a longer head was looked at by sniffHead)
+		return isoImage
+	}
+	if _, _, ok := selfExtractorPayload(head, ra, size); ok {
+		return selfExtractor
 	}
 	if _, ok := zipLocate(ra, size); ok {
 		return zipArchive
@@ -293,7 +330,7 @@ func (w *worker) openTop(u *unpacking, name string, kind containerKind, ra io.Re
 // image), layers the compressed streams it is inside.
 func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.ReaderAt, size int64, br *bufio.Reader, depth, layers int) error {
 	switch kind {
-	case zipArchive, diskImage, rawDisk:
+	case zipArchive, diskImage, rawDisk, selfExtractor, isoImage, pdfDocument, journalFile, cramFS:
 		if ra == nil {
 			b, err := io.ReadAll(io.LimitReader(br, maxBufferedMember+1))
 			if err != nil {
@@ -304,10 +341,25 @@ func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.Reade
 			}
 			ra, size = bytes.NewReader(b), int64(len(b))
 		}
-		if kind == zipArchive {
+		switch kind {
+		case zipArchive:
 			return w.openZip(u, name, ra, size, depth)
+		case selfExtractor:
+			return w.openSelfExtractor(u, name, ra, size, depth)
+		case isoImage:
+			return w.openISO(u, name, ra, size, depth)
+		case pdfDocument:
+			return w.openPDF(u, name, ra, size, depth)
+		case journalFile:
+			return w.openJournal(u, name, ra, size, depth)
+		case cramFS:
+			return w.openCramfs(u, name, ra, size, depth)
 		}
 		return w.openDisk(u, name, kind, ra, size, depth)
+	case brotliStream:
+		// its reader reads what follows the stream and refuses it ("excessive input"): a weak
+		// sign's failure, so the caller searches the file's bytes too
+		return w.openCompressed(u, name, kind, br, depth, layers)
 	case sevenZip, rarArchive:
 		return fmt.Errorf("%s: a %s archive, which this checker does not open", name, kind)
 	case squashFS:
@@ -348,7 +400,7 @@ func (w *worker) openStream(u *unpacking, name string, br *bufio.Reader, depth, 
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		kind := sniffHead(head)
-		obs.archive(layers, seg, zeros, kind)
+		obs.archive(layers, seg, zeros, kind, head)
 		switch {
 		case kind == tarArchive:
 			err = w.openTar(u, name, br, depth)
@@ -404,12 +456,16 @@ func (w *worker) openCompressed(u *unpacking, name string, kind containerKind, b
 		return fmt.Errorf("%w: %s is compressed more than %d times over", errArchiveLimit, name, maxArchiveDepth)
 	}
 	src := &consumed{br: br}
+	var bz *bzip2Framing // the bzip2 streams' framing, for the initramfs listing
 	switch kind {
-	case zstdStream, xzStream:
-		// the zstd and xz decoders take what follows their stream for more of it: they are
-		// given the stream only, and what follows is the next container (initrd.ZstdFrames,
-		// initrd.XZStreams)
-		src = &consumed{br: streamOnly(kind, br)}
+	case zstdStream, xzStream, bzip2Stream, lz4Stream:
+		// the zstd, xz, bzip2 and lz4 (legacy) decoders take what follows their stream for
+		// more of it: they are given the stream only, and what follows is the next container
+		// (initrd.ZstdFrames, initrd.XZStreams, initrd.Bzip2Stream, initrd.LZ4Legacy). An
+		// LZMA-alone decoder reads src a byte at a time (an io.ByteReader) and stops at its end
+		var ends *bufio.Reader
+		ends, bz = streamOnly(kind, br)
+		src = &consumed{br: ends}
 	}
 	dec, closeFn, err := decompressor(kind, src)
 	if err != nil {
@@ -433,7 +489,7 @@ func (w *worker) openCompressed(u *unpacking, name string, kind containerKind, b
 			}
 		}()
 	}
-	obs := u.initrd.at(depth).compressed(layers, dec)
+	obs := u.initrd.at(depth).compressed(layers, dec, bz)
 	dbr := bufio.NewReaderSize(countingReader{dec, u}, 64<<10)
 	head, err := dbr.Peek(sniffBytes)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
@@ -525,6 +581,8 @@ func decompressor(kind containerKind, br *consumed) (io.Reader, func(), error) {
 			return nil, nil, err
 		}
 		return z, func() {}, nil
+	case brotliStream:
+		return brotli.NewReader(br), func() {}, nil
 	}
 	return nil, nil, fmt.Errorf("not a compressed stream")
 }
@@ -652,6 +710,9 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	kind := sniffContainer(head, ra, size)
+	if !kind.recognised() {
+		kind = byName(name)
+	}
 	if ra == nil && !kind.recognised() && size > 0 && looksLikeVolume(head, size) {
 		// a filesystem image larger than a member is held to (issue #24, M15): read into memory
 		// up to the bound a zip in a stream is, else not seen
@@ -803,7 +864,12 @@ func (w *worker) openZip(u *unpacking, name string, ra io.ReaderAt, size int64, 
 	if u.members+int(min(loc.entries, 1<<31)) > maxArchiveMembers {
 		return fmt.Errorf("%w: %s lists %d files (at most %d are opened)", errArchiveLimit, name, loc.entries, maxArchiveMembers)
 	}
-	zr, err := zip.NewReader(ra, size)
+	// the zip is read where its directory says it starts (loc.base): archive/zip computes the
+	// prefix from the end record alone, which is wrong by the zip64 records' 76 bytes when a
+	// zip written to a pipe (zip64 end records beside an end record whose values fit) follows
+	// a prefix, and it looks for the zip64 record at the locator's offset, which counts from
+	// the zip's start (archive/zip readDirectoryEnd, go1.26)
+	zr, err := zip.NewReader(io.NewSectionReader(ra, loc.base, size-loc.base), size-loc.base)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -822,10 +888,10 @@ func (w *worker) openZip(u *unpacking, name string, ra io.ReaderAt, size int64, 
 		}
 		return io.NopCloser(z)
 	})
-	if err := w.searchZipRest(u, name, zr, ra, size); err != nil {
+	if err := w.searchZipRest(u, name, zr, loc.base, ra, size); err != nil {
 		return err
 	}
-	zipOrphans(u, name, zr, ra, size)
+	zipOrphansAt(u, name, zr, loc.base, ra, size)
 	for _, f := range zr.File {
 		mp := memberPath(name, f.Name)
 		if f.UncompressedSize64 == 0 && f.CompressedSize64 == 0 {
@@ -854,13 +920,15 @@ func (w *worker) openZip(u *unpacking, name string, ra io.ReaderAt, size int64, 
 
 // searchZipRest searches the bytes of a zip that no entry's data covers, as the file's own: what
 // comes before the archive (a launcher script, a self-extractor), the local headers (names,
-// extra fields), gaps between entries, the central directory and the archive's comment.
-func (w *worker) searchZipRest(u *unpacking, name string, zr *zip.Reader, ra io.ReaderAt, size int64) error {
+// extra fields), gaps between entries, the central directory and the archive's comment. zr
+// reads the zip from base (its offsets count from there).
+func (w *worker) searchZipRest(u *unpacking, name string, zr *zip.Reader, base int64, ra io.ReaderAt, size int64) error {
 	type span struct{ from, to int64 }
 	var data []span
 	for _, f := range zr.File {
 		off, err := f.DataOffset()
-		if err != nil || off < 0 || off > size {
+		off += base
+		if err != nil || off < base || off > size {
 			continue // the entry's error is reported when it is opened
 		}
 		data = append(data, span{off, min(size, off+int64(min(f.CompressedSize64, 1<<62)))})
@@ -965,11 +1033,22 @@ func zip64End(ra io.ReaderAt, buf []byte, i int, at int64) ([]byte, int64) {
 	if string(loc[:4]) != "PK\x06\x07" {
 		return nil, 0
 	}
-	off := int64(binary.LittleEndian.Uint64(loc[8:]))
+	le := binary.LittleEndian
+	off := int64(le.Uint64(loc[8:]))
 	if off < 0 || off > at-20-56 {
 		return nil, 0
 	}
+	// the locator's offset counts from the zip's start, not the file's: behind a prefix (a
+	// zip written to a pipe after a launcher script) the record lies later by the prefix. It
+	// ends where the locator begins when it has no extensible data (its size field, which
+	// counts the bytes after the field, is then 44: APPNOTE 6.3.6, 4.3.14), so it is looked for
+	// there first, then at the offset itself (a record with extensible data, no prefix)
 	z := make([]byte, 56)
+	if phys := at - 20 - 56; phys > off {
+		if got, _ := ra.ReadAt(z, phys); got == 56 && string(z[:4]) == "PK\x06\x06" && le.Uint64(z[4:]) == 44 {
+			return z, phys
+		}
+	}
 	if got, _ := ra.ReadAt(z, off); got < 56 || string(z[:4]) != "PK\x06\x06" {
 		return nil, 0
 	}

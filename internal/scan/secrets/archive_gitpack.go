@@ -35,10 +35,16 @@ import (
 //
 // The pack is read twice: the first pass finds each object's place (inflating every stream to
 // find where it ends, charged to the unpacking budget); the second inflates the whole objects
-// again, searches them, and resolves the deltas on each from its base down (as index-pack does),
-// so that a base is inflated once for all its deltas and only the chain being resolved is held.
-// Blobs, commits and tags are searched (a secret in a commit message is a secret); trees hold
-// only file names and ids and are not searched, so they do not count against the member limit.
+// again (not charged again: the first pass counted those bytes, and the second inflates no
+// stream more than once), searches them, and resolves the deltas on each from its base down (as
+// index-pack does), so that a base is inflated once for all its deltas and only the chain being
+// resolved is held; what a delta makes is charged as it is made. Blobs, commits and tags are
+// searched (a secret in a commit message is a secret); trees hold only file names and ids and are
+// not searched. A pack's objects are not archive members: a clone of a mid-size repository has
+// more of them than maxArchiveMembers, and the budget in bytes bounds the work; so that a pack of
+// millions of tiny objects still stops as a zip bomb does, each object searched is charged
+// gitObjectCharge bytes besides its own (at most 4 Mi objects for a 1 GiB budget), and a pack
+// indexes at most maxGitPackObjects.
 // What is not seen is named with its offset and reason: a REF_DELTA whose base is not in the
 // pack (a thin pack, as `git pack-objects --thin` writes for a fetch), a chain deeper than
 // maxGitDeltaDepth, an object over maxGitObject bytes, a stream that does not inflate (and, where
@@ -57,6 +63,9 @@ var (
 	// maxGitPackObjects bounds the objects indexed in one pack
 	maxGitPackObjects = 1 << 20
 )
+
+// gitObjectCharge is what searching one object costs the unpacking budget besides its bytes.
+const gitObjectCharge = 256
 
 // git object types in a pack header.
 const (
@@ -209,7 +218,7 @@ func (g *packOpen) index() (int64, error) {
 		if err != nil {
 			return p.off, fmt.Errorf("%s: object %d of %d at offset %d: %w; it and the pack's objects after it are not seen", g.name, i+1, count, off, err)
 		}
-		if err := g.inflate(p, e.size, nil); err != nil {
+		if err := g.inflate(p, e.size, nil, true); err != nil {
 			if fatal(err) {
 				return p.off, err
 			}
@@ -279,8 +288,10 @@ func (g *packOpen) header(p *packReader) (packEntry, error) {
 }
 
 // inflate reads the zlib stream at r, which must inflate to exactly size bytes, appending them
-// to *dst (nil: discarded); it reads the stream to its end (its checksum), no further.
-func (g *packOpen) inflate(r io.Reader, size int64, dst *[]byte) error {
+// to *dst (nil: discarded); it reads the stream to its end (its checksum), no further. charge
+// says whether what it inflates is charged to the budget (the first pass's reading of a stream
+// is; the second pass's reading of the same stream is not).
+func (g *packOpen) inflate(r io.Reader, size int64, dst *[]byte, charge bool) error {
 	var err error
 	if g.zr == nil {
 		g.zr, err = zlib.NewReader(r)
@@ -298,8 +309,10 @@ func (g *packOpen) inflate(r io.Reader, size int64, dst *[]byte) error {
 	for {
 		n, rerr := g.zr.Read(buf)
 		got += int64(n)
-		if err := g.charge(int64(n)); err != nil {
-			return err
+		if charge {
+			if err := g.charge(int64(n)); err != nil {
+				return err
+			}
 		}
 		if got > size {
 			return fmt.Errorf("zlib: inflates past the %d bytes its header gives", size)
@@ -332,7 +345,7 @@ func (g *packOpen) load(e *packEntry) ([]byte, error) {
 	} else {
 		g.br.Reset(r)
 	}
-	if err := g.inflate(g.br, e.size, &b); err != nil {
+	if err := g.inflate(g.br, e.size, &b, false); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -368,7 +381,7 @@ func (g *packOpen) resolveWhole(i int) error {
 func (g *packOpen) found(i int, typ uint8, data []byte, depth int) error {
 	id := gitObjectID(typ, data)
 	if typ != gitTree {
-		if err := g.w.member(g.u, memberPath(g.name, hex.EncodeToString(id[:])), int64(len(data)), bytes.NewReader(data), bytes.NewReader(data), g.depth); err != nil {
+		if err := g.search(memberPath(g.name, hex.EncodeToString(id[:])), data); err != nil {
 			return err
 		}
 	}
@@ -412,6 +425,21 @@ func (g *packOpen) found(i int, typ uint8, data []byte, depth int) error {
 		g.held -= int64(len(data))
 	}
 	return nil
+}
+
+// search searches one object as a file of its own (what worker.member does for an archive's
+// member, without counting it as one): charged gitObjectCharge; what it could not see is
+// recorded, only a limit is returned.
+func (g *packOpen) search(name string, data []byte) error {
+	if err := g.charge(gitObjectCharge); err != nil {
+		return err
+	}
+	err := g.w.searchMember(g.u, name, int64(len(data)), bytes.NewReader(data), bytes.NewReader(data), g.depth)
+	if err != nil && !fatal(err) {
+		g.u.miss(err)
+		err = nil
+	}
+	return err
 }
 
 // patch applies a delta to its base (patch-delta.c's patch_delta, in this checker's terms): the

@@ -22,12 +22,19 @@ import (
 const maxOrphansNamed = 64
 
 // zipOrphans records, as not seen, the local file headers of the zip (ra, size bytes) that no
-// entry of its central directory zr starts at.
+// entry of its central directory zr (which reads ra itself) starts at.
 func zipOrphans(u *unpacking, name string, zr *zip.Reader, ra io.ReaderAt, size int64) {
+	zipOrphansAt(u, name, zr, 0, ra, size)
+}
+
+// zipOrphansAt is zipOrphans for a zr that reads the zip from base of ra (its offsets count
+// from there); the file's bytes before base are looked at too.
+func zipOrphansAt(u *unpacking, name string, zr *zip.Reader, base int64, ra io.ReaderAt, size int64) {
 	listed := map[int64]bool{}
 	var covered []zipSpan // the listed entries' data: a stored jar inside a jar has local headers of its own
 	for _, f := range zr.File {
 		if off, err := f.DataOffset(); err == nil {
+			off += base
 			listed[off] = true
 			if f.CompressedSize64 > 0 && f.CompressedSize64 < uint64(size) {
 				covered = append(covered, zipSpan{off, off + int64(f.CompressedSize64)})

@@ -20,9 +20,13 @@ import (
 // initrd.Builder Fail (List then runs and makes the facts and the errors), and so is any error
 // or unseen part of the search (it may be one List would meet). Like the kernel, List goes on
 // after a compressed archive at the next byte, and so does the search: every archive at the top
-// of the file is told. The gzip stream List opens is one member (the search reads the members
-// that follow as one stream, List each as an archive of its own): a gzip stream of more than
-// one member is a Fail. The decoders are List's libraries with the same memory limits (xz's DictCap
+// of the file is told. The gzip stream List opens is one member, its bzip2 stream one stream
+// (the search reads the members or streams that follow as one stream, as gzip -dc and bzip2 -dc
+// do; List, as the kernel, each as an archive of its own): more than one is a Fail. So a cpio
+// cut in two across gzip members is read whole by the search, while List (and the kernel:
+// its gunzip stops at the first member's end and unpack_to_rootfs then finds the cpio cut
+// short, "junk at the end of compressed archive", init/initramfs.c v6.6) fails on it. The
+// decoders are List's libraries with the same memory limits (xz's DictCap
 // is a minimum the stream's own dictionary size overrides, zstd's low-memory mode changes its
 // buffers, not its output), so a stream the search decoded without error, List decodes to the
 // same bytes.
@@ -40,8 +44,9 @@ type initrdObs struct {
 	inside  bool
 	record  bool
 	trailer int64
-	gz      *gzipMembers // the compressed archive's decoder when it is gzip
-	done    bool         // List has stopped: what follows is not told
+	gz      *gzipMembers  // the compressed archive's decoder when it is gzip
+	bz      *bzip2Framing // the compressed archive's framing when it is bzip2
+	done    bool          // List has stopped: what follows is not told
 }
 
 func newInitrdObs(r io.Reader) *initrdObs {
@@ -91,13 +96,17 @@ func listFormat(k containerKind) string {
 		return "zstd"
 	case lz4Stream:
 		return "lz4"
+	case bzip2Stream:
+		return "bzip2"
+	case lzmaStream:
+		return "lzma"
 	}
 	return ""
 }
 
 // archive is the search's next container of the file's stream, after zeros zero bytes, at
-// compression layer layers, the seg-th of its stream.
-func (o *initrdObs) archive(layers, seg int, zeros int64, kind containerKind) {
+// compression layer layers, the seg-th of its stream; head is its first bytes.
+func (o *initrdObs) archive(layers, seg int, zeros int64, kind containerKind, head []byte) {
 	switch {
 	case o.off():
 	case layers == 0:
@@ -105,6 +114,11 @@ func (o *initrdObs) archive(layers, seg int, zeros int64, kind containerKind) {
 		f := listFormat(kind)
 		if f == "" {
 			o.b.Fail("a %s at the top of the file", kind)
+			return
+		}
+		if kind == lzmaStream && (len(head) < 2 || head[0] != 0x5d || head[1] != 0) {
+			// List (as the kernel) knows an LZMA-alone stream by the magic 5d 00 only
+			o.b.Fail("an lzma stream List does not recognise (starts %x)", head[:min(len(head), 2)])
 			return
 		}
 		o.b.Archive(f)
@@ -133,13 +147,14 @@ func (o *initrdObs) streamEnd(layers int, zeros int64) {
 
 // compressed starts the compressed archive at layer layers, decoded by dec; those at the top
 // of the file (layers 1) are List's. It returns o when it is one.
-func (o *initrdObs) compressed(layers int, dec io.Reader) *initrdObs {
+func (o *initrdObs) compressed(layers int, dec io.Reader, bz *bzip2Framing) *initrdObs {
 	if o.off() || layers != 1 {
 		return nil
 	}
 	o.inside = true
 	o.trailer = -1
 	o.gz, _ = dec.(*gzipMembers)
+	o.bz = bz
 	return o
 }
 
@@ -154,9 +169,11 @@ func (o *initrdObs) compressedEnd(sniffed containerKind) {
 		o.b.Fail("the compressed archive holds no whole cpio archive")
 	case o.gz != nil && (o.gz.first < 0 || o.gz.n > o.gz.first):
 		o.b.Fail("a gzip stream of more than one member (List reads each as an archive of its own)")
+	case o.bz != nil && o.bz.Streams != 1:
+		o.b.Fail("%d bzip2 streams one after another (List reads each as an archive of its own)", o.bz.Streams)
 	}
 	o.inside = false
-	o.gz = nil
+	o.gz, o.bz = nil, nil
 }
 
 // header is the next header of a cpio archive of the file's stream (depth 1): told when it is
@@ -202,12 +219,28 @@ func (o *initrdObs) publish(to InitramfsFunc, name string, ra io.ReaderAt, size,
 	to(name, s)
 }
 
-// streamOnly reads, through a buffer of its own, the zstd frames (initrd.ZstdFrames) or the xz
-// streams (initrd.XZStreams) at br's position and no byte after them: the decoders take all
-// their input for their stream.
-func streamOnly(kind containerKind, br *bufio.Reader) *bufio.Reader {
-	if kind == xzStream {
-		return bufio.NewReaderSize(initrd.NewXZStreams(br), 64<<10)
+// bzip2Framing delimits the bzip2 streams of a compressed archive (their count tells the
+// listing whether List reads them as one archive).
+type bzip2Framing = initrd.Bzip2Stream
+
+// streamOnly reads, through a buffer of its own, the zstd frames (initrd.ZstdFrames), the xz
+// streams (initrd.XZStreams), the bzip2 streams (initrd.Bzip2Stream: those that follow one
+// another, as bzip2 -dc reads them, returned too) or the lz4 legacy blocks (initrd.LZ4Legacy)
+// at br's position and no byte after them: the decoders take all their input for their stream.
+// An lz4 frame (not legacy) is br itself: its decoder stops at the frame's end mark.
+func streamOnly(kind containerKind, br *bufio.Reader) (*bufio.Reader, *bzip2Framing) {
+	switch kind {
+	case xzStream:
+		return bufio.NewReaderSize(initrd.NewXZStreams(br), 64<<10), nil
+	case bzip2Stream:
+		bz := initrd.NewBzip2Stream(br)
+		bz.Multi = true
+		return bufio.NewReaderSize(bz, 64<<10), bz
+	case lz4Stream:
+		if head, _ := br.Peek(4); string(head) != "\x02\x21\x4c\x18" {
+			return br, nil
+		}
+		return bufio.NewReaderSize(initrd.NewLZ4Legacy(br), 64<<10), nil
 	}
-	return bufio.NewReaderSize(initrd.NewZstdFrames(br), 64<<10)
+	return bufio.NewReaderSize(initrd.NewZstdFrames(br), 64<<10), nil
 }

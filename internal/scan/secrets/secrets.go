@@ -681,6 +681,9 @@ func (k *sink) Write(p []byte) error {
 				}
 				kind = sniffContainer(p, ra, k.f.Size)
 			}
+			if kind == notContainer {
+				kind = byName(k.f.Path)
+			}
 			if kind.recognised() {
 				k.container = kind
 				if k.vendorMD5 == "" {

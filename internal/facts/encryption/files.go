@@ -1,0 +1,187 @@
+package encryption
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
+	"github.com/marketready/packer-plugin-marketplace/internal/inspect"
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+// LUKS containers in files, and units that open dm-crypt volumes at boot. systemd-cryptsetup
+// takes a regular file as crypttab's device and attaches it to a loop device itself
+// (src/cryptsetup/cryptsetup.c attach_luks_or_plain_or_bitlk_by_*, which crypt_init's the
+// path, and libcryptsetup lib/setup.c crypt_init/device_alloc, which sets up a loop device for
+// a file; systemd 252, cryptsetup 2.6); cryptsetup open does the same for a file named on its
+// command line. A file's header sectors are read as a partition's (Probe).
+
+// FileVolume is where a crypttab line or a unit names a file of the image.
+type FileVolume struct {
+	Path   string
+	Source string // "/etc/crypttab:3", "vault.service (/etc/systemd/system/vault.service:4)"
+}
+
+// UnitOpen is a command a unit linked from a wants or requires directory runs that opens a
+// dm-crypt volume: cryptsetup open (luksOpen, create, plainOpen, ...) or systemd-cryptsetup
+// attach.
+type UnitOpen struct {
+	Unit    string
+	Setting systemd.Setting
+	Device  string // "" when the command line does not say
+}
+
+// cryptsetupOpens are cryptsetup's actions that map a device (cryptsetup 2.6 src/cryptsetup.c
+// action_types: open and its aliases).
+var cryptsetupOpens = []string{"open", "luksOpen", "create", "plainOpen", "loopaesOpen", "tcryptOpen", "bitlkOpen", "fvault2Open"}
+
+// cryptsetupValueOptions are cryptsetup's options that take the next word as their value.
+var cryptsetupValueOptions = []string{"-M", "--type", "-d", "--key-file", "-c", "--cipher", "-s", "--key-size", "-h", "--hash",
+	"-S", "--key-slot", "--header", "-o", "--offset", "-p", "--skip", "-l", "--keyfile-size", "--keyfile-offset",
+	"--token-id", "--token-type", "-t", "--timeout", "-T", "--tries", "--master-key-file", "--volume-key-file", "--integrity", "--sector-size"}
+
+// openCommand reads one command: the device it opens, and whether it opens one at all.
+func openCommand(c sysconf.ExecCommand) (device string, ok bool) {
+	base := path.Base(c.Path)
+	var pos []string
+	for i := 1; i < len(c.Argv); i++ {
+		a := c.Argv[i]
+		switch {
+		case a == "--":
+			pos = append(pos, c.Argv[i+1:]...)
+			i = len(c.Argv)
+		case slices.Contains(cryptsetupValueOptions, a):
+			i++
+		case strings.HasPrefix(a, "-"):
+		default:
+			pos = append(pos, a)
+		}
+	}
+	switch base {
+	case "cryptsetup":
+		if len(pos) == 0 || !slices.Contains(cryptsetupOpens, pos[0]) {
+			return "", false
+		}
+		if pos[0] == "create" { // the old syntax: create NAME DEVICE
+			if len(pos) > 2 {
+				return pos[2], true
+			}
+			return "", true
+		}
+		if len(pos) > 1 {
+			return pos[1], true
+		}
+		return "", true
+	case "systemd-cryptsetup":
+		// systemd-cryptsetup attach VOLUME SOURCE-DEVICE [KEY-FILE] [OPTIONS]
+		if len(pos) == 0 || pos[0] != "attach" {
+			return "", false
+		}
+		if len(pos) > 2 {
+			return pos[2], true
+		}
+		return "", true
+	}
+	return "", false
+}
+
+// readUnitOpens lists the commands of the units linked from wants and requires directories
+// that open a dm-crypt volume.
+func readUnitOpens(img *inspect.Image, f *Facts) {
+	src := systemd.FromImage(img)
+	links, err := systemd.WantedLinks(src)
+	if err != nil {
+		f.Problems = append(f.Problems, fmt.Errorf("units started at boot (they may open dm-crypt volumes): %w", err))
+		return
+	}
+	names := make([]string, 0, len(links))
+	for n := range links {
+		if strings.HasSuffix(n, ".service") {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		u, err := systemd.LoadUnit(src, n)
+		if err != nil {
+			f.Problems = append(f.Problems, err)
+			continue
+		}
+		if !u.Found() {
+			continue
+		}
+		for _, key := range []string{"ExecStartPre", "ExecStart", "ExecStartPost"} {
+			for _, s := range u.Values("Service", key) {
+				cmds, err := sysconf.SplitExec(s.Value)
+				if err != nil {
+					f.Problems = append(f.Problems, fmt.Errorf("%s:%d: %s: %w", s.File, s.Line, s.Key, err))
+					continue
+				}
+				for _, c := range cmds {
+					if dev, ok := openCommand(c); ok {
+						f.UnitOpens = append(f.UnitOpens, UnitOpen{Unit: n, Setting: s, Device: dev})
+					}
+				}
+			}
+		}
+	}
+}
+
+// readFileVolumes probes the files crypttab's lines and the units' commands name: a path
+// outside /dev that is a file of the image. A file that does not exist is left (the line
+// itself is evidence); one that does not read is a problem naming it.
+func readFileVolumes(img *inspect.Image, f *Facts) {
+	var files []FileVolume
+	for _, e := range f.Crypttab {
+		files = append(files, FileVolume{Path: e.Device, Source: fmt.Sprintf("%s:%d", Crypttab, e.Line)})
+	}
+	for _, u := range f.UnitOpens {
+		files = append(files, FileVolume{Path: u.Device, Source: fmt.Sprintf("%s (%s:%d)", u.Unit, u.Setting.File, u.Setting.Line)})
+	}
+	seen := map[string]bool{}
+	for _, fv := range files {
+		if !strings.HasPrefix(fv.Path, "/") || strings.HasPrefix(path.Clean(fv.Path), "/dev/") {
+			continue // UUID=, LABEL=, a device node: the partitions and LVs probed above
+		}
+		if seen[path.Clean(fv.Path)] {
+			continue
+		}
+		seen[path.Clean(fv.Path)] = true
+		name, err := img.Root.Resolve(rel(fv.Path))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("%s (named by %s): %w", fv.Path, fv.Source, err))
+			continue
+		}
+		name = rel(name)
+		fi, err := img.Root.Stat(name)
+		if err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("%s (named by %s): %w", fv.Path, fv.Source, err))
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			continue // a directory or special file: nothing cryptsetup attaches
+		}
+		ra, size, err := img.Root.OpenReaderAt(name)
+		if err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("%s (named by %s): %w", fv.Path, fv.Source, err))
+			continue
+		}
+		h, ok, err := Probe(ra, size)
+		if err != nil {
+			f.Problems = append(f.Problems, fmt.Errorf("%s (named by %s): %w", fv.Path, fv.Source, err))
+			continue
+		}
+		if ok {
+			f.Volumes = append(f.Volumes, Volume{File: fv.Path,
+				Where:  fmt.Sprintf("file %s, named by %s, header at offset %#x", fv.Path, fv.Source, h.Offset),
+				Header: h})
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package firewall
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/facts/systemd"
+	"github.com/marketready/packer-plugin-marketplace/internal/sysconf"
+)
+
+const (
+	loadNft        = iota // nft -f FILE
+	loadIptables          // iptables-restore FILE (ip6tables-restore, or a RHEL iptables.init)
+	loadPersistent        // netfilter-persistent start: /etc/iptables/rules.v4 and rules.v6
+	loadByName            // a tool whose rules are its own configuration (ufw, firewalld, ...)
+)
+
+// Files netfilter-persistent's iptables plugins restore (Debian iptables-persistent 1.0.20,
+// plugins.d/15-ip4tables and 25-ip6tables: each skips its file when it does not exist).
+const (
+	RulesV4 = "/etc/iptables/rules.v4"
+	RulesV6 = "/etc/iptables/rules.v6"
+)
+
+// loader is one command that loads firewall rules.
+type loader struct {
+	firewall string
+	kind     int
+	file     string
+	what     string // the command, for the evidence
+}
+
+var restoreNames = []string{"iptables-restore", "ip6tables-restore", "iptables-legacy-restore",
+	"ip6tables-legacy-restore", "iptables-nft-restore", "ip6tables-nft-restore"}
+
+// restoreValued are iptables-restore's options that take a value (iptables-restore(8)).
+var restoreValued = []string{"-M", "--modprobe", "-T", "--table", "-W", "--wait-interval"}
+
+// classify says whether a command (its executable, its arguments, what a shell redirects to its
+// standard input) loads firewall rules, and how.
+func classify(exe string, args []string, stdin string) (loader, bool) {
+	base := path.Base(exe)
+	what := strings.TrimSpace(base + " " + strings.Join(args, " "))
+	if stdin != "" {
+		what += " < " + stdin
+	}
+	has := func(w ...string) bool {
+		for _, a := range args {
+			if slices.Contains(w, a) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case base == "nft":
+		for i, a := range args {
+			if (a == "-f" || a == "--file") && i+1 < len(args) && args[i+1] != "-" {
+				return loader{"nftables", loadNft, args[i+1], what}, true
+			}
+			if f, ok := strings.CutPrefix(a, "--file="); ok && f != "-" {
+				return loader{"nftables", loadNft, f, what}, true
+			}
+		}
+	case slices.Contains(restoreNames, base):
+		fw := "iptables"
+		if strings.HasPrefix(base, "ip6") {
+			fw = "ip6tables"
+		}
+		for i := 0; i < len(args); i++ {
+			a := args[i]
+			switch {
+			case slices.Contains(restoreValued, a):
+				i++
+			case strings.HasPrefix(a, "-"):
+			default:
+				return loader{fw, loadIptables, a, what}, true
+			}
+		}
+		if stdin != "" {
+			return loader{fw, loadIptables, stdin, what}, true
+		}
+		// no file: it reads its standard input, /dev/null for a service, and loads nothing
+	case base == "netfilter-persistent" && has("start", "restart", "reload"):
+		return loader{"netfilter-persistent", loadPersistent, "", what}, true
+	case base == "iptables.init" && has("start", "restart", "reload"):
+		// RHEL's iptables-services: the init script restores /etc/sysconfig/iptables and
+		// fails when it does not exist (iptables-services 1.8.x, iptables.init start)
+		return loader{"iptables", loadIptables, "/etc/sysconfig/iptables", what}, true
+	case base == "ip6tables.init" && has("start", "restart", "reload"):
+		return loader{"ip6tables", loadIptables, "/etc/sysconfig/ip6tables", what}, true
+	case base == "ufw-init" && has("start", "force-reload", "restart"):
+		return loader{"ufw", loadByName, "", what}, true
+	case base == "ufw" && has("enable"):
+		return loader{"ufw", loadByName, "", what}, true
+	case base == "firewalld", base == "firewall-cmd":
+		return loader{"firewalld", loadByName, "", what}, true
+	case base == "ferm" && (len(args) == 0 || !has("stop")):
+		return loader{"ferm", loadByName, "", what}, true
+	case (base == "shorewall" || base == "shorewall6" || base == "shorewall-lite") && has("start", "restart", "restore", "reload"):
+		return loader{base, loadByName, "", what}, true
+	case base == "arno-iptables-firewall" && has("start", "restart"):
+		return loader{base, loadByName, "", what}, true
+	}
+	return loader{}, false
+}
+
+// shellSplit separates a shell command line into simple commands, roughly: at ;, &&, ||, | and
+// newlines (quotes are not followed across them).
+var shellSplit = regexp.MustCompile(`;|&&|\|\||\||\n`)
+
+// shellLoaders finds the rules-loading commands of shell text (sh -c "...", an ifupdown
+// up/pre-up line): each simple command's words, quotes stripped, "exec", "sudo", "command" and
+// leading VAR=value words skipped, a "< FILE" redirection taken as its standard input.
+func shellLoaders(script string) []loader {
+	var out []loader
+	for _, part := range shellSplit.Split(script, -1) {
+		f := strings.Fields(part)
+		var argv []string
+		stdin := ""
+		for i := 0; i < len(f); i++ {
+			w := strings.Trim(f[i], `"'`)
+			switch {
+			case w == "<" && i+1 < len(f):
+				stdin = strings.Trim(f[i+1], `"'`)
+				i++
+			case strings.HasPrefix(w, "<") && len(w) > 1:
+				stdin = w[1:]
+			case strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>"):
+				if w == ">" || w == "2>" {
+					i++
+				}
+			case len(argv) == 0 && (w == "exec" || w == "sudo" || w == "command" || strings.Contains(w, "=") && !strings.HasPrefix(w, "-")):
+			default:
+				argv = append(argv, w)
+			}
+		}
+		if len(argv) == 0 {
+			continue
+		}
+		if ld, ok := classify(argv[0], argv[1:], stdin); ok {
+			out = append(out, ld)
+		}
+	}
+	return out
+}
+
+// commandLoaders are the loaders of one command of a unit: the command itself, or, for a shell
+// run with -c, the commands of its script.
+func commandLoaders(c sysconf.ExecCommand) []loader {
+	args := c.Argv
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	switch path.Base(c.Path) {
+	case "sh", "bash", "dash", "ash", "busybox":
+		for i, a := range args {
+			if a == "-c" && i+1 < len(args) {
+				return shellLoaders(args[i+1])
+			}
+		}
+		return nil
+	}
+	if ld, ok := classify(c.Path, args, ""); ok {
+		return []loader{ld}
+	}
+	return nil
+}
+
+// load reads what a loader loads.
+func (ld loader) load(src systemd.Source) (Ruleset, error) {
+	switch ld.kind {
+	case loadNft:
+		return ReadNftables(src, ld.file)
+	case loadIptables:
+		return ReadIptablesSave(src, ld.file)
+	case loadPersistent:
+		var first *Ruleset
+		for _, f := range []string{RulesV4, RulesV6} {
+			r, err := ReadIptablesSave(src, f)
+			if err != nil {
+				return Ruleset{}, err
+			}
+			if r.Missing {
+				continue
+			}
+			if r.Filters {
+				return r, nil
+			}
+			if first == nil {
+				first = &r
+			}
+		}
+		if first != nil {
+			return *first, nil
+		}
+		return Ruleset{Path: RulesV4, Why: "loads nothing: neither " + RulesV4 + " nor " + RulesV6 + " exists"}, nil
+	}
+	return Ruleset{Filters: true, Why: ld.what + " loads " + ld.firewall + "'s own configuration, not read here: counted as filtering"}, nil
+}
+
+// unitLoad is what a unit's commands load, run in order as systemd runs them
+// (ExecStartPre=, ExecStart=, ExecStartPost=; a command that fails stops the unit unless its
+// "-" prefix ignores the failure, and what earlier commands loaded stays loaded).
+type unitLoad struct {
+	firewall string // the first loader's firewall
+	ruleset  Ruleset
+	fails    string // the unit fails before anything is loaded: what fails
+	loaders  int
+}
+
+func loadOfUnit(src systemd.Source, u *systemd.Unit) (unitLoad, error) {
+	var ul unitLoad
+	loaded := false
+	for _, key := range []string{"ExecStartPre", "ExecStart", "ExecStartPost"} {
+		for _, s := range u.Values("Service", key) {
+			cmds, err := sysconf.SplitExec(s.Value)
+			if err != nil {
+				return ul, fmt.Errorf("%s:%d: %s: %w", s.File, s.Line, key, err)
+			}
+			for _, c := range cmds {
+				for _, ld := range commandLoaders(c) {
+					if ul.loaders++; ul.loaders == 1 {
+						ul.firewall = ld.firewall
+					}
+					r, err := ld.load(src)
+					if err != nil {
+						return ul, err
+					}
+					if r.Missing {
+						if strings.Contains(c.Flags, "-") {
+							continue
+						}
+						if !loaded {
+							where := r.Path
+							if r.Line > 0 {
+								where = fmt.Sprintf("%s:%d", r.Path, r.Line)
+							}
+							ul.fails = fmt.Sprintf("%s=%s (%s:%d) fails: %s (%s)", key, s.Value, s.File, s.Line, r.Why, where)
+						}
+						return ul, nil
+					}
+					if !loaded || r.Filters && !ul.ruleset.Filters {
+						ul.ruleset = r
+					}
+					loaded = true
+				}
+			}
+		}
+	}
+	return ul, nil
+}
