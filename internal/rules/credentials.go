@@ -66,7 +66,9 @@ var _ = register(&Rule{
 		"answer files (preseed, debconf, Kickstart, Ignition), password hashes in shadow- backups, Wi-Fi and VPN secrets, PuTTY keys, " +
 		"PHP and Django settings, passwords on command lines (mysql -p, sshpass -p, curl -u). Binary files are searched as their strings; " +
 		"UTF-16 and UTF-32 text is decoded; base64 values of Kubernetes Secrets and kubeconfigs are decoded, and so is every run of 32 or more " +
-		"base64 or hex characters (wrapped over lines too) that decodes to text, gunzipped or from UTF-16; an AWS key ID packed among a " +
+		"base64, base32 or hex characters (wrapped over lines too, in pieces past 1 MiB) that decodes to text, gunzipped or from UTF-16, " +
+		"and text written as a hex dump (xxd, hexdump, od), colon hex, %-encoding, backslash escapes (\\x, \\u, octal), HTML character " +
+		"references, shell line continuations and YAML block scalars; an AWS key ID packed among a " +
 		"binary's strings is found, and so is a private key stored in binary form as a whole file (DER: PKCS#1, PKCS#8, SEC1; a " +
 		"PKCS#12 bundle without a password, in the legacy algorithms or OpenSSL 3's AES); containers are recognised by their " +
 		"content wherever they start (zip by its end record, tar, cpio, ar/.deb, rpm, gzip, bzip2, xz, zstd (pzstd's skippable frames too), " +

@@ -62,13 +62,13 @@ func TestEncodedSecretsAreDecoded(t *testing.T) {
 		{"a random token", "k=" + base64.StdEncoding.EncodeToString([]byte{0x8f, 0x01, 0xfe, 0x33, 0x90, 0x12, 0xaa, 0xcd, 0xef, 0x00, 0x7f, 0x80, 0x81, 0x9a, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60}) + "\n"},
 		{"short of the run length", "v=" + short + "\n"},
 	} {
-		if d := encodedRuns(c.content); len(d) != 0 {
+		if d := encodedValues(c.content); len(d) != 0 {
 			t.Errorf("%s: decoded %q", c.name, d)
 		}
 	}
 	// exactly the run length decodes
 	exact := base64.StdEncoding.EncodeToString([]byte("password = hunter2hunter2"))[:minEncodedRun]
-	if d := encodedRuns("v=" + exact + "\n"); len(d) != 1 {
+	if d := encodedValues("v=" + exact + "\n"); len(d) != 1 {
 		t.Errorf("a run of %d characters: %q", minEncodedRun, d)
 	}
 }
@@ -79,10 +79,10 @@ func TestEncodedRunsAtEveryOffset(t *testing.T) {
 	run := base64.StdEncoding.EncodeToString([]byte("user=admin password=s3cr3t-value!"))[:minEncodedRun]
 	for pad := 0; pad < 2*encodedSample; pad++ {
 		chunk := strings.Repeat(" ", pad) + run + " tail"
-		if d := encodedRuns(chunk); len(d) != 1 {
+		if d := encodedValues(chunk); len(d) != 1 {
 			t.Fatalf("run at offset %d: %q", pad, d)
 		}
-		if d := encodedRuns(strings.Repeat(" ", pad) + run); len(d) != 1 {
+		if d := encodedValues(strings.Repeat(" ", pad) + run); len(d) != 1 {
 			t.Fatalf("run at offset %d, at the end: %q", pad, d)
 		}
 	}
@@ -93,7 +93,7 @@ func FuzzEncodedRuns(f *testing.F) {
 	f.Add(strings.Repeat("A", 100) + "==")
 	f.Add(strings.Repeat("0f", 40))
 	f.Fuzz(func(t *testing.T, chunk string) {
-		for _, d := range encodedRuns(chunk) {
+		for _, d := range encodedValues(chunk) {
 			if d.line < 1 || d.line > 1+strings.Count(chunk, "\n") {
 				t.Fatalf("line %d of a %d-line chunk", d.line, 1+strings.Count(chunk, "\n"))
 			}
@@ -157,14 +157,14 @@ func TestWrappedAndLayeredEncodings(t *testing.T) {
 	// the key straddles every line break position of a 64-column block: found wherever it falls
 	for pad := 0; pad < 64; pad += 7 {
 		text := strings.Repeat("#", pad) + "\n" + awsKeys
-		if d := encodedRuns(wrap(base64.StdEncoding.EncodeToString([]byte(text)), 64, "", "\n")); len(d) != 1 || !strings.Contains(d[0].text, awsKeyID) {
+		if d := encodedValues(wrap(base64.StdEncoding.EncodeToString([]byte(text)), 64, "", "\n")); len(d) != 1 || !strings.Contains(d[0].text, awsKeyID) {
 			t.Errorf("pad %d: %q", pad, d)
 		}
 	}
 	// two values of one width on consecutive lines, the second not text: the first still decodes
 	one := base64.StdEncoding.EncodeToString([]byte("password = hunter2hunter2hunter2!"))[:44]
 	two := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xff, 0x00, 0x81}, 11))
-	if d := encodedRuns(one + "\n" + two + "\n"); len(d) != 1 {
+	if d := encodedValues(one + "\n" + two + "\n"); len(d) != 1 {
 		t.Errorf("a text line beside a binary one: %q", d)
 	}
 }

@@ -74,9 +74,9 @@ func (s *Scanner) searchFragment(det *fastDetector, p string, chunk string, line
 			add(f, line+d.line, " (base64-encoded)")
 		}
 	}
-	for _, d := range encodedRuns(chunk) {
+	for _, d := range encodedValues(chunk) {
 		for _, f := range det.detect(d.text, p) {
-			add(f, line+d.line, " (encoded: base64 or hex)")
+			add(f, line+d.line, " (encoded: "+d.how+")")
 		}
 	}
 	return hits
