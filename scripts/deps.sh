@@ -13,7 +13,8 @@
 #                          partition and file, which the checker names as not read), cryptsetup-bin and lvm2
 #                          (real LUKS2 headers, and LVM's own tools as the oracle of the PV reader), openssl (DER
 #                          and PKCS#12 keys, SHA3-384 digests), git (real packfiles), makeself, xorriso and
-#                          systemd-journal-remote (self-extracting installers, ISO 9660 images, journals)
+#                          systemd-journal-remote (self-extracting installers, ISO 9660 images, journals) and
+#                          brotli (precompressed .br files)
 #
 # As root it runs apt-get; otherwise it prints the command.
 set -euo pipefail
@@ -77,6 +78,7 @@ command -v xz   >/dev/null || need+=(xz-utils)
 [ "$target" = demo ] || { command -v makeself >/dev/null || need+=(makeself); }
 [ "$target" = demo ] || { command -v xorriso >/dev/null || need+=(xorriso); }
 [ "$target" = demo ] || { [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote); }
+[ "$target" = demo ] || { command -v brotli >/dev/null || need+=(brotli); }
 # debugfs (e2fsprogs) sets the fscrypt flag on a directory for the encrypted-directory fixtures
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
