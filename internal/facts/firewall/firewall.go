@@ -203,7 +203,7 @@ func (f *Facts) read(src systemd.Source, boot *systemd.Boot) error {
 		if !ok || !st.Found {
 			continue // not reached from the default target, masked, or without a unit file
 		}
-		u, err := loadUnit(src, name)
+		u, err := systemd.LoadInstance(src, name)
 		if err != nil {
 			return err
 		}
@@ -316,18 +316,4 @@ func conditions(s *Signal, boot *systemd.Boot, name string) error {
 		}
 	}
 	return nil
-}
-
-// loadUnit loads a unit, an instance through its template when it has no file of its own.
-func loadUnit(src systemd.Source, name string) (*systemd.Unit, error) {
-	u, err := systemd.LoadUnit(src, name)
-	if err != nil || u.Path != "" {
-		return u, err
-	}
-	if at := strings.IndexByte(name, '@'); at > 0 {
-		if dot := strings.LastIndexByte(name, '.'); dot > at {
-			return systemd.LoadUnit(src, name[:at+1]+name[dot:])
-		}
-	}
-	return u, nil
 }

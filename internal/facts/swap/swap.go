@@ -154,7 +154,7 @@ func (f *Facts) follow(src systemd.Source, start []string) {
 			f.Problems = append(f.Problems, fmt.Errorf("more than %d units started at boot (not all were read)", maxUnits))
 			return
 		}
-		u, err := loadUnit(src, name)
+		u, err := systemd.LoadInstance(src, name)
 		if err != nil {
 			f.Problems = append(f.Problems, err)
 			continue
@@ -182,20 +182,6 @@ func (f *Facts) follow(src systemd.Source, start []string) {
 			}
 		}
 	}
-}
-
-// loadUnit loads a unit, an instance through its template when it has no file of its own.
-func loadUnit(src systemd.Source, name string) (*systemd.Unit, error) {
-	u, err := systemd.LoadUnit(src, name)
-	if err != nil || u.Path != "" {
-		return u, err
-	}
-	if at := strings.IndexByte(name, '@'); at > 0 {
-		if dot := strings.LastIndexByte(name, '.'); dot > at {
-			return systemd.LoadUnit(src, name[:at+1]+name[dot:])
-		}
-	}
-	return u, nil
 }
 
 // swaponWord finds swapon run as a command in shell text: at the start of a command, not in a

@@ -185,7 +185,7 @@ func ReadBoot(src Source) *Boot {
 			b.Problems = append(b.Problems, fmt.Errorf("more than %d units started at boot: not all were read", maxBootUnits))
 			return b
 		}
-		u, err := loadInstance(src, it.name)
+		u, err := LoadInstance(src, it.name)
 		if err != nil {
 			b.Problems = append(b.Problems, err)
 			continue
@@ -269,8 +269,9 @@ func resolveAlias(src Source, name string) (target, from string, err error) {
 	return "", "", nil
 }
 
-// loadInstance loads a unit, an instance through its template when it has no file of its own.
-func loadInstance(src Source, name string) (*Unit, error) {
+// LoadInstance loads a unit, an instance ("getty@tty1.service") through its template
+// ("getty@.service") when it has no file of its own, named as the instance.
+func LoadInstance(src Source, name string) (*Unit, error) {
 	u, err := LoadUnit(src, name)
 	if err != nil || u.Path != "" {
 		return u, err
