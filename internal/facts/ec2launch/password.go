@@ -591,21 +591,13 @@ func ParseLaunchConfig(file string, b []byte) (Password, error) {
 	return p, nil
 }
 
-// ParseEC2ConfigSettings reads EC2Config's Config.xml (UTF-8 or UTF-16 by its byte-order mark,
-// as .NET's XML reader takes it): the State of plug-in Ec2SetPassword.
+// ParseEC2ConfigSettings reads EC2Config's Config.xml (decoded as xmlDecoder does, as .NET's XML
+// reader takes it): the State of plug-in Ec2SetPassword.
 func ParseEC2ConfigSettings(file string, b []byte) (Password, error) {
 	p := Password{Agent: EC2Config, File: file, Length: -1}
-	if len(b) > MaxSettingsFile {
-		return p, settingsError(file, 0, "larger than %d bytes", MaxSettingsFile)
-	}
-	s, _ := text(b)
-	d := xml.NewDecoder(strings.NewReader(s))
-	d.CharsetReader = func(charset string, r io.Reader) (io.Reader, error) {
-		switch strings.ToLower(charset) {
-		case "utf-16", "utf-16le", "utf-16be", "utf-8", "us-ascii", "unicode":
-			return r, nil
-		}
-		return nil, fmt.Errorf("encoding %q", charset)
+	d, err := xmlDecoder(file, b)
+	if err != nil {
+		return p, err
 	}
 	type plugin struct {
 		line        int
