@@ -158,3 +158,43 @@ func TestFirstNICNoAutoDefault(t *testing.T) {
 		})
 	}
 }
+
+// no-auto-default as NetworkManager merges its configuration (outside review R4, nm09-nm11,
+// nm17): "+=" appends to what earlier files set and "-=" takes out; /run's conf.d in the image
+// is not there when the VM boots (a fresh tmpfs), so it shadows nothing; a file with a
+// [.config] enable= condition may be skipped, so a verdict that rests on it is an error; the
+// state file of deleted automatic connections joins the list.
+func TestFirstNICNoAutoDefaultMerged(t *testing.T) {
+	const lib, etc = "/usr/lib/NetworkManager/conf.d/", "/etc/NetworkManager/conf.d/"
+	f := func(body string) nmKeyfile { return nmKeyfile{body, 0o644} }
+	for _, tc := range []struct {
+		name     string
+		files    map[string]nmKeyfile
+		status   rules.Status
+		evidence string
+	}{
+		{"+= appends *", map[string]nmKeyfile{etc + "90.conf": f("[main]\nno-auto-default+=*\n")}, rules.Fail, "no-auto-default+=* takes it"},
+		{"+= after a MAC", map[string]nmKeyfile{lib + "10.conf": f("[main]\nno-auto-default=00:15:5d:01:02:03\n"), etc + "90.conf": f("[main]\nno-auto-default+=eth0\n")},
+			rules.Fail, "no-auto-default+=eth0 takes it"},
+		{"-= takes * out", map[string]nmKeyfile{lib + "10.conf": f("[main]\nno-auto-default=*\n"), etc + "90.conf": f("[main]\nno-auto-default-=*\n")},
+			rules.Pass, "automatic wired connection"},
+		{"a later = replaces", map[string]nmKeyfile{lib + "10.conf": f("[main]\nno-auto-default=*\n"), etc + "90.conf": f("[main]\nno-auto-default=eth1\n")},
+			rules.Pass, "automatic wired connection"},
+		{"/run shadows nothing at boot", map[string]nmKeyfile{lib + "10-a.conf": f("[main]\nno-auto-default=*\n"), "/run/NetworkManager/conf.d/10-a.conf": f("[main]\n")},
+			rules.Fail, "no-auto-default=* takes it"},
+		{"/run sets nothing at boot", map[string]nmKeyfile{"/run/NetworkManager/conf.d/90.conf": f("[main]\nno-auto-default=*\n")},
+			rules.Pass, "automatic wired connection"},
+		{"a conditional file decides", map[string]nmKeyfile{etc + "90.conf": f("[main]\nno-auto-default=*\n"), etc + "95.conf": f("[.config]\nenable=nm-version-min:99.0\n[main]\nno-auto-default=\n")},
+			rules.Error, "[.config] enable="},
+		{"a conditional file that does not decide", map[string]nmKeyfile{etc + "90.conf": f("[main]\nno-auto-default=*\n"), etc + "95.conf": f("[.config]\nenable=nm-version-min:99.0\n[main]\nno-auto-default+=eth1\n")},
+			rules.Fail, "takes it"},
+		{"the state file", map[string]nmKeyfile{"/var/lib/NetworkManager/no-auto-default.state": f("00:15:5d:01:02:03\ninterface-name:=eth0\n")},
+			rules.Fail, "no-auto-default.state"},
+		{"the state file of MACs", map[string]nmKeyfile{"/var/lib/NetworkManager/no-auto-default.state": f("00:15:5d:01:02:03,\n")},
+			rules.Pass, "automatic wired connection"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantRule(t, nmImage(t, tc.files), "first-nic-dhcp", tc.status, tc.evidence)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -75,11 +76,13 @@ func ParseINI(file string, data []byte) ([]INISetting, error) {
 const NMConf = "/etc/NetworkManager/NetworkManager.conf"
 
 // nmConfFiles lists NetworkManager's configuration files in the order it reads them (1.42
-// nm-config.c read_entire_config): /usr/lib's and /run's conf.d, then NetworkManager.conf, then
-// /etc's conf.d, each conf.d by basename, /etc shadowing the same name; a later file's key wins.
+// nm-config.c read_entire_config): /usr/lib's conf.d, then NetworkManager.conf, then /etc's
+// conf.d, each conf.d by basename, /etc shadowing the same name; a later file's key wins.
+// /run's conf.d is read too, but /run is a fresh tmpfs when the VM boots: what the image holds
+// there is never seen (nor shadows anything).
 func nmConfFiles(src systemd.Source) ([]string, error) {
 	var files []string
-	libs, err := layered(src, []string{"/run/NetworkManager/conf.d", "/usr/lib/NetworkManager/conf.d"}, "*.conf")
+	libs, err := layered(src, []string{"/usr/lib/NetworkManager/conf.d"}, "*.conf")
 	if err != nil {
 		return nil, err
 	}
@@ -99,12 +102,29 @@ func nmConfFiles(src systemd.Source) ([]string, error) {
 	return append(append(files, NMConf), etc...), nil
 }
 
+// NMNoAutoDefaultState is where NetworkManager keeps the devices whose automatic wired
+// connection was deleted; its entries join no-auto-default's (nm-config.c, no_auto_default
+// state): the build machine's MAC addresses, which a new VM's NIC does not have.
+const NMNoAutoDefaultState = "/var/lib/NetworkManager/no-auto-default.state"
+
+// nmListSetting is one assignment to a list key: "=" sets it, "+=" appends, "-=" removes
+// (NetworkManager.conf(5): list values in later files are appended to or taken from with a key
+// suffixed "+" or "-"); conditional: its file has a [.config] enable= whose condition
+// (NetworkManager's version, an environment variable) is not known offline.
+type nmListSetting struct {
+	pin         Pin
+	op          byte // '=', '+', '-'
+	specs       []string
+	conditional bool
+}
+
 func (f *Facts) readNetworkManager(src systemd.Source) {
 	files, err := nmConfFiles(src)
 	if err != nil {
 		f.Problems = append(f.Problems, err)
 		return
 	}
+	var sets []nmListSetting
 	for _, p := range files {
 		data, ok := f.read(src, p)
 		if !ok || data == nil {
@@ -115,21 +135,79 @@ func (f *Facts) readNetworkManager(src systemd.Source) {
 			f.Problems = append(f.Problems, err)
 			continue
 		}
+		conditional := false
 		for _, s := range settings {
-			if s.Group != "main" || s.Key != "no-auto-default" {
-				continue
-			}
-			// a later file's setting replaces an earlier one's
-			f.NoAutoDefault, f.NoAutoDefaultUndecided = Pin{}, Pin{}
-			pin := Pin{Stack: "NetworkManager", Path: p, Line: s.Line, Setting: "no-auto-default=" + s.Value}
-			switch deviceListTakesEth0(s.Value) {
-			case triTrue:
-				f.NoAutoDefault = pin
-			case triUnknown:
-				f.NoAutoDefaultUndecided = pin
+			if s.Group == ".config" && s.Key == "enable" {
+				conditional = true
 			}
 		}
+		for _, s := range settings {
+			if s.Group != "main" {
+				continue
+			}
+			op := byte('=')
+			switch s.Key {
+			case "no-auto-default":
+			case "no-auto-default+":
+				op = '+'
+			case "no-auto-default-":
+				op = '-'
+			default:
+				continue
+			}
+			sets = append(sets, nmListSetting{pin: Pin{Stack: "NetworkManager", Path: p, Line: s.Line, Setting: s.Key + "=" + s.Value},
+				op: op, specs: deviceSpecs(s.Value), conditional: conditional})
+		}
 	}
+	if data, ok := f.read(src, NMNoAutoDefaultState); ok && data != nil {
+		sets = append(sets, nmListSetting{pin: Pin{Stack: "NetworkManager", Path: NMNoAutoDefaultState, Line: 1, Setting: strings.TrimSpace(string(data))},
+			op: '+', specs: deviceSpecs(strings.ReplaceAll(string(data), "\n", ","))})
+	}
+	// with the conditional files read and without them: a verdict that differs rests on them
+	with, pinWith := noAutoDefault(sets, true)
+	without, _ := noAutoDefault(sets, false)
+	switch {
+	case with != without:
+		f.NoAutoDefaultUndecided = pinWith
+		f.NoAutoDefaultUndecided.Setting += " (its file has a [.config] enable= condition, which is not decided offline)"
+	case with == triTrue:
+		f.NoAutoDefault = pinWith
+	case with == triUnknown:
+		f.NoAutoDefaultUndecided = pinWith
+	}
+}
+
+// noAutoDefault applies the settings in order (the conditional ones only with conditional)
+// and says whether the resulting list takes eth0, with the last setting that shaped it.
+func noAutoDefault(sets []nmListSetting, conditional bool) (tri, Pin) {
+	var list []string
+	var last Pin
+	for _, s := range sets {
+		if s.conditional && !conditional {
+			continue
+		}
+		switch s.op {
+		case '=':
+			list = slices.Clone(s.specs)
+		case '+':
+			list = append(list, s.specs...)
+		case '-':
+			list = slices.DeleteFunc(list, func(x string) bool { return slices.Contains(s.specs, x) })
+		}
+		last = s.pin
+	}
+	return deviceListTakesEth0(strings.Join(list, ",")), last
+}
+
+// deviceSpecs splits a device list into its specs.
+func deviceSpecs(v string) []string {
+	var out []string
+	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // iniKeyName is g_key_file_is_key_name: no '[' or ']' but a trailing locale "[xx_YY.enc@mod]"
