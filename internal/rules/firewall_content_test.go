@@ -208,3 +208,35 @@ func TestFirewallUndecidedCondition(t *testing.T) {
 			rules.Fail, "ufw.service enabled at boot", rules.Pass, "ufw, nftables"},
 	})
 }
+
+// Firewall rules changed by commands, not loaded from a rules file (outside review R4: fw32,
+// fw33, fw34, fw36, rc02): iptables or nft on a unit's command line, through env or sh -ec,
+// in a shell script the unit runs, and in /etc/rc.local, which systemd-rc-local-generator has
+// rc-local.service run when it is executable; a verdict word there filters, and a command
+// that only lists or accepts does not.
+func TestFirewallByCommands(t *testing.T) {
+	unit := func(exec string) testfixture.Change {
+		return testfixture.Change{
+			"/etc/systemd/system/fw.service":                         "[Service]\nType=oneshot\nExecStart=" + exec + "\n[Install]\nWantedBy=multi-user.target\n",
+			"/etc/systemd/system/multi-user.target.wants/fw.service": "-> /etc/systemd/system/fw.service",
+		}
+	}
+	rcLocal := testfixture.Change{
+		"/lib/systemd/system/rc-local.service":                      "[Unit]\nConditionFileIsExecutable=/etc/rc.local\n[Service]\nType=forking\nExecStart=/etc/rc.local start\n",
+		"/lib/systemd/system-generators/systemd-rc-local-generator": testfixture.Executable("\x7fELF"),
+	}
+	runFirewallCases(t, []fwCase{
+		{"iptables -P INPUT DROP", unit("/usr/sbin/iptables -P INPUT DROP"), rules.Fail, "fw.service", rules.Pass, "iptables"},
+		{"env nft -f", testfixture.With(unit("/usr/bin/env nft -f /etc/fw.nft"), testfixture.Change{"/etc/fw.nft": fwDropNft}), rules.Fail, "/etc/fw.nft", rules.Pass, "nftables"},
+		{"sh -ec nft -f", testfixture.With(unit(`/bin/sh -ec "nft -f /etc/fw.nft"`), testfixture.Change{"/etc/fw.nft": fwDropNft}), rules.Fail, "/etc/fw.nft", rules.Pass, "nftables"},
+		{"inline nft commands", unit(`/usr/sbin/nft 'add table inet f; add chain inet f input { type filter hook input priority 0; policy drop; }'`), rules.Fail, "fw.service", rules.Pass, "nftables"},
+		{"a script the unit runs", testfixture.With(unit("/usr/local/sbin/fw.sh"), testfixture.Change{"/usr/local/sbin/fw.sh": testfixture.Executable("#!/bin/sh\nset -e\niptables -P INPUT DROP\niptables -A INPUT -p tcp --dport 22 -j ACCEPT\n")}),
+			rules.Fail, "fw.service", rules.Pass, "iptables"},
+		{"a script that only lists", testfixture.With(unit("/usr/local/sbin/fw.sh"), testfixture.Change{"/usr/local/sbin/fw.sh": testfixture.Executable("#!/usr/bin/env bash\niptables -L -n\n")}),
+			rules.Pass, "", rules.Warn, "accept everything"},
+		{"rc.local runs nft -f", testfixture.With(rcLocal, testfixture.Change{"/etc/rc.local": testfixture.Executable("#!/bin/sh -e\nnft -f /etc/fw.nft\nexit 0\n"), "/etc/fw.nft": fwDropNft}),
+			rules.Fail, "rc-local.service", rules.Pass, "nftables"},
+		{"rc.local not executable", testfixture.With(rcLocal, testfixture.Change{"/etc/rc.local": "#!/bin/sh -e\nnft -f /etc/fw.nft\nexit 0\n", "/etc/fw.nft": fwDropNft}),
+			rules.Pass, "", rules.Fail, ""},
+	})
+}

@@ -151,6 +151,11 @@ func TestNoSwapOnLV(t *testing.T) {
 			"/etc/systemd/system/myswap.service":                         "[Service]\nExecStart=/sbin/swapon -p 5 /dev/vg0/swap\n",
 			"/etc/systemd/system/multi-user.target.wants/myswap.service": "-> ../myswap.service",
 		}, rules.Fail, `; /dev/vg0/swap: LVM logical volume vg0/swap (partition 2 LV vg0/swap`},
+		{"rc.local running swapon on it", "vg0", testfixture.Change{ // outside review R4, rc01
+			"/lib/systemd/system/rc-local.service":                      "[Service]\nType=forking\nExecStart=/etc/rc.local start\n",
+			"/lib/systemd/system-generators/systemd-rc-local-generator": testfixture.Executable("\x7fELF"),
+			"/etc/rc.local": testfixture.Executable("#!/bin/sh -e\nswapon /dev/vg0/swap\nexit 0\n"),
+		}, rules.Fail, `/etc/rc.local runs swapon; rc-local.service, started at boot, runs it`},
 		{"fstab dm-uuid link (the LV's UUID is not read)", "vg0", testfixture.Change{"/etc/fstab": "/dev/disk/by-id/dm-uuid-LVM-3eFgdAVD8czeYXjqy7l6QPsase8vb5Q0OizI9971nKSfBw5Tfal0vEFvDlNlBoE0 none swap sw 0 0\n"}, rules.Fail,
 			`: an LVM logical volume named by its device-mapper UUID`},
 		{"named nowhere", "vg0", nil, rules.Pass,
@@ -270,6 +275,25 @@ func TestNoEncryptedVolumesFilesAndFscrypt(t *testing.T) {
 			"/etc/systemd/system/multi-user.target.wants/vault.service": "-> ../vault.service",
 			"/srv/vault.img": luks,
 		}, rules.Pass, "no LUKS or BitLocker header"},
+		// outside review R4 (en03, rc03): through sh -c, in a script the unit runs, and in
+		// /etc/rc.local, which rc-local.service runs when it is executable
+		{"a unit opens a LUKS file through sh -c", testfixture.Change{
+			"/etc/systemd/system/vault.service":                         "[Service]\nExecStart=/bin/sh -c \"cryptsetup luksOpen /srv/vault.img vault\"\n",
+			"/etc/systemd/system/multi-user.target.wants/vault.service": "-> ../vault.service",
+			"/srv/vault.img": luks,
+		}, rules.Fail, `LUKS2 volume (file /srv/vault.img, named by vault.service`},
+		{"a script the unit runs opens a LUKS file", testfixture.Change{
+			"/etc/systemd/system/vault.service":                         "[Service]\nExecStart=/usr/local/sbin/vault-up\n",
+			"/etc/systemd/system/multi-user.target.wants/vault.service": "-> ../vault.service",
+			"/usr/local/sbin/vault-up":                                  testfixture.Executable("#!/bin/bash\nset -e\ncryptsetup open --key-file /etc/k /srv/vault.img vault && mount /dev/mapper/vault /srv/vault\n"),
+			"/srv/vault.img":                                            luks,
+		}, rules.Fail, `LUKS2 volume (file /srv/vault.img, named by vault.service`},
+		{"rc.local opens a LUKS file", testfixture.Change{
+			"/lib/systemd/system/rc-local.service":                      "[Service]\nType=forking\nExecStart=/etc/rc.local start\n",
+			"/lib/systemd/system-generators/systemd-rc-local-generator": testfixture.Executable("\x7fELF"),
+			"/etc/rc.local":  testfixture.Executable("#!/bin/sh -e\ncryptsetup open /srv/vault.img vault\nexit 0\n"),
+			"/srv/vault.img": luks,
+		}, rules.Fail, `LUKS2 volume (file /srv/vault.img, named by rc-local.service`},
 		{"the fscrypt tool's files alone", testfixture.Change{"/etc/fscrypt.conf": "{}\n", "/.fscrypt/policies/0123456789abcdef": "x"}, rules.Warn,
 			"/.fscrypt/policies 1 fscrypt policy file(s)"},
 	} {

@@ -117,6 +117,12 @@ func runAll(t testing.TB, extraEnv []string, cmds [][]string) {
 }
 
 // variantTree copies the compliant tree and applies the changes; it returns the tree's path.
+// executableMark starts a Change's value that is written as an executable file (mode 0755).
+const executableMark = "\x00+x\x00"
+
+// Executable is a Change's value for an executable file holding body (a script).
+func Executable(body string) string { return executableMark + body }
+
 func variantTree(t testing.TB, changes Change) string {
 	t.Helper()
 	base := filepath.Join(Dir(t), "trees", "clean")
@@ -142,6 +148,8 @@ func variantTree(t testing.TB, changes Change) string {
 		var err error
 		if target, ok := strings.CutPrefix(v, "-> "); ok {
 			err = os.Symlink(target, full)
+		} else if body, ok := strings.CutPrefix(v, executableMark); ok {
+			err = os.WriteFile(full, []byte(body), 0o755)
 		} else {
 			err = os.WriteFile(full, []byte(v), 0o644)
 		}

@@ -89,24 +89,49 @@ func openCommand(c sysconf.ExecCommand) (device string, ok bool) {
 	return "", false
 }
 
-// readUnitOpens lists the commands of the units linked from wants and requires directories
-// that open a dm-crypt volume.
+// maxOpenScript bounds a shell script a unit runs, read for the cryptsetup commands in it.
+const maxOpenScript = 1 << 20
+
+// shellScriptText is the text of the shell script p, or "" when p is no shell script (a binary,
+// or nothing); a script larger than maxOpenScript is an error.
+func shellScriptText(src systemd.Source, p string) (string, error) {
+	if !strings.HasPrefix(p, "/") {
+		return "", nil
+	}
+	head, size, err := src.Head(p, 256)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
+	}
+	if !sysconf.ShellScript(head) {
+		return "", nil
+	}
+	if size > maxOpenScript {
+		return "", fmt.Errorf("%s: a shell script larger than %d bytes (not read)", p, maxOpenScript)
+	}
+	b, _, err := src.Head(p, maxOpenScript)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
+	}
+	return string(b), nil
+}
+
+// readUnitOpens lists the commands of the services boot starts (systemd.Boot: every wants and
+// requires directory, Wants=/Requires=, rc-local.service for an executable /etc/rc.local) that
+// open a dm-crypt volume: directly, through sh -c, or in a shell script they run.
 func readUnitOpens(img *inspect.Image, f *Facts) {
 	src := systemd.FromImage(img)
-	links, err := systemd.WantedLinks(src)
-	if err != nil {
+	boot := systemd.BootOf(img)
+	if err := boot.Err(); err != nil {
 		f.Problems = append(f.Problems, fmt.Errorf("units started at boot (they may open dm-crypt volumes): %w", err))
-		return
 	}
-	names := make([]string, 0, len(links))
-	for n := range links {
+	var names []string
+	for _, n := range boot.Names() {
 		if strings.HasSuffix(n, ".service") {
 			names = append(names, n)
 		}
 	}
-	slices.Sort(names)
 	for _, n := range names {
-		u, err := systemd.LoadUnit(src, n)
+		u, err := systemd.LoadInstance(src, n)
 		if err != nil {
 			f.Problems = append(f.Problems, err)
 			continue
@@ -122,8 +147,21 @@ func readUnitOpens(img *inspect.Image, f *Facts) {
 					continue
 				}
 				for _, c := range cmds {
-					if dev, ok := openCommand(c); ok {
-						f.UnitOpens = append(f.UnitOpens, UnitOpen{Unit: n, Setting: s, Device: dev})
+					// the command, the commands of sh -c's script, or those of a shell script it runs
+					run := []sysconf.ExecCommand{c}
+					if script, ok := sysconf.ShellArgument(c); ok {
+						run = sysconf.ShellCommands(script)
+					} else if systemd.VendorProgram(s.File, c.Path) {
+						// a distribution's unit running the distribution's program: not opened
+					} else if text, err := shellScriptText(src, c.Path); err != nil {
+						f.Problems = append(f.Problems, fmt.Errorf("%s:%d: %s: %w", s.File, s.Line, s.Key, err))
+					} else if text != "" {
+						run = append(run, sysconf.ShellCommands(text)...)
+					}
+					for _, c := range run {
+						if dev, ok := openCommand(c); ok {
+							f.UnitOpens = append(f.UnitOpens, UnitOpen{Unit: n, Setting: s, Device: dev})
+						}
 					}
 				}
 			}

@@ -16,6 +16,14 @@ const (
 	loadIptables          // iptables-restore FILE (ip6tables-restore, or a RHEL iptables.init)
 	loadPersistent        // netfilter-persistent start: /etc/iptables/rules.v4 and rules.v6
 	loadByName            // a tool whose rules are its own configuration (ufw, firewalld, ...)
+	loadCommand           // iptables or nft changing rules on its command line (iptables -P INPUT DROP)
+)
+
+// ruleTools change firewall rules from their command line; ruleVerdicts are the words of such a
+// command line that make it filter (a policy or a rule that drops, rejects or queues).
+var (
+	ruleTools    = []string{"iptables", "ip6tables", "iptables-legacy", "ip6tables-legacy", "iptables-nft", "ip6tables-nft", "nft", "ebtables", "arptables"}
+	ruleVerdicts = []string{"drop", "reject", "queue", "nfqueue", "tarpit"}
 )
 
 // Files netfilter-persistent's iptables plugins restore (Debian iptables-persistent 1.0.20,
@@ -65,6 +73,9 @@ func classify(exe string, args []string, stdin string) (loader, bool) {
 				return loader{"nftables", loadNft, f, what}, true
 			}
 		}
+		if len(args) > 0 {
+			return commandLoader(base, args, what), true
+		}
 	case slices.Contains(restoreNames, base):
 		fw := "iptables"
 		if strings.HasPrefix(base, "ip6") {
@@ -84,6 +95,8 @@ func classify(exe string, args []string, stdin string) (loader, bool) {
 			return loader{fw, loadIptables, stdin, what}, true
 		}
 		// no file: it reads its standard input, /dev/null for a service, and loads nothing
+	case slices.Contains(ruleTools, base) && len(args) > 0:
+		return commandLoader(base, args, what), true
 	case base == "netfilter-persistent" && has("start", "restart", "reload"):
 		return loader{"netfilter-persistent", loadPersistent, "", what}, true
 	case base == "iptables.init" && has("start", "restart", "reload"):
@@ -106,6 +119,32 @@ func classify(exe string, args []string, stdin string) (loader, bool) {
 		return loader{base, loadByName, "", what}, true
 	}
 	return loader{}, false
+}
+
+// commandLoader is a rules tool's command that gives its rules on the command line (iptables
+// -P INPUT DROP, -A INPUT ... -j REJECT, nft 'add chain inet f input { ... policy drop; }'):
+// it filters when a verdict word is among them.
+func commandLoader(base string, args []string, what string) loader {
+	for _, a := range args {
+		for _, w := range strings.FieldsFunc(strings.ToLower(a), func(r rune) bool { return !(r >= 'a' && r <= 'z') }) {
+			if slices.Contains(ruleVerdicts, w) {
+				return loader{firewallOf(base), loadCommand, "", what}
+			}
+		}
+	}
+	return loader{firewallOf(base), loadCommand, "-", what} // changes rules, none that filters
+}
+
+func firewallOf(tool string) string {
+	switch {
+	case tool == "nft":
+		return "nftables"
+	case strings.HasPrefix(tool, "ip6tables"):
+		return "ip6tables"
+	case strings.HasPrefix(tool, "iptables"):
+		return "iptables"
+	}
+	return tool
 }
 
 // shellSplit separates a shell command line into simple commands, roughly: at ;, &&, ||, | and
@@ -148,26 +187,67 @@ func shellLoaders(script string) []loader {
 	return out
 }
 
-// commandLoaders are the loaders of one command of a unit: the command itself, or, for a shell
-// run with -c, the commands of its script.
-func commandLoaders(c sysconf.ExecCommand) []loader {
-	args := c.Argv
+// commandLoaders are the loaders of one command of a unit: the command itself (through env),
+// or, for a shell run with -c (alone or in a cluster such as -ec), the commands of its script;
+// a shell script the unit runs (a file starting "#!" naming a shell) is read, bounded, and its
+// commands classified the same way (one level: a script it runs in turn is not read).
+func commandLoaders(src systemd.Source, unitFile string, c sysconf.ExecCommand) ([]loader, error) {
+	exe, args := c.Path, c.Argv
 	if len(args) > 0 {
 		args = args[1:]
 	}
-	switch path.Base(c.Path) {
+	if path.Base(exe) == "env" {
+		for len(args) > 0 && (strings.HasPrefix(args[0], "-") || strings.Contains(args[0], "=")) {
+			args = args[1:]
+		}
+		if len(args) == 0 {
+			return nil, nil
+		}
+		exe, args = args[0], args[1:]
+	}
+	switch path.Base(exe) {
 	case "sh", "bash", "dash", "ash", "busybox":
 		for i, a := range args {
-			if a == "-c" && i+1 < len(args) {
-				return shellLoaders(args[i+1])
+			if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsRune(a, 'c') && i+1 < len(args) {
+				return shellLoaders(args[i+1]), nil
 			}
 		}
-		return nil
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			return scriptLoaders(src, args[0])
+		}
+		return nil, nil
 	}
-	if ld, ok := classify(c.Path, args, ""); ok {
-		return []loader{ld}
+	if ld, ok := classify(exe, args, ""); ok {
+		return []loader{ld}, nil
 	}
-	return nil
+	if strings.HasPrefix(exe, "/") && !systemd.VendorProgram(unitFile, exe) {
+		return scriptLoaders(src, exe)
+	}
+	return nil, nil
+}
+
+// scriptLoaders reads the file p a unit runs and, when it is a shell script, classifies its
+// commands; a binary or anything else runs nothing this reader knows.
+func scriptLoaders(src systemd.Source, p string) ([]loader, error) {
+	head, _, err := src.Head(p, 256)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if !sysconf.ShellScript(head) {
+		return nil, nil // not there, or no shell script: a binary runs what it runs
+	}
+	data, exists, err := readBounded(src, p)
+	if err != nil || !exists {
+		return nil, err
+	}
+	var out []loader
+	for _, l := range strings.Split(string(data), "\n") {
+		if t := strings.TrimSpace(l); t == "" || t[0] == '#' {
+			continue
+		}
+		out = append(out, shellLoaders(l)...)
+	}
+	return out, nil
 }
 
 // load reads what a loader loads.
@@ -177,6 +257,13 @@ func (ld loader) load(src systemd.Source) (Ruleset, error) {
 		return ReadNftables(src, ld.file)
 	case loadIptables:
 		return ReadIptablesSave(src, ld.file)
+	case loadCommand:
+		// the words of the command line are read, not a ruleset: a verdict word there filters
+		why := "changes rules on its command line, none that drops or rejects"
+		if ld.file != "-" {
+			why = "changes rules on its command line, with a verdict that drops, rejects or queues"
+		}
+		return Ruleset{Filters: ld.file != "-", Path: ld.what, Why: why}, nil
 	case loadPersistent:
 		var first *Ruleset
 		for _, f := range []string{RulesV4, RulesV6} {
@@ -222,7 +309,11 @@ func loadOfUnit(src systemd.Source, u *systemd.Unit) (unitLoad, error) {
 				return ul, fmt.Errorf("%s:%d: %s: %w", s.File, s.Line, key, err)
 			}
 			for _, c := range cmds {
-				for _, ld := range commandLoaders(c) {
+				lds, err := commandLoaders(src, s.File, c)
+				if err != nil {
+					return ul, fmt.Errorf("%s:%d: %s: %w", s.File, s.Line, key, err)
+				}
+				for _, ld := range lds {
 					if ul.loaders++; ul.loaders == 1 {
 						ul.firewall = ld.firewall
 					}

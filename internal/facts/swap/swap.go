@@ -132,6 +132,13 @@ func Read(src systemd.Source, ci *cloudinit.Facts) *Facts {
 			}
 		}
 	}
+	// /etc/rc.local, executable, is run by rc-local.service, which systemd-rc-local-generator
+	// pulls into multi-user.target
+	if why, err := systemd.RCLocalPulledIn(src); err != nil {
+		f.Problems = append(f.Problems, err)
+	} else if why != "" {
+		names = append(names, "rc-local.service")
+	}
 	f.follow(src, names)
 	return f
 }
@@ -202,11 +209,11 @@ func (f *Facts) swapon(src systemd.Source, unit string, s systemd.Setting) {
 		switch {
 		case base == "swapon":
 			f.Swapons = append(f.Swapons, Swapon{Unit: unit, Setting: s, Devices: swaponDevices(c.Argv)})
-		case isShell(base) && shellRunsSwapon(c.Argv):
+		case sysconf.IsShell(base) && shellRunsSwapon(c.Argv):
 			f.Swapons = append(f.Swapons, Swapon{Unit: unit, Setting: s})
 		case slices.Contains(c.Argv[1:], "swapon"): // dphys-swapfile swapon, a helper's verb
 			f.Swapons = append(f.Swapons, Swapon{Unit: unit, Setting: s})
-		case strings.HasPrefix(c.Path, "/") && !(vendorUnit(s.File) && vendorPath(c.Path)):
+		case strings.HasPrefix(c.Path, "/") && !systemd.VendorProgram(s.File, c.Path):
 			h, size, err := src.Head(c.Path, 2)
 			if err != nil {
 				f.Problems = append(f.Problems, fmt.Errorf("%s (run by %s:%d): %w", c.Path, s.File, s.Line, err))
@@ -229,28 +236,6 @@ func (f *Facts) swapon(src systemd.Source, unit string, s systemd.Setting) {
 			}
 		}
 	}
-}
-
-// vendorUnit: a unit file a distribution's package installs (not the administrator's /etc, /run
-// or /usr/local).
-func vendorUnit(p string) bool {
-	return strings.HasPrefix(p, "/usr/lib/systemd/") || strings.HasPrefix(p, "/lib/systemd/")
-}
-
-// vendorPath: a program in the distribution's own directories. A vendor unit running one is
-// not opened to look for swapon (it would cost a read per service of every image); a unit the
-// image's builder wrote, or a program anywhere else (/usr/local, /opt, /etc, /root), is.
-func vendorPath(p string) bool {
-	for _, d := range []string{"/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/libexec/", "/bin/", "/sbin/", "/lib/"} {
-		if strings.HasPrefix(p, d) {
-			return true
-		}
-	}
-	return false
-}
-
-func isShell(base string) bool {
-	return slices.Contains([]string{"sh", "bash", "dash", "ash", "zsh", "ksh", "busybox"}, base)
 }
 
 // shellRunsSwapon: sh -c 'script' whose script runs swapon.

@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -224,6 +225,13 @@ func ReadBoot(src Source) *Boot {
 				}
 			}
 		}
+		if it.name == "multi-user.target" {
+			if why, err := RCLocalPulledIn(src); err != nil {
+				b.Problems = append(b.Problems, err)
+			} else if why != "" {
+				queue = append(queue, item{"rc-local.service", Started{Path: RCLocal, By: it.name, How: why}})
+			}
+		}
 		if u.Path == "" {
 			for _, dep := range standardDeps[it.name] {
 				queue = append(queue, item{dep, Started{By: it.name, How: "systemd's " + it.name + " (its file is not in the image)"}})
@@ -239,6 +247,72 @@ func ReadBoot(src Source) *Boot {
 		}
 	}
 	return b
+}
+
+// VendorProgram says whether a unit file a distribution's package installs (/usr/lib/systemd/,
+// /lib/systemd/: not the administrator's /etc, /run or /usr/local) runs a program in the
+// distribution's own directories. The readers that look into the scripts units run leave those
+// unopened (it would cost a read per service of every image, a range request each on a blob);
+// a unit the image's builder wrote, or a program anywhere else (/usr/local, /opt, /etc, /root),
+// is read.
+func VendorProgram(unitFile, program string) bool {
+	if !strings.HasPrefix(unitFile, "/usr/lib/systemd/") && !strings.HasPrefix(unitFile, "/lib/systemd/") {
+		return false
+	}
+	for _, d := range []string{"/usr/bin/", "/usr/sbin/", "/usr/lib/", "/usr/libexec/", "/bin/", "/sbin/", "/lib/"} {
+		if strings.HasPrefix(program, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// RCLocal is the script systemd-rc-local-generator has rc-local.service run at boot.
+const RCLocal = "/etc/rc.local"
+
+// rcLocalGenerators are where systemd 252 installs the generator (Debian's /lib, merged /usr).
+var rcLocalGenerators = []string{"/lib/systemd/system-generators/systemd-rc-local-generator", "/usr/lib/systemd/system-generators/systemd-rc-local-generator"}
+
+// RCLocalPulledIn says why rc-local.service is pulled into multi-user.target, or "": the generator
+// (src/rc-local-generator/rc-local-generator.c) links it there when /etc/rc.local is an
+// executable file (access X_OK: a link is followed).
+func RCLocalPulledIn(src Source) (string, error) {
+	gen := false
+	for _, g := range rcLocalGenerators {
+		fi, err := src.Lstat(g)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", g, err)
+		}
+		gen = gen || fi != nil
+	}
+	if !gen {
+		return "", nil
+	}
+	p := RCLocal
+	for range 8 {
+		fi, err := src.Lstat(p)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", p, err)
+		}
+		switch {
+		case fi == nil:
+			return "", nil
+		case fi.Mode()&fs.ModeSymlink != 0:
+			t, err := src.ReadLink(p)
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", p, err)
+			}
+			if !path.IsAbs(t) {
+				t = path.Join(path.Dir(p), t)
+			}
+			p = t
+			continue
+		case fi.Mode().IsRegular() && fi.Mode()&0o111 != 0:
+			return "systemd-rc-local-generator (" + RCLocal + " is executable)", nil
+		}
+		return "", nil
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", RCLocal)
 }
 
 // resolveAlias finds name in the unit path: the name a link there points at (a link to

@@ -1,0 +1,88 @@
+package sysconf
+
+import (
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// shellSeparators end a simple command in shell text, roughly: ;, &&, ||, | and newlines
+// (quotes are not followed across them).
+var shellSeparators = regexp.MustCompile(`;|&&|\|\||\||\n`)
+
+// ShellCommands reads shell text (a script, or sh -c's argument) as the simple commands it
+// runs, roughly as POSIX sh would: each command's words with their quotes stripped, a leading
+// "exec", "sudo", "command" or VAR=value word skipped, redirections dropped, comment lines
+// left out. It is for finding which tools a script runs, not for running it.
+func ShellCommands(text string) []ExecCommand {
+	var out []ExecCommand
+	for _, part := range shellSeparators.Split(text, -1) {
+		f := strings.Fields(part)
+		var argv []string
+		for i := 0; i < len(f); i++ {
+			w := strings.Trim(f[i], `"'`)
+			switch {
+			case len(argv) == 0 && strings.HasPrefix(w, "#"):
+				i = len(f) // a comment
+			case w == "<" || w == ">" || w == ">>" || w == "2>":
+				i++
+			case strings.HasPrefix(w, "<") || strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>"):
+			case len(argv) == 0 && (w == "exec" || w == "sudo" || w == "command" || strings.Contains(w, "=") && !strings.HasPrefix(w, "-")):
+			default:
+				argv = append(argv, w)
+			}
+		}
+		if len(argv) > 0 {
+			out = append(out, ExecCommand{Path: argv[0], Argv: argv})
+		}
+	}
+	return out
+}
+
+// ShellArgument is the script a shell command runs with -c (alone, or in a cluster such as
+// -ec), through env too; ok is false for any other command.
+func ShellArgument(c ExecCommand) (script string, ok bool) {
+	exe, args := c.Path, c.Argv
+	if len(args) > 0 {
+		args = args[1:]
+	}
+	if path.Base(exe) == "env" {
+		for len(args) > 0 && (strings.HasPrefix(args[0], "-") || strings.Contains(args[0], "=")) {
+			args = args[1:]
+		}
+		if len(args) == 0 {
+			return "", false
+		}
+		exe, args = args[0], args[1:]
+	}
+	if !IsShell(path.Base(exe)) {
+		return "", false
+	}
+	for i, a := range args {
+		if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsRune(a, 'c') && i+1 < len(args) {
+			return args[i+1], true
+		}
+	}
+	return "", false
+}
+
+// IsShell says whether an interpreter's name is a POSIX shell's.
+func IsShell(name string) bool {
+	return slices.Contains([]string{"sh", "bash", "dash", "ash", "ksh", "zsh", "busybox"}, name)
+}
+
+// ShellScript says whether a file's first bytes are a "#!" line naming a shell (directly or
+// through env).
+func ShellScript(head []byte) bool {
+	first, _, _ := strings.Cut(string(head), "\n")
+	f := strings.Fields(strings.TrimPrefix(first, "#!"))
+	if !strings.HasPrefix(first, "#!") || len(f) == 0 {
+		return false
+	}
+	interp := path.Base(f[0])
+	if interp == "env" && len(f) > 1 {
+		interp = path.Base(f[1])
+	}
+	return IsShell(interp)
+}
