@@ -11,30 +11,44 @@ import (
 // (quotes are not followed across them).
 var shellSeparators = regexp.MustCompile(`;|&&|\|\||\||\n`)
 
+// ShellCommand is one simple command of shell text, and the file a "<" redirection gives it as
+// its standard input.
+type ShellCommand struct {
+	ExecCommand
+	Stdin string
+}
+
 // ShellCommands reads shell text (a script, or sh -c's argument) as the simple commands it
 // runs, roughly as POSIX sh would: each command's words with their quotes stripped, a leading
-// "exec", "sudo", "command" or VAR=value word skipped, redirections dropped, comment lines
-// left out. It is for finding which tools a script runs, not for running it.
-func ShellCommands(text string) []ExecCommand {
-	var out []ExecCommand
+// "exec", "sudo", "command" or VAR=value word skipped, output redirections dropped, an input
+// one kept as Stdin, comment lines left out. It is for finding which tools a script runs, not
+// for running it.
+func ShellCommands(text string) []ShellCommand {
+	var out []ShellCommand
 	for _, part := range shellSeparators.Split(text, -1) {
 		f := strings.Fields(part)
 		var argv []string
+		stdin := ""
 		for i := 0; i < len(f); i++ {
 			w := strings.Trim(f[i], `"'`)
 			switch {
 			case len(argv) == 0 && strings.HasPrefix(w, "#"):
 				i = len(f) // a comment
-			case w == "<" || w == ">" || w == ">>" || w == "2>":
+			case w == "<" && i+1 < len(f):
+				stdin = strings.Trim(f[i+1], `"'`)
 				i++
-			case strings.HasPrefix(w, "<") || strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>"):
+			case strings.HasPrefix(w, "<") && len(w) > 1:
+				stdin = w[1:]
+			case w == ">" || w == ">>" || w == "2>":
+				i++
+			case strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>"):
 			case len(argv) == 0 && (w == "exec" || w == "sudo" || w == "command" || strings.Contains(w, "=") && !strings.HasPrefix(w, "-")):
 			default:
 				argv = append(argv, w)
 			}
 		}
 		if len(argv) > 0 {
-			out = append(out, ExecCommand{Path: argv[0], Argv: argv})
+			out = append(out, ShellCommand{ExecCommand{Path: argv[0], Argv: argv}, stdin})
 		}
 	}
 	return out

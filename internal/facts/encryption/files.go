@@ -149,14 +149,18 @@ func readUnitOpens(img *inspect.Image, f *Facts) {
 				for _, c := range cmds {
 					// the command, the commands of sh -c's script, or those of a shell script it runs
 					run := []sysconf.ExecCommand{c}
+					var more []sysconf.ShellCommand
 					if script, ok := sysconf.ShellArgument(c); ok {
-						run = sysconf.ShellCommands(script)
+						run, more = nil, sysconf.ShellCommands(script)
 					} else if systemd.VendorProgram(s.File, c.Path) {
 						// a distribution's unit running the distribution's program: not opened
 					} else if text, err := shellScriptText(src, c.Path); err != nil {
 						f.Problems = append(f.Problems, fmt.Errorf("%s:%d: %s: %w", s.File, s.Line, s.Key, err))
 					} else if text != "" {
-						run = append(run, sysconf.ShellCommands(text)...)
+						more = sysconf.ShellCommands(text)
+					}
+					for _, sc := range more {
+						run = append(run, sc.ExecCommand)
 					}
 					for _, c := range run {
 						if dev, ok := openCommand(c); ok {

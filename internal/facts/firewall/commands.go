@@ -3,7 +3,6 @@ package firewall
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -147,40 +146,13 @@ func firewallOf(tool string) string {
 	return tool
 }
 
-// shellSplit separates a shell command line into simple commands, roughly: at ;, &&, ||, | and
-// newlines (quotes are not followed across them).
-var shellSplit = regexp.MustCompile(`;|&&|\|\||\||\n`)
-
 // shellLoaders finds the rules-loading commands of shell text (sh -c "...", an ifupdown
-// up/pre-up line): each simple command's words, quotes stripped, "exec", "sudo", "command" and
-// leading VAR=value words skipped, a "< FILE" redirection taken as its standard input.
+// up/pre-up line, a script), read as sysconf.ShellCommands reads it: a "< FILE" redirection is
+// the command's standard input.
 func shellLoaders(script string) []loader {
 	var out []loader
-	for _, part := range shellSplit.Split(script, -1) {
-		f := strings.Fields(part)
-		var argv []string
-		stdin := ""
-		for i := 0; i < len(f); i++ {
-			w := strings.Trim(f[i], `"'`)
-			switch {
-			case w == "<" && i+1 < len(f):
-				stdin = strings.Trim(f[i+1], `"'`)
-				i++
-			case strings.HasPrefix(w, "<") && len(w) > 1:
-				stdin = w[1:]
-			case strings.HasPrefix(w, ">") || strings.HasPrefix(w, "2>"):
-				if w == ">" || w == "2>" {
-					i++
-				}
-			case len(argv) == 0 && (w == "exec" || w == "sudo" || w == "command" || strings.Contains(w, "=") && !strings.HasPrefix(w, "-")):
-			default:
-				argv = append(argv, w)
-			}
-		}
-		if len(argv) == 0 {
-			continue
-		}
-		if ld, ok := classify(argv[0], argv[1:], stdin); ok {
+	for _, c := range sysconf.ShellCommands(script) {
+		if ld, ok := classify(c.Path, c.Argv[1:], c.Stdin); ok {
 			out = append(out, ld)
 		}
 	}
@@ -192,6 +164,9 @@ func shellLoaders(script string) []loader {
 // a shell script the unit runs (a file starting "#!" naming a shell) is read, bounded, and its
 // commands classified the same way (one level: a script it runs in turn is not read).
 func commandLoaders(src systemd.Source, unitFile string, c sysconf.ExecCommand) ([]loader, error) {
+	if script, ok := sysconf.ShellArgument(c); ok {
+		return shellLoaders(script), nil
+	}
 	exe, args := c.Path, c.Argv
 	if len(args) > 0 {
 		args = args[1:]
@@ -205,15 +180,9 @@ func commandLoaders(src systemd.Source, unitFile string, c sysconf.ExecCommand) 
 		}
 		exe, args = args[0], args[1:]
 	}
-	switch path.Base(exe) {
-	case "sh", "bash", "dash", "ash", "busybox":
-		for i, a := range args {
-			if strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsRune(a, 'c') && i+1 < len(args) {
-				return shellLoaders(args[i+1]), nil
-			}
-		}
+	if sysconf.IsShell(path.Base(exe)) {
 		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-			return scriptLoaders(src, args[0])
+			return scriptLoaders(src, args[0]) // sh SCRIPT
 		}
 		return nil, nil
 	}
@@ -240,14 +209,7 @@ func scriptLoaders(src systemd.Source, p string) ([]loader, error) {
 	if err != nil || !exists {
 		return nil, err
 	}
-	var out []loader
-	for _, l := range strings.Split(string(data), "\n") {
-		if t := strings.TrimSpace(l); t == "" || t[0] == '#' {
-			continue
-		}
-		out = append(out, shellLoaders(l)...)
-	}
-	return out, nil
+	return shellLoaders(string(data)), nil
 }
 
 // load reads what a loader loads.
