@@ -240,3 +240,13 @@ func TestFirewallByCommands(t *testing.T) {
 			rules.Pass, "", rules.Fail, ""},
 	})
 }
+
+// A policy given through a variable whose value is quoted (outside review R4, fw15b, fw25):
+// nft takes define POL = "drop", and the chain drops.
+func TestFirewallNftablesQuotedDefine(t *testing.T) {
+	conf := "define POL = \"drop\"\ndefine P2 = $POL\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy $P2;\n\t}\n}\n"
+	runFirewallCases(t, []fwCase{
+		{"quoted define", fwNftables(conf), rules.Fail, "loads /etc/nftables.conf:5", rules.Pass, "nftables"},
+		{"quoted accept", fwNftables(strings.ReplaceAll(conf, `"drop"`, `"accept"`)), rules.Pass, "", rules.Warn, "accept everything"},
+	})
+}

@@ -291,8 +291,17 @@ func (l *nftLoad) statement(file string, depth int) error {
 		}
 		return l.include(file, line, st[1].s, depth)
 	case "define", "redefine":
-		if len(w) >= 3 && w[2] == "=" {
-			l.defines[w[1]] = strings.Join(w[3:], " ")
+		// the value is every token after "=", a quoted string's without its quotes (define
+		// POL = "drop" is what nft takes for a policy variable)
+		for i, t := range st {
+			if i >= 2 && !t.quoted && t.s == "=" {
+				var v []string
+				for _, t := range st[i+1:] {
+					v = append(v, t.s)
+				}
+				l.defines[st[1].s] = strings.Join(v, " ")
+				break
+			}
 		}
 		return nil
 	case "undefine":
