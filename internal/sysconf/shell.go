@@ -54,10 +54,10 @@ func ShellCommands(text string) []ShellCommand {
 	return out
 }
 
-// ShellArgument is the script a shell command runs with -c (alone, or in a cluster such as
-// -ec), through env too; ok is false for any other command.
-func ShellArgument(c ExecCommand) (script string, ok bool) {
-	exe, args := c.Path, c.Argv
+// Program is the program a command runs and its arguments (argv[0] left out), seen through
+// env: "env [-i] [VAR=value...] PROGRAM ARGS" runs PROGRAM; exe is "" for env alone.
+func Program(c ExecCommand) (exe string, args []string) {
+	exe, args = c.Path, c.Argv
 	if len(args) > 0 {
 		args = args[1:]
 	}
@@ -66,9 +66,19 @@ func ShellArgument(c ExecCommand) (script string, ok bool) {
 			args = args[1:]
 		}
 		if len(args) == 0 {
-			return "", false
+			return "", nil
 		}
 		exe, args = args[0], args[1:]
+	}
+	return exe, args
+}
+
+// ShellArgument is the script a shell command runs with -c (alone, or in a cluster such as
+// -ec), through env too; ok is false for any other command.
+func ShellArgument(c ExecCommand) (script string, ok bool) {
+	exe, args := Program(c)
+	if exe == "" {
+		return "", false
 	}
 	if !IsShell(path.Base(exe)) {
 		return "", false

@@ -167,18 +167,9 @@ func commandLoaders(src systemd.Source, unitFile string, c sysconf.ExecCommand) 
 	if script, ok := sysconf.ShellArgument(c); ok {
 		return shellLoaders(script), nil
 	}
-	exe, args := c.Path, c.Argv
-	if len(args) > 0 {
-		args = args[1:]
-	}
-	if path.Base(exe) == "env" {
-		for len(args) > 0 && (strings.HasPrefix(args[0], "-") || strings.Contains(args[0], "=")) {
-			args = args[1:]
-		}
-		if len(args) == 0 {
-			return nil, nil
-		}
-		exe, args = args[0], args[1:]
+	exe, args := sysconf.Program(c)
+	if exe == "" {
+		return nil, nil
 	}
 	if sysconf.IsShell(path.Base(exe)) {
 		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
