@@ -25,7 +25,57 @@ func deriveLiterals(expr string) ([]derived, bool) {
 	if err != nil {
 		return nil, false
 	}
+	return deriveFrom(re, 0)
+}
+
+// maxSplitDepth and maxSplitBranches bound splitting an expression at its alternations.
+const (
+	maxSplitDepth    = 2
+	maxSplitBranches = 8
+)
+
+// deriveFrom is deriveLiterals of a parsed expression. When the expression as a whole has no
+// literal worth using, it is split at the first alternation of its top-level sequence that
+// gives every branch one: each match of the expression is a match of prefix+branch+suffix for
+// one of the branches, so it contains that branch's literal within that branch's bounds, and
+// the literals of all branches together are what every match needs one of (vault's
+// `\b(?:hvs\.[\w-]{90,120}|s\.(?i:[a-z0-9]{24}))…`: "hvs." and "s." with the runs each
+// requires after it, where the alternation as one element only gives "s." without a gate).
+func deriveFrom(re *syntax.Regexp, depth int) ([]derived, bool) {
 	els := flatten(re)
+	if d, ok := deriveSeq(els); ok {
+		return d, true
+	}
+	if depth >= maxSplitDepth {
+		return nil, false
+	}
+	for i, e := range els {
+		for e.Op == syntax.OpCapture {
+			e = e.Sub[0]
+		}
+		if e.Op != syntax.OpAlternate || len(e.Sub) > maxSplitBranches {
+			continue
+		}
+		var out []derived
+		for _, b := range e.Sub {
+			seq := make([]*syntax.Regexp, 0, len(els))
+			seq = append(append(append(seq, els[:i]...), b), els[i+1:]...)
+			d, ok := deriveFrom(&syntax.Regexp{Op: syntax.OpConcat, Sub: seq}, depth+1)
+			if !ok {
+				out = nil
+				break
+			}
+			out = append(out, d...)
+		}
+		if out != nil {
+			return out, true
+		}
+	}
+	return nil, false
+}
+
+// deriveSeq derives the literal of a sequence of elements as a whole.
+func deriveSeq(els []*syntax.Regexp) ([]derived, bool) {
 	type cand struct {
 		d      derived
 		minLen int

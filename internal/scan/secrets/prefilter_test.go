@@ -590,3 +590,52 @@ func FuzzQuickGate(f *testing.F) {
 		}
 	})
 }
+
+// TestPrefilterSplitAlternation: an expression whose alternation gives no literal as one element
+// is searched by the literals of its branches (vault's "hvs." and "s.", each with the run it
+// requires after it as its gate), and finds what gitleaks finds.
+func TestPrefilterSplitAlternation(t *testing.T) {
+	fd := testDetector(t)
+	var vault *fastRule
+	for _, fr := range fd.rules {
+		if fr.r.RuleID == "vault-service-token" {
+			vault = fr
+		}
+	}
+	if vault == nil || vault.whole || len(vault.lits) != 2 {
+		t.Fatalf("vault-service-token is not searched by the literals of its two branches: %+v", vault)
+	}
+	for _, l := range vault.lits {
+		if l.gate == nil || l.post == unbounded {
+			t.Errorf("vault-service-token: literal %v has no gate or no bound", l.pats)
+		}
+	}
+	hvs := "hvs." + strings.Repeat("Q7b-Zx9_Kp", 10)
+	cases := []struct {
+		raw  string
+		want int // vault findings gitleaks has
+	}{
+		{"VAULT_TOKEN=s.Ab3dEf7hIj1lMn0pQr5tUv9x\n", 1},
+		{"export VAULT_TOKEN=" + hvs + "\n", 1},
+		{"token: xs.Ab3dEf7hIj1lMn0pQr5tUv9x\n", 0},      // no word boundary before s.
+		{"VAULT_TOKEN=s.Ab3dEf7hIj1lMn0pQr5tUv9\n", 0},   // 23 characters
+		{"VAULT_TOKEN=s.Ab3dEf7hIj1lMn0pQr5tUv9xy\n", 0}, // 25: no terminator after 24
+		{"a=s.Ab3dEf7hIj1lMn0pQr5tUv9x b=" + hvs, 2},
+		{"ends. here s. and S.Ab3dEf7hIj1lMn0pQr5tUv9x;" + strings.Repeat(" line.", 2000), 0},
+	}
+	for _, c := range cases {
+		found := fd.find(c.raw, "cfg.env")
+		if d := compareReference(fd, c.raw, "cfg.env", found); d != "" {
+			t.Errorf("differs from gitleaks: %s", d)
+		}
+		n := 0
+		for _, f := range fd.Detector.DetectContext(context.Background(), detect.Fragment{Raw: c.raw, FilePath: "cfg.env"}) {
+			if f.RuleID == "vault-service-token" {
+				n++
+			}
+		}
+		if n != c.want {
+			t.Errorf("%q: gitleaks has %d vault findings, the case expects %d", clip(c.raw), n, c.want)
+		}
+	}
+}
