@@ -65,6 +65,14 @@ type fastDetector struct {
 	// same patterns, is what it is tested and measured against
 	lits *litScanner
 	trie *ahocorasick.Trie
+	// litsFirst and litsDeferred split lits: litsDeferred holds the patterns that are nothing
+	// but literals of rules seldom to run (each limited to some paths by its Path, or gated by
+	// keywords that seldom occur, seldomKeyword: pgpass's ':', facebook's '|' and '%',
+	// sidekiq's 'https://'), which are not keywords and not special; litsFirst, the others.
+	// A fragment is scanned with litsFirst, and with litsDeferred too only when one of
+	// deferredRules is to run there (deferredActive). litsFirst is nil when nothing is deferred.
+	litsFirst, litsDeferred *litScanner
+	deferredRules           []int
 	// patText is each Aho–Corasick pattern's text (lower-case)
 	patText []string
 	// per Aho–Corasick pattern: whether it is one of the characters that force the reference,
@@ -167,9 +175,109 @@ func newFastDetector(det *detect.Detector) *fastDetector {
 	fd.trie = ahocorasick.NewTrieBuilder().AddStrings(pats).Build()
 	fd.patText = pats
 	fd.lits = newLitScanner(pats)
+	fd.splitDeferred(pats)
 	n := len(pats)
 	fd.scratch.New = func() any { return &scratch{occ: make([][]int, n), hit: make([]bool, n)} }
 	return fd
+}
+
+// seldomKeyword says whether a keyword seldom occurs in text that holds no credential of its
+// rule, even in random letters and digits (base64, hex, a binary's strings): six bytes or
+// more, or four with one that is neither a letter nor a digit ("ops_", "sig="). A rule gated by
+// such keywords only runs on few fragments; "curl" or "xoxb" occurs about once in 64 KiB of
+// random base64.
+func seldomKeyword(k string) bool {
+	if len(k) >= 6 {
+		return true
+	}
+	if len(k) < 4 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return true
+		}
+	}
+	return false
+}
+
+// splitDeferred sets litsFirst, litsDeferred and deferredRules. A pattern is deferred when it is
+// not special, no rule's keyword, and a literal of rules that are each limited to some paths or
+// gated by seldom keywords only. Scanning a fragment without it
+// changes no finding when none of those rules is to run there: find skips them before it looks
+// at their occurrences, and only keywords and specials are looked up by whether they occurred.
+func (fd *fastDetector) splitDeferred(pats []string) {
+	keyword := make([]bool, len(pats))
+	for _, fr := range fd.rules {
+		for _, p := range fr.keywords {
+			keyword[p] = true
+		}
+	}
+	seldom := func(fr *fastRule) bool {
+		if fr.r.Path != nil {
+			return true
+		}
+		if len(fr.keywords) == 0 {
+			return false
+		}
+		for _, p := range fr.keywords {
+			if !seldomKeyword(pats[p]) {
+				return false
+			}
+		}
+		return true
+	}
+	first := append([]string(nil), pats...)
+	deferred := make([]string, len(pats)) // the literal pass skips an empty pattern
+	inRules := map[int]bool{}
+	for p := range pats {
+		if fd.special[p] || keyword[p] || len(fd.users[p]) == 0 {
+			continue
+		}
+		ok := true
+		for _, u := range fd.users[p] {
+			if !seldom(fd.rules[u.rule]) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		first[p], deferred[p] = "", pats[p]
+		for _, u := range fd.users[p] {
+			if !inRules[u.rule] {
+				inRules[u.rule] = true
+				fd.deferredRules = append(fd.deferredRules, u.rule)
+			}
+		}
+	}
+	if len(fd.deferredRules) == 0 {
+		return
+	}
+	sort.Ints(fd.deferredRules)
+	fd.litsFirst, fd.litsDeferred = newLitScanner(first), newLitScanner(deferred)
+}
+
+// deferredActive says whether one of the rules with deferred patterns is to run on a fragment
+// of path whose first scan is in sc: its keywords occurred (or it has none) and its Path, if
+// it has one, matches path. find decides the same (and more) before it uses a rule's literals.
+func (fd *fastDetector) deferredActive(sc *scratch, path string) bool {
+	for _, ri := range fd.deferredRules {
+		fr := fd.rules[ri]
+		run := len(fr.keywords) == 0
+		for _, p := range fr.keywords {
+			if sc.hit[p] {
+				run = true
+				break
+			}
+		}
+		if run && (fr.r.Path == nil || fr.r.Path.MatchString(path)) {
+			return true
+		}
+	}
+	return false
 }
 
 // foldSpecials are the UTF-8 encodings of the non-ASCII characters that strings.ToLower turns
@@ -216,7 +324,7 @@ func (fd *fastDetector) find(raw, path string) []report.Finding {
 		sc.hit[i] = false
 	}
 	special := false
-	fd.lits.scan(raw, func(start int, p int32) bool {
+	record := func(start int, p int32) bool {
 		if fd.special[p] {
 			special = true
 			return false
@@ -226,7 +334,17 @@ func (fd *fastDetector) find(raw, path string) []report.Finding {
 			sc.occ[p] = append(sc.occ[p], start)
 		}
 		return true
-	})
+	}
+	if fd.litsFirst == nil {
+		fd.lits.scan(raw, record)
+	} else {
+		fd.litsFirst.scan(raw, record)
+		// the deferred patterns are none of litsFirst's: each one's occurrences still come in
+		// order, from this scan alone
+		if !special && fd.deferredActive(sc, path) {
+			fd.litsDeferred.scan(raw, record)
+		}
+	}
 	if special {
 		return fd.Detector.DetectContext(context.Background(), frag)
 	}

@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand"
 	"sort"
 	"strings"
@@ -161,6 +162,14 @@ func BenchmarkLiteralPass(b *testing.B) {
 				fd.lits.scan(raw, func(start int, p int32) bool { n++; return true })
 			}
 		})
+		// the first scan of a fragment that no seldom-run rule applies to (splitDeferred)
+		b.Run("tables-first/"+kind, func(b *testing.B) {
+			b.SetBytes(int64(len(raw)))
+			for i := 0; i < b.N; i++ {
+				n := 0
+				fd.litsFirst.scan(raw, func(start int, p int32) bool { n++; return true })
+			}
+		})
 		b.Run("bobusumisu+lower/"+kind, func(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			lower := make([]byte, len(raw))
@@ -202,5 +211,38 @@ func TestLiteralPassLibrariesAgree(t *testing.T) {
 		if strings.Join(a, ",") != strings.Join(c, ",") {
 			t.Errorf("%s: %d occurrences by one, %d by the other", kind, len(a), len(c))
 		}
+	}
+}
+
+// BenchmarkDeferredLiterals is the prefilter on each kind of text, 4 MiB each, with every
+// literal in a fragment's first scan ("all") and with the seldom-run rules' literals deferred
+// (splitDeferred: "first"), alternately in the same run; each figure is the best of b.N rounds,
+// as the machines here are noisy, and "speedup" is all/first.
+//
+//	go test -run '^$' -bench DeferredLiterals -benchtime 15x ./internal/scan/secrets/
+func BenchmarkDeferredLiterals(b *testing.B) {
+	fd := testDetector(b)
+	first := fd.litsFirst
+	defer func() { fd.litsFirst = first }()
+	for _, kind := range benchKinds {
+		frags := benchFragments(benchText(kind, 4<<20))
+		b.Run(kind, func(b *testing.B) {
+			best := [2]time.Duration{math.MaxInt64, math.MaxInt64}
+			for i := 0; i < b.N; i++ {
+				for v, lits := range []*litScanner{nil, first} {
+					fd.litsFirst = lits
+					t0 := time.Now()
+					for _, f := range frags {
+						fd.find(f, "/srv/data")
+					}
+					best[v] = min(best[v], time.Since(t0))
+				}
+			}
+			fd.litsFirst = first
+			mb := float64(4<<20) / 1e6
+			b.ReportMetric(mb/best[0].Seconds(), "all-MB/s")
+			b.ReportMetric(mb/best[1].Seconds(), "first-MB/s")
+			b.ReportMetric(best[0].Seconds()/best[1].Seconds(), "speedup")
+		})
 	}
 }

@@ -639,3 +639,73 @@ func TestPrefilterSplitAlternation(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferredLiterals: the literals only seldom-run rules search for (pgpass's and chpasswd's
+// ':', facebook's '|' and '%', sidekiq's 'https://', airtable's 'pat') are left out of a fragment's first scan,
+// and scanned for when one of those rules is to run there, so that what is found stays what
+// gitleaks finds: a .pgpass line, a Facebook token beside its keyword.
+func TestDeferredLiterals(t *testing.T) {
+	fd := testDetector(t)
+	if fd.litsFirst == nil {
+		t.Fatal("no literal is deferred")
+	}
+	keyword := map[int]bool{}
+	for _, fr := range fd.rules {
+		for _, p := range fr.keywords {
+			keyword[p] = true
+		}
+	}
+	for p, s := range fd.patText {
+		first, deferred := fd.litsFirst.pats[p], fd.litsDeferred.pats[p]
+		if (first == "") == (deferred == "") || first+deferred != s {
+			t.Fatalf("pattern %q: first scan %q, deferred %q", s, first, deferred)
+		}
+		if deferred != "" && (keyword[p] || fd.special[p]) {
+			t.Errorf("pattern %q is deferred but decides a rule by occurring", s)
+		}
+	}
+	for _, s := range []string{":", "|", "%", "https://", "pat"} {
+		if p := patIndexOf(fd, s); p < 0 || fd.litsDeferred.pats[p] == "" {
+			t.Errorf("%q is scanned for in every fragment", s)
+		}
+	}
+	// jwt's ".ey" stays in the first scan: its keyword "ey" is in about a thousand places of a
+	// MiB of base64, where a deferred scan would then run on nearly every fragment
+	if p := patIndexOf(fd, ".ey"); p < 0 || fd.litsDeferred.pats[p] != "" {
+		t.Errorf(`".ey" (jwt, keyword "ey") is deferred`)
+	}
+	sc := &scratch{occ: make([][]int, len(fd.patText)), hit: make([]bool, len(fd.patText))}
+	for _, c := range []struct {
+		raw, path string
+		active    bool
+	}{
+		{`{"id":1,"at":"10:00:00"}`, "srv/export.json", false},
+		{`db:5432:app:app:Xk29vLq7Tp`, "home/app/.pgpass", true},
+		{`n=t.a||e.b; x=1%2`, "srv/app.min.js", false},
+		{`facebook 123456789012345|` + strings.Repeat("a1B2c3D4e5", 3), "srv/app.min.js", true},
+	} {
+		for i := range sc.hit {
+			sc.hit[i] = false
+		}
+		fd.litsFirst.scan(c.raw, func(_ int, p int32) bool { sc.hit[p] = true; return true })
+		if got := fd.deferredActive(sc, c.path); got != c.active {
+			t.Errorf("%s %q: deferred literals scanned %v, want %v", c.path, c.raw, got, c.active)
+		}
+	}
+	for _, c := range []struct{ raw, path, rule string }{
+		{"# host:port:db:user:password\ndb.internal:5432:app:app:Xk29vLq7TpW3\n", "home/app/.pgpass", "pgpass-password"},
+		{"FACEBOOK_TOKEN=123456789012345|" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N" + "\n", "srv/config.env", "facebook-access-token"},
+	} {
+		found := fd.find(c.raw, c.path)
+		if d := compareReference(fd, c.raw, c.path, found); d != "" {
+			t.Errorf("differs from gitleaks: %s", d)
+		}
+		ok := false
+		for _, f := range found {
+			ok = ok || f.RuleID == c.rule
+		}
+		if !ok {
+			t.Errorf("%s: %s not found in %q: %v", c.path, c.rule, c.raw, found)
+		}
+	}
+}
