@@ -39,6 +39,12 @@ variable "accelerator" {
   default = "tcg"
 }
 
+variable "cpus" {
+  type        = number
+  default     = 1
+  description = "vCPUs of the guest. Under TCG keep 1: two TCG vCPUs on a two-core host have hung the guest kernel at boot (soft lockups of both CPUs in netlink while modprobe ran), until ssh_timeout. With KVM, give it more."
+}
+
 variable "skip_steps" {
   type        = list(string)
   default     = []
@@ -67,7 +73,7 @@ source "qemu" "debian" {
   disk_interface   = "virtio"
   net_device       = "virtio-net"
   accelerator      = var.accelerator
-  cpus             = 2
+  cpus             = var.cpus
   memory           = 1024
   headless         = true
   qemuargs = [
