@@ -294,14 +294,21 @@ func (fd *fastDetector) splitDeferred(pats []string) {
 func (fd *fastDetector) deferredActive(sc *scratch, path string) bool {
 	for _, ri := range fd.deferredRules {
 		fr := fd.rules[ri]
-		run := len(fr.keywords) == 0
-		for _, p := range fr.keywords {
-			if sc.hit[p] {
-				run = true
-				break
-			}
+		if keywordGate(sc, fr) && (fr.r.Path == nil || fd.pathMatch(sc, ri, path)) {
+			return true
 		}
-		if run && (fr.r.Path == nil || fd.pathMatch(sc, ri, path)) {
+	}
+	return false
+}
+
+// keywordGate is gitleaks' keyword gate: rule fr is run on a fragment when it has no keywords
+// or one of them occurred there (sc.hit).
+func keywordGate(sc *scratch, fr *fastRule) bool {
+	if len(fr.keywords) == 0 {
+		return true
+	}
+	for _, p := range fr.keywords {
+		if sc.hit[p] {
 			return true
 		}
 	}
@@ -383,14 +390,7 @@ func (fd *fastDetector) find(raw, path string) []report.Finding {
 		if r.SkipReport {
 			continue
 		}
-		run := len(fr.keywords) == 0
-		for _, p := range fr.keywords {
-			if sc.hit[p] {
-				run = true
-				break
-			}
-		}
-		if !run {
+		if !keywordGate(sc, fr) {
 			continue
 		}
 		if fr.reference {

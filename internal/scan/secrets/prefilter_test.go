@@ -664,7 +664,8 @@ func TestDeferredLiterals(t *testing.T) {
 			t.Errorf("pattern %q is deferred but decides a rule by occurring", s)
 		}
 	}
-	for _, s := range []string{":", "|", "%", "https://", "pat"} {
+	// "?sig=": azure-sas-token's keyword "sig=" is four bytes, one not a letter or digit
+	for _, s := range []string{":", "|", "%", "https://", "pat", "?sig="} {
 		if p := patIndexOf(fd, s); p < 0 || fd.litsDeferred.pats[p] == "" {
 			t.Errorf("%q is scanned for in every fragment", s)
 		}
@@ -673,6 +674,16 @@ func TestDeferredLiterals(t *testing.T) {
 	// MiB of base64, where a deferred scan would then run on nearly every fragment
 	if p := patIndexOf(fd, ".ey"); p < 0 || fd.litsDeferred.pats[p] != "" {
 		t.Errorf(`".ey" (jwt, keyword "ey") is deferred`)
+	}
+	// nor slack's "xoxb-": "xoxb", four letters, is about once in 64 KiB of random base64
+	if p := patIndexOf(fd, "xoxb-"); p < 0 || fd.litsDeferred.pats[p] != "" {
+		t.Errorf(`"xoxb-" (slack, keyword "xoxb") is deferred`)
+	}
+	for k, want := range map[string]bool{"ey": false, "sk_": false, "xoxb": false, "sig=": true,
+		"ops_": true, "sonar": false, "plaid": false, "airtab": true, "facebook": true} {
+		if got := seldomKeyword(k); got != want {
+			t.Errorf("seldomKeyword(%q) = %v", k, got)
+		}
 	}
 	sc := &scratch{occ: make([][]int, len(fd.patText)), hit: make([]bool, len(fd.patText))}
 	for _, c := range []struct {
