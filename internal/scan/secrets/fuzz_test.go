@@ -3,9 +3,15 @@ package secrets
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // FuzzEncryptedKey: the OpenSSH key header parser takes arbitrary file content and must never
@@ -145,4 +151,49 @@ func FuzzArchive(f *testing.F) {
 			t.Fatalf("unpacked %d bytes", u.unpacked)
 		}
 	})
+}
+
+// TestKeyBodySpellingEncryptedIsNotEncrypted: an OpenSSH key's comment is inside its base64
+// body, so whoever makes the key chooses bytes that spell "ENCRYPTED" there; the key still loads
+// without a passphrase and must be reported, as must a PKCS#1 key whose body spells it.
+func TestKeyBodySpellingEncryptedIsNotEncrypted(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	word, _ := base64.StdEncoding.DecodeString("ENCRYPTEDxyz")
+	var armored string
+	for pad := 0; pad < 80 && armored == ""; pad++ {
+		blk, err := ssh.MarshalPrivateKey(priv, strings.Repeat("x", pad)+string(word))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := string(pem.EncodeToMemory(blk)); strings.Contains(s, "ENCRYPTED") {
+			armored = s
+		}
+	}
+	if armored == "" {
+		t.Fatal("no comment made the body spell ENCRYPTED")
+	}
+	if _, err := ssh.ParseRawPrivateKey([]byte(armored)); err != nil {
+		t.Fatalf("the crafted key does not load without a passphrase: %v", err)
+	}
+	if encryptedKey(armored) {
+		t.Error("an unencrypted OpenSSH key whose body spells ENCRYPTED is taken for an encrypted one")
+	}
+	r := scanBytes(t, Options{}, "/root/.ssh/id_ed25519", []byte(armored))
+	found := false
+	for _, f := range r.found {
+		found = found || f.Rule == "private-key"
+	}
+	if !found {
+		t.Errorf("the crafted key is not reported: %+v", r.found)
+	}
+	pkcs1 := "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAENCRYPTEDqh7\n-----END RSA PRIVATE KEY-----"
+	if encryptedKey(pkcs1) {
+		t.Error("a PKCS#1 key whose body spells ENCRYPTED is taken for an encrypted one")
+	}
+	if !encryptedKey("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0011\n\nMIIE\n-----END RSA PRIVATE KEY-----") {
+		t.Error("a traditionally encrypted PEM key (Proc-Type header) is not reported as encrypted")
+	}
 }

@@ -1404,10 +1404,16 @@ func ignore(f report.Finding) bool {
 	return false
 }
 
+// procTypeEncrypted is RFC 1421's header line of a traditionally encrypted PEM key (OpenSSL
+// writes "Proc-Type: 4,ENCRYPTED", then "DEK-Info"). It is looked for as a header, not as a
+// word: a key's base64 body can spell "ENCRYPTED" (an OpenSSH key's comment is inside it, so
+// its author chooses those bytes), but never ':', ',' or a space.
+var procTypeEncrypted = regexp.MustCompile(`Proc-Type:[ \t]*4[ \t]*,[ \t]*ENCRYPTED`)
+
 // encryptedKey reports whether a PEM or OpenSSH private key is protected by a passphrase.
 func encryptedKey(pem string) bool {
-	if strings.Contains(pem, "ENCRYPTED") {
-		return true // PKCS#8 "ENCRYPTED PRIVATE KEY", or "Proc-Type: 4,ENCRYPTED"
+	if strings.Contains(pem, "BEGIN ENCRYPTED PRIVATE KEY") || procTypeEncrypted.MatchString(pem) {
+		return true // PKCS#8's label, or the header of a traditionally encrypted PEM key
 	}
 	const begin = "-----BEGIN OPENSSH PRIVATE KEY-----"
 	i := strings.Index(pem, begin)
