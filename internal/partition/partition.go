@@ -164,7 +164,10 @@ func readMBR(name string, disk io.ReaderAt, size int64, mbr []byte) ([]*Partitio
 		e := mbr[446+i*16:]
 		typ := e[4]
 		start, count := int64(le.Uint32(e[8:])), int64(le.Uint32(e[12:]))
-		if typ == 0 || count == 0 {
+		if count == 0 {
+			// an entry is unused when it has no sectors: Linux (block/partitions/msdos.c)
+			// skips only those, so an entry of type 0x00 with sectors is a partition to it,
+			// and is read here as one
 			continue
 		}
 		if typ == 0x05 || typ == 0x0F || typ == 0x85 {
@@ -206,7 +209,7 @@ func readEBRChain(name string, disk io.ReaderAt, size, extStart int64, sig uint3
 			return nil, byteio.Corrupt(name, at+510, "extended boot record without 0x55AA signature")
 		}
 		e := ebr[446:]
-		if typ, count := e[4], int64(le.Uint32(e[12:])); typ != 0 && count != 0 {
+		if typ, count := e[4], int64(le.Uint32(e[12:])); count != 0 { // as a primary entry: unused only without sectors
 			p, err := mbrPartition(name, size, n, typ, next+int64(le.Uint32(e[8:])), count, sig, at+446)
 			if err != nil {
 				return nil, err

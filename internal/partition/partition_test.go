@@ -149,3 +149,47 @@ func TestBIOSBootPartitionHoldingAFilesystem(t *testing.T) {
 		})
 	}
 }
+
+// An MBR entry is unused only when it has no sectors: Linux (block/partitions/msdos.c) makes a
+// partition of an entry of type 0x00 that has a start and a size, primary or logical, so a
+// filesystem there is mounted and must be read (red-team finding: the type byte alone hid one).
+func TestTypeZeroEntryWithSectorsIsAPartition(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "zero.raw")
+	os.WriteFile(p, nil, 0o644)
+	os.Truncate(p, 64<<20)
+	script := "label: dos\nstart=1MiB, size=8MiB, type=83\nstart=9MiB, size=8MiB, type=83\nstart=17MiB, type=5\nstart=18MiB, size=8MiB, type=83\n"
+	cmd := exec.Command("sfdisk", "-q", p)
+	cmd.Stdin = strings.NewReader(script)
+	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sfdisk: %v\n%s", err, b)
+	}
+	fs, err := os.ReadFile(testfixture.Filesystem(t, "ext4", t.TempDir(), "8M"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []int64{9 << 20, 18 << 20} {
+		if _, err := disk.WriteAt(fs, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the second primary entry's type byte, and the first logical's (the EBR at 17 MiB)
+	for _, at := range []int64{446 + 16 + 4, 17<<20 + 446 + 4} {
+		if _, err := disk.WriteAt([]byte{0}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	disk.Close()
+	tbl := readTable(t, p)
+	got := map[int]partition.Kind{}
+	for _, q := range tbl.Partitions {
+		got[q.Number] = q.Kind
+	}
+	if got[2] != partition.KindExt4 || got[5] != partition.KindExt4 {
+		t.Fatalf("partitions %v: the type-0x00 entries 2 and 5 (with sectors) are not read as ext4", got)
+	}
+}
