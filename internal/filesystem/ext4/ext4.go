@@ -170,7 +170,47 @@ func Open(name string, r io.ReaderAt, size int64) (*FS, error) {
 			f.csumSeed = crc32c(^uint32(0), sb[104:120]) // the filesystem UUID
 		}
 	}
+	if incompat&incompatRecover != 0 {
+		if err := f.journalReplayed(le.Uint32(sb[0xE0:])); err != nil {
+			return nil, err
+		}
+	}
 	return f, nil
+}
+
+// journalMagic begins every block of a jbd2 journal that is not data.
+const journalMagic = 0xC03B3998
+
+// journalReplayed fails unless the journal of a filesystem marked needs_recovery holds nothing
+// to replay. Linux replays a journal's committed transactions into the filesystem when it
+// mounts it (as after a crash, or on a disk copied from a running VM), so a block this reader
+// takes from its place in the filesystem may not be what the system reads there: the files
+// are not read as the system reads them, and the filesystem is not read at all. A journal whose
+// superblock says its log is empty (s_start 0) leaves nothing to replay.
+func (f *FS) journalReplayed(inum uint32) error {
+	at := int64(superblockOffset + 96) // the needs_recovery flag, where errors point
+	if inum == 0 {
+		return byteio.Corrupt(f.name, at, "filesystem needs journal recovery but has no journal inode")
+	}
+	j, err := f.Open(uint64(inum))
+	if err != nil {
+		return fmt.Errorf("%s: the journal (inode %d) of a filesystem that needs recovery: %w", f.name, inum, err)
+	}
+	jsb, err := byteio.ReadAt(j, f.name, 0, 1024)
+	if err != nil {
+		return fmt.Errorf("%s: the journal (inode %d) of a filesystem that needs recovery: %w", f.name, inum, err)
+	}
+	be := binary.BigEndian
+	if be.Uint32(jsb[0:]) != journalMagic || (be.Uint32(jsb[4:]) != 3 && be.Uint32(jsb[4:]) != 4) {
+		return byteio.Corrupt(f.name, at, "filesystem needs journal recovery but inode %d holds no jbd2 journal superblock", inum)
+	}
+	if start := be.Uint32(jsb[0x1C:]); start != 0 {
+		return byteio.Corrupt(f.name, at, "filesystem needs journal recovery (needs_recovery, as after a crash or on a copy of a running disk): "+
+			"its journal holds transactions from sequence %d, at journal block %d, that Linux writes into the filesystem when it mounts it and this "+
+			"reader does not; replay them (e2fsck -fy on the image, or shut the VM down cleanly) and check again",
+			be.Uint32(jsb[0x18:]), start)
+	}
+	return nil
 }
 
 // Name implements fs.Volume.
