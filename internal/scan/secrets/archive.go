@@ -92,12 +92,13 @@ const (
 	cramFS      // a cramfs image: its files are searched (archive_cramfs.go)
 	pdfDocument // a PDF: its Flate streams are inflated and searched (archive_pdf.go)
 	journalFile // a systemd journal: its compressed DATA objects are decompressed and searched (archive_journal.go)
+	gitBundle   // a git bundle: a text header, then a packfile (archive_gitpack.go)
 )
 
 func (k containerKind) String() string {
 	return [...]string{"", "zip", "tar", "cpio", "ar", "rpm", "gzip", "bzip2", "xz", "zstd", "lz4",
 		"zlib", "lzma", "brotli", "disk image", "disk or filesystem image", "7z", "rar", "squashfs", "git packfile",
-		"self-extracting script", "ISO 9660 image", "cramfs", "PDF", "systemd journal"}[k]
+		"self-extracting script", "ISO 9660 image", "cramfs", "PDF", "systemd journal", "git bundle"}[k]
 }
 
 func (k containerKind) recognised() bool { return k != notContainer }
@@ -155,6 +156,8 @@ func sniffHead(p []byte) containerKind {
 		return squashFS
 	case has(0, "PACK") && gitPackHeader(p):
 		return gitPack
+	case gitBundleSignature(p):
+		return gitBundle
 	case has(0, "LPKSHHRH"):
 		return journalFile
 	case cramfsSuperblock(p):
@@ -330,7 +333,7 @@ func (w *worker) openTop(u *unpacking, name string, kind containerKind, ra io.Re
 // image), layers the compressed streams it is inside.
 func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.ReaderAt, size int64, br *bufio.Reader, depth, layers int) error {
 	switch kind {
-	case zipArchive, diskImage, rawDisk, selfExtractor, isoImage, pdfDocument, journalFile, cramFS:
+	case zipArchive, diskImage, rawDisk, selfExtractor, isoImage, pdfDocument, journalFile, cramFS, gitBundle:
 		if ra == nil {
 			b, err := io.ReadAll(io.LimitReader(br, maxBufferedMember+1))
 			if err != nil {
@@ -354,6 +357,8 @@ func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.Reade
 			return w.openJournal(u, name, ra, size, depth)
 		case cramFS:
 			return w.openCramfs(u, name, ra, size, depth)
+		case gitBundle:
+			return w.openGitBundle(u, name, ra, size, depth)
 		}
 		return w.openDisk(u, name, kind, ra, size, depth)
 	case brotliStream:

@@ -525,3 +525,42 @@ func (g *packOpen) patch(base, delta []byte) ([]byte, error) {
 	g.held += size
 	return out, nil
 }
+
+// A git bundle (git bundle create; gitformat-bundle(5)) is a text header, then a packfile: the
+// signature line "# v2 git bundle" or "# v3 git bundle", v3's capability lines ("@..."), the
+// prerequisites ("-<id> ...") and the references ("<id> <refname>"), one a line, and a blank
+// line; the pack follows it. The header is searched as the file's own bytes and the pack as
+// one, its objects named FILE!@OFFSET!/<object id>. The header is looked for in the first
+// maxBundleHeader bytes (a reference a line: tens of thousands of references); a bundle whose
+// blank line is not there, or with no pack after it, is named as not searched.
+var maxBundleHeader int64 = 16 << 20
+
+// gitBundleSignature says whether p starts with a git bundle's signature line.
+func gitBundleSignature(p []byte) bool {
+	return bytes.HasPrefix(p, []byte("# v2 git bundle\n")) || bytes.HasPrefix(p, []byte("# v3 git bundle\n"))
+}
+
+// openGitBundle searches the bundle at name (size bytes through ra): its header, then its pack.
+func (w *worker) openGitBundle(u *unpacking, name string, ra io.ReaderAt, size int64, depth int) error {
+	n := min(size, maxBundleHeader)
+	head := make([]byte, n)
+	if got, err := ra.ReadAt(head, 0); int64(got) < n {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	blank := bytes.Index(head, []byte("\n\n"))
+	if blank < 0 {
+		return fmt.Errorf("%s: a git bundle whose header does not end (no blank line) in its first %d bytes: its pack was not searched", name, n)
+	}
+	at := int64(blank + 2)
+	if err := w.searchPlain(u, name, at, io.NewSectionReader(ra, 0, at)); err != nil {
+		return err
+	}
+	pack := make([]byte, 12)
+	if got, _ := ra.ReadAt(pack, at); got < 12 || string(pack[:4]) != "PACK" || !gitPackHeader(pack) {
+		return fmt.Errorf("%s: a git bundle with no packfile after its header (at offset %d): not searched", name, at)
+	}
+	if err := u.member(); err != nil {
+		return err
+	}
+	return w.openGitPack(u, fmt.Sprintf("%s!@%d", name, at), io.NewSectionReader(ra, at, size-at), size-at, depth)
+}

@@ -569,3 +569,40 @@ func FuzzGitPack(f *testing.F) {
 		}
 	})
 }
+
+// A git bundle (`git bundle create`: a text header, then a pack) of a repository whose history
+// holds the key: each object is searched, named FILE!@OFFSET!/<id>; in a tar too. A bundle
+// whose header does not end, or with no pack after it, is named as not searched.
+func TestGitBundleIsSearched(t *testing.T) {
+	g, ids := deltaRepo(t)
+	for _, version := range []string{"2", "3"} {
+		out := filepath.Join(t.TempDir(), "repo.bundle")
+		g.run(nil, "bundle", "create", "-q", "--version="+version, out, "--all")
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := bytes.Index(b, []byte("\n\nPACK"))
+		if at < 0 || !bytes.HasPrefix(b, []byte("# v"+version+" git bundle\n")) {
+			t.Fatalf("git wrote no v%s bundle: %q", version, b[:min(len(b), 80)])
+		}
+		p := "/srv/backup/repo.bundle"
+		r := scanBytes(t, Options{}, p, b)
+		member := fmt.Sprintf("%s!@%d!/%s", p, at+2, ids["old key blob"])
+		if r.err != nil || !r.foundAWS(t, member) {
+			t.Errorf("v%s bundle: err %v; %s not found in %+v", version, r.err, member, r.found)
+		}
+		tb := tarBytes(t, "backup/repo.bundle", b, '0')
+		if r := scanBytes(t, Options{}, "/srv/b.tar", tb); r.err != nil || !r.foundAWS(t, "/srv/b.tar!/"+member[len("/srv/"):]) {
+			t.Errorf("v%s bundle in a tar: err %v; found %+v", version, r.err, r.found)
+		}
+	}
+	for name, b := range map[string][]byte{
+		"no blank line": []byte("# v2 git bundle\n" + strings.Repeat("0123456789abcdef0123456789abcdef01234567 refs/heads/x\n", 100)),
+		"no pack":       []byte("# v2 git bundle\n0123456789abcdef0123456789abcdef01234567 refs/heads/x\n\nnot a pack\n"),
+	} {
+		if r := scanBytes(t, Options{}, "/srv/x.bundle", b); r.err == nil || !strings.Contains(r.err.Error(), "git bundle") {
+			t.Errorf("%s: End %v, want the bundle named as not searched", name, r.err)
+		}
+	}
+}
