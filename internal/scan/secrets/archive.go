@@ -93,12 +93,13 @@ const (
 	pdfDocument // a PDF: its Flate streams are inflated and searched (archive_pdf.go)
 	journalFile // a systemd journal: its compressed DATA objects are decompressed and searched (archive_journal.go)
 	gitBundle   // a git bundle: a text header, then a packfile (archive_gitpack.go)
+	ukiImage    // a unified kernel image: its .initrd section is opened (archive_uki.go)
 )
 
 func (k containerKind) String() string {
 	return [...]string{"", "zip", "tar", "cpio", "ar", "rpm", "gzip", "bzip2", "xz", "zstd", "lz4",
 		"zlib", "lzma", "brotli", "disk image", "disk or filesystem image", "7z", "rar", "squashfs", "git packfile",
-		"self-extracting script", "ISO 9660 image", "cramfs", "PDF", "systemd journal", "git bundle"}[k]
+		"self-extracting script", "ISO 9660 image", "cramfs", "PDF", "systemd journal", "git bundle", "unified kernel image"}[k]
 }
 
 func (k containerKind) recognised() bool { return k != notContainer }
@@ -189,6 +190,9 @@ func sniffContainer(head []byte, ra io.ReaderAt, size int64) containerKind {
 	}
 	if _, _, ok := selfExtractorPayload(head, ra, size); ok {
 		return selfExtractor
+	}
+	if ukiInitrd(head, ra, size) {
+		return ukiImage
 	}
 	if _, ok := zipLocate(ra, size); ok {
 		return zipArchive
@@ -333,7 +337,7 @@ func (w *worker) openTop(u *unpacking, name string, kind containerKind, ra io.Re
 // image), layers the compressed streams it is inside.
 func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.ReaderAt, size int64, br *bufio.Reader, depth, layers int) error {
 	switch kind {
-	case zipArchive, diskImage, rawDisk, selfExtractor, isoImage, pdfDocument, journalFile, cramFS, gitBundle:
+	case zipArchive, diskImage, rawDisk, selfExtractor, isoImage, pdfDocument, journalFile, cramFS, gitBundle, ukiImage:
 		if ra == nil {
 			b, err := io.ReadAll(io.LimitReader(br, maxBufferedMember+1))
 			if err != nil {
@@ -359,6 +363,8 @@ func (w *worker) open(u *unpacking, name string, kind containerKind, ra io.Reade
 			return w.openCramfs(u, name, ra, size, depth)
 		case gitBundle:
 			return w.openGitBundle(u, name, ra, size, depth)
+		case ukiImage:
+			return w.openUKI(u, name, ra, size, depth)
 		}
 		return w.openDisk(u, name, kind, ra, size, depth)
 	case brotliStream:
@@ -717,6 +723,22 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 	kind := sniffContainer(head, ra, size)
 	if !kind.recognised() {
 		kind = byName(name)
+	}
+	if ra == nil && !kind.recognised() && size > maxSniffedMember && size <= maxBufferedMember {
+		// too large to be held as a member is, not too large to be read into memory as a zip
+		// in a stream is: what is recognised by its end or past its first bytes (a zip after a
+		// launch script, as an executable Spring Boot jar is; a makeself installer; an ISO) is
+		// recognised here too
+		b, err := io.ReadAll(io.LimitReader(br, size))
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		ra, size = bytes.NewReader(b), int64(len(b))
+		br = bufio.NewReaderSize(bytes.NewReader(b), 64<<10)
+		head = b[:min(len(b), sniffBytes)] // (the peeked head was the old reader's buffer, since refilled)
+		if kind = sniffContainer(head, ra, size); !kind.recognised() {
+			kind = byName(name)
+		}
 	}
 	if ra == nil && !kind.recognised() && size > 0 && looksLikeVolume(head, size) {
 		// a filesystem image larger than a member is held to (issue #24, M15): read into memory

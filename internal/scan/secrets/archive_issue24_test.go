@@ -370,3 +370,23 @@ func TestWeakStreamThatBreaksIsSearchedAsBytes(t *testing.T) {
 		t.Errorf("err %v, found %+v", r.err, r.found)
 	}
 }
+
+// An executable jar (a launch script, then the zip: found by the zip's end record) that is a
+// member of a tar or a .tgz too large to be held as a member is (maxSniffedMember) is read into
+// memory up to maxBufferedMember and opened (red-team finding: a fat jar over 8 MiB in a release
+// tarball was searched only as its deflated bytes).
+func TestLargeExecutableJarInATarIsOpened(t *testing.T) {
+	oldSniffed, oldBuffered := maxSniffedMember, maxBufferedMember
+	defer func() { maxSniffedMember, maxBufferedMember = oldSniffed, oldBuffered }()
+	launcher := "#!/bin/sh\n# Spring Boot executable jar\n" + strings.Repeat("# launch script option\n", 200) + "exec java -jar \"$0\" \"$@\"\n"
+	jar := append([]byte(launcher), zipBytes(t, "BOOT-INF/classes/application.properties", []byte(awsKeys), 0)...)
+	maxSniffedMember = int64(len(jar)) - 1 // the jar is over it: not held as a member is
+	maxBufferedMember = int64(len(jar))
+	tb := tarBytes(t, "app/app.jar", jar, '0')
+	for name, b := range map[string][]byte{"/srv/release.tar": tb, "/srv/release.tgz": gzipBytes(tb)} {
+		r := scanBytes(t, Options{}, name, b)
+		if r.err != nil || !r.foundAWS(t, name+"!/app/app.jar!/BOOT-INF/classes/application.properties") {
+			t.Errorf("%s: err %v, found %+v", name, r.err, r.found)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package secrets
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"testing"
+
+	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+)
+
+// A unified kernel image made from systemd's stub by objcopy, whose .initrd section is an
+// initramfs (an uncompressed cpio, then a gzipped one, as dracut and initramfs-tools write
+// them) holding the key: found, named FILE!/.initrd!/MEMBER; in a tar too (red-team finding:
+// the same initramfs as a file was searched, inside the UKI it was not).
+func TestUnifiedKernelImageInitrdIsSearched(t *testing.T) {
+	if _, err := os.Stat(testfixture.SystemdStub); err != nil {
+		t.Skip("systemd-boot-efi is not installed")
+	}
+	var z bytes.Buffer
+	gz := gzip.NewWriter(&z)
+	gz.Write(cpioBytes(map[string][]byte{"etc/app/aws.conf": []byte(awsKeys)}, false))
+	gz.Close()
+	initrd := append(cpioBytes(map[string][]byte{"kernel/x86/microcode/GenuineIntel.bin": []byte("microcode")}, false), z.Bytes()...)
+	efi := testfixture.UKI(t, map[string][]byte{".linux": bytes.Repeat([]byte{0x90}, 4096), ".initrd": initrd,
+		".cmdline": []byte("root=/dev/sda2 console=ttyS0\n"), ".osrel": []byte("ID=debian\n")})
+	p := "/boot/efi/EFI/Linux/debian.efi"
+	r := scanBytes(t, Options{}, p, efi)
+	if r.err != nil || !r.foundAWS(t, p+"!/.initrd!/etc/app/aws.conf") {
+		t.Errorf("err %v, found %+v", r.err, r.found)
+	}
+	tb := tarBytes(t, "EFI/Linux/debian.efi", efi, '0')
+	if r := scanBytes(t, Options{}, "/srv/esp.tar", tb); r.err != nil || !r.foundAWS(t, "/srv/esp.tar!/EFI/Linux/debian.efi!/.initrd!/etc/app/aws.conf") {
+		t.Errorf("in a tar: err %v, found %+v", r.err, r.found)
+	}
+	// a PE file without an .initrd section (the stub alone) is searched as its bytes, nothing unseen
+	stub, err := os.ReadFile(testfixture.SystemdStub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := scanBytes(t, Options{}, "/usr/lib/systemd/boot/efi/linuxx64.efi.stub", append(stub, []byte("\n"+awsKeys)...)); r.err != nil || !r.foundAWS(t, "/usr/lib/systemd/boot/efi/linuxx64.efi.stub") {
+		t.Errorf("the stub with a key appended: err %v, found %+v", r.err, r.found)
+	}
+}
