@@ -11,8 +11,9 @@ import (
 // that say nothing, are found, PKCS#12 bundles with an empty password in OpenSSL 3's default
 // form (PBES2, AES) and with the key in a plain keyBag among them (R3 case 74c); a
 // certificate, an encrypted PKCS#8 key, a PKCS#12 bundle with a password and one of
-// certificates only are not findings; a key with a byte after it is not the whole file (left to the
-// strings search).
+// certificates only are not findings; a key followed by padding (a newline, zeros: OpenSSL still
+// reads it) is found, one followed by any other byte is not the whole file (left to the strings
+// search).
 func TestBinaryPrivateKeys(t *testing.T) {
 	needTool(t, "openssl")
 	dir := t.TempDir()
@@ -70,8 +71,13 @@ func TestBinaryPrivateKeys(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: found %v, want %v: %+v", file, got, want, r.found)
 		}
-		if want && binaryKeyPEM(append(b, 0)) != "" {
+		if want && binaryKeyPEM(append(b, 'x')) != "" {
 			t.Errorf("%s with a byte after it taken as a whole key", file)
+		}
+		for _, pad := range []string{"\n", "\r\n", "\x00\x00\x00\x00", " \t\n"} {
+			if got := binaryKeyPEM(append(append([]byte(nil), b...), pad...)) != ""; got != want {
+				t.Errorf("%s followed by %q: taken as a key %v, want %v", file, pad, got, want)
+			}
 		}
 	}
 }
