@@ -919,8 +919,25 @@ func (w *worker) openZip(u *unpacking, name string, ra io.ReaderAt, size int64, 
 		return err
 	}
 	zipOrphansAt(u, name, zr, loc.base, ra, size)
+	if zr.Comment != "" {
+		if err := w.searchField(u, name+" [zip comment]", zr.Comment+"\n"); err != nil {
+			return err
+		}
+	}
 	for _, f := range zr.File {
 		mp := memberPath(name, f.Name)
+		// an entry's comment and extra field, each by itself (their bytes were searched with
+		// the directory's, run into what the format puts next to them)
+		if f.Comment != "" {
+			if err := w.searchField(u, mp+" [zip comment]", f.Comment+"\n"); err != nil {
+				return err
+			}
+		}
+		if holdsText(f.Extra) {
+			if err := w.searchField(u, mp+" [zip extra field]", string(f.Extra)+"\n"); err != nil {
+				return err
+			}
+		}
 		if f.UncompressedSize64 == 0 && f.CompressedSize64 == 0 {
 			continue // a directory, an empty file
 		}

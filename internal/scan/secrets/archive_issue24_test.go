@@ -390,3 +390,60 @@ func TestLargeExecutableJarInATarIsOpened(t *testing.T) {
 		}
 	}
 }
+
+// Metadata fields are searched each by itself (red-team finding: a key ID at the end of a zip
+// entry's comment or extra field ran into the next header's "PK", and a tar link's target was
+// not searched at all, unlike an ext4 symlink's): a zip's archive comment, an entry's comment
+// and an extra field holding text, a tar symlink's and hard link's target, each named.
+func TestContainerMetadataFieldsAreSearched(t *testing.T) {
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	for _, h := range []*zip.FileHeader{
+		{Name: "a.txt", Method: zip.Store, Comment: "aws_access_key_id = " + awsKeyID},
+		{Name: "b.txt", Method: zip.Store, Extra: append([]byte{0x99, 0x99, 40, 0}, []byte("aws_access_key_id = "+awsKeyID)...)},
+	} {
+		f, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("hello\n"))
+	}
+	zw.SetComment("deploy key " + awsKeyID)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := "/srv/bundle.zip"
+	r := scanBytes(t, Options{}, p, zb.Bytes())
+	for _, at := range []string{p + " [zip comment]", p + "!/a.txt [zip comment]", p + "!/b.txt [zip extra field]"} {
+		if r.err != nil || !r.foundAWS(t, at) {
+			t.Errorf("%s: err %v, found %+v", at, r.err, r.found)
+		}
+	}
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	for _, h := range []*tar.Header{
+		{Name: "key", Typeflag: tar.TypeSymlink, Linkname: awsKeyID, Mode: 0o777},
+		{Name: "link", Typeflag: tar.TypeLink, Linkname: "dir/" + awsKeyID, Mode: 0o644},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	r = scanBytes(t, Options{}, "/srv/links.tar", tb.Bytes())
+	for _, at := range []string{"/srv/links.tar!/key [link target]", "/srv/links.tar!/link [link target]"} {
+		if r.err != nil || !r.foundAWS(t, at) {
+			t.Errorf("%s: err %v, found %+v", at, r.err, r.found)
+		}
+	}
+}
+
+// holdsText's bound: a run of minFieldText printable bytes is text, one shorter is not, and a
+// byte that is not printable ends a run.
+func TestHoldsText(t *testing.T) {
+	for in, want := range map[string]bool{"1234567": false, "12345678": true, "1234\x00567890": false, "\x01\x02aws_key=\x00": true, "": false} {
+		if got := holdsText([]byte(in)); got != want {
+			t.Errorf("holdsText(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

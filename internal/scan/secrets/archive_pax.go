@@ -22,9 +22,10 @@ func paxCarriesBytes(key string) bool {
 	return !slices.Contains(paxFieldKeys, key) && !strings.HasPrefix(key, "GNU.sparse.")
 }
 
-// searchPAX searches the records of the tar header h of the archive at name.
+// searchPAX searches the records of the tar header h of the archive at name, and the target of
+// a link.
 func (w *worker) searchPAX(u *unpacking, name string, h *tar.Header) error {
-	if len(h.PAXRecords) == 0 {
+	if len(h.PAXRecords) == 0 && h.Linkname == "" {
 		return nil
 	}
 	keys := make([]string, 0, len(h.PAXRecords))
@@ -42,14 +43,49 @@ func (w *worker) searchPAX(u *unpacking, name string, h *tar.Header) error {
 		if err := u.member(); err != nil {
 			return err
 		}
-		line := k + "=" + h.PAXRecords[k] + "\n"
-		err := w.searchPlain(u, memberPath(name, member)+" [pax "+k+"]", int64(len(line)), strings.NewReader(line))
-		if err != nil {
-			if fatal(err) {
-				return err
-			}
-			u.miss(err)
+		if err := w.searchField(u, memberPath(name, member)+" [pax "+k+"]", k+"="+h.PAXRecords[k]+"\n"); err != nil {
+			return err
 		}
+	}
+	if h.Linkname != "" && (h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink) {
+		// the target a link stores, as an ext4 symlink's is: its own text, not run into the
+		// header bytes around it (a ustar field, GNU's long-link record, a PAX linkpath)
+		return w.searchField(u, memberPath(name, h.Name)+" [link target]", h.Linkname+"\n")
+	}
+	return nil
+}
+
+// holdsText says whether b has a run of at least minFieldText printable ASCII bytes: what a
+// credential needs. The extra fields of nearly every zip entry are binary timestamps and ids,
+// a few bytes each, and are not searched by themselves (their bytes are, with the directory's).
+func holdsText(b []byte) bool {
+	run := 0
+	for _, c := range b {
+		if c >= 0x20 && c < 0x7f {
+			if run++; run >= minFieldText {
+				return true
+			}
+			continue
+		}
+		run = 0
+	}
+	return false
+}
+
+// minFieldText is the shortest text holdsText looks for (an AWS key ID is 20 characters).
+const minFieldText = 8
+
+// searchField searches one field of a container's metadata (a PAX record, a link target, a
+// zip comment or extra field) as a file of its own, named name: by itself, so that a value
+// in it ends where the field ends, not in the bytes the format puts next to it. A field is
+// bounded by its format (a tar header's, a zip's 64 KiB) and is not counted as a member.
+func (w *worker) searchField(u *unpacking, name, text string) error {
+	err := w.searchPlain(u, name, int64(len(text)), strings.NewReader(text))
+	if err != nil && fatal(err) {
+		return err
+	}
+	if err != nil {
+		u.miss(err)
 	}
 	return nil
 }
