@@ -1104,7 +1104,7 @@ const (
 // openPEMKey is the start of the line of the last "-----BEGIN ... PRIVATE KEY" (ASCII case
 // folded, as gitleaks' rule matches it) in the chunk's last pemOverlapBytes and pemOverlapLines
 // that no "-----END" follows, or -1. Only the dashes are looked for first: text without five in
-// a row costs one backward search.
+// a row costs one forward search.
 func openPEMKey(chunk []byte) int {
 	lo := max(0, len(chunk)-pemOverlapBytes)
 	win := chunk[lo:]
@@ -1120,27 +1120,35 @@ func openPEMKey(chunk []byte) int {
 		lo += at
 		win = chunk[lo:]
 	}
-	for end := len(win); end > 0; {
-		i := bytes.LastIndex(win[:end], []byte("-----"))
+	// Forward over the runs of dashes, each found by the (vectorised) forward search and taken
+	// at its last five, where a backward search would meet it: the last run that opens a
+	// private key's block or closes a block decides (a backward search for "-----", on every
+	// fragment, cost 3 % of a text image's check).
+	open := -1
+	for from := 0; ; {
+		i := bytes.Index(win[from:], []byte("-----"))
 		if i < 0 {
-			return -1
+			return open
 		}
-		end = i
-		rest := win[i+5:]
+		j := from + i + 5
+		for j < len(win) && win[j] == '-' {
+			j++
+		}
+		rest := win[j:]
 		switch {
 		case hasFoldedPrefix(rest, "end"):
-			return -1 // the last marker closes a block
+			open = -1 // a marker that closes a block
 		case hasFoldedPrefix(rest, "begin"):
 			line := rest
 			if nl := bytes.IndexByte(line, '\n'); nl >= 0 {
 				line = line[:nl]
 			}
 			if bytes.Contains(bytes.ToUpper(line), []byte("PRIVATE KEY")) {
-				return lo + bytes.LastIndexByte(win[:i], '\n') + 1
+				open = lo + bytes.LastIndexByte(win[:j-5], '\n') + 1
 			}
 		}
+		from = j
 	}
-	return -1
 }
 
 // hasFoldedPrefix says whether b starts with lower, its ASCII letters compared case-folded.
