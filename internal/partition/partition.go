@@ -170,8 +170,8 @@ func readMBR(name string, disk io.ReaderAt, size int64, mbr []byte) ([]*Partitio
 			// and is read here as one
 			continue
 		}
-		if typ == 0x05 || typ == 0x0F || typ == 0x85 {
-			logical, err := readEBRChain(name, disk, size, start, sig)
+		if isExtended(typ) {
+			logical, err := readEBRChain(name, disk, size, start, count, sig)
 			if err != nil {
 				return nil, err
 			}
@@ -195,12 +195,26 @@ func mbrPartition(name string, size int64, num int, typ byte, start, count int64
 		TypeID: fmt.Sprintf("0x%02x", typ), UUID: fmt.Sprintf("%08x-%02d", sig, num)}, nil
 }
 
-func readEBRChain(name string, disk io.ReaderAt, size, extStart int64, sig uint32) ([]*Partition, error) {
+// isExtended says whether an MBR type byte is an extended partition (DOS, Win98 LBA, Linux).
+func isExtended(typ byte) bool { return typ == 0x05 || typ == 0x0F || typ == 0x85 }
+
+// readEBRChain reads the logical partitions of the extended partition at sector extStart
+// (extSize sectors) as Linux does (block/partitions/msdos.c, parse_extended): in each extended
+// boot record, every entry with sectors that is not an extended one is a logical partition (its
+// start counts from the record), the third and fourth only when they lie inside the record's own
+// extended entry and the whole extended partition; the first entry that is extended, in any of
+// the four slots, links to the next record (its start counts from the extended partition's).
+// Logical partitions are numbered from 5 in the order they are met.
+func readEBRChain(name string, disk io.ReaderAt, size, extStart, extSize int64, sig uint32) ([]*Partition, error) {
 	le := binary.LittleEndian
 	var parts []*Partition
-	next := extStart
-	for n := 5; n < 5+maxLogical; n++ {
-		at := next * sector
+	this, thisSize := extStart, extSize
+	n := 5
+	for links := 0; ; links++ {
+		if links >= maxLogical {
+			return nil, byteio.Corrupt(name, extStart*sector, "more than %d extended boot records", maxLogical)
+		}
+		at := this * sector
 		ebr, err := byteio.ReadAt(disk, name, at, sector)
 		if err != nil {
 			return nil, err
@@ -208,25 +222,41 @@ func readEBRChain(name string, disk io.ReaderAt, size, extStart int64, sig uint3
 		if ebr[510] != 0x55 || ebr[511] != 0xAA {
 			return nil, byteio.Corrupt(name, at+510, "extended boot record without 0x55AA signature")
 		}
-		e := ebr[446:]
-		if typ, count := e[4], int64(le.Uint32(e[12:])); count != 0 { // as a primary entry: unused only without sectors
-			p, err := mbrPartition(name, size, n, typ, next+int64(le.Uint32(e[8:])), count, sig, at+446)
+		for i := 0; i < 4; i++ {
+			e := ebr[446+i*16:]
+			typ, start, count := e[4], int64(le.Uint32(e[8:])), int64(le.Uint32(e[12:]))
+			if count == 0 || isExtended(typ) {
+				continue
+			}
+			next := this + start
+			if i >= 2 && (start+count > thisSize || next < extStart || next+count > extStart+extSize) {
+				continue // Linux takes the third and fourth entries for garbage unless they fit
+			}
+			if n-5 >= maxLogical {
+				return nil, byteio.Corrupt(name, extStart*sector, "more than %d logical partitions", maxLogical)
+			}
+			p, err := mbrPartition(name, size, n, typ, next, count, sig, at+446+int64(i*16))
 			if err != nil {
 				return nil, err
 			}
 			parts = append(parts, p)
+			n++
 		}
-		link := ebr[462:]
-		if link[4] == 0 || le.Uint32(link[12:]) == 0 {
+		link := -1
+		for i := 0; i < 4 && link < 0; i++ {
+			if e := ebr[446+i*16:]; le.Uint32(e[12:]) != 0 && isExtended(e[4]) {
+				link = 446 + i*16
+			}
+		}
+		if link < 0 {
 			return parts, nil
 		}
-		nx := extStart + int64(le.Uint32(link[8:]))
-		if nx <= next {
-			return nil, byteio.Corrupt(name, at+462, "extended partition chain loops back")
+		nx := extStart + int64(le.Uint32(ebr[link+8:]))
+		if nx <= this {
+			return nil, byteio.Corrupt(name, at+int64(link), "extended partition chain loops back")
 		}
-		next = nx
+		this, thisSize = nx, int64(le.Uint32(ebr[link+12:]))
 	}
-	return nil, byteio.Corrupt(name, extStart*sector, "more than %d logical partitions", maxLogical)
 }
 
 func readGPT(name string, disk io.ReaderAt, size int64) ([]*Partition, error) {

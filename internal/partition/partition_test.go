@@ -2,6 +2,7 @@ package partition_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,5 +192,57 @@ func TestTypeZeroEntryWithSectorsIsAPartition(t *testing.T) {
 	}
 	if got[2] != partition.KindExt4 || got[5] != partition.KindExt4 {
 		t.Fatalf("partitions %v: the type-0x00 entries 2 and 5 (with sectors) are not read as ext4", got)
+	}
+}
+
+// The logical partitions Linux makes of an extended partition (block/partitions/msdos.c,
+// parse_extended): every data entry of each extended boot record, the second and (when it fits
+// inside the record's extended entry and the whole extended partition) the third and fourth
+// too, and the link to the next record in whichever slot holds the first extended entry; a
+// fourth entry that does not fit is garbage to Linux and is not read.
+func TestExtendedBootRecordsAreReadAsLinuxReadsThem(t *testing.T) {
+	const disk = 131072 // sectors: 64 MiB
+	b := make([]byte, disk*512)
+	entry := func(rec int64, slot int, typ byte, start, count uint32) {
+		e := b[rec*512+446+int64(slot)*16:]
+		e[4] = typ
+		binary.LittleEndian.PutUint32(e[8:], start)
+		binary.LittleEndian.PutUint32(e[12:], count)
+		b[rec*512+510], b[rec*512+511] = 0x55, 0xAA
+	}
+	entry(0, 0, 0x05, 2048, 120000) // the extended partition
+	entry(2048, 0, 0x83, 2048, 16384)
+	entry(2048, 1, 0x83, 20480, 100000) // a data entry in the second slot (never bounded by Linux)
+	entry(2048, 2, 0x83, 38912, 16384)  // in the third, inside the record's extent
+	entry(2048, 3, 0x05, 60000, 20000)  // the link, in the fourth slot
+	entry(62048, 0, 0x83, 2048, 16384)
+	entry(62048, 2, 0x83, 10000, 16384)   // past the record's extent: garbage
+	entry(62048, 3, 0x83, 100000, 100000) // and this
+	fs, err := os.ReadFile(testfixture.Filesystem(t, "ext4", t.TempDir(), "8M"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b[40960*512:], fs)
+	tbl, err := partition.Read("ebr.raw", bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]int64{}
+	for _, p := range tbl.Partitions {
+		got[p.Number] = p.Start / 512
+	}
+	want := map[int]int64{5: 4096, 6: 22528, 7: 40960, 8: 64096}
+	if len(got) != len(want) {
+		t.Fatalf("partitions (number: start sector) %v, want %v", got, want)
+	}
+	for n, s := range want {
+		if got[n] != s {
+			t.Errorf("partition %d starts at sector %d, want %d (all: %v)", n, got[n], s, got)
+		}
+	}
+	for _, p := range tbl.Partitions {
+		if p.Number == 7 && p.Kind != partition.KindExt4 {
+			t.Errorf("partition 7 (the third entry) is %s, want ext4", p.Kind)
+		}
 	}
 }
