@@ -35,6 +35,8 @@ func unreadBytes(d *image.Disk, p *partition.Partition) string {
 	switch p.Kind {
 	case partition.KindUnknown:
 		return fmt.Sprintf("holds no filesystem this checker reads (type %s): its %d bytes are not searched", p.TypeID, p.Size)
+	case partition.KindAmbiguous:
+		return fmt.Sprintf("carries the superblocks of more than one filesystem (%v): blkid names none of them, and which one is mounted depends on the type mount is given, so its %d bytes are not read as any", p.Signatures, p.Size)
 	case partition.KindEmpty:
 	case partition.KindSwap:
 		from = swapHeaderSize(d, p)

@@ -31,6 +31,10 @@ const (
 	KindBIOSBoot  Kind = "bios-boot"
 	KindEmpty     Kind = "empty"
 	KindUnknown   Kind = "unknown"
+	// KindAmbiguous carries the superblocks of more than one filesystem (Partition.Signatures):
+	// libblkid calls such a device ambivalent and names none, and which one is mounted depends
+	// on the type mount is given, so none is read as the partition's.
+	KindAmbiguous Kind = "ambiguous"
 )
 
 // IsFilesystem reports whether k is a filesystem that holds files.
@@ -55,6 +59,8 @@ type Partition struct {
 	FSUUID   string // filesystem UUID (for fstab UUID=)
 	FSLabel  string
 	Warnings []string
+	// Signatures are the filesystems whose superblocks a KindAmbiguous partition carries.
+	Signatures []Kind
 }
 
 // ReaderAt returns the partition's bytes. The reader also passes a Prefetch hint (see

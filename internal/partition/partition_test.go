@@ -3,6 +3,7 @@ package partition_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -244,5 +245,44 @@ func TestExtendedBootRecordsAreReadAsLinuxReadsThem(t *testing.T) {
 		if p.Number == 7 && p.Kind != partition.KindExt4 {
 			t.Errorf("partition 7 (the third entry) is %s, want ext4", p.Kind)
 		}
+	}
+}
+
+// A partition that carries two filesystems' superblocks (red-team finding: a small, valid ext2
+// in the boot-code sectors of an NTFS volume, which ntfs-3g mounts while this reader read the
+// empty ext2) is ambiguous, naming both: libblkid calls it ambivalent and names neither. One
+// filesystem's own bytes never pass for a second one.
+func TestTwoSuperblocksAreAmbiguous(t *testing.T) {
+	ext2, err := os.ReadFile(testfixture.Filesystem(t, "ext2", t.TempDir(), "1M"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := func(b []byte) partition.Partition {
+		p := partition.Partition{Number: 1, Start: 0, Size: int64(len(b))}
+		if err := partition.Probe("p.raw", bytes.NewReader(b), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	poly := append([]byte(nil), ext2...)
+	copy(poly, "\xeb\x52\x90NTFS    ")
+	poly[510], poly[511] = 0x55, 0xaa
+	if p := probe(poly); p.Kind != partition.KindAmbiguous || fmt.Sprint(p.Signatures) != "[ext2 ntfs]" || p.FSUUID != "" {
+		t.Errorf("ext2 with an NTFS boot sector: %s %v (uuid %q)", p.Kind, p.Signatures, p.FSUUID)
+	}
+	for _, typ := range []string{"ext2", "ext4", "xfs", "ntfs"} {
+		b, err := os.ReadFile(testfixture.Filesystem(t, typ, t.TempDir(), "40M"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := probe(b); p.Kind == partition.KindAmbiguous || len(p.Signatures) != 0 {
+			t.Errorf("a plain %s: %s %v", typ, p.Kind, p.Signatures)
+		}
+	}
+	// an ext superblock magic whose geometry is not one (a zero block count) is not a signature
+	bad := append([]byte(nil), poly...)
+	binary.LittleEndian.PutUint32(bad[1024+4:], 0)
+	if p := probe(bad); p.Kind == partition.KindAmbiguous {
+		t.Errorf("an ext magic without a block count taken for a second superblock: %v", p.Signatures)
 	}
 }

@@ -24,7 +24,41 @@ func Probe(name string, disk io.ReaderAt, p *Partition) error {
 	}
 	buf = buf[:got]
 	p.Kind, p.FSUUID, p.FSLabel = Identify(buf)
+	if sigs := Signatures(buf); len(sigs) > 1 {
+		p.Kind, p.FSUUID, p.FSLabel, p.Signatures = KindAmbiguous, "", "", sigs
+	}
 	return nil
+}
+
+// Signatures lists the filesystems whose superblocks the leading bytes b of a partition carry,
+// each checked beyond its magic number (an ext2/3/4 superblock's geometry, a FAT boot sector's
+// signature), so that one filesystem's own bytes do not pass for another's: a partition that
+// carries two (a small ext2 in the boot-code sectors of an NTFS volume) is ambiguous.
+func Signatures(b []byte) []Kind {
+	le := binary.LittleEndian
+	at := func(off int, sig string) bool {
+		return len(b) >= off+len(sig) && string(b[off:off+len(sig)]) == sig
+	}
+	var out []Kind
+	if len(b) >= 1024+264 && le.Uint16(b[1024+56:]) == 0xEF53 {
+		sb := b[1024:]
+		if le.Uint32(sb[24:]) <= 6 && le.Uint32(sb[4:]) > 0 && le.Uint32(sb[32:]) > 0 && le.Uint32(sb[40:]) > 0 && le.Uint32(sb[0:]) > 0 {
+			out = append(out, KindExt2)
+		}
+	}
+	if at(0, "XFSB") && len(b) >= 120 {
+		out = append(out, KindXFS)
+	}
+	if at(0x10040, "_BHRfS_M") {
+		out = append(out, KindBtrfs)
+	}
+	if at(3, "NTFS    ") {
+		out = append(out, KindNTFS)
+	}
+	if len(b) >= 512 && b[510] == 0x55 && b[511] == 0xAA && (at(82, "FAT32") || at(54, "FAT16") || at(54, "FAT12") || at(54, "FAT     ")) {
+		out = append(out, KindVFAT)
+	}
+	return out
 }
 
 // Identify names what the leading bytes b of a partition hold.
