@@ -37,6 +37,7 @@ const (
 	rocompatSparseSuper  = 0x1
 	rocompatMetadataCsum = 0x400
 	compatSparseSuper2   = 0x200
+	compatHasJournal     = 0x4
 
 	flagIndex      = 0x1000 // hashed (htree) directory
 	flagExtents    = 0x80000
@@ -170,8 +171,9 @@ func Open(name string, r io.ReaderAt, size int64) (*FS, error) {
 			f.csumSeed = crc32c(^uint32(0), sb[104:120]) // the filesystem UUID
 		}
 	}
-	if incompat&incompatRecover != 0 {
-		if err := f.journalReplayed(le.Uint32(sb[0xE0:])); err != nil {
+	recover, inum := incompat&incompatRecover != 0, le.Uint32(sb[0xE0:])
+	if recover || le.Uint32(sb[92:])&compatHasJournal != 0 && inum != 0 {
+		if err := f.journalReplayed(inum, recover); err != nil {
 			return nil, err
 		}
 	}
@@ -186,25 +188,32 @@ const journalMagic = 0xC03B3998
 // mounts it (as after a crash, or on a disk copied from a running VM), so a block this reader
 // takes from its place in the filesystem may not be what the system reads there: the files
 // are not read as the system reads them, and the filesystem is not read at all. A journal whose
-// superblock says its log is empty (s_start 0) leaves nothing to replay.
-func (f *FS) journalReplayed(inum uint32) error {
+// superblock says its log is empty (s_start 0) leaves nothing to replay. A journal that holds
+// transactions while the filesystem is not marked (recover false) is refused too: the kernel
+// then discards them, but e2fsck, which systemd-fsck runs at boot, stops there ("Run journal
+// anyway", not answered when preening), so what the system reads is not known.
+func (f *FS) journalReplayed(inum uint32, recover bool) error {
 	at := int64(superblockOffset + 96) // the needs_recovery flag, where errors point
 	if inum == 0 {
 		return byteio.Corrupt(f.name, at, "filesystem needs journal recovery but has no journal inode")
 	}
 	j, err := f.Open(uint64(inum))
 	if err != nil {
-		return fmt.Errorf("%s: the journal (inode %d) of a filesystem that needs recovery: %w", f.name, inum, err)
+		return fmt.Errorf("%s: the journal (inode %d): %w", f.name, inum, err)
 	}
 	jsb, err := byteio.ReadAt(j, f.name, 0, 1024)
 	if err != nil {
-		return fmt.Errorf("%s: the journal (inode %d) of a filesystem that needs recovery: %w", f.name, inum, err)
+		return fmt.Errorf("%s: the journal (inode %d): %w", f.name, inum, err)
 	}
 	be := binary.BigEndian
 	if be.Uint32(jsb[0:]) != journalMagic || (be.Uint32(jsb[4:]) != 3 && be.Uint32(jsb[4:]) != 4) {
-		return byteio.Corrupt(f.name, at, "filesystem needs journal recovery but inode %d holds no jbd2 journal superblock", inum)
+		return byteio.Corrupt(f.name, at, "the journal (inode %d) holds no jbd2 journal superblock (Linux does not mount such a filesystem)", inum)
 	}
-	if start := be.Uint32(jsb[0x1C:]); start != 0 {
+	if start := be.Uint32(jsb[0x1C:]); start != 0 && !recover {
+		return byteio.Corrupt(f.name, at, "the journal holds transactions from sequence %d, at journal block %d, though the filesystem is not marked "+
+			"needs_recovery: Linux discards them when it mounts it, e2fsck at boot stops to ask whether to replay them, so which files the system "+
+			"reads is not known; run e2fsck -fy on the image and check again", be.Uint32(jsb[0x18:]), start)
+	} else if start != 0 {
 		return byteio.Corrupt(f.name, at, "filesystem needs journal recovery (needs_recovery, as after a crash or on a copy of a running disk): "+
 			"its journal holds transactions from sequence %d, at journal block %d, that Linux writes into the filesystem when it mounts it and this "+
 			"reader does not; replay them (e2fsck -fy on the image, or shut the VM down cleanly) and check again",

@@ -52,6 +52,17 @@ func TestJournalNeedingRecoveryIsNotRead(t *testing.T) {
 		t.Fatalf("a filesystem with a committed transaction to replay opened: %v", err)
 	}
 
+	// the same journal with needs_recovery cleared: the kernel would discard the transaction,
+	// e2fsck at boot stops to ask (red-team finding: it passed, and e2fsck -fy replays it)
+	cleared := filepath.Join(dir, "cleared.img")
+	os.WriteFile(cleared, must(os.ReadFile(img)), 0o644)
+	run(debugfs, "-w", "-R", "feature ^needs_recovery", cleared)
+	g := must(os.Open(cleared))
+	defer g.Close()
+	if _, err := Open(cleared, g, must(g.Stat()).Size()); err == nil || !strings.Contains(err.Error(), "not marked needs_recovery") {
+		t.Errorf("a journal holding a transaction, needs_recovery cleared, opened: %v", err)
+	}
+
 	run(e2fsck, "-fy", img)
 	if got := string(must(readPath(openImage(t, img), "app.conf"))); got[:7] != "after!\n" {
 		t.Errorf("after e2fsck replayed the journal, app.conf starts %q", got[:7])
