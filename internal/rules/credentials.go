@@ -69,19 +69,20 @@ var _ = register(&Rule{
 		"base64, base32 or hex characters (wrapped over lines too, in pieces past 1 MiB) that decodes to text, gunzipped or from UTF-16, " +
 		"and text written as a hex dump (xxd, hexdump, od), colon hex, %-encoding, backslash escapes (\\x, \\u, octal), HTML character " +
 		"references, shell line continuations and YAML block scalars; an AWS key ID packed among a " +
-		"binary's strings is found, and so is a private key stored in binary form as a whole file, padding after it allowed (DER: PKCS#1, PKCS#8, SEC1; a " +
+		"binary's strings is found, and so is a private key stored in binary form at a file's start, whatever follows it, as OpenSSL reads it (DER: PKCS#1, PKCS#8, SEC1; a " +
 		"PKCS#12 bundle without a password, in the legacy algorithms or OpenSSL 3's AES); containers are recognised by their " +
 		"content, where a file or a member starts, a zip by its end record wherever it starts (zip, tar, cpio, ar/.deb, rpm, gzip, bzip2, xz, zstd (pzstd's skippable frames too), " +
 		"lz4, lzma, concatenated streams as in an initramfs, a shell script's payload as in a makeself installer, ISO 9660 images " +
 		"(Rock Ridge, Joliet), cramfs, PDF streams (Flate, ASCIIHex, ASCII85), systemd journals' compressed fields, git packfiles and bundles, " +
-		"a unified kernel image's .initrd, disk and filesystem images; brotli by a .br name) and opened three levels deep, each finding named ARCHIVE!/MEMBER; one past its " +
+		"a unified kernel image's .initrd and .ucode sections, disk and filesystem images; brotli by a .br name) and opened three levels deep, each finding named ARCHIVE!/MEMBER; one past its " +
 		"limits, encrypted, of a format that is not opened (7z, rar, squashfs, zisofs files, a PDF's other filters) or corrupt is not " +
 		"seen, so the rule cannot pass on it. Files the " +
 		"distribution installed and that are unchanged (dpkg's md5sums of an installed package), and container members identical to them, " +
 		"files pip installed unchanged (their RECORD's SHA-256) and store snaps (their snap-revision assertion's SHA3-384 and size; " +
 		"signatures not verified) are skipped by those digests. What package managers and snapd generate (package indexes, dpkg's lists, " +
 		"module indexes, store assertions) is searched without the generic rules, which its words would set off; SSH host keys are " +
-		"no-ssh-host-keys'.",
+		"no-ssh-host-keys'. A private key protected by a passphrase is not a finding, judged by the key's own armour only: " +
+		"PKCS#8's ENCRYPTED label, a Proc-Type: 4,ENCRYPTED header with a DEK-Info naming the cipher, an OpenSSH key's cipher name.",
 	Fix: "Remove the credential and rotate it; have the application read secrets at deploy time (cloud-init, a key vault, RAM roles). " +
 		"A value that is not a secret can be accepted with secrets_allow_fingerprints, a path with secrets_allow_paths.",
 	Check: anyOS(func(c *Context) Result {

@@ -756,6 +756,20 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 	if kind == rawDisk && ra == nil {
 		kind = notContainer // too large to hold: its bytes are searched
 	}
+	if !kind.recognised() && ra == nil && size > maxBufferedMember {
+		// too large to read into memory: searched as the bytes it is, and its end looked at, so
+		// that a zip found only by its end record (a fat jar after a launch script) is named
+		// as not opened rather than passed over
+		tail := &tailReader{r: br}
+		if err := w.searchBytes(u, name, size, bufio.NewReaderSize(tail, 64<<10), want); err != nil {
+			return err
+		}
+		if zipEndAtTail(tail.tail()) {
+			return fmt.Errorf("%w: %s is a zip (found by its end record) inside an archive, larger than the %d bytes one is read into memory to be opened: its entries were searched only as the bytes they are stored as",
+				errArchiveLimit, name, maxBufferedMember)
+		}
+		return nil
+	}
 	if !kind.recognised() {
 		return w.searchBytes(u, name, size, br, want)
 	}
@@ -771,6 +785,37 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 		return w.searchBytes(u, name, size, io.NewSectionReader(ra, 0, size), want)
 	}
 	return err
+}
+
+// tailReader passes r on and keeps the last zipTailBytes bytes read.
+type tailReader struct {
+	r   io.Reader
+	buf []byte
+}
+
+// zipTailBytes holds a zip's end-of-central-directory record with the longest comment.
+const zipTailBytes = 22 + 0xffff
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.buf = append(t.buf, p[:n]...)
+	if len(t.buf) > 4*zipTailBytes {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-zipTailBytes:]...)
+	}
+	return n, err
+}
+
+func (t *tailReader) tail() []byte { return t.buf[max(0, len(t.buf)-zipTailBytes):] }
+
+// zipEndAtTail says whether b, the end of a file, ends with a zip's end-of-central-directory
+// record: its signature, at the place its comment length puts it.
+func zipEndAtTail(b []byte) bool {
+	for i := len(b) - 22; i >= 0; i-- {
+		if b[i] == 'P' && string(b[i:i+4]) == "PK\x05\x06" && i+22+int(binary.LittleEndian.Uint16(b[i+20:])) == len(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // readHeld reads r to its end into buf (its capacity reused), at most limit bytes: what

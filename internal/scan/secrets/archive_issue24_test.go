@@ -389,6 +389,20 @@ func TestLargeExecutableJarInATarIsOpened(t *testing.T) {
 			t.Errorf("%s: err %v, found %+v", name, r.err, r.found)
 		}
 	}
+	// one byte over the buffered bound: searched as its bytes, and named as a zip not opened
+	// (red-team finding: a 70 MiB fat jar in a .tgz passed with nothing unseen); a member of
+	// the same size that is no zip is searched, nothing unseen
+	maxBufferedMember = int64(len(jar)) - 1
+	for name, b := range map[string][]byte{"/srv/release.tar": tb, "/srv/release.tgz": gzipBytes(tb)} {
+		r := scanBytes(t, Options{}, name, b)
+		if r.err == nil || !strings.Contains(r.err.Error(), name+"!/app/app.jar is a zip (found by its end record) inside an archive, larger than") {
+			t.Errorf("%s over the bound: err %v", name, r.err)
+		}
+	}
+	plain := tarBytes(t, "app/app.log", bytes.Repeat([]byte("log line\n"), len(jar)/9+1), '0')
+	if r := scanBytes(t, Options{}, "/srv/logs.tar", plain); r.err != nil {
+		t.Errorf("a large member that is no zip: %v", r.err)
+	}
 }
 
 // Metadata fields are searched each by itself (red-team finding: a key ID at the end of a zip

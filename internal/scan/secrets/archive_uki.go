@@ -4,20 +4,27 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/uki"
 )
 
 // A unified kernel image (systemd-stub with the kernel, its initramfs and its command line as
 // PE sections; /boot/efi/EFI/Linux/*.efi, what ukify and mkosi make) boots with the initramfs
-// of its .initrd section, which systemd-stub hands to the kernel: that section is opened as an
-// initramfs file is (the stream of archives it is, an uncompressed cpio then a compressed
-// one), its members named FILE!/.initrd!/MEMBER, after the file's own bytes are searched as
-// any binary's are. The section is the one the stub takes (the last of that name, by its
-// size in memory, uki.StubSection).
+// systemd-stub hands to the kernel: its .ucode section (microcode, systemd 256) and its .initrd,
+// and a multi-profile image (systemd 257) has sections of those names for each profile. Every
+// section so named is opened as an initramfs file is (the stream of archives it is: an
+// uncompressed cpio then a compressed one), its members named FILE!/.initrd!/MEMBER (a second
+// section of a name: FILE!/.initrd#2!/MEMBER), after the file's own bytes are searched as any
+// binary's are.
+
+// ukiInitrdSection says whether a PE section holds (part of) an initramfs to systemd-stub.
+func ukiInitrdSection(name string) bool {
+	return strings.HasPrefix(name, ".initrd") || strings.HasPrefix(name, ".ucode")
+}
 
 // ukiInitrd says whether head (the file's first bytes; ra and size give the rest) is a PE
-// executable with an .initrd section the stub would take.
+// executable with a section holding an initramfs.
 func ukiInitrd(head []byte, ra io.ReaderAt, size int64) bool {
 	if len(head) < 2 || head[0] != 'M' || head[1] != 'Z' || ra == nil {
 		return false
@@ -26,12 +33,16 @@ func ukiInitrd(head []byte, ra io.ReaderAt, size int64) bool {
 	if err != nil {
 		return false
 	}
-	s, ok := img.StubSection(".initrd")
-	return ok && s.VirtualSize > 0
+	for _, s := range img.Sections {
+		if ukiInitrdSection(s.Name) && s.VirtualSize > 0 && s.RawSize > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // openUKI searches the unified kernel image at name (size bytes through ra): its bytes, then
-// its .initrd section's archives.
+// the archives of each of its initramfs sections.
 func (w *worker) openUKI(u *unpacking, name string, ra io.ReaderAt, size int64, depth int) error {
 	if err := w.searchPlain(u, name, size, io.NewSectionReader(ra, 0, size)); err != nil {
 		return err
@@ -40,24 +51,35 @@ func (w *worker) openUKI(u *unpacking, name string, ra io.ReaderAt, size int64, 
 	if err != nil {
 		return err
 	}
-	s, ok := img.StubSection(".initrd")
-	if !ok {
-		return fmt.Errorf("%s: no .initrd section", name)
+	seen := map[string]int{}
+	for _, s := range img.Sections {
+		if !ukiInitrdSection(s.Name) || s.VirtualSize == 0 || s.RawSize == 0 {
+			continue
+		}
+		seen[s.Name]++
+		member := name + "!/" + s.Name
+		if n := seen[s.Name]; n > 1 {
+			member = fmt.Sprintf("%s#%d", member, n)
+		}
+		if err := u.member(); err != nil {
+			return err
+		}
+		// the stub's size (in memory), of which the file holds RawSize bytes: the loader fills
+		// the rest with zeros; the file's bytes past it are padding, searched with the file's own
+		br := bufio.NewReaderSize(img.Open(s), 64<<10)
+		if err := w.openStream(u, member, br, depth, 0); err != nil {
+			if fatal(err) {
+				return err
+			}
+			u.miss(err)
+		}
 	}
-	// the stub's size (in memory), of which the file holds RawSize bytes: the loader fills the
-	// rest with zeros; the file's bytes past it are padding, searched with the file's own
-	n := int64(min(s.VirtualSize, s.RawSize))
-	if err := u.member(); err != nil {
-		return err
-	}
-	member := name + "!/.initrd"
-	br := bufio.NewReaderSize(io.NewSectionReader(ra, int64(s.Offset), n), 64<<10)
-	return w.openStream(u, member, br, depth, 0)
+	return nil
 }
 
 // headFirst reads from the file's first bytes, already read, when they hold what is asked for
 // (a PE file's headers and section table nearly always do): a Windows image has many
-// thousands of PE files, each tried for an .initrd section.
+// thousands of PE files, each tried for an initramfs section.
 type headFirst struct {
 	head []byte
 	ra   io.ReaderAt

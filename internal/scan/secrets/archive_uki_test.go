@@ -29,6 +29,20 @@ func TestUnifiedKernelImageInitrdIsSearched(t *testing.T) {
 	if r.err != nil || !r.foundAWS(t, p+"!/.initrd!/etc/app/aws.conf") {
 		t.Errorf("err %v, found %+v", r.err, r.found)
 	}
+	// the microcode section (systemd 256) and a multi-profile image's second .initrd
+	var z2 bytes.Buffer
+	gz2 := gzip.NewWriter(&z2)
+	gz2.Write(cpioBytes(map[string][]byte{"etc/profile2.conf": []byte(awsKeys)}, false))
+	gz2.Close()
+	multi := testfixture.UKI(t, map[string][]byte{".linux": bytes.Repeat([]byte{0x90}, 4096),
+		".ucode":  cpioBytes(map[string][]byte{"kernel/x86/microcode/AuthenticAMD.bin": []byte(awsKeys)}, false),
+		".initrd": cpioBytes(map[string][]byte{"etc/os-release": []byte("ID=debian\n")}, false), ".initrd2": z2.Bytes()})
+	r = scanBytes(t, Options{}, p, multi)
+	for _, at := range []string{p + "!/.ucode!/kernel/x86/microcode/AuthenticAMD.bin", p + "!/.initrd2!/etc/profile2.conf"} {
+		if r.err != nil || !r.foundAWS(t, at) {
+			t.Errorf("%s: err %v, found %+v", at, r.err, r.found)
+		}
+	}
 	tb := tarBytes(t, "EFI/Linux/debian.efi", efi, '0')
 	if r := scanBytes(t, Options{}, "/srv/esp.tar", tb); r.err != nil || !r.foundAWS(t, "/srv/esp.tar!/EFI/Linux/debian.efi!/.initrd!/etc/app/aws.conf") {
 		t.Errorf("in a tar: err %v, found %+v", r.err, r.found)

@@ -21,15 +21,16 @@ import (
 // maxBinaryKey bounds the files looked at: a DER key or a PKCS#12 bundle is a few KiB.
 const maxBinaryKey = 64 << 10
 
-// binaryKeyPEM is the PEM text of the private key the whole of b is, or "". Padding after the
-// key's SEQUENCE (a newline an editor or echo added, zeros to a block's end) is part of the
-// whole: OpenSSL's DER readers take the first element and leave what follows.
+// binaryKeyPEM is the PEM text of the private key b starts with (b being the whole file), or
+// "". What follows the key's SEQUENCE (a newline an editor or echo added, zeros to a block's
+// end, any bytes) does not matter: OpenSSL's DER readers take the first element and leave the
+// rest, so `openssl pkey -inform DER` loads the key.
 func binaryKeyPEM(b []byte) string {
 	if len(b) < 16 || len(b) > maxBinaryKey || b[0] != 0x30 {
 		return ""
 	}
 	n := derLength(b)
-	if n < 16 || n > len(b) || !onlyPadding(b[n:]) {
+	if n < 16 || n > len(b) {
 		return ""
 	}
 	b = b[:n]
@@ -53,16 +54,6 @@ func binaryKeyPEM(b []byte) string {
 		}
 	}
 	return string(out)
-}
-
-// onlyPadding says whether b holds only whitespace and zero bytes.
-func onlyPadding(b []byte) bool {
-	for _, c := range b {
-		if c != 0 && c != '\n' && c != '\r' && c != ' ' && c != '\t' {
-			return false
-		}
-	}
-	return true
 }
 
 // parses runs a parser of untrusted bytes; a panic in it is a refusal.

@@ -196,4 +196,19 @@ func TestKeyBodySpellingEncryptedIsNotEncrypted(t *testing.T) {
 	if !encryptedKey("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0011\n\nMIIE\n-----END RSA PRIVATE KEY-----") {
 		t.Error("a traditionally encrypted PEM key (Proc-Type header) is not reported as encrypted")
 	}
+	if !encryptedKey(`-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0011\n\nMIIE\n-----END RSA PRIVATE KEY-----`) {
+		t.Error("a traditionally encrypted PEM key in a JSON string is not reported as encrypted")
+	}
+	// red-team findings: a Proc-Type header without DEK-Info (Go's pem and x509 load the key
+	// unencrypted), and a decoy BEGIN line with the header before a real, unencrypted key that the
+	// rule's lazy match runs into
+	for name, s := range map[string]string{
+		"no DEK-Info": "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+		"decoy":       "-----BEGIN X PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0011\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+		"in the body": "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0011\n-----END RSA PRIVATE KEY-----",
+	} {
+		if encryptedKey(s) {
+			t.Errorf("%s: an unencrypted key is taken for an encrypted one", name)
+		}
+	}
 }

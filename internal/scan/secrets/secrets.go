@@ -1412,27 +1412,52 @@ func ignore(f report.Finding) bool {
 	return false
 }
 
-// procTypeEncrypted is RFC 1421's header line of a traditionally encrypted PEM key (OpenSSL
-// writes "Proc-Type: 4,ENCRYPTED", then "DEK-Info"). It is looked for as a header, not as a
-// word: a key's base64 body can spell "ENCRYPTED" (an OpenSSH key's comment is inside it, so
-// its author chooses those bytes), but never ':', ',' or a space.
-var procTypeEncrypted = regexp.MustCompile(`Proc-Type:[ \t]*4[ \t]*,[ \t]*ENCRYPTED`)
-
-// encryptedKey reports whether a PEM or OpenSSH private key is protected by a passphrase.
+// encryptedKey reports whether a PEM or OpenSSH private key is protected by a passphrase. The
+// key is the last BEGIN line of what the private-key rule matched (its lazy match may start at
+// an earlier, decoy BEGIN line), and only that key's own armour counts: PKCS#8's label
+// "ENCRYPTED PRIVATE KEY"; RFC 1421's headers of a traditionally encrypted key, which come
+// right after its BEGIN line, "Proc-Type: 4,ENCRYPTED" and a DEK-Info naming the cipher (OpenSSL
+// refuses a Proc-Type without one, and Go's pem and x509 packages load such a key unencrypted);
+// an OpenSSH key's cipher name, inside its base64 body. Never the word "ENCRYPTED" elsewhere:
+// an OpenSSH key's comment is inside its body, so whoever makes the key can spell it there.
 func encryptedKey(pem string) bool {
-	if strings.Contains(pem, "BEGIN ENCRYPTED PRIVATE KEY") || procTypeEncrypted.MatchString(pem) {
-		return true // PKCS#8's label, or the header of a traditionally encrypted PEM key
-	}
-	const begin = "-----BEGIN OPENSSH PRIVATE KEY-----"
-	i := strings.Index(pem, begin)
+	pem = strings.ReplaceAll(strings.ReplaceAll(pem, `\r\n`, "\n"), `\n`, "\n") // a key inside a JSON string
+	i := strings.LastIndex(strings.ToUpper(pem), "-----BEGIN")
 	if i < 0 {
 		return false
 	}
-	body := pem[i+len(begin):]
+	block := pem[i:]
+	label, rest, _ := strings.Cut(block, "\n")
+	switch {
+	case strings.Contains(label, "BEGIN ENCRYPTED PRIVATE KEY"):
+		return true
+	case strings.Contains(label, "BEGIN OPENSSH PRIVATE KEY"):
+		return opensshEncrypted(rest)
+	}
+	procType, dek := false, false
+	for _, line := range strings.Split(rest, "\n") {
+		name, value, ok := strings.Cut(strings.TrimRight(line, "\r"), ":")
+		if !ok || strings.ContainsAny(name, " \t") {
+			break // the headers end where the base64 body (or a blank line) begins
+		}
+		value = strings.TrimSpace(value)
+		switch name {
+		case "Proc-Type":
+			procType = strings.ReplaceAll(value, " ", "") == "4,ENCRYPTED"
+		case "DEK-Info":
+			cipher, _, _ := strings.Cut(value, ",")
+			dek = strings.TrimSpace(cipher) != ""
+		}
+	}
+	return procType && dek
+}
+
+// opensshEncrypted says whether the body of an OpenSSH private key (what follows its BEGIN
+// line) names a cipher other than "none".
+func opensshEncrypted(body string) bool {
 	if j := strings.Index(body, "-----END"); j >= 0 {
 		body = body[:j]
 	}
-	body = strings.ReplaceAll(body, `\n`, "") // a key inside a JSON string
 	body = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
 			return -1
