@@ -61,17 +61,23 @@ func TestFixtureTables(t *testing.T) {
 	}
 }
 
-func TestLogicalPartitions(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "ext.raw")
+// sfdiskDisk is a 64 MiB disk image whose partition table sfdisk wrote from script.
+func sfdiskDisk(t *testing.T, script string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "disk.raw")
 	os.WriteFile(p, nil, 0o644)
 	os.Truncate(p, 64<<20)
-	script := "label: dos\nstart=1MiB, size=8MiB, type=83\nstart=9MiB, type=5\nstart=10MiB, size=8MiB, type=83\nstart=19MiB, size=8MiB, type=82\n"
 	cmd := exec.Command("sfdisk", "-q", p)
 	cmd.Stdin = strings.NewReader(script)
 	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sfdisk: %v\n%s", err, b)
 	}
+	return p
+}
+
+func TestLogicalPartitions(t *testing.T) {
+	p := sfdiskDisk(t, "label: dos\nstart=1MiB, size=8MiB, type=83\nstart=9MiB, type=5\nstart=10MiB, size=8MiB, type=83\nstart=19MiB, size=8MiB, type=82\n")
 	tbl := readTable(t, p)
 	var nums []int
 	for _, q := range tbl.Partitions {
@@ -156,16 +162,7 @@ func TestBIOSBootPartitionHoldingAFilesystem(t *testing.T) {
 // partition of an entry of type 0x00 that has a start and a size, primary or logical, so a
 // filesystem there is mounted and must be read (red-team finding: the type byte alone hid one).
 func TestTypeZeroEntryWithSectorsIsAPartition(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "zero.raw")
-	os.WriteFile(p, nil, 0o644)
-	os.Truncate(p, 64<<20)
-	script := "label: dos\nstart=1MiB, size=8MiB, type=83\nstart=9MiB, size=8MiB, type=83\nstart=17MiB, type=5\nstart=18MiB, size=8MiB, type=83\n"
-	cmd := exec.Command("sfdisk", "-q", p)
-	cmd.Stdin = strings.NewReader(script)
-	cmd.Env = append(os.Environ(), "PATH="+os.Getenv("PATH")+":/usr/sbin:/sbin")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sfdisk: %v\n%s", err, b)
-	}
+	p := sfdiskDisk(t, "label: dos\nstart=1MiB, size=8MiB, type=83\nstart=9MiB, size=8MiB, type=83\nstart=17MiB, type=5\nstart=18MiB, size=8MiB, type=83\n")
 	fs, err := os.ReadFile(testfixture.Filesystem(t, "ext4", t.TempDir(), "8M"))
 	if err != nil {
 		t.Fatal(err)

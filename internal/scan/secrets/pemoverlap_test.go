@@ -10,19 +10,7 @@ import (
 // openPEMKeyBackward is openPEMKey as it was written first, searching backward for each
 // "-----": the reference the forward search must agree with.
 func openPEMKeyBackward(chunk []byte) int {
-	lo := max(0, len(chunk)-pemOverlapBytes)
-	win := chunk[lo:]
-	if bytes.Count(win, []byte{'\n'}) > pemOverlapLines {
-		at := len(win)
-		for n := 0; n < pemOverlapLines; n++ {
-			at = bytes.LastIndexByte(win[:at-1], '\n') + 1
-			if at <= 0 {
-				break
-			}
-		}
-		lo += at
-		win = chunk[lo:]
-	}
+	lo, win := pemWindow(chunk)
 	for end := len(win); end > 0; {
 		i := bytes.LastIndex(win[:end], []byte("-----"))
 		if i < 0 {

@@ -1106,20 +1106,7 @@ const (
 // that no "-----END" follows, or -1. Only the dashes are looked for first: text without five in
 // a row costs one forward search.
 func openPEMKey(chunk []byte) int {
-	lo := max(0, len(chunk)-pemOverlapBytes)
-	win := chunk[lo:]
-	if bytes.Count(win, []byte{'\n'}) > pemOverlapLines {
-		// the window's last pemOverlapLines lines only
-		at := len(win)
-		for n := 0; n < pemOverlapLines; n++ {
-			at = bytes.LastIndexByte(win[:at-1], '\n') + 1
-			if at <= 0 {
-				break
-			}
-		}
-		lo += at
-		win = chunk[lo:]
-	}
+	lo, win := pemWindow(chunk)
 	// Forward over the runs of dashes, each found by the (vectorised) forward search and taken
 	// at its last five, where a backward search would meet it: the last run that opens a
 	// private key's block or closes a block decides (a backward search for "-----", on every
@@ -1149,6 +1136,25 @@ func openPEMKey(chunk []byte) int {
 		}
 		from = j
 	}
+}
+
+// pemWindow is the part of a chunk an open key is looked for in, and where it starts: the
+// chunk's last pemOverlapBytes, of those its last pemOverlapLines lines.
+func pemWindow(chunk []byte) (lo int, win []byte) {
+	lo = max(0, len(chunk)-pemOverlapBytes)
+	win = chunk[lo:]
+	if bytes.Count(win, []byte{'\n'}) > pemOverlapLines {
+		at := len(win)
+		for n := 0; n < pemOverlapLines; n++ {
+			at = bytes.LastIndexByte(win[:at-1], '\n') + 1
+			if at <= 0 {
+				break
+			}
+		}
+		lo += at
+		win = chunk[lo:]
+	}
+	return lo, win
 }
 
 // hasFoldedPrefix says whether b starts with lower, its ASCII letters compared case-folded.
