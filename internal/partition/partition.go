@@ -113,7 +113,13 @@ func Read(name string, disk io.ReaderAt, size int64) (*Table, error) {
 		return nil, err
 	}
 	t := &Table{Scheme: "none"}
-	hasMBR := mbr[510] == 0x55 && mbr[511] == 0xAA && !looksLikeFAT(mbr)
+	signed := mbr[510] == 0x55 && mbr[511] == 0xAA
+	if signed && looksLikeFAT(mbr) && mbrEntriesValid(mbr) && !hasProtective(mbr) {
+		return nil, byteio.Corrupt(name, 446, "sector 0 is both a FAT or NTFS boot sector and a partition table with partitions: "+
+			"Linux reads the table (block/partitions/msdos.c: boot indicators 0 or 0x80) and the whole disk also mounts as that filesystem, "+
+			"so which one holds the system's files is not known")
+	}
+	hasMBR := signed && !looksLikeFAT(mbr)
 	if hasMBR && hasProtective(mbr) {
 		t.Scheme = "gpt"
 		if t.Partitions, err = readGPT(name, disk, size); err != nil {
@@ -151,6 +157,21 @@ func looksLikeFAT(b []byte) bool {
 	return (b[0] == 0xEB || b[0] == 0xE9) && (bytes.Equal(b[54:59], []byte("FAT12")) ||
 		bytes.Equal(b[54:59], []byte("FAT16")) || bytes.Equal(b[82:87], []byte("FAT32")) ||
 		bytes.Equal(b[3:11], []byte("NTFS    ")))
+}
+
+// mbrEntriesValid says whether sector 0 is a partition table to Linux with a partition in it:
+// every entry's boot indicator 0 or 0x80 (msdos_partition rejects the sector otherwise) and an
+// entry with sectors. A FAT boot sector's code leaves those bytes zero, or fails the test.
+func mbrEntriesValid(mbr []byte) bool {
+	used := false
+	for i := 0; i < 4; i++ {
+		e := mbr[446+i*16:]
+		if e[0] != 0 && e[0] != 0x80 {
+			return false
+		}
+		used = used || binary.LittleEndian.Uint32(e[12:]) != 0
+	}
+	return used
 }
 
 func hasProtective(mbr []byte) bool {

@@ -283,3 +283,43 @@ func TestTwoSuperblocksAreAmbiguous(t *testing.T) {
 		t.Errorf("an ext magic without a block count taken for a second superblock: %v", p.Signatures)
 	}
 }
+
+// Sector 0 that is both a FAT boot sector and a partition table Linux reads (boot indicators 0
+// or 0x80, an entry with sectors) is refused, naming why: Linux makes partitions of the table
+// while the whole disk also mounts as FAT (red-team finding: the table was ignored and the check
+// said only that no root filesystem was found). A whole-disk FAT whose entry bytes are zeros
+// (mkfs.fat's) or not a table's is read as the FAT it is.
+func TestFATBootSectorThatIsAlsoAPartitionTable(t *testing.T) {
+	mkfs, err := exec.LookPath("mkfs.vfat")
+	if err != nil {
+		if mkfs, err = exec.LookPath("/usr/sbin/mkfs.vfat"); err != nil {
+			t.Skip("mkfs.vfat is not installed")
+		}
+	}
+	p := filepath.Join(t.TempDir(), "fat.raw")
+	if b, err := exec.Command(mkfs, "-C", p, "32768").CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.vfat: %v\n%s", err, b)
+	}
+	fat, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(b []byte) (*partition.Table, error) {
+		return partition.Read("fat.raw", bytes.NewReader(b), int64(len(b)))
+	}
+	if tbl, err := read(fat); err != nil || tbl.Scheme != "none" || tbl.Partitions[0].Kind != partition.KindVFAT {
+		t.Fatalf("mkfs.vfat's whole-disk FAT: %+v, %v", tbl, err)
+	}
+	both := append([]byte(nil), fat...)
+	binary.LittleEndian.PutUint32(both[446+8:], 2048)
+	binary.LittleEndian.PutUint32(both[446+12:], 8192)
+	both[446+4] = 0x83
+	if _, err := read(both); err == nil || !strings.Contains(err.Error(), "both a FAT or NTFS boot sector and a partition table") {
+		t.Errorf("FAT boot sector with a partition entry: %v", err)
+	}
+	notTable := append([]byte(nil), both...)
+	notTable[446+16] = 0x12 // a boot indicator Linux rejects: not a table
+	if tbl, err := read(notTable); err != nil || tbl.Partitions[0].Kind != partition.KindVFAT {
+		t.Errorf("FAT boot sector whose entries are no table: %+v, %v", tbl, err)
+	}
+}
