@@ -55,10 +55,19 @@ func Signatures(b []byte) []Kind {
 	if at(3, "NTFS    ") {
 		out = append(out, KindNTFS)
 	}
-	if len(b) >= 512 && b[510] == 0x55 && b[511] == 0xAA && (at(82, "FAT32") || at(54, "FAT16") || at(54, "FAT12") || at(54, "FAT     ")) {
+	if fatBootSector(b) {
 		out = append(out, KindVFAT)
 	}
 	return out
+}
+
+// fatBootSector says whether b starts with a FAT boot sector: the 0x55AA signature and a FAT
+// type string where FAT12/16 or FAT32 keep it.
+func fatBootSector(b []byte) bool {
+	at := func(off int, sig string) bool {
+		return len(b) >= off+len(sig) && string(b[off:off+len(sig)]) == sig
+	}
+	return len(b) >= 512 && b[510] == 0x55 && b[511] == 0xAA && (at(82, "FAT32") || at(54, "FAT16") || at(54, "FAT12") || at(54, "FAT     "))
 }
 
 // Identify names what the leading bytes b of a partition hold.
@@ -91,7 +100,7 @@ func Identify(b []byte) (kind Kind, uuid, label string) {
 		return KindBitLocker, "", ""
 	case at(3, "NTFS    ") && len(b) >= 80:
 		return KindNTFS, fmt.Sprintf("%016X", le.Uint64(b[72:])), ""
-	case len(b) >= 512 && b[510] == 0x55 && b[511] == 0xAA && (at(82, "FAT32") || at(54, "FAT16") || at(54, "FAT12") || at(54, "FAT     ")):
+	case fatBootSector(b):
 		ser, lab := 39, 43
 		if at(82, "FAT32") {
 			ser, lab = 67, 71

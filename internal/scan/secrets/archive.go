@@ -740,18 +740,10 @@ func (w *worker) searchMember(u *unpacking, name string, size int64, r io.Reader
 			kind = byName(name)
 		}
 	}
-	if ra == nil && !kind.recognised() && size > 0 && looksLikeVolume(head, size) {
-		// a filesystem image larger than a member is held to (issue #24, M15): read into memory
-		// up to the bound a zip in a stream is, else not seen
-		if size > maxBufferedMember {
-			return fmt.Errorf("%s: a disk or filesystem image of %d bytes, over the size limit for a nested filesystem image (%d bytes)", name, size, maxBufferedMember)
-		}
-		b, err := io.ReadAll(io.LimitReader(br, size))
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		ra, size, kind = bytes.NewReader(b), int64(len(b)), rawDisk
-		br = bufio.NewReaderSize(bytes.NewReader(b), 64<<10)
+	if ra == nil && !kind.recognised() && size > maxBufferedMember && looksLikeVolume(head, size) {
+		// a filesystem image too large to read into memory (issue #24, M15; one within the
+		// bound was read above and opened): not seen
+		return fmt.Errorf("%s: a disk or filesystem image of %d bytes, over the size limit for a nested filesystem image (%d bytes)", name, size, maxBufferedMember)
 	}
 	if kind == rawDisk && ra == nil {
 		kind = notContainer // too large to hold: its bytes are searched

@@ -18,9 +18,10 @@ import (
 // section of a name: FILE!/.initrd#2!/MEMBER), after the file's own bytes are searched as any
 // binary's are.
 
-// ukiInitrdSection says whether a PE section holds (part of) an initramfs to systemd-stub.
-func ukiInitrdSection(name string) bool {
-	return strings.HasPrefix(name, ".initrd") || strings.HasPrefix(name, ".ucode")
+// ukiInitrdSection says whether a PE section holds (part of) an initramfs to systemd-stub: one
+// of those names, with bytes in memory and in the file.
+func ukiInitrdSection(s uki.Section) bool {
+	return (strings.HasPrefix(s.Name, ".initrd") || strings.HasPrefix(s.Name, ".ucode")) && s.VirtualSize > 0 && s.RawSize > 0
 }
 
 // ukiInitrd says whether head (the file's first bytes; ra and size give the rest) is a PE
@@ -34,7 +35,7 @@ func ukiInitrd(head []byte, ra io.ReaderAt, size int64) bool {
 		return false
 	}
 	for _, s := range img.Sections {
-		if ukiInitrdSection(s.Name) && s.VirtualSize > 0 && s.RawSize > 0 {
+		if ukiInitrdSection(s) {
 			return true
 		}
 	}
@@ -53,7 +54,7 @@ func (w *worker) openUKI(u *unpacking, name string, ra io.ReaderAt, size int64, 
 	}
 	seen := map[string]int{}
 	for _, s := range img.Sections {
-		if !ukiInitrdSection(s.Name) || s.VirtualSize == 0 || s.RawSize == 0 {
+		if !ukiInitrdSection(s) {
 			continue
 		}
 		seen[s.Name]++

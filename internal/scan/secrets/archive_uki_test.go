@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/marketready/packer-plugin-marketplace/internal/testfixture"
+	"github.com/marketready/packer-plugin-marketplace/internal/uki"
 )
 
 // A unified kernel image made from systemd's stub by objcopy, whose .initrd section is an
@@ -54,5 +55,24 @@ func TestUnifiedKernelImageInitrdIsSearched(t *testing.T) {
 	}
 	if r := scanBytes(t, Options{}, "/usr/lib/systemd/boot/efi/linuxx64.efi.stub", append(stub, []byte("\n"+awsKeys)...)); r.err != nil || !r.foundAWS(t, "/usr/lib/systemd/boot/efi/linuxx64.efi.stub") {
 		t.Errorf("the stub with a key appended: err %v, found %+v", r.err, r.found)
+	}
+}
+
+// ukiInitrdSection: the names systemd-stub hands to the kernel as initramfs, only with bytes in
+// memory (the stub skips a section of size 0) and in the file.
+func TestUKIInitrdSection(t *testing.T) {
+	for _, c := range []struct {
+		s    uki.Section
+		want bool
+	}{
+		{uki.Section{Name: ".initrd", VirtualSize: 10, RawSize: 512}, true},
+		{uki.Section{Name: ".ucode", VirtualSize: 10, RawSize: 512}, true},
+		{uki.Section{Name: ".initrd", VirtualSize: 0, RawSize: 512}, false},
+		{uki.Section{Name: ".initrd", VirtualSize: 10, RawSize: 0}, false},
+		{uki.Section{Name: ".linux", VirtualSize: 10, RawSize: 512}, false},
+	} {
+		if got := ukiInitrdSection(c.s); got != c.want {
+			t.Errorf("ukiInitrdSection(%+v) = %v, want %v", c.s, got, c.want)
+		}
 	}
 }
