@@ -205,6 +205,7 @@ func TestAssembleOracleLVMTools(t *testing.T) {
 		}
 	}
 	la, lb := lvmtest.NewTools(t, files[0]), lvmtest.NewTools(t, files[1])
+	la.See(lb)
 	la.Run("pvcreate", "-q", la.Dev, lb.Dev)
 	la.Run("vgcreate", "-q", "-s", "1M", "vgo", la.Dev, lb.Dev)
 	la.Run("lvcreate", "-q", "-an", "-Zn", "--driverloaded", "n", "-i", "2", "-I", "64k", "-l", "2", "-n", "st", "vgo")

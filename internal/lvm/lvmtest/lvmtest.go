@@ -118,11 +118,15 @@ segment_count = %d
 // Tools runs LVM's own commands on a loop device over a file: as root, with lvm2 and losetup
 // installed (Debian lvm2, mount), without device-mapper (--driverloaded n: nothing is
 // activated) and with a configuration of its own (LVM_SYSTEM_DIR), so that nothing of the
-// machine's LVM state (backups, archives, devices file) is touched.
+// machine's LVM state (backups, archives, devices file) is touched. Its filter lets LVM see
+// only its own loop devices: tests that run at once (go test runs packages in parallel) each
+// make a VG vg0, and LVM refuses a name a VG on another visible device has.
 type Tools struct {
-	t   testing.TB
-	env []string
-	Dev string
+	t    testing.TB
+	env  []string
+	sys  string   // LVM_SYSTEM_DIR
+	devs []string // the devices LVM sees
+	Dev  string
 }
 
 // NewTools attaches file to a loop device (detached when the test ends); the test is skipped
@@ -138,21 +142,34 @@ func NewTools(t testing.TB, file string) *Tools {
 		}
 	}
 	sys := t.TempDir()
-	conf := "devices {\n use_devicesfile = 0\n obtain_device_list_from_udev = 0\n}\nbackup {\n backup = 0\n archive = 0\n}\n"
-	if err := os.WriteFile(filepath.Join(sys, "lvm.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	out, err := exec.Command("losetup", "--show", "-f", file).CombinedOutput()
 	if err != nil {
 		t.Skipf("no loop device: %v: %s", err, out)
 	}
-	l := &Tools{t: t, env: append(os.Environ(), "LVM_SYSTEM_DIR="+sys, "LVM_SUPPRESS_FD_WARNINGS=1"), Dev: strings.TrimSpace(string(out))}
+	l := &Tools{t: t, env: append(os.Environ(), "LVM_SYSTEM_DIR="+sys, "LVM_SUPPRESS_FD_WARNINGS=1"), sys: sys, Dev: strings.TrimSpace(string(out))}
 	t.Cleanup(func() {
 		if out, err := exec.Command("losetup", "-d", l.Dev).CombinedOutput(); err != nil {
 			t.Errorf("losetup -d %s: %v: %s", l.Dev, err, out)
 		}
 	})
+	l.See(l)
 	return l
+}
+
+// See lets the commands l runs see o's device too (a VG over both): l's filter accepts it.
+func (l *Tools) See(o *Tools) {
+	l.t.Helper()
+	l.devs = append(l.devs, o.Dev)
+	var accept strings.Builder
+	for _, d := range l.devs {
+		fmt.Fprintf(&accept, "\"a|^%s$|\", ", d)
+	}
+	filter := "[ " + accept.String() + "\"r|.*|\" ]"
+	conf := "devices {\n use_devicesfile = 0\n obtain_device_list_from_udev = 0\n filter = " + filter + "\n global_filter = " + filter +
+		"\n}\nbackup {\n backup = 0\n archive = 0\n}\n"
+	if err := os.WriteFile(filepath.Join(l.sys, "lvm.conf"), []byte(conf), 0o644); err != nil {
+		l.t.Fatal(err)
+	}
 }
 
 // Run runs a command with LVM's environment and returns its standard output; a failure fails
